@@ -1,0 +1,88 @@
+/* jset.c - jset checksum and validation (see jset.h). */
+#include "jset.h"
+#include "bkey.h"
+#include "checksum.h"
+#include "jrx/errors.h"
+
+static const char *const je_names[JRX_JE_TYPE_NR] = {
+	"unknown", "btree_keys", "btree_root", "blacklist", "clock",
+};
+
+const char *jrx_je_type_name(unsigned type)
+{
+	return type < JRX_JE_TYPE_NR ? je_names[type] : "unknown";
+}
+
+void jrx_jset_set_csum(struct jrx_jset *j)
+{
+	j->csum = jrx_crc32c((const char *)j + 8,
+			     sizeof(*j) - 8 + (size_t)j->u64s * 8);
+}
+
+#define BAD(msg) do { *why = (msg); return -JRX_ERR_JSET_INVALID; } while (0)
+
+int jrx_jset_validate(const struct jrx_jset *j, size_t avail, uint64_t magic,
+		      const char **why)
+{
+	const struct jrx_jset_entry *e, *end;
+
+	*why = NULL;
+	if (avail < sizeof(*j))
+		BAD("no room for a jset header");
+	if (j->magic != magic)
+		BAD("bad magic");
+	if (jrx_jset_disk_bytes(j->u64s) > avail)
+		BAD("jset runs past the end of its bucket");
+	if (j->csum != jrx_crc32c((const char *)j + 8,
+				  sizeof(*j) - 8 + (size_t)j->u64s * 8)) {
+		*why = "checksum mismatch";
+		return -JRX_ERR_JSET_CSUM;
+	}
+	if (j->version != JRX_FORMAT_VERSION)
+		BAD("unsupported version");
+	if (j->last_seq > j->seq || !j->seq)
+		BAD("last_seq above seq, or seq 0");
+	end = jrx_jset_end(j);
+	for (e = jrx_jset_entries(j); e < end; e = jrx_je_next(e)) {
+		const struct jrx_bkey *k;
+
+		if ((const char *)end - (const char *)e < (long)sizeof(*e) ||
+		    jrx_je_next(e) > end)
+			BAD("entry runs past the end of the jset");
+		switch (e->type) {
+		case JRX_JE_BTREE_KEYS:
+		case JRX_JE_BTREE_ROOT:
+			if (e->btree_id >= JRX_BTREE_NR ||
+			    e->level >= JRX_BTREE_MAX_DEPTH)
+				BAD("entry btree id or level out of range");
+			for (k = jrx_je_keys(e); k < jrx_je_keys_end(e);
+			     k = jrx_bkey_next(k)) {
+				const char *kwhy;
+				size_t left = (size_t)((const char *)jrx_je_keys_end(e) -
+						       (const char *)k);
+
+				if (jrx_bkey_validate(k, left, e->btree_id,
+						      e->type == JRX_JE_BTREE_ROOT ?
+						      1 : e->level, &kwhy))
+					BAD(kwhy);
+			}
+			if (e->type == JRX_JE_BTREE_ROOT &&
+			    (e->u64s * 8 != sizeof(struct jrx_bkey) +
+			     sizeof(struct jrx_btree_ptr_val) ||
+			     jrx_je_keys(e)->type != JRX_KEY_BTREE_PTR))
+				BAD("btree_root entry is not one btree pointer");
+			break;
+		case JRX_JE_BLACKLIST:
+			if (e->u64s % 2)
+				BAD("blacklist entry size is not whole ranges");
+			break;
+		case JRX_JE_CLOCK:
+			if (e->u64s != 2)
+				BAD("clock entry has the wrong size");
+			break;
+		default:
+			BAD("unknown entry type");
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,228 @@
+/* array.c - open the member devices of an array and pick its superblock. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <inttypes.h>
+#include "array.h"
+#include "jrx/errors.h"
+#include "../format/diag.h"
+#include "../format/sb.h"
+
+static void note(struct jrx_array *a, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void note(struct jrx_array *a, const char *fmt, ...)
+{
+	size_t used = strlen(a->notes);
+	va_list ap;
+
+	if (used + 2 >= sizeof(a->notes))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(a->notes + used, sizeof(a->notes) - used - 1, fmt, ap);
+	va_end(ap);
+	used = strlen(a->notes);
+	a->notes[used] = '\n';
+	a->notes[used + 1] = 0;
+}
+
+int jrx_sb_read(struct jrx_dev *d, uint64_t off, struct jrx_sb *sb,
+		const char **why)
+{
+	int ret;
+
+	*why = NULL;
+	if (d->size < off + JRX_SB_SIZE) {
+		*why = "device too small to hold it";
+		return -JRX_ERR_NOT_JRX;
+	}
+	ret = jrx_dev_pread(d, sb, JRX_SB_SIZE, off);
+	if (ret) {
+		*why = "read error";
+		return ret;
+	}
+	return jrx_sb_validate(sb, why);
+}
+
+static void uuid_text(char *buf, const uint8_t u[16])
+{
+	for (int i = 0; i < 16; i++)
+		sprintf(buf + 2 * i, "%02x", u[i]);
+}
+
+/* Best superblock copy of one device; notes a bad copy next to a good one. */
+static int read_dev_sb(struct jrx_array *a, struct jrx_dev *d, struct jrx_sb *out)
+{
+	struct jrx_sb *b = jrx_alloc_aligned(JRX_SB_SIZE);
+	const char *why_p, *why_b;
+	int rp, rb;
+
+	if (!b)
+		return -ENOMEM;
+	rp = jrx_sb_read(d, JRX_SB_PRIMARY_OFFSET, out, &why_p);
+	rb = jrx_sb_read(d, JRX_SB_BACKUP_OFFSET, b, &why_b);
+	if (rp && rb) {
+		int ret = rp == -JRX_ERR_NOT_JRX && rb == -JRX_ERR_NOT_JRX ?
+			-JRX_ERR_NOT_JRX : -JRX_ERR_SB_NO_VALID;
+
+		free(b);
+		if (ret == -JRX_ERR_NOT_JRX)
+			return jrx_fail(ret, "%s: not a jrx device: no superblock"
+					" magic at offset %u or %u", d->path,
+					JRX_SB_PRIMARY_OFFSET, JRX_SB_BACKUP_OFFSET);
+		return jrx_fail(ret, "%s: no valid superblock: primary at offset"
+				" %u: %s; backup at offset %u: %s", d->path,
+				JRX_SB_PRIMARY_OFFSET, why_p, JRX_SB_BACKUP_OFFSET,
+				why_b);
+	}
+	if (rp) {
+		note(a, "%s: primary superblock at offset %u is bad (%s); "
+		     "using the backup at offset %u", d->path,
+		     JRX_SB_PRIMARY_OFFSET, why_p, JRX_SB_BACKUP_OFFSET);
+		memcpy(out, b, JRX_SB_SIZE);
+	} else if (rb) {
+		note(a, "%s: backup superblock at offset %u is bad (%s)",
+		     d->path, JRX_SB_BACKUP_OFFSET, why_b);
+	} else if (b->seq > out->seq) {
+		note(a, "%s: backup superblock (seq %" PRIu64 ") is newer than"
+		     " the primary (seq %" PRIu64 "); using it", d->path,
+		     b->seq, out->seq);
+		memcpy(out, b, JRX_SB_SIZE);
+	}
+	free(b);
+	return 0;
+}
+
+int jrx_array_open(struct jrx_array *a, const char *const *paths, unsigned n,
+		   unsigned flags)
+{
+	struct jrx_sb *sbs = NULL;
+	struct jrx_dev dev;
+	unsigned i, best = 0;
+	int ret = 0;
+
+	memset(a, 0, sizeof(*a));
+	for (i = 0; i < JRX_MAX_DEVICES; i++)
+		a->devs[i].fd = -1;
+	a->rdonly = flags & JRX_OPEN_RDONLY;
+	if (!n)
+		return jrx_fail(-JRX_ERR_BAD_OPTION, "no device given");
+	if (n > JRX_MAX_DEVICES)
+		return jrx_fail(-JRX_ERR_BAD_OPTION, "more than %u devices given",
+				JRX_MAX_DEVICES);
+	sbs = jrx_alloc_aligned((size_t)n * JRX_SB_SIZE);
+	if (!sbs)
+		return -ENOMEM;
+
+	for (i = 0; i < n; i++) {
+		struct jrx_sb *sb = &sbs[i];
+
+		ret = jrx_dev_open(&dev, paths[i],
+				   (a->rdonly ? JRX_DEV_RDONLY : 0) |
+				   ((flags & JRX_OPEN_DIRECT) ? JRX_DEV_DIRECT : 0));
+		if (ret)
+			goto err;
+		ret = read_dev_sb(a, &dev, sb);
+		if (ret) {
+			jrx_dev_close(&dev);
+			goto err;
+		}
+		if (i && memcmp(sb->uuid, sbs[0].uuid, 16)) {
+			char u0[33], u1[33];
+
+			uuid_text(u0, sbs[0].uuid);
+			uuid_text(u1, sb->uuid);
+			ret = jrx_fail(-JRX_ERR_DEV_OTHER_ARRAY, "%s: belongs to array"
+				       " %s, but %s belongs to array %s", paths[i],
+				       u1, paths[0], u0);
+			jrx_dev_close(&dev);
+			goto err;
+		}
+		if (a->devs[sb->dev_idx].fd >= 0) {
+			ret = jrx_fail(-JRX_ERR_DEV_DUPLICATE, "%s and %s are both"
+				       " member %u of the array",
+				       a->devs[sb->dev_idx].path, paths[i],
+				       sb->dev_idx);
+			jrx_dev_close(&dev);
+			goto err;
+		}
+		if (dev.size < sb->members[sb->dev_idx].nbuckets * sb->bucket_size) {
+			ret = jrx_fail(-JRX_ERR_DEV_TRUNCATED, "%s: device is %" PRIu64
+				       " bytes but its superblock needs %" PRIu64
+				       " (truncated?)", paths[i], dev.size,
+				       sb->members[sb->dev_idx].nbuckets *
+				       (uint64_t)sb->bucket_size);
+			jrx_dev_close(&dev);
+			goto err;
+		}
+		a->devs[sb->dev_idx] = dev;
+		if (sb->seq > sbs[best].seq)
+			best = i;
+	}
+	a->sb = sbs[best];
+	a->nr_devs = a->sb.nr_devices;
+	for (i = 0; i < a->nr_devs; i++) {
+		if (a->devs[i].fd < 0) {
+			char u[33];
+
+			uuid_text(u, a->sb.members[i].uuid);
+			ret = jrx_fail(-JRX_ERR_DEV_MISSING, "member %u of %u (device"
+				       " uuid %s) was not given", i, a->nr_devs, u);
+			goto err;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (sbs[i].dev_idx >= a->nr_devs) {
+			ret = jrx_fail(-JRX_ERR_DEV_OTHER_ARRAY, "%s: member %u is"
+				       " beyond the array's %u members", paths[i],
+				       sbs[i].dev_idx, a->nr_devs);
+			goto err;
+		}
+		if (sbs[i].seq != a->sb.seq)
+			note(a, "%s: superblock seq %" PRIu64 " is older than the"
+			     " array's %" PRIu64 "; it will be rewritten", paths[i],
+			     sbs[i].seq, a->sb.seq);
+	}
+	a->jset_magic = jrx_jset_magic(a->sb.uuid);
+	a->node_magic = jrx_node_magic(a->sb.uuid);
+	free(sbs);
+	return 0;
+err:
+	free(sbs);
+	jrx_array_close(a);
+	return ret;
+}
+
+void jrx_array_close(struct jrx_array *a)
+{
+	for (unsigned i = 0; i < JRX_MAX_DEVICES; i++)
+		if (a->devs[i].fd >= 0)
+			jrx_dev_close(&a->devs[i]);
+}
+
+int jrx_array_write_sb(struct jrx_array *a)
+{
+	struct jrx_sb *sb = jrx_alloc_aligned(JRX_SB_SIZE);
+	int ret = 0;
+
+	if (!sb)
+		return -ENOMEM;
+	a->sb.seq++;
+	for (unsigned pass = 0; pass < 2 && !ret; pass++) {
+		uint64_t off = pass ? JRX_SB_PRIMARY_OFFSET : JRX_SB_BACKUP_OFFSET;
+
+		for (unsigned i = 0; i < a->nr_devs && !ret; i++) {
+			memcpy(sb, &a->sb, JRX_SB_SIZE);
+			sb->dev_idx = i;
+			memcpy(sb->dev_uuid, sb->members[i].uuid, 16);
+			jrx_sb_set_csum(sb);
+			ret = jrx_dev_pwrite(&a->devs[i], sb, JRX_SB_SIZE, off);
+		}
+		for (unsigned i = 0; i < a->nr_devs && !ret; i++)
+			ret = jrx_dev_sync(&a->devs[i]);
+	}
+	free(sb);
+	return ret;
+}

@@ -1,0 +1,54 @@
+/*
+ * array.h - the set of member devices of one array and its superblock.
+ *
+ * Opening reads both superblock copies of every device given, keeps the
+ * newest valid one, checks that the devices form one complete array (same
+ * uuid, every member once, sizes), places them by member index whatever the
+ * order given, and notes anything repaired around (a bad primary copy).
+ * Nothing is written by opening.
+ */
+#ifndef JRX_ARRAY_H
+#define JRX_ARRAY_H
+
+#include <stdbool.h>
+#include "device.h"
+#include "../format/format.h"
+
+#define JRX_ARRAY_NOTES 2048
+
+struct jrx_array {
+	unsigned	nr_devs;
+	struct jrx_dev	devs[JRX_MAX_DEVICES];	/* by member index */
+	struct jrx_sb	sb;			/* newest valid copy */
+	uint64_t	jset_magic;
+	uint64_t	node_magic;
+	bool		rdonly;
+	char		notes[JRX_ARRAY_NOTES];	/* one line per finding */
+};
+
+enum {
+	JRX_OPEN_RDONLY	= 1 << 0,
+	JRX_OPEN_DIRECT	= 1 << 1,
+};
+
+/* Returns 0 or an error with the device and reason in jrx_diag(). */
+int  jrx_array_open(struct jrx_array *a, const char *const *paths, unsigned n,
+		    unsigned flags);
+void jrx_array_close(struct jrx_array *a);
+
+/*
+ * Writes a->sb (seq + 1) to both copies of every device, backup copy first,
+ * then primary, and syncs.  The per-device fields are filled in here.
+ */
+int  jrx_array_write_sb(struct jrx_array *a);
+
+/* Read one superblock copy and validate it; *why says what was wrong. */
+int  jrx_sb_read(struct jrx_dev *d, uint64_t off, struct jrx_sb *sb,
+		 const char **why);
+
+static inline uint64_t jrx_array_bucket_bytes(const struct jrx_array *a)
+{
+	return a->sb.bucket_size;
+}
+
+#endif

@@ -1,0 +1,153 @@
+/* device.c - member device open/read/write with contextual errors. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <linux/fs.h>
+#include <inttypes.h>
+#include "device.h"
+#include "jrx/errors.h"
+#include "../format/diag.h"
+
+static _Atomic uint64_t crash_budget;	/* 0: disabled */
+static _Atomic bool crash_armed, crash_hit;
+
+void jrx_dev_crash_after_writes(uint64_t n)
+{
+	atomic_store(&crash_budget, n);
+	atomic_store(&crash_armed, n != 0);
+	atomic_store(&crash_hit, false);
+}
+
+bool jrx_dev_crashed(void)
+{
+	return atomic_load(&crash_hit);
+}
+
+void *jrx_alloc_aligned(size_t len)
+{
+	void *p = NULL;
+
+	if (posix_memalign(&p, 4096, len ? len : 4096))
+		return NULL;
+	return p;
+}
+
+int jrx_dev_open(struct jrx_dev *d, const char *path, unsigned flags)
+{
+	int oflags = (flags & JRX_DEV_RDONLY) ? O_RDONLY : O_RDWR;
+	struct stat st;
+
+	memset(d, 0, sizeof(*d));
+	d->fd = -1;
+	d->fd = open(path, oflags | O_CLOEXEC |
+		     ((flags & JRX_DEV_DIRECT) ? O_DIRECT : 0));
+	if (d->fd < 0 && (flags & JRX_DEV_DIRECT) && errno == EINVAL)
+		d->fd = open(path, oflags | O_CLOEXEC);	/* no O_DIRECT here */
+	else if (d->fd >= 0 && (flags & JRX_DEV_DIRECT))
+		d->direct = true;
+	if (d->fd < 0)
+		return jrx_fail(-errno, "%s: cannot open: %s", path, strerror(errno));
+	if (fstat(d->fd, &st)) {
+		int e = -errno;
+
+		close(d->fd);
+		return jrx_fail(e, "%s: cannot stat: %s", path, strerror(-e));
+	}
+	if (S_ISBLK(st.st_mode)) {
+		if (ioctl(d->fd, BLKGETSIZE64, &d->size)) {
+			int e = -errno;
+
+			close(d->fd);
+			return jrx_fail(e, "%s: cannot get block device size", path);
+		}
+		d->blockdev = true;
+	} else if (S_ISREG(st.st_mode)) {
+		d->size = (uint64_t)st.st_size;
+	} else {
+		close(d->fd);
+		return jrx_fail(-JRX_ERR_NOT_JRX,
+				"%s: not a regular file or block device", path);
+	}
+	d->rdonly = flags & JRX_DEV_RDONLY;
+	d->path = strdup(path);
+	if (!d->path) {
+		close(d->fd);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void jrx_dev_close(struct jrx_dev *d)
+{
+	if (d->fd >= 0)
+		close(d->fd);
+	free(d->path);
+	d->fd = -1;
+	d->path = NULL;
+}
+
+int jrx_dev_pread(struct jrx_dev *d, void *buf, size_t len, uint64_t off)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t r = pread(d->fd, (char *)buf + done, len - done,
+				  (off_t)(off + done));
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return jrx_fail(-errno, "%s: read error at offset %" PRIu64
+					": %s", d->path, off + done, strerror(errno));
+		}
+		if (r == 0)
+			return jrx_fail(-JRX_ERR_DEV_TRUNCATED,
+					"%s: device ends at offset %" PRIu64
+					", wanted %zu bytes at %" PRIu64,
+					d->path, off + done, len, off);
+		done += (size_t)r;
+	}
+	return 0;
+}
+
+int jrx_dev_pwrite(struct jrx_dev *d, const void *buf, size_t len, uint64_t off)
+{
+	size_t done = 0;
+
+	if (d->rdonly)
+		return jrx_fail(-JRX_ERR_READ_ONLY, "%s: write at offset %" PRIu64
+				" refused: opened read-only", d->path, off);
+	if (atomic_load(&crash_armed)) {
+		if (atomic_load(&crash_hit) ||
+		    atomic_fetch_sub(&crash_budget, 1) == 0) {
+			atomic_store(&crash_hit, true);
+			return jrx_fail(-JRX_ERR_CRASHED, "%s: crash injected before"
+					" write at offset %" PRIu64, d->path, off);
+		}
+	}
+	while (done < len) {
+		ssize_t r = pwrite(d->fd, (const char *)buf + done, len - done,
+				   (off_t)(off + done));
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return jrx_fail(-errno, "%s: write error at offset %" PRIu64
+					": %s", d->path, off + done, strerror(errno));
+		}
+		done += (size_t)r;
+	}
+	return 0;
+}
+
+int jrx_dev_sync(struct jrx_dev *d)
+{
+	if (d->rdonly)
+		return 0;
+	if (fdatasync(d->fd))
+		return jrx_fail(-errno, "%s: fdatasync: %s", d->path, strerror(errno));
+	return 0;
+}

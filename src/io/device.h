@@ -1,0 +1,45 @@
+/*
+ * device.h - one member device: a regular file or a block device, opened
+ * read-only or read-write, with whole-buffer pread/pwrite whose errors name
+ * the device and the offset.
+ */
+#ifndef JRX_DEVICE_H
+#define JRX_DEVICE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+
+enum {
+	JRX_DEV_RDONLY	= 1 << 0,
+	JRX_DEV_DIRECT	= 1 << 1,	/* O_DIRECT where the file system allows */
+};
+
+struct jrx_dev {
+	int	 fd;
+	char	*path;
+	uint64_t size;		/* bytes */
+	bool	 rdonly;
+	bool	 direct;	/* O_DIRECT is in effect */
+	bool	 blockdev;
+};
+
+int  jrx_dev_open(struct jrx_dev *d, const char *path, unsigned flags);
+void jrx_dev_close(struct jrx_dev *d);
+/* Reads exactly len bytes; a short read is -JRX_ERR_DEV_TRUNCATED. */
+int  jrx_dev_pread(struct jrx_dev *d, void *buf, size_t len, uint64_t off);
+int  jrx_dev_pwrite(struct jrx_dev *d, const void *buf, size_t len, uint64_t off);
+int  jrx_dev_sync(struct jrx_dev *d);
+
+/*
+ * Test hook for crash injection: after n more successful device writes
+ * (pwrite calls) every further write fails with -JRX_ERR_CRASHED and
+ * writes nothing, as if power had been cut.  0 disables.  Process-wide.
+ */
+void jrx_dev_crash_after_writes(uint64_t n);
+bool jrx_dev_crashed(void);
+
+/* Page-aligned buffer suitable for O_DIRECT; free with free(). */
+void *jrx_alloc_aligned(size_t len);
+
+#endif
