@@ -35,8 +35,8 @@
 /* Superblock magic: the 16 ASCII bytes "jrx superblock\0\0". */
 #define JRX_SB_MAGIC		"jrx superblock\0"
 /* jset and btree node magics are derived from the array uuid (FORMAT.md). */
-#define JRX_JSET_MAGIC_XOR	0x6a7365742d6a7278ull	/* "xrj-tesj" */
-#define JRX_NODE_MAGIC_XOR	0x65646f6e2d6a7278ull	/* "xrj-edon" */
+#define JRX_JSET_MAGIC_XOR	0x6a7365742d6a7278ull	/* bytes on disk: "xrj-tesj" */
+#define JRX_NODE_MAGIC_XOR	0x65646f6e2d6a7278ull	/* bytes on disk: "xrj-node" */
 
 /* ---------------------------------------------------------------- bpos */
 

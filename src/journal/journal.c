@@ -18,7 +18,7 @@ int jrx_journal_init(struct jrx_journal *j, struct jrx_array *a, uint64_t seq)
 	j->replicas = a->sb.metadata_replicas;
 	j->seq = seq;
 	j->durable_seq = seq - 1;
-	j->max_u64s = (a->sb.bucket_size - sizeof(struct jrx_jset)) / 8;
+	j->max_u64s = a->sb.bucket_size / 8;
 	for (unsigned i = 0; i < a->nr_devs; i++) {
 		const struct jrx_member *m = &a->sb.members[i];
 
@@ -198,7 +198,7 @@ int jrx_journal_write(struct jrx_journal *j, uint64_t last_seq, bool torn)
 
 	for (unsigned i = 0; i < j->replicas; i++) {
 		unsigned dev = (unsigned)((j->seq + i) % nr);
-		uint64_t off;
+		uint64_t off = 0;
 		size_t len = bytes;
 
 		ret = ring_place(j, dev, bytes, last_seq, &off);

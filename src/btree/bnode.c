@@ -1,0 +1,311 @@
+/* bnode.c - btree nodes in memory: decode, apply, encode (see bnode.h). */
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "bnode.h"
+#include "jrx/errors.h"
+#include "../format/checksum.h"
+#include "../format/node.h"
+
+bool jrx_blacklisted(const struct jrx_blacklist *bl, uint64_t seq)
+{
+	if (!bl)
+		return false;
+	for (size_t i = 0; i < bl->nr; i++)
+		if (seq >= bl->v[i].start && seq <= bl->v[i].end)
+			return true;
+	return false;
+}
+
+struct jrx_bnode *jrx_bnode_alloc(void)
+{
+	return calloc(1, sizeof(struct jrx_bnode));
+}
+
+static void free_keys(struct jrx_bkey **v, size_t nr)
+{
+	for (size_t i = 0; i < nr; i++)
+		free(v[i]);
+}
+
+void jrx_bnode_reset(struct jrx_bnode *n)
+{
+	free_keys(n->keys, n->nr);
+	free_keys(n->pend, n->pnr);
+	n->nr = n->pnr = 0;
+	n->live_u64s = n->pend_u64s = 0;
+	n->written = 0;
+	n->bsets = 0;
+	n->dirty_seq = 0;
+}
+
+void jrx_bnode_free(struct jrx_bnode *n)
+{
+	if (!n)
+		return;
+	jrx_bnode_reset(n);
+	free(n->keys);
+	free(n->pend);
+	free(n);
+}
+
+static size_t lower_bound(struct jrx_bkey *const *v, size_t nr,
+			  struct jrx_bpos p)
+{
+	size_t lo = 0, hi = nr;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (jrx_bpos_cmp(v[mid]->p, p) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+size_t jrx_bnode_lower_bound(const struct jrx_bnode *n, struct jrx_bpos p)
+{
+	return lower_bound(n->keys, n->nr, p);
+}
+
+static int grow(struct jrx_bkey ***v, size_t *cap, size_t need)
+{
+	size_t ncap;
+	void *p;
+
+	if (need <= *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 64;
+	while (ncap < need)
+		ncap *= 2;
+	p = realloc(*v, ncap * sizeof(**v));
+	if (!p)
+		return -ENOMEM;
+	*v = p;
+	*cap = ncap;
+	return 0;
+}
+
+static struct jrx_bkey *dup_key(const struct jrx_bkey *k)
+{
+	struct jrx_bkey *c = malloc(jrx_bkey_bytes(k));
+
+	if (c)
+		memcpy(c, k, jrx_bkey_bytes(k));
+	return c;
+}
+
+/* Put k into a sorted array: replace at equal position, or insert. */
+static int sorted_put(struct jrx_bkey ***v, size_t *nr, size_t *cap,
+		      size_t *u64s, const struct jrx_bkey *k, bool keep_whiteout)
+{
+	size_t i = lower_bound(*v, *nr, k->p);
+	bool found = i < *nr && jrx_bpos_eq((*v)[i]->p, k->p);
+	struct jrx_bkey *c;
+
+	if (k->type == JRX_KEY_WHITEOUT && !keep_whiteout) {
+		if (found) {
+			*u64s -= (*v)[i]->u64s;
+			free((*v)[i]);
+			memmove(&(*v)[i], &(*v)[i + 1], (*nr - i - 1) * sizeof(**v));
+			(*nr)--;
+		}
+		return 0;
+	}
+	c = dup_key(k);
+	if (!c)
+		return -ENOMEM;
+	if (found) {
+		*u64s -= (*v)[i]->u64s;
+		free((*v)[i]);
+		(*v)[i] = c;
+	} else {
+		if (grow(v, cap, *nr + 1)) {
+			free(c);
+			return -ENOMEM;
+		}
+		memmove(&(*v)[i + 1], &(*v)[i], (*nr - i) * sizeof(**v));
+		(*v)[i] = c;
+		(*nr)++;
+	}
+	*u64s += c->u64s;
+	return 0;
+}
+
+int jrx_bnode_apply(struct jrx_bnode *n, const struct jrx_bkey *k, uint64_t seq)
+{
+	int ret;
+
+	assert(jrx_bpos_cmp(k->p, n->min) >= 0 && jrx_bpos_cmp(k->p, n->max) <= 0);
+	ret = sorted_put(&n->keys, &n->nr, &n->cap, &n->live_u64s, k, false);
+	if (ret || !seq)
+		return ret;
+	/* a whiteout only needs writing if an older bset may hold the key */
+	ret = sorted_put(&n->pend, &n->pnr, &n->pcap, &n->pend_u64s, k,
+			 n->written > 0);
+	if (!ret && (!n->dirty_seq || seq < n->dirty_seq))
+		n->dirty_seq = seq;
+	return ret;
+}
+
+#define BAD(msg) do { *why = (msg); ret = -JRX_ERR_NODE_INVALID; goto err; } while (0)
+
+int jrx_bnode_decode(struct jrx_bnode *n, const void *buf, size_t node_size,
+		     uint64_t magic, const struct jrx_blacklist *bl,
+		     const char **why)
+{
+	const struct jrx_btree_node *h = buf;
+	size_t off = sizeof(*h);
+	int ret;
+
+	jrx_bnode_reset(n);
+	ret = jrx_node_hdr_validate(h, magic, why);
+	if (ret)
+		return ret;
+	n->nonce = h->nonce;
+	n->btree_id = h->btree_id;
+	n->level = h->level;
+	n->min = h->min_key;
+	n->max = h->max_key;
+
+	while (off + sizeof(struct jrx_bset) <= node_size) {
+		const struct jrx_bset *b = (const void *)((const char *)buf + off);
+		const struct jrx_bkey *k, *end, *prev = NULL;
+		const char *bwhy;
+
+		if (jrx_bset_validate(b, off, node_size, n->nonce, &bwhy)) {
+			if (!n->bsets) {
+				*why = bwhy;
+				ret = -JRX_ERR_NODE_INVALID;
+				goto err;
+			}
+			break;		/* end of the written part */
+		}
+		n->bsets++;
+		n->written = (uint32_t)(off + jrx_bset_bytes(b));
+		off = jrx_bset_next_offset(off + jrx_bset_bytes(b));
+		if (jrx_blacklisted(bl, b->journal_seq))
+			continue;
+		k = (const void *)(b + 1);
+		end = (const void *)((const uint64_t *)(b + 1) + b->u64s);
+		for (; k < end; k = jrx_bkey_next(k)) {
+			const char *kwhy;
+
+			if (jrx_bkey_validate(k, (size_t)((const char *)end -
+							  (const char *)k),
+					      n->btree_id, n->level, &kwhy)) {
+				*why = kwhy;
+				ret = -JRX_ERR_NODE_INVALID;
+				goto err;
+			}
+			if (prev && jrx_bpos_cmp(prev->p, k->p) >= 0)
+				BAD("keys out of order within a bset");
+			if (jrx_bpos_cmp(k->p, n->min) < 0 ||
+			    jrx_bpos_cmp(k->p, n->max) > 0)
+				BAD("key outside the node's [min, max]");
+			ret = sorted_put(&n->keys, &n->nr, &n->cap,
+					 &n->live_u64s, k, false);
+			if (ret)
+				goto err;
+			prev = k;
+		}
+	}
+	return 0;
+err:
+	jrx_bnode_reset(n);
+	return ret;
+}
+
+bool jrx_bnode_append_fits(const struct jrx_bnode *n, size_t node_size)
+{
+	return jrx_bset_next_offset(n->written) + sizeof(struct jrx_bset) +
+		n->pend_u64s * 8 <= node_size;
+}
+
+static size_t put_keys(void *dst, struct jrx_bkey *const *v, size_t lo,
+		       size_t hi)
+{
+	char *p = dst;
+
+	for (size_t i = lo; i < hi; i++) {
+		memcpy(p, v[i], jrx_bkey_bytes(v[i]));
+		p += jrx_bkey_bytes(v[i]);
+	}
+	return (size_t)(p - (char *)dst);
+}
+
+size_t jrx_bnode_encode(const struct jrx_bnode *n, size_t lo, size_t hi,
+			void *buf, size_t node_size, uint64_t magic,
+			uint64_t journal_seq)
+{
+	struct jrx_btree_node *h = buf;
+	struct jrx_bset *b = (void *)(h + 1);
+	size_t bytes;
+
+	memset(buf, 0, node_size);
+	h->version = JRX_FORMAT_VERSION;
+	h->magic = magic;
+	h->nonce = n->nonce;
+	h->btree_id = n->btree_id;
+	h->level = n->level;
+	h->min_key = n->min;
+	h->max_key = n->max;
+	jrx_node_set_csum(h);
+	b->block = 0;
+	b->nonce = n->nonce;
+	b->journal_seq = journal_seq;
+	bytes = put_keys(b + 1, n->keys, lo, hi);
+	b->u64s = (uint32_t)(bytes / 8);
+	jrx_bset_set_csum(b);
+	bytes += sizeof(*h) + sizeof(*b);
+	assert(bytes <= node_size);
+	return jrx_bset_next_offset(bytes);
+}
+
+size_t jrx_bnode_encode_append(const struct jrx_bnode *n, void *buf,
+			       uint64_t journal_seq, size_t *off)
+{
+	struct jrx_bset *b = buf;
+	size_t bytes;
+
+	*off = jrx_bset_next_offset(n->written);
+	memset(b, 0, sizeof(*b));
+	b->block = (uint32_t)(*off / JRX_BLOCK_SIZE);
+	b->nonce = n->nonce;
+	b->journal_seq = journal_seq;
+	bytes = put_keys(b + 1, n->pend, 0, n->pnr);
+	b->u64s = (uint32_t)(bytes / 8);
+	jrx_bset_set_csum(b);
+	bytes += sizeof(*b);
+	memset((char *)buf + bytes, 0, jrx_bset_next_offset(bytes) - bytes);
+	return jrx_bset_next_offset(bytes);
+}
+
+void jrx_bnode_written(struct jrx_bnode *n, uint32_t written)
+{
+	free_keys(n->pend, n->pnr);
+	n->pnr = 0;
+	n->pend_u64s = 0;
+	n->dirty_seq = 0;
+	n->written = written;
+	n->bsets++;
+}
+
+int jrx_bnode_move_tail(struct jrx_bnode *a, struct jrx_bnode *b, size_t from)
+{
+	size_t cnt = a->nr - from;
+
+	if (grow(&b->keys, &b->cap, cnt))
+		return -ENOMEM;
+	memcpy(b->keys, &a->keys[from], cnt * sizeof(*b->keys));
+	b->nr = cnt;
+	b->live_u64s = 0;
+	for (size_t i = 0; i < cnt; i++)
+		b->live_u64s += b->keys[i]->u64s;
+	a->nr = from;
+	a->live_u64s -= b->live_u64s;
+	return 0;
+}

@@ -1,0 +1,561 @@
+/*
+ * btree.c - the btrees of an open store: node cache, descent, lookup,
+ * insert with splits, node rewrite, write-back and walks.
+ *
+ * Interior keys are btree pointers keyed by the child's max key; a node at
+ * level L covering pos is found by taking, at every level above, the first
+ * pointer whose key is >= pos.  Changing a pointer (split, rewrite) writes
+ * the new child(ren) first, then journals the pointer as a level L+1 key
+ * and applies it to the parent; a new root is carried by every later
+ * jset's btree_root entries.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <inttypes.h>
+#include <sys/random.h>
+#include "fs.h"
+#include "jrx/errors.h"
+#include "../format/diag.h"
+#include "../format/node.h"
+
+/* ---------------------------------------------------------------- cache */
+
+static size_t hash_loc(uint32_t dev, uint64_t sector)
+{
+	uint64_t h = (sector * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)dev << 56);
+
+	return (size_t)(h >> 40) % JRX_CACHE_BUCKETS;
+}
+
+static struct jrx_bnode *cache_find(struct jrx_fs *fs, uint32_t dev,
+				    uint64_t sector)
+{
+	struct jrx_bnode *n = fs->cache[hash_loc(dev, sector)];
+
+	while (n && (n->dev != dev || n->sector != sector))
+		n = n->hnext;
+	return n;
+}
+
+static void cache_add(struct jrx_fs *fs, struct jrx_bnode *n)
+{
+	size_t h = hash_loc(n->dev, n->sector);
+
+	n->hnext = fs->cache[h];
+	fs->cache[h] = n;
+	fs->cached++;
+}
+
+static void cache_del(struct jrx_fs *fs, struct jrx_bnode *n)
+{
+	struct jrx_bnode **p = &fs->cache[hash_loc(n->dev, n->sector)];
+
+	while (*p && *p != n)
+		p = &(*p)->hnext;
+	if (*p) {
+		*p = n->hnext;
+		fs->cached--;
+	}
+}
+
+static uint64_t node_offset(const struct jrx_bnode *n)
+{
+	return n->sector * JRX_SECTOR_SIZE;
+}
+
+/* The node a btree pointer names: from the cache, or read and checked. */
+static int node_get(struct jrx_fs *fs, unsigned btree_id, unsigned level,
+		    const struct jrx_bkey *ptr, struct jrx_bnode **out)
+{
+	const struct jrx_btree_ptr_val *v = jrx_bkey_val(ptr);
+	struct jrx_bnode *n;
+	const char *why = NULL;
+	struct jrx_dev *d;
+	int ret;
+
+	n = cache_find(fs, v->dev, v->sector);
+	if (n) {
+		*out = n;
+		return 0;
+	}
+	if (v->dev >= fs->a->nr_devs)
+		return jrx_fail(-JRX_ERR_NODE_INVALID, "btree %s level %u: pointer"
+				" to device %u, array has %u", jrx_btree_name(btree_id),
+				level, v->dev, fs->a->nr_devs);
+	d = &fs->a->devs[v->dev];
+	ret = jrx_dev_pread(d, fs->iobuf, fs->node_size,
+			    v->sector * JRX_SECTOR_SIZE);
+	if (ret)
+		return ret;
+	n = jrx_bnode_alloc();
+	if (!n)
+		return -ENOMEM;
+	ret = jrx_bnode_decode(n, fs->iobuf, fs->node_size, fs->a->node_magic,
+			       &fs->bl, &why);
+	if (!ret && (n->nonce != v->nonce || n->btree_id != btree_id ||
+		     n->level != level || !jrx_bpos_eq(n->min, v->min_key) ||
+		     !jrx_bpos_eq(n->max, ptr->p))) {
+		why = "node does not match the pointer to it (nonce, btree,"
+			" level or key range)";
+		ret = -JRX_ERR_NODE_INVALID;
+	}
+	if (ret) {
+		jrx_bnode_free(n);
+		return jrx_fail(ret, "%s: btree %s level %u node at offset %" PRIu64
+				": %s", d->path, jrx_btree_name(btree_id), level,
+				v->sector * JRX_SECTOR_SIZE, why ? why : "");
+	}
+	n->dev = v->dev;
+	n->sector = v->sector;
+	cache_add(fs, n);
+	*out = n;
+	return 0;
+}
+
+/* A pointer key to node n, in buf (room for 88 bytes). */
+static void make_ptr(const struct jrx_bnode *n, struct jrx_bkey *k)
+{
+	struct jrx_btree_ptr_val *v;
+
+	jrx_bkey_init(k, JRX_KEY_BTREE_PTR, n->max, sizeof(*v));
+	v = jrx_bkey_val(k);
+	memset(v, 0, sizeof(*v));
+	v->sector = n->sector;
+	v->dev = n->dev;
+	v->nonce = n->nonce;
+	v->min_key = n->min;
+}
+
+#define PTR_U64S (JRX_BKEY_U64S + sizeof(struct jrx_btree_ptr_val) / 8)
+
+/* ---------------------------------------------------------------- descent */
+
+/* The node at `level` whose range holds pos. */
+static int descend(struct jrx_fs *fs, unsigned btree_id, unsigned level,
+		   struct jrx_bpos pos, struct jrx_bnode **out)
+{
+	struct jrx_bnode *n = fs->root[btree_id];
+	int ret;
+
+	if (!n)
+		return jrx_fail(-JRX_ERR_NOT_FOUND, "btree %s has no root",
+				jrx_btree_name(btree_id));
+	if (n->level < level)
+		return jrx_fail(-JRX_ERR_KEY_INVALID, "btree %s: level %u key above"
+				" the root (level %u)", jrx_btree_name(btree_id),
+				level, n->level);
+	while (n->level > level) {
+		size_t i = jrx_bnode_lower_bound(n, pos);
+
+		if (i == n->nr)
+			return jrx_fail(-JRX_ERR_NODE_INVALID, "btree %s level %u:"
+					" no child covers the position",
+					jrx_btree_name(btree_id), n->level);
+		ret = node_get(fs, btree_id, n->level - 1u, n->keys[i], &n);
+		if (ret)
+			return ret;
+	}
+	*out = n;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- allocation */
+
+static int node_alloc_loc(struct jrx_fs *fs, struct jrx_bnode *n)
+{
+	uint32_t sectors = fs->node_size / JRX_SECTOR_SIZE, got, gen;
+	int ret;
+
+	ret = jrx_alloc_sectors(&fs->bt, JRX_DATA_BTREE, sectors,
+				fs->j.durable_seq, fs->j.seq, &n->dev,
+				&n->sector, &got, &gen);
+	if (ret)
+		return ret;
+	assert(got == sectors);
+	if (getrandom(&n->nonce, sizeof(n->nonce), 0) != sizeof(n->nonce))
+		n->nonce = (n->sector << 20) ^ (uint64_t)rand();
+	return 0;
+}
+
+static int node_free_loc(struct jrx_fs *fs, struct jrx_bnode *n)
+{
+	uint64_t bsec = fs->bt.bucket_sectors;
+
+	return jrx_bucket_add_sectors(&fs->bt, n->dev, n->sector / bsec,
+				      JRX_DATA_BTREE,
+				      -(int64_t)(fs->node_size / JRX_SECTOR_SIZE),
+				      fs->j.seq);
+}
+
+/* Write keys[lo, hi) of n as the whole node at n's location. */
+static int node_write_full(struct jrx_fs *fs, struct jrx_bnode *n)
+{
+	size_t bytes = jrx_bnode_encode(n, 0, n->nr, fs->iobuf, fs->node_size,
+					fs->a->node_magic, fs->j.seq);
+	int ret = jrx_dev_pwrite(&fs->a->devs[n->dev], fs->iobuf, bytes,
+				 node_offset(n));
+	if (ret)
+		return ret;
+	fs->nodes_written++;
+	/* the whole view is on disk now */
+	jrx_bnode_written(n, (uint32_t)bytes);
+	n->bsets = 1;
+	return 0;
+}
+
+static int btree_insert(struct jrx_fs *fs, unsigned btree_id, unsigned level,
+			const struct jrx_bkey *k, uint64_t seq);
+
+/* Journal and apply a pointer to n in its parent (level n->level + 1). */
+static int update_parent(struct jrx_fs *fs, struct jrx_bnode *n)
+{
+	uint64_t buf[PTR_U64S];
+	struct jrx_bkey *k = (struct jrx_bkey *)buf;
+	int ret;
+
+	make_ptr(n, k);
+	ret = jrx_journal_add_key(&fs->j, n->btree_id, n->level + 1u, k);
+	if (ret)
+		return ret;
+	return btree_insert(fs, n->btree_id, n->level + 1u, k, fs->j.seq);
+}
+
+/* A new root above the node(s) of a btree that just split or moved. */
+static int new_root(struct jrx_fs *fs, unsigned btree_id,
+		    struct jrx_bnode *l, struct jrx_bnode *r)
+{
+	struct jrx_bnode *root = jrx_bnode_alloc();
+	uint64_t buf[PTR_U64S];
+	struct jrx_bkey *k = (struct jrx_bkey *)buf;
+	int ret;
+
+	if (!root)
+		return -ENOMEM;
+	root->btree_id = (uint8_t)btree_id;
+	root->level = (uint8_t)(l->level + 1);
+	if (root->level >= JRX_BTREE_MAX_DEPTH) {
+		jrx_bnode_free(root);
+		return jrx_fail(-JRX_ERR_NO_SPACE, "btree %s too deep",
+				jrx_btree_name(btree_id));
+	}
+	root->min = JRX_POS_MIN;
+	root->max = JRX_POS_MAX;
+	make_ptr(l, k);
+	ret = jrx_bnode_apply(root, k, 0);
+	if (!ret) {
+		make_ptr(r, k);
+		ret = jrx_bnode_apply(root, k, 0);
+	}
+	if (!ret)
+		ret = node_alloc_loc(fs, root);
+	if (!ret)
+		ret = node_write_full(fs, root);
+	if (ret) {
+		jrx_bnode_free(root);
+		return ret;
+	}
+	cache_add(fs, root);
+	fs->root[btree_id] = root;
+	return 0;
+}
+
+/*
+ * Split n into two new nodes written at once; n's location is freed.
+ * The parent gets the right half's pointer at n's old max first (so the
+ * range stays covered), then the left half's.
+ */
+static int node_split(struct jrx_fs *fs, struct jrx_bnode *n)
+{
+	struct jrx_bnode *l = NULL, *r = NULL;
+	size_t half = n->live_u64s / 2, acc = 0, i;
+	bool was_root = fs->root[n->btree_id] == n;
+	int ret = -ENOMEM;
+
+	assert(n->nr >= 2);
+	for (i = 0; i < n->nr - 1; i++) {
+		acc += n->keys[i]->u64s;
+		if (acc >= half)
+			break;
+	}
+	i++;		/* left keeps [0, i), right [i, nr) */
+	l = jrx_bnode_alloc();
+	r = jrx_bnode_alloc();
+	if (!l || !r)
+		goto err;
+	l->btree_id = r->btree_id = n->btree_id;
+	l->level = r->level = n->level;
+	l->min = n->min;
+	r->max = n->max;
+	ret = jrx_bnode_move_tail(n, r, i);
+	if (ret)
+		goto err;
+	/* l takes over n's remaining keys */
+	l->keys = n->keys;
+	l->nr = n->nr;
+	l->cap = n->cap;
+	l->live_u64s = n->live_u64s;
+	n->keys = NULL;
+	n->nr = n->cap = 0;
+	n->live_u64s = 0;
+	l->max = l->keys[l->nr - 1]->p;
+	r->min = jrx_bpos_successor(l->max);
+
+	ret = node_alloc_loc(fs, l);
+	if (!ret)
+		ret = node_alloc_loc(fs, r);
+	if (!ret)
+		ret = node_write_full(fs, l);
+	if (!ret)
+		ret = node_write_full(fs, r);
+	if (ret)
+		goto err;
+	ret = node_free_loc(fs, n);
+	if (ret)
+		goto err;
+	cache_del(fs, n);
+	cache_add(fs, l);
+	cache_add(fs, r);
+	fs->splits++;
+	if (was_root) {
+		ret = new_root(fs, n->btree_id, l, r);
+		jrx_bnode_free(n);
+		return ret;
+	}
+	jrx_bnode_free(n);
+	ret = update_parent(fs, r);
+	if (!ret)
+		ret = update_parent(fs, l);
+	return ret;
+err:
+	jrx_bnode_free(l);
+	jrx_bnode_free(r);
+	fs->dead = true;
+	return ret;
+}
+
+static int btree_insert(struct jrx_fs *fs, unsigned btree_id, unsigned level,
+			const struct jrx_bkey *k, uint64_t seq)
+{
+	struct jrx_bnode *n;
+	int ret;
+
+	ret = descend(fs, btree_id, level, k->p, &n);
+	if (ret)
+		return ret;
+	ret = jrx_bnode_apply(n, k, seq);
+	if (ret)
+		return ret;
+	if (jrx_bnode_compact_bytes(n) > fs->node_size)
+		return node_split(fs, n);
+	return 0;
+}
+
+int jrx_btree_insert_journaled(struct jrx_fs *fs, unsigned btree_id,
+			       const struct jrx_bkey *k);
+
+int jrx_btree_insert_journaled(struct jrx_fs *fs, unsigned btree_id,
+			       const struct jrx_bkey *k)
+{
+	return btree_insert(fs, btree_id, 0, k, fs->j.seq);
+}
+
+/* ---------------------------------------------------------------- write-back */
+
+/* Move n to a new location with all its keys (its appends ran out). */
+static int node_rewrite(struct jrx_fs *fs, struct jrx_bnode *n)
+{
+	uint32_t odev = n->dev;
+	uint64_t osector = n->sector;
+	bool was_root = fs->root[n->btree_id] == n;
+	int ret;
+
+	cache_del(fs, n);
+	ret = node_alloc_loc(fs, n);
+	if (!ret)
+		ret = node_write_full(fs, n);
+	if (ret) {
+		fs->dead = true;
+		return ret;
+	}
+	cache_add(fs, n);
+	fs->rewrites++;
+	ret = jrx_bucket_add_sectors(&fs->bt, odev, osector / fs->bt.bucket_sectors,
+				     JRX_DATA_BTREE,
+				     -(int64_t)(fs->node_size / JRX_SECTOR_SIZE),
+				     fs->j.seq);
+	if (ret || was_root)
+		return ret;	/* a root's new place goes out in btree_root */
+	return update_parent(fs, n);
+}
+
+static int node_writeback(struct jrx_fs *fs, struct jrx_bnode *n)
+{
+	size_t off, bytes;
+	int ret;
+
+	if (!n->dirty_seq)
+		return 0;
+	if (!jrx_bnode_append_fits(n, fs->node_size))
+		return node_rewrite(fs, n);
+	bytes = jrx_bnode_encode_append(n, fs->iobuf, fs->j.seq, &off);
+	ret = jrx_dev_pwrite(&fs->a->devs[n->dev], fs->iobuf, bytes,
+			     node_offset(n) + off);
+	if (ret) {
+		fs->dead = true;
+		return ret;
+	}
+	jrx_bnode_written(n, (uint32_t)(off + bytes));
+	fs->bsets_appended++;
+	return 0;
+}
+
+int jrx_fs_writeback_all(struct jrx_fs *fs)
+{
+	/* leaves first: rewrites dirty the level above */
+	for (unsigned level = 0; level < JRX_BTREE_MAX_DEPTH; level++) {
+		bool again = true;
+
+		while (again) {
+			again = false;
+			for (size_t h = 0; h < JRX_CACHE_BUCKETS; h++) {
+				struct jrx_bnode *n = fs->cache[h], *next;
+
+				for (; n; n = next) {
+					int ret;
+
+					next = n->hnext;
+					if (n->level != level || !n->dirty_seq)
+						continue;
+					ret = node_writeback(fs, n);
+					if (ret)
+						return ret;
+					/* a rewrite re-hashes n: rescan */
+					again = true;
+					break;
+				}
+			}
+		}
+	}
+	return 0;
+}
+
+uint64_t jrx_fs_last_seq(const struct jrx_fs *fs)
+{
+	uint64_t last = fs->j.seq;
+
+	for (size_t h = 0; h < JRX_CACHE_BUCKETS; h++)
+		for (struct jrx_bnode *n = fs->cache[h]; n; n = n->hnext)
+			if (n->dirty_seq && n->dirty_seq < last)
+				last = n->dirty_seq;
+	return last;
+}
+
+/* ---------------------------------------------------------------- lookup */
+
+int jrx_btree_peek(struct jrx_fs *fs, unsigned btree_id, struct jrx_bpos pos,
+		   const struct jrx_bkey **k)
+{
+	for (;;) {
+		struct jrx_bnode *n;
+		size_t i;
+		int ret = descend(fs, btree_id, 0, pos, &n);
+
+		if (ret)
+			return ret;
+		i = jrx_bnode_lower_bound(n, pos);
+		if (i < n->nr) {
+			*k = n->keys[i];
+			return 0;
+		}
+		if (jrx_bpos_eq(n->max, JRX_POS_MAX)) {
+			*k = NULL;
+			return 0;
+		}
+		pos = jrx_bpos_successor(n->max);
+	}
+}
+
+int jrx_btree_lookup(struct jrx_fs *fs, unsigned btree_id, struct jrx_bpos pos,
+		     const struct jrx_bkey **k)
+{
+	int ret = jrx_btree_peek(fs, btree_id, pos, k);
+
+	if (!ret && *k && !jrx_bpos_eq((*k)->p, pos))
+		*k = NULL;
+	return ret;
+}
+
+static int walk(struct jrx_fs *fs, struct jrx_bnode *n, jrx_key_cb kcb,
+		jrx_node_cb ncb, void *ctx)
+{
+	int ret = ncb ? ncb(ctx, n) : 0;
+
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < n->nr; i++) {
+		struct jrx_bnode *c;
+
+		if (!n->level) {
+			if (kcb && (ret = kcb(ctx, n->btree_id, n->keys[i])))
+				return ret;
+			continue;
+		}
+		ret = node_get(fs, n->btree_id, n->level - 1u, n->keys[i], &c);
+		if (!ret)
+			ret = walk(fs, c, kcb, ncb, ctx);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int jrx_btree_walk(struct jrx_fs *fs, unsigned btree_id, jrx_key_cb cb,
+		   void *ctx)
+{
+	return fs->root[btree_id] ? walk(fs, fs->root[btree_id], cb, NULL, ctx) : 0;
+}
+
+int jrx_btree_walk_nodes(struct jrx_fs *fs, unsigned btree_id, jrx_node_cb cb,
+			 void *ctx)
+{
+	return fs->root[btree_id] ? walk(fs, fs->root[btree_id], NULL, cb, ctx) : 0;
+}
+
+/* ---------------------------------------------------------------- roots */
+
+int jrx_fs_set_root(struct jrx_fs *fs, unsigned btree_id, unsigned level,
+		    const struct jrx_bkey *ptr);
+
+int jrx_fs_set_root(struct jrx_fs *fs, unsigned btree_id, unsigned level,
+		    const struct jrx_bkey *ptr)
+{
+	return node_get(fs, btree_id, level, ptr, &fs->root[btree_id]);
+}
+
+void jrx_fs_root_ptr(const struct jrx_fs *fs, unsigned btree_id,
+		     struct jrx_bkey *k);
+
+void jrx_fs_root_ptr(const struct jrx_fs *fs, unsigned btree_id,
+		     struct jrx_bkey *k)
+{
+	make_ptr(fs->root[btree_id], k);
+}
+
+void jrx_fs_cache_free(struct jrx_fs *fs);
+
+void jrx_fs_cache_free(struct jrx_fs *fs)
+{
+	for (size_t h = 0; h < JRX_CACHE_BUCKETS; h++) {
+		struct jrx_bnode *n = fs->cache[h], *next;
+
+		for (; n; n = next) {
+			next = n->hnext;
+			jrx_bnode_free(n);
+		}
+		fs->cache[h] = NULL;
+	}
+	fs->cached = 0;
+	memset(fs->root, 0, sizeof(fs->root));
+}

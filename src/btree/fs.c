@@ -1,0 +1,336 @@
+/*
+ * fs.c - an open store (see fs.h): open, transactions, closing a jset
+ * (accounting, alloc keys, roots, reclaim), clean shutdown, power cut.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <inttypes.h>
+#include "fs.h"
+#include "jrx/errors.h"
+#include "../format/diag.h"
+#include "../format/jset.h"
+#include "../journal/jread.h"
+
+/* btree.c */
+int  jrx_btree_insert_journaled(struct jrx_fs *fs, unsigned btree_id,
+				const struct jrx_bkey *k);
+int  jrx_fs_set_root(struct jrx_fs *fs, unsigned btree_id, unsigned level,
+		     const struct jrx_bkey *ptr);
+void jrx_fs_root_ptr(const struct jrx_fs *fs, unsigned btree_id,
+		     struct jrx_bkey *k);
+void jrx_fs_cache_free(struct jrx_fs *fs);
+
+#define PTR_U64S (JRX_BKEY_U64S + sizeof(struct jrx_btree_ptr_val) / 8)
+
+static int load_alloc_cb(void *ctx, unsigned btree_id, const struct jrx_bkey *k)
+{
+	struct jrx_fs *fs = ctx;
+	const struct jrx_alloc_val *v = jrx_bkey_val(k);
+
+	(void)btree_id;
+	if (k->p.inode >= fs->bt.nr_devs || k->p.offset >= fs->bt.nbuckets[k->p.inode])
+		return jrx_fail(-JRX_ERR_KEY_INVALID, "alloc key for bucket %"
+				PRIu64 ":%" PRIu64 " outside the array",
+				k->p.inode, k->p.offset);
+	jrx_bucket_load(&fs->bt, (uint32_t)k->p.inode, k->p.offset, v);
+	return 0;
+}
+
+/* Roots from the newest valid jset (read-only view of an unclean array). */
+static int roots_from_journal(struct jrx_fs *fs, bool *found)
+{
+	struct jrx_journal_scan s;
+	const struct jrx_jset *best = NULL;
+	const struct jrx_jset_entry *e;
+	int ret;
+
+	*found = false;
+	ret = jrx_journal_scan(fs->a, &s, JRX_SCAN_KEEP);
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < s.nr; i++)
+		if (s.v[i].state == JRX_JSET_OK &&
+		    (!best || s.v[i].seq > best->seq))
+			best = s.v[i].j;
+	if (best && best->seq > fs->a->sb.journal_seq) {
+		jrx_for_each_jset_entry(e, best) {
+			if (e->type != JRX_JE_BTREE_ROOT)
+				continue;
+			ret = jrx_fs_set_root(fs, e->btree_id, e->level,
+					      jrx_je_keys(e));
+			if (ret)
+				break;
+			*found = true;
+		}
+	}
+	jrx_journal_scan_free(&s);
+	return ret;
+}
+
+int jrx_fs_open(struct jrx_fs *fs, struct jrx_array *a, unsigned flags)
+{
+	const struct jrx_sb *sb = &a->sb;
+	bool from_journal = false;
+	int ret;
+
+	memset(fs, 0, sizeof(*fs));
+	fs->a = a;
+	fs->rdonly = (flags & JRX_FS_RDONLY) || a->rdonly;
+	fs->node_size = sb->btree_node_size;
+	fs->bl.v = sb->blacklist;
+	fs->bl.nr = sb->nr_blacklist;
+	fs->jset_target = 64 * 1024;
+	fs->reclaim_below = 0.5;
+	if (!fs->rdonly && !(sb->flags & JRX_SB_CLEAN))
+		return jrx_fail(-JRX_ERR_NEEDS_RECOVERY, "%s: the array was not"
+				" shut down cleanly; recover it first",
+				a->devs[0].path);
+	fs->iobuf = jrx_alloc_aligned(fs->node_size);
+	if (!fs->iobuf)
+		return -ENOMEM;
+	ret = jrx_buckets_init(&fs->bt, sb, &fs->acct);
+	if (!ret)
+		ret = jrx_journal_init(&fs->j, a, sb->journal_seq + 1);
+	if (!ret && fs->rdonly && !(sb->flags & JRX_SB_CLEAN))
+		ret = roots_from_journal(fs, &from_journal);
+	for (unsigned i = 0; !ret && !from_journal && i < JRX_BTREE_NR; i++) {
+		const struct jrx_btree_root *r = &sb->roots[i];
+
+		if (!r->present) {
+			ret = jrx_fail(-JRX_ERR_SB_INVALID, "%s: superblock has no"
+				       " root for btree %s", a->devs[0].path,
+				       jrx_btree_name(i));
+			break;
+		}
+		ret = jrx_fs_set_root(fs, i, r->level, &r->k);
+	}
+	for (unsigned i = 0; !ret && i < JRX_BTREE_NR; i++)
+		if (!fs->root[i])
+			ret = jrx_fail(-JRX_ERR_NOT_FOUND, "no root for btree %s",
+				       jrx_btree_name(i));
+	if (!ret)
+		ret = jrx_btree_walk(fs, JRX_BTREE_ALLOC, load_alloc_cb, fs);
+	if (!ret && !fs->rdonly) {
+		/* from here on, a crash must replay the journal */
+		a->sb.flags &= ~JRX_SB_CLEAN;
+		ret = jrx_array_write_sb(a);
+	}
+	if (ret)
+		jrx_fs_abandon(fs);
+	return ret;
+}
+
+void jrx_fs_abandon(struct jrx_fs *fs)
+{
+	jrx_fs_cache_free(fs);
+	jrx_journal_exit(&fs->j);
+	jrx_buckets_exit(&fs->bt);
+	jrx_acct_free(&fs->acct);
+	free(fs->iobuf);
+	fs->iobuf = NULL;
+	fs->dead = true;
+}
+
+int jrx_fs_update(struct jrx_fs *fs, unsigned btree_id, const struct jrx_bkey *k)
+{
+	int ret;
+
+	if (fs->dead)
+		return jrx_fail(-JRX_ERR_CRASHED, "store is stopped");
+	if (fs->rdonly)
+		return jrx_fail(-JRX_ERR_READ_ONLY, "store is read-only");
+	ret = jrx_journal_add_key(&fs->j, btree_id, 0, k);
+	if (!ret)
+		ret = jrx_btree_insert_journaled(fs, btree_id, k);
+	if (ret)
+		fs->dead = true;
+	return ret;
+}
+
+/* Alloc keys for every bucket changed, journaled and applied; repeats
+ * while applying them changes more buckets (node splits). */
+static int drain_alloc(struct jrx_fs *fs)
+{
+	uint64_t buf[JRX_ALLOC_KEY_U64S];
+	struct jrx_bkey *k = (struct jrx_bkey *)buf;
+	struct jrx_bucket_ref *v;
+	size_t n;
+	int ret = 0;
+
+	while (!ret && (n = jrx_buckets_take_changed(&fs->bt, &v))) {
+		for (size_t i = 0; i < n && !ret; i++) {
+			jrx_bucket_to_key(&fs->bt, v[i].dev, v[i].bucket, k);
+			ret = jrx_journal_add_key(&fs->j, JRX_BTREE_ALLOC, 0, k);
+			if (!ret)
+				ret = jrx_btree_insert_journaled(fs, JRX_BTREE_ALLOC, k);
+		}
+		free(v);
+	}
+	return ret;
+}
+
+/* Accounting deltas become keys (version = seq) and btree totals. */
+static int drain_accounting(struct jrx_fs *fs)
+{
+	uint64_t buf[JRX_BKEY_U64S + 2];
+	struct jrx_bkey *k = (struct jrx_bkey *)buf;
+	int ret = 0;
+
+	while (!ret && fs->acct.nr) {
+		struct jrx_acct snap = fs->acct;
+
+		memset(&fs->acct, 0, sizeof(fs->acct));
+		for (size_t i = 0; i < snap.nr && !ret; i++) {
+			struct jrx_accounting_val *v;
+			const struct jrx_bkey *old;
+
+			if (!snap.v[i].d[0] && !snap.v[i].d[1])
+				continue;
+			jrx_bkey_init(k, JRX_KEY_ACCOUNTING, snap.v[i].p, sizeof(*v));
+			k->version = fs->j.seq;
+			v = jrx_bkey_val(k);
+			v->d[0] = snap.v[i].d[0];
+			v->d[1] = snap.v[i].d[1];
+			ret = jrx_journal_add_key(&fs->j, JRX_BTREE_ACCOUNTING, 0, k);
+			if (ret)
+				break;
+			ret = jrx_btree_lookup(fs, JRX_BTREE_ACCOUNTING, k->p, &old);
+			if (ret)
+				break;
+			if (old) {
+				const struct jrx_accounting_val *ov = jrx_bkey_val(old);
+
+				v->d[0] += ov->d[0];
+				v->d[1] += ov->d[1];
+			}
+			ret = jrx_btree_insert_journaled(fs, JRX_BTREE_ACCOUNTING, k);
+			if (!ret)
+				ret = drain_alloc(fs);
+		}
+		jrx_acct_free(&snap);
+	}
+	return ret;
+}
+
+int jrx_fs_commit(struct jrx_fs *fs)
+{
+	int ret;
+
+	if (fs->dead)
+		return jrx_fail(-JRX_ERR_CRASHED, "store is stopped");
+	ret = drain_alloc(fs);
+	if (!ret && jrx_journal_open_bytes(&fs->j) >= fs->jset_target)
+		ret = jrx_fs_journal_flush(fs, false);
+	if (ret)
+		fs->dead = true;
+	return ret;
+}
+
+int jrx_fs_journal_flush(struct jrx_fs *fs, bool torn)
+{
+	uint64_t buf[PTR_U64S];
+	struct jrx_bkey *k = (struct jrx_bkey *)buf;
+	struct jrx_clock_val clock;
+	uint64_t seq = fs->j.seq;
+	int ret = 0;
+
+	if (fs->dead)
+		return jrx_fail(-JRX_ERR_CRASHED, "store is stopped");
+	if (jrx_journal_free_fraction(&fs->j, jrx_fs_last_seq(fs)) <
+	    fs->reclaim_below) {
+		fs->reclaims++;
+		ret = jrx_fs_writeback_all(fs);
+	}
+	if (!ret)
+		ret = drain_alloc(fs);
+	if (!ret)
+		ret = drain_accounting(fs);
+	for (unsigned i = 0; !ret && i < JRX_BTREE_NR; i++) {
+		jrx_fs_root_ptr(fs, i, k);
+		ret = jrx_journal_add_entry(&fs->j, JRX_JE_BTREE_ROOT, i,
+					    fs->root[i]->level, k, k->u64s);
+	}
+	clock.time = (uint64_t)time(NULL);
+	clock.ops = fs->ops;
+	if (!ret)
+		ret = jrx_journal_add_entry(&fs->j, JRX_JE_CLOCK, 0, 0, &clock,
+					    sizeof(clock) / 8);
+	if (!ret)
+		ret = jrx_journal_write(&fs->j, jrx_fs_last_seq(fs), torn);
+	if (ret || torn) {
+		fs->dead = true;
+		return ret;
+	}
+	if (fs->on_durable)
+		fs->on_durable(fs->hook_ctx, seq);
+	return 0;
+}
+
+static bool any_dirty(const struct jrx_fs *fs)
+{
+	return jrx_fs_last_seq(fs) != fs->j.seq || fs->acct.nr ||
+		fs->bt.nr_changed;
+}
+
+int jrx_fs_shutdown(struct jrx_fs *fs)
+{
+	struct jrx_sb *sb = &fs->a->sb;
+	uint64_t buf[PTR_U64S];
+	struct jrx_bkey *k = (struct jrx_bkey *)buf;
+	int ret = 0, rounds = 0;
+
+	if (fs->dead || fs->rdonly) {
+		jrx_fs_abandon(fs);
+		return fs->rdonly ? 0 : jrx_fail(-JRX_ERR_CRASHED, "store is stopped");
+	}
+	/* journal what is open, write every node back, until nothing moves */
+	do {
+		if (!jrx_journal_open_empty(&fs->j) || fs->acct.nr ||
+		    fs->bt.nr_changed)
+			ret = jrx_fs_journal_flush(fs, false);
+		if (!ret)
+			ret = jrx_fs_writeback_all(fs);
+		if (!ret && ++rounds > 64)
+			ret = jrx_fail(-EDEADLK, "clean shutdown did not settle");
+	} while (!ret && (any_dirty(fs) || !jrx_journal_open_empty(&fs->j)));
+	for (unsigned i = 0; !ret && i < JRX_BTREE_NR; i++) {
+		struct jrx_btree_root *r = &sb->roots[i];
+
+		jrx_fs_root_ptr(fs, i, k);
+		memset(r, 0, sizeof(*r));
+		r->btree_id = (uint8_t)i;
+		r->level = fs->root[i]->level;
+		r->present = 1;
+		memcpy(&r->k, k, sizeof(r->k) + sizeof(r->v));
+	}
+	for (unsigned d = 0; !ret && d < fs->a->nr_devs; d++)
+		ret = jrx_dev_sync(&fs->a->devs[d]);
+	if (!ret) {
+		sb->journal_seq = fs->j.durable_seq;
+		sb->flags |= JRX_SB_CLEAN;
+		ret = jrx_array_write_sb(fs->a);
+	}
+	jrx_fs_abandon(fs);
+	return ret;
+}
+
+int jrx_fs_alloc_data(struct jrx_fs *fs, uint32_t want, uint32_t *dev,
+		      uint64_t *sector, uint32_t *got, uint32_t *gen)
+{
+	return jrx_alloc_sectors(&fs->bt, JRX_DATA_USER, want, fs->j.durable_seq,
+				 fs->j.seq, dev, sector, got, gen);
+}
+
+int jrx_fs_free_data(struct jrx_fs *fs, uint32_t dev, uint64_t sector,
+		     uint32_t sectors)
+{
+	return jrx_bucket_add_sectors(&fs->bt, dev, sector / fs->bt.bucket_sectors,
+				      JRX_DATA_USER, -(int64_t)sectors, fs->j.seq);
+}
+
+int jrx_fs_acct_inodes(struct jrx_fs *fs, int64_t delta)
+{
+	return jrx_acct_add(&fs->acct, jrx_acct_inodes_pos(), delta, 0);
+}

@@ -1,0 +1,124 @@
+/*
+ * fs.h - an open store: the write path that the workload generator and any
+ * modifying tool go through.
+ *
+ * A struct jrx_fs ties together the array, the journal writer, the bucket
+ * table, the accounting accumulator and the node cache.  Every update is
+ * journaled (final key values only) and applied to the cached btree at
+ * once; dirty nodes are written back later (journal reclaim, clean
+ * shutdown) by appending a bset, or by writing a new node and journaling
+ * the new pointer as a level > 0 key; full nodes split at insert time, the
+ * new children written before their pointers are journaled.
+ *
+ * Owner: one thread.  Nothing here is thread-safe.
+ */
+#ifndef JRX_FS_H
+#define JRX_FS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "../io/array.h"
+#include "../journal/journal.h"
+#include "accounting.h"
+#include "bnode.h"
+#include "buckets.h"
+
+#define JRX_CACHE_BUCKETS 4096
+
+struct jrx_fs {
+	struct jrx_array   *a;
+	struct jrx_journal  j;
+	struct jrx_buckets  bt;
+	struct jrx_acct	    acct;
+	struct jrx_blacklist bl;
+	struct jrx_bnode   *cache[JRX_CACHE_BUCKETS];
+	size_t		    cached;
+	struct jrx_bnode   *root[JRX_BTREE_NR];
+	uint32_t	    node_size;
+	void		   *iobuf;	/* node_size, aligned */
+	bool		    rdonly;
+	bool		    dead;	/* crashed or failed: writes nothing more */
+	uint64_t	    ops;	/* workload operations committed */
+	/* policy */
+	size_t		    jset_target;	/* close a jset past this many bytes */
+	double		    reclaim_below;	/* reclaim when free journal < this */
+	/* hook: a jset reached the devices */
+	void		  (*on_durable)(void *ctx, uint64_t seq);
+	void		   *hook_ctx;
+	/* stats */
+	uint64_t	    nodes_written, bsets_appended, splits, rewrites;
+	uint64_t	    reclaims;
+};
+
+enum {
+	JRX_FS_RDONLY	= 1 << 0,	/* read-only view; an unclean array is
+					   opened at its newest jset's roots,
+					   without replay */
+};
+
+/* Opens a clean array for writing, or any array read-only. */
+int  jrx_fs_open(struct jrx_fs *fs, struct jrx_array *a, unsigned flags);
+/* Clean shutdown: write back everything, last jset, clean superblock. */
+int  jrx_fs_shutdown(struct jrx_fs *fs);
+/* Power cut: drop everything in memory, write nothing more. */
+void jrx_fs_abandon(struct jrx_fs *fs);
+
+/* The seq updates are journaled under now. */
+static inline uint64_t jrx_fs_seq(const struct jrx_fs *fs)
+{
+	return fs->j.seq;
+}
+
+/*
+ * Transactions: updates are journaled and applied at once; commit ends
+ * the transaction (alloc keys for every bucket it touched go into the same
+ * jset) and may close the jset when it is past its target size.  A jset
+ * is never closed inside a transaction.
+ */
+int  jrx_fs_update(struct jrx_fs *fs, unsigned btree_id,
+		   const struct jrx_bkey *k);
+int  jrx_fs_commit(struct jrx_fs *fs);
+
+/*
+ * Close the open jset and write it (torn: half written, not durable, and
+ * the store is dead afterwards).
+ */
+int  jrx_fs_journal_flush(struct jrx_fs *fs, bool torn);
+
+/* Write back every dirty node. */
+int  jrx_fs_writeback_all(struct jrx_fs *fs);
+
+/*
+ * First key at or after pos in a btree (whiteouts are never returned), or
+ * NULL at the end.  The pointer is valid until the next update.
+ */
+int  jrx_btree_peek(struct jrx_fs *fs, unsigned btree_id, struct jrx_bpos pos,
+		    const struct jrx_bkey **k);
+/* The key exactly at pos, or NULL. */
+int  jrx_btree_lookup(struct jrx_fs *fs, unsigned btree_id,
+		      struct jrx_bpos pos, const struct jrx_bkey **k);
+
+/* Visit every key of a btree in order; cb returns non-zero to stop. */
+typedef int (*jrx_key_cb)(void *ctx, unsigned btree_id,
+			  const struct jrx_bkey *k);
+int  jrx_btree_walk(struct jrx_fs *fs, unsigned btree_id, jrx_key_cb cb,
+		    void *ctx);
+
+/* Visit every node (pre-order) with its depth; for fsck and stats. */
+typedef int (*jrx_node_cb)(void *ctx, const struct jrx_bnode *n);
+int  jrx_btree_walk_nodes(struct jrx_fs *fs, unsigned btree_id,
+			  jrx_node_cb cb, void *ctx);
+
+/* Lowest seq a dirty node still needs, or the open seq. */
+uint64_t jrx_fs_last_seq(const struct jrx_fs *fs);
+
+/* Allocate user-data sectors (write path of extents). */
+int  jrx_fs_alloc_data(struct jrx_fs *fs, uint32_t want, uint32_t *dev,
+		       uint64_t *sector, uint32_t *got, uint32_t *gen);
+/* Release user-data sectors (overwritten or deleted extents). */
+int  jrx_fs_free_data(struct jrx_fs *fs, uint32_t dev, uint64_t sector,
+		      uint32_t sectors);
+/* Count an inode created (+1) or deleted (-1) in accounting. */
+int  jrx_fs_acct_inodes(struct jrx_fs *fs, int64_t delta);
+
+#endif

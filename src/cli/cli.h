@@ -1,0 +1,41 @@
+/*
+ * cli.h - what the jrx front end's command files share: the command
+ * table entry, option helpers, and error printing.  Each command lives in
+ * its own cmd_*.c and returns a process exit code.
+ */
+#ifndef JRX_CLI_H
+#define JRX_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "io/array.h"
+
+struct jrx_cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+};
+
+/* Exit codes */
+enum { JRX_EXIT_OK = 0, JRX_EXIT_ERROR = 1, JRX_EXIT_USAGE = 2 };
+
+/* "4096", "64K", "1M", "2G", "1T" -> bytes; false if malformed. */
+bool cli_parse_size(const char *s, uint64_t *out);
+bool cli_parse_u64(const char *s, uint64_t *out);
+bool cli_parse_double(const char *s, double *out);
+
+/* Prints "jrx CMD: <context>: <message>" to stderr; returns 1. */
+int  cli_error(const char *cmd, int err);
+/* Open the array named by argv; prints errors and notes. */
+int  cli_open_array(const char *cmd, struct jrx_array *a, char **paths,
+		    int n, unsigned flags);
+
+int cmd_format(int argc, char **argv);
+int cmd_show_super(int argc, char **argv);
+int cmd_journal(int argc, char **argv);
+int cmd_dump(int argc, char **argv);
+int cmd_load(int argc, char **argv);
+int cmd_synth(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+
+#endif

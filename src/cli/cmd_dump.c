@@ -1,0 +1,66 @@
+/*
+ * cmd_dump.c - `jrx dump [--btree NAME] DEV...`: the keys of the on-disk
+ * btrees, one per line, without any replay.  On an unclean array the roots
+ * are those of the newest valid jset.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include "cli.h"
+#include "btree/fs.h"
+
+static int print_key(void *ctx, unsigned btree_id, const struct jrx_bkey *k)
+{
+	char buf[1600];
+
+	(void)ctx;
+	jrx_bkey_to_text(buf, sizeof(buf), k);
+	printf("%s %s\n", jrx_btree_name(btree_id), buf);
+	return 0;
+}
+
+int cmd_dump(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "btree", required_argument, NULL, 'b' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	struct jrx_array a;
+	struct jrx_fs fs;
+	int c, only = -1, ret = 0;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'b') {
+			only = jrx_btree_id_parse(optarg);
+			if (only < 0) {
+				fprintf(stderr, "jrx dump: unknown btree '%s' (extents,"
+					" inodes, dirents, xattrs, alloc, accounting)\n",
+					optarg);
+				return JRX_EXIT_USAGE;
+			}
+		} else {
+			fprintf(c == 'h' ? stdout : stderr,
+				"usage: jrx dump [--btree NAME] DEV...\n");
+			return c == 'h' ? JRX_EXIT_OK : JRX_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "usage: jrx dump [--btree NAME] DEV...\n");
+		return JRX_EXIT_USAGE;
+	}
+	if (cli_open_array("dump", &a, argv + optind, argc - optind,
+			   JRX_OPEN_RDONLY))
+		return JRX_EXIT_ERROR;
+	ret = jrx_fs_open(&fs, &a, JRX_FS_RDONLY);
+	if (ret) {
+		jrx_array_close(&a);
+		return cli_error("dump", ret);
+	}
+	for (unsigned i = 0; i < JRX_BTREE_NR && !ret; i++)
+		if (only < 0 || (unsigned)only == i)
+			ret = jrx_btree_walk(&fs, i, print_key, NULL);
+	jrx_fs_abandon(&fs);
+	jrx_array_close(&a);
+	return ret ? cli_error("dump", ret) : JRX_EXIT_OK;
+}

@@ -1,0 +1,110 @@
+/* cmd_show_super.c - `jrx show-super [--json] DEV`: print a superblock. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <inttypes.h>
+#include "cli.h"
+#include "format/bkey.h"
+
+static void uuid_text(char *buf, const uint8_t u[16])
+{
+	for (int i = 0; i < 16; i++)
+		sprintf(buf + 2 * i, "%02x", u[i]);
+}
+
+int cmd_show_super(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	struct jrx_array a;
+	const struct jrx_sb *sb;
+	bool json = false;
+	char u[33], du[33];
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'j')
+			json = true;
+		else {
+			fprintf(c == 'h' ? stdout : stderr,
+				"usage: jrx show-super [--json] DEV...\n");
+			return c == 'h' ? JRX_EXIT_OK : JRX_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "usage: jrx show-super [--json] DEV...\n");
+		return JRX_EXIT_USAGE;
+	}
+	if (cli_open_array("show-super", &a, argv + optind, argc - optind,
+			   JRX_OPEN_RDONLY))
+		return JRX_EXIT_ERROR;
+	sb = &a.sb;
+	uuid_text(u, sb->uuid);
+	if (json) {
+		printf("{\"uuid\":\"%s\",\"version\":%u,\"seq\":%" PRIu64
+		       ",\"clean\":%s,\"devices\":%u,\"block_size\":%u,"
+		       "\"bucket_size\":%u,\"btree_node_size\":%u,"
+		       "\"metadata_replicas\":%u,\"journal_seq\":%" PRIu64
+		       ",\"blacklist\":[", u, sb->version, sb->seq,
+		       (sb->flags & JRX_SB_CLEAN) ? "true" : "false",
+		       sb->nr_devices, sb->block_size, sb->bucket_size,
+		       sb->btree_node_size, sb->metadata_replicas, sb->journal_seq);
+		for (unsigned i = 0; i < sb->nr_blacklist; i++)
+			printf("%s[%" PRIu64 ",%" PRIu64 "]", i ? "," : "",
+			       sb->blacklist[i].start, sb->blacklist[i].end);
+		printf("],\"members\":[");
+		for (unsigned i = 0; i < sb->nr_devices; i++) {
+			const struct jrx_member *m = &sb->members[i];
+
+			uuid_text(du, m->uuid);
+			printf("%s{\"index\":%u,\"path\":\"%s\",\"uuid\":\"%s\","
+			       "\"nbuckets\":%" PRIu64 ",\"first_bucket\":%" PRIu64
+			       ",\"journal_bucket\":%" PRIu64 ",\"journal_nr\":%u}",
+			       i ? "," : "", i, a.devs[i].path, du, m->nbuckets,
+			       m->first_bucket, m->journal_bucket, m->journal_nr);
+		}
+		printf("],\"roots\":[");
+		for (unsigned i = 0; i < JRX_BTREE_NR; i++) {
+			const struct jrx_btree_root *r = &sb->roots[i];
+
+			printf("%s{\"btree\":\"%s\",\"level\":%u,\"dev\":%u,"
+			       "\"sector\":%" PRIu64 "}", i ? "," : "",
+			       jrx_btree_name(i), r->level, r->v.dev, r->v.sector);
+		}
+		printf("]}\n");
+	} else {
+		printf("array uuid:        %s\n", u);
+		printf("format version:    %u\n", sb->version);
+		printf("superblock seq:    %" PRIu64 "\n", sb->seq);
+		printf("state:             %s\n",
+		       (sb->flags & JRX_SB_CLEAN) ? "clean" : "unclean (needs recovery)");
+		printf("devices:           %u\n", sb->nr_devices);
+		printf("bucket size:       %u\n", sb->bucket_size);
+		printf("btree node size:   %u\n", sb->btree_node_size);
+		printf("metadata replicas: %u\n", sb->metadata_replicas);
+		printf("journal seq:       %" PRIu64 "\n", sb->journal_seq);
+		for (unsigned i = 0; i < sb->nr_blacklist; i++)
+			printf("blacklisted:       %" PRIu64 "..%" PRIu64 "\n",
+			       sb->blacklist[i].start, sb->blacklist[i].end);
+		for (unsigned i = 0; i < sb->nr_devices; i++) {
+			const struct jrx_member *m = &sb->members[i];
+
+			uuid_text(du, m->uuid);
+			printf("member %u: %s uuid %s buckets %" PRIu64 " first %"
+			       PRIu64 " journal %" PRIu64 "+%u\n", i,
+			       a.devs[i].path, du, m->nbuckets, m->first_bucket,
+			       m->journal_bucket, m->journal_nr);
+		}
+		for (unsigned i = 0; i < JRX_BTREE_NR; i++)
+			printf("root %-10s level %u dev %u sector %" PRIu64 "%s\n",
+			       jrx_btree_name(i), sb->roots[i].level,
+			       sb->roots[i].v.dev, sb->roots[i].v.sector,
+			       (sb->flags & JRX_SB_CLEAN) ? "" : " (stale: see journal)");
+	}
+	jrx_array_close(&a);
+	return JRX_EXIT_OK;
+}

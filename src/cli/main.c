@@ -1,0 +1,41 @@
+/* main.c - the jrx front end: dispatch to one command per cmd_*.c file. */
+#include <stdio.h>
+#include <string.h>
+#include "cli.h"
+
+static const struct jrx_cmd cmds[] = {
+	{ "format",	cmd_format,	"make a new array over one or more devices" },
+	{ "load",	cmd_load,	"run a realistic workload, optionally crashing" },
+	{ "synth",	cmd_synth,	"generate a big dirty array fast" },
+	{ "journal",	cmd_journal,	"list the jsets in the journal" },
+	{ "dump",	cmd_dump,	"print the keys of the on-disk btrees" },
+	{ "show-super",	cmd_show_super,	"print a device's superblock" },
+	{ "demo",	cmd_demo,	"make, load, crash and inspect a small array" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: jrx COMMAND [options] DEV...\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		fprintf(f, "  %-11s %s\n", cmds[i].name, cmds[i].summary);
+	fprintf(f, "\n'jrx COMMAND --help' describes a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return JRX_EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return JRX_EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(argv[1], cmds[i].name))
+			return cmds[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "jrx: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return JRX_EXIT_USAGE;
+}
