@@ -397,8 +397,14 @@ static int node_writeback(struct jrx_fs *fs, struct jrx_bnode *n)
 
 	if (!n->dirty_seq)
 		return 0;
+	/*
+	 * No room to append: move the node, or split it when it is more
+	 * than 2/3 full after compaction, so the new node(s) keep room for
+	 * later appends (else every write-back would move it again).
+	 */
 	if (!jrx_bnode_append_fits(n, fs->node_size))
-		return node_rewrite(fs, n);
+		return jrx_bnode_compact_bytes(n) > fs->node_size / 3 * 2 ?
+			node_split(fs, n) : node_rewrite(fs, n);
 	bytes = jrx_bnode_encode_append(n, fs->iobuf, fs->j.seq, &off);
 	ret = jrx_dev_pwrite(&fs->a->devs[n->dev], fs->iobuf, bytes,
 			     node_offset(n) + off);

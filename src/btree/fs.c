@@ -124,6 +124,12 @@ int jrx_fs_open(struct jrx_fs *fs, struct jrx_array *a, unsigned flags)
 
 void jrx_fs_abandon(struct jrx_fs *fs)
 {
+	if (fs->j.buf) {
+		fs->jsets_written = fs->j.jsets_written;
+		fs->journal_bytes = fs->j.bytes_written;
+		fs->journal_keys = fs->j.keys_written;
+		fs->durable_seq = fs->j.durable_seq;
+	}
 	jrx_fs_cache_free(fs);
 	jrx_journal_exit(&fs->j);
 	jrx_buckets_exit(&fs->bt);

@@ -48,6 +48,9 @@ struct jrx_fs {
 	/* stats */
 	uint64_t	    nodes_written, bsets_appended, splits, rewrites;
 	uint64_t	    reclaims;
+	/* journal totals, kept past jrx_fs_shutdown / jrx_fs_abandon */
+	uint64_t	    jsets_written, journal_bytes, journal_keys;
+	uint64_t	    durable_seq;
 };
 
 enum {

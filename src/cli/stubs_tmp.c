@@ -1,5 +1,4 @@
 #include <stdio.h>
 #include "cli.h"
-int cmd_load(int argc, char **argv) { (void)argc; (void)argv; return 1; }
 int cmd_synth(int argc, char **argv) { (void)argc; (void)argv; return 1; }
 int cmd_demo(int argc, char **argv) { (void)argc; (void)argv; return 1; }

@@ -1,0 +1,338 @@
+/* helpers.c - shared test helpers (see helpers.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <xxhash.h>
+
+#include "helpers.h"
+#include "workload/mkfs.h"
+
+/* ------------------------------------------------------------ assertions */
+
+const char *th_errname(int err)
+{
+	return err ? jrx_errname(err) : "OK";
+}
+
+void th_assert_err(int got, int want, const char *expr, const char *file,
+		   int line)
+{
+	if (got == want)
+		return;
+	print_message("%s:%d: %s returned %d (%s), expected %d (%s)\n"
+		      "  last diag: %s\n", file, line, expr, got,
+		      th_errname(got), want, th_errname(want), jrx_diag());
+	_fail(file, line);
+}
+
+void th_assert_contains(const char *haystack, const char *needle,
+			const char *expr, const char *file, int line)
+{
+	if (haystack && strstr(haystack, needle))
+		return;
+	print_message("%s:%d: %s does not contain \"%s\"; it is:\n  \"%s\"\n",
+		      file, line, expr, needle, haystack ? haystack : "(null)");
+	_fail(file, line);
+}
+
+/* ------------------------------------------------------------ scratch files */
+
+void th_dir_make(struct th_dir *d)
+{
+	snprintf(d->path, sizeof(d->path), "/tmp/jrx-test-XXXXXX");
+	if (!mkdtemp(d->path)) {
+		print_message("mkdtemp(%s): %s\n", d->path, strerror(errno));
+		fail();
+	}
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag,
+		  struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+void th_dir_remove(struct th_dir *d)
+{
+	if (d->path[0])
+		nftw(d->path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	d->path[0] = 0;
+}
+
+void th_path(char *out, const struct th_dir *d, const char *name)
+{
+	snprintf(out, 256, "%s/%s", d->path, name);
+}
+
+static int open_or_fail(const char *path, int flags)
+{
+	int fd = open(path, flags | O_CLOEXEC, 0644);
+
+	if (fd < 0) {
+		print_message("open(%s): %s\n", path, strerror(errno));
+		fail();
+	}
+	return fd;
+}
+
+void th_sparse_file(const char *path, uint64_t size)
+{
+	int fd = open_or_fail(path, O_RDWR | O_CREAT | O_TRUNC);
+
+	if (ftruncate(fd, (off_t)size)) {
+		print_message("ftruncate(%s): %s\n", path, strerror(errno));
+		close(fd);
+		fail();
+	}
+	close(fd);
+}
+
+void th_file_pread(const char *path, void *buf, size_t len, uint64_t off)
+{
+	int fd = open_or_fail(path, O_RDONLY);
+	ssize_t r = pread(fd, buf, len, (off_t)off);
+
+	close(fd);
+	if (r != (ssize_t)len) {
+		print_message("pread(%s, %zu at %llu) = %zd\n", path, len,
+			      (unsigned long long)off, r);
+		fail();
+	}
+}
+
+void th_file_pwrite(const char *path, const void *buf, size_t len,
+		    uint64_t off)
+{
+	int fd = open_or_fail(path, O_RDWR);
+	ssize_t r = pwrite(fd, buf, len, (off_t)off);
+
+	close(fd);
+	if (r != (ssize_t)len) {
+		print_message("pwrite(%s, %zu at %llu) = %zd\n", path, len,
+			      (unsigned long long)off, r);
+		fail();
+	}
+}
+
+void th_file_truncate(const char *path, uint64_t size)
+{
+	if (truncate(path, (off_t)size)) {
+		print_message("truncate(%s): %s\n", path, strerror(errno));
+		fail();
+	}
+}
+
+uint64_t th_file_size(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st)) {
+		print_message("stat(%s): %s\n", path, strerror(errno));
+		fail();
+	}
+	return (uint64_t)st.st_size;
+}
+
+void th_file_state(const char *path, struct th_file_state *s)
+{
+	XXH3_state_t *h = XXH3_createState();
+	size_t cap = 1 << 20;
+	char *buf = malloc(cap);
+	int fd = open_or_fail(path, O_RDONLY);
+	struct stat st;
+	ssize_t r;
+
+	assert_non_null(h);
+	assert_non_null(buf);
+	XXH3_64bits_reset(h);
+	while ((r = read(fd, buf, cap)) > 0)
+		XXH3_64bits_update(h, buf, (size_t)r);
+	assert_int_equal(r, 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	close(fd);
+	s->hash = XXH3_64bits_digest(h);
+	s->size = (uint64_t)st.st_size;
+	s->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+	XXH3_freeState(h);
+	free(buf);
+}
+
+/* ------------------------------------------------------------ arrays */
+
+int th_format(const char *const *paths, unsigned n, const struct th_geom *g)
+{
+	struct jrx_format_opts o;
+
+	jrx_format_opts_default(&o);
+	o.size = g->size;
+	o.bucket_size = g->bucket_size;
+	o.btree_node_size = g->node_size;
+	o.replicas = g->replicas;
+	o.journal_size = g->journal_size;
+	return jrx_format(paths, n, &o);
+}
+
+/* ------------------------------------------------------------ randomness */
+
+uint64_t th_rand(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+uint64_t th_rand_below(uint64_t *state, uint64_t n)
+{
+	return n ? th_rand(state) % n : 0;
+}
+
+void th_rand_bytes(uint64_t *state, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+
+	while (len) {
+		uint64_t r = th_rand(state);
+		size_t n = len < 8 ? len : 8;
+
+		memcpy(p, &r, n);
+		p += n;
+		len -= n;
+	}
+}
+
+/* ------------------------------------------------------------ keys */
+
+static struct jrx_bkey *key_init(uint64_t *buf, uint8_t type,
+				 struct jrx_bpos p, size_t val_bytes)
+{
+	struct jrx_bkey *k = (struct jrx_bkey *)buf;
+
+	jrx_bkey_init(k, type, p, val_bytes);
+	memset(jrx_bkey_val(k), 0, jrx_bkey_val_bytes(k));
+	return k;
+}
+
+struct jrx_bkey *th_key_whiteout(uint64_t *buf, struct jrx_bpos p)
+{
+	return key_init(buf, JRX_KEY_WHITEOUT, p, 0);
+}
+
+struct jrx_bkey *th_key_extent(uint64_t *buf, struct jrx_bpos p, uint32_t size,
+			       uint32_t dev, uint64_t sector, uint32_t gen,
+			       uint64_t tag)
+{
+	struct jrx_bkey *k = key_init(buf, JRX_KEY_EXTENT, p,
+				      sizeof(struct jrx_extent_val));
+	struct jrx_extent_val *v = jrx_bkey_val(k);
+
+	k->size = size;
+	v->sector = sector;
+	v->dev = dev;
+	v->gen = gen;
+	v->data_tag = tag;
+	return k;
+}
+
+struct jrx_bkey *th_key_inode(uint64_t *buf, struct jrx_bpos p,
+			      const struct jrx_inode_val *v)
+{
+	struct jrx_bkey *k = key_init(buf, JRX_KEY_INODE, p, sizeof(*v));
+
+	memcpy(jrx_bkey_val(k), v, sizeof(*v));
+	return k;
+}
+
+struct jrx_bkey *th_key_dirent(uint64_t *buf, struct jrx_bpos p,
+			       uint64_t target, uint8_t d_type,
+			       const char *name)
+{
+	size_t nl = strlen(name);
+	struct jrx_bkey *k = key_init(buf, JRX_KEY_DIRENT, p,
+				      sizeof(struct jrx_dirent_val) + nl);
+	struct jrx_dirent_val *d = jrx_bkey_val(k);
+
+	d->target = target;
+	d->d_type = d_type;
+	d->name_len = (uint8_t)nl;
+	memcpy(d + 1, name, nl);
+	return k;
+}
+
+struct jrx_bkey *th_key_xattr(uint64_t *buf, struct jrx_bpos p,
+			      const char *name, const void *value,
+			      uint16_t value_len)
+{
+	size_t nl = strlen(name);
+	struct jrx_bkey *k = key_init(buf, JRX_KEY_XATTR, p,
+				      sizeof(struct jrx_xattr_val) + nl +
+				      value_len);
+	struct jrx_xattr_val *x = jrx_bkey_val(k);
+
+	x->name_len = (uint8_t)nl;
+	x->value_len = value_len;
+	memcpy(x + 1, name, nl);
+	if (value_len)
+		memcpy((char *)(x + 1) + nl, value, value_len);
+	return k;
+}
+
+struct jrx_bkey *th_key_alloc(uint64_t *buf, struct jrx_bpos p, uint32_t gen,
+			      uint32_t dirty_sectors, uint8_t data_type)
+{
+	struct jrx_bkey *k = key_init(buf, JRX_KEY_ALLOC, p,
+				      sizeof(struct jrx_alloc_val));
+	struct jrx_alloc_val *a = jrx_bkey_val(k);
+
+	a->gen = gen;
+	a->dirty_sectors = dirty_sectors;
+	a->data_type = data_type;
+	return k;
+}
+
+struct jrx_bkey *th_key_accounting(uint64_t *buf, struct jrx_bpos p,
+				   uint64_t version, int64_t d0, int64_t d1)
+{
+	struct jrx_bkey *k = key_init(buf, JRX_KEY_ACCOUNTING, p,
+				      sizeof(struct jrx_accounting_val));
+	struct jrx_accounting_val *a = jrx_bkey_val(k);
+
+	k->version = version;
+	a->d[0] = d0;
+	a->d[1] = d1;
+	return k;
+}
+
+struct jrx_bkey *th_key_btree_ptr(uint64_t *buf, struct jrx_bpos max,
+				  struct jrx_bpos min, uint32_t dev,
+				  uint64_t sector, uint64_t nonce)
+{
+	struct jrx_bkey *k = key_init(buf, JRX_KEY_BTREE_PTR, max,
+				      sizeof(struct jrx_btree_ptr_val));
+	struct jrx_btree_ptr_val *v = jrx_bkey_val(k);
+
+	v->sector = sector;
+	v->dev = dev;
+	v->nonce = nonce;
+	v->min_key = min;
+	return k;
+}
+
+const char *th_key_text(const struct jrx_bkey *k, char *buf, size_t len)
+{
+	if (!k)
+		snprintf(buf, len, "(none)");
+	else
+		jrx_bkey_to_text(buf, len, k);
+	return buf;
+}

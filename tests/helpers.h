@@ -1,0 +1,120 @@
+/*
+ * helpers.h - what the cmocka test programs share: a scratch directory under
+ * /tmp (removed at the end), sparse device files, formatting an array,
+ * a deterministic random generator, builders for every key type, raw file
+ * reads/writes/hashes, and assertions that name the jrx error they saw.
+ *
+ * Every test program is standalone (liburing style); nothing here keeps
+ * global state except the scratch directory a test asked for.
+ */
+#ifndef JRX_TEST_HELPERS_H
+#define JRX_TEST_HELPERS_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "jrx/errors.h"
+#include "format/format.h"
+#include "format/bkey.h"
+#include "format/diag.h"
+#include "io/array.h"
+
+/* ------------------------------------------------------------ assertions */
+
+/* Name of a return code for messages: "OK", "JRX_ERR_SB_CSUM", "ENOENT". */
+const char *th_errname(int err);
+
+/* got must equal want; on failure prints both names and jrx_diag(). */
+#define assert_jrx_err(got, want)					\
+	th_assert_err((got), (want), #got, __FILE__, __LINE__)
+#define assert_jrx_ok(expr) assert_jrx_err((expr), 0)
+void th_assert_err(int got, int want, const char *expr, const char *file,
+		   int line);
+
+/* haystack must contain needle; prints both on failure. */
+#define assert_contains(haystack, needle)				\
+	th_assert_contains((haystack), (needle), #haystack, __FILE__, __LINE__)
+void th_assert_contains(const char *haystack, const char *needle,
+			const char *expr, const char *file, int line);
+
+/* ------------------------------------------------------------ scratch files */
+
+struct th_dir {
+	char path[64];
+};
+
+void th_dir_make(struct th_dir *d);		/* mkdtemp under /tmp */
+void th_dir_remove(struct th_dir *d);		/* rm -r */
+/* out = dir/name (out has room for 256 bytes). */
+void th_path(char *out, const struct th_dir *d, const char *name);
+
+void th_sparse_file(const char *path, uint64_t size);
+void th_file_pread(const char *path, void *buf, size_t len, uint64_t off);
+void th_file_pwrite(const char *path, const void *buf, size_t len,
+		    uint64_t off);
+void th_file_truncate(const char *path, uint64_t size);
+uint64_t th_file_size(const char *path);
+
+/* Content hash of a whole file, plus its mtime (ns), for "nothing written". */
+struct th_file_state {
+	uint64_t hash;
+	uint64_t size;
+	int64_t	 mtime_ns;
+};
+void th_file_state(const char *path, struct th_file_state *st);
+
+/* ------------------------------------------------------------ arrays */
+
+struct th_geom {
+	uint64_t size;		/* per device */
+	uint32_t bucket_size;
+	uint32_t node_size;
+	uint32_t replicas;
+	uint64_t journal_size;	/* 0: mkfs default */
+};
+
+/* jrx_format with the given geometry; returns its result. */
+int th_format(const char *const *paths, unsigned n, const struct th_geom *g);
+
+/* ------------------------------------------------------------ randomness */
+
+/* splitmix64: deterministic for a fixed seed. */
+uint64_t th_rand(uint64_t *state);
+/* Uniform in [0, n). */
+uint64_t th_rand_below(uint64_t *state, uint64_t n);
+void th_rand_bytes(uint64_t *state, void *buf, size_t len);
+
+/* ------------------------------------------------------------ keys */
+
+/* Every builder writes a whole key into buf (room for 512 u64 words),
+ * value zero padded to the u64 boundary, and returns it. */
+#define TH_KEY_WORDS JRX_KEY_MAX_U64S
+
+struct jrx_bkey *th_key_whiteout(uint64_t *buf, struct jrx_bpos p);
+struct jrx_bkey *th_key_extent(uint64_t *buf, struct jrx_bpos p, uint32_t size,
+			       uint32_t dev, uint64_t sector, uint32_t gen,
+			       uint64_t tag);
+struct jrx_bkey *th_key_inode(uint64_t *buf, struct jrx_bpos p,
+			      const struct jrx_inode_val *v);
+struct jrx_bkey *th_key_dirent(uint64_t *buf, struct jrx_bpos p,
+			       uint64_t target, uint8_t d_type,
+			       const char *name);
+struct jrx_bkey *th_key_xattr(uint64_t *buf, struct jrx_bpos p,
+			      const char *name, const void *value,
+			      uint16_t value_len);
+struct jrx_bkey *th_key_alloc(uint64_t *buf, struct jrx_bpos p, uint32_t gen,
+			      uint32_t dirty_sectors, uint8_t data_type);
+struct jrx_bkey *th_key_accounting(uint64_t *buf, struct jrx_bpos p,
+				   uint64_t version, int64_t d0, int64_t d1);
+struct jrx_bkey *th_key_btree_ptr(uint64_t *buf, struct jrx_bpos max,
+				  struct jrx_bpos min, uint32_t dev,
+				  uint64_t sector, uint64_t nonce);
+
+/* A key as text, for failure messages (static buffer per call site use). */
+const char *th_key_text(const struct jrx_bkey *k, char *buf, size_t len);
+
+#endif
