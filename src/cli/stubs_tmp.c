@@ -1,4 +1,3 @@
 #include <stdio.h>
 #include "cli.h"
 int cmd_synth(int argc, char **argv) { (void)argc; (void)argv; return 1; }
-int cmd_demo(int argc, char **argv) { (void)argc; (void)argv; return 1; }
