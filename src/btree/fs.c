@@ -81,7 +81,9 @@ int jrx_fs_open(struct jrx_fs *fs, struct jrx_array *a, unsigned flags)
 	fs->node_size = sb->btree_node_size;
 	fs->bl.v = sb->blacklist;
 	fs->bl.nr = sb->nr_blacklist;
-	fs->jset_target = 64 * 1024;
+	/* well under a bucket: a transaction never straddles jsets */
+	fs->jset_target = sb->bucket_size / 4 < 64 * 1024 ?
+		sb->bucket_size / 4 : 64 * 1024;
 	fs->reclaim_below = 0.5;
 	if (!fs->rdonly && !(sb->flags & JRX_SB_CLEAN))
 		return jrx_fail(-JRX_ERR_NEEDS_RECOVERY, "%s: the array was not"

@@ -13,6 +13,9 @@
 #include "../btree/fs.h"
 #include "../format/diag.h"
 
+/* Random writes land below this (512 KiB files, appends aside). */
+#define JRX_LOAD_FILE_SECTORS 1024u
+
 struct file {
 	uint64_t inum;
 	uint64_t parent;
@@ -141,7 +144,7 @@ static int one_op(struct load *l, struct jrx_op *op, uint64_t now)
 		bool append = r >= 55;
 
 		op->kind = JRX_OP_WRITE;
-		op->off = append ? cur : below(l, 2048);
+		op->off = append ? cur : below(l, JRX_LOAD_FILE_SECTORS);
 		op->len = 1 + below(l, append ? 32 : 64);
 		op->tag = op->id;
 		if ((op->off + op->len) * JRX_SECTOR_SIZE > f->size)
@@ -243,6 +246,13 @@ int jrx_load(struct jrx_array *a, const struct jrx_load_opts *o,
 	memset(r, 0, sizeof(*r));
 	if (!l)
 		return -ENOMEM;
+	if (a->sb.bucket_size < JRX_LOAD_MIN_BUCKET) {
+		free(l);
+		return jrx_fail(-JRX_ERR_BAD_OPTION, "%s: load needs buckets of at"
+				" least %u bytes (one operation's keys must fit"
+				" a jset); this array has %u", a->devs[0].path,
+				JRX_LOAD_MIN_BUCKET, a->sb.bucket_size);
+	}
 	l->o = o;
 	l->rng = o->seed;
 	l->next_inum = JRX_ROOT_INO + 1;

@@ -12,6 +12,9 @@
 #include <stdint.h>
 #include "../io/array.h"
 
+/* Smallest bucket (and so jset) that one operation's keys always fit. */
+#define JRX_LOAD_MIN_BUCKET (128u * 1024)
+
 struct jrx_load_opts {
 	uint64_t    ops;		/* operations to run */
 	uint64_t    seed;
