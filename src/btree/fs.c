@@ -295,6 +295,10 @@ int jrx_fs_shutdown(struct jrx_fs *fs)
 	}
 	/* journal what is open, write every node back, until nothing moves */
 	do {
+		/* a reopened store does not know which buckets were open: an
+		 * open bucket left empty would never be freed */
+		for (unsigned t = 0; t < JRX_DATA_TYPE_NR; t++)
+			jrx_close_open_bucket(&fs->bt, (uint8_t)t, fs->j.seq);
 		if (!jrx_journal_open_empty(&fs->j) || fs->acct.nr ||
 		    fs->bt.nr_changed)
 			ret = jrx_fs_journal_flush(fs, false);

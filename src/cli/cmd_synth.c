@@ -1,0 +1,242 @@
+/*
+ * cmd_synth.c - `jrx synth`: options, progress and the report of the
+ * synthetic dirty-array generator (src/workload/synth.c does the work).
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/resource.h>
+#include "cli.h"
+#include "format/bkey.h"
+#include "format/diag.h"
+#include "workload/synth.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: jrx synth --keys N [--base-keys M] [--btrees MIX]"
+		" [--overwrite-ratio R]\n"
+		"                 [--distribution uniform|zipf|sequential]"
+		" [--seed S] [--jset-size BYTES]\n"
+		"                 [--json] DEV...\n"
+		"  on a clean array: rebuild the store as a bulk-loaded base of M"
+		" keys plus a\n"
+		"  journal of N keys that recovery must replay; the array is left"
+		" unclean.\n"
+		"  --keys            journal keys (extents, inodes, dirents,"
+		" xattrs)\n"
+		"  --base-keys       keys of the base btrees (default: N)\n"
+		"  --btrees          weights, default %s\n"
+		"  --overwrite-ratio share of journal keys on existing positions"
+		" (default 0.3)\n"
+		"  --distribution    how existing positions are chosen (default"
+		" uniform)\n"
+		"  --seed            PRNG seed (default 1)\n"
+		"  --jset-size       bytes per jset, default 256K, at most a bucket\n"
+		"  --json            print the report as one JSON object\n",
+		JRX_SYNTH_DEFAULT_MIX);
+}
+
+struct progress {
+	bool	tty;
+	double	last;
+};
+
+static double mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void show_progress(void *ctx, const char *phase, uint64_t done,
+			  uint64_t total)
+{
+	struct progress *p = ctx;
+	double t = mono();
+
+	if (!p->tty || t - p->last < 0.25)
+		return;
+	p->last = t;
+	fprintf(stderr, "\rsynth: %-7s %5.1f%% (%" PRIu64 "/%" PRIu64 " keys)  ",
+		phase, total ? 100.0 * (double)done / (double)total : 100.0,
+		done, total);
+	fflush(stderr);
+}
+
+static long peak_rss_kb(void)
+{
+	struct rusage ru;
+
+	return getrusage(RUSAGE_SELF, &ru) ? 0 : ru.ru_maxrss;
+}
+
+static void report(const struct jrx_synth_opts *o,
+		   const struct jrx_synth_report *r, bool json)
+{
+	double kps = r->elapsed > 0 ? (double)r->keys / r->elapsed : 0;
+
+	if (json) {
+		printf("{\"keys\":%" PRIu64 ",\"keys_by_btree\":{", r->keys);
+		for (unsigned b = 0; b < JRX_SYNTH_NR_BTREES; b++)
+			printf("%s\"%s\":%" PRIu64, b ? "," : "", jrx_btree_name(b),
+			       r->keys_by_btree[b]);
+		printf("},\"overwrites\":%" PRIu64 ",\"deletes\":%" PRIu64
+		       ",\"alloc_keys\":%" PRIu64 ",\"accounting_keys\":%" PRIu64
+		       ",\"jsets\":%" PRIu64 ",\"first_seq\":%" PRIu64
+		       ",\"last_seq\":%" PRIu64 ",\"journal_bytes\":%" PRIu64
+		       ",\"journal_needed_per_device\":%" PRIu64
+		       ",\"base_keys\":%" PRIu64 ",\"base_by_btree\":{",
+		       r->overwrites, r->deletes, r->alloc_keys, r->acct_keys,
+		       r->jsets, r->first_seq, r->last_seq, r->journal_bytes,
+		       r->journal_needed, r->base_keys);
+		for (unsigned b = 0; b < JRX_SYNTH_NR_BTREES; b++)
+			printf("%s\"%s\":%" PRIu64, b ? "," : "", jrx_btree_name(b),
+			       r->base_by_btree[b]);
+		printf("},\"base_nodes\":%" PRIu64 ",\"inodes\":%" PRIu64
+		       ",\"overwrite_ratio\":%g,\"distribution\":\"%s\",\"seed\":%"
+		       PRIu64 ",\"jset_size\":%u,\"seconds\":{\"base\":%.3f,"
+		       "\"journal\":%.3f,\"superblock\":%.3f,\"total\":%.3f},"
+		       "\"keys_per_second\":%.0f,\"peak_rss_kb\":%ld}\n",
+		       r->base_nodes, r->inodes, o->overwrite_ratio,
+		       jrx_synth_dist_name(o->dist), o->seed, o->jset_size,
+		       r->t_base, r->t_journal, r->t_sb, r->elapsed, kps,
+		       peak_rss_kb());
+		return;
+	}
+	printf("synth: %" PRIu64 " journal keys (", r->keys);
+	for (unsigned b = 0; b < JRX_SYNTH_NR_BTREES; b++)
+		printf("%s%s %" PRIu64, b ? ", " : "", jrx_btree_name(b),
+		       r->keys_by_btree[b]);
+	printf("), %" PRIu64 " on existing positions (%" PRIu64 " deletes)\n",
+	       r->overwrites, r->deletes);
+	printf("  plus %" PRIu64 " alloc and %" PRIu64 " accounting keys\n",
+	       r->alloc_keys, r->acct_keys);
+	printf("  %" PRIu64 " jsets (seq %" PRIu64 "..%" PRIu64 "), %" PRIu64
+	       " journal bytes written\n", r->jsets, r->first_seq, r->last_seq,
+	       r->journal_bytes);
+	printf("  base: %" PRIu64 " keys (", r->base_keys);
+	for (unsigned b = 0; b < JRX_SYNTH_NR_BTREES; b++)
+		printf("%s%s %" PRIu64, b ? ", " : "", jrx_btree_name(b),
+		       r->base_by_btree[b]);
+	printf(") in %" PRIu64 " nodes; %" PRIu64 " inodes in all\n",
+	       r->base_nodes, r->inodes);
+	printf("  %.2f s (base %.2f, journal %.2f, superblock and sync %.2f),"
+	       " %.0f keys/s, peak RSS %ld MiB\n", r->elapsed, r->t_base,
+	       r->t_journal, r->t_sb, kps, peak_rss_kb() >> 10);
+	printf("  the array is unclean: recovery must replay seq %" PRIu64
+	       "..%" PRIu64 "\n", r->first_seq, r->last_seq);
+}
+
+int cmd_synth(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "keys", required_argument, NULL, 'k' },
+		{ "base-keys", required_argument, NULL, 'b' },
+		{ "btrees", required_argument, NULL, 'm' },
+		{ "overwrite-ratio", required_argument, NULL, 'r' },
+		{ "distribution", required_argument, NULL, 'd' },
+		{ "seed", required_argument, NULL, 's' },
+		{ "jset-size", required_argument, NULL, 'J' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	struct jrx_synth_opts o;
+	struct jrx_synth_report r;
+	struct progress prog = { 0 };
+	struct jrx_array a;
+	bool have_keys = false, have_base = false, json = false;
+	uint64_t v;
+	int c, ret, d;
+
+	jrx_synth_opts_default(&o);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		const char *arg = optarg;
+
+		switch (c) {
+		case 'k':
+			if (!cli_parse_u64(arg, &o.keys))
+				goto bad;
+			have_keys = true;
+			break;
+		case 'b':
+			if (!cli_parse_u64(arg, &o.base_keys))
+				goto bad;
+			have_base = true;
+			break;
+		case 'm':
+			jrx_diag_clear();
+			ret = jrx_synth_parse_mix(arg, o.mix);
+			if (ret) {
+				cli_error("synth", ret);
+				return JRX_EXIT_USAGE;
+			}
+			break;
+		case 'r':
+			if (!cli_parse_double(arg, &o.overwrite_ratio) ||
+			    !(o.overwrite_ratio >= 0 && o.overwrite_ratio <= 1))
+				goto bad;
+			break;
+		case 'd':
+			d = jrx_synth_parse_dist(arg);
+			if (d < 0)
+				goto bad;
+			o.dist = (unsigned)d;
+			break;
+		case 's':
+			if (!cli_parse_u64(arg, &o.seed))
+				goto bad;
+			break;
+		case 'J':
+			if (!cli_parse_size(arg, &v) || v > UINT32_MAX)
+				goto bad;
+			o.jset_size = (uint32_t)v;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return JRX_EXIT_OK;
+		default:
+			usage(stderr);
+			return JRX_EXIT_USAGE;
+		}
+		continue;
+bad:
+		for (d = 0; opts[d].name && opts[d].val != c; d++)
+			;
+		fprintf(stderr, "jrx synth: bad value '%s' for --%s\n", arg,
+			opts[d].name);
+		return JRX_EXIT_USAGE;
+	}
+	if (!have_keys || optind >= argc) {
+		fprintf(stderr, "jrx synth: %s\n", !have_keys ?
+			"--keys N is required" : "no device given");
+		usage(stderr);
+		return JRX_EXIT_USAGE;
+	}
+	if (!have_base)
+		o.base_keys = o.keys;
+	prog.tty = isatty(STDERR_FILENO);
+	o.progress = show_progress;
+	o.progress_ctx = &prog;
+
+	if (cli_open_array("synth", &a, argv + optind, argc - optind, 0))
+		return JRX_EXIT_ERROR;
+	jrx_diag_clear();
+	ret = jrx_synth(&a, &o, &r);
+	if (prog.tty && prog.last > 0)
+		fprintf(stderr, "\r%60s\r", "");
+	jrx_array_close(&a);
+	if (ret)
+		return cli_error("synth", ret);
+	report(&o, &r, json);
+	return JRX_EXIT_OK;
+}
