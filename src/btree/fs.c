@@ -295,15 +295,16 @@ int jrx_fs_shutdown(struct jrx_fs *fs)
 	}
 	/* journal what is open, write every node back, until nothing moves */
 	do {
-		/* a reopened store does not know which buckets were open: an
-		 * open bucket left empty would never be freed */
-		for (unsigned t = 0; t < JRX_DATA_TYPE_NR; t++)
-			jrx_close_open_bucket(&fs->bt, (uint8_t)t, fs->j.seq);
 		if (!jrx_journal_open_empty(&fs->j) || fs->acct.nr ||
 		    fs->bt.nr_changed)
 			ret = jrx_fs_journal_flush(fs, false);
 		if (!ret)
 			ret = jrx_fs_writeback_all(fs);
+		/* a reopened store does not know which buckets were open: an
+		 * open bucket left empty would never be freed (closing frees
+		 * it, and the next round journals that) */
+		for (unsigned t = 0; !ret && t < JRX_DATA_TYPE_NR; t++)
+			jrx_close_open_bucket(&fs->bt, (uint8_t)t, fs->j.seq);
 		if (!ret && ++rounds > 64)
 			ret = jrx_fail(-EDEADLK, "clean shutdown did not settle");
 	} while (!ret && (any_dirty(fs) || !jrx_journal_open_empty(&fs->j)));
