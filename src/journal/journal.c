@@ -156,22 +156,34 @@ static bool bucket_reusable(const struct jrx_jring *r, uint32_t idx,
 	return r->max_seq[idx] < last_seq;
 }
 
+/* Whether dev's ring has room for a jset of bytes; changes nothing. */
+static int ring_room(const struct jrx_journal *j, unsigned dev, size_t bytes,
+		     uint64_t last_seq)
+{
+	const struct jrx_jring *r = &j->ring[dev];
+	uint32_t next = (r->cur + 1) % r->nr;
+
+	if (r->used + bytes <= j->a->sb.bucket_size ||
+	    bucket_reusable(r, next, last_seq))
+		return 0;
+	return jrx_fail(-JRX_ERR_JOURNAL_FULL, "%s: journal bucket %" PRIu64
+			" still holds seq %" PRIu64 " >= last_seq %" PRIu64,
+			j->a->devs[dev].path, r->first + next, r->max_seq[next],
+			last_seq);
+}
+
 /* Position in dev's ring for a jset of bytes; moves to the next bucket. */
 static int ring_place(struct jrx_journal *j, unsigned dev, size_t bytes,
 		      uint64_t last_seq, uint64_t *off)
 {
 	struct jrx_jring *r = &j->ring[dev];
 	uint64_t bsize = j->a->sb.bucket_size;
+	int ret = ring_room(j, dev, bytes, last_seq);
 
+	if (ret)
+		return ret;
 	if (r->used + bytes > bsize) {
-		uint32_t next = (r->cur + 1) % r->nr;
-
-		if (!bucket_reusable(r, next, last_seq))
-			return jrx_fail(-JRX_ERR_JOURNAL_FULL, "%s: journal bucket %"
-					PRIu64 " still holds seq %" PRIu64
-					" >= last_seq %" PRIu64, j->a->devs[dev].path,
-					r->first + next, r->max_seq[next], last_seq);
-		r->cur = next;
+		r->cur = (r->cur + 1) % r->nr;
 		r->used = 0;
 	}
 	*off = jrx_bucket_offset(&j->a->sb, r->first + r->cur) + r->used;
@@ -196,6 +208,13 @@ int jrx_journal_write(struct jrx_journal *j, uint64_t last_seq, bool torn)
 	       bytes - sizeof(*js) - (size_t)js->u64s * 8);
 	jrx_jset_set_csum(js);
 
+	/* refuse before any copy is written: all of them or none */
+	for (unsigned i = 0; i < j->replicas; i++) {
+		ret = ring_room(j, (unsigned)((j->seq + i) % nr), bytes,
+				last_seq);
+		if (ret)
+			return ret;
+	}
 	for (unsigned i = 0; i < j->replicas; i++) {
 		unsigned dev = (unsigned)((j->seq + i) % nr);
 		uint64_t off = 0;
