@@ -38,6 +38,7 @@ void jrx_bnode_reset(struct jrx_bnode *n)
 	n->written = 0;
 	n->bsets = 0;
 	n->dirty_seq = 0;
+	n->fresh = false;
 }
 
 void jrx_bnode_free(struct jrx_bnode *n)

@@ -37,6 +37,8 @@ struct jrx_bnode {
 	uint32_t	  written;	/* bytes written: end of the last bset */
 	uint32_t	  bsets;	/* bsets read or written */
 	uint64_t	  dirty_seq;	/* oldest seq among pend (0: clean) */
+	bool		  fresh;	/* placed by the running recovery: no
+					   committed state points at it */
 };
 
 /* Blacklisted journal seqs: sorted, inclusive ranges. */

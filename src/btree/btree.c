@@ -174,6 +174,7 @@ static int node_alloc_loc(struct jrx_fs *fs, struct jrx_bnode *n)
 	if (ret)
 		return ret;
 	assert(got == sectors);
+	n->fresh = fs->replaying;
 	if (getrandom(&n->nonce, sizeof(n->nonce), 0) != sizeof(n->nonce))
 		n->nonce = (n->sector << 20) ^ (uint64_t)rand();
 	return 0;
@@ -194,8 +195,9 @@ static int node_write_full(struct jrx_fs *fs, struct jrx_bnode *n)
 {
 	size_t bytes = jrx_bnode_encode(n, 0, n->nr, fs->iobuf, fs->node_size,
 					fs->a->node_magic, fs->j.seq);
-	int ret = jrx_dev_pwrite(&fs->a->devs[n->dev], fs->iobuf, bytes,
-				 node_offset(n));
+	int ret = fs->nowrite ? 0 :
+		jrx_dev_pwrite(&fs->a->devs[n->dev], fs->iobuf, bytes,
+			       node_offset(n));
 	if (ret)
 		return ret;
 	fs->nodes_written++;
@@ -216,7 +218,8 @@ static int update_parent(struct jrx_fs *fs, struct jrx_bnode *n)
 	int ret;
 
 	make_ptr(n, k);
-	ret = jrx_journal_add_key(&fs->j, n->btree_id, n->level + 1u, k);
+	ret = fs->replaying ? 0 :
+		jrx_journal_add_key(&fs->j, n->btree_id, n->level + 1u, k);
 	if (ret)
 		return ret;
 	return btree_insert(fs, n->btree_id, n->level + 1u, k, fs->j.seq);
@@ -361,6 +364,17 @@ int jrx_btree_insert_journaled(struct jrx_fs *fs, unsigned btree_id,
 	return btree_insert(fs, btree_id, 0, k, fs->j.seq);
 }
 
+int jrx_fs_replay_key(struct jrx_fs *fs, unsigned btree_id, unsigned level,
+		      const struct jrx_bkey *k)
+{
+	if (!fs->replaying || fs->dead)
+		return jrx_fail(-JRX_ERR_CRASHED, "store is not replaying");
+	if (btree_id >= JRX_BTREE_NR)
+		return jrx_fail(-JRX_ERR_KEY_INVALID, "journal key for btree %u",
+				btree_id);
+	return btree_insert(fs, btree_id, level, k, fs->j.seq);
+}
+
 /* ---------------------------------------------------------------- write-back */
 
 /* Move n to a new location with all its keys (its appends ran out). */
@@ -397,6 +411,17 @@ static int node_writeback(struct jrx_fs *fs, struct jrx_bnode *n)
 
 	if (!n->dirty_seq)
 		return 0;
+	/*
+	 * Recovery never writes into a node the committed state uses: such
+	 * a node moves (or splits).  A node recovery itself placed is
+	 * rewritten where it is, which is what lets write-back settle.
+	 */
+	if (fs->replaying) {
+		if (jrx_bnode_compact_bytes(n) > fs->node_size / 3 * 2 &&
+		    (!n->fresh || jrx_bnode_compact_bytes(n) > fs->node_size))
+			return node_split(fs, n);
+		return n->fresh ? node_write_full(fs, n) : node_rewrite(fs, n);
+	}
 	/*
 	 * No room to append: move the node, or split it when it is more
 	 * than 2/3 full after compaction, so the new node(s) keep room for
@@ -445,6 +470,15 @@ int jrx_fs_writeback_all(struct jrx_fs *fs)
 		}
 	}
 	return 0;
+}
+
+bool jrx_fs_any_dirty_node(const struct jrx_fs *fs)
+{
+	for (size_t h = 0; h < JRX_CACHE_BUCKETS; h++)
+		for (struct jrx_bnode *n = fs->cache[h]; n; n = n->hnext)
+			if (n->dirty_seq)
+				return true;
+	return false;
 }
 
 uint64_t jrx_fs_last_seq(const struct jrx_fs *fs)

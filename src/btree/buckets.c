@@ -221,3 +221,22 @@ size_t jrx_buckets_take_changed(struct jrx_buckets *bt,
 	bt->nr_changed = bt->cap_changed = 0;
 	return n;
 }
+
+int jrx_buckets_free_empty(struct jrx_buckets *bt, uint64_t seq, uint64_t *freed)
+{
+	int ret = 0;
+
+	*freed = 0;
+	for (unsigned d = 0; d < bt->nr_devs; d++)
+		for (uint64_t b = bt->first[d]; !ret && b < bt->nbuckets[d]; b++) {
+			struct jrx_bucket *k = &bt->b[d][b];
+
+			if (k->open || k->dirty_sectors ||
+			    (k->data_type != JRX_DATA_BTREE &&
+			     k->data_type != JRX_DATA_USER))
+				continue;
+			ret = bucket_free(bt, d, b, seq);
+			(*freed)++;
+		}
+	return ret;
+}

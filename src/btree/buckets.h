@@ -89,6 +89,13 @@ int  jrx_alloc_sectors(struct jrx_buckets *bt, uint8_t data_type,
 void jrx_close_open_bucket(struct jrx_buckets *bt, uint8_t data_type,
 			   uint64_t seq);
 
+/*
+ * Free every btree or user bucket left with no sectors and not open (a
+ * bucket that was open when the store crashed), freed at seq.
+ */
+int  jrx_buckets_free_empty(struct jrx_buckets *bt, uint64_t seq,
+			    uint64_t *freed);
+
 /* The alloc key of a bucket into k (room for a full alloc key). */
 void jrx_bucket_to_key(struct jrx_buckets *bt, uint32_t dev, uint64_t b,
 		       struct jrx_bkey *k);

@@ -38,6 +38,12 @@ struct jrx_fs {
 	void		   *iobuf;	/* node_size, aligned */
 	bool		    rdonly;
 	bool		    dead;	/* crashed or failed: writes nothing more */
+	/* recovery (jrx_fs_open_replay): nothing is journaled, every dirty
+	 * node moves to free space at write-back, nothing freed is reused */
+	bool		    replaying;
+	bool		    nowrite;	/* dry run: node writes are skipped and
+					   the cache holds the result */
+	struct jrx_blacklist_entry bl_store[JRX_SB_MAX_BLACKLIST + 1];
 	uint64_t	    ops;	/* workload operations committed */
 	/* policy */
 	size_t		    jset_target;	/* close a jset past this many bytes */
@@ -65,6 +71,33 @@ int  jrx_fs_open(struct jrx_fs *fs, struct jrx_array *a, unsigned flags);
 int  jrx_fs_shutdown(struct jrx_fs *fs);
 /* Power cut: drop everything in memory, write nothing more. */
 void jrx_fs_abandon(struct jrx_fs *fs);
+
+/*
+ * Open an unclean array for replay at max_seq: roots from the jset
+ * `newest` (NULL: the superblock's), bsets past max_seq ignored, the
+ * allocator loaded from the alloc btree.  Unless nowrite, the array must
+ * be writable.  Apply keys with jrx_fs_replay_key(), then end with
+ * jrx_fs_replay_settle() and jrx_fs_replay_commit() (or just settle for a
+ * dry run, keeping the fs as an in-memory view).
+ */
+int  jrx_fs_open_replay(struct jrx_fs *fs, struct jrx_array *a,
+			const struct jrx_jset *newest, uint64_t max_seq,
+			bool nowrite);
+/* One btree insert of a journal key at its level, not journaled. */
+int  jrx_fs_replay_key(struct jrx_fs *fs, unsigned btree_id, unsigned level,
+		       const struct jrx_bkey *k);
+/*
+ * Write back every dirty node to free space and bring alloc and
+ * accounting up to date (alloc keys of changed buckets, accounting deltas
+ * with version = max_seq), repeating until nothing moves.
+ */
+int  jrx_fs_replay_settle(struct jrx_fs *fs);
+/*
+ * The atomic commit: sync, then the clean superblock with the new roots,
+ * journal_seq = max_seq + pad - 1 and (max_seq, max_seq + pad) added to
+ * the blacklist.  Ends the fs.
+ */
+int  jrx_fs_replay_commit(struct jrx_fs *fs, uint64_t max_seq, unsigned pad);
 
 /* The seq updates are journaled under now. */
 static inline uint64_t jrx_fs_seq(const struct jrx_fs *fs)
@@ -111,6 +144,9 @@ int  jrx_btree_walk(struct jrx_fs *fs, unsigned btree_id, jrx_key_cb cb,
 typedef int (*jrx_node_cb)(void *ctx, const struct jrx_bnode *n);
 int  jrx_btree_walk_nodes(struct jrx_fs *fs, unsigned btree_id,
 			  jrx_node_cb cb, void *ctx);
+
+/* Whether any cached node has changes not yet written. */
+bool jrx_fs_any_dirty_node(const struct jrx_fs *fs);
 
 /* Lowest seq a dirty node still needs, or the open seq. */
 uint64_t jrx_fs_last_seq(const struct jrx_fs *fs);

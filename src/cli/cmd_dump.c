@@ -1,12 +1,15 @@
 /*
- * cmd_dump.c - `jrx dump [--btree NAME] DEV...`: the keys of the on-disk
- * btrees, one per line, without any replay.  On an unclean array the roots
- * are those of the newest valid jset.
+ * cmd_dump.c - `jrx dump [--btree NAME] [--recovered] DEV...`: the keys of
+ * the on-disk btrees, one per line, without any replay (on an unclean
+ * array the roots are those of the newest valid jset), or with
+ * --recovered the post-recovery view computed in memory (the on-disk
+ * btrees overlaid with the deduplicated journal keys) without writing.
  */
 #include <getopt.h>
 #include <stdio.h>
 #include "cli.h"
 #include "btree/fs.h"
+#include "recovery/recover.h"
 
 static int print_key(void *ctx, unsigned btree_id, const struct jrx_bkey *k)
 {
@@ -22,16 +25,20 @@ int cmd_dump(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "btree", required_argument, NULL, 'b' },
+		{ "recovered", no_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	struct jrx_array a;
 	struct jrx_fs fs;
 	int c, only = -1, ret = 0;
+	bool recovered = false;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'b') {
+		if (c == 'r') {
+			recovered = true;
+		} else if (c == 'b') {
 			only = jrx_btree_id_parse(optarg);
 			if (only < 0) {
 				fprintf(stderr, "jrx dump: unknown btree '%s' (extents,"
@@ -41,18 +48,19 @@ int cmd_dump(int argc, char **argv)
 			}
 		} else {
 			fprintf(c == 'h' ? stdout : stderr,
-				"usage: jrx dump [--btree NAME] DEV...\n");
+				"usage: jrx dump [--btree NAME] [--recovered] DEV...\n");
 			return c == 'h' ? JRX_EXIT_OK : JRX_EXIT_USAGE;
 		}
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "usage: jrx dump [--btree NAME] DEV...\n");
+		fprintf(stderr, "usage: jrx dump [--btree NAME] [--recovered] DEV...\n");
 		return JRX_EXIT_USAGE;
 	}
 	if (cli_open_array("dump", &a, argv + optind, argc - optind,
 			   JRX_OPEN_RDONLY))
 		return JRX_EXIT_ERROR;
-	ret = jrx_fs_open(&fs, &a, JRX_FS_RDONLY);
+	ret = recovered ? jrx_open_view(&a, &fs, NULL) :
+		jrx_fs_open(&fs, &a, JRX_FS_RDONLY);
 	if (ret) {
 		jrx_array_close(&a);
 		return cli_error("dump", ret);

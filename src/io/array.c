@@ -77,6 +77,8 @@ static int read_dev_sb(struct jrx_array *a, struct jrx_dev *d, struct jrx_sb *ou
 				JRX_SB_PRIMARY_OFFSET, why_p, JRX_SB_BACKUP_OFFSET,
 				why_b);
 	}
+	if (rp || rb || b->seq != out->seq)
+		a->sb_stale = true;
 	if (rp) {
 		note(a, "%s: primary superblock at offset %u is bad (%s); "
 		     "using the backup at offset %u", d->path,
@@ -180,6 +182,8 @@ int jrx_array_open(struct jrx_array *a, const char *const *paths, unsigned n,
 				       sbs[i].dev_idx, a->nr_devs);
 			goto err;
 		}
+		if (sbs[i].seq != a->sb.seq)
+			a->sb_stale = true;
 		if (sbs[i].seq != a->sb.seq)
 			note(a, "%s: superblock seq %" PRIu64 " is older than the"
 			     " array's %" PRIu64 "; it will be rewritten", paths[i],

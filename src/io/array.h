@@ -23,6 +23,7 @@ struct jrx_array {
 	uint64_t	jset_magic;
 	uint64_t	node_magic;
 	bool		rdonly;
+	bool		sb_stale;		/* some copy is bad or older */
 	char		notes[JRX_ARRAY_NOTES];	/* one line per finding */
 };
 

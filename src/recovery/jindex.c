@@ -1,0 +1,191 @@
+/*
+ * jindex.c - building the journal index of the replay range (jindex.h).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include "jindex.h"
+#include "jrx/errors.h"
+#include "../format/diag.h"
+#include "../format/jset.h"
+
+static int cmp_info_seq(const void *x, const void *y)
+{
+	const struct jrx_jset_info *a = *(const struct jrx_jset_info *const *)x;
+	const struct jrx_jset_info *b = *(const struct jrx_jset_info *const *)y;
+
+	if (a->seq != b->seq)
+		return a->seq < b->seq ? -1 : 1;
+	if (a->dev != b->dev)
+		return a->dev < b->dev ? -1 : 1;
+	return a->offset < b->offset ? -1 : a->offset > b->offset;
+}
+
+static bool in_bl(const struct jrx_blacklist_entry *v, size_t nr, uint64_t seq)
+{
+	for (size_t i = 0; i < nr; i++)
+		if (seq >= v[i].start && seq <= v[i].end)
+			return true;
+	return false;
+}
+
+bool jrx_jindex_seq_blacklisted(const struct jrx_jindex *ix,
+				const struct jrx_array *a, uint64_t seq)
+{
+	(void)a;
+	return in_bl(ix->bl, ix->nr_bl, seq);
+}
+
+static int add_bl(struct jrx_jindex *ix, size_t *cap,
+		  const struct jrx_blacklist_entry *e)
+{
+	if (ix->nr_bl == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 64;
+		void *n = realloc(ix->bl, ncap * sizeof(*ix->bl));
+
+		if (!n)
+			return -ENOMEM;
+		ix->bl = n;
+		*cap = ncap;
+	}
+	ix->bl[ix->nr_bl++] = *e;
+	return 0;
+}
+
+static const char *dev_path(const struct jrx_array *a, uint32_t dev)
+{
+	return dev < a->nr_devs ? a->devs[dev].path : "?";
+}
+
+int jrx_jindex_build(struct jrx_jindex *ix, const struct jrx_array *a,
+		     const struct jrx_jset_info *v, size_t nr,
+		     bool allow_missing)
+{
+	const struct jrx_jset_info **p = NULL;
+	const struct jrx_jset_info *newest = NULL;
+	size_t np = 0, cap_bl = 0, i;
+	uint64_t expect;
+	int ret = 0;
+
+	memset(ix, 0, sizeof(*ix));
+	for (uint32_t b = 0; b < a->sb.nr_blacklist && b < JRX_SB_MAX_BLACKLIST; b++)
+		if ((ret = add_bl(ix, &cap_bl, &a->sb.blacklist[b])))
+			goto out;
+	/* the newest valid jset written after the last clean state */
+	for (i = 0; i < nr; i++) {
+		if (v[i].state != JRX_JSET_OK)
+			ix->bad++;
+		else if (v[i].seq > a->sb.journal_seq &&
+			 (!newest || v[i].seq > newest->seq))
+			newest = &v[i];
+	}
+	if (!newest)
+		goto out;		/* nothing written since: no replay */
+	if (!newest->j) {
+		ret = jrx_fail(-EINVAL, "journal index needs the jset bytes");
+		goto out;
+	}
+	ix->max_seq = newest->seq;
+	ix->last_seq = newest->last_seq;
+	ix->newest = newest->j;
+
+	p = malloc((nr ? nr : 1) * sizeof(*p));
+	if (!p) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < nr; i++)
+		if (v[i].state == JRX_JSET_OK && v[i].seq >= ix->last_seq &&
+		    v[i].seq <= ix->max_seq)
+			p[np++] = &v[i];
+	qsort(p, np, sizeof(*p), cmp_info_seq);
+
+	ix->v = calloc(np ? np : 1, sizeof(*ix->v));
+	if (!ix->v) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	/* one entry per seq; replicas must be byte-identical */
+	for (i = 0; i < np; i++) {
+		const struct jrx_jset_info *c = p[i];
+		struct jrx_jindex_ent *last = ix->nr ? &ix->v[ix->nr - 1] : NULL;
+
+		ix->copies++;
+		if (last && last->seq == c->seq) {
+			size_t bytes = sizeof(*c->j) + (size_t)c->j->u64s * 8;
+
+			if (c->j->u64s != last->j->u64s ||
+			    memcmp(c->j, last->j, bytes)) {
+				ret = jrx_fail(-JRX_ERR_JSET_INVALID, "jset seq %"
+					PRIu64 ": replicas differ: %s offset %"
+					PRIu64 " and %s offset %" PRIu64, c->seq,
+					dev_path(a, last->dev), last->offset,
+					dev_path(a, c->dev), c->offset);
+				goto out;
+			}
+			last->copies++;
+			continue;
+		}
+		ix->v[ix->nr++] = (struct jrx_jindex_ent){
+			.seq = c->seq, .j = c->j, .dev = c->dev,
+			.offset = c->offset, .copies = 1,
+		};
+	}
+	/* blacklist entries carried by the jsets of the range */
+	for (i = 0; i < ix->nr; i++) {
+		const struct jrx_jset_entry *e;
+
+		jrx_for_each_jset_entry(e, ix->v[i].j) {
+			const struct jrx_blacklist_entry *b = (const void *)(e + 1);
+			size_t n = e->u64s * 8 / sizeof(*b);
+
+			if (e->type != JRX_JE_BLACKLIST)
+				continue;
+			for (size_t k = 0; k < n; k++)
+				if ((ret = add_bl(ix, &cap_bl, &b[k])))
+					goto out;
+		}
+	}
+	/* every seq of the range is there or blacklisted */
+	expect = ix->last_seq;
+	for (i = 0; i <= ix->nr; i++) {
+		uint64_t upto = i < ix->nr ? ix->v[i].seq : ix->max_seq + 1;
+
+		for (; expect < upto; expect++) {
+			if (in_bl(ix->bl, ix->nr_bl, expect)) {
+				ix->blacklisted++;
+				continue;
+			}
+			if (!allow_missing) {
+				ret = jrx_fail(-JRX_ERR_JSET_INVALID, "journal seq %"
+					PRIu64 " is missing: the replay range is %"
+					PRIu64 "..%" PRIu64 " (newest jset on %s"
+					" offset %" PRIu64 ") and no valid copy of"
+					" seq %" PRIu64 " was found", expect,
+					ix->last_seq, ix->max_seq,
+					dev_path(a, newest->dev), newest->offset,
+					expect);
+				goto out;
+			}
+			ix->missing++;
+		}
+		if (i < ix->nr) {
+			ix->v[i].blacklisted = in_bl(ix->bl, ix->nr_bl, ix->v[i].seq);
+			ix->blacklisted += ix->v[i].blacklisted;
+			expect = ix->v[i].seq + 1;
+		}
+	}
+out:
+	free(p);
+	if (ret)
+		jrx_jindex_free(ix);
+	return ret;
+}
+
+void jrx_jindex_free(struct jrx_jindex *ix)
+{
+	free(ix->v);
+	free(ix->bl);
+	memset(ix, 0, sizeof(*ix));
+}

@@ -1,0 +1,62 @@
+/*
+ * jindex.h - the journal index recovery works from: the valid jsets of the
+ * replay range, one per seq, sorted by seq (DESIGN.md section 2 points 2
+ * and 3).  Built from any reader's list of jsets (jread.h's struct
+ * jrx_jset_info), so the reference reader and faster readers produce
+ * the same index and can be compared.
+ *
+ * Rules: identical replicas of a seq collapse to one (all places kept for
+ * reports); differing ones are an error naming both places.  max_seq is
+ * the newest valid jset above the superblock's journal_seq; the replay
+ * range is [its last_seq, max_seq]; a seq of the range that no valid jset
+ * holds is an error unless blacklisted (superblock or blacklist entries).
+ *
+ * Owner: the caller; the index points into the reader's buffers, which
+ * must outlive it.
+ */
+#ifndef JRX_JINDEX_H
+#define JRX_JINDEX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "../io/array.h"
+#include "../journal/jread.h"
+
+struct jrx_jindex_ent {
+	uint64_t seq;
+	const struct jrx_jset *j;	/* one verified copy */
+	uint32_t dev;			/* where that copy is */
+	uint64_t offset;
+	uint32_t copies;		/* identical copies found */
+	bool	 blacklisted;		/* in range but to be skipped */
+};
+
+struct jrx_jindex {
+	struct jrx_jindex_ent *v;	/* seq order, replay range only */
+	size_t	 nr;
+	uint64_t max_seq;		/* 0: nothing to replay */
+	uint64_t last_seq;
+	uint64_t copies;		/* valid copies in the range */
+	uint64_t bad;			/* jsets that ended a bucket's scan */
+	uint64_t blacklisted;		/* seqs of the range skipped */
+	uint64_t missing;		/* seqs missing (with allow_missing) */
+	const struct jrx_jset *newest;	/* the max_seq jset (roots) */
+	/* blacklist: the superblock's ranges plus those of jset entries */
+	struct jrx_blacklist_entry *bl;
+	size_t	 nr_bl;
+};
+
+/*
+ * Build the index from the jsets a reader found (any order).
+ * allow_missing: count missing seqs instead of failing (fsck told to go on).
+ */
+int  jrx_jindex_build(struct jrx_jindex *ix, const struct jrx_array *a,
+		      const struct jrx_jset_info *v, size_t nr,
+		      bool allow_missing);
+void jrx_jindex_free(struct jrx_jindex *ix);
+
+/* Whether seq is blacklisted by the superblock or a jset of the index. */
+bool jrx_jindex_seq_blacklisted(const struct jrx_jindex *ix,
+				const struct jrx_array *a, uint64_t seq);
+
+#endif

@@ -1,0 +1,57 @@
+/*
+ * recover.h - crash recovery of an array (DESIGN.md section 2).
+ *
+ * The reference recovery is the classic sequential algorithm: every
+ * journal bucket read with pread, jsets indexed by seq, all keys sorted
+ * with qsort, dedup, one btree insert per key, write-back of every touched
+ * node to free space, and one atomic commit (the clean superblock with the
+ * new roots and a blacklist past max_seq).  It is the correctness oracle
+ * and the speed baseline, and it is never optimised.
+ *
+ * Owner: the calling thread.  Errors are negative values with the device,
+ * offset and reason in jrx_diag().
+ */
+#ifndef JRX_RECOVER_H
+#define JRX_RECOVER_H
+
+#include <stdbool.h>
+#include "../btree/fs.h"
+#include "../io/array.h"
+#include "report.h"
+
+/* Seqs blacklisted after max_seq: the next journal starts at max_seq + pad. */
+#define JRX_JOURNAL_PAD 64u
+
+struct jrx_recover_opts {
+	bool dry_run;		/* replay in memory only: no write at all */
+};
+
+/*
+ * Recover a (possibly) unclean array.  A clean array needs nothing: the
+ * report says "clean".  Unless dry_run, `a` must be open read-write.
+ *
+ * With view != NULL, *view is left open on success as the post-recovery
+ * store, read-only: after a dry run it lives in memory (the on-disk btrees
+ * overlaid with the replayed journal), otherwise it is the committed
+ * state.  The caller ends it with jrx_fs_abandon().
+ */
+int jrx_recover_reference(struct jrx_array *a, const struct jrx_recover_opts *o,
+			  struct jrx_report *r, struct jrx_fs *view);
+
+/*
+ * The post-recovery view of an array without writing anything: a clean
+ * array is opened read-only as it is; an unclean one goes through a
+ * dry-run recovery (r may be NULL).  For dump --recovered, fsck -n and
+ * verify.  End it with jrx_fs_abandon().
+ */
+int jrx_open_view(struct jrx_array *a, struct jrx_fs *view,
+		  struct jrx_report *r);
+
+/*
+ * Crash injection for tests: the recovery stops (as a power cut would)
+ * right after its nth device write, returning -JRX_ERR_CRASHED.  0: off.
+ * Thin wrapper over jrx_dev_crash_after_writes() in src/io/device.h.
+ */
+void jrx_recover_crash_after_writes(uint64_t n);
+
+#endif

@@ -1,0 +1,67 @@
+/*
+ * report.h - the recovery report: one plain struct that every phase of a
+ * recovery (reference or accelerated) fills in, printed as text or JSON.
+ *
+ * Owner: the thread running the recovery; phases write their own fields
+ * and nothing else.  The JSON names are a stable interface (issue 3):
+ * mode, threads, io_backend, devices, journal{bytes_read,jsets,seq_first,
+ * seq_last}, keys{read,after_dedup}, phases{superblock,journal_read,sort,
+ * replay,commit}, total_seconds, peak_rss_bytes; more may be added.
+ */
+#ifndef JRX_REPORT_H
+#define JRX_REPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum jrx_report_phase {
+	JRX_PHASE_SUPERBLOCK,
+	JRX_PHASE_JOURNAL_READ,
+	JRX_PHASE_SORT,
+	JRX_PHASE_REPLAY,
+	JRX_PHASE_COMMIT,
+	JRX_PHASE_NR,
+};
+
+struct jrx_report {
+	const char *mode;		/* "reference" | "accelerated" */
+	const char *io_backend;		/* "pread" | "io_uring" */
+	const char *result;		/* "clean" | "recovered" | "dry_run" */
+	unsigned threads;
+	unsigned devices;
+	bool	 dry_run;
+	/* journal */
+	uint64_t bytes_read;
+	uint64_t buckets_read;
+	uint64_t jsets;			/* distinct seqs in the replay range */
+	uint64_t jset_copies;		/* valid copies found (replicas) */
+	uint64_t bad_jsets;		/* torn or corrupt: ended a bucket */
+	uint64_t seq_first, seq_last;	/* replay range */
+	uint64_t blacklisted;		/* seqs skipped in the range */
+	/* keys */
+	uint64_t keys_read;
+	uint64_t keys_after_dedup;
+	uint64_t keys_interior;		/* level > 0, after dedup */
+	uint64_t keys_alloc, keys_accounting; /* after dedup (deltas: all) */
+	uint64_t accounting_skipped;	/* deltas already in the btree */
+	/* replay and commit */
+	uint64_t nodes_read, nodes_written, splits;
+	uint64_t new_journal_seq;	/* first seq the next session writes */
+	double	 phase[JRX_PHASE_NR];	/* seconds */
+	double	 total_seconds;
+	uint64_t peak_rss_bytes;
+};
+
+extern const char *const jrx_phase_names[JRX_PHASE_NR];
+
+/* Monotonic seconds. */
+double   jrx_now(void);
+/* Peak resident set of this process (getrusage), bytes. */
+uint64_t jrx_peak_rss(void);
+
+void jrx_report_init(struct jrx_report *r, const char *mode);
+void jrx_report_print_text(const struct jrx_report *r, FILE *f);
+void jrx_report_print_json(const struct jrx_report *r, FILE *f);
+
+#endif
