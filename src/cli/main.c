@@ -7,10 +7,11 @@ static const struct jrx_cmd cmds[] = {
 	{ "format",	cmd_format,	"make a new array over one or more devices" },
 	{ "load",	cmd_load,	"run a realistic workload, optionally crashing" },
 	{ "synth",	cmd_synth,	"generate a big dirty array fast" },
+	{ "recover",	cmd_recover,	"replay the journal of a crashed array" },
 	{ "journal",	cmd_journal,	"list the jsets in the journal" },
 	{ "dump",	cmd_dump,	"print the keys of the on-disk btrees" },
 	{ "show-super",	cmd_show_super,	"print a device's superblock" },
-	{ "demo",	cmd_demo,	"make, load, crash and inspect a small array" },
+	{ "demo",	cmd_demo,	"make, load, crash and recover a small array" },
 };
 
 static void usage(FILE *f)
