@@ -293,6 +293,14 @@ int jrx_recover_reference(struct jrx_array *a, const struct jrx_recover_opts *o,
 		goto out;
 	}
 
+	if (!dry && a->sb.nr_blacklist >= JRX_SB_MAX_BLACKLIST) {
+		ret = jrx_fail(-JRX_ERR_NO_SPACE, "%s: the superblock blacklist is"
+			       " full (%u ranges): recovery could not blacklist"
+			       " the seqs past the crash", a->devs[0].path,
+			       JRX_SB_MAX_BLACKLIST);
+		goto out;
+	}
+
 	/* journal read */
 	t = jrx_now();
 	ret = jrx_journal_scan(a, &scan, JRX_SCAN_KEEP);
