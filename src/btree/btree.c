@@ -389,11 +389,11 @@ static int node_rewrite(struct jrx_fs *fs, struct jrx_bnode *n)
 	ret = node_alloc_loc(fs, n);
 	if (!ret)
 		ret = node_write_full(fs, n);
+	cache_add(fs, n);	/* even on failure: the cache owns n */
 	if (ret) {
 		fs->dead = true;
 		return ret;
 	}
-	cache_add(fs, n);
 	fs->rewrites++;
 	ret = jrx_bucket_add_sectors(&fs->bt, odev, osector / fs->bt.bucket_sectors,
 				     JRX_DATA_BTREE,
