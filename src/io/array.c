@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <inttypes.h>
+#include <time.h>
 #include "array.h"
 #include "jrx/errors.h"
 #include "../format/diag.h"
@@ -214,6 +215,7 @@ int jrx_array_write_sb(struct jrx_array *a)
 	if (!sb)
 		return -ENOMEM;
 	a->sb.seq++;
+	a->sb.time = (uint64_t)time(NULL);
 	for (unsigned pass = 0; pass < 2 && !ret; pass++) {
 		uint64_t off = pass ? JRX_SB_PRIMARY_OFFSET : JRX_SB_BACKUP_OFFSET;
 
