@@ -38,5 +38,7 @@ int cmd_load(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_recover(int argc, char **argv);
+int cmd_fsck(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
 
 #endif

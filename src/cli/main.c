@@ -8,6 +8,8 @@ static const struct jrx_cmd cmds[] = {
 	{ "load",	cmd_load,	"run a realistic workload, optionally crashing" },
 	{ "synth",	cmd_synth,	"generate a big dirty array fast" },
 	{ "recover",	cmd_recover,	"replay the journal of a crashed array" },
+	{ "fsck",	cmd_fsck,	"check an array (fsck(8) exit codes)" },
+	{ "verify",	cmd_verify,	"compare the recovered store with a load oracle" },
 	{ "journal",	cmd_journal,	"list the jsets in the journal" },
 	{ "dump",	cmd_dump,	"print the keys of the on-disk btrees" },
 	{ "show-super",	cmd_show_super,	"print a device's superblock" },
@@ -24,6 +26,12 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	const char *self = argc ? strrchr(argv[0], '/') : NULL;
+
+	/* fsck.jrx is this binary under the fsck(8) name */
+	self = self ? self + 1 : argc ? argv[0] : "";
+	if (!strcmp(self, "fsck.jrx"))
+		return cmd_fsck(argc, argv);
 	if (argc < 2) {
 		usage(stderr);
 		return JRX_EXIT_USAGE;

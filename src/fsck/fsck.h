@@ -1,0 +1,79 @@
+/*
+ * fsck.h - checking an array: six passes over the superblocks, the
+ * journal, the btree nodes, the buckets, the accounting and the
+ * namespace, each reporting what it finds through the problem table
+ * (problems.h).  docs/FSCK.md lists the passes and the problems.
+ *
+ * The check never writes.  It reads nodes straight from the devices, so a
+ * damaged node is a problem report (device, offset, why) and not the end
+ * of the check; only an operational failure (out of memory, a pass that
+ * cannot run) ends it early.  Memory: a table of a few dozen bytes per
+ * bucket (pass 4), one entry per extent and node (used-twice check) and
+ * per inode (pass 6); each pass re-reads the nodes it needs.
+ *
+ * Owner: the calling thread.
+ */
+#ifndef JRX_FSCK_H
+#define JRX_FSCK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "problems.h"
+#include "../btree/fs.h"
+#include "../io/array.h"
+
+struct jrx_fsck_opts {
+	bool	 read_only;	/* -n: open nothing for writing, never recover */
+	bool	 verbose;	/* per-pass and per-btree detail */
+	bool	 json;		/* one JSON object instead of text */
+	FILE	*out;		/* problems and summary; NULL: silent */
+	const char *state;	/* how the checked state was obtained, for the
+				   report: "clean", "recovered", "dry_run" */
+	/* every problem instance (tests, later repair queues); may be NULL */
+	void   (*on_problem)(void *ctx, enum jrx_pr_code code,
+			     const struct jrx_pr_ctx *c);
+	void    *hook_ctx;
+};
+
+struct jrx_fsck_pass_result {
+	uint64_t checked;	/* objects the pass looked at */
+	uint64_t problems;	/* errors and warnings it reported */
+	double	 seconds;
+	bool	 ran;		/* false: skipped (e.g. journal of a clean array) */
+};
+
+struct jrx_fsck_result {
+	struct jrx_pr_counts counts;
+	struct jrx_fsck_pass_result pass[JRX_PASS_NR];
+	uint64_t nodes[JRX_BTREE_NR];	/* nodes read and valid */
+	uint64_t bad_nodes;		/* nodes skipped as damaged */
+	uint64_t keys[JRX_BTREE_NR];	/* leaf keys */
+	unsigned depth[JRX_BTREE_NR];	/* root level + 1 */
+	int	 error;			/* operational error (0: none) */
+	int	 exit_code;		/* fsck(8): 0, 4, | 8 */
+};
+
+void jrx_fsck_opts_default(struct jrx_fsck_opts *o);
+
+/*
+ * Check the array a.  view: the post-recovery state of an unclean array
+ * (jrx_open_view(), a dry run kept in memory), or NULL for a clean array,
+ * which is checked from the superblock's roots.  res gets the counts and
+ * the exit code.  Returns 0 when every pass ran (problems or not), or the
+ * operational error (also in res->error, exit code 8, jrx_diag()).
+ */
+int jrx_fsck_check(struct jrx_array *a, struct jrx_fs *view,
+		   const struct jrx_fsck_opts *o, struct jrx_fsck_result *res);
+
+/*
+ * fsck of devices by path, as `jrx fsck` runs it: open the array
+ * (read-only with o->read_only); an unclean array is recovered first
+ * (jrx_recover_reference, committed) and re-opened read-only, or with
+ * read_only checked through the dry-run view (jrx_open_view).  Returns
+ * 0 or the operational error (res->exit_code has 8, jrx_diag() says why).
+ */
+int jrx_fsck_run(const char *const *paths, unsigned n,
+		 const struct jrx_fsck_opts *o, struct jrx_fsck_result *res);
+
+#endif

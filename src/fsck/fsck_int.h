@@ -1,0 +1,133 @@
+/*
+ * fsck_int.h - what the fsck passes share: the check's context, the node
+ * walker (walk.c) and the per-pass entry points (pass_*.c).  Not part of
+ * the API; fsck.h is.
+ */
+#ifndef JRX_FSCK_INT_H
+#define JRX_FSCK_INT_H
+
+#include "fsck.h"
+#include "../btree/bnode.h"
+
+/*
+ * jrx_fsck_check, and for an unclean array whose post-recovery view could
+ * not be built (view NULL, view_err its error, view_why the reason): the
+ * superblock and journal passes still run, the others are skipped, and
+ * the result is that operational error.
+ */
+int fsck_check(struct jrx_array *a, struct jrx_fs *view,
+	       const struct jrx_fsck_opts *o, struct jrx_fsck_result *res,
+	       int view_err, const char *view_why);
+
+/* A node as its parent (or the root entry) points at it. */
+struct fsck_ptr {
+	uint8_t		btree_id;
+	uint8_t		level;
+	uint32_t	dev;
+	uint64_t	sector;
+	uint64_t	nonce;
+	struct jrx_bpos	min, max;
+};
+
+/* Key range of a btree whose keys pass 3 could not (all) read. */
+struct fsck_damage {
+	uint8_t		btree_id;
+	uint8_t		level;		/* of the damaged node */
+	struct jrx_bpos	min, max;
+};
+
+/* Expected counters of one (device, data type), pass 4 -> pass 5. */
+struct fsck_acct_exp {
+	int64_t buckets, sectors;
+};
+
+struct jrx_fsck {
+	struct jrx_array	*a;
+	struct jrx_fs		*view;		/* NULL: clean, from disk */
+	const struct jrx_fsck_opts *o;
+	struct jrx_fsck_result	*res;
+	struct jrx_pr_out	 out;
+	uint32_t		 node_size;
+	uint32_t		 bucket_sectors;
+	void			*buf;		/* node_size, aligned */
+	struct jrx_blacklist	 bl;
+	/* roots: from the view or the superblock */
+	struct fsck_ptr		 root[JRX_BTREE_NR];
+	bool			 have_root[JRX_BTREE_NR];
+	/* nodes that exist only in the view (dry-run recovery), sorted by
+	 * (dev, sector) */
+	struct jrx_bnode	**mem;
+	size_t			 nr_mem;
+	/* pass 3 -> later passes: where keys are missing */
+	struct fsck_damage	*damage;
+	size_t			 nr_damage, cap_damage;
+	bool			 nomem;
+	/* an unclean array without a view: passes 3-6 cannot run */
+	int			 view_err;
+	const char		*view_why;
+	/* pass 4 -> pass 5 */
+	struct fsck_acct_exp	 acct[JRX_MAX_DEVICES][JRX_DATA_TYPE_NR];
+	bool			 acct_valid;
+};
+
+/* A context for a problem about node p (device, offset, btree, level, pos). */
+void fsck_ctx_node(struct jrx_pr_ctx *c, const struct fsck_ptr *p);
+
+/* Note a range of btree keys lost to damage (pass 3). */
+void fsck_damage_add(struct jrx_fsck *f, const struct fsck_ptr *p);
+/* Whether damage hides keys of btree in [lo, hi] (any level). */
+bool fsck_damaged(const struct jrx_fsck *f, unsigned btree, struct jrx_bpos lo,
+		  struct jrx_bpos hi);
+/* Whether damage hides any key of btree; interior: only node pointers. */
+bool fsck_btree_damaged(const struct jrx_fsck *f, unsigned btree,
+			bool interior);
+/* Keys of inode inum in a btree keyed by inode number may be hidden. */
+static inline bool fsck_inum_damaged(const struct jrx_fsck *f, unsigned btree,
+				     uint64_t inum)
+{
+	return fsck_damaged(f, btree, jrx_bpos(inum, 0, 0),
+			    jrx_bpos(inum, UINT64_MAX, UINT32_MAX));
+}
+/* A check skipped because of damage: one info line. */
+void fsck_incomplete(struct jrx_fsck *f, const char *what, unsigned btree);
+
+static inline bool fsck_report(struct jrx_fsck *f, enum jrx_pr_code code,
+			       const struct jrx_pr_ctx *c)
+{
+	return jrx_problem(&f->out, code, c);
+}
+
+/*
+ * The node walker: every node reachable from a btree's root, pre-order.
+ * With report set (pass 3) every damaged node is reported and its range
+ * noted (fsck_damage_add); otherwise the same nodes are skipped silently.  Callbacks
+ * return non-zero (an operational error) to stop.
+ */
+struct fsck_walk {
+	unsigned btree_id;
+	bool	 report;
+	bool	 leaves;	/* read leaves and visit their keys */
+	/* every pointer followed, the root's included, before reading */
+	int	(*ptr)(void *ctx, const struct fsck_ptr *p);
+	/* every node read and found sound */
+	int	(*node)(void *ctx, const struct jrx_bnode *n,
+			const struct fsck_ptr *p);
+	/* leaf keys, in order */
+	int	(*key)(void *ctx, const struct fsck_ptr *leaf,
+		       const struct jrx_bkey *k);
+	void	*ctx;
+	/* out */
+	uint64_t nodes, bad_nodes, keys;
+};
+
+int fsck_walk(struct jrx_fsck *f, struct fsck_walk *w);
+
+/* Passes: 0 when the pass ran (whatever it found), or an operational error. */
+int fsck_pass_sb(struct jrx_fsck *f);
+int fsck_pass_journal(struct jrx_fsck *f);
+int fsck_pass_nodes(struct jrx_fsck *f);
+int fsck_pass_buckets(struct jrx_fsck *f);
+int fsck_pass_accounting(struct jrx_fsck *f);
+int fsck_pass_namespace(struct jrx_fsck *f);
+
+#endif

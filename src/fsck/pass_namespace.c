@@ -1,0 +1,327 @@
+/*
+ * pass_namespace.c - pass 6: the file-system view of the leaf keys.
+ *
+ *  - the root directory inode (JRX_ROOT_INO) exists and is a directory;
+ *  - a dirent is stored at the hash of its name, sits in an existing
+ *    directory, names an existing inode, and its d_type matches that
+ *    inode's mode (DT_x = S_IFx >> 12);
+ *  - an extent belongs to an existing regular file, does not overlap the
+ *    file's previous extent, and ends at or below i_size: extents are
+ *    keyed by their end sector, and the write path keeps every end at or
+ *    below ceil(i_size / 512) (fsops.c: writes raise i_size to the end,
+ *    truncates drop what lies past it);
+ *  - an xattr belongs to an existing inode and sits at its name's hash;
+ *  - when the store has dirents at all (a synth key mix may have none),
+ *    every inode but the root is named by a dirent, a directory by exactly
+ *    one, and nlink is the number of names of a file, or 2 + the number
+ *    of subdirectories of a directory.
+ *
+ * Memory: one entry of 32 bytes per inode.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include "fsck_int.h"
+#include "../format/checksum.h"
+#include "../workload/mkfs.h"
+
+#define S_IFMT_	0170000u
+#define S_IFDIR_ 0040000u
+#define S_IFREG_ 0100000u
+
+struct ino {
+	uint64_t inum;
+	uint64_t size;		/* bytes */
+	uint32_t mode, nlink;
+	uint32_t names;		/* dirents naming it */
+	uint32_t subdirs;	/* dirents in it naming directories */
+	struct jrx_bpos pos;
+};
+
+struct ns {
+	struct jrx_fsck *f;
+	struct ino	*v;
+	size_t		 nr, cap;
+	uint64_t	 dirents;
+	uint64_t	 prev_inum, prev_end;	/* the last extent seen */
+	bool		 have_prev;
+	uint64_t	 hidden;	/* inodes looked for in damaged nodes */
+};
+
+/* An inode not found may only be hidden by damage: then say nothing. */
+static bool lost(struct ns *s, uint64_t inum)
+{
+	if (!fsck_inum_damaged(s->f, JRX_BTREE_INODES, inum))
+		return false;
+	s->hidden++;
+	return true;
+}
+
+static struct ino *find(struct ns *s, uint64_t inum)
+{
+	size_t lo = 0, hi = s->nr;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->v[mid].inum == inum)
+			return &s->v[mid];
+		if (s->v[mid].inum < inum)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static bool is_dir(const struct ino *i)
+{
+	return (i->mode & S_IFMT_) == S_IFDIR_;
+}
+
+/* A name for messages: quoted, non-printing bytes as '?', truncated. */
+static void name_text(char *buf, size_t len, const char *name, size_t nl)
+{
+	size_t o = 0;
+
+	buf[o++] = '\'';
+	for (size_t i = 0; i < nl && o + 5 < len; i++)
+		buf[o++] = name[i] >= 0x20 && name[i] < 0x7f ? name[i] : '?';
+	if (o + 5 >= len && nl > 0)
+		buf[o++] = '.', buf[o++] = '.';
+	buf[o++] = '\'';
+	buf[o] = 0;
+}
+
+static void ctx_key(struct jrx_pr_ctx *c, unsigned btree,
+		    const struct jrx_bkey *k)
+{
+	jrx_pr_ctx_init(c);
+	c->btree = (int)btree;
+	c->has_pos = true;
+	c->pos = k->p;
+	c->num = k->p.inode;
+}
+
+static int on_inode(void *ctx, const struct fsck_ptr *leaf,
+		    const struct jrx_bkey *k)
+{
+	const struct jrx_inode_val *v = jrx_bkey_val(k);
+	struct ns *s = ctx;
+
+	(void)leaf;
+	if (s->nr && s->v[s->nr - 1].inum == k->p.inode)
+		return 0;	/* another snapshot of it: the first one counts */
+	if (s->nr == s->cap) {
+		size_t ncap = s->cap ? s->cap * 2 : 1024;
+		void *n = realloc(s->v, ncap * sizeof(*s->v));
+
+		if (!n)
+			return -ENOMEM;
+		s->v = n;
+		s->cap = ncap;
+	}
+	s->v[s->nr++] = (struct ino){
+		.inum = k->p.inode, .size = v->size, .mode = v->mode,
+		.nlink = v->nlink, .pos = k->p,
+	};
+	return 0;
+}
+
+static int on_dirent(void *ctx, const struct fsck_ptr *leaf,
+		     const struct jrx_bkey *k)
+{
+	const struct jrx_dirent_val *d = jrx_bkey_val(k);
+	const char *name = (const char *)(d + 1);
+	struct ns *s = ctx;
+	struct ino *dir, *t;
+	struct jrx_pr_ctx c;
+	uint64_t h = jrx_name_hash(name, d->name_len);
+	char nm[80];
+
+	(void)leaf;
+	s->dirents++;
+	s->f->res->pass[JRX_PASS_NAMESPACE].checked++;
+	name_text(nm, sizeof(nm), name, d->name_len);
+	ctx_key(&c, JRX_BTREE_DIRENTS, k);
+	c.why = nm;
+	if (h != k->p.offset) {
+		jrx_pr_expected(&c, "%#" PRIx64, h);
+		jrx_pr_found(&c, "%#" PRIx64, k->p.offset);
+		fsck_report(s->f, JRX_PR_DIRENT_BAD_HASH, &c);
+	}
+	dir = find(s, k->p.inode);
+	if (!dir) {
+		if (!lost(s, k->p.inode))
+			fsck_report(s->f, JRX_PR_DIRENT_NO_DIR, &c);
+	} else if (!is_dir(dir)) {
+		jrx_pr_found(&c, "%#o", dir->mode);
+		fsck_report(s->f, JRX_PR_DIRENT_NOT_IN_DIR, &c);
+	}
+	t = find(s, d->target);
+	if (!t) {
+		jrx_pr_found(&c, "%" PRIu64, d->target);
+		if (!lost(s, d->target))
+			fsck_report(s->f, JRX_PR_DIRENT_DANGLING, &c);
+		else if (dir && d->d_type == (S_IFDIR_ >> 12))
+			dir->subdirs++;	/* its parent's nlink counts it */
+		return 0;
+	}
+	t->names++;
+	if (is_dir(t) && dir)
+		dir->subdirs++;
+	if (d->d_type != ((t->mode & S_IFMT_) >> 12)) {
+		c.num = t->inum;
+		jrx_pr_expected(&c, "%u", (t->mode & S_IFMT_) >> 12);
+		jrx_pr_found(&c, "%u", d->d_type);
+		fsck_report(s->f, JRX_PR_DIRENT_WRONG_TYPE, &c);
+	}
+	return 0;
+}
+
+static int on_extent(void *ctx, const struct fsck_ptr *leaf,
+		     const struct jrx_bkey *k)
+{
+	struct ns *s = ctx;
+	uint64_t end = k->p.offset, start = end - k->size;
+	struct jrx_pr_ctx c;
+	struct ino *i;
+	char range[64];
+
+	(void)leaf;
+	s->f->res->pass[JRX_PASS_NAMESPACE].checked++;
+	snprintf(range, sizeof(range), "%" PRIu64 "..%" PRIu64, start, end);
+	ctx_key(&c, JRX_BTREE_EXTENTS, k);
+	c.why = range;
+	if (s->have_prev && s->prev_inum == k->p.inode && start < s->prev_end) {
+		jrx_pr_expected(&c, "%" PRIu64, s->prev_end);
+		fsck_report(s->f, JRX_PR_EXTENT_OVERLAP, &c);
+	}
+	if (!s->have_prev || s->prev_inum != k->p.inode || end > s->prev_end)
+		s->prev_end = end;
+	s->prev_inum = k->p.inode;
+	s->have_prev = true;
+	i = find(s, k->p.inode);
+	if (!i) {
+		if (!lost(s, k->p.inode))
+			fsck_report(s->f, JRX_PR_EXTENT_NO_INODE, &c);
+		return 0;
+	}
+	if ((i->mode & S_IFMT_) != S_IFREG_) {
+		jrx_pr_found(&c, "%#o", i->mode);
+		fsck_report(s->f, JRX_PR_EXTENT_NOT_FILE, &c);
+	}
+	if (end > (i->size + JRX_SECTOR_SIZE - 1) / JRX_SECTOR_SIZE) {
+		jrx_pr_expected(&c, "%" PRIu64 " bytes, %" PRIu64 " sectors",
+				i->size, (i->size + JRX_SECTOR_SIZE - 1) /
+				JRX_SECTOR_SIZE);
+		jrx_pr_found(&c, "%" PRIu64, end);
+		fsck_report(s->f, JRX_PR_EXTENT_PAST_ISIZE, &c);
+	}
+	return 0;
+}
+
+static int on_xattr(void *ctx, const struct fsck_ptr *leaf,
+		    const struct jrx_bkey *k)
+{
+	const struct jrx_xattr_val *x = jrx_bkey_val(k);
+	const char *name = (const char *)(x + 1);
+	uint64_t h = jrx_name_hash(name, x->name_len);
+	struct ns *s = ctx;
+	struct jrx_pr_ctx c;
+	char nm[80];
+
+	(void)leaf;
+	s->f->res->pass[JRX_PASS_NAMESPACE].checked++;
+	name_text(nm, sizeof(nm), name, x->name_len);
+	ctx_key(&c, JRX_BTREE_XATTRS, k);
+	c.why = nm;
+	if (h != k->p.offset) {
+		jrx_pr_expected(&c, "%#" PRIx64, h);
+		jrx_pr_found(&c, "%#" PRIx64, k->p.offset);
+		fsck_report(s->f, JRX_PR_XATTR_BAD_HASH, &c);
+	}
+	if (!find(s, k->p.inode) && !lost(s, k->p.inode))
+		fsck_report(s->f, JRX_PR_XATTR_NO_INODE, &c);
+	return 0;
+}
+
+/* Names and link counts, once every dirent has been seen. */
+static void check_links(struct ns *s)
+{
+	struct ino *root = find(s, JRX_ROOT_INO);
+	struct jrx_pr_ctx c;
+
+	jrx_pr_ctx_init(&c);
+	c.num = JRX_ROOT_INO;
+	if ((!root && !lost(s, JRX_ROOT_INO)) || (root && !is_dir(root))) {
+		c.why = root ? "not a directory" : "missing";
+		fsck_report(s->f, JRX_PR_ROOT_INODE_MISSING, &c);
+	}
+	if (s->hidden)
+		fsck_incomplete(s->f, "references to inodes in damaged nodes",
+				JRX_BTREE_INODES);
+	if (fsck_btree_damaged(s->f, JRX_BTREE_DIRENTS, false)) {
+		fsck_incomplete(s->f, "names and link counts", JRX_BTREE_DIRENTS);
+		return;
+	}
+	if (!s->dirents)
+		return;		/* a store without a namespace */
+	for (size_t n = 0; n < s->nr; n++) {
+		struct ino *i = &s->v[n];
+		bool dir = is_dir(i);
+		uint64_t want = dir ? 2u + i->subdirs : i->names;
+
+		jrx_pr_ctx_init(&c);
+		c.btree = JRX_BTREE_INODES;
+		c.has_pos = true;
+		c.pos = i->pos;
+		c.num = i->inum;
+		if (i != root && !i->names) {
+			fsck_report(s->f, JRX_PR_INODE_UNREACHABLE, &c);
+			continue;
+		}
+		if (dir && i->names > (i == root ? 0u : 1u)) {
+			jrx_pr_expected(&c, "%u", i == root ? 0u : 1u);
+			jrx_pr_found(&c, "%" PRIu32, i->names);
+			fsck_report(s->f, JRX_PR_DIR_MULTIPLE_LINKS, &c);
+		}
+		if (i->nlink != want) {
+			c.why = dir ? "2 + subdirectories" : "directory entries";
+			jrx_pr_expected(&c, "%" PRIu64, want);
+			jrx_pr_found(&c, "%" PRIu32, i->nlink);
+			fsck_report(s->f, JRX_PR_INODE_NLINK, &c);
+		}
+	}
+}
+
+int fsck_pass_namespace(struct jrx_fsck *f)
+{
+	static const struct {
+		unsigned btree;
+		int (*fn)(void *, const struct fsck_ptr *, const struct jrx_bkey *);
+	} order[] = {
+		{ JRX_BTREE_INODES, on_inode },
+		{ JRX_BTREE_DIRENTS, on_dirent },
+		{ JRX_BTREE_EXTENTS, on_extent },
+		{ JRX_BTREE_XATTRS, on_xattr },
+	};
+	struct ns s = { .f = f };
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < sizeof(order) / sizeof(order[0]); i++) {
+		struct fsck_walk w = {
+			.btree_id = order[i].btree, .leaves = true,
+			.key = order[i].fn, .ctx = &s,
+		};
+
+		ret = fsck_walk(f, &w);
+	}
+	if (!ret) {
+		f->res->pass[JRX_PASS_NAMESPACE].checked += s.nr;
+		check_links(&s);
+	}
+	free(s.v);
+	return ret;
+}

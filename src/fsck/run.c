@@ -1,0 +1,111 @@
+/*
+ * run.c - fsck of devices by path (jrx_fsck_run in fsck.h), the policy
+ * `jrx fsck` and fsck.jrx follow:
+ *
+ *  - with read_only (-n) the devices are opened read-only and nothing is
+ *    ever written: a clean array is checked from disk, an unclean one
+ *    through the dry-run recovery's in-memory view (jrx_open_view); when
+ *    that view cannot be built (a journal recovery refuses), the
+ *    superblock and journal passes still run and say why, and the result
+ *    is an operational error;
+ *  - otherwise an unclean array is recovered first (the reference
+ *    recovery, committed), and the result is checked from disk after the
+ *    devices are opened again, read-only (a recovery that fails is
+ *    handled like a view that fails).  A clean array is never written
+ *    (repairs are a later issue).
+ *
+ * Failing to open, recover or build the view is an operational error:
+ * exit code 8, with jrx_diag() naming the device and the reason.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "fsck_int.h"
+#include "jrx/errors.h"
+#include "../format/diag.h"
+#include "../recovery/recover.h"
+
+static int fail(struct jrx_fsck_result *res, const struct jrx_fsck_opts *o,
+		const char *state, int err)
+{
+	memset(res, 0, sizeof(*res));
+	res->error = err;
+	res->exit_code = 8;
+	if (o->out && o->json) {
+		fprintf(o->out, "{\n  \"state\": ");
+		jrx_json_str(o->out, state);
+		fprintf(o->out, ",\n  \"error\": ");
+		jrx_json_str(o->out, jrx_errname(err));
+		fprintf(o->out, ",\n  \"error_message\": ");
+		jrx_json_str(o->out, jrx_diag());
+		fprintf(o->out, ",\n  \"exit_code\": 8\n}\n");
+	}
+	return err;
+}
+
+int jrx_fsck_run(const char *const *paths, unsigned n,
+		 const struct jrx_fsck_opts *o, struct jrx_fsck_result *res)
+{
+	struct jrx_array *a = calloc(1, sizeof(*a));
+	struct jrx_fsck_opts lo = *o;
+	struct jrx_fs *view = NULL;
+	const char *state = "clean";
+	char why[512] = "";
+	int ret, view_err = 0;
+
+	if (!a)
+		return fail(res, o, state, -ENOMEM);
+	jrx_diag_clear();
+	ret = jrx_array_open(a, paths, n, o->read_only ? JRX_OPEN_RDONLY : 0);
+	if (ret) {
+		free(a);
+		return fail(res, o, "unopened", ret);
+	}
+	if (!(a->sb.flags & JRX_SB_CLEAN) && !o->read_only) {
+		struct jrx_recover_opts ro = { .dry_run = false };
+		struct jrx_report r;
+
+		state = "recovered";
+		jrx_report_init(&r, "reference");
+		ret = jrx_recover_reference(a, &ro, &r, NULL);
+		if (ret) {
+			/* as with -n: passes 1 and 2 still say why */
+			snprintf(why, sizeof(why), "%s", jrx_diag());
+			view_err = ret;
+		}
+		jrx_array_close(a);
+		ret = jrx_array_open(a, paths, n, JRX_OPEN_RDONLY);
+		if (ret) {
+			free(a);
+			return fail(res, o, state, ret);
+		}
+		if (!view_err && !(a->sb.flags & JRX_SB_CLEAN)) {
+			ret = jrx_fail(-JRX_ERR_NEEDS_RECOVERY, "%s: still unclean"
+				       " after recovery", a->devs[0].path);
+			jrx_array_close(a);
+			free(a);
+			return fail(res, o, state, ret);
+		}
+	} else if (!(a->sb.flags & JRX_SB_CLEAN)) {
+		state = "dry_run";
+		view = calloc(1, sizeof(*view));
+		ret = view ? jrx_open_view(a, view, NULL) : -ENOMEM;
+		if (ret) {
+			/* the superblock and journal passes still say why */
+			snprintf(why, sizeof(why), "%s", jrx_diag());
+			view_err = ret;
+			free(view);
+			view = NULL;
+		}
+	}
+	if (!lo.state)
+		lo.state = state;
+	ret = fsck_check(a, view, &lo, res, view_err, why);
+	if (view) {
+		jrx_fs_abandon(view);
+		free(view);
+	}
+	jrx_array_close(a);
+	free(a);
+	return ret;
+}

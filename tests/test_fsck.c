@@ -1,0 +1,846 @@
+/*
+ * test_fsck.c - fsck finds what is wrong, says where, and -n writes
+ * nothing: a loaded clean array and a crashed one (checked through the
+ * dry-run view, then recovered) pass with no problem at all; then one
+ * damage per test, each expected as exactly one instance of its problem
+ * code with its device and offset (or bucket, or position): a flipped
+ * byte in a leaf's first bset, in a middle bset and in a node header, an
+ * interior pointer leaving a gap, superblock copies that disagree, an
+ * alloc key with the wrong sector count, sectors given to two extents, a
+ * dirent naming no inode, an extent past i_size, a journal seq lost on
+ * every replica (recovery refuses: exit 4 | 8, the journal pass says
+ * which); a device that is not jrx is an operational error (exit 8).
+ * TEST_FSCK_SHOW=1 prints every report.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "helpers.h"
+#include "btree/fs.h"
+#include "format/checksum.h"
+#include "format/node.h"
+#include "format/sb.h"
+#include "fsck/fsck.h"
+#include "journal/jread.h"
+#include "workload/load.h"
+#include "workload/mkfs.h"
+
+struct env {
+	struct th_dir dir;
+	char p[2][256];
+	const char *paths[2];
+};
+
+/* ------------------------------------------------------------ problems seen */
+
+#define MAX_SEEN 256
+
+struct seen {
+	enum jrx_pr_code code;
+	struct jrx_pr_ctx c;
+	char why[256];		/* c.why lives only during the report */
+};
+
+static struct seen seen[MAX_SEEN];
+static size_t nr_seen;
+
+static void on_problem(void *ctx, enum jrx_pr_code code,
+		       const struct jrx_pr_ctx *c)
+{
+	(void)ctx;
+	if (nr_seen < MAX_SEEN) {
+		struct seen *s = &seen[nr_seen++];
+
+		s->code = code;
+		s->c = *c;
+		snprintf(s->why, sizeof(s->why), "%s", c->why ? c->why : "");
+		s->c.why = s->why;
+	}
+}
+
+static const struct seen *first_seen(enum jrx_pr_code code)
+{
+	for (size_t i = 0; i < nr_seen; i++)
+		if (seen[i].code == code)
+			return &seen[i];
+	return NULL;
+}
+
+/* Every problem reported, one per line, for failure messages. */
+static void print_seen(void)
+{
+	for (size_t i = 0; i < nr_seen; i++) {
+		char buf[1024];
+		struct jrx_pr_out o = { 0 };
+
+		jrx_problem_text(buf, sizeof(buf), &o, seen[i].code, &seen[i].c);
+		fprintf(stderr, "  %s: %s\n",
+			jrx_problem_table[seen[i].code].name, buf);
+	}
+}
+
+/* ------------------------------------------------------------ setup */
+
+static int setup(void **state)
+{
+	static struct env e;
+	struct th_geom g = {
+		.size = 64ull << 20, .bucket_size = 128u << 10,
+		.node_size = 16u << 10, .replicas = 2, .journal_size = 1u << 20,
+	};
+	struct jrx_load_opts o;
+	struct jrx_load_result r;
+	struct jrx_array a;
+
+	th_dir_make(&e.dir);
+	th_path(e.p[0], &e.dir, "d0");
+	th_path(e.p[1], &e.dir, "d1");
+	e.paths[0] = e.p[0];
+	e.paths[1] = e.p[1];
+	assert_jrx_ok(th_format(e.paths, 2, &g));
+	jrx_load_opts_default(&o);
+	o.ops = 3000;
+	o.seed = 42;
+	assert_jrx_ok(jrx_array_open(&a, e.paths, 2, 0));
+	assert_jrx_ok(jrx_load(&a, &o, &r));
+	jrx_array_close(&a);
+	assert_false(r.crashed);
+	*state = &e;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct env *e = *state;
+
+	th_dir_remove(&e->dir);
+	return 0;
+}
+
+/*
+ * fsck through jrx_fsck_run, as the CLI runs it; with read_only the
+ * devices must come out byte-identical.  Returns the exit code.
+ */
+static int run_fsck(struct env *e, bool read_only, struct jrx_fsck_result *res,
+		    FILE *out, bool json)
+{
+	struct th_file_state before[2], after[2];
+	struct jrx_fsck_opts o;
+	int ret;
+
+	for (int i = 0; i < 2; i++)
+		th_file_state(e->p[i], &before[i]);
+	jrx_fsck_opts_default(&o);
+	o.read_only = read_only;
+	o.json = json;
+	/* TEST_FSCK_SHOW=1 prints every report */
+	o.out = out ? out : getenv("TEST_FSCK_SHOW") ? stderr : NULL;
+	o.on_problem = on_problem;
+	nr_seen = 0;
+	ret = jrx_fsck_run(e->paths, 2, &o, res);
+	if (ret)
+		fail_msg("fsck failed: %s (%s)", jrx_diag(), th_errname(ret));
+	for (int i = 0; read_only && i < 2; i++) {
+		th_file_state(e->p[i], &after[i]);
+		if (before[i].hash != after[i].hash ||
+		    before[i].mtime_ns != after[i].mtime_ns)
+			fail_msg("fsck -n wrote to %s", e->p[i]);
+	}
+	return res->exit_code;
+}
+
+/* Exactly `want` instances of code, and the exit code that goes with it. */
+static void expect_problem(const struct jrx_fsck_result *res,
+			   enum jrx_pr_code code, uint64_t want)
+{
+	if (res->counts.code[code] != want) {
+		print_seen();
+		fail_msg("%s reported %llu times, want %llu",
+			 jrx_problem_table[code].name,
+			 (unsigned long long)res->counts.code[code],
+			 (unsigned long long)want);
+	}
+	assert_int_equal(res->exit_code, want ? 4 : 0);
+}
+
+static void expect_clean(const struct jrx_fsck_result *res)
+{
+	uint64_t total = 0;
+
+	for (unsigned s = 0; s < JRX_SEV_NR; s++)
+		total += res->counts.sev[s];
+	if (total) {
+		print_seen();
+		fail_msg("%llu problems on a sound array", (unsigned long long)total);
+	}
+	assert_int_equal(res->exit_code, 0);
+	assert_int_equal(res->bad_nodes, 0);
+	for (unsigned p = 0; p < JRX_PASS_NR; p++)
+		if (p != JRX_PASS_JOURNAL)
+			assert_true(res->pass[p].ran);
+}
+
+/* ------------------------------------------------------------ locating things */
+
+struct node_loc {
+	unsigned level;
+	uint32_t dev;
+	uint64_t sector;
+	bool found;
+};
+
+static int find_node_cb(void *ctx, const struct jrx_bnode *n)
+{
+	struct node_loc *l = ctx;
+
+	if (l->found || n->level != l->level)
+		return 0;
+	l->dev = n->dev;
+	l->sector = n->sector;
+	l->found = true;
+	return 0;
+}
+
+/* A node of btree id at level (clean array, read-only). */
+static struct node_loc find_node(struct env *e, unsigned id, unsigned level)
+{
+	struct node_loc l = { .level = level };
+	struct jrx_array a;
+	struct jrx_fs fs;
+
+	assert_jrx_ok(jrx_array_open(&a, e->paths, 2, JRX_OPEN_RDONLY));
+	assert_jrx_ok(jrx_fs_open(&fs, &a, JRX_FS_RDONLY));
+	assert_jrx_ok(jrx_btree_walk_nodes(&fs, id, find_node_cb, &l));
+	jrx_fs_abandon(&fs);
+	jrx_array_close(&a);
+	assert_true(l.found);
+	return l;
+}
+
+static void flip_byte(const char *path, uint64_t off)
+{
+	uint8_t b;
+
+	th_file_pread(path, &b, 1, off);
+	b ^= 0x5a;
+	th_file_pwrite(path, &b, 1, off);
+}
+
+/* Open the clean array for writing: update, commit, shut down cleanly. */
+static void open_rw(struct env *e, struct jrx_array *a, struct jrx_fs *fs)
+{
+	assert_jrx_ok(jrx_array_open(a, e->paths, 2, 0));
+	assert_jrx_ok(jrx_fs_open(fs, a, 0));
+}
+
+static void close_rw(struct jrx_array *a, struct jrx_fs *fs)
+{
+	assert_jrx_ok(jrx_fs_commit(fs));
+	assert_jrx_ok(jrx_fs_shutdown(fs));
+	jrx_array_close(a);
+}
+
+/* ------------------------------------------------------------ tests */
+
+static void test_clean(void **state)
+{
+	struct env *e = *state;
+	struct jrx_fsck_result res;
+
+	assert_int_equal(run_fsck(e, true, &res, NULL, false), 0);
+	expect_clean(&res);
+	assert_false(res.pass[JRX_PASS_JOURNAL].ran);
+	assert_true(res.keys[JRX_BTREE_EXTENTS] > 100);
+	assert_true(res.keys[JRX_BTREE_DIRENTS] > 100);
+	assert_true(res.depth[JRX_BTREE_EXTENTS] >= 2);
+	/* without -n a clean array is not touched either */
+	struct th_file_state before, after;
+
+	th_file_state(e->p[0], &before);
+	assert_int_equal(run_fsck(e, false, &res, NULL, false), 0);
+	expect_clean(&res);
+	th_file_state(e->p[0], &after);
+	assert_int_equal(before.hash, after.hash);
+}
+
+static void test_crashed(void **state)
+{
+	struct env *e = *state;
+	struct jrx_fsck_result res;
+	struct jrx_load_opts o;
+	struct jrx_load_result r;
+	struct jrx_array a;
+
+	jrx_load_opts_default(&o);
+	o.ops = 3000;
+	o.seed = 43;
+	o.crash_after_ops = 2000;
+	o.torn = true;
+	assert_jrx_ok(jrx_array_open(&a, e->paths, 2, 0));
+	assert_jrx_ok(jrx_load(&a, &o, &r));
+	jrx_array_close(&a);
+	assert_true(r.crashed);
+
+	/* -n: the dry-run view, nothing written; the torn jset is a note */
+	assert_int_equal(run_fsck(e, true, &res, NULL, false), 0);
+	assert_true(res.pass[JRX_PASS_JOURNAL].ran);
+	assert_int_equal(res.counts.code[JRX_PR_JSET_BAD], 1);
+	assert_int_equal(res.counts.sev[JRX_SEV_ERROR] +
+			 res.counts.sev[JRX_SEV_WARNING], 0);
+	/* without -n: recovered, then checked from disk */
+	assert_int_equal(run_fsck(e, false, &res, NULL, false), 0);
+	expect_clean(&res);
+	assert_jrx_ok(jrx_array_open(&a, e->paths, 2, JRX_OPEN_RDONLY));
+	assert_true(a.sb.flags & JRX_SB_CLEAN);
+	jrx_array_close(&a);
+}
+
+static void test_leaf_bset_csum(void **state)
+{
+	struct env *e = *state;
+	struct node_loc l = find_node(e, JRX_BTREE_EXTENTS, 0);
+	uint64_t off = l.sector * JRX_SECTOR_SIZE;
+	uint64_t bset = off + sizeof(struct jrx_btree_node);
+	struct jrx_fsck_result res;
+	const struct seen *s;
+
+	/* a byte of the first key of the first bset */
+	flip_byte(e->p[l.dev], bset + sizeof(struct jrx_bset) + 16);
+	assert_int_equal(run_fsck(e, true, &res, NULL, false), 4);
+	expect_problem(&res, JRX_PR_BSET_CSUM, 1);
+	s = first_seen(JRX_PR_BSET_CSUM);
+	assert_int_equal(s->c.dev, l.dev);
+	assert_int_equal(s->c.offset, bset);
+	assert_int_equal(s->c.btree, JRX_BTREE_EXTENTS);
+	assert_int_equal(s->c.level, 0);
+	assert_int_equal(res.bad_nodes, 1);
+	/* space can no longer be checked, and nothing else is blamed */
+	assert_true(res.counts.code[JRX_PR_CHECK_INCOMPLETE] > 0);
+	assert_int_equal(res.counts.sev[JRX_SEV_ERROR], 1);
+}
+
+static void test_node_header_csum(void **state)
+{
+	struct env *e = *state;
+	struct node_loc l = find_node(e, JRX_BTREE_INODES, 0);
+	uint64_t off = l.sector * JRX_SECTOR_SIZE;
+	struct jrx_fsck_result res;
+	const struct seen *s;
+
+	flip_byte(e->p[l.dev], off + offsetof(struct jrx_btree_node, pad) + 2);
+	assert_int_equal(run_fsck(e, true, &res, NULL, false), 4);
+	expect_problem(&res, JRX_PR_NODE_CSUM, 1);
+	s = first_seen(JRX_PR_NODE_CSUM);
+	assert_int_equal(s->c.dev, l.dev);
+	assert_int_equal(s->c.offset, off);
+	assert_int_equal(s->c.btree, JRX_BTREE_INODES);
+	/* the inodes it held are not reported missing */
+	assert_int_equal(res.counts.sev[JRX_SEV_ERROR], 1);
+}
+
+static void test_sb_copies_differ(void **state)
+{
+	struct env *e = *state;
+	struct jrx_sb *sb = malloc(sizeof(*sb));
+	struct jrx_fsck_result res;
+	const struct seen *s;
+	const char *why;
+
+	assert_non_null(sb);
+	/* the backup of device 1, still valid, but not clean */
+	th_file_pread(e->p[1], sb, sizeof(*sb), JRX_SB_BACKUP_OFFSET);
+	assert_jrx_ok(jrx_sb_validate(sb, &why));
+	assert_true(sb->flags & JRX_SB_CLEAN);
+	sb->flags &= ~JRX_SB_CLEAN;
+	jrx_sb_set_csum(sb);
+	th_file_pwrite(e->p[1], sb, sizeof(*sb), JRX_SB_BACKUP_OFFSET);
+	assert_int_equal(run_fsck(e, true, &res, NULL, false), 4);
+	expect_problem(&res, JRX_PR_SB_COPIES_DIFFER, 1);
+	s = first_seen(JRX_PR_SB_COPIES_DIFFER);
+	assert_int_equal(s->c.dev, 1);
+	assert_int_equal(s->c.offset, JRX_SB_BACKUP_OFFSET);
+	assert_string_equal(s->c.why, "flags");
+
+	/* an older primary on device 0: the array uses the backup */
+	th_file_pread(e->p[1], sb, sizeof(*sb), JRX_SB_PRIMARY_OFFSET);
+	th_file_pwrite(e->p[1], sb, sizeof(*sb), JRX_SB_BACKUP_OFFSET);
+	th_file_pread(e->p[0], sb, sizeof(*sb), JRX_SB_PRIMARY_OFFSET);
+	sb->seq--;
+	jrx_sb_set_csum(sb);
+	th_file_pwrite(e->p[0], sb, sizeof(*sb), JRX_SB_PRIMARY_OFFSET);
+	assert_int_equal(run_fsck(e, true, &res, NULL, false), 4);
+	expect_problem(&res, JRX_PR_SB_COPIES_DIFFER, 1);
+	s = first_seen(JRX_PR_SB_COPIES_DIFFER);
+	assert_int_equal(s->c.dev, 0);
+	assert_int_equal(s->c.offset, JRX_SB_PRIMARY_OFFSET);
+	assert_string_equal(s->c.why, "seq");
+	free(sb);
+}
+
+static void test_alloc_mismatch(void **state)
+{
+	struct env *e = *state;
+	uint64_t buf[TH_KEY_WORDS];
+	struct jrx_bkey *k = (struct jrx_bkey *)buf;
+	struct jrx_alloc_val *v = (void *)(buf + JRX_BKEY_U64S);
+	const struct jrx_bkey *old;
+	struct jrx_fsck_result res;
+	struct jrx_array a;
+	struct jrx_fs fs;
+	struct jrx_bpos pos = jrx_bpos(0, 0, 0);
+	const struct seen *s;
+
+	open_rw(e, &a, &fs);
+	/* the first bucket holding user data: one sector more than it has */
+	for (;;) {
+		assert_jrx_ok(jrx_btree_peek(&fs, JRX_BTREE_ALLOC, pos, &old));
+		assert_non_null(old);
+		if (((const struct jrx_alloc_val *)jrx_bkey_val(old))->data_type ==
+		    JRX_DATA_USER)
+			break;
+		pos = jrx_bpos_successor(old->p);
+	}
+	memcpy(k, old, jrx_bkey_bytes(old));
+	v->dirty_sectors += 1;
+	pos = k->p;
+	assert_jrx_ok(jrx_fs_update(&fs, JRX_BTREE_ALLOC, k));
+	close_rw(&a, &fs);
+
+	assert_int_equal(run_fsck(e, true, &res, NULL, false), 4);
+	expect_problem(&res, JRX_PR_ALLOC_MISMATCH, 1);
+	s = first_seen(JRX_PR_ALLOC_MISMATCH);
+	assert_int_equal(s->c.dev, (int)pos.inode);
+	assert_int_equal(s->c.bucket, pos.offset);
+	assert_string_equal(s->c.why, "dirty sectors");
+	/* accounting is checked against the btrees, not the alloc keys */
+	assert_int_equal(res.counts.code[JRX_PR_ACCOUNTING_MISMATCH], 0);
+}
+
+static void test_dirent_dangling(void **state)
+{
+	struct env *e = *state;
+	uint64_t buf[TH_KEY_WORDS];
+	struct jrx_bpos pos = jrx_bpos(JRX_ROOT_INO, jrx_name_hash("ghost", 5),
+				       JRX_SNAPSHOT_DEFAULT);
+	struct jrx_fsck_result res;
+	struct jrx_array a;
+	struct jrx_fs fs;
+	const struct seen *s;
+	char *json = NULL;
+	size_t len = 0;
+	FILE *out;
+
+	open_rw(e, &a, &fs);
+	assert_jrx_ok(jrx_fs_update(&fs, JRX_BTREE_DIRENTS,
+				    th_key_dirent(buf, pos, 999999, 8, "ghost")));
+	close_rw(&a, &fs);
+
+	out = open_memstream(&json, &len);
+	assert_non_null(out);
+	assert_int_equal(run_fsck(e, true, &res, out, true), 4);
+	fclose(out);
+	expect_problem(&res, JRX_PR_DIRENT_DANGLING, 1);
+	s = first_seen(JRX_PR_DIRENT_DANGLING);
+	assert_true(s->c.has_pos);
+	assert_true(jrx_bpos_eq(s->c.pos, pos));
+	assert_string_equal(s->c.found, "999999");
+	assert_contains(json, "\"code\":\"DIRENT_DANGLING\"");
+	assert_contains(json, "\"exit_code\": 4");
+	assert_contains(json, "\"DIRENT_DANGLING\":1");
+	free(json);
+}
+
+static void test_extent_past_isize(void **state)
+{
+	struct env *e = *state;
+	uint64_t buf[TH_KEY_WORDS];
+	struct jrx_bpos pos = jrx_bpos(JRX_ROOT_INO + 1, 0, 0);
+	const struct jrx_bkey *ik;
+	struct jrx_fsck_result res;
+	struct jrx_array a;
+	struct jrx_fs fs;
+	const struct seen *s;
+	uint64_t inum, end;
+	uint32_t dev, got, gen;
+	uint64_t sector;
+
+	open_rw(e, &a, &fs);
+	/* a regular file; new data allocated the proper way, past i_size */
+	for (;;) {
+		assert_jrx_ok(jrx_btree_peek(&fs, JRX_BTREE_INODES, pos, &ik));
+		assert_non_null(ik);
+		if ((((const struct jrx_inode_val *)jrx_bkey_val(ik))->mode &
+		     0170000) == 0100000)
+			break;
+		pos = jrx_bpos_successor(ik->p);
+	}
+	inum = ik->p.inode;
+	end = (((const struct jrx_inode_val *)jrx_bkey_val(ik))->size + 511) / 512;
+	assert_jrx_ok(jrx_fs_alloc_data(&fs, 8, &dev, &sector, &got, &gen));
+	end += 100 + got;
+	assert_jrx_ok(jrx_fs_update(&fs, JRX_BTREE_EXTENTS,
+				    th_key_extent(buf, jrx_bpos(inum, end,
+							JRX_SNAPSHOT_DEFAULT),
+						  got, dev, sector, gen, 7)));
+	close_rw(&a, &fs);
+
+	assert_int_equal(run_fsck(e, true, &res, NULL, false), 4);
+	expect_problem(&res, JRX_PR_EXTENT_PAST_ISIZE, 1);
+	s = first_seen(JRX_PR_EXTENT_PAST_ISIZE);
+	assert_int_equal(s->c.num, inum);
+	assert_int_equal(s->c.pos.offset, end);
+	/* the space was allocated properly: nothing else is wrong */
+	assert_int_equal(res.counts.sev[JRX_SEV_ERROR], 1);
+}
+
+/* The raw bytes of a node, and where each of its bsets starts. */
+struct raw_node {
+	char	*buf;
+	size_t	 bset[64];
+	unsigned nr;
+};
+
+static void read_raw(struct env *e, const struct node_loc *l, uint32_t size,
+		     struct raw_node *r)
+{
+	size_t off = sizeof(struct jrx_btree_node);
+	const struct jrx_btree_node *h;
+	const char *why;
+
+	r->buf = malloc(size);
+	assert_non_null(r->buf);
+	th_file_pread(e->p[l->dev], r->buf, size, l->sector * JRX_SECTOR_SIZE);
+	h = (const void *)r->buf;
+	r->nr = 0;
+	while (off + sizeof(struct jrx_bset) <= size && r->nr < 64) {
+		const struct jrx_bset *b = (const void *)(r->buf + off);
+
+		if (jrx_bset_validate(b, off, size, h->nonce, &why))
+			break;
+		r->bset[r->nr++] = off;
+		off = jrx_bset_next_offset(off + jrx_bset_bytes(b));
+	}
+}
+
+struct multi_loc {
+	unsigned min_bsets;
+	struct node_loc l;
+};
+
+static int find_multi_cb(void *ctx, const struct jrx_bnode *n)
+{
+	struct multi_loc *m = ctx;
+
+	if (m->l.found || n->level || n->bsets < m->min_bsets)
+		return 0;
+	m->l.dev = n->dev;
+	m->l.sector = n->sector;
+	m->l.found = true;
+	return 0;
+}
+
+static void test_middle_bset_csum(void **state)
+{
+	struct env *e = *state;
+	struct multi_loc m = { .min_bsets = 3 };
+	struct jrx_fsck_result res;
+	struct jrx_array a;
+	struct jrx_fs fs;
+	struct raw_node r;
+	const struct seen *s;
+	uint32_t size;
+	uint64_t bad;
+
+	assert_jrx_ok(jrx_array_open(&a, e->paths, 2, JRX_OPEN_RDONLY));
+	assert_jrx_ok(jrx_fs_open(&fs, &a, JRX_FS_RDONLY));
+	size = a.sb.btree_node_size;
+	for (unsigned id = 0; id < JRX_BTREE_NR && !m.l.found; id++)
+		assert_jrx_ok(jrx_btree_walk_nodes(&fs, id, find_multi_cb, &m));
+	jrx_fs_abandon(&fs);
+	jrx_array_close(&a);
+	if (!m.l.found)
+		skip();		/* no leaf with three bsets in this workload */
+	read_raw(e, &m.l, size, &r);
+	assert_true(r.nr >= 3);
+	/* the second bset fails, a valid one follows: damage, not a torn tail */
+	bad = m.l.sector * JRX_SECTOR_SIZE + r.bset[1];
+	flip_byte(e->p[m.l.dev], bad + sizeof(struct jrx_bset) + 8);
+	free(r.buf);
+	assert_int_equal(run_fsck(e, true, &res, NULL, false), 4);
+	expect_problem(&res, JRX_PR_BSET_CSUM, 1);
+	s = first_seen(JRX_PR_BSET_CSUM);
+	assert_int_equal(s->c.dev, m.l.dev);
+	assert_int_equal(s->c.offset, bad);
+	assert_contains(s->c.why, "valid bset follows");
+	/* the node itself is still read, up to the damage */
+	assert_int_equal(res.bad_nodes, 0);
+	assert_int_equal(res.counts.sev[JRX_SEV_ERROR], 1);
+}
+
+static int find_interior_cb(void *ctx, const struct jrx_bnode *n)
+{
+	struct jrx_bkey **out = ctx;
+
+	if (*out || !n->level || n->nr < 2)
+		return 0;
+	out[0] = malloc(jrx_bkey_bytes(n->keys[1]));
+	assert_non_null(out[0]);
+	memcpy(out[0], n->keys[1], jrx_bkey_bytes(n->keys[1]));
+	out[1] = (struct jrx_bkey *)(uintptr_t)1;	/* found */
+	((struct node_loc *)out[2])->dev = n->dev;
+	((struct node_loc *)out[2])->sector = n->sector;
+	((struct node_loc *)out[2])->level = n->level;
+	((struct node_loc *)out[2])->found = true;
+	return 0;
+}
+
+static void test_child_gap(void **state)
+{
+	struct env *e = *state;
+	struct node_loc l = { 0 };
+	struct jrx_bkey *found[3] = { NULL, NULL, (struct jrx_bkey *)&l };
+	struct jrx_fsck_result res;
+	struct jrx_array a;
+	struct jrx_fs fs;
+	struct raw_node r;
+	struct jrx_bpos want;
+	const struct seen *s;
+	uint32_t size;
+	unsigned changed = 0;
+
+	/* an interior node's second child: its pointer starts one key late */
+	assert_jrx_ok(jrx_array_open(&a, e->paths, 2, JRX_OPEN_RDONLY));
+	assert_jrx_ok(jrx_fs_open(&fs, &a, JRX_FS_RDONLY));
+	size = a.sb.btree_node_size;
+	for (unsigned id = 0; id < JRX_BTREE_NR && !l.found; id++)
+		assert_jrx_ok(jrx_btree_walk_nodes(&fs, id, find_interior_cb, found));
+	jrx_fs_abandon(&fs);
+	jrx_array_close(&a);
+	assert_true(l.found);
+	want = ((struct jrx_btree_ptr_val *)jrx_bkey_val(found[0]))->min_key;
+	read_raw(e, &l, size, &r);
+	for (unsigned i = 0; i < r.nr; i++) {
+		struct jrx_bset *b = (void *)(r.buf + r.bset[i]);
+		struct jrx_bkey *k = (void *)(b + 1);
+		struct jrx_bkey *end = (void *)((uint64_t *)(b + 1) + b->u64s);
+
+		for (; k < end; k = jrx_bkey_next(k)) {
+			struct jrx_btree_ptr_val *v = jrx_bkey_val(k);
+
+			if (k->type != JRX_KEY_BTREE_PTR ||
+			    !jrx_bpos_eq(k->p, found[0]->p))
+				continue;
+			v->min_key = jrx_bpos_successor(want);
+			changed++;
+		}
+		jrx_bset_set_csum(b);
+	}
+	assert_true(changed > 0);
+	th_file_pwrite(e->p[l.dev], r.buf, size, l.sector * JRX_SECTOR_SIZE);
+	free(r.buf);
+	free(found[0]);
+
+	assert_int_equal(run_fsck(e, true, &res, NULL, false), 4);
+	expect_problem(&res, JRX_PR_CHILD_GAP, 1);
+	s = first_seen(JRX_PR_CHILD_GAP);
+	assert_int_equal(s->c.dev, l.dev);
+	assert_int_equal(s->c.offset, l.sector * JRX_SECTOR_SIZE);
+	assert_int_equal(s->c.level, l.level);
+	/* and the child no longer matches its pointer */
+	assert_int_equal(res.counts.code[JRX_PR_NODE_PTR_MISMATCH], 1);
+	assert_int_equal(res.counts.code[JRX_PR_CHILD_OVERLAP], 0);
+}
+
+static void test_used_twice(void **state)
+{
+	struct env *e = *state;
+	uint64_t buf[TH_KEY_WORDS];
+	struct jrx_bpos pos = jrx_bpos(JRX_ROOT_INO + 1, 0, 0);
+	struct jrx_extent_val ev;
+	struct jrx_inode_val iv;
+	const struct jrx_bkey *k;
+	struct jrx_fsck_result res;
+	struct jrx_array a;
+	struct jrx_fs fs;
+	const struct seen *s;
+	uint64_t inum, end;
+	uint32_t size;
+
+	open_rw(e, &a, &fs);
+	/* an existing extent's sectors, given to a second file as well */
+	assert_jrx_ok(jrx_btree_peek(&fs, JRX_BTREE_EXTENTS, jrx_bpos(0, 0, 0), &k));
+	assert_non_null(k);
+	memcpy(&ev, jrx_bkey_val(k), sizeof(ev));
+	size = k->size;
+	for (;;) {
+		assert_jrx_ok(jrx_btree_peek(&fs, JRX_BTREE_INODES, pos, &k));
+		assert_non_null(k);
+		memcpy(&iv, jrx_bkey_val(k), sizeof(iv));
+		if ((iv.mode & 0170000) == 0100000)
+			break;
+		pos = jrx_bpos_successor(k->p);
+	}
+	inum = k->p.inode;
+	end = (iv.size + 511) / 512 + 100 + size;
+	iv.size = end * 512;
+	assert_jrx_ok(jrx_fs_update(&fs, JRX_BTREE_INODES,
+				    th_key_inode(buf, k->p, &iv)));
+	assert_jrx_ok(jrx_fs_update(&fs, JRX_BTREE_EXTENTS,
+				    th_key_extent(buf, jrx_bpos(inum, end,
+							JRX_SNAPSHOT_DEFAULT),
+						  size, ev.dev, ev.sector, ev.gen,
+						  9)));
+	close_rw(&a, &fs);
+
+	assert_int_equal(run_fsck(e, true, &res, NULL, false), 4);
+	expect_problem(&res, JRX_PR_BUCKET_USED_TWICE, 1);
+	s = first_seen(JRX_PR_BUCKET_USED_TWICE);
+	assert_int_equal(s->c.dev, ev.dev);
+	assert_int_equal(s->c.offset, ev.sector * JRX_SECTOR_SIZE);
+	assert_int_equal(s->c.num, size);
+	assert_contains(s->c.expected, "extent");
+	assert_contains(s->c.found, "extent");
+	/* the bucket's alloc key counts the sectors once */
+	assert_int_equal(res.counts.code[JRX_PR_ALLOC_MISMATCH], 1);
+}
+
+static void test_journal_seq_missing(void **state)
+{
+	struct env *e = *state;
+	struct jrx_fsck_result res;
+	struct jrx_load_opts o;
+	struct jrx_load_result r;
+	struct jrx_journal_scan scan;
+	struct jrx_array a;
+	uint64_t max = 0, last = 0, victim = 0;
+	const struct seen *s;
+
+	jrx_load_opts_default(&o);
+	o.ops = 3000;
+	o.seed = 44;
+	o.crash_after_ops = 2500;
+	o.flush_every = 4;
+	assert_jrx_ok(jrx_array_open(&a, e->paths, 2, 0));
+	assert_jrx_ok(jrx_load(&a, &o, &r));
+	jrx_array_close(&a);
+	assert_true(r.crashed);
+
+	/*
+	 * A seq of the replay range, below max_seq, that ends its bucket on
+	 * every device holding it: losing it loses nothing else.
+	 */
+	assert_jrx_ok(jrx_array_open(&a, e->paths, 2, JRX_OPEN_RDONLY));
+	assert_jrx_ok(jrx_journal_scan(&a, &scan, 0));
+	for (size_t i = 0; i < scan.nr; i++)
+		if (scan.v[i].state == JRX_JSET_OK && scan.v[i].seq > max) {
+			max = scan.v[i].seq;
+			last = scan.v[i].last_seq;
+		}
+	for (uint64_t seq = max - 1; !victim && seq >= last && seq > 0; seq--) {
+		bool ends = true, any = false;
+
+		for (size_t i = 0; i < scan.nr; i++) {
+			if (scan.v[i].seq != seq || scan.v[i].state != JRX_JSET_OK)
+				continue;
+			any = true;
+			if (i + 1 < scan.nr && scan.v[i + 1].dev == scan.v[i].dev &&
+			    scan.v[i + 1].bucket == scan.v[i].bucket)
+				ends = false;
+		}
+		if (any && ends)
+			victim = seq;
+	}
+	if (!victim) {
+		jrx_journal_scan_free(&scan);
+		jrx_array_close(&a);
+		skip();		/* no such jset in this run */
+	}
+	for (size_t i = 0; i < scan.nr; i++)
+		if (scan.v[i].seq == victim)
+			flip_byte(e->p[scan.v[i].dev], scan.v[i].offset +
+				  sizeof(struct jrx_jset) + 8);
+	jrx_journal_scan_free(&scan);
+	jrx_array_close(&a);
+
+	/* recovery refuses, but the journal pass says which seq and where */
+	struct jrx_fsck_opts fo;
+	struct th_file_state before[2], after[2];
+
+	for (int i = 0; i < 2; i++)
+		th_file_state(e->p[i], &before[i]);
+	jrx_fsck_opts_default(&fo);
+	fo.read_only = true;
+	fo.on_problem = on_problem;
+	fo.out = getenv("TEST_FSCK_SHOW") ? stderr : NULL;
+	nr_seen = 0;
+	assert_true(jrx_fsck_run(e->paths, 2, &fo, &res) < 0);
+	assert_int_equal(res.exit_code, 4 | 8);
+	assert_int_equal(res.counts.code[JRX_PR_JOURNAL_SEQ_MISSING], 1);
+	s = first_seen(JRX_PR_JOURNAL_SEQ_MISSING);
+	assert_int_equal(s->c.num, 1);
+	assert_true(res.counts.code[JRX_PR_JSET_BAD] >= 1);
+	s = first_seen(JRX_PR_JSET_BAD);
+	assert_int_equal(s->c.num, victim);
+	assert_true(res.pass[JRX_PASS_JOURNAL].ran);
+	assert_false(res.pass[JRX_PASS_NODES].ran);
+	assert_contains(jrx_diag(), "not checked");
+	for (int i = 0; i < 2; i++) {
+		th_file_state(e->p[i], &after[i]);
+		assert_int_equal(before[i].hash, after[i].hash);
+	}
+	/* without -n the recovery refuses the same way, writing nothing */
+	fo.read_only = false;
+	nr_seen = 0;
+	assert_true(jrx_fsck_run(e->paths, 2, &fo, &res) < 0);
+	assert_int_equal(res.exit_code, 4 | 8);
+	assert_int_equal(res.counts.code[JRX_PR_JOURNAL_SEQ_MISSING], 1);
+	for (int i = 0; i < 2; i++) {
+		th_file_state(e->p[i], &after[i]);
+		assert_int_equal(before[i].hash, after[i].hash);
+	}
+}
+
+static void test_not_jrx(void **state)
+{
+	struct env *e = *state;
+	struct jrx_fsck_opts o;
+	struct jrx_fsck_result res;
+	char junk[256];
+	const char *paths[1] = { junk };
+
+	th_path(junk, &e->dir, "junk");
+	th_sparse_file(junk, 4u << 20);
+	jrx_fsck_opts_default(&o);
+	o.read_only = true;
+	assert_jrx_err(jrx_fsck_run(paths, 1, &o, &res), -JRX_ERR_NOT_JRX);
+	assert_int_equal(res.exit_code, 8);
+	assert_contains(jrx_diag(), junk);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_clean, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crashed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_leaf_bset_csum, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_node_header_csum, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_sb_copies_differ, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_alloc_mismatch, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_dirent_dangling, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_extent_past_isize, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_middle_bset_csum, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_child_gap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_used_twice, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_journal_seq_missing, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_not_jrx, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
