@@ -16,7 +16,9 @@
 #include "format/jset.h"
 #include "journal/jread.h"
 #include "io/device.h"
+#include "fsck/fsck.h"
 #include "recovery/recover.h"
+#include "workload/verify.h"
 #include "workload/load.h"
 
 struct env {
@@ -152,6 +154,52 @@ static int recover(struct env *e, bool dry, struct jrx_report *r)
 	return ret;
 }
 
+/* fsck (read-only, through the post-recovery view) finds nothing. */
+static void assert_fsck_clean(struct env *e, uint64_t seed, const char *when)
+{
+	struct jrx_fsck_opts o;
+	struct jrx_fsck_result res;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	jrx_fsck_opts_default(&o);
+	o.read_only = true;
+	o.out = f;
+	assert_jrx_ok(jrx_fsck_run(e->paths, 2, &o, &res));
+	fclose(f);
+	if (res.exit_code != 0)
+		fail_msg("seed %llu: fsck %s: exit %d\n%s", (unsigned long long)seed,
+			 when, res.exit_code, text);
+	free(text);
+}
+
+/* The store holds exactly the oracle's durable operations. */
+static void assert_oracle_match(struct env *e, uint64_t seed)
+{
+	struct jrx_verify_opts o = { .out = NULL, .max_diffs = 5 };
+	struct jrx_verify_result res;
+	struct jrx_array a;
+	struct jrx_fs fs;
+	int ret;
+
+	assert_jrx_ok(jrx_array_open(&a, e->paths, 2, JRX_OPEN_RDONLY));
+	assert_jrx_ok(jrx_open_view(&a, &fs, NULL));
+	ret = jrx_verify(&fs, e->oracle, &o, &res);
+	jrx_fs_abandon(&fs);
+	jrx_array_close(&a);
+	if (ret) {
+		char line[512] = "";
+
+		if (res.nr_kept)
+			jrx_verify_diff_text(line, sizeof(line), &res.kept[0]);
+		fail_msg("seed %llu: verify returned %d, %llu differences;"
+			 " first: %s", (unsigned long long)seed, ret,
+			 (unsigned long long)res.diffs, line);
+	}
+	assert_true(res.files > 0);
+}
+
 static bool is_clean(struct env *e)
 {
 	struct jrx_array a;
@@ -208,6 +256,8 @@ static void test_fifty_seeds(void **state)
 		assert_true(is_clean(e));
 		done = dump_view(e);
 		assert_same_dump(view, done, "committed vs dry run", seed);
+		assert_fsck_clean(e, seed, "after recovery");
+		assert_oracle_match(e, seed);
 
 		/* a second recovery changes nothing */
 		for (unsigned i = 0; i < 2; i++)
@@ -279,6 +329,8 @@ static void test_crash_during_recovery(void **state)
 		done = dump_view(e);
 		assert_same_dump(view, done, "after a crash during recovery",
 				 seed);
+		assert_fsck_clean(e, seed, "after a crash during recovery");
+		assert_oracle_match(e, seed);
 		/* and the superblock copies agree again */
 		{
 			struct jrx_array a;
