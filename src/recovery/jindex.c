@@ -58,10 +58,21 @@ static const char *dev_path(const struct jrx_array *a, uint32_t dev)
 	return dev < a->nr_devs ? a->devs[dev].path : "?";
 }
 
+static void report_missing(jrx_jindex_report_fn report, void *ctx,
+			   uint64_t from, uint64_t to)
+{
+	struct jrx_jindex_problem pr = {
+		.kind = JRX_JIX_SEQ_MISSING, .seq = from, .seq_end = to,
+	};
+
+	report(ctx, &pr);
+}
+
 int jrx_jindex_build(struct jrx_jindex *ix, const struct jrx_array *a,
 		     const struct jrx_jset_info *v, size_t nr,
-		     bool allow_missing)
+		     jrx_jindex_report_fn report, void *ctx)
 {
+	uint64_t run = 0;	/* first seq of the missing run being reported */
 	const struct jrx_jset_info **p = NULL;
 	const struct jrx_jset_info *newest = NULL;
 	size_t np = 0, cap_bl = 0, i;
@@ -115,6 +126,18 @@ int jrx_jindex_build(struct jrx_jindex *ix, const struct jrx_array *a,
 		if (last && last->seq == c->seq) {
 			size_t bytes = sizeof(*c->j) + (size_t)c->j->u64s * 8;
 
+			if ((c->j->u64s != last->j->u64s ||
+			     memcmp(c->j, last->j, bytes)) && report) {
+				struct jrx_jindex_problem pr = {
+					.kind = JRX_JIX_REPLICAS_DIFFER,
+					.seq = c->seq, .seq_end = c->seq,
+					.dev = { last->dev, c->dev },
+					.offset = { last->offset, c->offset },
+				};
+
+				report(ctx, &pr);
+				continue;
+			}
 			if (c->j->u64s != last->j->u64s ||
 			    memcmp(c->j, last->j, bytes)) {
 				ret = jrx_fail(-JRX_ERR_JSET_INVALID, "jset seq %"
@@ -154,10 +177,13 @@ int jrx_jindex_build(struct jrx_jindex *ix, const struct jrx_array *a,
 
 		for (; expect < upto; expect++) {
 			if (in_bl(ix->bl, ix->nr_bl, expect)) {
+				if (run)
+					report_missing(report, ctx, run, expect - 1);
+				run = 0;
 				ix->blacklisted++;
 				continue;
 			}
-			if (!allow_missing) {
+			if (!report) {
 				ret = jrx_fail(-JRX_ERR_JSET_INVALID, "journal seq %"
 					PRIu64 " is missing: the replay range is %"
 					PRIu64 "..%" PRIu64 " (newest jset on %s"
@@ -169,7 +195,12 @@ int jrx_jindex_build(struct jrx_jindex *ix, const struct jrx_array *a,
 				goto out;
 			}
 			ix->missing++;
+			if (!run)
+				run = expect;
 		}
+		if (run)
+			report_missing(report, ctx, run, expect - 1);
+		run = 0;
 		if (i < ix->nr) {
 			ix->v[i].blacklisted = in_bl(ix->bl, ix->nr_bl, ix->v[i].seq);
 			ix->blacklisted += ix->v[i].blacklisted;

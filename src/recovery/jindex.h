@@ -46,13 +46,25 @@ struct jrx_jindex {
 	size_t	 nr_bl;
 };
 
+/* A problem found while building, for callers that go on (fsck). */
+struct jrx_jindex_problem {
+	enum { JRX_JIX_REPLICAS_DIFFER, JRX_JIX_SEQ_MISSING } kind;
+	uint64_t seq, seq_end;		/* missing: the run [seq, seq_end] */
+	uint32_t dev[2];		/* replicas: first copy, differing copy */
+	uint64_t offset[2];
+};
+typedef void (*jrx_jindex_report_fn)(void *ctx,
+				     const struct jrx_jindex_problem *p);
+
 /*
- * Build the index from the jsets a reader found (any order).
- * allow_missing: count missing seqs instead of failing (fsck told to go on).
+ * Build the index from the jsets a reader found (any order).  With report
+ * NULL the first problem is an error; otherwise every problem goes to
+ * report and the build goes on (the first copy of a seq is kept; missing
+ * seqs are counted in ix->missing).
  */
 int  jrx_jindex_build(struct jrx_jindex *ix, const struct jrx_array *a,
 		      const struct jrx_jset_info *v, size_t nr,
-		      bool allow_missing);
+		      jrx_jindex_report_fn report, void *ctx);
 void jrx_jindex_free(struct jrx_jindex *ix);
 
 /* Whether seq is blacklisted by the superblock or a jset of the index. */

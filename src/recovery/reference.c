@@ -305,7 +305,7 @@ int jrx_recover_reference(struct jrx_array *a, const struct jrx_recover_opts *o,
 	t = jrx_now();
 	ret = jrx_journal_scan(a, &scan, JRX_SCAN_KEEP);
 	if (!ret)
-		ret = jrx_jindex_build(&ix, a, scan.v, scan.nr, false);
+		ret = jrx_jindex_build(&ix, a, scan.v, scan.nr, NULL, NULL);
 	r->bytes_read = scan.bytes_read;
 	r->buckets_read = scan.buckets_read;
 	r->phase[JRX_PHASE_JOURNAL_READ] = jrx_now() - t;
