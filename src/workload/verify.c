@@ -695,8 +695,10 @@ static int imap_put(struct ivec *m, uint64_t s, uint64_t e, bool put,
 	ret = ivec_reserve(m, m->nr - (j - lo) + n);
 	if (ret)
 		return ret;
-	memmove(m->v + lo + n, m->v + j, (m->nr - j) * sizeof(*m->v));
-	memcpy(m->v + lo, add, n * sizeof(*add));
+	if (m->nr > j)
+		memmove(m->v + lo + n, m->v + j, (m->nr - j) * sizeof(*m->v));
+	if (n)
+		memcpy(m->v + lo, add, n * sizeof(*add));
 	m->nr = m->nr - (j - lo) + n;
 	return 0;
 }
