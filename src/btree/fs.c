@@ -309,11 +309,27 @@ static bool any_dirty(const struct jrx_fs *fs)
 		fs->bt.nr_changed;
 }
 
+/* The current roots into the superblock's clean section. */
+static void roots_to_sb(struct jrx_fs *fs)
+{
+	uint64_t buf[PTR_U64S];
+	struct jrx_bkey *k = (struct jrx_bkey *)buf;
+
+	for (unsigned i = 0; i < JRX_BTREE_NR; i++) {
+		struct jrx_btree_root *r = &fs->a->sb.roots[i];
+
+		jrx_fs_root_ptr(fs, i, k);
+		memset(r, 0, sizeof(*r));
+		r->btree_id = (uint8_t)i;
+		r->level = fs->root[i]->level;
+		r->present = 1;
+		memcpy(&r->k, k, sizeof(r->k) + sizeof(r->v));
+	}
+}
+
 int jrx_fs_shutdown(struct jrx_fs *fs)
 {
 	struct jrx_sb *sb = &fs->a->sb;
-	uint64_t buf[PTR_U64S];
-	struct jrx_bkey *k = (struct jrx_bkey *)buf;
 	int ret = 0, rounds = 0;
 
 	if (fs->dead || fs->rdonly) {
@@ -335,16 +351,8 @@ int jrx_fs_shutdown(struct jrx_fs *fs)
 		if (!ret && ++rounds > 64)
 			ret = jrx_fail(-EDEADLK, "clean shutdown did not settle");
 	} while (!ret && (any_dirty(fs) || !jrx_journal_open_empty(&fs->j)));
-	for (unsigned i = 0; !ret && i < JRX_BTREE_NR; i++) {
-		struct jrx_btree_root *r = &sb->roots[i];
-
-		jrx_fs_root_ptr(fs, i, k);
-		memset(r, 0, sizeof(*r));
-		r->btree_id = (uint8_t)i;
-		r->level = fs->root[i]->level;
-		r->present = 1;
-		memcpy(&r->k, k, sizeof(r->k) + sizeof(r->v));
-	}
+	if (!ret)
+		roots_to_sb(fs);
 	for (unsigned d = 0; !ret && d < fs->a->nr_devs; d++)
 		ret = jrx_dev_sync(&fs->a->devs[d]);
 	if (!ret) {
@@ -452,8 +460,6 @@ int jrx_fs_replay_settle(struct jrx_fs *fs)
 int jrx_fs_replay_commit(struct jrx_fs *fs, uint64_t max_seq, unsigned pad)
 {
 	struct jrx_sb *sb = &fs->a->sb;
-	uint64_t buf[PTR_U64S];
-	struct jrx_bkey *k = (struct jrx_bkey *)buf;
 	int ret = 0;
 
 	if (!fs->replaying || fs->dead || fs->nowrite ||
@@ -470,16 +476,8 @@ int jrx_fs_replay_commit(struct jrx_fs *fs, uint64_t max_seq, unsigned pad)
 	/* every node reachable from the new roots is on disk first */
 	for (unsigned d = 0; !ret && d < fs->a->nr_devs; d++)
 		ret = jrx_dev_sync(&fs->a->devs[d]);
-	for (unsigned i = 0; !ret && i < JRX_BTREE_NR; i++) {
-		struct jrx_btree_root *r = &sb->roots[i];
-
-		jrx_fs_root_ptr(fs, i, k);
-		memset(r, 0, sizeof(*r));
-		r->btree_id = (uint8_t)i;
-		r->level = fs->root[i]->level;
-		r->present = 1;
-		memcpy(&r->k, k, sizeof(r->k) + sizeof(r->v));
-	}
+	if (!ret)
+		roots_to_sb(fs);
 	if (!ret) {
 		if (pad > 1)
 			sb->blacklist[sb->nr_blacklist++] =

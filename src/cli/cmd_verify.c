@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "cli.h"
+#include "fsck/problems.h"
 #include "jrx/errors.h"
 #include "format/diag.h"
 #include "btree/fs.h"
@@ -58,22 +59,6 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch < 0x20)
-			fprintf(f, "\\u%04x", ch);
-		else
-			fputc(ch, f);
-	}
-	fputc('"', f);
-}
-
 static void print_json(const struct jrx_verify_result *r, unsigned max,
 		       double open_s, double verify_s)
 {
@@ -89,18 +74,18 @@ static void print_json(const struct jrx_verify_result *r, unsigned max,
 		const struct jrx_verify_diff *d = &r->kept[i];
 
 		printf("%s{\"inum\":%" PRIu64 ",\"field\":", i ? "," : "", d->inum);
-		json_str(stdout, d->field);
+		jrx_json_str(stdout, d->field);
 		printf(",\"name\":");
-		json_str(stdout, d->name);
+		jrx_json_str(stdout, d->name);
 		if (d->parent)
 			printf(",\"dir\":%" PRIu64, d->parent);
 		if (d->end)
 			printf(",\"start\":%" PRIu64 ",\"end\":%" PRIu64,
 			       d->start, d->end);
 		printf(",\"expected\":");
-		json_str(stdout, d->expected);
+		jrx_json_str(stdout, d->expected);
 		printf(",\"found\":");
-		json_str(stdout, d->found);
+		jrx_json_str(stdout, d->found);
 		printf("}");
 	}
 	printf("]}\n");
