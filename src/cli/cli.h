@@ -30,6 +30,13 @@ int  cli_error(const char *cmd, int err);
 int  cli_open_array(const char *cmd, struct jrx_array *a, char **paths,
 		    int n, unsigned flags);
 
+struct jrx_recover_opts;
+struct jrx_report;
+/* Open the array (timed as the superblock phase), recover, close; an exit
+ * code, with errors printed. */
+int  cli_recover(const char *cmd, char **paths, int n,
+		 const struct jrx_recover_opts *o, struct jrx_report *r);
+
 int cmd_format(int argc, char **argv);
 int cmd_show_super(int argc, char **argv);
 int cmd_journal(int argc, char **argv);

@@ -20,34 +20,17 @@
 #include "workload/inspect.h"
 #include "workload/load.h"
 #include "workload/mkfs.h"
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+#include "format/clock.h"
 
 /* Reference recovery, then its report. */
 static int demo_recover(const char *const *paths)
 {
 	struct jrx_recover_opts o = { 0 };
 	struct jrx_report r;
-	struct jrx_array a;
-	double t;
-	int ret;
+	int ret = cli_recover("demo", (char **)paths, 2, &o, &r);
 
-	jrx_report_init(&r, "reference");
-	t = jrx_now();
-	if (cli_open_array("demo", &a, (char **)paths, 2, 0))
-		return JRX_EXIT_ERROR;
-	r.phase[JRX_PHASE_SUPERBLOCK] = jrx_now() - t;
-	r.total_seconds = r.phase[JRX_PHASE_SUPERBLOCK];
-	ret = jrx_recover_reference(&a, &o, &r, NULL);
-	jrx_array_close(&a);
 	if (ret)
-		return cli_error("demo", ret);
+		return ret;
 	printf("  recover  reference: %" PRIu64 " journal keys, %" PRIu64
 	       " after dedup, replayed and committed      %8.3f s\n",
 	       r.keys_read, r.keys_after_dedup, r.total_seconds);
@@ -181,22 +164,22 @@ int cmd_demo(int argc, char **argv)
 	fo.btree_node_size = 32u << 10;
 	fo.journal_size = 4u << 20;
 	fo.replicas = 2;
-	t0 = now_s();
+	t0 = jrx_now();
 	ret = jrx_format(paths, 2, &fo);
 	if (ret)
 		return cli_error("demo", ret);
-	t_format = now_s() - t0;
+	t_format = jrx_now() - t0;
 	printf("  format   bucket 256 KiB, btree node 32 KiB, journal 4 MiB per"
 	       " device, 2 replicas          %8.3f s\n", t_format);
 
 	if (cli_open_array("demo", &a, (char **)paths, 2, 0))
 		return JRX_EXIT_ERROR;
-	t0 = now_s();
+	t0 = jrx_now();
 	ret = jrx_load(&a, &lo, &lr);
 	jrx_array_close(&a);
 	if (ret)
 		return cli_error("demo", ret);
-	t_load = now_s() - t0;
+	t_load = jrx_now() - t0;
 	printf("  load     %" PRIu64 " ops, power cut after op %" PRIu64
 	       " with the last jset torn  %8.3f s\n", lr.ops_done,
 	       lo.crash_after_ops, t_load);
@@ -209,12 +192,12 @@ int cmd_demo(int argc, char **argv)
 
 	if (cli_open_array("demo", &a, (char **)paths, 2, JRX_OPEN_RDONLY))
 		return JRX_EXIT_ERROR;
-	t0 = now_s();
+	t0 = jrx_now();
 	ret = jrx_journal_summarize(&a, &js);
 	jrx_array_close(&a);
 	if (ret)
 		return cli_error("demo", ret);
-	t_scan = now_s() - t0;
+	t_scan = jrx_now() - t0;
 	printf("  journal  %" PRIu64 " valid jset copies, %" PRIu64 " torn/bad,"
 	       " %.1f MiB read                    %8.3f s\n", js.jsets, js.bad,
 	       (double)js.bytes_read / (1 << 20), t_scan);

@@ -15,6 +15,23 @@ static const char usage_text[] =
 	"  --dry-run    replay in memory only, write nothing, report\n"
 	"  --json       print the report as one JSON object\n";
 
+int cli_recover(const char *cmd, char **paths, int n,
+		const struct jrx_recover_opts *o, struct jrx_report *r)
+{
+	struct jrx_array a;
+	double t = jrx_now();
+	int ret;
+
+	jrx_report_init(r, "reference");
+	if (cli_open_array(cmd, &a, paths, n, o->dry_run ? JRX_OPEN_RDONLY : 0))
+		return JRX_EXIT_ERROR;
+	r->phase[JRX_PHASE_SUPERBLOCK] = jrx_now() - t;
+	r->total_seconds = r->phase[JRX_PHASE_SUPERBLOCK];
+	ret = jrx_recover_reference(&a, o, r, NULL);
+	jrx_array_close(&a);
+	return ret ? cli_error(cmd, ret) : JRX_EXIT_OK;
+}
+
 int cmd_recover(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -26,9 +43,7 @@ int cmd_recover(int argc, char **argv)
 	};
 	struct jrx_recover_opts o = { 0 };
 	struct jrx_report r;
-	struct jrx_array a;
 	bool json = false;
-	double t;
 	int c, ret;
 
 	optind = 1;
@@ -51,17 +66,9 @@ int cmd_recover(int argc, char **argv)
 		fputs(usage_text, stderr);
 		return JRX_EXIT_USAGE;
 	}
-	jrx_report_init(&r, "reference");
-	t = jrx_now();
-	if (cli_open_array("recover", &a, argv + optind, argc - optind,
-			   o.dry_run ? JRX_OPEN_RDONLY : 0))
-		return JRX_EXIT_ERROR;
-	r.phase[JRX_PHASE_SUPERBLOCK] = jrx_now() - t;
-	r.total_seconds = r.phase[JRX_PHASE_SUPERBLOCK];
-	ret = jrx_recover_reference(&a, &o, &r, NULL);
-	jrx_array_close(&a);
+	ret = cli_recover("recover", argv + optind, argc - optind, &o, &r);
 	if (ret)
-		return cli_error("recover", ret);
+		return ret;
 	if (json)
 		jrx_report_print_json(&r, stdout);
 	else

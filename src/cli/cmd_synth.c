@@ -8,8 +8,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <sys/resource.h>
 #include "cli.h"
+#include "format/clock.h"
 #include "format/bkey.h"
 #include "format/diag.h"
 #include "workload/synth.h"
@@ -68,13 +68,6 @@ static void show_progress(void *ctx, const char *phase, uint64_t done,
 	fflush(stderr);
 }
 
-static long peak_rss_kb(void)
-{
-	struct rusage ru;
-
-	return getrusage(RUSAGE_SELF, &ru) ? 0 : ru.ru_maxrss;
-}
-
 static void report(const struct jrx_synth_opts *o,
 		   const struct jrx_synth_report *r, bool json)
 {
@@ -101,11 +94,11 @@ static void report(const struct jrx_synth_opts *o,
 		       ",\"overwrite_ratio\":%g,\"distribution\":\"%s\",\"seed\":%"
 		       PRIu64 ",\"jset_size\":%u,\"seconds\":{\"base\":%.3f,"
 		       "\"journal\":%.3f,\"superblock\":%.3f,\"total\":%.3f},"
-		       "\"keys_per_second\":%.0f,\"peak_rss_kb\":%ld}\n",
+		       "\"keys_per_second\":%.0f,\"peak_rss_kb\":%" PRIu64 "}\n",
 		       r->base_nodes, r->inodes, o->overwrite_ratio,
 		       jrx_synth_dist_name(o->dist), o->seed, o->jset_size,
 		       r->t_base, r->t_journal, r->t_sb, r->elapsed, kps,
-		       peak_rss_kb());
+		       jrx_peak_rss() >> 10);
 		return;
 	}
 	printf("synth: %" PRIu64 " journal keys (", r->keys);
@@ -126,8 +119,8 @@ static void report(const struct jrx_synth_opts *o,
 	printf(") in %" PRIu64 " nodes; %" PRIu64 " inodes in all\n",
 	       r->base_nodes, r->inodes);
 	printf("  %.2f s (base %.2f, journal %.2f, superblock and sync %.2f),"
-	       " %.0f keys/s, peak RSS %ld MiB\n", r->elapsed, r->t_base,
-	       r->t_journal, r->t_sb, kps, peak_rss_kb() >> 10);
+	       " %.0f keys/s, peak RSS %" PRIu64 " MiB\n", r->elapsed, r->t_base,
+	       r->t_journal, r->t_sb, kps, jrx_peak_rss() >> 20);
 	printf("  the array is unclean: recovery must replay seq %" PRIu64
 	       "..%" PRIu64 "\n", r->first_seq, r->last_seq);
 }

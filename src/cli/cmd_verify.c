@@ -22,6 +22,7 @@
 #include "btree/fs.h"
 #include "recovery/recover.h"
 #include "workload/verify.h"
+#include "format/clock.h"
 
 #define VERIFY_EXIT_DIFFERS 1
 #define VERIFY_EXIT_ERROR   2
@@ -49,14 +50,6 @@ static int op_error(const char *what, int err)
 	else
 		fprintf(stderr, "%s\n", jrx_strerror(err));
 	return VERIFY_EXIT_ERROR;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void print_json(const struct jrx_verify_result *r, unsigned max,
@@ -138,7 +131,7 @@ int cmd_verify(int argc, char **argv)
 			strerror(errno));
 		return VERIFY_EXIT_ERROR;
 	}
-	t0 = now_s();
+	t0 = jrx_now();
 	jrx_diag_clear();
 	ret = jrx_array_open(&a, (const char *const *)(argv + optind),
 			     (unsigned)(argc - optind), JRX_OPEN_RDONLY);
@@ -154,12 +147,12 @@ int cmd_verify(int argc, char **argv)
 		jrx_array_close(&a);
 		return op_error("cannot build the recovered view", ret);
 	}
-	t1 = now_s();
+	t1 = jrx_now();
 	if (json)
 		vo.out = NULL;
 	jrx_diag_clear();
 	ret = jrx_verify(&fs, oracle, &vo, &r);
-	t2 = now_s();
+	t2 = jrx_now();
 	jrx_fs_abandon(&fs);
 	jrx_array_close(&a);
 	if (ret < 0)

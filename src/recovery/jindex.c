@@ -30,13 +30,6 @@ static bool in_bl(const struct jrx_blacklist_entry *v, size_t nr, uint64_t seq)
 	return false;
 }
 
-bool jrx_jindex_seq_blacklisted(const struct jrx_jindex *ix,
-				const struct jrx_array *a, uint64_t seq)
-{
-	(void)a;
-	return in_bl(ix->bl, ix->nr_bl, seq);
-}
-
 static int add_bl(struct jrx_jindex *ix, size_t *cap,
 		  const struct jrx_blacklist_entry *e)
 {

@@ -67,8 +67,4 @@ int  jrx_jindex_build(struct jrx_jindex *ix, const struct jrx_array *a,
 		      jrx_jindex_report_fn report, void *ctx);
 void jrx_jindex_free(struct jrx_jindex *ix);
 
-/* Whether seq is blacklisted by the superblock or a jset of the index. */
-bool jrx_jindex_seq_blacklisted(const struct jrx_jindex *ix,
-				const struct jrx_array *a, uint64_t seq);
-
 #endif

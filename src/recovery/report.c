@@ -1,11 +1,8 @@
 /*
- * report.c - timing helpers and the text and JSON forms of the recovery
- * report (report.h).
+ * report.c - the text and JSON forms of the recovery report (report.h).
  */
 #include <inttypes.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <time.h>
 #include "report.h"
 
 const char *const jrx_phase_names[JRX_PHASE_NR] = {
@@ -15,23 +12,6 @@ const char *const jrx_phase_names[JRX_PHASE_NR] = {
 	[JRX_PHASE_REPLAY]	 = "replay",
 	[JRX_PHASE_COMMIT]	 = "commit",
 };
-
-double jrx_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-uint64_t jrx_peak_rss(void)
-{
-	struct rusage ru;
-
-	if (getrusage(RUSAGE_SELF, &ru))
-		return 0;
-	return (uint64_t)ru.ru_maxrss * 1024;	/* Linux: KiB */
-}
 
 void jrx_report_init(struct jrx_report *r, const char *mode)
 {

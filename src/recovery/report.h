@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "../format/clock.h"
 
 enum jrx_report_phase {
 	JRX_PHASE_SUPERBLOCK,
@@ -54,11 +55,6 @@ struct jrx_report {
 };
 
 extern const char *const jrx_phase_names[JRX_PHASE_NR];
-
-/* Monotonic seconds. */
-double   jrx_now(void);
-/* Peak resident set of this process (getrusage), bytes. */
-uint64_t jrx_peak_rss(void);
 
 void jrx_report_init(struct jrx_report *r, const char *mode);
 void jrx_report_print_text(const struct jrx_report *r, FILE *f);

@@ -12,6 +12,7 @@
 #include "jrx/errors.h"
 #include "../btree/fs.h"
 #include "../format/diag.h"
+#include "../format/clock.h"
 
 /* Random writes land below this (512 KiB files, appends aside). */
 #define JRX_LOAD_FILE_SECTORS 1024u
@@ -181,14 +182,6 @@ static int one_op(struct load *l, struct jrx_op *op, uint64_t now)
 	return ret;
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int run(struct load *l, struct jrx_load_result *r)
 {
 	const struct jrx_load_opts *o = l->o;
@@ -240,7 +233,7 @@ int jrx_load(struct jrx_array *a, const struct jrx_load_opts *o,
 	     struct jrx_load_result *r)
 {
 	struct load *l = calloc(1, sizeof(*l));
-	double t0 = now_s();
+	double t0 = jrx_now();
 	int ret;
 
 	memset(r, 0, sizeof(*r));
@@ -309,6 +302,6 @@ out:
 	free(l->files);
 	free(l->dirs);
 	free(l);
-	r->seconds = now_s() - t0;
+	r->seconds = jrx_now() - t0;
 	return ret;
 }

@@ -38,6 +38,7 @@
 #include "../format/checksum.h"
 #include "../format/diag.h"
 #include "../journal/journal.h"
+#include "../format/clock.h"
 
 enum { B_EXT = JRX_BTREE_EXTENTS, B_INO = JRX_BTREE_INODES,
        B_DIR = JRX_BTREE_DIRENTS, B_XAT = JRX_BTREE_XATTRS };
@@ -97,14 +98,6 @@ struct synth {
 };
 
 /* ---------------------------------------------------------------- helpers */
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static uint64_t splitmix(uint64_t *x)
 {
@@ -1175,7 +1168,7 @@ int jrx_synth(struct jrx_array *a, const struct jrx_synth_opts *o,
 	      struct jrx_synth_report *r)
 {
 	struct synth *s;
-	double t0 = now_s(), t1, t2;
+	double t0 = jrx_now(), t1, t2;
 	uint64_t need;
 	int ret;
 
@@ -1201,10 +1194,10 @@ int jrx_synth(struct jrx_array *a, const struct jrx_synth_opts *o,
 
 	/* nothing has been written so far */
 	ret = build_base(s);
-	t1 = now_s();
+	t1 = jrx_now();
 	if (!ret)
 		ret = gen_journal(s);
-	t2 = now_s();
+	t2 = jrx_now();
 	if (!ret) {
 		a->sb.flags &= ~JRX_SB_CLEAN;
 		for (unsigned id = 0; id < JRX_BTREE_NR; id++)
@@ -1232,8 +1225,8 @@ int jrx_synth(struct jrx_array *a, const struct jrx_synth_opts *o,
 	r->inodes = s->n_ino;
 	r->t_base = t1 - t0;
 	r->t_journal = t2 - t1;
-	r->t_sb = now_s() - t2;
-	r->elapsed = now_s() - t0;
+	r->t_sb = jrx_now() - t2;
+	r->elapsed = jrx_now() - t0;
 	synth_free(s);
 	free(s);
 	return ret;

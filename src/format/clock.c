@@ -1,0 +1,23 @@
+/*
+ * clock.c - monotonic time and peak RSS (clock.h).
+ */
+#include <sys/resource.h>
+#include <time.h>
+#include "clock.h"
+
+double jrx_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+uint64_t jrx_peak_rss(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru))
+		return 0;
+	return (uint64_t)ru.ru_maxrss * 1024;	/* Linux: KiB */
+}
