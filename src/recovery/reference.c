@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "recover.h"
+#include "reference.h"
 #include "jindex.h"
 #include "jrx/errors.h"
 #include "../format/bkey.h"
@@ -37,6 +38,7 @@
 struct ref_key {
 	const struct jrx_jset *j;	/* the jset the key lives in */
 	const struct jrx_bkey *k;	/* the key, inside j */
+	uint32_t jset;			/* index of j in the journal index */
 	uint8_t btree_id;
 	uint8_t level;
 };
@@ -122,6 +124,7 @@ static int collect(const struct jrx_jindex *ix, struct ref_key **out,
 				}
 				v[n++] = (struct ref_key){
 					.j = ix->v[i].j, .k = k,
+					.jset = (uint32_t)i,
 					.btree_id = e->btree_id, .level = e->level,
 				};
 			}
@@ -146,6 +149,34 @@ static size_t dedup(struct ref_key *v, size_t n)
 		v[out++] = v[i];
 	}
 	return out;
+}
+
+int jrx_reference_sort(const struct jrx_jindex *ix, struct jrx_jkey **out,
+		       size_t *nr)
+{
+	struct ref_key *keys;
+	struct jrx_jkey *v;
+	size_t n;
+	int ret = collect(ix, &keys, &n);
+
+	if (ret)
+		return ret;
+	qsort(keys, n, sizeof(*keys), cmp_journal_order);
+	n = dedup(keys, n);
+	v = malloc((n ? n : 1) * sizeof(*v));
+	if (!v) {
+		free(keys);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		v[i] = (struct jrx_jkey){
+			.k = keys[i].k, .jset = keys[i].jset,
+			.btree_id = keys[i].btree_id, .level = keys[i].level,
+		};
+	free(keys);
+	*out = v;
+	*nr = n;
+	return 0;
 }
 
 /* The newest journal alloc key of every bucket, into the allocator. */

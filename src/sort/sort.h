@@ -1,0 +1,79 @@
+/*
+ * sort.h - the sort stage of the accelerated recovery (DESIGN.md section
+ * 4): journal keys of the replay range in, sorted and deduplicated key
+ * ranges out.
+ *
+ *   extract  the keys of every non-blacklisted jset of the index into
+ *            per-thread arrays of (range-packed sort key, reference);
+ *   sort     each thread radix-sorts its own run;
+ *   merge    the runs are split into disjoint key ranges, one loser-tree
+ *            k-way merge per range, in parallel, deduplicating on the fly:
+ *            of the keys with equal (level, btree id, position) the newest
+ *            (highest seq, then highest offset in its jset) survives,
+ *            except accounting keys at level 0, which are deltas: all are
+ *            kept, in seq order.
+ *
+ * The result is exactly the list the reference recovery builds with qsort
+ * and dedup (jrx_reference_sort() in recovery/reference.h), in journal
+ * order: (level descending, btree id, position, seq, offset in the jset).
+ *
+ * It knows nothing of how the jsets were read nor of how the keys will be
+ * replayed.  Owner: the calling thread; the stage starts and joins its own
+ * worker threads and shares nothing with them after it returns.
+ */
+#ifndef JRX_SORT_H
+#define JRX_SORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "../journal/jkey.h"
+#include "../recovery/jindex.h"
+
+/* A range boundary the caller wants: a range may start at this key. */
+struct jrx_sort_split {
+	uint8_t level;
+	uint8_t btree_id;
+	struct jrx_bpos pos;
+};
+
+struct jrx_sort_opts {
+	unsigned threads;		/* workers; 0 means 1 */
+	unsigned nr_ranges;		/* output ranges; 0 means threads */
+	/*
+	 * Optional, in journal order: every range boundary is moved to the
+	 * nearest of these split points (replay's leaf boundaries), so no
+	 * range starts inside a leaf.  Ranges may then be empty.
+	 */
+	const struct jrx_sort_split *splits;
+	size_t nr_splits;
+};
+
+struct jrx_sort_result {
+	struct jrx_jkey *v;		/* journal order, deduplicated */
+	size_t nr;
+	/* range r is v[range[r] .. range[r + 1]); range[nr_ranges] == nr */
+	size_t *range;
+	unsigned nr_ranges;
+};
+
+struct jrx_sort_stats {
+	double	 extract_seconds;
+	double	 sort_seconds;		/* per-thread radix sorts */
+	double	 merge_seconds;		/* partition + merge + dedup */
+	uint64_t keys_in;		/* keys extracted */
+	uint64_t keys_out;		/* after dedup */
+	unsigned key_bits;		/* bits of the packed sort key */
+	unsigned key_words;		/* u64 words per packed key (1 or 2) */
+	uint64_t peak_bytes;		/* most bytes the stage held at once */
+};
+
+/*
+ * Sort the keys of ix.  Returns 0 or a negative errno / -JRX_ERR_* with a
+ * message in jrx_diag().  st may be NULL.
+ */
+int  jrx_sort_journal(const struct jrx_jindex *ix,
+		      const struct jrx_sort_opts *o,
+		      struct jrx_sort_result *res, struct jrx_sort_stats *st);
+void jrx_sort_result_free(struct jrx_sort_result *res);
+
+#endif
