@@ -3,22 +3,24 @@
 #include <stdlib.h>
 #include <string.h>
 #include "jread.h"
+#include "../io/engine.h"
 #include "jrx/errors.h"
 #include "../format/jset.h"
 #include "../format/sb.h"
 
-static int push(struct jrx_journal_scan *s, const struct jrx_jset_info *info)
+static int push(struct jrx_jset_info **v, size_t *nr, size_t *cap,
+		const struct jrx_jset_info *info)
 {
-	if (s->nr == s->cap) {
-		size_t ncap = s->cap ? s->cap * 2 : 256;
-		void *p = realloc(s->v, ncap * sizeof(*s->v));
+	if (*nr == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		void *p = realloc(*v, ncap * sizeof(**v));
 
 		if (!p)
 			return -ENOMEM;
-		s->v = p;
-		s->cap = ncap;
+		*v = p;
+		*cap = ncap;
 	}
-	s->v[s->nr++] = *info;
+	(*v)[(*nr)++] = *info;
 	return 0;
 }
 
@@ -35,44 +37,41 @@ static void count(const struct jrx_jset *j, struct jrx_jset_info *info)
 	}
 }
 
-/* Scan one bucket buffer; returns 1 if any OK jset points into it. */
-static int scan_bucket(struct jrx_array *a, struct jrx_journal_scan *s,
-		       unsigned dev, uint64_t bucket, const char *buf,
-		       int *kept)
+int jrx_jread_bucket(const struct jrx_array *a, unsigned dev, uint64_t bucket,
+		     const char *buf, struct jrx_jset_info **v, size_t *nr,
+		     size_t *cap, bool *kept)
 {
 	uint64_t bsize = a->sb.bucket_size, pos = 0;
 	uint64_t base = jrx_bucket_offset(&a->sb, bucket);
 	int ret;
 
-	*kept = 0;
+	*kept = false;
 	while (pos + sizeof(struct jrx_jset) <= bsize) {
 		const struct jrx_jset *j = (const void *)(buf + pos);
 		struct jrx_jset_info info = {
 			.dev = dev, .bucket = bucket, .offset = base + pos,
 		};
 		const char *why;
-		int v;
+		int bad;
 
 		if (j->magic != a->jset_magic)
 			break;		/* empty, or data of another kind */
-		v = jrx_jset_validate(j, bsize - pos, a->jset_magic, &why);
+		bad = jrx_jset_validate(j, bsize - pos, a->jset_magic, &why);
 		info.seq = j->seq;
 		info.last_seq = j->last_seq;
-		if (v) {
-			info.state = v == -JRX_ERR_JSET_CSUM ?
+		if (bad) {
+			info.state = bad == -JRX_ERR_JSET_CSUM ?
 				JRX_JSET_BAD_CSUM : JRX_JSET_BAD;
 			info.why = why;
-			info.bytes = 0;
-			ret = push(s, &info);
-			return ret;
+			return push(v, nr, cap, &info);
 		}
 		info.bytes = (uint32_t)jrx_jset_disk_bytes(j->u64s);
 		info.j = j;
 		count(j, &info);
-		ret = push(s, &info);
+		ret = push(v, nr, cap, &info);
 		if (ret)
 			return ret;
-		*kept = 1;
+		*kept = true;
 		pos += info.bytes;
 	}
 	return 0;
@@ -86,12 +85,14 @@ int jrx_journal_scan(struct jrx_array *a, struct jrx_journal_scan *s,
 	int ret = 0;
 
 	memset(s, 0, sizeof(*s));
+	s->mode = "sequential";
 	for (unsigned d = 0; d < a->nr_devs && !ret; d++) {
 		const struct jrx_member *m = &a->sb.members[d];
 
+		s->buckets_total += m->journal_nr;
 		for (uint32_t i = 0; i < m->journal_nr; i++) {
 			uint64_t bucket = m->journal_bucket + i;
-			int kept;
+			bool kept;
 
 			if (!buf && !(buf = jrx_alloc_aligned(bsize))) {
 				ret = -ENOMEM;
@@ -103,7 +104,8 @@ int jrx_journal_scan(struct jrx_array *a, struct jrx_journal_scan *s,
 				break;
 			s->bytes_read += bsize;
 			s->buckets_read++;
-			ret = scan_bucket(a, s, d, bucket, buf, &kept);
+			ret = jrx_jread_bucket(a, d, bucket, buf, &s->v, &s->nr,
+					       &s->cap, &kept);
 			if (ret)
 				break;
 			if (kept && (flags & JRX_SCAN_KEEP)) {
@@ -133,6 +135,9 @@ void jrx_journal_scan_free(struct jrx_journal_scan *s)
 	for (size_t i = 0; i < s->nr_bufs; i++)
 		free(s->bufs[i]);
 	free(s->bufs);
+	for (size_t i = 0; i < s->nr_arenas; i++)
+		jrx_io_arena_free(s->arenas[i].p, s->arenas[i].len);
+	free(s->arenas);
 	free(s->v);
 	memset(s, 0, sizeof(*s));
 }

@@ -9,6 +9,7 @@
 #ifndef JRX_JREAD_H
 #define JRX_JREAD_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "../io/array.h"
 
@@ -35,10 +36,17 @@ struct jrx_jset_info {
 struct jrx_journal_scan {
 	struct jrx_jset_info *v;	/* in scan order: device, bucket, offset */
 	size_t nr, cap;
-	void **bufs;			/* bucket buffers kept for v[].j */
+	void **bufs;			/* bucket buffers kept for v[].j (free) */
 	size_t nr_bufs;
+	struct jrx_scan_arena { void *p; size_t len; } *arenas;
+	size_t nr_arenas;		/* read arenas kept (jrx_io_arena) */
 	uint64_t bytes_read;
-	uint64_t buckets_read;
+	uint64_t buckets_read;		/* whole buckets */
+	/* how the parallel reader (jscan.h) went about it */
+	const char *mode;		/* "full_scan" | "bisect" */
+	char	 why_full[160];		/* why a bisect became a full scan */
+	uint64_t probes;		/* one-block bisect reads */
+	uint64_t buckets_total;		/* journal buckets of the array */
 };
 
 enum {
@@ -47,6 +55,17 @@ enum {
 
 int  jrx_journal_scan(struct jrx_array *a, struct jrx_journal_scan *s,
 		      unsigned flags);
+
+/*
+ * Parse one whole bucket buffer (FORMAT.md section 5.5): append to
+ * (*v, *nr, *cap) the info of every jset from offset 0 up to and including
+ * the first one that fails (magic right, rest wrong); a wrong magic ends
+ * the bucket silently.  *kept: some valid jset points into buf.  The one
+ * parser of every journal reader.
+ */
+int  jrx_jread_bucket(const struct jrx_array *a, unsigned dev, uint64_t bucket,
+		      const char *buf, struct jrx_jset_info **v, size_t *nr,
+		      size_t *cap, bool *kept);
 void jrx_journal_scan_free(struct jrx_journal_scan *s);
 
 #endif

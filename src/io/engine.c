@@ -1,0 +1,386 @@
+/*
+ * engine.c - the read engine's worker pool (engine.h): opening the devices
+ * with O_DIRECT, starting one worker per thread, handing batches to the
+ * workers and collecting the first error, the io_uring-to-pread fallback,
+ * read arenas and read fault injection.  The backends' read loops are in
+ * uring.c and pread_pool.c.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include "engine_int.h"
+#include "jrx/errors.h"
+#include "../format/diag.h"
+
+/* ---------------------------------------------------------------- names */
+
+int jrx_io_backend_parse(const char *s)
+{
+	if (!strcmp(s, "auto"))
+		return JRX_IO_AUTO;
+	if (!strcmp(s, "uring") || !strcmp(s, "io_uring"))
+		return JRX_IO_URING;
+	if (!strcmp(s, "pread"))
+		return JRX_IO_PREAD;
+	return -1;
+}
+
+const char *jrx_io_backend_name(enum jrx_io_backend b)
+{
+	switch (b) {
+	case JRX_IO_URING:	return "io_uring";
+	case JRX_IO_PREAD:	return "pread";
+	default:		return "auto";
+	}
+}
+
+/* ---------------------------------------------------------------- faults */
+
+static struct {
+	_Atomic uint64_t len;	/* 0: off */
+	_Atomic uint64_t off;
+	_Atomic uint32_t dev;
+	_Atomic int	 err;
+} inject;
+
+void jrx_io_inject_read_error(uint32_t dev, uint64_t off, uint64_t len, int err)
+{
+	atomic_store(&inject.len, 0);
+	atomic_store(&inject.dev, dev);
+	atomic_store(&inject.off, off);
+	atomic_store(&inject.err, err);
+	atomic_store(&inject.len, len);
+}
+
+int jrx_io_injected(uint32_t dev, uint64_t off, uint64_t len)
+{
+	uint64_t ilen = atomic_load(&inject.len), ioff;
+
+	if (!ilen || atomic_load(&inject.dev) != dev)
+		return 0;
+	ioff = atomic_load(&inject.off);
+	if (off + len <= ioff || off >= ioff + ilen)
+		return 0;
+	return atomic_load(&inject.err);
+}
+
+/* ---------------------------------------------------------------- errors */
+
+void jrx_io_fail(struct jrx_io_engine *e, int err)
+{
+	pthread_mutex_lock(&e->lock);
+	if (!e->err) {
+		e->err = err;
+		snprintf(e->msg, sizeof(e->msg), "%s", jrx_diag());
+	}
+	pthread_mutex_unlock(&e->lock);
+	atomic_store(&e->failed, true);
+}
+
+int jrx_io_read_error(struct jrx_io_engine *e, const struct jrx_io_req *r,
+		      uint64_t at, int err)
+{
+	const char *what = err == -JRX_ERR_DEV_TRUNCATED ? "device ends early" :
+		jrx_strerror(err);
+
+	return jrx_fail(err, "%s: read error at offset %" PRIu64
+			" (reading %u bytes at %" PRIu64 ", %s): %s",
+			e->devs[r->dev].path, at, r->len, r->off,
+			jrx_io_backend_name(e->backend), what);
+}
+
+/* ---------------------------------------------------------------- arenas */
+
+void *jrx_io_arena(size_t len)
+{
+	void *p;
+
+	if (!len)
+		len = 4096;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	/* fewer page faults and faster pinning for big read buffers */
+	(void)madvise(p, len, MADV_HUGEPAGE);
+	return p;
+}
+
+void jrx_io_arena_free(void *p, size_t len)
+{
+	if (p)
+		munmap(p, len ? len : 4096);
+}
+
+/* ---------------------------------------------------------------- workers */
+
+static bool uring(const struct jrx_io_engine *e)
+{
+	return e->backend == JRX_IO_URING;
+}
+
+static void run_cmd(struct jrx_io_worker *w, enum jrx_io_cmd cmd)
+{
+	struct jrx_io_engine *e = w->e;
+
+	if (cmd == JRX_IO_CMD_ARENA) {
+		if (uring(e) && jrx_uring_set_arena(w, e->arena, e->arena_len)) {
+			pthread_mutex_lock(&e->lock);
+			e->fixed_ok = false;
+			pthread_mutex_unlock(&e->lock);
+		}
+	} else if (cmd == JRX_IO_CMD_READ) {
+		if (uring(e))
+			jrx_uring_batch(w);
+		else
+			jrx_pread_batch(w);
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct jrx_io_worker *w = arg;
+	struct jrx_io_engine *e = w->e;
+	uint64_t seen = 0;
+	int err = uring(e) ? jrx_uring_setup(w) : 0;
+
+	pthread_mutex_lock(&e->lock);
+	if (err && !e->setup_err) {
+		e->setup_err = err;
+		snprintf(e->msg, sizeof(e->msg), "%s", jrx_diag());
+	}
+	e->set_up++;
+	pthread_cond_broadcast(&e->cv_done);
+	while (!err) {
+		enum jrx_io_cmd cmd;
+
+		while (!e->stop && e->gen == seen)
+			pthread_cond_wait(&e->cv_work, &e->lock);
+		if (e->stop)
+			break;
+		seen = e->gen;
+		cmd = e->cmd;
+		pthread_mutex_unlock(&e->lock);
+		run_cmd(w, cmd);
+		pthread_mutex_lock(&e->lock);
+		if (--e->running == 0)
+			pthread_cond_broadcast(&e->cv_done);
+	}
+	pthread_mutex_unlock(&e->lock);
+	if (uring(e))
+		jrx_uring_teardown(w);
+	return NULL;
+}
+
+static void stop_workers(struct jrx_io_engine *e)
+{
+	pthread_mutex_lock(&e->lock);
+	e->stop = true;
+	pthread_cond_broadcast(&e->cv_work);
+	pthread_mutex_unlock(&e->lock);
+	for (unsigned i = 0; i < e->threads; i++)
+		if (e->w[i].started)
+			pthread_join(e->w[i].thread, NULL);
+	free(e->w);
+	e->w = NULL;
+}
+
+/* Start the workers of e->backend; 0 or the first set-up error. */
+static int start_workers(struct jrx_io_engine *e)
+{
+	unsigned started = 0;
+	int ret = 0;
+
+	e->w = calloc(e->threads, sizeof(*e->w));
+	if (!e->w)
+		return -ENOMEM;
+	e->stop = false;
+	e->set_up = 0;
+	e->setup_err = 0;
+	for (unsigned i = 0; i < e->threads; i++) {
+		e->w[i].e = e;
+		e->w[i].id = i;
+		ret = -pthread_create(&e->w[i].thread, NULL, worker_main, &e->w[i]);
+		if (ret) {
+			jrx_fail(ret, "cannot start read worker %u", i);
+			break;
+		}
+		e->w[i].started = true;
+		started++;
+	}
+	pthread_mutex_lock(&e->lock);
+	while (e->set_up < started)
+		pthread_cond_wait(&e->cv_done, &e->lock);
+	if (!ret && e->setup_err) {
+		ret = e->setup_err;
+		jrx_fail(ret, "%s", e->msg);
+	}
+	pthread_mutex_unlock(&e->lock);
+	if (ret)
+		stop_workers(e);
+	return ret;
+}
+
+static unsigned online_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n > 0 ? (unsigned)n : 1;
+}
+
+static unsigned default_threads(enum jrx_io_backend b, unsigned asked)
+{
+	unsigned n = asked ? asked : online_cpus();
+
+	/* pread workers mostly sleep in the kernel: more of them */
+	if (b == JRX_IO_PREAD && !asked)
+		n *= 4;
+	return n > 64 ? 64 : n;
+}
+
+/* Errors that mean "io_uring is not allowed here", not "broken". */
+static bool uring_unavailable(int err)
+{
+	return err == -EPERM || err == -ENOSYS || err == -EACCES;
+}
+
+int jrx_io_open(struct jrx_io_engine **out, const struct jrx_array *a,
+		const struct jrx_io_opts *o)
+{
+	struct jrx_io_opts def = { 0 };
+	struct jrx_io_engine *e;
+	int ret = 0;
+
+	if (!o)
+		o = &def;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	pthread_mutex_init(&e->lock, NULL);
+	pthread_cond_init(&e->cv_work, NULL);
+	pthread_cond_init(&e->cv_done, NULL);
+	e->nr_devs = a->nr_devs;
+	e->direct = true;
+	for (unsigned d = 0; d < a->nr_devs && !ret; d++) {
+		ret = jrx_dev_open(&e->devs[d], a->devs[d].path,
+				   JRX_DEV_RDONLY | JRX_DEV_DIRECT);
+		if (ret) {
+			e->nr_devs = d;
+			break;
+		}
+		e->fds[d] = e->devs[d].fd;
+		e->direct &= e->devs[d].direct;
+	}
+	if (ret)
+		goto err;
+
+	e->backend = o->backend == JRX_IO_PREAD ? JRX_IO_PREAD : JRX_IO_URING;
+	e->depth = o->depth ? o->depth : 32;
+	e->threads = default_threads(e->backend, o->threads);
+	ret = start_workers(e);
+	if (ret && o->backend == JRX_IO_AUTO && uring_unavailable(ret)) {
+		snprintf(e->fallback_buf, sizeof(e->fallback_buf),
+			 "io_uring unavailable (%s): using pread",
+			 strerror(-ret));
+		e->fallback = e->fallback_buf;
+		e->backend = JRX_IO_PREAD;
+		e->threads = default_threads(e->backend, o->threads);
+		ret = start_workers(e);
+	}
+	if (ret)
+		goto err;
+	*out = e;
+	return 0;
+err:
+	for (unsigned d = 0; d < e->nr_devs; d++)
+		jrx_dev_close(&e->devs[d]);
+	pthread_mutex_destroy(&e->lock);
+	pthread_cond_destroy(&e->cv_work);
+	pthread_cond_destroy(&e->cv_done);
+	free(e);
+	return ret;
+}
+
+void jrx_io_close(struct jrx_io_engine *e)
+{
+	if (!e)
+		return;
+	stop_workers(e);
+	for (unsigned d = 0; d < e->nr_devs; d++)
+		jrx_dev_close(&e->devs[d]);
+	pthread_mutex_destroy(&e->lock);
+	pthread_cond_destroy(&e->cv_work);
+	pthread_cond_destroy(&e->cv_done);
+	free(e);
+}
+
+void jrx_io_get_info(const struct jrx_io_engine *e, struct jrx_io_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->backend = e->backend;
+	info->fallback = e->fallback;
+	info->threads = e->threads;
+	info->depth = uring(e) ? e->depth : 1;
+	info->direct = e->direct;
+	info->fixed_buffers = uring(e) && e->arena && e->fixed_ok;
+	for (unsigned i = 0; i < e->threads; i++) {
+		info->reads += e->w[i].reads;
+		info->bytes += e->w[i].bytes;
+	}
+}
+
+/* Hand cmd to every worker and wait until all are done with it. */
+static void dispatch(struct jrx_io_engine *e, enum jrx_io_cmd cmd)
+{
+	pthread_mutex_lock(&e->lock);
+	e->cmd = cmd;
+	e->running = e->threads;
+	e->gen++;
+	pthread_cond_broadcast(&e->cv_work);
+	while (e->running)
+		pthread_cond_wait(&e->cv_done, &e->lock);
+	e->cmd = JRX_IO_CMD_NONE;
+	pthread_mutex_unlock(&e->lock);
+}
+
+int jrx_io_set_arena(struct jrx_io_engine *e, void *base, size_t len)
+{
+	e->arena = base;
+	e->arena_len = base ? len : 0;
+	e->fixed_ok = true;
+	if (uring(e))
+		dispatch(e, JRX_IO_CMD_ARENA);
+	return 0;
+}
+
+int jrx_io_read(struct jrx_io_engine *e, struct jrx_io_req *reqs, size_t nr,
+		jrx_io_done_fn done, void *ctx)
+{
+	for (size_t i = 0; i < nr; i++)
+		if (reqs[i].dev >= e->nr_devs || !reqs[i].len ||
+		    (reqs[i].len | reqs[i].off | (uintptr_t)reqs[i].buf) & 4095)
+			return jrx_fail(-EINVAL, "read request %zu: device %u,"
+					" %u bytes at %" PRIu64 ": not a whole,"
+					" aligned block range", i, reqs[i].dev,
+					reqs[i].len, reqs[i].off);
+	if (!nr)
+		return 0;
+	e->reqs = reqs;
+	e->nr = nr;
+	e->done = done;
+	e->ctx = ctx;
+	e->err = 0;
+	e->msg[0] = 0;
+	atomic_store(&e->next, 0);
+	atomic_store(&e->failed, false);
+	dispatch(e, JRX_IO_CMD_READ);
+	e->reqs = NULL;
+	e->nr = 0;
+	if (e->err)
+		return jrx_fail(e->err, "%s", e->msg);
+	return 0;
+}

@@ -1,0 +1,90 @@
+/*
+ * engine_int.h - what engine.c (the worker pool and batch dispatch) shares
+ * with its two backends, uring.c and pread_pool.c.  Not part of the API.
+ *
+ * Locking: e->lock guards the batch hand-off (gen, cmd, running, setup
+ * counts, the first error); the request cursor e->next and e->failed are
+ * atomics the workers share during a batch; everything in a struct
+ * jrx_io_worker belongs to its thread (read by the opener only after the
+ * thread has reported through e->lock or has been joined).
+ */
+#ifndef JRX_IO_ENGINE_INT_H
+#define JRX_IO_ENGINE_INT_H
+
+#include <liburing.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include "engine.h"
+
+#define JRX_IO_MSG 320
+
+struct jrx_io_worker {
+	struct jrx_io_engine *e;
+	pthread_t thread;
+	unsigned  id;
+	bool	  started;
+	/* io_uring backend */
+	struct io_uring ring;
+	bool	  ring_ok;
+	bool	  files_fixed;
+	void	 *reg_base;		/* registered arena, or NULL */
+	size_t	  reg_len;
+	unsigned  reg_nr;		/* iovecs registered */
+	/* stats */
+	uint64_t  reads, bytes;
+};
+
+enum jrx_io_cmd { JRX_IO_CMD_NONE, JRX_IO_CMD_READ, JRX_IO_CMD_ARENA };
+
+struct jrx_io_engine {
+	enum jrx_io_backend backend;
+	const char *fallback;
+	char	 fallback_buf[160];
+	unsigned threads, depth;
+	unsigned nr_devs;
+	struct jrx_dev devs[JRX_MAX_DEVICES];	/* our own O_DIRECT opens */
+	int	 fds[JRX_MAX_DEVICES];
+	bool	 direct;
+	struct jrx_io_worker *w;
+
+	pthread_mutex_t lock;
+	pthread_cond_t	cv_work, cv_done;
+	uint64_t gen;			/* batch number */
+	unsigned running;		/* workers not done with batch gen */
+	unsigned set_up;		/* workers past their set-up */
+	int	 setup_err;		/* first set-up error */
+	bool	 stop;
+	enum jrx_io_cmd cmd;
+
+	/* the batch */
+	struct jrx_io_req *reqs;
+	size_t	 nr;
+	_Atomic size_t next;
+	_Atomic bool failed;
+	jrx_io_done_fn done;
+	void	*ctx;
+	int	 err;			/* first error, under lock */
+	char	 msg[JRX_IO_MSG];
+	void	*arena;
+	size_t	 arena_len;
+	bool	 fixed_ok;		/* every worker registered the arena */
+};
+
+/* Record the batch's first error (jrx_diag() of this thread). */
+void jrx_io_fail(struct jrx_io_engine *e, int err);
+/* The injected error for this read, or 0. */
+int  jrx_io_injected(uint32_t dev, uint64_t off, uint64_t len);
+/* Report a read error naming the device and offset; returns err. */
+int  jrx_io_read_error(struct jrx_io_engine *e, const struct jrx_io_req *r,
+		       uint64_t at, int err);
+
+/* io_uring backend (uring.c) */
+int  jrx_uring_setup(struct jrx_io_worker *w);
+void jrx_uring_teardown(struct jrx_io_worker *w);
+int  jrx_uring_set_arena(struct jrx_io_worker *w, void *base, size_t len);
+void jrx_uring_batch(struct jrx_io_worker *w);
+
+/* pread backend (pread_pool.c) */
+void jrx_pread_batch(struct jrx_io_worker *w);
+
+#endif

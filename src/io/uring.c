@@ -1,0 +1,228 @@
+/*
+ * uring.c - the io_uring backend of the read engine (engine.h): one ring
+ * per worker thread, set up by that thread (single issuer, deferred task
+ * work), the devices as fixed files, the caller's arena as fixed buffers,
+ * up to `depth` reads in flight.  A worker keeps its ring full while it
+ * runs the completion callbacks of the reads that landed, so the device
+ * never waits for the CPU work.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include "engine_int.h"
+#include "jrx/errors.h"
+#include "../format/diag.h"
+
+#define CHUNK_SHIFT 30		/* the kernel's limit per fixed buffer: 1 GiB */
+
+int jrx_uring_setup(struct jrx_io_worker *w)
+{
+	struct jrx_io_engine *e = w->e;
+	struct io_uring_params p;
+	int ret;
+
+	memset(&p, 0, sizeof(p));
+	p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+	ret = io_uring_queue_init_params(e->depth, &w->ring, &p);
+	if (ret == -EINVAL) {		/* kernel older than 6.1 */
+		memset(&p, 0, sizeof(p));
+		ret = io_uring_queue_init_params(e->depth, &w->ring, &p);
+	}
+	if (ret)
+		return jrx_fail(ret, "io_uring set-up failed: %s", strerror(-ret));
+	w->ring_ok = true;
+	w->files_fixed = !io_uring_register_files(&w->ring, e->fds, e->nr_devs);
+	return 0;
+}
+
+void jrx_uring_teardown(struct jrx_io_worker *w)
+{
+	if (!w->ring_ok)
+		return;
+	io_uring_queue_exit(&w->ring);	/* drops files and buffers too */
+	w->ring_ok = false;
+}
+
+int jrx_uring_set_arena(struct jrx_io_worker *w, void *base, size_t len)
+{
+	size_t chunk = (size_t)1 << CHUNK_SHIFT, n;
+	struct iovec *iov;
+	int ret;
+
+	if (w->reg_nr)
+		io_uring_unregister_buffers(&w->ring);
+	w->reg_nr = 0;
+	w->reg_base = NULL;
+	w->reg_len = 0;
+	if (!base || !len)
+		return 0;
+	n = (len + chunk - 1) >> CHUNK_SHIFT;
+	iov = calloc(n, sizeof(*iov));
+	if (!iov)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		iov[i].iov_base = (char *)base + (i << CHUNK_SHIFT);
+		iov[i].iov_len = i + 1 < n ? chunk : len - (i << CHUNK_SHIFT);
+	}
+	ret = io_uring_register_buffers(&w->ring, iov, (unsigned)n);
+	free(iov);
+	if (ret)
+		return ret;		/* reads go on with plain buffers */
+	w->reg_nr = (unsigned)n;
+	w->reg_base = base;
+	w->reg_len = len;
+	return 0;
+}
+
+struct slot {
+	struct jrx_io_req *req;
+	uint32_t done;		/* bytes read so far */
+};
+
+struct loop {
+	struct jrx_io_worker *w;
+	struct slot *slots;
+	unsigned *free_slots, nr_free;
+	unsigned inflight;
+	struct jrx_io_req **landed;	/* read whole, callback pending */
+	unsigned nr_landed;
+};
+
+static void prep(struct loop *l, unsigned si)
+{
+	struct jrx_io_worker *w = l->w;
+	struct slot *s = &l->slots[si];
+	struct jrx_io_req *r = s->req;
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
+	char *buf = (char *)r->buf + s->done;
+	unsigned len = r->len - s->done;
+	uint64_t off = r->off + s->done;
+	int fd = w->files_fixed ? (int)r->dev : w->e->fds[r->dev];
+	size_t rel = (size_t)(buf - (char *)w->reg_base);
+
+	/* the ring has depth entries and at most depth reads are in flight */
+	if (w->reg_nr && buf >= (char *)w->reg_base && rel + len <= w->reg_len &&
+	    rel >> CHUNK_SHIFT == (rel + len - 1) >> CHUNK_SHIFT)
+		io_uring_prep_read_fixed(sqe, fd, buf, len, off,
+					 (int)(rel >> CHUNK_SHIFT));
+	else
+		io_uring_prep_read(sqe, fd, buf, len, off);
+	if (w->files_fixed)
+		sqe->flags |= IOSQE_FIXED_FILE;
+	io_uring_sqe_set_data64(sqe, si);
+	l->inflight++;
+}
+
+/* Take requests off the shared cursor while there are free slots. */
+static void refill(struct loop *l)
+{
+	struct jrx_io_engine *e = l->w->e;
+
+	while (l->nr_free && !atomic_load(&e->failed)) {
+		size_t i = atomic_fetch_add(&e->next, 1);
+		struct jrx_io_req *r;
+		unsigned si;
+		int err;
+
+		if (i >= e->nr)
+			return;
+		r = &e->reqs[i];
+		err = jrx_io_injected(r->dev, r->off, r->len);
+		if (err) {
+			jrx_io_fail(e, jrx_io_read_error(e, r, r->off, err));
+			return;
+		}
+		si = l->free_slots[--l->nr_free];
+		l->slots[si] = (struct slot){ .req = r };
+		prep(l, si);
+	}
+}
+
+/* Every completion there is: finished reads to landed[], short ones again. */
+static void reap(struct loop *l)
+{
+	struct jrx_io_worker *w = l->w;
+	struct io_uring_cqe *cqe;
+	unsigned head, seen = 0;
+
+	io_uring_for_each_cqe(&w->ring, head, cqe) {
+		unsigned si = (unsigned)io_uring_cqe_get_data64(cqe);
+		struct slot *s = &l->slots[si];
+		int res = cqe->res;
+
+		seen++;
+		l->inflight--;
+		if (res <= 0) {
+			int err = res ? res : -JRX_ERR_DEV_TRUNCATED;
+
+			jrx_io_fail(w->e, jrx_io_read_error(w->e, s->req,
+					s->req->off + s->done, err));
+			l->free_slots[l->nr_free++] = si;
+			continue;
+		}
+		s->done += (uint32_t)res;
+		w->bytes += (uint64_t)res;
+		if (s->done < s->req->len) {
+			prep(l, si);	/* short read: the rest */
+			continue;
+		}
+		w->reads++;
+		l->landed[l->nr_landed++] = s->req;
+		l->free_slots[l->nr_free++] = si;
+	}
+	io_uring_cq_advance(&w->ring, seen);
+}
+
+void jrx_uring_batch(struct jrx_io_worker *w)
+{
+	struct jrx_io_engine *e = w->e;
+	unsigned depth = e->depth;
+	struct loop l = { .w = w };
+	struct io_uring_cqe *cqe;
+	int ret;
+
+	l.slots = calloc(depth, sizeof(*l.slots));
+	l.free_slots = calloc(depth, sizeof(*l.free_slots));
+	l.landed = calloc(depth, sizeof(*l.landed));
+	if (!l.slots || !l.free_slots || !l.landed) {
+		jrx_io_fail(e, jrx_fail(-ENOMEM, "read worker %u: out of memory",
+					w->id));
+		goto out;
+	}
+	for (unsigned i = 0; i < depth; i++)
+		l.free_slots[l.nr_free++] = depth - 1 - i;
+
+	for (;;) {
+		refill(&l);
+		if (l.nr_landed) {
+			/* new reads go out before the CPU work starts */
+			io_uring_submit(&w->ring);
+			for (unsigned i = 0; i < l.nr_landed; i++) {
+				if (atomic_load(&e->failed))
+					break;
+				ret = e->done(e->ctx, l.landed[i]);
+				if (ret)
+					jrx_io_fail(e, ret);
+			}
+			l.nr_landed = 0;
+			continue;
+		}
+		if (!l.inflight)
+			break;
+		ret = io_uring_submit_and_wait(&w->ring, 1);
+		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
+			jrx_io_fail(e, jrx_fail(ret, "io_uring_enter failed: %s",
+						strerror(-ret)));
+			/* the kernel still owns the buffers: wait them out */
+			while (l.inflight && io_uring_wait_cqe(&w->ring, &cqe) == 0)
+				reap(&l);
+			break;
+		}
+		reap(&l);
+	}
+out:
+	free(l.slots);
+	free(l.free_slots);
+	free(l.landed);
+}

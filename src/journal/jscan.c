@@ -1,0 +1,656 @@
+/*
+ * jscan.c - the parallel journal reader (jscan.h): ring bisection, the
+ * live-range and full-scan bucket reads through the read engine, and the
+ * assembly of the per-bucket results in device, bucket order.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include "jscan.h"
+#include "jrx/errors.h"
+#include "../format/diag.h"
+#include "../format/jset.h"
+#include "../format/sb.h"
+
+#define PROBE_BYTES 4096u
+
+/* probe cache values besides a seq */
+#define P_UNKNOWN (-1)
+#define P_EMPTY	  (-2)		/* wrong magic: nothing written */
+#define P_UNDEC	  (-3)		/* magic right, header wrong */
+
+/* One whole-bucket read and what its parser found. */
+struct bread {
+	uint32_t dev;
+	uint64_t bucket;
+	char	*buf;
+	struct jrx_jset_info *v;	/* owned by this read until assembly */
+	size_t	 nr, cap;
+	bool	 kept;
+};
+
+/* Per device: its ring as the bisection sees it. */
+struct dstate {
+	uint32_t nr;		/* journal buckets */
+	uint64_t first;		/* first journal bucket */
+	int64_t	*seq;		/* probe cache: first seq of ring bucket i */
+	uint32_t cur;		/* ring index being filled at the crash */
+	uint32_t L;		/* buckets of the last write session */
+	bool	 wrapped;	/* the session went round the ring */
+	uint32_t read_from;	/* unrolled: [read_from, L) read whole */
+	bool	 found;		/* a valid jset of the session was read */
+};
+
+struct scan {
+	const struct jrx_array *a;
+	struct jrx_io_engine *io;
+	struct jrx_journal_scan *s;
+	struct dstate d[JRX_MAX_DEVICES];
+	struct bread *reads;
+	size_t	 nr_reads, cap_reads;
+	uint64_t jseq;		/* the superblock's journal_seq */
+	bool	 full;		/* bisect gave up */
+};
+
+static int undecided(struct scan *sc, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Give up on bisecting: a full scan follows. */
+static int undecided(struct scan *sc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!sc->full) {
+		va_start(ap, fmt);
+		vsnprintf(sc->s->why_full, sizeof(sc->s->why_full), fmt, ap);
+		va_end(ap);
+	}
+	sc->full = true;
+	return 0;
+}
+
+/* Ring index of the u-th bucket of the session, oldest first. */
+static uint32_t unroll(const struct dstate *ds, uint32_t u)
+{
+	return ds->wrapped ? (ds->cur + 1 + u) % ds->nr : u;
+}
+
+/* ---------------------------------------------------------------- reads */
+
+static int keep_arena(struct jrx_journal_scan *s, void *p, size_t len)
+{
+	void *n = realloc(s->arenas, (s->nr_arenas + 1) * sizeof(*s->arenas));
+
+	if (!n) {
+		jrx_io_arena_free(p, len);
+		return -ENOMEM;
+	}
+	s->arenas = n;
+	s->arenas[s->nr_arenas].p = p;
+	s->arenas[s->nr_arenas].len = len;
+	s->nr_arenas++;
+	return 0;
+}
+
+static int bucket_done(void *ctx, struct jrx_io_req *req)
+{
+	const struct jrx_array *a = ctx;
+	struct bread *b = req->priv;
+
+	return jrx_jread_bucket(a, b->dev, b->bucket, b->buf, &b->v, &b->nr,
+				&b->cap, &b->kept);
+}
+
+/*
+ * Read the buckets (dev[i], ring index idx[i]) whole, all at once, into a
+ * new arena kept in s; their parsed jsets go to sc->reads.
+ */
+static int read_buckets(struct scan *sc, const uint32_t *dev,
+			const uint32_t *idx, size_t n, bool fixed)
+{
+	uint64_t bsize = sc->a->sb.bucket_size;
+	size_t len = n * bsize, base = sc->nr_reads;
+	struct jrx_io_req *reqs;
+	char *arena;
+	int ret;
+
+	if (!n)
+		return 0;
+	if (sc->nr_reads + n > sc->cap_reads) {
+		size_t ncap = (sc->nr_reads + n) * 2;
+		void *p = realloc(sc->reads, ncap * sizeof(*sc->reads));
+
+		if (!p)
+			return -ENOMEM;
+		sc->reads = p;
+		sc->cap_reads = ncap;
+	}
+	reqs = calloc(n, sizeof(*reqs));
+	arena = jrx_io_arena(len);
+	if (!reqs || !arena) {
+		free(reqs);
+		jrx_io_arena_free(arena, len);
+		return jrx_fail(-ENOMEM, "no memory for %zu journal buckets"
+				" (%zu bytes)", n, len);
+	}
+	ret = keep_arena(sc->s, arena, len);
+	if (ret) {
+		free(reqs);
+		return ret;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct dstate *ds = &sc->d[dev[i]];
+		struct bread *b = &sc->reads[base + i];
+
+		*b = (struct bread){
+			.dev = dev[i], .bucket = ds->first + idx[i],
+			.buf = arena + i * bsize,
+		};
+		reqs[i] = (struct jrx_io_req){
+			.dev = dev[i], .len = (uint32_t)bsize,
+			.off = jrx_bucket_offset(&sc->a->sb, b->bucket),
+			.buf = b->buf, .priv = b,
+		};
+	}
+	sc->nr_reads += n;
+	if (fixed)
+		jrx_io_set_arena(sc->io, arena, len);
+	ret = jrx_io_read(sc->io, reqs, n, bucket_done, (void *)sc->a);
+	if (fixed)
+		jrx_io_set_arena(sc->io, NULL, 0);
+	free(reqs);
+	sc->s->bytes_read += len;
+	sc->s->buckets_read += n;
+	if (ret)
+		return ret;
+	/* buckets with nothing valid need no memory */
+	for (size_t i = 0; i < n; i++)
+		if (!sc->reads[base + i].kept)
+			(void)madvise(sc->reads[base + i].buf, bsize,
+				      MADV_DONTNEED);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- probes */
+
+static int64_t probe_parse(const struct jrx_array *a, const void *blk)
+{
+	const struct jrx_jset *j = blk;
+
+	if (j->magic != a->jset_magic)
+		return P_EMPTY;
+	if (j->version != 1 || !j->seq || j->last_seq > j->seq ||
+	    jrx_jset_disk_bytes(j->u64s) > a->sb.bucket_size ||
+	    j->seq > INT64_MAX)
+		return P_UNDEC;
+	return (int64_t)j->seq;
+}
+
+struct probe {
+	uint32_t dev, idx;
+};
+
+static int probe_done(void *ctx, struct jrx_io_req *req)
+{
+	struct scan *sc = ctx;
+	const struct probe *p = req->priv;
+
+	/* one request per (dev, idx): no two workers write one slot */
+	sc->d[p->dev].seq[p->idx] = probe_parse(sc->a, req->buf);
+	return 0;
+}
+
+/* Read the first block of the listed buckets not probed yet. */
+static int probe(struct scan *sc, struct probe *p, size_t n)
+{
+	struct jrx_io_req reqs[JRX_MAX_DEVICES * 2];
+	struct probe todo[JRX_MAX_DEVICES * 2];
+	size_t m = 0;
+	char *blocks;
+	int ret;
+
+	for (size_t i = 0; i < n && m < JRX_MAX_DEVICES * 2; i++)
+		if (sc->d[p[i].dev].seq[p[i].idx] == P_UNKNOWN)
+			todo[m++] = p[i];
+	if (!m)
+		return 0;
+	blocks = jrx_io_arena((size_t)m * PROBE_BYTES);
+	if (!blocks)
+		return -ENOMEM;
+	for (size_t i = 0; i < m; i++) {
+		const struct dstate *ds = &sc->d[todo[i].dev];
+
+		reqs[i] = (struct jrx_io_req){
+			.dev = todo[i].dev, .len = PROBE_BYTES,
+			.off = jrx_bucket_offset(&sc->a->sb, ds->first + todo[i].idx),
+			.buf = blocks + i * PROBE_BYTES, .priv = &todo[i],
+		};
+	}
+	ret = jrx_io_read(sc->io, reqs, m, probe_done, sc);
+	jrx_io_arena_free(blocks, (size_t)m * PROBE_BYTES);
+	sc->s->probes += m;
+	sc->s->bytes_read += (uint64_t)m * PROBE_BYTES;
+	return ret;
+}
+
+/* ---------------------------------------------------------------- bisection */
+
+/* R(i): ring bucket i was written in the last session's current cycle. */
+static bool in_cycle(const struct scan *sc, const struct dstate *ds, uint32_t i)
+{
+	int64_t s = ds->seq[i];
+
+	return s > 0 && (uint64_t)s > sc->jseq && s >= ds->seq[0];
+}
+
+/*
+ * Step 1: per device, the last ring bucket of the current cycle (cur) and
+ * whether the session wrapped.  All devices bisect in lockstep so every
+ * round is one batch of reads.
+ */
+static int find_current(struct scan *sc)
+{
+	unsigned nd = sc->a->nr_devs;
+	uint32_t lo[JRX_MAX_DEVICES], hi[JRX_MAX_DEVICES];
+	struct probe p[JRX_MAX_DEVICES];
+	bool more;
+	int ret;
+
+	for (unsigned d = 0; d < nd; d++)
+		p[d] = (struct probe){ d, 0 };
+	ret = probe(sc, p, nd);
+	if (ret)
+		return ret;
+	for (unsigned d = 0; d < nd; d++) {
+		struct dstate *ds = &sc->d[d];
+		int64_t s0 = ds->seq[0];
+
+		lo[d] = 0;
+		hi[d] = 0;		/* nothing to bisect */
+		if (s0 == P_UNDEC)
+			return undecided(sc, "%s: bucket %" PRIu64 ": jset header"
+					 " with bad fields", sc->a->devs[d].path,
+					 ds->first);
+		if (s0 > 0 && (uint64_t)s0 > sc->jseq)
+			hi[d] = ds->nr;
+	}
+	do {
+		size_t n = 0;
+
+		more = false;
+		for (unsigned d = 0; d < nd; d++)
+			if (hi[d] - lo[d] > 1)
+				p[n++] = (struct probe){ d, lo[d] + (hi[d] - lo[d]) / 2 };
+		if (!n)
+			break;
+		ret = probe(sc, p, n);
+		if (ret)
+			return ret;
+		for (size_t k = 0; k < n; k++) {
+			unsigned d = p[k].dev;
+			uint32_t mid = p[k].idx;
+
+			if (sc->d[d].seq[mid] == P_UNDEC)
+				return undecided(sc, "%s: bucket %" PRIu64 ": jset"
+						 " header with bad fields",
+						 sc->a->devs[d].path,
+						 sc->d[d].first + mid);
+			if (in_cycle(sc, &sc->d[d], mid))
+				lo[d] = mid;
+			else
+				hi[d] = mid;
+			more = true;
+		}
+	} while (more);
+
+	/* wrapped: the bucket after cur is from this session's last cycle */
+	{
+		size_t n = 0;
+
+		for (unsigned d = 0; d < nd; d++)
+			if (hi[d] && lo[d] + 1 < sc->d[d].nr)
+				p[n++] = (struct probe){ d, lo[d] + 1 };
+		ret = probe(sc, p, n);
+		if (ret)
+			return ret;
+	}
+	for (unsigned d = 0; d < nd; d++) {
+		struct dstate *ds = &sc->d[d];
+
+		if (!hi[d]) {
+			ds->L = 0;	/* nothing of the session on d */
+			continue;
+		}
+		ds->cur = lo[d];
+		if (ds->cur + 1 < ds->nr) {
+			int64_t s = ds->seq[ds->cur + 1];
+
+			if (s == P_UNDEC)
+				return undecided(sc, "%s: bucket %" PRIu64 ": jset"
+						 " header with bad fields",
+						 sc->a->devs[d].path,
+						 ds->first + ds->cur + 1);
+			ds->wrapped = s > 0 && (uint64_t)s > sc->jseq;
+		}
+		ds->L = ds->wrapped ? ds->nr : ds->cur + 1;
+		ds->read_from = ds->L;
+	}
+	return 0;
+}
+
+/* The newest valid jset of the session read so far, or NULL. */
+static const struct jrx_jset_info *newest(const struct scan *sc, unsigned dev,
+					  bool any_dev)
+{
+	const struct jrx_jset_info *best = NULL;
+
+	for (size_t r = 0; r < sc->nr_reads; r++) {
+		const struct bread *b = &sc->reads[r];
+
+		if (!any_dev && b->dev != dev)
+			continue;
+		for (size_t i = 0; i < b->nr; i++)
+			if (b->v[i].state == JRX_JSET_OK && b->v[i].seq > sc->jseq &&
+			    (!best || b->v[i].seq > best->seq))
+				best = &b->v[i];
+	}
+	return best;
+}
+
+/*
+ * Step 2: read each device's current bucket whole, and step back while
+ * what was read holds no valid jset of the session (a torn first write).
+ */
+static int read_tails(struct scan *sc)
+{
+	unsigned nd = sc->a->nr_devs;
+	uint32_t dev[JRX_MAX_DEVICES] = { 0 }, idx[JRX_MAX_DEVICES] = { 0 };
+	size_t n;
+	int ret;
+
+	do {
+		n = 0;
+		for (unsigned d = 0; d < nd; d++) {
+			struct dstate *ds = &sc->d[d];
+
+			if (ds->found || !ds->read_from)
+				continue;
+			ds->read_from--;
+			dev[n] = d;
+			idx[n++] = unroll(ds, ds->read_from);
+		}
+		ret = read_buckets(sc, dev, idx, n, false);
+		if (ret)
+			return ret;
+		for (unsigned d = 0; d < nd; d++)
+			sc->d[d].found = newest(sc, d, false) != NULL;
+	} while (n);
+	return 0;
+}
+
+/*
+ * Step 3: per device, the last bucket (unrolled order) whose first seq is
+ * <= last_seq: nothing before it is needed.  Then read from there whole.
+ */
+static int read_live(struct scan *sc, uint64_t last_seq)
+{
+	unsigned nd = sc->a->nr_devs;
+	uint32_t lo[JRX_MAX_DEVICES], hi[JRX_MAX_DEVICES];
+	struct probe p[JRX_MAX_DEVICES];
+	uint32_t *dev = NULL, *idx = NULL;
+	size_t n = 0, total = 0;
+	bool more;
+	int ret;
+
+	for (unsigned d = 0; d < nd; d++) {
+		lo[d] = hi[d] = 0;
+		if (sc->d[d].read_from) {
+			hi[d] = sc->d[d].read_from;
+			p[n++] = (struct probe){ d, unroll(&sc->d[d], 0) };
+		}
+	}
+	ret = probe(sc, p, n);
+	if (ret)
+		return ret;
+	for (unsigned d = 0; d < nd; d++) {
+		struct dstate *ds = &sc->d[d];
+		int64_t s;
+
+		if (!hi[d])
+			continue;
+		s = ds->seq[unroll(ds, 0)];
+		if (s <= 0 || (uint64_t)s <= sc->jseq)
+			return undecided(sc, "%s: bucket %" PRIu64 " should start"
+					 " the write session but holds no jset of"
+					 " it", sc->a->devs[d].path,
+					 ds->first + unroll(ds, 0));
+		if ((uint64_t)s > last_seq)
+			hi[d] = 0;	/* everything of d is needed */
+	}
+	do {
+		more = false;
+		n = 0;
+		for (unsigned d = 0; d < nd; d++)
+			if (hi[d] - lo[d] > 1)
+				p[n++] = (struct probe){ d, unroll(&sc->d[d],
+						lo[d] + (hi[d] - lo[d]) / 2) };
+		if (!n)
+			break;
+		ret = probe(sc, p, n);
+		if (ret)
+			return ret;
+		for (unsigned d = 0, k = 0; d < nd; d++) {
+			struct dstate *ds = &sc->d[d];
+			uint32_t mid;
+			int64_t s;
+
+			if (hi[d] - lo[d] <= 1)
+				continue;
+			mid = lo[d] + (hi[d] - lo[d]) / 2;
+			s = ds->seq[p[k++].idx];
+			if (s <= 0 || (uint64_t)s <= sc->jseq)
+				return undecided(sc, "%s: bucket %" PRIu64 " inside"
+						 " the write session holds no jset"
+						 " of it", sc->a->devs[d].path,
+						 ds->first + unroll(ds, mid));
+			if ((uint64_t)s <= last_seq)
+				lo[d] = mid;
+			else
+				hi[d] = mid;
+			more = true;
+		}
+	} while (more);
+
+	for (unsigned d = 0; d < nd; d++)
+		total += sc->d[d].read_from - lo[d];
+	dev = calloc(total + 1, sizeof(*dev));
+	idx = calloc(total + 1, sizeof(*idx));
+	if (!dev || !idx) {
+		free(dev);
+		free(idx);
+		return -ENOMEM;
+	}
+	/* interleave the devices so every one of them is busy at once */
+	n = 0;
+	for (uint32_t step = 0; n < total; step++)
+		for (unsigned d = 0; d < nd; d++) {
+			struct dstate *ds = &sc->d[d];
+
+			if (lo[d] + step < ds->read_from) {
+				dev[n] = d;
+				idx[n++] = unroll(ds, lo[d] + step);
+			}
+		}
+	for (unsigned d = 0; d < nd; d++)
+		sc->d[d].read_from = lo[d];
+	ret = read_buckets(sc, dev, idx, total, true);
+	free(dev);
+	free(idx);
+	return ret;
+}
+
+/* The probes of a session must show seqs rising along the ring. */
+static int check_order(struct scan *sc)
+{
+	for (unsigned d = 0; d < sc->a->nr_devs; d++) {
+		struct dstate *ds = &sc->d[d];
+		int64_t prev = 0;
+
+		for (uint32_t u = 0; u < ds->L; u++) {
+			int64_t s = ds->seq[unroll(ds, u)];
+
+			if (s == P_UNKNOWN)
+				continue;
+			if (s <= prev)
+				return undecided(sc, "%s: bucket %" PRIu64 ": seq %"
+						 PRId64 " after %" PRId64 " along"
+						 " the ring", sc->a->devs[d].path,
+						 ds->first + unroll(ds, u), s, prev);
+			prev = s;
+		}
+	}
+	return 0;
+}
+
+static int bisect(struct scan *sc)
+{
+	const struct jrx_jset_info *top;
+	int ret;
+
+	ret = find_current(sc);
+	if (ret || sc->full)
+		return ret;
+	ret = read_tails(sc);
+	if (ret)
+		return ret;
+	top = newest(sc, 0, true);
+	if (!top)
+		return 0;		/* nothing valid after the last clean state */
+	ret = read_live(sc, top->last_seq);
+	if (ret || sc->full)
+		return ret;
+	return check_order(sc);
+}
+
+/* ---------------------------------------------------------------- full scan */
+
+static int full_scan(struct scan *sc)
+{
+	uint32_t *dev, *idx;
+	size_t total = 0, n = 0;
+	int ret;
+
+	for (unsigned d = 0; d < sc->a->nr_devs; d++)
+		total += sc->d[d].nr;
+	dev = calloc(total + 1, sizeof(*dev));
+	idx = calloc(total + 1, sizeof(*idx));
+	if (!dev || !idx) {
+		free(dev);
+		free(idx);
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; n < total; i++)
+		for (unsigned d = 0; d < sc->a->nr_devs; d++)
+			if (i < sc->d[d].nr) {
+				dev[n] = d;
+				idx[n++] = i;
+			}
+	ret = read_buckets(sc, dev, idx, total, true);
+	free(dev);
+	free(idx);
+	return ret;
+}
+
+/* ---------------------------------------------------------------- assembly */
+
+static int cmp_read(const void *x, const void *y)
+{
+	const struct bread *a = x, *b = y;
+
+	if (a->dev != b->dev)
+		return a->dev < b->dev ? -1 : 1;
+	return a->bucket < b->bucket ? -1 : a->bucket > b->bucket;
+}
+
+/* sc->reads, in device and bucket order, into s->v. */
+static int assemble(struct scan *sc)
+{
+	struct jrx_journal_scan *s = sc->s;
+	size_t total = 0;
+
+	qsort(sc->reads, sc->nr_reads, sizeof(*sc->reads), cmp_read);
+	for (size_t r = 0; r < sc->nr_reads; r++)
+		total += sc->reads[r].nr;
+	s->v = malloc((total ? total : 1) * sizeof(*s->v));
+	if (!s->v)
+		return -ENOMEM;
+	s->cap = total;
+	for (size_t r = 0; r < sc->nr_reads; r++) {
+		memcpy(s->v + s->nr, sc->reads[r].v,
+		       sc->reads[r].nr * sizeof(*s->v));
+		s->nr += sc->reads[r].nr;
+	}
+	return 0;
+}
+
+static void drop_reads(struct scan *sc)
+{
+	for (size_t r = 0; r < sc->nr_reads; r++)
+		free(sc->reads[r].v);
+	sc->nr_reads = 0;
+}
+
+int jrx_journal_read(const struct jrx_array *a, struct jrx_io_engine *io,
+		     unsigned flags, struct jrx_journal_scan *s)
+{
+	struct scan sc = { .a = a, .io = io, .s = s, .jseq = a->sb.journal_seq };
+	int ret = 0;
+
+	memset(s, 0, sizeof(*s));
+	for (unsigned d = 0; d < a->nr_devs && !ret; d++) {
+		const struct jrx_member *m = &a->sb.members[d];
+		struct dstate *ds = &sc.d[d];
+
+		ds->nr = m->journal_nr;
+		ds->first = m->journal_bucket;
+		ds->seq = malloc(ds->nr * sizeof(*ds->seq));
+		if (!ds->seq)
+			ret = -ENOMEM;
+		else
+			for (uint32_t i = 0; i < ds->nr; i++)
+				ds->seq[i] = P_UNKNOWN;
+		s->buckets_total += ds->nr;
+	}
+	if (!ret && !(flags & JRX_JSCAN_FULL)) {
+		s->mode = "bisect";
+		ret = bisect(&sc);
+		if (!ret && sc.full) {
+			/* start over: what was read goes, the full scan reads all */
+			drop_reads(&sc);
+			for (size_t i = 0; i < s->nr_arenas; i++)
+				jrx_io_arena_free(s->arenas[i].p, s->arenas[i].len);
+			s->nr_arenas = 0;
+		}
+	}
+	if (!ret && ((flags & JRX_JSCAN_FULL) || sc.full)) {
+		s->mode = "full_scan";
+		ret = full_scan(&sc);
+	}
+	if (!ret)
+		ret = assemble(&sc);
+	drop_reads(&sc);
+	free(sc.reads);
+	for (unsigned d = 0; d < a->nr_devs; d++)
+		free(sc.d[d].seq);
+	if (ret) {
+		const char *mode = s->mode;
+
+		jrx_journal_scan_free(s);
+		s->mode = mode;
+	}
+	return ret;
+}

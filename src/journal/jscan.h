@@ -1,0 +1,41 @@
+/*
+ * jscan.h - the parallel journal reader of the accelerated recovery: whole
+ * buckets read through the read engine (io/engine.h), many at once over all
+ * devices, each parsed and verified by the worker it landed on
+ * (jrx_jread_bucket(), the same parser as the sequential reader).
+ *
+ * Bisect mode (default) reads only what recovery needs, relying on the
+ * ring rules of FORMAT.md section 5.1 (each write session fills every
+ * device's ring from bucket 0, one bucket after the other):
+ *   1. per device, bisect the ring on the header of the first jset of a
+ *      bucket (one 4 KiB block per probe, all devices probed together) to
+ *      find the bucket being filled at the crash;
+ *   2. read that bucket whole (and earlier ones while it holds no valid
+ *      jset: a torn first write) to find max_seq and its last_seq;
+ *   3. bisect again for the first bucket holding a seq >= last_seq, then
+ *      read every bucket from there on whole, all devices at once.
+ * When a probe cannot be interpreted (a header with the magic but bad
+ * fields, seqs that do not rise along the ring) the reader falls back to
+ * the full scan and says why in s->why_full.  The full scan (flag
+ * JRX_JSCAN_FULL) reads every journal bucket of every device, like the
+ * sequential reader.
+ *
+ * The result is a struct jrx_journal_scan as jrx_journal_scan() fills it
+ * with JRX_SCAN_KEEP (infos in device, bucket, offset order; the bytes
+ * kept in read arenas), so recovery/jindex.c builds the same index from
+ * either.  Owner: the calling thread.
+ */
+#ifndef JRX_JSCAN_H
+#define JRX_JSCAN_H
+
+#include "jread.h"
+#include "../io/engine.h"
+
+enum {
+	JRX_JSCAN_FULL = 1 << 0,	/* read every journal bucket */
+};
+
+int jrx_journal_read(const struct jrx_array *a, struct jrx_io_engine *io,
+		     unsigned flags, struct jrx_journal_scan *s);
+
+#endif
