@@ -1,5 +1,7 @@
 /*
- * test_recovery.c - the reference recovery end to end: for 50 seeds a
+ * test_recovery.c - both recoveries end to end, the accelerated one held
+ * against the reference (every test runs once per recovery; the views
+ * compared are the reference's dry runs): for 50 seeds a
  * loaded array crashed at a random point (half of them with a torn jset)
  * recovers to exactly the dry-run view, leaves a clean array whose dump a
  * second recovery does not change, and takes a later workload; a crash
@@ -141,15 +143,40 @@ static void assert_same_dump(const char *want, const char *got,
 		 "  got:  %.120s", (unsigned long long)seed, what, line, w, g);
 }
 
+/*
+ * Every test runs twice: with the reference recovery, and with the
+ * accelerated one, whose result is then held against the reference's
+ * (dump_view() is the reference's dry run).  The accelerated runs go
+ * round the io backends, thread counts and read modes.
+ */
+static bool accelerated;
+static unsigned recoveries;
+
+static struct jrx_recover_opts mode(bool dry)
+{
+	static const enum jrx_io_backend io[] = {
+		JRX_IO_AUTO, JRX_IO_URING, JRX_IO_PREAD,
+	};
+	unsigned n = recoveries++;
+	struct jrx_recover_opts o = { .dry_run = dry, .reference = !accelerated };
+
+	if (accelerated) {
+		o.io = io[n % 3];
+		o.threads = 1 + n % 4;
+		o.full_scan = n % 5 == 4;
+	}
+	return o;
+}
+
 static int recover(struct env *e, bool dry, struct jrx_report *r)
 {
-	struct jrx_recover_opts o = { .dry_run = dry };
+	struct jrx_recover_opts o = mode(dry);
 	struct jrx_array a;
 	int ret;
 
 	assert_jrx_ok(jrx_array_open(&a, e->paths, 2, dry ? JRX_OPEN_RDONLY : 0));
-	jrx_report_init(r, "reference");
-	ret = jrx_recover_reference(&a, &o, r, NULL);
+	jrx_report_init(r, accelerated ? "accelerated" : "reference");
+	ret = jrx_recover(&a, &o, r, NULL);
 	jrx_array_close(&a);
 	return ret;
 }
@@ -448,7 +475,7 @@ static void test_read_only_refused(void **state)
 {
 	struct env *e = *state;
 	struct jrx_load_result lr;
-	struct jrx_recover_opts o = { 0 };
+	struct jrx_recover_opts o = mode(false);
 	struct jrx_report r;
 	struct jrx_array a;
 
@@ -456,20 +483,37 @@ static void test_read_only_refused(void **state)
 	load(e, 11, 1000, 700, true, &lr);
 	assert_jrx_ok(jrx_array_open(&a, e->paths, 2, JRX_OPEN_RDONLY));
 	jrx_report_init(&r, "reference");
-	assert_jrx_err(jrx_recover_reference(&a, &o, &r, NULL),
-		       -JRX_ERR_READ_ONLY);
+	assert_jrx_err(jrx_recover(&a, &o, &r, NULL), -JRX_ERR_READ_ONLY);
 	jrx_array_close(&a);
 	assert_false(is_clean(e));
 }
 
+#define BOTH(fn)							\
+	static void fn##_reference(void **state)			\
+	{								\
+		accelerated = false;					\
+		fn(state);						\
+	}								\
+	static void fn##_accelerated(void **state)			\
+	{								\
+		accelerated = true;					\
+		fn(state);						\
+	}
+BOTH(test_fifty_seeds)
+BOTH(test_crash_during_recovery)
+BOTH(test_differing_replicas)
+BOTH(test_missing_seq)
+BOTH(test_read_only_refused)
+#define TESTS(fn) cmocka_unit_test(fn##_reference), cmocka_unit_test(fn##_accelerated)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fifty_seeds),
-		cmocka_unit_test(test_crash_during_recovery),
-		cmocka_unit_test(test_differing_replicas),
-		cmocka_unit_test(test_missing_seq),
-		cmocka_unit_test(test_read_only_refused),
+		TESTS(test_fifty_seeds),
+		TESTS(test_crash_during_recovery),
+		TESTS(test_differing_replicas),
+		TESTS(test_missing_seq),
+		TESTS(test_read_only_refused),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -25,7 +25,7 @@
 /* Reference recovery, then its report. */
 static int demo_recover(const char *const *paths)
 {
-	struct jrx_recover_opts o = { 0 };
+	struct jrx_recover_opts o = { .reference = true };
 	struct jrx_report r;
 	int ret = cli_recover("demo", (char **)paths, 2, &o, &r);
 

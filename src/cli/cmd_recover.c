@@ -1,19 +1,31 @@
 /*
- * cmd_recover.c - `jrx recover [--reference] [--dry-run] [--json] DEV...`:
- * replay the journal of a crashed array and commit the result, or with
- * --dry-run report what would be replayed without writing anything.
- * Until the accelerated pipeline lands, both modes run the reference.
+ * cmd_recover.c - `jrx recover [options] DEV...`: replay the journal of a
+ * crashed array and commit the result (the accelerated pipeline unless
+ * --reference), or with --dry-run report what would be replayed without
+ * writing anything.
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 #include "cli.h"
+#include "jrx/errors.h"
+#include "format/diag.h"
 #include "recovery/recover.h"
 
 static const char usage_text[] =
-	"usage: jrx recover [--reference] [--dry-run] [--json] DEV...\n"
-	"  --reference  the sequential reference recovery (the oracle)\n"
-	"  --dry-run    replay in memory only, write nothing, report\n"
-	"  --json       print the report as one JSON object\n";
+	"usage: jrx recover [options] DEV...\n"
+	"  --reference        the sequential reference recovery (the oracle)\n"
+	"  -n, --dry-run      replay in memory only, write nothing, report\n"
+	"  --json             print the report as one JSON object\n"
+	"accelerated recovery:\n"
+	"  --io=auto|uring|pread  journal read backend (auto: io_uring, pread\n"
+	"                     where io_uring is not allowed)\n"
+	"  --threads N        workers per stage (default: online cores)\n"
+	"  --full-scan        read every journal bucket instead of bisecting\n"
+	"                     the ring for the live range\n"
+	"  --stop-after journal_read|sort\n"
+	"                     dry runs: stop after that phase (benchmarks,\n"
+	"                     profiles)\n";
 
 int cli_recover(const char *cmd, char **paths, int n,
 		const struct jrx_recover_opts *o, struct jrx_report *r)
@@ -22,40 +34,76 @@ int cli_recover(const char *cmd, char **paths, int n,
 	double t = jrx_now();
 	int ret;
 
-	jrx_report_init(r, "reference");
+	jrx_report_init(r, o->reference ? "reference" : "accelerated");
 	if (cli_open_array(cmd, &a, paths, n, o->dry_run ? JRX_OPEN_RDONLY : 0))
 		return JRX_EXIT_ERROR;
 	r->phase[JRX_PHASE_SUPERBLOCK] = jrx_now() - t;
 	r->total_seconds = r->phase[JRX_PHASE_SUPERBLOCK];
-	ret = jrx_recover_reference(&a, o, r, NULL);
+	ret = jrx_recover(&a, o, r, NULL);
 	jrx_array_close(&a);
 	return ret ? cli_error(cmd, ret) : JRX_EXIT_OK;
 }
 
+static int bad_value(const char *opt, const char *v)
+{
+	jrx_fail(-JRX_ERR_BAD_OPTION, "%s: bad value '%s'", opt, v);
+	cli_error("recover", -JRX_ERR_BAD_OPTION);
+	return JRX_EXIT_USAGE;
+}
+
 int cmd_recover(int argc, char **argv)
 {
+	enum { O_REF = 256, O_JSON, O_IO, O_THREADS, O_FULL, O_STOP };
 	static const struct option opts[] = {
-		{ "reference", no_argument, NULL, 'r' },
+		{ "reference", no_argument, NULL, O_REF },
 		{ "dry-run", no_argument, NULL, 'n' },
-		{ "json", no_argument, NULL, 'j' },
+		{ "json", no_argument, NULL, O_JSON },
+		{ "io", required_argument, NULL, O_IO },
+		{ "threads", required_argument, NULL, O_THREADS },
+		{ "full-scan", no_argument, NULL, O_FULL },
+		{ "stop-after", required_argument, NULL, O_STOP },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	struct jrx_recover_opts o = { 0 };
 	struct jrx_report r;
 	bool json = false;
+	uint64_t v;
 	int c, ret;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "hn", opts, NULL)) != -1) {
 		switch (c) {
-		case 'r':
+		case O_REF:
+			o.reference = true;
 			break;
 		case 'n':
 			o.dry_run = true;
 			break;
-		case 'j':
+		case O_JSON:
 			json = true;
+			break;
+		case O_IO:
+			ret = jrx_io_backend_parse(optarg);
+			if (ret < 0)
+				return bad_value("--io", optarg);
+			o.io = (enum jrx_io_backend)ret;
+			break;
+		case O_THREADS:
+			if (!cli_parse_u64(optarg, &v) || !v || v > 1024)
+				return bad_value("--threads", optarg);
+			o.threads = (unsigned)v;
+			break;
+		case O_FULL:
+			o.full_scan = true;
+			break;
+		case O_STOP:
+			if (!strcmp(optarg, "journal_read"))
+				o.stop_after = JRX_STOP_JOURNAL_READ;
+			else if (!strcmp(optarg, "sort"))
+				o.stop_after = JRX_STOP_SORT;
+			else
+				return bad_value("--stop-after", optarg);
 			break;
 		default:
 			fputs(usage_text, c == 'h' ? stdout : stderr);
@@ -64,6 +112,10 @@ int cmd_recover(int argc, char **argv)
 	}
 	if (optind >= argc) {
 		fputs(usage_text, stderr);
+		return JRX_EXIT_USAGE;
+	}
+	if (o.stop_after && !o.dry_run) {
+		fputs("jrx recover: --stop-after needs --dry-run\n", stderr);
 		return JRX_EXIT_USAGE;
 	}
 	ret = cli_recover("recover", argv + optind, argc - optind, &o, &r);

@@ -169,22 +169,6 @@ size_t jrx_problem_text(char *buf, size_t len, const struct jrx_pr_out *o,
 	return used;
 }
 
-void jrx_json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; s && *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch < 0x20)
-			fprintf(f, "\\u%04x", ch);
-		else
-			fputc(ch, f);
-	}
-	fputc('"', f);
-}
-
 static void print_json(struct jrx_pr_out *o, enum jrx_pr_code code,
 		       const struct jrx_pr_ctx *c, const char *msg)
 {

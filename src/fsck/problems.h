@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "../format/json.h"
 #include "../format/format.h"
 
 enum jrx_pr_severity {
@@ -257,7 +258,5 @@ int jrx_problem_by_name(const char *name);
  */
 int jrx_pr_exit_code(const struct jrx_pr_counts *c, bool operational_error);
 
-/* JSON string escaping into f (with the quotes). */
-void jrx_json_str(FILE *f, const char *s);
 
 #endif

@@ -326,7 +326,7 @@ void jrx_io_get_info(const struct jrx_io_engine *e, struct jrx_io_info *info)
 	info->threads = e->threads;
 	info->depth = uring(e) ? e->depth : 1;
 	info->direct = e->direct;
-	info->fixed_buffers = uring(e) && e->arena && e->fixed_ok;
+	info->fixed_buffers = e->fixed_used;
 	for (unsigned i = 0; i < e->threads; i++) {
 		info->reads += e->w[i].reads;
 		info->bytes += e->w[i].bytes;
@@ -354,6 +354,8 @@ int jrx_io_set_arena(struct jrx_io_engine *e, void *base, size_t len)
 	e->fixed_ok = true;
 	if (uring(e))
 		dispatch(e, JRX_IO_CMD_ARENA);
+	if (uring(e) && base && e->fixed_ok)
+		e->fixed_used = true;
 	return 0;
 }
 

@@ -74,7 +74,7 @@ struct jrx_io_info {
 	const char *fallback;		/* why AUTO fell back, or NULL */
 	unsigned threads, depth;
 	bool	 direct;		/* every device read with O_DIRECT */
-	bool	 fixed_buffers;		/* the last arena was registered */
+	bool	 fixed_buffers;		/* an arena was registered (READ_FIXED) */
 	uint64_t reads, bytes;		/* totals so far */
 };
 void jrx_io_get_info(const struct jrx_io_engine *e, struct jrx_io_info *info);

@@ -68,6 +68,7 @@ struct jrx_io_engine {
 	void	*arena;
 	size_t	 arena_len;
 	bool	 fixed_ok;		/* every worker registered the arena */
+	bool	 fixed_used;		/* some arena was registered: READ_FIXED */
 };
 
 /* Record the batch's first error (jrx_diag() of this thread). */

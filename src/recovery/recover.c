@@ -1,14 +1,112 @@
 /*
- * recover.c - what every recovery shares (recover.h): the read-only
- * post-recovery view and the crash-injection hook.
+ * recover.c - what every recovery shares (recover.h, recover_int.h): the
+ * choice between reference and accelerated, the start and the end of a
+ * recovery, the read-only post-recovery view and the crash-injection hook.
  */
-#include "recover.h"
+#include <inttypes.h>
+#include <stdio.h>
+#include "recover_int.h"
+#include "jrx/errors.h"
+#include "../format/diag.h"
 #include "../io/device.h"
+
+int jrx_recover(struct jrx_array *a, const struct jrx_recover_opts *o,
+		struct jrx_report *r, struct jrx_fs *view)
+{
+	if (o && o->reference)
+		return jrx_recover_reference(a, o, r, view);
+	return jrx_recover_accelerated(a, o, r, view);
+}
+
+int jrx_recover_start(struct jrx_array *a, const struct jrx_recover_opts *o,
+		      struct jrx_report *r, struct jrx_fs *view)
+{
+	bool dry = o && o->dry_run;
+	int ret;
+
+	r->devices = a->nr_devs;
+	r->dry_run = dry;
+	if (!dry && a->rdonly)
+		return jrx_fail(-JRX_ERR_READ_ONLY, "%s: recovery needs the array"
+				" open for writing (or a dry run)", a->devs[0].path);
+	if (!dry && o && o->stop_after != JRX_STOP_NONE)
+		return jrx_fail(-JRX_ERR_BAD_OPTION, "stopping after a phase is"
+				" for dry runs only");
+	if (a->sb.flags & JRX_SB_CLEAN) {
+		r->result = "clean";
+		/* a commit cut short leaves some copies old: finish it */
+		ret = !dry && a->sb_stale ? jrx_array_write_sb(a) : 0;
+		if (!ret && !dry && a->sb_stale)
+			r->result = "clean, superblock copies rewritten";
+		if (!ret && view)
+			ret = jrx_fs_open(view, a, JRX_FS_RDONLY);
+		return ret ? ret : 1;
+	}
+	if (!dry && a->sb.nr_blacklist >= JRX_SB_MAX_BLACKLIST)
+		return jrx_fail(-JRX_ERR_NO_SPACE, "%s: the superblock blacklist is"
+				" full (%u ranges): recovery could not blacklist"
+				" the seqs past the crash", a->devs[0].path,
+				JRX_SB_MAX_BLACKLIST);
+	return 0;
+}
+
+uint64_t jrx_recover_note_index(struct jrx_report *r, const struct jrx_array *a,
+				const struct jrx_jindex *ix,
+				const struct jrx_journal_scan *s)
+{
+	r->read_mode = s->mode;
+	if (s->why_full[0])
+		snprintf(r->full_scan_why, sizeof(r->full_scan_why), "%s",
+			 s->why_full);
+	r->probes = s->probes;
+	r->buckets_total = s->buckets_total;
+	r->jsets = ix->nr;
+	r->jset_copies = ix->copies;
+	r->bad_jsets = ix->bad;
+	r->blacklisted = ix->blacklisted;
+	r->seq_first = ix->max_seq ? ix->last_seq : 0;
+	r->seq_last = ix->max_seq;
+	return ix->max_seq ? ix->max_seq : a->sb.journal_seq;
+}
+
+bool jrx_recover_stop(const struct jrx_recover_opts *o, struct jrx_report *r,
+		      enum jrx_stop at)
+{
+	if (!o || o->stop_after != at)
+		return false;
+	r->result = at == JRX_STOP_JOURNAL_READ ? "stopped after journal_read" :
+		"stopped after sort";
+	return true;
+}
+
+int jrx_recover_end(struct jrx_array *a, struct jrx_fs *fs, bool *fs_open,
+		    uint64_t max_seq, bool dry, struct jrx_fs *view,
+		    struct jrx_report *r)
+{
+	int ret = 0;
+
+	r->new_journal_seq = max_seq + JRX_JOURNAL_PAD;
+	if (dry) {
+		r->result = "dry_run";
+		if (view) {
+			fs->rdonly = true;	/* the caller's view from now on */
+			*fs_open = false;
+		}
+		return 0;
+	}
+	*fs_open = false;
+	ret = jrx_fs_replay_commit(fs, max_seq, JRX_JOURNAL_PAD);
+	if (!ret)
+		r->result = "recovered";
+	if (!ret && view)
+		ret = jrx_fs_open(view, a, JRX_FS_RDONLY);
+	return ret;
+}
 
 int jrx_open_view(struct jrx_array *a, struct jrx_fs *view,
 		  struct jrx_report *r)
 {
-	struct jrx_recover_opts o = { .dry_run = true };
+	struct jrx_recover_opts o = { .dry_run = true, .reference = true };
 	struct jrx_report local;
 
 	if (a->sb.flags & JRX_SB_CLEAN)

@@ -17,14 +17,32 @@
 #include <stdbool.h>
 #include "../btree/fs.h"
 #include "../io/array.h"
+#include "../io/engine.h"
 #include "report.h"
 
 /* Seqs blacklisted after max_seq: the next journal starts at max_seq + pad. */
 #define JRX_JOURNAL_PAD 64u
 
+/* Dry runs may stop early: to time or profile one stage alone. */
+enum jrx_stop {
+	JRX_STOP_NONE,
+	JRX_STOP_JOURNAL_READ,
+	JRX_STOP_SORT,
+};
+
 struct jrx_recover_opts {
 	bool dry_run;		/* replay in memory only: no write at all */
+	bool reference;		/* jrx_recover(): the reference recovery */
+	enum jrx_stop stop_after; /* dry runs only */
+	/* accelerated recovery */
+	enum jrx_io_backend io;	/* journal read backend (default auto) */
+	unsigned threads;	/* workers of every stage; 0: online cores */
+	bool full_scan;		/* read every journal bucket, no bisect */
 };
+
+/* The reference or the accelerated recovery, as o->reference says. */
+int jrx_recover(struct jrx_array *a, const struct jrx_recover_opts *o,
+		struct jrx_report *r, struct jrx_fs *view);
 
 /*
  * Recover a (possibly) unclean array.  A clean array needs nothing: the
@@ -37,6 +55,17 @@ struct jrx_recover_opts {
  */
 int jrx_recover_reference(struct jrx_array *a, const struct jrx_recover_opts *o,
 			  struct jrx_report *r, struct jrx_fs *view);
+
+/*
+ * The accelerated recovery (DESIGN.md section 4), same contract as the
+ * reference: the journal read by the parallel reader (journal/jscan.h)
+ * through io_uring or the pread pool, the keys sorted and deduplicated by
+ * the sort stage (sort/sort.h), then replayed and committed.  Its end
+ * state is the reference's, key for key.
+ */
+int jrx_recover_accelerated(struct jrx_array *a,
+			    const struct jrx_recover_opts *o,
+			    struct jrx_report *r, struct jrx_fs *view);
 
 /*
  * The post-recovery view of an array without writing anything: a clean

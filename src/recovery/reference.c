@@ -26,7 +26,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include "recover.h"
+#include "recover_int.h"
 #include "reference.h"
 #include "jindex.h"
 #include "jrx/errors.h"
@@ -34,6 +34,7 @@
 #include "../format/diag.h"
 #include "../format/jset.h"
 #include "../journal/jread.h"
+#include "../replay/apply.h"
 
 struct ref_key {
 	const struct jrx_jset *j;	/* the jset the key lives in */
@@ -183,100 +184,29 @@ int jrx_reference_sort(const struct jrx_jindex *ix, struct jrx_jkey **out,
 static int load_journal_alloc(struct jrx_fs *fs, const struct ref_key *v,
 			      size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		const struct jrx_bkey *k = v[i].k;
+	int ret = 0;
 
-		if (v[i].level || v[i].btree_id != JRX_BTREE_ALLOC ||
-		    k->type != JRX_KEY_ALLOC)
-			continue;
-		if (k->p.inode >= fs->bt.nr_devs ||
-		    k->p.offset >= fs->bt.nbuckets[k->p.inode] ||
-		    k->p.offset < fs->bt.first[k->p.inode])
-			return jrx_fail(-JRX_ERR_KEY_INVALID, "journal seq %"
-					PRIu64 ": alloc key for bucket %" PRIu64
-					":%" PRIu64 " outside the array",
-					v[i].j->seq, k->p.inode, k->p.offset);
-		jrx_bucket_load(&fs->bt, (uint32_t)k->p.inode, k->p.offset,
-				jrx_bkey_val(k));
-	}
-	return 0;
+	for (size_t i = 0; i < n && !ret; i++)
+		ret = jrx_replay_load_alloc(fs, v[i].btree_id, v[i].level,
+					    v[i].k, v[i].j->seq);
+	return ret;
 }
 
-/* An accounting delta, applied only if newer than the btree's total. */
-static int apply_delta(struct jrx_fs *fs, const struct jrx_bkey *k,
-		       struct jrx_report *r)
-{
-	uint64_t buf[JRX_BKEY_U64S + sizeof(struct jrx_accounting_val) / 8];
-	struct jrx_bkey *nk = (struct jrx_bkey *)buf;
-	const struct jrx_accounting_val *d = jrx_bkey_val(k);
-	struct jrx_accounting_val *v;
-	const struct jrx_bkey *old;
-	int ret;
-
-	if (k->type != JRX_KEY_ACCOUNTING)
-		return jrx_fail(-JRX_ERR_KEY_INVALID, "accounting btree: journal"
-				" key of type %s", jrx_key_type_name(k->type));
-	ret = jrx_btree_lookup(fs, JRX_BTREE_ACCOUNTING, k->p, &old);
-	if (ret)
-		return ret;
-	if (old && old->version >= k->version) {
-		r->accounting_skipped++;
-		return 0;
-	}
-	jrx_bkey_init(nk, JRX_KEY_ACCOUNTING, k->p, sizeof(*v));
-	nk->version = k->version;
-	v = jrx_bkey_val(nk);
-	v->d[0] = d->d[0];
-	v->d[1] = d->d[1];
-	if (old) {
-		const struct jrx_accounting_val *ov = jrx_bkey_val(old);
-
-		v->d[0] += ov->d[0];
-		v->d[1] += ov->d[1];
-	}
-	return jrx_fs_replay_key(fs, JRX_BTREE_ACCOUNTING, 0, nk);
-}
-
-enum { PASS_INTERIOR, PASS_ALLOC, PASS_LEAVES };
-
-static bool in_pass(const struct ref_key *rk, unsigned pass)
-{
-	bool alloc = rk->btree_id == JRX_BTREE_ALLOC ||
-		rk->btree_id == JRX_BTREE_ACCOUNTING;
-
-	switch (pass) {
-	case PASS_INTERIOR:	return rk->level > 0;
-	case PASS_ALLOC:	return rk->level == 0 && alloc;
-	default:		return rk->level == 0 && !alloc;
-	}
-}
-
+/* Interior keys, then alloc and accounting, then the other leaves. */
 static int replay(struct jrx_fs *fs, const struct ref_key *v, size_t n,
 		  struct jrx_report *r)
 {
-	uint64_t freed;
 	int ret = load_journal_alloc(fs, v, n);
 
-	for (unsigned pass = PASS_INTERIOR; !ret && pass <= PASS_LEAVES; pass++)
-		for (size_t i = 0; i < n && !ret; i++) {
-			if (!in_pass(&v[i], pass))
-				continue;
-			if (!v[i].level && v[i].btree_id == JRX_BTREE_ACCOUNTING)
-				ret = apply_delta(fs, v[i].k, r);
-			else
-				ret = jrx_fs_replay_key(fs, v[i].btree_id,
-							v[i].level, v[i].k);
-			if (ret)
-				jrx_fail(ret, "replaying journal seq %" PRIu64
-					 " btree %s level %u: %s", v[i].j->seq,
-					 jrx_btree_name(v[i].btree_id),
-					 v[i].level, jrx_diag());
-		}
-	/* buckets open at the crash and emptied since hold nothing */
+	for (unsigned pass = 0; !ret && pass < JRX_PASS_NR; pass++)
+		for (size_t i = 0; i < n && !ret; i++)
+			if (jrx_replay_pass_of(v[i].btree_id, v[i].level) == pass)
+				ret = jrx_replay_apply(fs, v[i].btree_id,
+						       v[i].level, v[i].k,
+						       v[i].j->seq,
+						       &r->accounting_skipped);
 	if (!ret)
-		ret = jrx_buckets_free_empty(&fs->bt, fs->j.seq, &freed);
-	if (!ret)
-		ret = jrx_fs_replay_settle(fs);
+		ret = jrx_replay_finish(fs);
 	return ret;
 }
 
@@ -308,29 +238,9 @@ int jrx_recover_reference(struct jrx_array *a, const struct jrx_recover_opts *o,
 	r->mode = "reference";
 	r->io_backend = "pread";
 	r->threads = 1;
-	r->devices = a->nr_devs;
-	r->dry_run = dry;
-	if (!dry && a->rdonly)
-		return jrx_fail(-JRX_ERR_READ_ONLY, "%s: recovery needs the array"
-				" open for writing (or a dry run)", a->devs[0].path);
-	if (a->sb.flags & JRX_SB_CLEAN) {
-		r->result = "clean";
-		/* a commit cut short leaves some copies old: finish it */
-		ret = !dry && a->sb_stale ? jrx_array_write_sb(a) : 0;
-		if (!ret && !dry && a->sb_stale)
-			r->result = "clean, superblock copies rewritten";
-		if (!ret && view)
-			ret = jrx_fs_open(view, a, JRX_FS_RDONLY);
+	ret = jrx_recover_start(a, o, r, view);
+	if (ret)
 		goto out;
-	}
-
-	if (!dry && a->sb.nr_blacklist >= JRX_SB_MAX_BLACKLIST) {
-		ret = jrx_fail(-JRX_ERR_NO_SPACE, "%s: the superblock blacklist is"
-			       " full (%u ranges): recovery could not blacklist"
-			       " the seqs past the crash", a->devs[0].path,
-			       JRX_SB_MAX_BLACKLIST);
-		goto out;
-	}
 
 	/* journal read */
 	t = jrx_now();
@@ -342,13 +252,9 @@ int jrx_recover_reference(struct jrx_array *a, const struct jrx_recover_opts *o,
 	r->phase[JRX_PHASE_JOURNAL_READ] = jrx_now() - t;
 	if (ret)
 		goto out;
-	r->jsets = ix.nr;
-	r->jset_copies = ix.copies;
-	r->bad_jsets = ix.bad;
-	r->blacklisted = ix.blacklisted;
-	max_seq = ix.max_seq ? ix.max_seq : a->sb.journal_seq;
-	r->seq_first = ix.max_seq ? ix.last_seq : 0;
-	r->seq_last = ix.max_seq;
+	max_seq = jrx_recover_note_index(r, a, &ix, &scan);
+	if (jrx_recover_stop(o, r, JRX_STOP_JOURNAL_READ))
+		goto out;
 
 	/* sort and dedup */
 	t = jrx_now();
@@ -362,6 +268,8 @@ int jrx_recover_reference(struct jrx_array *a, const struct jrx_recover_opts *o,
 	count_kinds(keys, nr, r);
 	qsort(keys, nr, sizeof(*keys), cmp_replay_order);
 	r->phase[JRX_PHASE_SORT] = jrx_now() - t;
+	if (jrx_recover_stop(o, r, JRX_STOP_SORT))
+		goto out;
 
 	/* replay */
 	t = jrx_now();
@@ -379,21 +287,7 @@ int jrx_recover_reference(struct jrx_array *a, const struct jrx_recover_opts *o,
 
 	/* commit */
 	t = jrx_now();
-	r->new_journal_seq = max_seq + JRX_JOURNAL_PAD;
-	if (dry) {
-		r->result = "dry_run";
-		if (view) {
-			fs->rdonly = true;	/* the caller's view from now on */
-			fs_open = false;
-		}
-	} else {
-		fs_open = false;
-		ret = jrx_fs_replay_commit(fs, max_seq, JRX_JOURNAL_PAD);
-		if (!ret)
-			r->result = "recovered";
-		if (!ret && view)
-			ret = jrx_fs_open(view, a, JRX_FS_RDONLY);
-	}
+	ret = jrx_recover_end(a, fs, &fs_open, max_seq, dry, view, r);
 	r->phase[JRX_PHASE_COMMIT] = jrx_now() - t;
 out:
 	if (fs_open)
@@ -403,5 +297,5 @@ out:
 	jrx_journal_scan_free(&scan);
 	r->total_seconds += jrx_now() - t0;
 	r->peak_rss_bytes = jrx_peak_rss();
-	return ret;
+	return ret > 0 ? 0 : ret;
 }

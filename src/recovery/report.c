@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <string.h>
 #include "report.h"
+#include "../format/json.h"
 
 const char *const jrx_phase_names[JRX_PHASE_NR] = {
 	[JRX_PHASE_SUPERBLOCK]	 = "superblock",
@@ -22,6 +23,14 @@ void jrx_report_init(struct jrx_report *r, const char *mode)
 	r->threads = 1;
 }
 
+/* Journal read bandwidth in MB/s (10^6 bytes), 0 if not timed. */
+static double mbps(const struct jrx_report *r)
+{
+	double t = r->phase[JRX_PHASE_JOURNAL_READ];
+
+	return t > 0 ? (double)r->bytes_read / t / 1e6 : 0;
+}
+
 void jrx_report_print_text(const struct jrx_report *r, FILE *f)
 {
 	fprintf(f, "recovery (%s, %u thread%s, %s, %u device%s): %s\n",
@@ -31,6 +40,19 @@ void jrx_report_print_text(const struct jrx_report *r, FILE *f)
 		fprintf(f, "  the array is clean: nothing to replay\n");
 		return;
 	}
+	if (r->io_threads)
+		fprintf(f, "  io: %s, %u worker%s x %u in flight, %s%s%s%s\n",
+			r->io_backend, r->io_threads,
+			r->io_threads == 1 ? "" : "s", r->io_depth,
+			r->io_direct ? "O_DIRECT" : "buffered",
+			r->io_fixed_buffers ? ", fixed buffers" : "",
+			r->io_fallback[0] ? "; " : "", r->io_fallback);
+	if (r->read_mode)
+		fprintf(f, "  journal read: %s, %" PRIu64 " of %" PRIu64
+			" buckets, %" PRIu64 " probes, %.0f MB/s%s%s\n",
+			r->read_mode, r->buckets_read, r->buckets_total,
+			r->probes, mbps(r), r->full_scan_why[0] ? "; " : "",
+			r->full_scan_why);
 	fprintf(f, "  journal: %" PRIu64 " bytes read, %" PRIu64 " jsets in"
 		" seq %" PRIu64 "..%" PRIu64 " (%" PRIu64 " copies, %" PRIu64
 		" blacklisted, %" PRIu64 " bad jset(s) ended a bucket)\n",
@@ -41,6 +63,10 @@ void jrx_report_print_text(const struct jrx_report *r, FILE *f)
 		" deltas, %" PRIu64 " of them already applied)\n",
 		r->keys_read, r->keys_after_dedup, r->keys_interior,
 		r->keys_alloc, r->keys_accounting, r->accounting_skipped);
+	if (r->sort_key_bits)
+		fprintf(f, "  sort: extract %.3f s, radix sort %.3f s, merge and"
+			" dedup %.3f s, %u-bit packed keys\n", r->sort_extract,
+			r->sort_sort, r->sort_merge, r->sort_key_bits);
 	fprintf(f, "  btree: %" PRIu64 " nodes read, %" PRIu64 " written%s, %"
 		PRIu64 " splits\n", r->nodes_read, r->nodes_written,
 		r->dry_run ? " (in memory only)" : "", r->splits);
@@ -61,6 +87,17 @@ void jrx_report_print_json(const struct jrx_report *r, FILE *f)
 		"\"devices\":%u,\"result\":\"%s\",\"dry_run\":%s,",
 		r->mode, r->threads, r->io_backend, r->devices, r->result,
 		r->dry_run ? "true" : "false");
+	fprintf(f, "\"io\":{\"threads\":%u,\"depth\":%u,\"direct\":%s,"
+		"\"fixed_buffers\":%s,\"fallback\":", r->io_threads, r->io_depth,
+		r->io_direct ? "true" : "false",
+		r->io_fixed_buffers ? "true" : "false");
+	jrx_json_str_or_null(f, r->io_fallback);
+	fprintf(f, "},\"journal_read\":{\"mode\":");
+	jrx_json_str_or_null(f, r->read_mode);
+	fprintf(f, ",\"full_scan_why\":");
+	jrx_json_str_or_null(f, r->full_scan_why);
+	fprintf(f, ",\"probes\":%" PRIu64 ",\"buckets_total\":%" PRIu64
+		",\"mb_per_s\":%.1f},", r->probes, r->buckets_total, mbps(r));
 	fprintf(f, "\"journal\":{\"bytes_read\":%" PRIu64 ",\"buckets_read\":%"
 		PRIu64 ",\"jsets\":%" PRIu64 ",\"jset_copies\":%" PRIu64
 		",\"bad_jsets\":%" PRIu64 ",\"blacklisted\":%" PRIu64
@@ -72,6 +109,11 @@ void jrx_report_print_json(const struct jrx_report *r, FILE *f)
 		PRIu64 ",\"accounting_skipped\":%" PRIu64 "},",
 		r->keys_read, r->keys_after_dedup, r->keys_interior,
 		r->keys_alloc, r->keys_accounting, r->accounting_skipped);
+	fprintf(f, "\"sort\":{\"extract\":%.6f,\"sort\":%.6f,\"merge\":%.6f,"
+		"\"key_bits\":%u},\"replay_mode\":", r->sort_extract, r->sort_sort,
+		r->sort_merge, r->sort_key_bits);
+	jrx_json_str_or_null(f, r->replay_mode);
+	fputc(',', f);
 	fprintf(f, "\"btree\":{\"nodes_read\":%" PRIu64 ",\"nodes_written\":%"
 		PRIu64 ",\"splits\":%" PRIu64 "},\"new_journal_seq\":%" PRIu64
 		",", r->nodes_read, r->nodes_written, r->splits,

@@ -32,7 +32,16 @@ struct jrx_report {
 	unsigned threads;
 	unsigned devices;
 	bool	 dry_run;
+	/* io (accelerated) */
+	char	 io_fallback[160];	/* why auto left io_uring, or "" */
+	bool	 io_direct;		/* O_DIRECT reads */
+	bool	 io_fixed_buffers;	/* registered buffers */
+	unsigned io_threads, io_depth;
 	/* journal */
+	const char *read_mode;		/* "sequential" | "bisect" | "full_scan" */
+	char	 full_scan_why[256];	/* why a bisect became a full scan */
+	uint64_t probes;		/* bisect: one-block reads */
+	uint64_t buckets_total;		/* journal buckets of the array */
 	uint64_t bytes_read;
 	uint64_t buckets_read;
 	uint64_t jsets;			/* distinct seqs in the replay range */
@@ -46,6 +55,10 @@ struct jrx_report {
 	uint64_t keys_interior;		/* level > 0, after dedup */
 	uint64_t keys_alloc, keys_accounting; /* after dedup (deltas: all) */
 	uint64_t accounting_skipped;	/* deltas already in the btree */
+	/* sort (accelerated): the parts of phases.sort */
+	double	 sort_extract, sort_sort, sort_merge;
+	unsigned sort_key_bits;		/* packed sort key */
+	const char *replay_mode;	/* "sequential" | "parallel" */
 	/* replay and commit */
 	uint64_t nodes_read, nodes_written, splits;
 	uint64_t new_journal_seq;	/* first seq the next session writes */

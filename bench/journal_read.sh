@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# bench/journal_read.sh - journal read bandwidth of the accelerated reader
+# (io_uring and pread backends) against `dd iflag=direct bs=1M` over the
+# same bytes of the same disk, and against the reference reader, in one
+# run (issue 4's benchmark).
+#
+#   bench/journal_read.sh [--keys N] [--runs R] [--dir DIR] [--out FILE]
+#                         [--journal-size S] [--size S] [--threads T]
+#
+# Makes a 2-device sparse synth array (default 30 M keys: about 2.5 GB of
+# journal), then R rounds of, each after dropping the page cache:
+#   dd      dd iflag=direct bs=1M of each device's journal bytes, one
+#           device after the other (what a user would time by hand);
+#   dd2     the same two dd at once;
+#   uring   jrx recover --dry-run --stop-after journal_read --io=uring;
+#   pread   the same with --io=pread;
+#   ref     jrx recover --reference --dry-run --stop-after journal_read.
+# dd reads exactly the bytes per device that the uring run read.  Prints a
+# table (MB = 10^6 bytes) and appends one JSON line per round to --out
+# (default bench/results/journal_read.jsonl).  Needs root (drop_caches) and
+# a built ./build/jrx.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+keys=30000000 runs=3 dir="" out="bench/results/journal_read.jsonl"
+jsize=2G size=256G threads=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --keys) keys="$2"; shift 2 ;;
+    --runs) runs="$2"; shift 2 ;;
+    --dir) dir="$2"; shift 2 ;;
+    --out) out="$2"; shift 2 ;;
+    --journal-size) jsize="$2"; shift 2 ;;
+    --size) size="$2"; shift 2 ;;
+    --threads) threads="--threads $2"; shift 2 ;;
+    *) echo "usage: $0 [--keys N] [--runs R] [--dir DIR] [--out FILE]" \
+            "[--journal-size S] [--size S] [--threads T]" >&2; exit 2 ;;
+  esac
+done
+jrx=./build/jrx
+[ -x "$jrx" ] || { echo "$0: build jrx first (cmake -S . -B build && cmake --build build)" >&2; exit 1; }
+own_dir=0
+if [ -z "$dir" ]; then dir=$(mktemp -d /var/tmp/jrx-jread.XXXXXX); own_dir=1; fi
+mkdir -p "$(dirname "$out")"
+trap '[ $own_dir = 1 ] && rm -rf "$dir"' EXIT
+
+drop() {
+  sync
+  echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || {
+    echo "$0: cannot drop the page cache (needs root)" >&2; exit 1; }
+}
+now() { date +%s.%N; }
+
+d0="$dir/d0" d1="$dir/d1"
+rm -f "$d0" "$d1"
+$jrx format --size "$size" --journal-size "$jsize" "$d0" "$d1" >/dev/null
+echo "synth: $keys keys ..." >&2
+$jrx synth --keys "$keys" "$d0" "$d1" >/dev/null
+super=$($jrx show-super --json "$d0" "$d1")
+
+for run in $(seq 1 "$runs"); do
+  drop
+  uring=$($jrx recover --dry-run --json --stop-after journal_read --io=uring $threads "$d0" "$d1")
+  drop
+  pread=$($jrx recover --dry-run --json --stop-after journal_read --io=pread $threads "$d0" "$d1")
+  drop
+  ref=$($jrx recover --reference --dry-run --json --stop-after journal_read "$d0" "$d1")
+  # dd over the bytes the uring run read on each device, from the journal start
+  read -r skip0 count0 skip1 count1 < <(python3 - "$super" "$uring" <<'PY'
+import json, sys
+sb, r = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+bs = sb["bucket_size"]
+per_dev = r["journal"]["bytes_read"] // len(sb["members"])
+out = []
+for m in sb["members"]:
+    out += [m["journal_bucket"] * bs // 2**20, per_dev // 2**20]
+print(*out)
+PY
+)
+  drop
+  t0=$(now)
+  dd if="$d0" of=/dev/null iflag=direct bs=1M skip="$skip0" count="$count0" status=none
+  dd if="$d1" of=/dev/null iflag=direct bs=1M skip="$skip1" count="$count1" status=none
+  t_dd=$(python3 -c "print($(now) - $t0)")
+  drop
+  t0=$(now)
+  dd if="$d0" of=/dev/null iflag=direct bs=1M skip="$skip0" count="$count0" status=none &
+  dd if="$d1" of=/dev/null iflag=direct bs=1M skip="$skip1" count="$count1" status=none &
+  wait
+  t_dd2=$(python3 -c "print($(now) - $t0)")
+  python3 - "$run" "$keys" "$t_dd" "$t_dd2" "$(( (count0 + count1) * 1048576 ))" \
+      "$uring" "$pread" "$ref" "$out" <<'PY'
+import json, sys
+run, keys, t_dd, t_dd2, dd_bytes = sys.argv[1:6]
+uring, pread, ref = (json.loads(x) for x in sys.argv[6:9])
+out = sys.argv[9]
+dd_bytes, t_dd, t_dd2 = int(dd_bytes), float(t_dd), float(t_dd2)
+def bw(r):
+    return r["journal"]["bytes_read"] / r["phases"]["journal_read"] / 1e6
+rows = [("dd", dd_bytes, t_dd, dd_bytes / t_dd / 1e6),
+        ("dd2", dd_bytes, t_dd2, dd_bytes / t_dd2 / 1e6)]
+for name, r in (("uring", uring), ("pread", pread), ("ref", ref)):
+    rows.append((name, r["journal"]["bytes_read"], r["phases"]["journal_read"], bw(r)))
+if run == "1":
+    print("%-4s %-6s %12s %9s %9s" % ("run", "reader", "MB", "seconds", "MB/s"))
+for name, b, t, m in rows:
+    print("%-4s %-6s %12.1f %9.3f %9.1f" % (run, name, b / 1e6, t, m))
+print("%-4s uring/dd %.2fx  uring/dd2 %.2fx  uring/ref %.2fx  pread/ref %.2fx  (mode %s, %s)"
+      % (run, bw(uring) / rows[0][3], bw(uring) / rows[1][3], bw(uring) / bw(ref),
+         bw(pread) / bw(ref), uring["journal_read"]["mode"],
+         "fixed buffers" if uring["io"]["fixed_buffers"] else "plain buffers"))
+with open(out, "a") as f:
+    f.write(json.dumps({"bench": "journal_read", "run": int(run), "keys": int(keys),
+                        "dd": {"bytes": dd_bytes, "seconds": t_dd},
+                        "dd_parallel": {"bytes": dd_bytes, "seconds": t_dd2},
+                        "uring": uring, "pread": pread, "reference": ref}) + "\n")
+PY
+done
+echo "results appended to $out"

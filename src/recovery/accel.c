@@ -1,0 +1,190 @@
+/*
+ * accel.c - the accelerated recovery (recover.h): the pipeline of
+ * DESIGN.md section 4 wired together.  Each stage talks to the next
+ * through plain data:
+ *
+ *   io + journal  read engine (io/engine.h) and parallel reader
+ *                 (journal/jscan.h) -> struct jrx_journal_scan -> jindex;
+ *   sort          jindex -> sorted, deduplicated struct jrx_jkey ranges
+ *                 (sort/sort.h);
+ *   replay        jkeys -> the store (replay/replay.h);
+ *   commit        shared with the reference (recover.c).
+ *
+ * If the journal the bisect found does not hold together (a seq of the
+ * replay range missing), everything is read again in a full scan before
+ * an error is reported: a bisect must never make a recovery fail that a
+ * full read would let succeed.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "recover_int.h"
+#include "jrx/errors.h"
+#include "../format/diag.h"
+#include "../journal/jscan.h"
+#include "../replay/replay.h"
+#include "../sort/sort.h"
+
+static unsigned resolve_threads(unsigned asked)
+{
+	long n;
+
+	if (asked)
+		return asked;
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (unsigned)n : 1;
+}
+
+static void note_io(struct jrx_report *r, const struct jrx_io_engine *io)
+{
+	struct jrx_io_info info;
+
+	jrx_io_get_info(io, &info);
+	r->io_backend = jrx_io_backend_name(info.backend);
+	if (info.fallback)
+		snprintf(r->io_fallback, sizeof(r->io_fallback), "%s",
+			 info.fallback);
+	r->io_threads = info.threads;
+	r->io_depth = info.depth;
+	r->io_direct = info.direct;
+	r->io_fixed_buffers = info.fixed_buffers;
+}
+
+/* Journal read and index, with the full-scan retry. */
+static int read_journal(struct jrx_array *a, const struct jrx_recover_opts *o,
+			unsigned threads, struct jrx_report *r,
+			struct jrx_journal_scan *scan, struct jrx_jindex *ix)
+{
+	struct jrx_io_opts io_opts = { .backend = o->io, .threads = threads };
+	struct jrx_io_engine *io;
+	uint64_t bytes = 0, buckets = 0, probes = 0;
+	char why[sizeof(scan->why_full)];
+	int ret;
+
+	ret = jrx_io_open(&io, a, &io_opts);
+	if (ret)
+		return ret;
+	ret = jrx_journal_read(a, io, o->full_scan ? JRX_JSCAN_FULL : 0, scan);
+	if (!ret)
+		ret = jrx_jindex_build(ix, a, scan->v, scan->nr, NULL, NULL);
+	if (ret && ret != -ENOMEM && scan->mode && !strcmp(scan->mode, "bisect")) {
+		snprintf(why, sizeof(why), "the jsets the bisect found do not"
+			 " form the replay range (%s)", jrx_diag());
+		bytes = scan->bytes_read;
+		buckets = scan->buckets_read;
+		probes = scan->probes;
+		jrx_jindex_free(ix);
+		jrx_journal_scan_free(scan);
+		ret = jrx_journal_read(a, io, JRX_JSCAN_FULL, scan);
+		if (!ret) {
+			snprintf(scan->why_full, sizeof(scan->why_full), "%s", why);
+			ret = jrx_jindex_build(ix, a, scan->v, scan->nr, NULL, NULL);
+		}
+	}
+	scan->bytes_read += bytes;
+	scan->buckets_read += buckets;
+	scan->probes += probes;
+	r->bytes_read = scan->bytes_read;
+	r->buckets_read = scan->buckets_read;
+	note_io(r, io);
+	jrx_io_close(io);
+	return ret;
+}
+
+static void count_kinds(const struct jrx_sort_result *res, struct jrx_report *r)
+{
+	for (size_t i = 0; i < res->nr; i++) {
+		if (res->v[i].level)
+			r->keys_interior++;
+		else if (res->v[i].btree_id == JRX_BTREE_ALLOC)
+			r->keys_alloc++;
+		else if (res->v[i].btree_id == JRX_BTREE_ACCOUNTING)
+			r->keys_accounting++;
+	}
+}
+
+int jrx_recover_accelerated(struct jrx_array *a,
+			    const struct jrx_recover_opts *o,
+			    struct jrx_report *r, struct jrx_fs *view)
+{
+	static const struct jrx_recover_opts defaults;
+	struct jrx_journal_scan scan = { 0 };
+	struct jrx_jindex ix = { 0 };
+	struct jrx_sort_result res = { 0 };
+	struct jrx_sort_stats st = { 0 };
+	struct jrx_sort_opts so = { 0 };
+	struct jrx_fs local, *fs = view ? view : &local;
+	bool fs_open = false, dry;
+	unsigned threads;
+	uint64_t max_seq;
+	double t0 = jrx_now(), t;
+	int ret;
+
+	if (!o)
+		o = &defaults;
+	dry = o->dry_run;
+	threads = resolve_threads(o->threads);
+	r->mode = "accelerated";
+	r->threads = threads;
+	r->io_backend = jrx_io_backend_name(o->io);
+	ret = jrx_recover_start(a, o, r, view);
+	if (ret)
+		goto out;
+
+	/* journal read */
+	t = jrx_now();
+	ret = read_journal(a, o, threads, r, &scan, &ix);
+	r->phase[JRX_PHASE_JOURNAL_READ] = jrx_now() - t;
+	if (ret)
+		goto out;
+	max_seq = jrx_recover_note_index(r, a, &ix, &scan);
+	if (jrx_recover_stop(o, r, JRX_STOP_JOURNAL_READ))
+		goto out;
+
+	/* extract, sort, merge, dedup */
+	t = jrx_now();
+	so.threads = threads;
+	ret = jrx_sort_journal(&ix, &so, &res, &st);
+	r->phase[JRX_PHASE_SORT] = jrx_now() - t;
+	if (ret)
+		goto out;
+	r->keys_read = st.keys_in;
+	r->keys_after_dedup = res.nr;
+	r->sort_extract = st.extract_seconds;
+	r->sort_sort = st.sort_seconds;
+	r->sort_merge = st.merge_seconds;
+	r->sort_key_bits = st.key_bits;
+	count_kinds(&res, r);
+	if (jrx_recover_stop(o, r, JRX_STOP_SORT))
+		goto out;
+
+	/* replay */
+	t = jrx_now();
+	r->replay_mode = "sequential";
+	ret = jrx_fs_open_replay(fs, a, ix.newest, max_seq, dry);
+	if (ret)
+		goto out;
+	fs_open = true;
+	ret = jrx_replay_sorted(fs, &ix, res.v, res.nr, &r->accounting_skipped);
+	r->nodes_read = fs->cached;
+	r->nodes_written = fs->nodes_written;
+	r->splits = fs->splits;
+	r->phase[JRX_PHASE_REPLAY] = jrx_now() - t;
+	if (ret)
+		goto out;
+
+	/* commit */
+	t = jrx_now();
+	ret = jrx_recover_end(a, fs, &fs_open, max_seq, dry, view, r);
+	r->phase[JRX_PHASE_COMMIT] = jrx_now() - t;
+out:
+	if (fs_open)
+		jrx_fs_abandon(fs);
+	jrx_sort_result_free(&res);
+	jrx_jindex_free(&ix);
+	jrx_journal_scan_free(&scan);
+	r->total_seconds += jrx_now() - t0;
+	r->peak_rss_bytes = jrx_peak_rss();
+	return ret > 0 ? 0 : ret;
+}
