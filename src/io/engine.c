@@ -326,10 +326,10 @@ void jrx_io_get_info(const struct jrx_io_engine *e, struct jrx_io_info *info)
 	info->threads = e->threads;
 	info->depth = uring(e) ? e->depth : 1;
 	info->direct = e->direct;
-	info->fixed_buffers = e->fixed_used;
 	for (unsigned i = 0; i < e->threads; i++) {
 		info->reads += e->w[i].reads;
 		info->bytes += e->w[i].bytes;
+		info->fixed_buffers |= e->w[i].fixed_reads > 0;
 	}
 }
 
@@ -349,13 +349,13 @@ static void dispatch(struct jrx_io_engine *e, enum jrx_io_cmd cmd)
 
 int jrx_io_set_arena(struct jrx_io_engine *e, void *base, size_t len)
 {
+	if (!uring(e))
+		base = NULL;	/* nothing to register: share the cursor */
 	e->arena = base;
 	e->arena_len = base ? len : 0;
 	e->fixed_ok = true;
 	if (uring(e))
 		dispatch(e, JRX_IO_CMD_ARENA);
-	if (uring(e) && base && e->fixed_ok)
-		e->fixed_used = true;
 	return 0;
 }
 

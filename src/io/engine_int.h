@@ -27,9 +27,12 @@ struct jrx_io_worker {
 	struct io_uring ring;
 	bool	  ring_ok;
 	bool	  files_fixed;
-	void	 *reg_base;		/* registered arena, or NULL */
+	void	 *reg_base;		/* arena with a sparse buffer table */
 	size_t	  reg_len;
-	unsigned  reg_nr;		/* iovecs registered */
+	unsigned  reg_nr;		/* table slots: one per arena chunk */
+	uint8_t	 *reg_state;		/* per chunk: 0 not yet, 1 in, 2 refused */
+	size_t	  cursor;		/* partitioned batches: next request */
+	uint64_t  fixed_reads;
 	/* stats */
 	uint64_t  reads, bytes;
 };
@@ -67,9 +70,35 @@ struct jrx_io_engine {
 	char	 msg[JRX_IO_MSG];
 	void	*arena;
 	size_t	 arena_len;
-	bool	 fixed_ok;		/* every worker registered the arena */
-	bool	 fixed_used;		/* some arena was registered: READ_FIXED */
+	bool	 fixed_ok;		/* every worker set up its buffer table */
 };
+
+/*
+ * Arena chunks: the unit of buffer registration, and of the split of an
+ * arena batch between workers (chunk c belongs to worker c % threads), so
+ * each chunk is registered (pinned, faulted in) by one ring only, lazily,
+ * while that worker's other reads are in flight.
+ */
+#define JRX_IO_CHUNK_SHIFT 25		/* 32 MiB */
+
+static inline bool jrx_io_in_arena(const struct jrx_io_engine *e,
+				   const void *buf, size_t len)
+{
+	const char *b = buf, *base = e->arena;
+
+	return base && b >= base && (size_t)(b - base) + len <= e->arena_len;
+}
+
+/* The worker that reads request i of the batch. */
+static inline unsigned jrx_io_owner(const struct jrx_io_engine *e, size_t i)
+{
+	const struct jrx_io_req *r = &e->reqs[i];
+
+	if (jrx_io_in_arena(e, r->buf, r->len))
+		return (unsigned)(((size_t)((char *)r->buf - (char *)e->arena) >>
+				   JRX_IO_CHUNK_SHIFT) % e->threads);
+	return (unsigned)(i % e->threads);
+}
 
 /* Record the batch's first error (jrx_diag() of this thread). */
 void jrx_io_fail(struct jrx_io_engine *e, int err);

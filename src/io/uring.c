@@ -1,8 +1,9 @@
 /*
  * uring.c - the io_uring backend of the read engine (engine.h): one ring
  * per worker thread, set up by that thread (single issuer, deferred task
- * work), the devices as fixed files, the caller's arena as fixed buffers,
- * up to `depth` reads in flight.  A worker keeps its ring full while it
+ * work), the devices as fixed files, the caller's arena as fixed buffers
+ * (a sparse table, each 32 MiB chunk registered by the worker that owns it
+ * when it first reads into it), up to `depth` reads in flight.  A worker keeps its ring full while it
  * runs the completion callbacks of the reads that landed, so the device
  * never waits for the CPU work.
  */
@@ -14,7 +15,6 @@
 #include "jrx/errors.h"
 #include "../format/diag.h"
 
-#define CHUNK_SHIFT 30		/* the kernel's limit per fixed buffer: 1 GiB */
 
 int jrx_uring_setup(struct jrx_io_worker *w)
 {
@@ -38,6 +38,8 @@ int jrx_uring_setup(struct jrx_io_worker *w)
 
 void jrx_uring_teardown(struct jrx_io_worker *w)
 {
+	free(w->reg_state);
+	w->reg_state = NULL;
 	if (!w->ring_ok)
 		return;
 	io_uring_queue_exit(&w->ring);	/* drops files and buffers too */
@@ -46,33 +48,55 @@ void jrx_uring_teardown(struct jrx_io_worker *w)
 
 int jrx_uring_set_arena(struct jrx_io_worker *w, void *base, size_t len)
 {
-	size_t chunk = (size_t)1 << CHUNK_SHIFT, n;
-	struct iovec *iov;
+	size_t n;
 	int ret;
 
 	if (w->reg_nr)
 		io_uring_unregister_buffers(&w->ring);
+	free(w->reg_state);
+	w->reg_state = NULL;
 	w->reg_nr = 0;
 	w->reg_base = NULL;
 	w->reg_len = 0;
 	if (!base || !len)
 		return 0;
-	n = (len + chunk - 1) >> CHUNK_SHIFT;
-	iov = calloc(n, sizeof(*iov));
-	if (!iov)
+	n = (len + ((size_t)1 << JRX_IO_CHUNK_SHIFT) - 1) >> JRX_IO_CHUNK_SHIFT;
+	w->reg_state = calloc(n, 1);
+	if (!w->reg_state)
 		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		iov[i].iov_base = (char *)base + (i << CHUNK_SHIFT);
-		iov[i].iov_len = i + 1 < n ? chunk : len - (i << CHUNK_SHIFT);
-	}
-	ret = io_uring_register_buffers(&w->ring, iov, (unsigned)n);
-	free(iov);
-	if (ret)
+	/* an empty table now; each chunk goes in when first read into */
+	ret = io_uring_register_buffers_sparse(&w->ring, (unsigned)n);
+	if (ret) {
+		free(w->reg_state);
+		w->reg_state = NULL;
 		return ret;		/* reads go on with plain buffers */
+	}
 	w->reg_nr = (unsigned)n;
 	w->reg_base = base;
 	w->reg_len = len;
 	return 0;
+}
+
+/* The table slot holding buf's chunk, registered now if need be; or -1. */
+static int fixed_index(struct jrx_io_worker *w, const char *buf, size_t len)
+{
+	size_t rel = (size_t)(buf - (char *)w->reg_base), c;
+	size_t chunk = (size_t)1 << JRX_IO_CHUNK_SHIFT;
+	struct iovec iov;
+	__u64 tag = 0;
+
+	if (!w->reg_nr || buf < (char *)w->reg_base || rel + len > w->reg_len ||
+	    rel >> JRX_IO_CHUNK_SHIFT != (rel + len - 1) >> JRX_IO_CHUNK_SHIFT)
+		return -1;
+	c = rel >> JRX_IO_CHUNK_SHIFT;
+	if (!w->reg_state[c]) {
+		iov.iov_base = (char *)w->reg_base + (c << JRX_IO_CHUNK_SHIFT);
+		iov.iov_len = w->reg_len - (c << JRX_IO_CHUNK_SHIFT) < chunk ?
+			w->reg_len - (c << JRX_IO_CHUNK_SHIFT) : chunk;
+		w->reg_state[c] = io_uring_register_buffers_update_tag(
+			&w->ring, (unsigned)c, &iov, &tag, 1) == 1 ? 1 : 2;
+	}
+	return w->reg_state[c] == 1 ? (int)c : -1;
 }
 
 struct slot {
@@ -99,35 +123,54 @@ static void prep(struct loop *l, unsigned si)
 	unsigned len = r->len - s->done;
 	uint64_t off = r->off + s->done;
 	int fd = w->files_fixed ? (int)r->dev : w->e->fds[r->dev];
-	size_t rel = (size_t)(buf - (char *)w->reg_base);
+	int idx = fixed_index(w, buf, len);
 
 	/* the ring has depth entries and at most depth reads are in flight */
-	if (w->reg_nr && buf >= (char *)w->reg_base && rel + len <= w->reg_len &&
-	    rel >> CHUNK_SHIFT == (rel + len - 1) >> CHUNK_SHIFT)
-		io_uring_prep_read_fixed(sqe, fd, buf, len, off,
-					 (int)(rel >> CHUNK_SHIFT));
-	else
+	if (idx >= 0) {
+		io_uring_prep_read_fixed(sqe, fd, buf, len, off, idx);
+		w->fixed_reads++;
+	} else {
 		io_uring_prep_read(sqe, fd, buf, len, off);
+	}
 	if (w->files_fixed)
 		sqe->flags |= IOSQE_FIXED_FILE;
 	io_uring_sqe_set_data64(sqe, si);
 	l->inflight++;
 }
 
-/* Take requests off the shared cursor while there are free slots. */
+/*
+ * The next request of this worker: its own chunks' requests in order when
+ * the batch reads into an arena, else the next off the shared cursor.
+ */
+static struct jrx_io_req *next_request(struct jrx_io_worker *w)
+{
+	struct jrx_io_engine *e = w->e;
+	size_t i;
+
+	if (!e->arena) {
+		i = atomic_fetch_add(&e->next, 1);
+		return i < e->nr ? &e->reqs[i] : NULL;
+	}
+	while (w->cursor < e->nr) {
+		i = w->cursor++;
+		if (jrx_io_owner(e, i) == w->id)
+			return &e->reqs[i];
+	}
+	return NULL;
+}
+
+/* Take requests while there are free slots. */
 static void refill(struct loop *l)
 {
 	struct jrx_io_engine *e = l->w->e;
 
 	while (l->nr_free && !atomic_load(&e->failed)) {
-		size_t i = atomic_fetch_add(&e->next, 1);
-		struct jrx_io_req *r;
+		struct jrx_io_req *r = next_request(l->w);
 		unsigned si;
 		int err;
 
-		if (i >= e->nr)
+		if (!r)
 			return;
-		r = &e->reqs[i];
 		err = jrx_io_injected(r->dev, r->off, r->len);
 		if (err) {
 			jrx_io_fail(e, jrx_io_read_error(e, r, r->off, err));
@@ -192,6 +235,7 @@ void jrx_uring_batch(struct jrx_io_worker *w)
 	}
 	for (unsigned i = 0; i < depth; i++)
 		l.free_slots[l.nr_free++] = depth - 1 - i;
+	w->cursor = 0;
 
 	for (;;) {
 		refill(&l);
