@@ -8,13 +8,18 @@
 #                         [--journal-size S] [--size S] [--threads T]
 #
 # Makes a 2-device sparse synth array (default 30 M keys: about 2.5 GB of
-# journal), then R rounds of, each after dropping the page cache:
+# journal), then R rounds of:
+#   uring~  jrx recover --dry-run --stop-after journal_read --io=uring right
+#           after dropping the page cache: "cold memory" (on a VM with free
+#           page reporting, the memory just freed goes back to the host and
+#           the reader's 2.5 GB of buffers fault in slowly);
+#   uring   the same again at once (the buffers' memory still backed);
+#   pread   the same with --io=pread;
+#   ref     jrx recover --reference --dry-run --stop-after journal_read,
+#           after dropping the page cache (it reads through it);
 #   dd      dd iflag=direct bs=1M of each device's journal bytes, one
 #           device after the other (what a user would time by hand);
-#   dd2     the same two dd at once;
-#   uring   jrx recover --dry-run --stop-after journal_read --io=uring;
-#   pread   the same with --io=pread;
-#   ref     jrx recover --reference --dry-run --stop-after journal_read.
+#   dd2     the same two dd at once.
 # dd reads exactly the bytes per device that the uring run read.  Prints a
 # table (MB = 10^6 bytes) and appends one JSON line per round to --out
 # (default bench/results/journal_read.jsonl).  Needs root (drop_caches) and
@@ -40,7 +45,7 @@ jrx=./build/jrx
 [ -x "$jrx" ] || { echo "$0: build jrx first (cmake -S . -B build && cmake --build build)" >&2; exit 1; }
 own_dir=0
 if [ -z "$dir" ]; then dir=$(mktemp -d /var/tmp/jrx-jread.XXXXXX); own_dir=1; fi
-mkdir -p "$(dirname "$out")"
+mkdir -p "$(dirname "$out")" "$dir"
 trap '[ $own_dir = 1 ] && rm -rf "$dir"' EXIT
 
 drop() {
@@ -57,13 +62,15 @@ echo "synth: $keys keys ..." >&2
 $jrx synth --keys "$keys" "$d0" "$d1" >/dev/null
 super=$($jrx show-super --json "$d0" "$d1")
 
+rj() { $jrx recover --dry-run --json --stop-after journal_read "$@" "$d0" "$d1"; }
 for run in $(seq 1 "$runs"); do
   drop
-  uring=$($jrx recover --dry-run --json --stop-after journal_read --io=uring $threads "$d0" "$d1")
+  uring_cold=$(rj --io=uring $threads)
+  # again at once: the memory the last run freed is still backed by the host
+  uring=$(rj --io=uring $threads)
+  pread=$(rj --io=pread $threads)
   drop
-  pread=$($jrx recover --dry-run --json --stop-after journal_read --io=pread $threads "$d0" "$d1")
-  drop
-  ref=$($jrx recover --reference --dry-run --json --stop-after journal_read "$d0" "$d1")
+  ref=$(rj --reference)
   # dd over the bytes the uring run read on each device, from the journal start
   read -r skip0 count0 skip1 count1 < <(python3 - "$super" "$uring" <<'PY'
 import json, sys
@@ -88,31 +95,36 @@ PY
   wait
   t_dd2=$(python3 -c "print($(now) - $t0)")
   python3 - "$run" "$keys" "$t_dd" "$t_dd2" "$(( (count0 + count1) * 1048576 ))" \
-      "$uring" "$pread" "$ref" "$out" <<'PY'
+      "$uring" "$pread" "$ref" "$uring_cold" "$out" <<'PY'
 import json, sys
 run, keys, t_dd, t_dd2, dd_bytes = sys.argv[1:6]
-uring, pread, ref = (json.loads(x) for x in sys.argv[6:9])
-out = sys.argv[9]
+uring, pread, ref, cold = (json.loads(x) for x in sys.argv[6:10])
+out = sys.argv[10]
 dd_bytes, t_dd, t_dd2 = int(dd_bytes), float(t_dd), float(t_dd2)
 def bw(r):
     return r["journal"]["bytes_read"] / r["phases"]["journal_read"] / 1e6
 rows = [("dd", dd_bytes, t_dd, dd_bytes / t_dd / 1e6),
         ("dd2", dd_bytes, t_dd2, dd_bytes / t_dd2 / 1e6)]
-for name, r in (("uring", uring), ("pread", pread), ("ref", ref)):
+for name, r in (("uring~", cold), ("uring", uring), ("pread", pread), ("ref", ref)):
     rows.append((name, r["journal"]["bytes_read"], r["phases"]["journal_read"], bw(r)))
 if run == "1":
     print("%-4s %-6s %12s %9s %9s" % ("run", "reader", "MB", "seconds", "MB/s"))
 for name, b, t, m in rows:
     print("%-4s %-6s %12.1f %9.3f %9.1f" % (run, name, b / 1e6, t, m))
-print("%-4s uring/dd %.2fx  uring/dd2 %.2fx  uring/ref %.2fx  pread/ref %.2fx  (mode %s, %s)"
-      % (run, bw(uring) / rows[0][3], bw(uring) / rows[1][3], bw(uring) / bw(ref),
-         bw(pread) / bw(ref), uring["journal_read"]["mode"],
+def t(r):
+    return r["phases"]["journal_read"]
+print("%-4s bandwidth uring/dd %.2fx (cold memory %.2fx), uring/dd2 %.2fx;"
+      " time ref/uring %.2fx (cold %.2fx), ref/pread %.2fx  (mode %s, %s)"
+      % (run, bw(uring) / rows[0][3], bw(cold) / rows[0][3], bw(uring) / rows[1][3],
+         t(ref) / t(uring), t(ref) / t(cold), t(ref) / t(pread),
+         uring["journal_read"]["mode"],
          "fixed buffers" if uring["io"]["fixed_buffers"] else "plain buffers"))
 with open(out, "a") as f:
     f.write(json.dumps({"bench": "journal_read", "run": int(run), "keys": int(keys),
                         "dd": {"bytes": dd_bytes, "seconds": t_dd},
                         "dd_parallel": {"bytes": dd_bytes, "seconds": t_dd2},
-                        "uring": uring, "pread": pread, "reference": ref}) + "\n")
+                        "uring_cold_memory": cold, "uring": uring, "pread": pread,
+                        "reference": ref}) + "\n")
 PY
 done
 echo "results appended to $out"
