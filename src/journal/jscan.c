@@ -582,7 +582,8 @@ static int assemble(struct scan *sc)
 	struct jrx_journal_scan *s = sc->s;
 	size_t total = 0;
 
-	qsort(sc->reads, sc->nr_reads, sizeof(*sc->reads), cmp_read);
+	if (sc->nr_reads)
+		qsort(sc->reads, sc->nr_reads, sizeof(*sc->reads), cmp_read);
 	for (size_t r = 0; r < sc->nr_reads; r++)
 		total += sc->reads[r].nr;
 	s->v = malloc((total ? total : 1) * sizeof(*s->v));
@@ -590,6 +591,8 @@ static int assemble(struct scan *sc)
 		return -ENOMEM;
 	s->cap = total;
 	for (size_t r = 0; r < sc->nr_reads; r++) {
+		if (!sc->reads[r].nr)
+			continue;	/* nothing parsed: no vector (memcpy NULL) */
 		memcpy(s->v + s->nr, sc->reads[r].v,
 		       sc->reads[r].nr * sizeof(*s->v));
 		s->nr += sc->reads[r].nr;
