@@ -162,7 +162,8 @@ int jrx_reference_sort(const struct jrx_jindex *ix, struct jrx_jkey **out,
 
 	if (ret)
 		return ret;
-	qsort(keys, n, sizeof(*keys), cmp_journal_order);
+	if (n)	/* qsort(NULL, 0) is undefined */
+		qsort(keys, n, sizeof(*keys), cmp_journal_order);
 	n = dedup(keys, n);
 	v = malloc((n ? n : 1) * sizeof(*v));
 	if (!v) {
@@ -262,11 +263,13 @@ int jrx_recover_reference(struct jrx_array *a, const struct jrx_recover_opts *o,
 	if (ret)
 		goto out;
 	r->keys_read = nr;
-	qsort(keys, nr, sizeof(*keys), cmp_journal_order);
+	if (nr)
+		qsort(keys, nr, sizeof(*keys), cmp_journal_order);
 	nr = dedup(keys, nr);
 	r->keys_after_dedup = nr;
 	count_kinds(keys, nr, r);
-	qsort(keys, nr, sizeof(*keys), cmp_replay_order);
+	if (nr)
+		qsort(keys, nr, sizeof(*keys), cmp_replay_order);
 	r->phase[JRX_PHASE_SORT] = jrx_now() - t;
 	if (jrx_recover_stop(o, r, JRX_STOP_SORT))
 		goto out;

@@ -37,7 +37,11 @@ struct jrx_sort_split {
 };
 
 struct jrx_sort_opts {
-	unsigned threads;		/* workers; 0 means 1 */
+	/*
+	 * Workers; 0 means 1.  At most 256, and no more than the jsets to
+	 * sort (a jset is never split between threads).
+	 */
+	unsigned threads;
 	unsigned nr_ranges;		/* output ranges; 0 means threads */
 	/*
 	 * Optional, in journal order: every range boundary is moved to the
@@ -49,7 +53,8 @@ struct jrx_sort_opts {
 };
 
 struct jrx_sort_result {
-	struct jrx_jkey *v;		/* journal order, deduplicated */
+	struct jrx_jkey *v;		/* journal order, deduplicated; NULL
+					 * when nr is 0 */
 	size_t nr;
 	/* range r is v[range[r] .. range[r + 1]); range[nr_ranges] == nr */
 	size_t *range;
@@ -63,8 +68,18 @@ struct jrx_sort_stats {
 	uint64_t keys_in;		/* keys extracted */
 	uint64_t keys_out;		/* after dedup */
 	unsigned key_bits;		/* bits of the packed sort key */
-	unsigned key_words;		/* u64 words per packed key (1 or 2) */
-	uint64_t peak_bytes;		/* most bytes the stage held at once */
+	/*
+	 * u64 words per packed key: 1 or 2 for common journals; 3 or 4 for
+	 * very wide ones (e.g. inodes over the whole u64 range with wide
+	 * offsets and snapshots), sorted by the same code, more slowly.
+	 */
+	unsigned key_words;
+	/*
+	 * Most bytes the stage held at once (its own buffers, not the
+	 * jsets): about 8 per key for the runs plus 16 for scratch and
+	 * output with 1-word keys, 16 + 16 with 2-word keys.
+	 */
+	uint64_t peak_bytes;
 };
 
 /*
