@@ -242,6 +242,17 @@ static unsigned default_threads(enum jrx_io_backend b, unsigned asked)
 	return n > 64 ? 64 : n;
 }
 
+/* The devices, locks and memory of an engine whose workers are gone. */
+static void engine_free(struct jrx_io_engine *e)
+{
+	for (unsigned d = 0; d < e->nr_devs; d++)
+		jrx_dev_close(&e->devs[d]);
+	pthread_mutex_destroy(&e->lock);
+	pthread_cond_destroy(&e->cv_work);
+	pthread_cond_destroy(&e->cv_done);
+	free(e);
+}
+
 /* Errors that mean "io_uring is not allowed here", not "broken". */
 static bool uring_unavailable(int err)
 {
@@ -296,12 +307,7 @@ int jrx_io_open(struct jrx_io_engine **out, const struct jrx_array *a,
 	*out = e;
 	return 0;
 err:
-	for (unsigned d = 0; d < e->nr_devs; d++)
-		jrx_dev_close(&e->devs[d]);
-	pthread_mutex_destroy(&e->lock);
-	pthread_cond_destroy(&e->cv_work);
-	pthread_cond_destroy(&e->cv_done);
-	free(e);
+	engine_free(e);
 	return ret;
 }
 
@@ -310,12 +316,7 @@ void jrx_io_close(struct jrx_io_engine *e)
 	if (!e)
 		return;
 	stop_workers(e);
-	for (unsigned d = 0; d < e->nr_devs; d++)
-		jrx_dev_close(&e->devs[d]);
-	pthread_mutex_destroy(&e->lock);
-	pthread_cond_destroy(&e->cv_work);
-	pthread_cond_destroy(&e->cv_done);
-	free(e);
+	engine_free(e);
 }
 
 void jrx_io_get_info(const struct jrx_io_engine *e, struct jrx_io_info *info)

@@ -81,6 +81,18 @@ static uint32_t unroll(const struct dstate *ds, uint32_t u)
 
 /* ---------------------------------------------------------------- reads */
 
+/* A list of n (device, ring index) pairs to read; -ENOMEM or 0. */
+static int alloc_list(size_t n, uint32_t **dev, uint32_t **idx)
+{
+	*dev = calloc(n + 1, sizeof(**dev));
+	*idx = calloc(n + 1, sizeof(**idx));
+	if (*dev && *idx)
+		return 0;
+	free(*dev);
+	free(*idx);
+	return -ENOMEM;
+}
+
 static int keep_arena(struct jrx_journal_scan *s, void *p, size_t len)
 {
 	void *n = realloc(s->arenas, (s->nr_arenas + 1) * sizeof(*s->arenas));
@@ -467,13 +479,8 @@ static int read_live(struct scan *sc, uint64_t last_seq)
 
 	for (unsigned d = 0; d < nd; d++)
 		total += sc->d[d].read_from - lo[d];
-	dev = calloc(total + 1, sizeof(*dev));
-	idx = calloc(total + 1, sizeof(*idx));
-	if (!dev || !idx) {
-		free(dev);
-		free(idx);
+	if (alloc_list(total, &dev, &idx))
 		return -ENOMEM;
-	}
 	/* interleave the devices so every one of them is busy at once */
 	n = 0;
 	for (uint32_t step = 0; n < total; step++)
@@ -546,13 +553,8 @@ static int full_scan(struct scan *sc)
 
 	for (unsigned d = 0; d < sc->a->nr_devs; d++)
 		total += sc->d[d].nr;
-	dev = calloc(total + 1, sizeof(*dev));
-	idx = calloc(total + 1, sizeof(*idx));
-	if (!dev || !idx) {
-		free(dev);
-		free(idx);
+	if (alloc_list(total, &dev, &idx))
 		return -ENOMEM;
-	}
 	for (uint32_t i = 0; n < total; i++)
 		for (unsigned d = 0; d < sc->a->nr_devs; d++)
 			if (i < sc->d[d].nr) {

@@ -167,9 +167,7 @@ int jrx_recover_accelerated(struct jrx_array *a,
 		goto out;
 	fs_open = true;
 	ret = jrx_replay_sorted(fs, &ix, res.v, res.nr, &r->accounting_skipped);
-	r->nodes_read = fs->cached;
-	r->nodes_written = fs->nodes_written;
-	r->splits = fs->splits;
+	jrx_recover_note_replay(r, fs);
 	r->phase[JRX_PHASE_REPLAY] = jrx_now() - t;
 	if (ret)
 		goto out;

@@ -69,6 +69,13 @@ uint64_t jrx_recover_note_index(struct jrx_report *r, const struct jrx_array *a,
 	return ix->max_seq ? ix->max_seq : a->sb.journal_seq;
 }
 
+void jrx_recover_note_replay(struct jrx_report *r, const struct jrx_fs *fs)
+{
+	r->nodes_read = fs->cached;
+	r->nodes_written = fs->nodes_written;
+	r->splits = fs->splits;
+}
+
 bool jrx_recover_stop(const struct jrx_recover_opts *o, struct jrx_report *r,
 		      enum jrx_stop at)
 {

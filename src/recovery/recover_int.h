@@ -25,6 +25,9 @@ uint64_t jrx_recover_note_index(struct jrx_report *r, const struct jrx_array *a,
 				const struct jrx_jindex *ix,
 				const struct jrx_journal_scan *s);
 
+/* What replay did to fs, into the report. */
+void jrx_recover_note_replay(struct jrx_report *r, const struct jrx_fs *fs);
+
 /* True (and the report says so) if the caller asked to stop here. */
 bool jrx_recover_stop(const struct jrx_recover_opts *o, struct jrx_report *r,
 		      enum jrx_stop at);

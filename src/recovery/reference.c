@@ -281,9 +281,7 @@ int jrx_recover_reference(struct jrx_array *a, const struct jrx_recover_opts *o,
 		goto out;
 	fs_open = true;
 	ret = replay(fs, keys, nr, r);
-	r->nodes_read = fs->cached;
-	r->nodes_written = fs->nodes_written;
-	r->splits = fs->splits;
+	jrx_recover_note_replay(r, fs);
 	r->phase[JRX_PHASE_REPLAY] = jrx_now() - t;
 	if (ret)
 		goto out;
