@@ -1,6 +1,7 @@
 /*
- * clock.c - monotonic time and peak RSS (clock.h).
+ * clock.c - monotonic time, peak RSS and online cores (clock.h).
  */
+#include <unistd.h>
 #include <sys/resource.h>
 #include <time.h>
 #include "clock.h"
@@ -20,4 +21,11 @@ uint64_t jrx_peak_rss(void)
 	if (getrusage(RUSAGE_SELF, &ru))
 		return 0;
 	return (uint64_t)ru.ru_maxrss * 1024;	/* Linux: KiB */
+}
+
+unsigned jrx_online_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n > 0 ? (unsigned)n : 1;
 }

@@ -24,7 +24,15 @@ void jrx_jset_set_csum(struct jrx_jset *j)
 int jrx_jset_validate(const struct jrx_jset *j, size_t avail, uint64_t magic,
 		      const char **why)
 {
+	return jrx_jset_validate_count(j, avail, magic, why, NULL);
+}
+
+int jrx_jset_validate_count(const struct jrx_jset *j, size_t avail,
+			    uint64_t magic, const char **why,
+			    struct jrx_jset_counts *n)
+{
 	const struct jrx_jset_entry *e, *end;
+	struct jrx_jset_counts c = { 0 };
 
 	*why = NULL;
 	if (avail < sizeof(*j))
@@ -49,6 +57,7 @@ int jrx_jset_validate(const struct jrx_jset *j, size_t avail, uint64_t magic,
 		if ((const char *)end - (const char *)e < (long)sizeof(*e) ||
 		    jrx_je_next(e) > end)
 			BAD("entry runs past the end of the jset");
+		c.entries++;
 		switch (e->type) {
 		case JRX_JE_BTREE_KEYS:
 		case JRX_JE_BTREE_ROOT:
@@ -65,6 +74,7 @@ int jrx_jset_validate(const struct jrx_jset *j, size_t avail, uint64_t magic,
 						      e->type == JRX_JE_BTREE_ROOT ?
 						      1 : e->level, &kwhy))
 					BAD(kwhy);
+				c.keys += e->type == JRX_JE_BTREE_KEYS;
 			}
 			if (e->type == JRX_JE_BTREE_ROOT &&
 			    (e->u64s * 8 != sizeof(struct jrx_bkey) +
@@ -84,5 +94,7 @@ int jrx_jset_validate(const struct jrx_jset *j, size_t avail, uint64_t magic,
 			BAD("unknown entry type");
 		}
 	}
+	if (n)
+		*n = c;
 	return 0;
 }

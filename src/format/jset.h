@@ -27,6 +27,16 @@ void jrx_jset_set_csum(struct jrx_jset *j);
 int jrx_jset_validate(const struct jrx_jset *j, size_t avail, uint64_t magic,
 		      const char **why);
 
+/* What a valid jset holds, counted while it is validated. */
+struct jrx_jset_counts {
+	uint32_t entries;
+	uint64_t keys;		/* keys of btree_keys entries */
+};
+/* jrx_jset_validate(), and on success the counts into *n (may be NULL). */
+int jrx_jset_validate_count(const struct jrx_jset *j, size_t avail,
+			    uint64_t magic, const char **why,
+			    struct jrx_jset_counts *n);
+
 static inline struct jrx_jset_entry *jrx_jset_entries(const struct jrx_jset *j)
 {
 	return (struct jrx_jset_entry *)(j + 1);

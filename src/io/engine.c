@@ -10,10 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <sys/mman.h>
 #include "engine_int.h"
 #include "jrx/errors.h"
+#include "../format/clock.h"
 #include "../format/diag.h"
 
 /* ---------------------------------------------------------------- names */
@@ -225,16 +225,9 @@ static int start_workers(struct jrx_io_engine *e)
 	return ret;
 }
 
-static unsigned online_cpus(void)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-	return n > 0 ? (unsigned)n : 1;
-}
-
 static unsigned default_threads(enum jrx_io_backend b, unsigned asked)
 {
-	unsigned n = asked ? asked : online_cpus();
+	unsigned n = asked ? asked : jrx_online_cpus();
 
 	/* pread workers mostly sleep in the kernel: more of them */
 	if (b == JRX_IO_PREAD && !asked)

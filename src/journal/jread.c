@@ -24,19 +24,6 @@ static int push(struct jrx_jset_info **v, size_t *nr, size_t *cap,
 	return 0;
 }
 
-static void count(const struct jrx_jset *j, struct jrx_jset_info *info)
-{
-	const struct jrx_jset_entry *e;
-	const struct jrx_bkey *k;
-
-	jrx_for_each_jset_entry(e, j) {
-		info->entries++;
-		if (e->type == JRX_JE_BTREE_KEYS)
-			jrx_for_each_entry_key(k, e)
-				info->keys++;
-	}
-}
-
 int jrx_jread_bucket(const struct jrx_array *a, unsigned dev, uint64_t bucket,
 		     const char *buf, struct jrx_jset_info **v, size_t *nr,
 		     size_t *cap, bool *kept)
@@ -51,12 +38,14 @@ int jrx_jread_bucket(const struct jrx_array *a, unsigned dev, uint64_t bucket,
 		struct jrx_jset_info info = {
 			.dev = dev, .bucket = bucket, .offset = base + pos,
 		};
+		struct jrx_jset_counts n;
 		const char *why;
 		int bad;
 
 		if (j->magic != a->jset_magic)
 			break;		/* empty, or data of another kind */
-		bad = jrx_jset_validate(j, bsize - pos, a->jset_magic, &why);
+		bad = jrx_jset_validate_count(j, bsize - pos, a->jset_magic,
+					      &why, &n);
 		info.seq = j->seq;
 		info.last_seq = j->last_seq;
 		if (bad) {
@@ -67,7 +56,8 @@ int jrx_jread_bucket(const struct jrx_array *a, unsigned dev, uint64_t bucket,
 		}
 		info.bytes = (uint32_t)jrx_jset_disk_bytes(j->u64s);
 		info.j = j;
-		count(j, &info);
+		info.entries = n.entries;
+		info.keys = n.keys;
 		ret = push(v, nr, cap, &info);
 		if (ret)
 			return ret;

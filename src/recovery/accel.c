@@ -18,23 +18,12 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 #include "recover_int.h"
 #include "jrx/errors.h"
 #include "../format/diag.h"
 #include "../journal/jscan.h"
 #include "../replay/replay.h"
 #include "../sort/sort.h"
-
-static unsigned resolve_threads(unsigned asked)
-{
-	long n;
-
-	if (asked)
-		return asked;
-	n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n > 0 ? (unsigned)n : 1;
-}
 
 static void note_io(struct jrx_report *r, const struct jrx_io_engine *io)
 {
@@ -124,7 +113,7 @@ int jrx_recover_accelerated(struct jrx_array *a,
 	if (!o)
 		o = &defaults;
 	dry = o->dry_run;
-	threads = resolve_threads(o->threads);
+	threads = o->threads ? o->threads : jrx_online_cpus();
 	r->mode = "accelerated";
 	r->threads = threads;
 	r->io_backend = jrx_io_backend_name(o->io);
