@@ -41,18 +41,8 @@ while [ $# -gt 0 ]; do
             "[--journal-size S] [--size S] [--threads T]" >&2; exit 2 ;;
   esac
 done
-jrx=./build/jrx
-[ -x "$jrx" ] || { echo "$0: build jrx first (cmake -S . -B build && cmake --build build)" >&2; exit 1; }
-own_dir=0
-if [ -z "$dir" ]; then dir=$(mktemp -d /var/tmp/jrx-jread.XXXXXX); own_dir=1; fi
-mkdir -p "$(dirname "$out")" "$dir"
-trap '[ $own_dir = 1 ] && rm -rf "$dir"' EXIT
-
-drop() {
-  sync
-  echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || {
-    echo "$0: cannot drop the page cache (needs root)" >&2; exit 1; }
-}
+. bench/lib.sh
+bench_setup "$dir" "$out"
 now() { date +%s.%N; }
 
 d0="$dir/d0" d1="$dir/d1"
@@ -64,12 +54,12 @@ super=$($jrx show-super --json "$d0" "$d1")
 
 rj() { $jrx recover --dry-run --json --stop-after journal_read "$@" "$d0" "$d1"; }
 for run in $(seq 1 "$runs"); do
-  drop
+  drop_caches
   uring_cold=$(rj --io=uring $threads)
   # again at once: the memory the last run freed is still backed by the host
   uring=$(rj --io=uring $threads)
   pread=$(rj --io=pread $threads)
-  drop
+  drop_caches
   ref=$(rj --reference)
   # dd over the bytes the uring run read on each device, from the journal start
   read -r skip0 count0 skip1 count1 < <(python3 - "$super" "$uring" <<'PY'
@@ -83,12 +73,12 @@ for m in sb["members"]:
 print(*out)
 PY
 )
-  drop
+  drop_caches
   t0=$(now)
   dd if="$d0" of=/dev/null iflag=direct bs=1M skip="$skip0" count="$count0" status=none
   dd if="$d1" of=/dev/null iflag=direct bs=1M skip="$skip1" count="$count1" status=none
   t_dd=$(python3 -c "print($(now) - $t0)")
-  drop
+  drop_caches
   t0=$(now)
   dd if="$d0" of=/dev/null iflag=direct bs=1M skip="$skip0" count="$count0" status=none &
   dd if="$d1" of=/dev/null iflag=direct bs=1M skip="$skip1" count="$count1" status=none &

@@ -25,12 +25,8 @@ while [ $# -gt 0 ]; do
             "[--journal-size S] [--size S] [--no-drop-caches]" >&2; exit 2 ;;
   esac
 done
-jrx=./build/jrx
-[ -x "$jrx" ] || { echo "$0: build jrx first (cmake -S . -B build && cmake --build build)" >&2; exit 1; }
-own_dir=0
-if [ -z "$dir" ]; then dir=$(mktemp -d /var/tmp/jrx-bench.XXXXXX); own_dir=1; fi
-mkdir -p "$(dirname "$out")"
-trap '[ $own_dir = 1 ] && rm -rf "$dir"' EXIT
+. bench/lib.sh
+bench_setup "$dir" "$out"
 
 printf "%-10s %-10s %10s %10s %10s %10s %10s %10s %8s\n" keys mode \
   journal_MB read_s sort_s replay_s commit_s total_s rss_MiB
@@ -38,12 +34,7 @@ for n in $keys; do
   rm -f "$dir/d0" "$dir/d1"
   $jrx format --size "$size" --journal-size "$jsize" "$dir/d0" "$dir/d1" >/dev/null
   $jrx synth --keys "$n" "$dir/d0" "$dir/d1" >/dev/null
-  if [ $drop = 1 ]; then
-    sync
-    if ! echo 3 > /proc/sys/vm/drop_caches 2>/dev/null; then
-      echo "$0: cannot drop the page cache (not root?): journal reads are cached" >&2
-    fi
-  fi
+  if [ $drop = 1 ]; then drop_caches --warn; fi
   json=$($jrx recover --reference --json "$dir/d0" "$dir/d1")
   echo "{\"bench\":\"recovery\",\"keys\":$n,\"report\":$json}" >> "$out"
   python3 - "$n" "$json" <<'PY'
