@@ -84,7 +84,7 @@ int jrx_journal_scan(struct jrx_array *a, struct jrx_journal_scan *s,
 			uint64_t bucket = m->journal_bucket + i;
 			bool kept;
 
-			if (!buf && !(buf = jrx_alloc_aligned(bsize))) {
+			if (!buf && !(buf = jrx_io_arena(bsize))) {
 				ret = -ENOMEM;
 				break;
 			}
@@ -99,19 +99,14 @@ int jrx_journal_scan(struct jrx_array *a, struct jrx_journal_scan *s,
 			if (ret)
 				break;
 			if (kept && (flags & JRX_SCAN_KEEP)) {
-				void **nb = realloc(s->bufs, (s->nr_bufs + 1) *
-						    sizeof(*nb));
-				if (!nb) {
-					ret = -ENOMEM;
-					break;
-				}
-				s->bufs = nb;
-				s->bufs[s->nr_bufs++] = buf;
+				ret = jrx_journal_scan_keep(s, buf, bsize);
 				buf = NULL;
+				if (ret)
+					break;
 			}
 		}
 	}
-	free(buf);
+	jrx_io_arena_free(buf, bsize);
 	if (!(flags & JRX_SCAN_KEEP))
 		for (size_t i = 0; i < s->nr; i++)
 			s->v[i].j = NULL;
@@ -120,11 +115,23 @@ int jrx_journal_scan(struct jrx_array *a, struct jrx_journal_scan *s,
 	return ret;
 }
 
+int jrx_journal_scan_keep(struct jrx_journal_scan *s, void *p, size_t len)
+{
+	void *n = realloc(s->arenas, (s->nr_arenas + 1) * sizeof(*s->arenas));
+
+	if (!n) {
+		jrx_io_arena_free(p, len);
+		return -ENOMEM;
+	}
+	s->arenas = n;
+	s->arenas[s->nr_arenas].p = p;
+	s->arenas[s->nr_arenas].len = len;
+	s->nr_arenas++;
+	return 0;
+}
+
 void jrx_journal_scan_free(struct jrx_journal_scan *s)
 {
-	for (size_t i = 0; i < s->nr_bufs; i++)
-		free(s->bufs[i]);
-	free(s->bufs);
 	for (size_t i = 0; i < s->nr_arenas; i++)
 		jrx_io_arena_free(s->arenas[i].p, s->arenas[i].len);
 	free(s->arenas);

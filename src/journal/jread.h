@@ -36,10 +36,9 @@ struct jrx_jset_info {
 struct jrx_journal_scan {
 	struct jrx_jset_info *v;	/* in scan order: device, bucket, offset */
 	size_t nr, cap;
-	void **bufs;			/* bucket buffers kept for v[].j (free) */
-	size_t nr_bufs;
+	/* the buffers v[].j points into (jrx_io_arena memory) */
 	struct jrx_scan_arena { void *p; size_t len; } *arenas;
-	size_t nr_arenas;		/* read arenas kept (jrx_io_arena) */
+	size_t nr_arenas;
 	uint64_t bytes_read;
 	uint64_t buckets_read;		/* whole buckets */
 	/* how the parallel reader (jscan.h) went about it */
@@ -67,5 +66,7 @@ int  jrx_jread_bucket(const struct jrx_array *a, unsigned dev, uint64_t bucket,
 		      const char *buf, struct jrx_jset_info **v, size_t *nr,
 		      size_t *cap, bool *kept);
 void jrx_journal_scan_free(struct jrx_journal_scan *s);
+/* Keep p (from jrx_io_arena) with s; on -ENOMEM p is freed. */
+int  jrx_journal_scan_keep(struct jrx_journal_scan *s, void *p, size_t len);
 
 #endif

@@ -93,21 +93,6 @@ static int alloc_list(size_t n, uint32_t **dev, uint32_t **idx)
 	return -ENOMEM;
 }
 
-static int keep_arena(struct jrx_journal_scan *s, void *p, size_t len)
-{
-	void *n = realloc(s->arenas, (s->nr_arenas + 1) * sizeof(*s->arenas));
-
-	if (!n) {
-		jrx_io_arena_free(p, len);
-		return -ENOMEM;
-	}
-	s->arenas = n;
-	s->arenas[s->nr_arenas].p = p;
-	s->arenas[s->nr_arenas].len = len;
-	s->nr_arenas++;
-	return 0;
-}
-
 static int bucket_done(void *ctx, struct jrx_io_req *req)
 {
 	const struct jrx_array *a = ctx;
@@ -149,7 +134,7 @@ static int read_buckets(struct scan *sc, const uint32_t *dev,
 		return jrx_fail(-ENOMEM, "no memory for %zu journal buckets"
 				" (%zu bytes)", n, len);
 	}
-	ret = keep_arena(sc->s, arena, len);
+	ret = jrx_journal_scan_keep(sc->s, arena, len);
 	if (ret) {
 		free(reqs);
 		return ret;
