@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "bnode.h"
+#include "blob.h"
 #include "jrx/errors.h"
 #include "../format/checksum.h"
 #include "../format/node.h"
@@ -23,16 +24,33 @@ struct jrx_bnode *jrx_bnode_alloc(void)
 	return calloc(1, sizeof(struct jrx_bnode));
 }
 
-static void free_keys(struct jrx_bkey **v, size_t nr)
+/* Whether k points into n's blob (else it is a copy of its own). */
+static bool in_blob(const struct jrx_bnode *n, const struct jrx_bkey *k)
+{
+	return n->blob && (const char *)k >= n->blob &&
+		(const char *)k < n->blob + n->blob_len;
+}
+
+static void free_key(const struct jrx_bnode *n, struct jrx_bkey *k)
+{
+	if (!in_blob(n, k))
+		free(k);
+}
+
+static void free_keys(const struct jrx_bnode *n, struct jrx_bkey **v,
+		      size_t nr)
 {
 	for (size_t i = 0; i < nr; i++)
-		free(v[i]);
+		free_key(n, v[i]);
 }
 
 void jrx_bnode_reset(struct jrx_bnode *n)
 {
-	free_keys(n->keys, n->nr);
-	free_keys(n->pend, n->pnr);
+	free_keys(n, n->keys, n->nr);
+	free_keys(n, n->pend, n->pnr);
+	jrx_blob_free(n->blob);
+	n->blob = NULL;
+	n->blob_len = 0;
 	n->nr = n->pnr = 0;
 	n->live_u64s = n->pend_u64s = 0;
 	n->written = 0;
@@ -99,33 +117,46 @@ static struct jrx_bkey *dup_key(const struct jrx_bkey *k)
 	return c;
 }
 
-/* Put k into a sorted array: replace at equal position, or insert. */
-static int sorted_put(struct jrx_bkey ***v, size_t *nr, size_t *cap,
-		      size_t *u64s, const struct jrx_bkey *k, bool keep_whiteout)
+/*
+ * Put k into n's view (or pend): replace at equal position, or insert.
+ * A key inside n's blob is stored as it is, any other is copied.
+ */
+static int sorted_put(struct jrx_bnode *n, bool pend, const struct jrx_bkey *k,
+		      bool keep_whiteout)
 {
-	size_t i = lower_bound(*v, *nr, k->p);
-	bool found = i < *nr && jrx_bpos_eq((*v)[i]->p, k->p);
+	struct jrx_bkey ***v = pend ? &n->pend : &n->keys;
+	size_t *nr = pend ? &n->pnr : &n->nr;
+	size_t *cap = pend ? &n->pcap : &n->cap;
+	size_t *u64s = pend ? &n->pend_u64s : &n->live_u64s;
+	size_t i;
+	bool found;
 	struct jrx_bkey *c;
 
+	/* keys mostly come in order (decoding, replay): append fast */
+	if (!*nr || jrx_bpos_cmp((*v)[*nr - 1]->p, k->p) < 0)
+		i = *nr;
+	else
+		i = lower_bound(*v, *nr, k->p);
+	found = i < *nr && jrx_bpos_eq((*v)[i]->p, k->p);
 	if (k->type == JRX_KEY_WHITEOUT && !keep_whiteout) {
 		if (found) {
 			*u64s -= (*v)[i]->u64s;
-			free((*v)[i]);
+			free_key(n, (*v)[i]);
 			memmove(&(*v)[i], &(*v)[i + 1], (*nr - i - 1) * sizeof(**v));
 			(*nr)--;
 		}
 		return 0;
 	}
-	c = dup_key(k);
+	c = !pend && in_blob(n, k) ? (struct jrx_bkey *)k : dup_key(k);
 	if (!c)
 		return -ENOMEM;
 	if (found) {
 		*u64s -= (*v)[i]->u64s;
-		free((*v)[i]);
+		free_key(n, (*v)[i]);
 		(*v)[i] = c;
 	} else {
 		if (grow(v, cap, *nr + 1)) {
-			free(c);
+			free_key(n, c);
 			return -ENOMEM;
 		}
 		memmove(&(*v)[i + 1], &(*v)[i], (*nr - i) * sizeof(**v));
@@ -141,12 +172,11 @@ int jrx_bnode_apply(struct jrx_bnode *n, const struct jrx_bkey *k, uint64_t seq)
 	int ret;
 
 	assert(jrx_bpos_cmp(k->p, n->min) >= 0 && jrx_bpos_cmp(k->p, n->max) <= 0);
-	ret = sorted_put(&n->keys, &n->nr, &n->cap, &n->live_u64s, k, false);
+	ret = sorted_put(n, false, k, false);
 	if (ret || !seq)
 		return ret;
 	/* a whiteout only needs writing if an older bset may hold the key */
-	ret = sorted_put(&n->pend, &n->pnr, &n->pcap, &n->pend_u64s, k,
-			 n->written > 0);
+	ret = sorted_put(n, true, k, n->written > 0);
 	if (!ret && (!n->dirty_seq || seq < n->dirty_seq))
 		n->dirty_seq = seq;
 	return ret;
@@ -158,11 +188,28 @@ int jrx_bnode_decode(struct jrx_bnode *n, const void *buf, size_t node_size,
 		     uint64_t magic, const struct jrx_blacklist *bl,
 		     const char **why)
 {
-	const struct jrx_btree_node *h = buf;
+	void *img = jrx_blob_alloc(node_size);
+
+	if (!img) {
+		jrx_bnode_reset(n);
+		return -ENOMEM;
+	}
+	memcpy(img, buf, node_size);
+	return jrx_bnode_decode_adopt(n, img, node_size, magic, bl, why);
+}
+
+int jrx_bnode_decode_adopt(struct jrx_bnode *n, void *img, size_t node_size,
+			   uint64_t magic, const struct jrx_blacklist *bl,
+			   const char **why)
+{
+	const struct jrx_btree_node *h = img;
+	const char *buf = img;
 	size_t off = sizeof(*h);
 	int ret;
 
 	jrx_bnode_reset(n);
+	n->blob = img;
+	n->blob_len = node_size;
 	ret = jrx_node_hdr_validate(h, magic, why);
 	if (ret)
 		return ret;
@@ -173,7 +220,7 @@ int jrx_bnode_decode(struct jrx_bnode *n, const void *buf, size_t node_size,
 	n->max = h->max_key;
 
 	while (off + sizeof(struct jrx_bset) <= node_size) {
-		const struct jrx_bset *b = (const void *)((const char *)buf + off);
+		const struct jrx_bset *b = (const void *)(buf + off);
 		const struct jrx_bkey *k, *end, *prev = NULL;
 		const char *bwhy;
 
@@ -207,8 +254,7 @@ int jrx_bnode_decode(struct jrx_bnode *n, const void *buf, size_t node_size,
 			if (jrx_bpos_cmp(k->p, n->min) < 0 ||
 			    jrx_bpos_cmp(k->p, n->max) > 0)
 				BAD("key outside the node's [min, max]");
-			ret = sorted_put(&n->keys, &n->nr, &n->cap,
-					 &n->live_u64s, k, false);
+			ret = sorted_put(n, false, k, false);
 			if (ret)
 				goto err;
 			prev = k;
@@ -238,32 +284,77 @@ static size_t put_keys(void *dst, struct jrx_bkey *const *v, size_t lo,
 	return (size_t)(p - (char *)dst);
 }
 
-size_t jrx_bnode_encode(const struct jrx_bnode *n, size_t lo, size_t hi,
-			void *buf, size_t node_size, uint64_t magic,
-			uint64_t journal_seq)
+size_t jrx_node_encode_keys(const struct jrx_node_meta *m,
+			    const struct jrx_bkey *const *keys, size_t nr,
+			    void *buf, size_t node_size, uint64_t magic,
+			    uint64_t journal_seq)
 {
 	struct jrx_btree_node *h = buf;
 	struct jrx_bset *b = (void *)(h + 1);
 	size_t bytes;
 
-	memset(buf, 0, node_size);
+	memset(buf, 0, sizeof(*h) + sizeof(*b));
 	h->version = JRX_FORMAT_VERSION;
 	h->magic = magic;
-	h->nonce = n->nonce;
-	h->btree_id = n->btree_id;
-	h->level = n->level;
-	h->min_key = n->min;
-	h->max_key = n->max;
+	h->nonce = m->nonce;
+	h->btree_id = m->btree_id;
+	h->level = m->level;
+	h->min_key = m->min;
+	h->max_key = m->max;
 	jrx_node_set_csum(h);
 	b->block = 0;
-	b->nonce = n->nonce;
+	b->nonce = m->nonce;
 	b->journal_seq = journal_seq;
-	bytes = put_keys(b + 1, n->keys, lo, hi);
+	bytes = put_keys(b + 1, (struct jrx_bkey *const *)keys, 0, nr);
 	b->u64s = (uint32_t)(bytes / 8);
 	jrx_bset_set_csum(b);
 	bytes += sizeof(*h) + sizeof(*b);
 	assert(bytes <= node_size);
+	memset((char *)buf + bytes, 0, node_size - bytes);
 	return jrx_bset_next_offset(bytes);
+}
+
+size_t jrx_bnode_encode(const struct jrx_bnode *n, size_t lo, size_t hi,
+			void *buf, size_t node_size, uint64_t magic,
+			uint64_t journal_seq)
+{
+	struct jrx_node_meta m = {
+		.nonce = n->nonce, .btree_id = n->btree_id, .level = n->level,
+		.min = n->min, .max = n->max,
+	};
+
+	return jrx_node_encode_keys(&m, (const struct jrx_bkey *const *)n->keys + lo,
+				    hi - lo, buf, node_size, magic, journal_seq);
+}
+
+int jrx_bnode_adopt_image(struct jrx_bnode *n, void *img, size_t bytes)
+{
+	const struct jrx_btree_node *h = img;
+	const struct jrx_bset *b = (const void *)(h + 1);
+	const struct jrx_bkey *k = (const void *)(b + 1);
+	const struct jrx_bkey *end = (const void *)((const uint64_t *)(b + 1) +
+						    b->u64s);
+	size_t nr = 0;
+
+	jrx_bnode_reset(n);
+	for (const struct jrx_bkey *c = k; c < end; c = jrx_bkey_next(c))
+		nr++;
+	if (grow(&n->keys, &n->cap, nr))
+		return -ENOMEM;
+	n->blob = img;
+	n->blob_len = bytes;
+	n->nonce = h->nonce;
+	n->btree_id = h->btree_id;
+	n->level = h->level;
+	n->min = h->min_key;
+	n->max = h->max_key;
+	for (; k < end; k = jrx_bkey_next(k)) {
+		n->keys[n->nr++] = (struct jrx_bkey *)k;
+		n->live_u64s += k->u64s;
+	}
+	n->written = (uint32_t)bytes;
+	n->bsets = 1;
+	return 0;
 }
 
 size_t jrx_bnode_encode_append(const struct jrx_bnode *n, void *buf,
@@ -287,7 +378,7 @@ size_t jrx_bnode_encode_append(const struct jrx_bnode *n, void *buf,
 
 void jrx_bnode_written(struct jrx_bnode *n, uint32_t written)
 {
-	free_keys(n->pend, n->pnr);
+	free_keys(n, n->pend, n->pnr);
 	n->pnr = 0;
 	n->pend_u64s = 0;
 	n->dirty_seq = 0;
@@ -301,7 +392,18 @@ int jrx_bnode_move_tail(struct jrx_bnode *a, struct jrx_bnode *b, size_t from)
 
 	if (grow(&b->keys, &b->cap, cnt))
 		return -ENOMEM;
-	memcpy(b->keys, &a->keys[from], cnt * sizeof(*b->keys));
+	/* b does not share a's blob: it gets copies of the keys inside it */
+	for (size_t i = 0; i < cnt; i++) {
+		struct jrx_bkey *k = a->keys[from + i];
+
+		b->keys[i] = in_blob(a, k) ? dup_key(k) : k;
+		if (!b->keys[i]) {
+			while (i--)
+				if (in_blob(a, a->keys[from + i]))
+					free(b->keys[i]);
+			return -ENOMEM;
+		}
+	}
 	b->nr = cnt;
 	b->live_u64s = 0;
 	for (size_t i = 0; i < cnt; i++)

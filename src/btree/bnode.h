@@ -5,6 +5,11 @@
  * writes either a whole new node (header + one bset) or one bset appended
  * past the written tail.
  *
+ * Keys live in the node's blob (blob.h: the image the node was decoded
+ * from or encoded into) or, once changed in memory, in a malloc'd copy of
+ * their own; a key is freed with the node only if it is not inside the
+ * blob.
+ *
  * Invariants (asserted in debug builds):
  *  - keys[] is strictly increasing by position and holds no whiteout;
  *  - pend[] is strictly increasing by position;
@@ -39,6 +44,8 @@ struct jrx_bnode {
 	uint64_t	  dirty_seq;	/* oldest seq among pend (0: clean) */
 	bool		  fresh;	/* placed by the running recovery: no
 					   committed state points at it */
+	char		 *blob;		/* image the keys point into (owned) */
+	size_t		  blob_len;
 };
 
 /* Blacklisted journal seqs: sorted, inclusive ranges. */
@@ -62,6 +69,19 @@ void jrx_bnode_free(struct jrx_bnode *n);
 int jrx_bnode_decode(struct jrx_bnode *n, const void *buf, size_t node_size,
 		     uint64_t magic, const struct jrx_blacklist *bl,
 		     const char **why);
+/*
+ * The same, but n takes img (a blob of node_size bytes, blob.h) as its
+ * own, whether decoding succeeds or not: no copy is made.
+ */
+int jrx_bnode_decode_adopt(struct jrx_bnode *n, void *img, size_t node_size,
+			   uint64_t magic, const struct jrx_blacklist *bl,
+			   const char **why);
+/*
+ * n (reset) takes img, a node image jrx_bnode_encode() just made (bytes
+ * long), as its blob and its keys as its view: the node as written, clean.
+ * On failure (no memory) n does not own img.
+ */
+int jrx_bnode_adopt_image(struct jrx_bnode *n, void *img, size_t bytes);
 
 /* Lower bound: index of the first key with position >= p. */
 size_t jrx_bnode_lower_bound(const struct jrx_bnode *n, struct jrx_bpos p);
@@ -91,6 +111,19 @@ bool jrx_bnode_append_fits(const struct jrx_bnode *n, size_t node_size);
 size_t jrx_bnode_encode(const struct jrx_bnode *n, size_t lo, size_t hi,
 			void *buf, size_t node_size, uint64_t magic,
 			uint64_t journal_seq);
+
+/* What a node header carries, for encoding keys held outside a node. */
+struct jrx_node_meta {
+	uint64_t	nonce;
+	uint8_t		btree_id, level;
+	struct jrx_bpos	min, max;
+};
+
+/* jrx_bnode_encode() of keys[0, nr) under meta. */
+size_t jrx_node_encode_keys(const struct jrx_node_meta *m,
+			    const struct jrx_bkey *const *keys, size_t nr,
+			    void *buf, size_t node_size, uint64_t magic,
+			    uint64_t journal_seq);
 
 /*
  * Encode pend as one bset at the next block boundary past `written` into

@@ -16,6 +16,9 @@
 #include <inttypes.h>
 #include <sys/random.h>
 #include "fs.h"
+#include "blob.h"
+#include "btree_replay.h"
+#include "layout.h"
 #include "jrx/errors.h"
 #include "../format/diag.h"
 #include "../format/node.h"
@@ -65,35 +68,36 @@ static uint64_t node_offset(const struct jrx_bnode *n)
 	return n->sector * JRX_SECTOR_SIZE;
 }
 
-/* The node a btree pointer names: from the cache, or read and checked. */
-static int node_get(struct jrx_fs *fs, unsigned btree_id, unsigned level,
-		    const struct jrx_bkey *ptr, struct jrx_bnode **out)
+int jrx_fs_read_node(struct jrx_fs *fs, unsigned btree_id, unsigned level,
+		     const struct jrx_bkey *ptr, struct jrx_bnode **out)
 {
 	const struct jrx_btree_ptr_val *v = jrx_bkey_val(ptr);
 	struct jrx_bnode *n;
 	const char *why = NULL;
 	struct jrx_dev *d;
+	void *img;
 	int ret;
 
-	n = cache_find(fs, v->dev, v->sector);
-	if (n) {
-		*out = n;
-		return 0;
-	}
 	if (v->dev >= fs->a->nr_devs)
 		return jrx_fail(-JRX_ERR_NODE_INVALID, "btree %s level %u: pointer"
 				" to device %u, array has %u", jrx_btree_name(btree_id),
 				level, v->dev, fs->a->nr_devs);
 	d = &fs->a->devs[v->dev];
-	ret = jrx_dev_pread(d, fs->iobuf, fs->node_size,
-			    v->sector * JRX_SECTOR_SIZE);
-	if (ret)
-		return ret;
 	n = jrx_bnode_alloc();
-	if (!n)
+	img = jrx_blob_alloc(fs->node_size);
+	if (!n || !img) {
+		jrx_bnode_free(n);
+		jrx_blob_free(img);
 		return -ENOMEM;
-	ret = jrx_bnode_decode(n, fs->iobuf, fs->node_size, fs->a->node_magic,
-			       &fs->bl, &why);
+	}
+	ret = jrx_dev_pread(d, img, fs->node_size, v->sector * JRX_SECTOR_SIZE);
+	if (ret) {
+		jrx_blob_free(img);
+		jrx_bnode_free(n);
+		return ret;
+	}
+	ret = jrx_bnode_decode_adopt(n, img, fs->node_size, fs->a->node_magic,
+				     &fs->bl, &why);
 	if (!ret && (n->nonce != v->nonce || n->btree_id != btree_id ||
 		     n->level != level || !jrx_bpos_eq(n->min, v->min_key) ||
 		     !jrx_bpos_eq(n->max, ptr->p))) {
@@ -109,13 +113,44 @@ static int node_get(struct jrx_fs *fs, unsigned btree_id, unsigned level,
 	}
 	n->dev = v->dev;
 	n->sector = v->sector;
-	cache_add(fs, n);
 	*out = n;
 	return 0;
 }
 
+/* The node a btree pointer names: from the cache, or read and checked. */
+static int node_get(struct jrx_fs *fs, unsigned btree_id, unsigned level,
+		    const struct jrx_bkey *ptr, struct jrx_bnode **out)
+{
+	const struct jrx_btree_ptr_val *v = jrx_bkey_val(ptr);
+	struct jrx_bnode *n = cache_find(fs, v->dev, v->sector);
+	int ret;
+
+	if (!n) {
+		ret = jrx_fs_read_node(fs, btree_id, level, ptr, &n);
+		if (ret)
+			return ret;
+		cache_add(fs, n);
+	}
+	*out = n;
+	return 0;
+}
+
+struct jrx_bnode *jrx_fs_cached_node(struct jrx_fs *fs,
+				     const struct jrx_bkey *ptr)
+{
+	const struct jrx_btree_ptr_val *v = jrx_bkey_val(ptr);
+
+	return cache_find(fs, v->dev, v->sector);
+}
+
+int jrx_fs_get_node(struct jrx_fs *fs, unsigned btree_id, unsigned level,
+		    const struct jrx_bkey *ptr, struct jrx_bnode **out)
+{
+	return node_get(fs, btree_id, level, ptr, out);
+}
+
 /* A pointer key to node n, in buf (room for 88 bytes). */
-static void make_ptr(const struct jrx_bnode *n, struct jrx_bkey *k)
+void jrx_fs_node_ptr(const struct jrx_bnode *n, struct jrx_bkey *k)
 {
 	struct jrx_btree_ptr_val *v;
 
@@ -128,7 +163,6 @@ static void make_ptr(const struct jrx_bnode *n, struct jrx_bkey *k)
 	v->min_key = n->min;
 }
 
-#define PTR_U64S (JRX_BKEY_U64S + sizeof(struct jrx_btree_ptr_val) / 8)
 
 /* ---------------------------------------------------------------- descent */
 
@@ -163,14 +197,28 @@ static int descend(struct jrx_fs *fs, unsigned btree_id, unsigned level,
 
 /* ---------------------------------------------------------------- allocation */
 
+static void fs_lock(struct jrx_fs *fs)
+{
+	if (fs->lock)
+		pthread_mutex_lock(fs->lock);
+}
+
+static void fs_unlock(struct jrx_fs *fs)
+{
+	if (fs->lock)
+		pthread_mutex_unlock(fs->lock);
+}
+
 static int node_alloc_loc(struct jrx_fs *fs, struct jrx_bnode *n)
 {
 	uint32_t sectors = fs->node_size / JRX_SECTOR_SIZE, got, gen;
 	int ret;
 
+	fs_lock(fs);
 	ret = jrx_alloc_sectors(&fs->bt, JRX_DATA_BTREE, sectors,
 				fs->j.durable_seq, fs->j.seq, &n->dev,
 				&n->sector, &got, &gen);
+	fs_unlock(fs);
 	if (ret)
 		return ret;
 	assert(got == sectors);
@@ -180,14 +228,22 @@ static int node_alloc_loc(struct jrx_fs *fs, struct jrx_bnode *n)
 	return 0;
 }
 
-static int node_free_loc(struct jrx_fs *fs, struct jrx_bnode *n)
+int jrx_fs_free_node_loc(struct jrx_fs *fs, uint32_t dev, uint64_t sector)
 {
 	uint64_t bsec = fs->bt.bucket_sectors;
+	int ret;
 
-	return jrx_bucket_add_sectors(&fs->bt, n->dev, n->sector / bsec,
-				      JRX_DATA_BTREE,
-				      -(int64_t)(fs->node_size / JRX_SECTOR_SIZE),
-				      fs->j.seq);
+	fs_lock(fs);
+	ret = jrx_bucket_add_sectors(&fs->bt, dev, sector / bsec, JRX_DATA_BTREE,
+				     -(int64_t)(fs->node_size / JRX_SECTOR_SIZE),
+				     fs->j.seq);
+	fs_unlock(fs);
+	return ret;
+}
+
+static int node_free_loc(struct jrx_fs *fs, struct jrx_bnode *n)
+{
+	return jrx_fs_free_node_loc(fs, n->dev, n->sector);
 }
 
 /* Write keys[lo, hi) of n as the whole node at n's location. */
@@ -213,11 +269,11 @@ static int btree_insert(struct jrx_fs *fs, unsigned btree_id, unsigned level,
 /* Journal and apply a pointer to n in its parent (level n->level + 1). */
 static int update_parent(struct jrx_fs *fs, struct jrx_bnode *n)
 {
-	uint64_t buf[PTR_U64S];
+	uint64_t buf[JRX_PTR_U64S];
 	struct jrx_bkey *k = (struct jrx_bkey *)buf;
 	int ret;
 
-	make_ptr(n, k);
+	jrx_fs_node_ptr(n, k);
 	ret = fs->replaying ? 0 :
 		jrx_journal_add_key(&fs->j, n->btree_id, n->level + 1u, k);
 	if (ret)
@@ -230,7 +286,7 @@ static int new_root(struct jrx_fs *fs, unsigned btree_id,
 		    struct jrx_bnode *l, struct jrx_bnode *r)
 {
 	struct jrx_bnode *root = jrx_bnode_alloc();
-	uint64_t buf[PTR_U64S];
+	uint64_t buf[JRX_PTR_U64S];
 	struct jrx_bkey *k = (struct jrx_bkey *)buf;
 	int ret;
 
@@ -245,10 +301,10 @@ static int new_root(struct jrx_fs *fs, unsigned btree_id,
 	}
 	root->min = JRX_POS_MIN;
 	root->max = JRX_POS_MAX;
-	make_ptr(l, k);
+	jrx_fs_node_ptr(l, k);
 	ret = jrx_bnode_apply(root, k, 0);
 	if (!ret) {
-		make_ptr(r, k);
+		jrx_fs_node_ptr(r, k);
 		ret = jrx_bnode_apply(root, k, 0);
 	}
 	if (!ret)
@@ -299,9 +355,13 @@ static int node_split(struct jrx_fs *fs, struct jrx_bnode *n)
 	l->nr = n->nr;
 	l->cap = n->cap;
 	l->live_u64s = n->live_u64s;
+	l->blob = n->blob;		/* and the image they point into */
+	l->blob_len = n->blob_len;
 	n->keys = NULL;
 	n->nr = n->cap = 0;
 	n->live_u64s = 0;
+	n->blob = NULL;
+	n->blob_len = 0;
 	l->max = l->keys[l->nr - 1]->p;
 	r->min = jrx_bpos_successor(l->max);
 
@@ -350,7 +410,8 @@ static int btree_insert(struct jrx_fs *fs, unsigned btree_id, unsigned level,
 	ret = jrx_bnode_apply(n, k, seq);
 	if (ret)
 		return ret;
-	if (jrx_bnode_compact_bytes(n) > fs->node_size)
+	/* a replay cuts nodes at write-back only (layout.h) */
+	if (!fs->replaying && jrx_bnode_compact_bytes(n) > fs->node_size)
 		return node_split(fs, n);
 	return 0;
 }
@@ -395,13 +456,199 @@ static int node_rewrite(struct jrx_fs *fs, struct jrx_bnode *n)
 		return ret;
 	}
 	fs->rewrites++;
-	ret = jrx_bucket_add_sectors(&fs->bt, odev, osector / fs->bt.bucket_sectors,
-				     JRX_DATA_BTREE,
-				     -(int64_t)(fs->node_size / JRX_SECTOR_SIZE),
-				     fs->j.seq);
+	ret = jrx_fs_free_node_loc(fs, odev, osector);
 	if (ret || was_root)
 		return ret;	/* a root's new place goes out in btree_root */
 	return update_parent(fs, n);
+}
+
+/* ---------------------------------------------------------------- replay layout */
+
+int jrx_fs_write_piece(struct jrx_fs *fs, const struct jrx_node_meta *m,
+		       const struct jrx_bkey *const *keys, size_t nr,
+		       struct jrx_bnode **out)
+{
+	struct jrx_bnode *p = jrx_bnode_alloc();
+	void *img = jrx_blob_alloc(fs->node_size);
+	struct jrx_node_meta pm = *m;
+	uint32_t dev;
+	uint64_t sector;
+	size_t bytes;
+	int ret = -ENOMEM;
+
+	if (!p || !img)
+		goto err;
+	ret = node_alloc_loc(fs, p);
+	if (ret)
+		goto err;
+	dev = p->dev;
+	sector = p->sector;
+	pm.nonce = p->nonce;
+	bytes = jrx_node_encode_keys(&pm, keys, nr, img, fs->node_size,
+				     fs->a->node_magic, fs->j.seq);
+	ret = fs->nowrite ? 0 :
+		jrx_dev_pwrite(&fs->a->devs[dev], img, bytes,
+			       sector * JRX_SECTOR_SIZE);
+	if (!ret)
+		ret = jrx_bnode_adopt_image(p, img, bytes);
+	if (ret)
+		goto err;
+	p->dev = dev;
+	p->sector = sector;
+	p->fresh = true;
+	fs_lock(fs);
+	fs->nodes_written++;
+	fs_unlock(fs);
+	*out = p;
+	return 0;
+err:
+	jrx_blob_free(img);
+	jrx_bnode_free(p);
+	fs_lock(fs);
+	fs->dead = true;	/* a place may be allocated and not used */
+	fs_unlock(fs);
+	return ret;
+}
+
+int jrx_fs_write_pieces(struct jrx_fs *fs, const struct jrx_node_meta *m,
+			const struct jrx_bkey *const *keys, size_t nr,
+			struct jrx_bnode ***pieces, size_t *k)
+{
+	uint64_t bytes = 0, before = 0;
+	size_t want, start = 0, got = 0, cur = 0;
+	struct jrx_bnode **v;
+	struct jrx_node_meta pm = *m;
+	int ret = 0;
+
+	for (size_t i = 0; i < nr; i++)
+		bytes += keys[i]->u64s * 8u;
+	want = jrx_layout_pieces(bytes, nr, fs->node_size);
+	v = calloc(want, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i <= nr && !ret; i++) {
+		size_t j = i < nr ? jrx_layout_piece_of(before, bytes, want) : want;
+
+		if (i < nr)
+			before += keys[i]->u64s * 8u;
+		if (j == cur)
+			continue;
+		/* keys[start, i) are piece cur */
+		pm.max = i < nr ? keys[i - 1]->p : m->max;
+		ret = jrx_fs_write_piece(fs, &pm, keys + start, i - start,
+					 &v[got]);
+		if (ret)
+			break;
+		got++;
+		if (i < nr)
+			pm.min = jrx_bpos_successor(keys[i - 1]->p);
+		start = i;
+		cur = j;
+	}
+	if (ret) {
+		while (got--)
+			jrx_bnode_free(v[got]);
+		free(v);
+		return ret;
+	}
+	*pieces = v;
+	*k = got;
+	return 0;
+}
+
+/* A new root above the pieces a root was cut into; written at its level. */
+static int replay_new_root(struct jrx_fs *fs, unsigned btree_id,
+			   unsigned level, struct jrx_bnode **pieces, size_t k)
+{
+	struct jrx_bnode *root;
+	uint64_t buf[JRX_PTR_U64S];
+	struct jrx_bkey *ptr = (struct jrx_bkey *)buf;
+	int ret = 0;
+
+	if (level >= JRX_BTREE_MAX_DEPTH)
+		return jrx_fail(-JRX_ERR_NO_SPACE, "btree %s too deep",
+				jrx_btree_name(btree_id));
+	root = jrx_bnode_alloc();
+	if (!root)
+		return -ENOMEM;
+	root->btree_id = (uint8_t)btree_id;
+	root->level = (uint8_t)level;
+	root->min = JRX_POS_MIN;
+	root->max = JRX_POS_MAX;
+	for (size_t j = 0; j < k && !ret; j++) {
+		jrx_fs_node_ptr(pieces[j], ptr);
+		ret = jrx_bnode_apply(root, ptr, fs->j.seq);	/* dirty */
+	}
+	if (ret) {
+		jrx_bnode_free(root);
+		return ret;
+	}
+	cache_add(fs, root);	/* no place yet (sector 0) */
+	fs->root[btree_id] = root;
+	return 0;
+}
+
+int jrx_fs_install_pieces(struct jrx_fs *fs, unsigned btree_id,
+			  unsigned level, struct jrx_bnode *old, bool was_root,
+			  struct jrx_bnode **pieces, size_t k, bool keep)
+{
+	int ret = 0;
+
+	if (old) {
+		cache_del(fs, old);
+		jrx_bnode_free(old);
+	}
+	if (k > 1)
+		fs->splits++;
+	else
+		fs->rewrites++;
+	if (keep || was_root)
+		for (size_t j = 0; j < k; j++)
+			cache_add(fs, pieces[j]);
+	if (was_root)
+		ret = k == 1 ? (fs->root[btree_id] = pieces[0], 0) :
+			replay_new_root(fs, btree_id, level + 1u, pieces, k);
+	else
+		for (size_t j = 0; j < k && !ret; j++)
+			ret = update_parent(fs, pieces[j]);
+	if (!keep && !was_root)
+		for (size_t j = 0; j < k; j++)
+			jrx_bnode_free(pieces[j]);
+	free(pieces);
+	if (ret)
+		fs->dead = true;
+	return ret;
+}
+
+/*
+ * Write-back during a replay: a node recovery placed is rewritten where
+ * it is while it fits; any other node goes to new places, cut by the
+ * layout rule, and the old place is freed.
+ */
+static int replay_writeback(struct jrx_fs *fs, struct jrx_bnode *n)
+{
+	struct jrx_node_meta m = {
+		.btree_id = n->btree_id, .level = n->level,
+		.min = n->min, .max = n->max,
+	};
+	struct jrx_bnode **pieces;
+	bool was_root = fs->root[n->btree_id] == n;
+	size_t k;
+	int ret;
+
+	if (n->fresh && n->sector &&
+	    jrx_bnode_compact_bytes(n) <= fs->node_size)
+		return node_write_full(fs, n);
+	ret = jrx_fs_write_pieces(fs, &m, (const struct jrx_bkey *const *)n->keys,
+				  n->nr, &pieces, &k);
+	if (!ret && n->sector)
+		ret = node_free_loc(fs, n);
+	if (ret) {
+		fs->dead = true;
+		return ret;
+	}
+	return jrx_fs_install_pieces(fs, n->btree_id, n->level, n, was_root,
+				     pieces, k, true);
 }
 
 static int node_writeback(struct jrx_fs *fs, struct jrx_bnode *n)
@@ -416,12 +663,8 @@ static int node_writeback(struct jrx_fs *fs, struct jrx_bnode *n)
 	 * a node moves (or splits).  A node recovery itself placed is
 	 * rewritten where it is, which is what lets write-back settle.
 	 */
-	if (fs->replaying) {
-		if (jrx_bnode_compact_bytes(n) > fs->node_size / 3 * 2 &&
-		    (!n->fresh || jrx_bnode_compact_bytes(n) > fs->node_size))
-			return node_split(fs, n);
-		return n->fresh ? node_write_full(fs, n) : node_rewrite(fs, n);
-	}
+	if (fs->replaying)
+		return replay_writeback(fs, n);
 	/*
 	 * No room to append: move the node, or split it when it is more
 	 * than 2/3 full after compaction, so the new node(s) keep room for
@@ -444,32 +687,43 @@ static int node_writeback(struct jrx_fs *fs, struct jrx_bnode *n)
 
 int jrx_fs_writeback_all(struct jrx_fs *fs)
 {
-	/* leaves first: rewrites dirty the level above */
-	for (unsigned level = 0; level < JRX_BTREE_MAX_DEPTH; level++) {
-		bool again = true;
+	struct jrx_bnode **v = NULL;
+	size_t cap = 0;
+	int ret = 0;
 
-		while (again) {
-			again = false;
-			for (size_t h = 0; h < JRX_CACHE_BUCKETS; h++) {
-				struct jrx_bnode *n = fs->cache[h], *next;
+	/* leaves first: a node written elsewhere dirties the level above */
+	for (unsigned level = 0; !ret && level < JRX_BTREE_MAX_DEPTH; level++) {
+		for (;;) {
+			size_t nr = 0;
 
-				for (; n; n = next) {
-					int ret;
-
-					next = n->hnext;
+			for (size_t h = 0; h < JRX_CACHE_BUCKETS; h++)
+				for (struct jrx_bnode *n = fs->cache[h]; n; n = n->hnext) {
 					if (n->level != level || !n->dirty_seq)
 						continue;
-					ret = node_writeback(fs, n);
-					if (ret)
-						return ret;
-					/* a rewrite re-hashes n: rescan */
-					again = true;
-					break;
+					if (nr == cap) {
+						size_t nc = cap ? cap * 2 : 256;
+						void *p = realloc(v, nc * sizeof(*v));
+
+						if (!p) {
+							free(v);
+							return -ENOMEM;
+						}
+						v = p;
+						cap = nc;
+					}
+					v[nr++] = n;
 				}
-			}
+			if (!nr)
+				break;
+			/* writing one node never frees another of its level */
+			for (size_t i = 0; i < nr && !ret; i++)
+				ret = node_writeback(fs, v[i]);
+			if (ret)
+				break;
 		}
 	}
-	return 0;
+	free(v);
+	return ret;
 }
 
 bool jrx_fs_any_dirty_node(const struct jrx_fs *fs)
@@ -580,7 +834,7 @@ void jrx_fs_root_ptr(const struct jrx_fs *fs, unsigned btree_id,
 void jrx_fs_root_ptr(const struct jrx_fs *fs, unsigned btree_id,
 		     struct jrx_bkey *k)
 {
-	make_ptr(fs->root[btree_id], k);
+	jrx_fs_node_ptr(fs->root[btree_id], k);
 }
 
 void jrx_fs_cache_free(struct jrx_fs *fs);

@@ -10,11 +10,15 @@
  * the new pointer as a level > 0 key; full nodes split at insert time, the
  * new children written before their pointers are journaled.
  *
- * Owner: one thread.  Nothing here is thread-safe.
+ * Owner: one thread.  Nothing here is thread-safe, except what
+ * btree_replay.h lists for a parallel replay: while `lock` is set, the
+ * allocator, the accounting accumulator and the write statistics are
+ * taken under it.
  */
 #ifndef JRX_FS_H
 #define JRX_FS_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include "../io/array.h"
@@ -48,6 +52,8 @@ struct jrx_fs {
 	/* policy */
 	size_t		    jset_target;	/* close a jset past this many bytes */
 	double		    reclaim_below;	/* reclaim when free journal < this */
+	/* set by a parallel replay while its workers write nodes */
+	pthread_mutex_t	   *lock;
 	/* hook: a jset reached the devices */
 	void		  (*on_durable)(void *ctx, uint64_t seq);
 	void		   *hook_ctx;

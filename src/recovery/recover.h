@@ -18,6 +18,7 @@
 #include "../btree/fs.h"
 #include "../io/array.h"
 #include "../io/engine.h"
+#include "../replay/placement.h"
 #include "report.h"
 
 /* Seqs blacklisted after max_seq: the next journal starts at max_seq + pad. */
@@ -38,6 +39,8 @@ struct jrx_recover_opts {
 	enum jrx_io_backend io;	/* journal read backend (default auto) */
 	unsigned threads;	/* workers of every stage; 0: online cores */
 	bool full_scan;		/* read every journal bucket, no bisect */
+	enum jrx_numa_mode numa; /* replay workers: auto (pinned per NUMA
+				    node) or off */
 };
 
 /* The reference or the accelerated recovery, as o->reference says. */

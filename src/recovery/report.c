@@ -63,6 +63,15 @@ void jrx_report_print_text(const struct jrx_report *r, FILE *f)
 		" deltas, %" PRIu64 " of them already applied)\n",
 		r->keys_read, r->keys_after_dedup, r->keys_interior,
 		r->keys_alloc, r->keys_accounting, r->accounting_skipped);
+	if (r->replay_workers)
+		fprintf(f, "  replay   %u workers in %u group(s): %s; %" PRIu64
+			" leaves in %" PRIu64 " units (%" PRIu64 " sliced), %"
+			PRIu64 " nodes written; plan %.3f s, leaves %.3f s,"
+			" install %.3f s, settle %.3f s\n", r->replay_workers,
+			r->replay_groups, r->replay_placement, r->replay_leaves,
+			r->replay_units, r->replay_sliced, r->replay_pieces,
+			r->replay_plan, r->replay_leaves_s, r->replay_install,
+			r->replay_settle);
 	if (r->sort_key_bits)
 		fprintf(f, "  sort: extract %.3f s, radix sort %.3f s, merge and"
 			" dedup %.3f s, %u-bit packed keys\n", r->sort_extract,
@@ -79,6 +88,27 @@ void jrx_report_print_text(const struct jrx_report *r, FILE *f)
 			i + 1 < JRX_PHASE_NR ? "," : "\n");
 	fprintf(f, "  total %.3f s, peak RSS %.1f MiB\n", r->total_seconds,
 		(double)r->peak_rss_bytes / (1 << 20));
+}
+
+/* "replay":{...}: the parallel replay's plan, placement and workers. */
+static void print_replay_json(const struct jrx_report *r, FILE *f)
+{
+	fprintf(f, "\"replay\":{\"workers\":%u,\"groups\":%u,\"placement\":",
+		r->replay_workers, r->replay_groups);
+	jrx_json_str(f, r->replay_placement);
+	fprintf(f, ",\"bind_errno\":%d,\"leaves\":%" PRIu64 ",\"units\":%"
+		PRIu64 ",\"sliced_leaves\":%" PRIu64 ",\"pieces\":%" PRIu64
+		",\"plan\":%.6f,\"leaves_seconds\":%.6f,\"install\":%.6f,"
+		"\"settle\":%.6f,\"per_worker\":[", r->replay_bind_errno,
+		r->replay_leaves, r->replay_units, r->replay_sliced,
+		r->replay_pieces, r->replay_plan, r->replay_leaves_s,
+		r->replay_install, r->replay_settle);
+	for (unsigned i = 0; i < r->replay_nw; i++)
+		fprintf(f, "%s{\"group\":%u,\"units\":%" PRIu64 ",\"keys\":%"
+			PRIu64 ",\"busy\":%.6f}", i ? "," : "",
+			r->replay_worker_group[i], r->replay_worker_units[i],
+			r->replay_worker_keys[i], r->replay_worker_busy[i]);
+	fprintf(f, "]},");
 }
 
 void jrx_report_print_json(const struct jrx_report *r, FILE *f)
@@ -114,6 +144,8 @@ void jrx_report_print_json(const struct jrx_report *r, FILE *f)
 		r->sort_merge, r->sort_key_bits);
 	jrx_json_str_or_null(f, r->replay_mode);
 	fputc(',', f);
+	if (r->replay_workers)
+		print_replay_json(r, f);
 	fprintf(f, "\"btree\":{\"nodes_read\":%" PRIu64 ",\"nodes_written\":%"
 		PRIu64 ",\"splits\":%" PRIu64 "},\"new_journal_seq\":%" PRIu64
 		",", r->nodes_read, r->nodes_written, r->splits,

@@ -59,6 +59,16 @@ struct jrx_report {
 	double	 sort_extract, sort_sort, sort_merge;
 	unsigned sort_key_bits;		/* packed sort key */
 	const char *replay_mode;	/* "sequential" | "parallel" */
+	/* parallel replay (replay/replay.h) */
+	unsigned replay_workers, replay_groups;
+	char	 replay_placement[256];	/* where the workers run */
+	int	 replay_bind_errno;	/* pinning failed (not fatal) */
+	uint64_t replay_leaves, replay_units, replay_sliced, replay_pieces;
+	double	 replay_plan, replay_leaves_s, replay_install, replay_settle;
+	unsigned replay_nw;		/* entries below (at most 64) */
+	uint64_t replay_worker_keys[64], replay_worker_units[64];
+	unsigned replay_worker_group[64];
+	double	 replay_worker_busy[64];
 	/* replay and commit */
 	uint64_t nodes_read, nodes_written, splits;
 	uint64_t new_journal_seq;	/* first seq the next session writes */

@@ -1,0 +1,64 @@
+/*
+ * btree_replay.h - what a replay may do to a store opened for replay
+ * (jrx_fs_open_replay) besides inserting keys one by one: read a node
+ * without the cache, write a node's keys as the pieces the layout rule
+ * gives (layout.h), free a node's old place, and install the written
+ * pieces in place of the old node (cache, root, parent pointers).
+ *
+ * Threads: jrx_fs_read_node, jrx_fs_write_piece(s) and
+ * jrx_fs_free_node_loc may run on several threads at once while
+ * fs->lock is set (it guards the allocator, the accounting accumulator
+ * and the write statistics); they do not touch the node cache.  Everything
+ * else here runs on the thread that owns the fs.
+ */
+#ifndef JRX_BTREE_REPLAY_H
+#define JRX_BTREE_REPLAY_H
+
+#include "fs.h"
+
+#define JRX_PTR_U64S (JRX_BKEY_U64S + sizeof(struct jrx_btree_ptr_val) / 8)
+
+/* Read and check the node ptr names (not cached: the caller owns it). */
+int  jrx_fs_read_node(struct jrx_fs *fs, unsigned btree_id, unsigned level,
+		      const struct jrx_bkey *ptr, struct jrx_bnode **out);
+/* The cached node ptr names, or NULL. */
+struct jrx_bnode *jrx_fs_cached_node(struct jrx_fs *fs,
+				     const struct jrx_bkey *ptr);
+/* The node ptr names, from the cache or read into it. */
+int  jrx_fs_get_node(struct jrx_fs *fs, unsigned btree_id, unsigned level,
+		     const struct jrx_bkey *ptr, struct jrx_bnode **out);
+/* The pointer key (JRX_PTR_U64S words) to node n. */
+void jrx_fs_node_ptr(const struct jrx_bnode *n, struct jrx_bkey *k);
+
+/*
+ * Write keys[0, nr) as one new node covering [m->min, m->max] in a new
+ * place (m->nonce is ignored: a new node gets a new nonce).  *out is the
+ * node as written: clean, fresh, its keys pointing into its image.
+ */
+int  jrx_fs_write_piece(struct jrx_fs *fs, const struct jrx_node_meta *m,
+			const struct jrx_bkey *const *keys, size_t nr,
+			struct jrx_bnode **out);
+/*
+ * Write keys[0, nr), the final keys of a node covering [m->min, m->max],
+ * as the pieces of the layout rule.  *pieces gets a malloc'd array of
+ * *k written nodes in key order.
+ */
+int  jrx_fs_write_pieces(struct jrx_fs *fs, const struct jrx_node_meta *m,
+			 const struct jrx_bkey *const *keys, size_t nr,
+			 struct jrx_bnode ***pieces, size_t *k);
+/* Free the place of a node the new pieces replace. */
+int  jrx_fs_free_node_loc(struct jrx_fs *fs, uint32_t dev, uint64_t sector);
+
+/*
+ * Put pieces[0, k) in place of a node of btree_id at level: the old node
+ * leaves the cache (old: the cached node, or NULL), then the pieces become
+ * the root (was_root) or their pointers go into the parent, which becomes
+ * dirty.  keep: the pieces are cached (they must be when was_root), else
+ * they are freed once their pointers are in place.  Takes the pieces and
+ * the array.
+ */
+int  jrx_fs_install_pieces(struct jrx_fs *fs, unsigned btree_id,
+			   unsigned level, struct jrx_bnode *old, bool was_root,
+			   struct jrx_bnode **pieces, size_t k, bool keep);
+
+#endif

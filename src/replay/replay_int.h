@@ -1,0 +1,61 @@
+/*
+ * replay_int.h - the plan of a parallel replay (replay.h): the committed
+ * leaves the sorted leaf keys fall in, and the work units they are cut
+ * into.  Plain data: the planner (replay_plan.c) fills it on the calling
+ * thread, the workers (replay_par.c) each write the results of the units
+ * they take and nothing else.
+ */
+#ifndef JRX_REPLAY_INT_H
+#define JRX_REPLAY_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "../btree/btree_replay.h"
+#include "../journal/jkey.h"
+
+/* A committed leaf that receives journal keys. */
+struct jrx_rleaf {
+	uint64_t	  ptr[JRX_PTR_U64S];	/* its pointer (key + value) */
+	struct jrx_bnode *cached;	/* the cached node (a root), or NULL */
+	bool		  was_root;
+	uint8_t		  btree_id;
+	size_t		  lo, hi;	/* its journal keys: v[lo, hi) */
+	size_t		  first_unit, nr_units;	/* 1, or its slices */
+};
+
+/* A work unit: a whole leaf, or one slice of a leaf's journal keys. */
+struct jrx_runit {
+	size_t		  leaf;		/* index in plan->leaf */
+	size_t		  lo, hi;	/* journal keys v[lo, hi) */
+	uint64_t	  weight;	/* balance estimate */
+	/* results, written by the one worker that takes the unit */
+	struct jrx_bnode *node;		/* slice: its copy of the leaf */
+	const struct jrx_bkey **keys;	/* slice: merged keys (phase 1) */
+	size_t		  nr;
+	uint64_t	  bytes;
+	struct jrx_bnode **pieces;	/* nodes written, in key order */
+	size_t		  nr_pieces, cap_pieces;
+};
+
+struct jrx_rplan {
+	struct jrx_rleaf *leaf;
+	size_t		  nr_leaves, cap_leaves;
+	struct jrx_runit *unit;
+	size_t		  nr_units;
+	uint64_t	  leaf_keys, sliced;
+};
+
+/*
+ * Route the level-0 keys in v[lo, hi) (sorted, one key per position),
+ * but those of alloc and accounting, to the leaves a descent would
+ * give them, reading interior nodes into the cache; then cut the leaves
+ * into units of about total weight / (workers * per_worker).
+ */
+int  jrx_replay_plan(struct jrx_fs *fs, const struct jrx_jkey *v, size_t lo,
+		     size_t hi, unsigned workers, unsigned per_worker,
+		     struct jrx_rplan *p);
+/* Frees the plan and whatever results its units still hold. */
+void jrx_replay_plan_free(struct jrx_rplan *p);
+
+#endif

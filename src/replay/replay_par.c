@@ -1,0 +1,622 @@
+/*
+ * replay_par.c - the parallel replay (replay.h): the sequential passes,
+ * the workers that merge sorted keys into leaves and write them out, and
+ * the install of the new leaves into their parents.
+ *
+ * Shared state and its owners:
+ *  - the plan (replay_int.h): read-only while workers run, except that a
+ *    unit's results belong to the one worker that took it (a group's
+ *    atomic cursor hands each unit out once); after the barrier a worker
+ *    may read the phase-1 results of any unit of a sliced leaf;
+ *  - the store: only what btree_replay.h allows, under fs->lock;
+ *  - struct par: the cursors and the stop flag are atomics, the gate and
+ *    the barrier go through par.mu / par.cv;
+ *  - struct worker: its own thread's until it is joined.
+ */
+#include <errno.h>
+#include <mimalloc.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "replay.h"
+#include "replay_int.h"
+#include "apply.h"
+#include "jrx/errors.h"
+#include "../btree/blob.h"
+#include "../btree/layout.h"
+#include "../format/clock.h"
+#include "../format/diag.h"
+
+struct par;
+
+struct worker {
+	struct par	 *c;
+	unsigned	  id;
+	pthread_t	  t;
+	int		  ret;
+	char		  msg[512];
+	const struct jrx_bkey **scratch;	/* merged keys of a leaf */
+	size_t		  cap;
+	struct jrx_replay_worker_stats st;
+};
+
+struct par {
+	struct jrx_fs		*fs;
+	const struct jrx_jkey	*v;
+	struct jrx_rplan	*plan;
+	const struct jrx_placement *pl;
+	bool			 keep;		/* dry run: leaves stay cached */
+	size_t			 group_first[JRX_PLACE_MAX_GROUPS + 1];
+	atomic_size_t		 next1[JRX_PLACE_MAX_GROUPS];
+	atomic_size_t		 next2[JRX_PLACE_MAX_GROUPS];
+	atomic_bool		 stop;
+	atomic_int		 bind_errno;
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 cv;
+	bool			 go;
+	unsigned		 running, arrived;
+	struct worker		*w;
+};
+
+/* ---------------------------------------------------------------- helpers */
+
+static int grow_keys(const struct jrx_bkey ***v, size_t *cap, size_t need)
+{
+	void *p;
+	size_t nc;
+
+	if (need <= *cap)
+		return 0;
+	nc = *cap ? *cap : 1024;
+	while (nc < need)
+		nc *= 2;
+	p = realloc((void *)*v, nc * sizeof(**v));
+	if (!p)
+		return -ENOMEM;
+	*v = p;
+	*cap = nc;
+	return 0;
+}
+
+static int add_piece(struct jrx_runit *u, struct jrx_bnode *n)
+{
+	if (u->nr_pieces == u->cap_pieces) {
+		size_t nc = u->cap_pieces ? u->cap_pieces * 2 : 4;
+		void *p = realloc(u->pieces, nc * sizeof(*u->pieces));
+
+		if (!p)
+			return -ENOMEM;
+		u->pieces = p;
+		u->cap_pieces = nc;
+	}
+	u->pieces[u->nr_pieces++] = n;
+	return 0;
+}
+
+/* First index in keys[lo, hi) whose position is > p. */
+static size_t key_upper(struct jrx_bkey *const *keys, size_t lo, size_t hi,
+			struct jrx_bpos p)
+{
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (jrx_bpos_cmp(keys[mid]->p, p) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static const struct jrx_bkey *leaf_ptr(const struct jrx_rleaf *l)
+{
+	return (const struct jrx_bkey *)l->ptr;
+}
+
+/*
+ * Merge the leaf's keys lk[0, ln) with the sorted journal keys jk[0, jn)
+ * (one per position) into out: a journal key replaces the leaf's key at
+ * its position, a whiteout deletes it.  Returns the count; *bytes gets
+ * the key bytes.
+ */
+static size_t merge(struct jrx_bkey *const *lk, size_t ln,
+		    const struct jrx_jkey *jk, size_t jn,
+		    const struct jrx_bkey **out, uint64_t *bytes)
+{
+	size_t i = 0, j = 0, o = 0;
+	uint64_t b = 0;
+
+	while (i < ln || j < jn) {
+		const struct jrx_bkey *k;
+		int c = i == ln ? 1 : j == jn ? -1 :
+			jrx_bpos_cmp(lk[i]->p, jk[j].k->p);
+
+		if (c < 0) {
+			k = lk[i++];
+		} else {
+			if (!c)
+				i++;
+			k = jk[j++].k;
+			if (k->type == JRX_KEY_WHITEOUT)
+				continue;
+		}
+		out[o++] = k;
+		b += k->u64s * 8u;
+	}
+	*bytes = b;
+	return o;
+}
+
+/* ---------------------------------------------------------------- phase 1 */
+
+/* The leaf's keys that fall in unit u: those past the previous slice's
+ * last journal position, up to this slice's (the whole leaf if unsliced). */
+static void unit_leaf_range(const struct par *c, const struct jrx_rleaf *l,
+			    const struct jrx_runit *u, const struct jrx_bnode *n,
+			    size_t *a, size_t *b)
+{
+	size_t s = (size_t)(u - c->plan->unit) - l->first_unit;
+
+	*a = s ? key_upper(n->keys, 0, n->nr, c->v[u->lo - 1].k->p) : 0;
+	*b = s + 1 < l->nr_units ?
+		key_upper(n->keys, *a, n->nr, c->v[u->hi - 1].k->p) : n->nr;
+}
+
+/* Drop what a written piece holds in memory but its place and range. */
+static void piece_drop_keys(struct jrx_bnode *n)
+{
+	jrx_bnode_reset(n);		/* keeps dev, sector, nonce, range */
+	free(n->keys);
+	n->keys = NULL;
+	n->cap = 0;
+}
+
+static int unit_phase1(struct worker *w, struct jrx_runit *u)
+{
+	struct par *c = w->c;
+	struct jrx_rleaf *l = &c->plan->leaf[u->leaf];
+	const struct jrx_bkey *ptr = leaf_ptr(l);
+	const struct jrx_btree_ptr_val *pv = jrx_bkey_val(ptr);
+	struct jrx_bnode *n = l->cached;
+	const struct jrx_bkey **keys;
+	struct jrx_node_meta m = {
+		.btree_id = l->btree_id, .level = 0,
+		.min = pv->min_key, .max = ptr->p,
+	};
+	struct jrx_bnode **pieces;
+	size_t a, b, nr, k;
+	uint64_t bytes;
+	int ret;
+
+	if (!n) {
+		ret = jrx_fs_read_node(c->fs, l->btree_id, 0, ptr, &n);
+		if (ret)
+			return ret;
+		w->st.leaves_read++;
+	}
+	unit_leaf_range(c, l, u, n, &a, &b);
+	ret = grow_keys(&w->scratch, &w->cap, (b - a) + (u->hi - u->lo));
+	if (ret)
+		goto out;
+	nr = merge(n->keys + a, b - a, c->v + u->lo, u->hi - u->lo,
+		   w->scratch, &bytes);
+	w->st.keys += u->hi - u->lo;
+	if (l->nr_units > 1) {
+		/* a slice: cut with the other slices after the barrier */
+		keys = malloc((nr ? nr : 1) * sizeof(*keys));
+		if (!keys) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		memcpy((void *)keys, w->scratch, nr * sizeof(*keys));
+		u->keys = keys;
+		u->nr = nr;
+		u->bytes = bytes;
+		if (n != l->cached)
+			u->node = n;
+		return 0;
+	}
+	ret = jrx_fs_write_pieces(c->fs, &m, w->scratch, nr, &pieces, &k);
+	if (!ret)
+		ret = jrx_fs_free_node_loc(c->fs, pv->dev, pv->sector);
+	if (!ret) {
+		u->pieces = pieces;
+		u->nr_pieces = u->cap_pieces = k;
+		w->st.pieces += k;
+		if (!c->keep && !l->was_root)
+			for (size_t j = 0; j < k; j++)
+				piece_drop_keys(pieces[j]);
+	}
+out:
+	if (n != l->cached)
+		jrx_bnode_free(n);
+	return ret;
+}
+
+/* ---------------------------------------------------------------- phase 2 */
+
+/* The keys of a sliced leaf, walked across its units. */
+struct cursor {
+	const struct jrx_rplan *p;
+	size_t u, end, i;		/* unit, one past its last, index */
+};
+
+static const struct jrx_bkey *cursor_next(struct cursor *cu)
+{
+	while (cu->u < cu->end && cu->i == cu->p->unit[cu->u].nr) {
+		cu->u++;
+		cu->i = 0;
+	}
+	return cu->u < cu->end ? cu->p->unit[cu->u].keys[cu->i++] : NULL;
+}
+
+/*
+ * Unit u of a sliced leaf writes the pieces that start among its keys:
+ * the layout rule applied to the leaf's keys as one sequence, exactly as
+ * jrx_fs_write_pieces() would apply it.
+ */
+static int unit_phase2(struct worker *w, struct jrx_runit *u)
+{
+	struct par *c = w->c;
+	const struct jrx_rplan *p = c->plan;
+	struct jrx_rleaf *l = &p->leaf[u->leaf];
+	const struct jrx_bkey *ptr = leaf_ptr(l);
+	const struct jrx_btree_ptr_val *pv = jrx_bkey_val(ptr);
+	size_t me = (size_t)(u - p->unit), end = l->first_unit + l->nr_units;
+	uint64_t total = 0, before = 0, prev_bytes = 0;
+	size_t nr = 0, k;
+	const struct jrx_bkey *prev = NULL;
+	struct jrx_node_meta m = { .btree_id = l->btree_id, .level = 0 };
+	int ret = 0;
+
+	for (size_t x = l->first_unit; x < end; x++) {
+		total += p->unit[x].bytes;
+		nr += p->unit[x].nr;
+		if (x < me) {
+			before += p->unit[x].bytes;
+			if (p->unit[x].nr) {
+				prev = p->unit[x].keys[p->unit[x].nr - 1];
+				prev_bytes = prev->u64s * 8u;
+			}
+		}
+	}
+	k = jrx_layout_pieces(total, nr, c->fs->node_size);
+	if (!nr) {
+		/* every key deleted: the first unit writes the empty leaf */
+		struct jrx_bnode *n;
+
+		if (me != l->first_unit)
+			return 0;
+		m.min = pv->min_key;
+		m.max = ptr->p;
+		ret = jrx_fs_write_piece(c->fs, &m, NULL, 0, &n);
+		if (!ret)
+			ret = add_piece(u, n);
+		goto freed;
+	}
+	for (size_t i = 0; i < u->nr && !ret; i++) {
+		const struct jrx_bkey *key = u->keys[i];
+		size_t j = jrx_layout_piece_of(before, total, k);
+		struct cursor cu = { p, me, end, i };
+		const struct jrx_bkey *x, *last = NULL;
+		uint64_t b = before;
+		size_t cnt = 0;
+		struct jrx_bnode *n;
+
+		if (prev && jrx_layout_piece_of(before - prev_bytes, total, k) == j) {
+			prev = key;
+			prev_bytes = key->u64s * 8u;
+			before += prev_bytes;
+			continue;	/* not the first key of its piece */
+		}
+		/* gather piece j: from this key while the keys stay in it */
+		while ((x = cursor_next(&cu)) &&
+		       jrx_layout_piece_of(b, total, k) == j) {
+			ret = grow_keys(&w->scratch, &w->cap, cnt + 1);
+			if (ret)
+				break;
+			w->scratch[cnt++] = x;
+			b += x->u64s * 8u;
+			last = x;
+		}
+		if (ret)
+			break;
+		m.min = prev ? jrx_bpos_successor(prev->p) : pv->min_key;
+		m.max = x ? last->p : ptr->p;
+		ret = jrx_fs_write_piece(c->fs, &m, w->scratch, cnt, &n);
+		if (!ret)
+			ret = add_piece(u, n);
+		if (!ret && !c->keep && !l->was_root)
+			piece_drop_keys(n);
+		w->st.pieces++;
+		prev = key;
+		prev_bytes = key->u64s * 8u;
+		before += prev_bytes;
+	}
+freed:
+	if (!ret && me == l->first_unit)
+		ret = jrx_fs_free_node_loc(c->fs, pv->dev, pv->sector);
+	return ret;
+}
+
+/* ---------------------------------------------------------------- workers */
+
+static void fail_worker(struct worker *w, int ret)
+{
+	w->ret = ret;
+	snprintf(w->msg, sizeof(w->msg), "%s", jrx_diag());
+	atomic_store(&w->c->stop, true);
+}
+
+/* Wait for every running worker (the barrier between the phases). */
+static void barrier(struct par *c)
+{
+	pthread_mutex_lock(&c->mu);
+	c->arrived++;
+	if (c->arrived == c->running)
+		pthread_cond_broadcast(&c->cv);
+	while (c->arrived < c->running)
+		pthread_cond_wait(&c->cv, &c->mu);
+	pthread_mutex_unlock(&c->mu);
+}
+
+static void run_phase(struct worker *w, int phase)
+{
+	struct par *c = w->c;
+	unsigned g = w->st.group;
+	atomic_size_t *next = phase == 1 ? &c->next1[g] : &c->next2[g];
+
+	while (!atomic_load(&c->stop)) {
+		size_t u = c->group_first[g] + atomic_fetch_add(next, 1);
+		struct jrx_runit *x;
+		int ret;
+
+		if (u >= c->group_first[g + 1])
+			break;
+		x = &c->plan->unit[u];
+		if (phase == 2 && c->plan->leaf[x->leaf].nr_units == 1)
+			continue;
+		ret = phase == 1 ? unit_phase1(w, x) : unit_phase2(w, x);
+		w->st.units += phase == 1;
+		if (ret) {
+			fail_worker(w, ret);
+			break;
+		}
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct par *c = w->c;
+	mi_heap_t *heap;
+	double t;
+	int ret;
+
+	pthread_mutex_lock(&c->mu);
+	while (!c->go)
+		pthread_cond_wait(&c->cv, &c->mu);
+	pthread_mutex_unlock(&c->mu);
+
+	/* pinned first, so the heap's pages are touched on our node */
+	ret = jrx_placement_enter(c->pl, w->id);
+	if (ret)
+		atomic_store(&c->bind_errno, -ret);
+	heap = mi_heap_new();
+	jrx_blob_use_heap(heap);
+	t = jrx_now();
+	run_phase(w, 1);
+	w->st.busy_seconds = jrx_now() - t;
+	barrier(c);
+	t = jrx_now();
+	run_phase(w, 2);
+	w->st.busy_seconds += jrx_now() - t;
+	jrx_blob_use_heap(NULL);
+	if (heap)
+		mi_heap_delete(heap);	/* live blocks move to the default heap */
+	return NULL;
+}
+
+static int run_workers(struct par *c, unsigned nw)
+{
+	pthread_mutexattr_t ma;
+	unsigned started = 0;
+	int ret = 0;
+
+	pthread_mutexattr_init(&ma);
+	pthread_mutex_init(&c->mu, &ma);
+	pthread_mutexattr_destroy(&ma);
+	pthread_cond_init(&c->cv, NULL);
+	for (unsigned i = 0; i < nw; i++) {
+		c->w[i].c = c;
+		c->w[i].id = i;
+		c->w[i].st.group = c->pl->w[i].group;
+		c->w[i].st.pu = c->pl->w[i].pu;
+		if (pthread_create(&c->w[i].t, NULL, worker_main, &c->w[i])) {
+			ret = jrx_fail(-EAGAIN, "replay: could not start worker"
+				       " %u of %u", i + 1, nw);
+			break;
+		}
+		started++;
+	}
+	/* the workers that started run the whole plan between them only if
+	 * every group has one; otherwise they stop at once */
+	pthread_mutex_lock(&c->mu);
+	c->running = started;
+	c->go = true;
+	if (ret)
+		atomic_store(&c->stop, true);
+	pthread_cond_broadcast(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(c->w[i].t, NULL);
+	pthread_cond_destroy(&c->cv);
+	pthread_mutex_destroy(&c->mu);
+	for (unsigned i = 0; !ret && i < started; i++)
+		if (c->w[i].ret)
+			ret = jrx_fail(c->w[i].ret, "%s", c->w[i].msg);
+	return ret;
+}
+
+/* ---------------------------------------------------------------- passes */
+
+/* The new leaves into the tree, in key order. */
+static int install(struct jrx_fs *fs, struct jrx_rplan *p, bool keep,
+		   struct jrx_replay_stats *st)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < p->nr_leaves && !ret; i++) {
+		struct jrx_rleaf *l = &p->leaf[i];
+		struct jrx_bnode **pieces;
+		size_t k = 0, o = 0;
+
+		for (size_t u = l->first_unit; u < l->first_unit + l->nr_units; u++)
+			k += p->unit[u].nr_pieces;
+		pieces = malloc((k ? k : 1) * sizeof(*pieces));
+		if (!pieces)
+			return -ENOMEM;
+		for (size_t u = l->first_unit; u < l->first_unit + l->nr_units; u++) {
+			struct jrx_runit *x = &p->unit[u];
+
+			memcpy(&pieces[o], x->pieces, x->nr_pieces * sizeof(*pieces));
+			o += x->nr_pieces;
+			x->nr_pieces = 0;	/* the install owns them now */
+		}
+		st->pieces += k;
+		ret = jrx_fs_install_pieces(fs, l->btree_id, 0, l->cached,
+					    l->was_root, pieces, k, keep);
+	}
+	return ret;
+}
+
+/* Alloc keys into the allocator, interior keys, alloc and accounting. */
+static int sequential_passes(struct jrx_fs *fs, const struct jrx_jindex *ix,
+			     const struct jrx_jkey *v, size_t n,
+			     struct jrx_replay_stats *st, uint64_t *skipped)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < n && !ret; i++)
+		ret = jrx_replay_load_alloc(fs, v[i].btree_id, v[i].level,
+					    v[i].k, ix->v[v[i].jset].seq);
+	for (unsigned pass = 0; !ret && pass < JRX_PASS_LEAVES; pass++)
+		for (size_t i = 0; i < n && !ret; i++) {
+			if (jrx_replay_pass_of(v[i].btree_id, v[i].level) != pass)
+				continue;
+			if (pass == JRX_PASS_INTERIOR)
+				st->interior_keys++;
+			else
+				st->alloc_keys++;
+			ret = jrx_replay_apply(fs, v[i].btree_id, v[i].level,
+					       v[i].k, ix->v[v[i].jset].seq,
+					       skipped);
+		}
+	return ret;
+}
+
+static void note_workers(struct jrx_replay_stats *st, const struct par *c,
+			 unsigned nw)
+{
+	for (unsigned i = 0; i < nw && i < JRX_REPLAY_MAX_WORKERS; i++) {
+		st->w[i] = c->w[i].st;
+		st->leaves_read += c->w[i].st.leaves_read;
+	}
+}
+
+int jrx_replay_parallel(struct jrx_fs *fs, const struct jrx_jindex *ix,
+			const struct jrx_jkey *v, size_t n,
+			const struct jrx_replay_opts *o,
+			struct jrx_replay_stats *st, uint64_t *skipped)
+{
+	static const struct jrx_replay_opts defaults;
+	struct jrx_placement pl = { 0 };
+	struct jrx_rplan plan = { 0 };
+	struct par c = { 0 };
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	uint64_t *weight = NULL, freed;
+	size_t lo = 0;
+	double t;
+	unsigned nw;
+	int ret;
+
+	if (!o)
+		o = &defaults;
+	memset(st, 0, sizeof(*st));
+	ret = sequential_passes(fs, ix, v, n, st, skipped);
+	/* buckets open at the crash and emptied since hold nothing */
+	if (!ret)
+		ret = jrx_buckets_free_empty(&fs->bt, fs->j.seq, &freed);
+	if (ret)
+		return ret;
+
+	t = jrx_now();
+	ret = jrx_placement_init(&pl, o->threads, o->numa);
+	if (ret)
+		return ret;
+	nw = pl.nr_workers;
+	if (nw > JRX_REPLAY_MAX_WORKERS) {
+		jrx_placement_free(&pl);
+		return jrx_fail(-JRX_ERR_BAD_OPTION, "replay: %u workers, at most"
+				" %u", nw, JRX_REPLAY_MAX_WORKERS);
+	}
+	st->workers = nw;
+	st->groups = pl.nr_groups;
+	jrx_placement_describe(&pl, st->placement, sizeof(st->placement));
+	while (lo < n && v[lo].level)
+		lo++;
+	ret = jrx_replay_plan(fs, v, lo, n, nw, o->units_per_worker, &plan);
+	if (ret)
+		goto out;
+	st->leaf_keys = plan.leaf_keys;
+	st->leaves = plan.nr_leaves;
+	st->units = plan.nr_units;
+	st->sliced_leaves = plan.sliced;
+	weight = malloc((plan.nr_units ? plan.nr_units : 1) * sizeof(*weight));
+	c.w = calloc(nw, sizeof(*c.w));
+	if (!weight || !c.w) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (size_t u = 0; u < plan.nr_units; u++)
+		weight[u] = plan.unit[u].weight;
+	jrx_placement_split(&pl, weight, plan.nr_units, c.group_first);
+	st->plan_seconds = jrx_now() - t;
+
+	t = jrx_now();
+	c.fs = fs;
+	c.v = v;
+	c.plan = &plan;
+	c.pl = &pl;
+	c.keep = fs->nowrite;
+	fs->lock = &lock;
+	ret = run_workers(&c, nw);
+	fs->lock = NULL;
+	note_workers(st, &c, nw);
+	st->bind_errno = atomic_load(&c.bind_errno);
+	st->leaves_seconds = jrx_now() - t;
+	if (ret)
+		goto out;
+
+	t = jrx_now();
+	ret = install(fs, &plan, c.keep, st);
+	st->install_seconds = jrx_now() - t;
+	if (ret)
+		goto out;
+	t = jrx_now();
+	ret = jrx_fs_replay_settle(fs);
+	st->settle_seconds = jrx_now() - t;
+out:
+	if (ret)
+		fs->dead = true;
+	for (unsigned i = 0; c.w && i < nw; i++)
+		free((void *)c.w[i].scratch);
+	free(c.w);
+	free(weight);
+	jrx_replay_plan_free(&plan);
+	jrx_placement_free(&pl);
+	pthread_mutex_destroy(&lock);
+	return ret;
+}

@@ -1,0 +1,205 @@
+/*
+ * replay_plan.c - the plan of a parallel replay (replay_int.h): which
+ * committed leaf every leaf key goes to, and the work units.
+ *
+ * Routing follows descent exactly: below an interior node, a key goes to
+ * the first child whose pointer key is >= its position.  With the keys
+ * sorted, that is one binary search per pointer instead of one descent
+ * per key.
+ *
+ * A unit weighs its journal keys plus a fixed cost for the leaf it reads
+ * and writes.  A leaf whose keys alone weigh more than a unit is cut into
+ * slices of consecutive keys, so a hot leaf (one inode, one btree, a zipf
+ * head) is spread over several workers like any other range.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "replay_int.h"
+#include "jrx/errors.h"
+#include "../format/diag.h"
+
+/* A leaf's read, decode, encode and write, in journal keys. */
+#define LEAF_COST	2048u
+/* Units are never cut finer than this many keys. */
+#define MIN_UNIT	4096u
+
+/* First index in v[lo, hi) whose position is > p. */
+static size_t upper_bound(const struct jrx_jkey *v, size_t lo, size_t hi,
+			  struct jrx_bpos p)
+{
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (jrx_bpos_cmp(v[mid].k->p, p) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int add_leaf(struct jrx_fs *fs, struct jrx_rplan *p, unsigned btree_id,
+		    const struct jrx_bkey *ptr, size_t lo, size_t hi)
+{
+	struct jrx_rleaf *l;
+
+	if (p->nr_leaves == p->cap_leaves) {
+		size_t nc = p->cap_leaves ? p->cap_leaves * 2 : 1024;
+		void *n = realloc(p->leaf, nc * sizeof(*p->leaf));
+
+		if (!n)
+			return -ENOMEM;
+		p->leaf = n;
+		p->cap_leaves = nc;
+	}
+	l = &p->leaf[p->nr_leaves++];
+	memset(l, 0, sizeof(*l));
+	memcpy(l->ptr, ptr, sizeof(l->ptr));
+	l->cached = jrx_fs_cached_node(fs, ptr);
+	l->btree_id = (uint8_t)btree_id;
+	l->lo = lo;
+	l->hi = hi;
+	return 0;
+}
+
+static int route(struct jrx_fs *fs, struct jrx_rplan *p, struct jrx_bnode *n,
+		 const struct jrx_jkey *v, size_t lo, size_t hi)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < n->nr && lo < hi && !ret; i++) {
+		const struct jrx_bkey *ptr = n->keys[i];
+		size_t end = upper_bound(v, lo, hi, ptr->p);
+		struct jrx_bnode *c;
+
+		if (end == lo)
+			continue;
+		if (n->level == 1) {
+			ret = add_leaf(fs, p, n->btree_id, ptr, lo, end);
+		} else {
+			ret = jrx_fs_get_node(fs, n->btree_id, n->level - 1u,
+					      ptr, &c);
+			if (!ret)
+				ret = route(fs, p, c, v, lo, end);
+		}
+		lo = end;
+	}
+	if (!ret && lo < hi)
+		ret = jrx_fail(-JRX_ERR_NODE_INVALID, "btree %s level %u: no"
+			       " child covers the position",
+			       jrx_btree_name(n->btree_id), n->level);
+	return ret;
+}
+
+static int route_btree(struct jrx_fs *fs, struct jrx_rplan *p,
+		       unsigned btree_id, const struct jrx_jkey *v, size_t lo,
+		       size_t hi)
+{
+	struct jrx_bnode *root = fs->root[btree_id];
+	uint64_t buf[JRX_PTR_U64S];
+
+	if (!root)
+		return jrx_fail(-JRX_ERR_NOT_FOUND, "btree %s has no root",
+				jrx_btree_name(btree_id));
+	if (root->level)
+		return route(fs, p, root, v, lo, hi);
+	/* the root is the only leaf */
+	jrx_fs_node_ptr(root, (struct jrx_bkey *)buf);
+	if (add_leaf(fs, p, btree_id, (struct jrx_bkey *)buf, lo, hi))
+		return -ENOMEM;
+	p->leaf[p->nr_leaves - 1].cached = root;
+	p->leaf[p->nr_leaves - 1].was_root = true;
+	return 0;
+}
+
+static int cut_units(struct jrx_rplan *p, unsigned workers, unsigned per_worker)
+{
+	uint64_t total = 0, unit;
+	size_t nr = 0, u = 0;
+
+	for (size_t i = 0; i < p->nr_leaves; i++)
+		total += p->leaf[i].hi - p->leaf[i].lo + LEAF_COST;
+	unit = total / ((uint64_t)workers * per_worker);
+	if (unit < MIN_UNIT)
+		unit = MIN_UNIT;
+	for (size_t i = 0; i < p->nr_leaves; i++) {
+		uint64_t keys = p->leaf[i].hi - p->leaf[i].lo;
+
+		p->leaf[i].nr_units = keys > unit ? (size_t)((keys + unit - 1) / unit) : 1;
+		nr += p->leaf[i].nr_units;
+	}
+	p->unit = calloc(nr ? nr : 1, sizeof(*p->unit));
+	if (!p->unit)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->nr_leaves; i++) {
+		struct jrx_rleaf *l = &p->leaf[i];
+		size_t keys = l->hi - l->lo;
+
+		l->first_unit = u;
+		if (l->nr_units > 1)
+			p->sliced++;
+		for (size_t s = 0; s < l->nr_units; s++, u++) {
+			struct jrx_runit *x = &p->unit[u];
+
+			x->leaf = i;
+			x->lo = l->lo + keys * s / l->nr_units;
+			x->hi = l->lo + keys * (s + 1) / l->nr_units;
+			x->weight = x->hi - x->lo +
+				(l->nr_units > 1 ? LEAF_COST / 2 : LEAF_COST);
+		}
+	}
+	p->nr_units = nr;
+	return 0;
+}
+
+int jrx_replay_plan(struct jrx_fs *fs, const struct jrx_jkey *v, size_t lo,
+		    size_t hi, unsigned workers, unsigned per_worker,
+		    struct jrx_rplan *p)
+{
+	int ret = 0;
+
+	memset(p, 0, sizeof(*p));
+	while (lo < hi && !ret) {
+		unsigned id = v[lo].btree_id;
+		size_t end = lo;
+
+		while (end < hi && v[end].btree_id == id)
+			end++;
+		if (id == JRX_BTREE_ALLOC || id == JRX_BTREE_ACCOUNTING) {
+			lo = end;	/* replayed one by one before */
+			continue;
+		}
+		if (v[lo].level || id >= JRX_BTREE_NR) {
+			ret = jrx_fail(-JRX_ERR_KEY_INVALID, "parallel replay"
+				       " given keys of btree %u level %u", id,
+				       v[lo].level);
+			break;
+		}
+		ret = route_btree(fs, p, id, v, lo, end);
+		p->leaf_keys += end - lo;
+		lo = end;
+	}
+	if (!ret)
+		ret = cut_units(p, workers ? workers : 1,
+				per_worker ? per_worker : 8);
+	if (ret)
+		jrx_replay_plan_free(p);
+	return ret;
+}
+
+void jrx_replay_plan_free(struct jrx_rplan *p)
+{
+	for (size_t u = 0; u < p->nr_units; u++) {
+		struct jrx_runit *x = &p->unit[u];
+
+		jrx_bnode_free(x->node);
+		free(x->keys);
+		for (size_t j = 0; j < x->nr_pieces; j++)
+			jrx_bnode_free(x->pieces[j]);
+		free(x->pieces);
+	}
+	free(p->unit);
+	free(p->leaf);
+	memset(p, 0, sizeof(*p));
+}
