@@ -147,7 +147,8 @@ static void assert_same_dump(const char *want, const char *got,
  * Every test runs twice: with the reference recovery, and with the
  * accelerated one, whose result is then held against the reference's
  * (dump_view() is the reference's dry run).  The accelerated runs go
- * round the io backends, thread counts and read modes.
+ * round the io backends, thread counts, read modes, replay unit sizes
+ * and NUMA placement on and off.
  */
 static bool accelerated;
 static unsigned recoveries;
@@ -164,6 +165,9 @@ static struct jrx_recover_opts mode(bool dry)
 		o.io = io[n % 3];
 		o.threads = 1 + n % 4;
 		o.full_scan = n % 5 == 4;
+		/* replay units of a few keys: leaves sliced between workers */
+		o.replay_unit = n % 2 ? 3 + n % 7 : 0;
+		o.numa = n % 3 == 2 ? JRX_NUMA_OFF : JRX_NUMA_AUTO;
 	}
 	return o;
 }

@@ -48,6 +48,8 @@ void jrx_bnode_reset(struct jrx_bnode *n)
 {
 	free_keys(n, n->keys, n->nr);
 	free_keys(n, n->pend, n->pnr);
+	free_keys(n, n->in, n->nin);
+	n->nin = 0;
 	jrx_blob_free(n->blob);
 	n->blob = NULL;
 	n->blob_len = 0;
@@ -66,6 +68,7 @@ void jrx_bnode_free(struct jrx_bnode *n)
 	jrx_bnode_reset(n);
 	free(n->keys);
 	free(n->pend);
+	free(n->in);
 	free(n);
 }
 
@@ -180,6 +183,93 @@ int jrx_bnode_apply(struct jrx_bnode *n, const struct jrx_bkey *k, uint64_t seq)
 	if (!ret && (!n->dirty_seq || seq < n->dirty_seq))
 		n->dirty_seq = seq;
 	return ret;
+}
+
+int jrx_bnode_defer(struct jrx_bnode *n, const struct jrx_bkey *k, uint64_t seq)
+{
+	struct jrx_bkey *c;
+
+	assert(jrx_bpos_cmp(k->p, n->min) >= 0 && jrx_bpos_cmp(k->p, n->max) <= 0);
+	if (grow(&n->in, &n->incap, n->nin + 1))
+		return -ENOMEM;
+	c = dup_key(k);
+	if (!c)
+		return -ENOMEM;
+	n->in[n->nin++] = c;
+	if (seq && (!n->dirty_seq || seq < n->dirty_seq))
+		n->dirty_seq = seq;
+	return 0;
+}
+
+struct defer_slot {
+	struct jrx_bkey *k;
+	size_t i;		/* arrival */
+};
+
+/* By position, then arrival: the last update of a position wins. */
+static int cmp_slot(const void *a, const void *b)
+{
+	const struct defer_slot *x = a, *y = b;
+	int c = jrx_bpos_cmp(x->k->p, y->k->p);
+
+	return c ? c : (x->i < y->i ? -1 : x->i > y->i);
+}
+
+int jrx_bnode_settle_deferred(struct jrx_bnode *n)
+{
+	struct jrx_bkey **v, **in = n->in;
+	size_t nin = n->nin, i = 0, j = 0, o = 0;
+	size_t cap = n->nr + nin;
+
+	/* the updates by position, equal positions in arrival order */
+	{
+		struct defer_slot *s;
+
+		s = malloc(nin * sizeof(*s));
+		if (!s)
+			return -ENOMEM;
+		for (size_t x = 0; x < nin; x++)
+			s[x] = (struct defer_slot){ in[x], x };
+		qsort(s, nin, sizeof(*s), cmp_slot);
+		for (size_t x = 0; x < nin; x++)
+			in[x] = s[x].k;
+		free(s);
+	}
+	v = malloc((cap ? cap : 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	n->live_u64s = 0;
+	while (i < n->nr || j < nin) {
+		struct jrx_bkey *k;
+		int c;
+
+		if (j < nin && j + 1 < nin &&
+		    jrx_bpos_eq(in[j]->p, in[j + 1]->p)) {
+			free(in[j++]);		/* a later update wins */
+			continue;
+		}
+		c = i == n->nr ? 1 : j == nin ? -1 :
+			jrx_bpos_cmp(n->keys[i]->p, in[j]->p);
+		if (c < 0) {
+			k = n->keys[i++];
+		} else {
+			if (!c)
+				free_key(n, n->keys[i++]);
+			k = in[j++];
+			if (k->type == JRX_KEY_WHITEOUT) {
+				free(k);
+				continue;
+			}
+		}
+		v[o++] = k;
+		n->live_u64s += k->u64s;
+	}
+	free(n->keys);
+	n->keys = v;
+	n->nr = o;
+	n->cap = cap ? cap : 1;
+	n->nin = 0;
+	return 0;
 }
 
 #define BAD(msg) do { *why = (msg); ret = -JRX_ERR_NODE_INVALID; goto err; } while (0)

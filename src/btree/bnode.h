@@ -46,6 +46,8 @@ struct jrx_bnode {
 					   committed state points at it */
 	char		 *blob;		/* image the keys point into (owned) */
 	size_t		  blob_len;
+	struct jrx_bkey	**in;		/* deferred updates, arrival order */
+	size_t		  nin, incap;
 };
 
 /* Blacklisted journal seqs: sorted, inclusive ranges. */
@@ -92,6 +94,21 @@ size_t jrx_bnode_lower_bound(const struct jrx_bnode *n, struct jrx_bpos p);
  * load, which leaves pend alone).
  */
 int jrx_bnode_apply(struct jrx_bnode *n, const struct jrx_bkey *k, uint64_t seq);
+
+/*
+ * Record one update without touching the view (replay): O(1) whatever
+ * the node's size.  The view is brought up to date by
+ * jrx_bnode_settle(), which every reader of keys[] must call first; the
+ * result is what jrx_bnode_apply() in arrival order would give.  The
+ * node becomes dirty; pend is not kept (a replay rewrites whole nodes).
+ */
+int jrx_bnode_defer(struct jrx_bnode *n, const struct jrx_bkey *k,
+		    uint64_t seq);
+int jrx_bnode_settle_deferred(struct jrx_bnode *n);
+static inline int jrx_bnode_settle(struct jrx_bnode *n)
+{
+	return n->nin ? jrx_bnode_settle_deferred(n) : 0;
+}
 
 /* Bytes the node's live keys take when written as one new node. */
 static inline size_t jrx_bnode_compact_bytes(const struct jrx_bnode *n)

@@ -181,8 +181,12 @@ static int descend(struct jrx_fs *fs, unsigned btree_id, unsigned level,
 				" the root (level %u)", jrx_btree_name(btree_id),
 				level, n->level);
 	while (n->level > level) {
-		size_t i = jrx_bnode_lower_bound(n, pos);
+		size_t i;
 
+		ret = jrx_bnode_settle(n);
+		if (ret)
+			return ret;
+		i = jrx_bnode_lower_bound(n, pos);
 		if (i == n->nr)
 			return jrx_fail(-JRX_ERR_NODE_INVALID, "btree %s level %u:"
 					" no child covers the position",
@@ -407,11 +411,14 @@ static int btree_insert(struct jrx_fs *fs, unsigned btree_id, unsigned level,
 	ret = descend(fs, btree_id, level, k->p, &n);
 	if (ret)
 		return ret;
+	/* a replay cuts nodes at write-back only (layout.h), and a node
+	 * takes its keys in O(1) until something reads it */
+	if (fs->replaying)
+		return jrx_bnode_defer(n, k, seq);
 	ret = jrx_bnode_apply(n, k, seq);
 	if (ret)
 		return ret;
-	/* a replay cuts nodes at write-back only (layout.h) */
-	if (!fs->replaying && jrx_bnode_compact_bytes(n) > fs->node_size)
+	if (jrx_bnode_compact_bytes(n) > fs->node_size)
 		return node_split(fs, n);
 	return 0;
 }
@@ -634,8 +641,10 @@ static int replay_writeback(struct jrx_fs *fs, struct jrx_bnode *n)
 	struct jrx_bnode **pieces;
 	bool was_root = fs->root[n->btree_id] == n;
 	size_t k;
-	int ret;
+	int ret = jrx_bnode_settle(n);
 
+	if (ret)
+		return ret;
 	if (n->fresh && n->sector &&
 	    jrx_bnode_compact_bytes(n) <= fs->node_size)
 		return node_write_full(fs, n);
@@ -756,6 +765,8 @@ int jrx_btree_peek(struct jrx_fs *fs, unsigned btree_id, struct jrx_bpos pos,
 		size_t i;
 		int ret = descend(fs, btree_id, 0, pos, &n);
 
+		if (!ret)
+			ret = jrx_bnode_settle(n);
 		if (ret)
 			return ret;
 		i = jrx_bnode_lower_bound(n, pos);
@@ -784,8 +795,10 @@ int jrx_btree_lookup(struct jrx_fs *fs, unsigned btree_id, struct jrx_bpos pos,
 static int walk(struct jrx_fs *fs, struct jrx_bnode *n, jrx_key_cb kcb,
 		jrx_node_cb ncb, void *ctx)
 {
-	int ret = ncb ? ncb(ctx, n) : 0;
+	int ret = jrx_bnode_settle(n);
 
+	if (!ret && ncb)
+		ret = ncb(ctx, n);
 	if (ret)
 		return ret;
 	for (size_t i = 0; i < n->nr; i++) {

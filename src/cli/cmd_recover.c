@@ -23,6 +23,10 @@ static const char usage_text[] =
 	"  --threads N        workers per stage (default: online cores)\n"
 	"  --full-scan        read every journal bucket instead of bisecting\n"
 	"                     the ring for the live range\n"
+	"  --numa auto|off    replay workers pinned one group per NUMA node,\n"
+	"                     memory from their node (auto), or not pinned\n"
+	"  --replay-unit N    replay work units of at most N journal keys\n"
+	"                     (default: balanced automatically)\n"
 	"  --stop-after journal_read|sort\n"
 	"                     dry runs: stop after that phase (benchmarks,\n"
 	"                     profiles)\n";
@@ -53,7 +57,8 @@ static int bad_value(const char *opt, const char *v)
 
 int cmd_recover(int argc, char **argv)
 {
-	enum { O_REF = 256, O_JSON, O_IO, O_THREADS, O_FULL, O_STOP };
+	enum { O_REF = 256, O_JSON, O_IO, O_THREADS, O_FULL, O_STOP, O_NUMA,
+	       O_UNIT };
 	static const struct option opts[] = {
 		{ "reference", no_argument, NULL, O_REF },
 		{ "dry-run", no_argument, NULL, 'n' },
@@ -62,6 +67,8 @@ int cmd_recover(int argc, char **argv)
 		{ "threads", required_argument, NULL, O_THREADS },
 		{ "full-scan", no_argument, NULL, O_FULL },
 		{ "stop-after", required_argument, NULL, O_STOP },
+		{ "numa", required_argument, NULL, O_NUMA },
+		{ "replay-unit", required_argument, NULL, O_UNIT },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -96,6 +103,19 @@ int cmd_recover(int argc, char **argv)
 			break;
 		case O_FULL:
 			o.full_scan = true;
+			break;
+		case O_NUMA:
+			if (!strcmp(optarg, "auto"))
+				o.numa = JRX_NUMA_AUTO;
+			else if (!strcmp(optarg, "off"))
+				o.numa = JRX_NUMA_OFF;
+			else
+				return bad_value("--numa", optarg);
+			break;
+		case O_UNIT:
+			if (!cli_parse_u64(optarg, &v) || !v || v > UINT32_MAX)
+				return bad_value("--replay-unit", optarg);
+			o.replay_unit = (unsigned)v;
 			break;
 		case O_STOP:
 			if (!strcmp(optarg, "journal_read"))

@@ -19,7 +19,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: jrx synth --keys N [--base-keys M] [--btrees MIX]"
 		" [--overwrite-ratio R]\n"
-		"                 [--distribution uniform|zipf|sequential]"
+		"                 [--distribution uniform|zipf|sequential|hot]"
 		" [--seed S] [--jset-size BYTES]\n"
 		"                 [--json] DEV...\n"
 		"  on a clean array: rebuild the store as a bulk-loaded base of M"
@@ -29,15 +29,28 @@ static void usage(FILE *f)
 		"  --keys            journal keys (extents, inodes, dirents,"
 		" xattrs)\n"
 		"  --base-keys       keys of the base btrees (default: N)\n"
-		"  --btrees          weights, default %s\n"
+		"  --btrees          weights, default %s;\n"
+		"                    a btree not named gets 0: --btrees extents=1"
+		" is one btree\n"
+		"                    only (but the inodes extents and names belong"
+		" to are\n"
+		"                    written: new files, sizes, the inode of a new"
+		" name)\n"
 		"  --overwrite-ratio share of journal keys on existing positions"
 		" (default 0.3)\n"
-		"  --distribution    how existing positions are chosen (default"
-		" uniform)\n"
+		"  --distribution    how positions are chosen (default uniform):"
+		" uniform; zipf\n"
+		"                    (overwrites by rank, density 1/rank);"
+		" sequential (overwrites\n"
+		"                    in key order); hot: %u%% of the journal keys on"
+		" one hot inode\n"
+		"                    per btree (a file's extents, xattrs and inode,"
+		" the root's\n"
+		"                    dirents), the rest uniform\n"
 		"  --seed            PRNG seed (default 1)\n"
 		"  --jset-size       bytes per jset, default 256K, at most a bucket\n"
 		"  --json            print the report as one JSON object\n",
-		JRX_SYNTH_DEFAULT_MIX);
+		JRX_SYNTH_DEFAULT_MIX, JRX_SYNTH_HOT_PCT);
 }
 
 struct progress {
@@ -68,6 +81,11 @@ static void show_progress(void *ctx, const char *phase, uint64_t done,
 	fflush(stderr);
 }
 
+static double share(uint64_t part, uint64_t whole)
+{
+	return whole ? (double)part / (double)whole : 0;
+}
+
 static void report(const struct jrx_synth_opts *o,
 		   const struct jrx_synth_report *r, bool json)
 {
@@ -90,14 +108,18 @@ static void report(const struct jrx_synth_opts *o,
 		for (unsigned b = 0; b < JRX_SYNTH_NR_BTREES; b++)
 			printf("%s\"%s\":%" PRIu64, b ? "," : "", jrx_btree_name(b),
 			       r->base_by_btree[b]);
-		printf("},\"base_nodes\":%" PRIu64 ",\"inodes\":%" PRIu64
-		       ",\"overwrite_ratio\":%g,\"distribution\":\"%s\",\"seed\":%"
+		printf("},\"base_nodes\":%" PRIu64 ",\"inodes\":%" PRIu64,
+		       r->base_nodes, r->inodes);
+		if (o->dist == JRX_SYNTH_HOT)
+			printf(",\"hot\":{\"file\":%" PRIu64 ",\"dir\":%" PRIu64
+			       ",\"keys\":%" PRIu64 ",\"share\":%.4f}", r->hot_file,
+			       r->hot_dir, r->hot_keys, share(r->hot_keys, r->keys));
+		printf(",\"overwrite_ratio\":%g,\"distribution\":\"%s\",\"seed\":%"
 		       PRIu64 ",\"jset_size\":%u,\"seconds\":{\"base\":%.3f,"
 		       "\"journal\":%.3f,\"superblock\":%.3f,\"total\":%.3f},"
 		       "\"keys_per_second\":%.0f,\"peak_rss_kb\":%" PRIu64 "}\n",
-		       r->base_nodes, r->inodes, o->overwrite_ratio,
-		       jrx_synth_dist_name(o->dist), o->seed, o->jset_size,
-		       r->t_base, r->t_journal, r->t_sb, r->elapsed, kps,
+		       o->overwrite_ratio, jrx_synth_dist_name(o->dist), o->seed,
+		       o->jset_size, r->t_base, r->t_journal, r->t_sb, r->elapsed, kps,
 		       jrx_peak_rss() >> 10);
 		return;
 	}
@@ -118,6 +140,10 @@ static void report(const struct jrx_synth_opts *o,
 		       r->base_by_btree[b]);
 	printf(") in %" PRIu64 " nodes; %" PRIu64 " inodes in all\n",
 	       r->base_nodes, r->inodes);
+	if (o->dist == JRX_SYNTH_HOT)
+		printf("  hot: %" PRIu64 " journal keys (%.1f%%) on inode %" PRIu64
+		       " (file) and %" PRIu64 " (directory)\n", r->hot_keys,
+		       100 * share(r->hot_keys, r->keys), r->hot_file, r->hot_dir);
 	printf("  %.2f s (base %.2f, journal %.2f, superblock and sync %.2f),"
 	       " %.0f keys/s, peak RSS %" PRIu64 " MiB\n", r->elapsed, r->t_base,
 	       r->t_journal, r->t_sb, kps, jrx_peak_rss() >> 20);

@@ -13,7 +13,7 @@ static const struct jrx_cmd cmds[] = {
 	{ "journal",	cmd_journal,	"list the jsets in the journal" },
 	{ "dump",	cmd_dump,	"print the keys of the on-disk btrees" },
 	{ "show-super",	cmd_show_super,	"print a device's superblock" },
-	{ "demo",	cmd_demo,	"make, load, crash and recover a small array" },
+	{ "demo",	cmd_demo,	"crash a small array, recover it both ways, compare" },
 };
 
 static void usage(FILE *f)

@@ -114,9 +114,14 @@ static void note_replay(struct jrx_report *r, const struct jrx_replay_stats *st)
 	for (unsigned i = 0; i < r->replay_nw; i++) {
 		r->replay_worker_keys[i] = st->w[i].keys;
 		r->replay_worker_units[i] = st->w[i].units;
+		r->replay_worker_weight[i] = st->w[i].weight;
 		r->replay_worker_group[i] = st->w[i].group;
 		r->replay_worker_busy[i] = st->w[i].busy_seconds;
+		r->replay_worker_unit_lo[i] = st->w[i].unit_lo;
+		r->replay_worker_unit_hi[i] = st->w[i].unit_hi;
 	}
+	for (unsigned g = 0; g <= st->groups && g <= 64; g++)
+		r->replay_group_first[g] = st->group_first[g];
 }
 
 int jrx_recover_accelerated(struct jrx_array *a,
@@ -186,6 +191,7 @@ int jrx_recover_accelerated(struct jrx_array *a,
 	fs_open = true;
 	ro.threads = threads;
 	ro.numa = o->numa;
+	ro.unit_keys = o->replay_unit;
 	ret = jrx_replay_parallel(fs, &ix, res.v, res.nr, &ro, rst,
 				  &r->accounting_skipped);
 	jrx_recover_note_replay(r, fs);

@@ -41,6 +41,8 @@ struct jrx_recover_opts {
 	bool full_scan;		/* read every journal bucket, no bisect */
 	enum jrx_numa_mode numa; /* replay workers: auto (pinned per NUMA
 				    node) or off */
+	unsigned replay_unit;	/* replay units of at most this many journal
+				   keys (0: automatic); tests force slices */
 };
 
 /* The reference or the accelerated recovery, as o->reference says. */

@@ -105,9 +105,15 @@ static void print_replay_json(const struct jrx_report *r, FILE *f)
 		r->replay_install, r->replay_settle);
 	for (unsigned i = 0; i < r->replay_nw; i++)
 		fprintf(f, "%s{\"group\":%u,\"units\":%" PRIu64 ",\"keys\":%"
-			PRIu64 ",\"busy\":%.6f}", i ? "," : "",
+			PRIu64 ",\"weight\":%" PRIu64 ",\"unit_lo\":%" PRIu64
+			",\"unit_hi\":%" PRIu64 ",\"busy\":%.6f}", i ? "," : "",
 			r->replay_worker_group[i], r->replay_worker_units[i],
-			r->replay_worker_keys[i], r->replay_worker_busy[i]);
+			r->replay_worker_keys[i], r->replay_worker_weight[i],
+			r->replay_worker_unit_lo[i],
+			r->replay_worker_unit_hi[i], r->replay_worker_busy[i]);
+	fprintf(f, "],\"group_first\":[");
+	for (unsigned g = 0; g <= r->replay_groups && g <= 64; g++)
+		fprintf(f, "%s%" PRIu64, g ? "," : "", r->replay_group_first[g]);
 	fprintf(f, "]},");
 }
 

@@ -67,6 +67,9 @@ struct jrx_report {
 	double	 replay_plan, replay_leaves_s, replay_install, replay_settle;
 	unsigned replay_nw;		/* entries below (at most 64) */
 	uint64_t replay_worker_keys[64], replay_worker_units[64];
+	uint64_t replay_worker_weight[64];
+	uint64_t replay_worker_unit_lo[64], replay_worker_unit_hi[64];
+	uint64_t replay_group_first[65];	/* groups' unit ranges */
 	unsigned replay_worker_group[64];
 	double	 replay_worker_busy[64];
 	/* replay and commit */

@@ -39,12 +39,18 @@ struct jrx_replay_opts {
 	enum jrx_numa_mode numa;
 	unsigned units_per_worker;	/* balance: units aimed at per worker
 					   (0: 8) */
+	unsigned unit_keys;		/* units of at most this many journal
+					   keys (0: from the balance) */
 };
 
 struct jrx_replay_worker_stats {
 	unsigned group;			/* placement group (NUMA node) */
 	int	 pu;			/* PU it was pinned to, -1: none */
 	uint64_t units, keys, leaves_read, pieces;
+	uint64_t weight;		/* the plan's estimate of its work */
+	uint64_t unit_lo, unit_hi;	/* lowest and highest unit index it
+					   took (units are in key order);
+					   unit_lo > unit_hi: none */
 	double	 busy_seconds;
 };
 
@@ -55,6 +61,8 @@ struct jrx_replay_stats {
 	uint64_t interior_keys, alloc_keys, leaf_keys;
 	uint64_t leaves, units, sliced_leaves;
 	uint64_t leaves_read, pieces;
+	uint64_t group_first[JRX_PLACE_MAX_GROUPS + 1];	/* units of group g:
+					   [group_first[g], group_first[g+1]) */
 	double	 plan_seconds, leaves_seconds, install_seconds,
 		 settle_seconds;
 	struct jrx_replay_worker_stats w[JRX_REPLAY_MAX_WORKERS];

@@ -50,11 +50,12 @@ struct jrx_rplan {
  * Route the level-0 keys in v[lo, hi) (sorted, one key per position),
  * but those of alloc and accounting, to the leaves a descent would
  * give them, reading interior nodes into the cache; then cut the leaves
- * into units of about total weight / (workers * per_worker).
+ * into units of about total weight / (workers * per_worker), or of at
+ * most unit_keys journal keys if that is not 0.
  */
 int  jrx_replay_plan(struct jrx_fs *fs, const struct jrx_jkey *v, size_t lo,
 		     size_t hi, unsigned workers, unsigned per_worker,
-		     struct jrx_rplan *p);
+		     unsigned unit_keys, struct jrx_rplan *p);
 /* Frees the plan and whatever results its units still hold. */
 void jrx_replay_plan_free(struct jrx_rplan *p);
 

@@ -379,7 +379,14 @@ static void run_phase(struct worker *w, int phase)
 		if (phase == 2 && c->plan->leaf[x->leaf].nr_units == 1)
 			continue;
 		ret = phase == 1 ? unit_phase1(w, x) : unit_phase2(w, x);
-		w->st.units += phase == 1;
+		if (phase == 1) {
+			w->st.units++;
+			w->st.weight += x->weight;
+			if (u < w->st.unit_lo)
+				w->st.unit_lo = u;
+			if (u > w->st.unit_hi)
+				w->st.unit_hi = u;
+		}
 		if (ret) {
 			fail_worker(w, ret);
 			break;
@@ -434,6 +441,8 @@ static int run_workers(struct par *c, unsigned nw)
 		c->w[i].id = i;
 		c->w[i].st.group = c->pl->w[i].group;
 		c->w[i].st.pu = c->pl->w[i].pu;
+		c->w[i].st.unit_lo = UINT64_MAX;
+		c->w[i].st.unit_hi = 0;
 		if (pthread_create(&c->w[i].t, NULL, worker_main, &c->w[i])) {
 			ret = jrx_fail(-EAGAIN, "replay: could not start worker"
 				       " %u of %u", i + 1, nw);
@@ -567,7 +576,8 @@ int jrx_replay_parallel(struct jrx_fs *fs, const struct jrx_jindex *ix,
 	jrx_placement_describe(&pl, st->placement, sizeof(st->placement));
 	while (lo < n && v[lo].level)
 		lo++;
-	ret = jrx_replay_plan(fs, v, lo, n, nw, o->units_per_worker, &plan);
+	ret = jrx_replay_plan(fs, v, lo, n, nw, o->units_per_worker,
+			      o->unit_keys, &plan);
 	if (ret)
 		goto out;
 	st->leaf_keys = plan.leaf_keys;
@@ -583,6 +593,8 @@ int jrx_replay_parallel(struct jrx_fs *fs, const struct jrx_jindex *ix,
 	for (size_t u = 0; u < plan.nr_units; u++)
 		weight[u] = plan.unit[u].weight;
 	jrx_placement_split(&pl, weight, plan.nr_units, c.group_first);
+	for (unsigned g = 0; g <= pl.nr_groups; g++)
+		st->group_first[g] = c.group_first[g];
 	st->plan_seconds = jrx_now() - t;
 
 	t = jrx_now();

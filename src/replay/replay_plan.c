@@ -19,8 +19,9 @@
 #include "jrx/errors.h"
 #include "../format/diag.h"
 
-/* A leaf's read, decode, encode and write, in journal keys. */
-#define LEAF_COST	2048u
+/* A leaf's read, decode, encode and write, in journal keys: about the
+ * keys a node holds. */
+#define LEAF_COST(node_size)	((node_size) / 64u)
 /* Units are never cut finer than this many keys. */
 #define MIN_UNIT	4096u
 
@@ -57,6 +58,8 @@ static int add_leaf(struct jrx_fs *fs, struct jrx_rplan *p, unsigned btree_id,
 	memset(l, 0, sizeof(*l));
 	memcpy(l->ptr, ptr, sizeof(l->ptr));
 	l->cached = jrx_fs_cached_node(fs, ptr);
+	if (l->cached && jrx_bnode_settle(l->cached))
+		return -ENOMEM;
 	l->btree_id = (uint8_t)btree_id;
 	l->lo = lo;
 	l->hi = hi;
@@ -66,7 +69,7 @@ static int add_leaf(struct jrx_fs *fs, struct jrx_rplan *p, unsigned btree_id,
 static int route(struct jrx_fs *fs, struct jrx_rplan *p, struct jrx_bnode *n,
 		 const struct jrx_jkey *v, size_t lo, size_t hi)
 {
-	int ret = 0;
+	int ret = jrx_bnode_settle(n);
 
 	for (size_t i = 0; i < n->nr && lo < hi && !ret; i++) {
 		const struct jrx_bkey *ptr = n->keys[i];
@@ -102,6 +105,8 @@ static int route_btree(struct jrx_fs *fs, struct jrx_rplan *p,
 	if (!root)
 		return jrx_fail(-JRX_ERR_NOT_FOUND, "btree %s has no root",
 				jrx_btree_name(btree_id));
+	if (jrx_bnode_settle(root))
+		return -ENOMEM;
 	if (root->level)
 		return route(fs, p, root, v, lo, hi);
 	/* the root is the only leaf */
@@ -113,16 +118,19 @@ static int route_btree(struct jrx_fs *fs, struct jrx_rplan *p,
 	return 0;
 }
 
-static int cut_units(struct jrx_rplan *p, unsigned workers, unsigned per_worker)
+static int cut_units(struct jrx_rplan *p, unsigned workers, unsigned per_worker,
+		     unsigned unit_keys, uint32_t node_size)
 {
-	uint64_t total = 0, unit;
+	uint64_t total = 0, unit, leaf_cost = LEAF_COST(node_size);
 	size_t nr = 0, u = 0;
 
 	for (size_t i = 0; i < p->nr_leaves; i++)
-		total += p->leaf[i].hi - p->leaf[i].lo + LEAF_COST;
+		total += p->leaf[i].hi - p->leaf[i].lo + leaf_cost;
 	unit = total / ((uint64_t)workers * per_worker);
 	if (unit < MIN_UNIT)
 		unit = MIN_UNIT;
+	if (unit_keys)
+		unit = unit_keys;
 	for (size_t i = 0; i < p->nr_leaves; i++) {
 		uint64_t keys = p->leaf[i].hi - p->leaf[i].lo;
 
@@ -146,7 +154,7 @@ static int cut_units(struct jrx_rplan *p, unsigned workers, unsigned per_worker)
 			x->lo = l->lo + keys * s / l->nr_units;
 			x->hi = l->lo + keys * (s + 1) / l->nr_units;
 			x->weight = x->hi - x->lo +
-				(l->nr_units > 1 ? LEAF_COST / 2 : LEAF_COST);
+				(l->nr_units > 1 ? leaf_cost / 2 : leaf_cost);
 		}
 	}
 	p->nr_units = nr;
@@ -155,7 +163,7 @@ static int cut_units(struct jrx_rplan *p, unsigned workers, unsigned per_worker)
 
 int jrx_replay_plan(struct jrx_fs *fs, const struct jrx_jkey *v, size_t lo,
 		    size_t hi, unsigned workers, unsigned per_worker,
-		    struct jrx_rplan *p)
+		    unsigned unit_keys, struct jrx_rplan *p)
 {
 	int ret = 0;
 
@@ -182,7 +190,8 @@ int jrx_replay_plan(struct jrx_fs *fs, const struct jrx_jkey *v, size_t lo,
 	}
 	if (!ret)
 		ret = cut_units(p, workers ? workers : 1,
-				per_worker ? per_worker : 8);
+				per_worker ? per_worker : 8, unit_keys,
+				fs->node_size);
 	if (ret)
 		jrx_replay_plan_free(p);
 	return ret;

@@ -19,6 +19,17 @@
  * so an append past i_size journals the inode with the new size.  Values
  * that are not in the model (times, xattr values, data tags) are generated
  * afresh each time a key is written: every journal key is a final value.
+ *
+ * The "hot" distribution (synth.h) works on the same model: the hot file
+ * is a base file chosen after the inodes are planned (or, with no file in
+ * the base, the first file the journal creates), the hot directory is the
+ * root.  Their entries are listed apart so a hot operation picks among
+ * them: the hot file's extents by index into ext, the root's dirents by
+ * index into de (neither is ever removed), and the hot file's xattrs in
+ * their own array hot_xa (xattrs are removed by moving the last one into
+ * the hole, which would break an index list), never in xa.  Every
+ * operation makes the same keys, alloc and accounting changes as in the
+ * other distributions; only the inode it works on differs.
  */
 #include <errno.h>
 #include <math.h>
@@ -60,6 +71,7 @@ _Static_assert(JRX_BTREE_EXTENTS == 0 && JRX_BTREE_XATTRS == 3, "btree ids");
 #define ACCT_U64S	(JRX_BKEY_U64S + sizeof(struct jrx_accounting_val) / 8)
 #define KEY_BUF_U64S	64u		/* room for any key built here */
 #define NCELLS		(2 * JRX_SYNTH_NR_BTREES) /* (btree, new|overwrite) */
+#define NO_INO		UINT32_MAX	/* hot: no hot file (yet) */
 
 struct syn_ino { uint32_t next; uint32_t nlink; };	/* nlink | DIR_BIT */
 struct syn_ext { uint32_t ino; uint32_t no; uint64_t ptr; };
@@ -95,6 +107,13 @@ struct synth {
 	double		 target[NCELLS];
 	uint64_t	 cnt[NCELLS];
 	uint64_t	 emitted, first_seq, ops;
+	/* "hot": the hot inodes, their entries, the keys on them */
+	uint32_t	 hot_file, hot_dir;	/* inode idx */
+	bool		 hot;		/* the current operation goes to them */
+	uint32_t	*hot_ext; size_t n_hot_ext, cap_hot_ext; /* idx in ext */
+	uint32_t	*hot_de;  size_t n_hot_de, cap_hot_de;	 /* idx in de */
+	struct syn_xa	*hot_xa;  size_t n_hot_xa, cap_hot_xa;	 /* not in xa */
+	uint64_t	 hot_keys;
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -167,6 +186,59 @@ static inline bool is_dir(const struct synth *s, uint32_t idx)
 static inline uint64_t round_up(uint64_t v, uint64_t to)
 {
 	return (v + to - 1) / to * to;
+}
+
+static inline bool dist_hot(const struct synth *s)
+{
+	return s->o->dist == JRX_SYNTH_HOT;
+}
+
+/* The hot inode of xattrs and inode rewrites: the hot file, else the dir. */
+static inline uint32_t hot_owner(const struct synth *s)
+{
+	return s->hot_file != NO_INO ? s->hot_file : s->hot_dir;
+}
+
+/* Base plan: does this entry go to a hot inode?  One draw, "hot" only. */
+static bool hot_base(struct synth *s)
+{
+	return dist_hot(s) && below(s, 100) < JRX_SYNTH_HOT_PCT;
+}
+
+/*
+ * Journal: does the next operation go to the hot inodes?  Yes while they
+ * hold less than JRX_SYNTH_HOT_PCT % of the keys emitted so far: the share
+ * is exact, and it makes up for keys no operation could put there.
+ */
+static bool go_hot(const struct synth *s)
+{
+	return dist_hot(s) &&
+		s->hot_keys * 100 < JRX_SYNTH_HOT_PCT * (s->emitted + 1);
+}
+
+/* List entry i of ext if the hot file owns it (of de: if in the hot dir). */
+static int note_hot_ext(struct synth *s, size_t i)
+{
+	int ret = 0;
+
+	if (s->ext[i].ino == s->hot_file) {
+		ret = RESERVE(s, hot_ext, n_hot_ext, cap_hot_ext);
+		if (!ret)
+			s->hot_ext[s->n_hot_ext++] = (uint32_t)i;
+	}
+	return ret;
+}
+
+static int note_hot_de(struct synth *s, size_t i)
+{
+	int ret = 0;
+
+	if (dist_hot(s) && s->de[i].dir == s->hot_dir) {
+		ret = RESERVE(s, hot_de, n_hot_de, cap_hot_de);
+		if (!ret)
+			s->hot_de[s->n_hot_de++] = (uint32_t)i;
+	}
+	return ret;
 }
 
 static unsigned mk_name(char *out, const char *prefix, unsigned plen, uint32_t id)
@@ -321,6 +393,10 @@ static int emit(struct synth *s, unsigned btree, const struct jrx_bkey *k,
 		return ret;
 	s->cnt[btree + (overwrite ? JRX_SYNTH_NR_BTREES : 0)]++;
 	s->emitted++;
+	if (dist_hot(s) && (k->p.inode == inum_of(s->hot_dir) ||
+			    (s->hot_file != NO_INO &&
+			     k->p.inode == inum_of(s->hot_file))))
+		s->hot_keys++;
 	return 0;
 }
 
@@ -378,7 +454,8 @@ static int op_create(struct synth *s, bool may_dir)
 {
 	uint64_t buf[KEY_BUF_U64S];
 	bool dir = may_dir && s->named && !below(s, DIR_ONE_IN);
-	uint32_t idx, parent = s->dirs[below(s, s->n_dirs)];
+	uint32_t idx, parent = s->hot ? s->hot_dir :
+		s->dirs[below(s, s->n_dirs)];
 	int ret = RESERVE(s, ino, n_ino, cap_ino);
 
 	if (!ret)
@@ -387,6 +464,8 @@ static int op_create(struct synth *s, bool may_dir)
 		return ret;
 	idx = (uint32_t)s->n_ino++;
 	s->ino[idx] = (struct syn_ino){ 0, dir ? 2 | DIR_BIT : 1 };
+	if (dist_hot(s) && !dir && s->hot_file == NO_INO)
+		s->hot_file = idx;	/* the base had no file */
 	ret = jrx_acct_add(&s->acct, jrx_acct_inodes_pos(), 1, 0);
 	if (!ret)
 		ret = emit(s, B_INO, mk_inode(s, buf, idx), false);
@@ -394,7 +473,9 @@ static int op_create(struct synth *s, bool may_dir)
 		struct syn_de *d = &s->de[s->n_de++];
 
 		*d = (struct syn_de){ parent, idx, s->next_dname++ };
-		ret = emit(s, B_DIR, mk_dirent(s, buf, d), false);
+		ret = note_hot_de(s, s->n_de - 1);
+		if (!ret)
+			ret = emit(s, B_DIR, mk_dirent(s, buf, d), false);
 		if (!ret && dir) {
 			s->ino[parent].nlink++;
 			ret = emit(s, B_INO, mk_inode(s, buf, parent), true);
@@ -415,16 +496,21 @@ static int op_append(struct synth *s)
 	uint32_t f, no, gen;
 	int ret;
 
-	if (!s->n_active)
+	if (s->hot && s->hot_file != NO_INO)
+		f = s->hot_file;
+	else if (!s->n_active)
 		return op_create(s, false);
+	else
+		f = s->active[below(s, s->n_active)];
 	ret = RESERVE(s, ext, n_ext, cap_ext);
 	if (ret)
 		return ret;
-	f = s->active[below(s, s->n_active)];
 	no = ++s->ino[f].next;
 	e = &s->ext[s->n_ext++];
 	*e = (struct syn_ext){ f, no, 0 };
-	ret = alloc_ext(s, s->j.durable_seq, s->j.seq, &e->ptr, &gen);
+	ret = note_hot_ext(s, s->n_ext - 1);
+	if (!ret)
+		ret = alloc_ext(s, s->j.durable_seq, s->j.seq, &e->ptr, &gen);
 	if (!ret)
 		ret = emit(s, B_EXT, mk_extent(buf, e, gen, ++s->tag), false);
 	if (!ret && no > round_up(no - 1, EXT_GROW))	/* past i_size */
@@ -452,8 +538,11 @@ static int op_link(struct synth *s)
 	if (ret)
 		return ret;
 	d = &s->de[s->n_de++];
-	*d = (struct syn_de){ s->dirs[below(s, s->n_dirs)], t, s->next_dname++ };
-	ret = emit(s, B_DIR, mk_dirent(s, buf, d), false);
+	*d = (struct syn_de){ s->hot ? s->hot_dir : s->dirs[below(s, s->n_dirs)],
+			      t, s->next_dname++ };
+	ret = note_hot_de(s, s->n_de - 1);
+	if (!ret)
+		ret = emit(s, B_DIR, mk_dirent(s, buf, d), false);
 	s->ino[t].nlink++;
 	if (!ret)
 		ret = emit(s, B_INO, mk_inode(s, buf, t), true);
@@ -463,13 +552,16 @@ static int op_link(struct synth *s)
 static int op_xattr_new(struct synth *s)
 {
 	uint64_t buf[KEY_BUF_U64S];
+	uint32_t owner = s->hot ? hot_owner(s) : (uint32_t)below(s, s->n_ino);
+	bool h = dist_hot(s) && owner == hot_owner(s);	/* into hot_xa */
 	struct syn_xa *x;
-	int ret = RESERVE(s, xa, n_xa, cap_xa);
+	int ret = h ? RESERVE(s, hot_xa, n_hot_xa, cap_hot_xa) :
+		RESERVE(s, xa, n_xa, cap_xa);
 
 	if (ret)
 		return ret;
-	x = &s->xa[s->n_xa++];
-	*x = (struct syn_xa){ (uint32_t)below(s, s->n_ino), s->next_xname++ };
+	x = h ? &s->hot_xa[s->n_hot_xa++] : &s->xa[s->n_xa++];
+	*x = (struct syn_xa){ owner, s->next_xname++ };
 	return emit(s, B_XAT, mk_xattr(s, buf, x), false);
 }
 
@@ -480,9 +572,12 @@ static int op_extent_ow(struct synth *s)
 	uint32_t gen;
 	int ret;
 
-	if (!s->n_ext)
+	if (s->hot && s->n_hot_ext)
+		e = &s->ext[s->hot_ext[below(s, s->n_hot_ext)]];
+	else if (!s->n_ext)
 		return op_append(s);
-	e = &s->ext[pick(s, B_EXT, s->n_ext)];
+	else
+		e = &s->ext[pick(s, B_EXT, s->n_ext)];
 	ret = free_ext(s, e->ptr);
 	if (!ret)
 		ret = alloc_ext(s, s->j.durable_seq, s->j.seq, &e->ptr, &gen);
@@ -494,15 +589,19 @@ static int op_extent_ow(struct synth *s)
 static int op_inode_ow(struct synth *s)
 {
 	uint64_t buf[KEY_BUF_U64S];
+	uint32_t idx = s->hot ? hot_owner(s) :
+		(uint32_t)pick(s, B_INO, s->n_ino);
 
-	return emit(s, B_INO, mk_inode(s, buf, (uint32_t)pick(s, B_INO, s->n_ino)),
-		    true);
+	return emit(s, B_INO, mk_inode(s, buf, idx), true);
 }
 
 static int op_dirent_ow(struct synth *s)
 {
 	uint64_t buf[KEY_BUF_U64S];
 
+	if (s->hot && s->n_hot_de)
+		return emit(s, B_DIR, mk_dirent(s, buf, &s->de[s->hot_de[
+					below(s, s->n_hot_de)]]), true);
 	if (!s->n_de)
 		return op_create(s, false);
 	return emit(s, B_DIR, mk_dirent(s, buf, &s->de[pick(s, B_DIR, s->n_de)]),
@@ -514,21 +613,24 @@ static int op_xattr_ow(struct synth *s)
 {
 	uint64_t buf[KEY_BUF_U64S];
 	struct jrx_bkey *k = (struct jrx_bkey *)buf;
+	bool h = s->hot && s->n_hot_xa;
+	struct syn_xa *v = h ? s->hot_xa : s->xa;
+	size_t *n = h ? &s->n_hot_xa : &s->n_xa;
 	uint64_t i;
 	char name[16];
 	unsigned len;
 	int ret;
 
-	if (!s->n_xa)
+	if (!*n)
 		return op_xattr_new(s);
-	i = pick(s, B_XAT, s->n_xa);
+	i = h ? below(s, *n) : pick(s, B_XAT, *n);
 	if (below(s, XDEL_ONE_IN))
-		return emit(s, B_XAT, mk_xattr(s, buf, &s->xa[i]), true);
-	jrx_bkey_init(k, JRX_KEY_WHITEOUT, xattr_pos(&s->xa[i], name, &len), 0);
+		return emit(s, B_XAT, mk_xattr(s, buf, &v[i]), true);
+	jrx_bkey_init(k, JRX_KEY_WHITEOUT, xattr_pos(&v[i], name, &len), 0);
 	ret = emit(s, B_XAT, k, true);
 	if (!ret) {
 		s->r->deletes++;
-		s->xa[i] = s->xa[--s->n_xa];
+		v[i] = v[--*n];
 	}
 	return ret;
 }
@@ -543,6 +645,7 @@ static int run_op(struct synth *s)
 {
 	unsigned best = NCELLS;
 
+	s->hot = go_hot(s);
 	if (s->o->keys - s->emitted < 3)
 		return op_inode_ow(s);		/* exactly one key */
 	for (unsigned c = 0; c < NCELLS; c++)
@@ -697,14 +800,34 @@ static void split_counts(uint64_t m, const uint32_t mix[], uint64_t c[])
 		}
 }
 
-/* Plan the base model: inodes, names, extent counts, xattrs. */
+/* A uniformly chosen file (there is one: s->n_ino > s->n_dirs). */
+static uint32_t any_file(struct synth *s)
+{
+	uint32_t t;
+
+	do
+		t = (uint32_t)below(s, s->n_ino);
+	while (is_dir(s, t));
+	return t;
+}
+
+/*
+ * Plan the base model: inodes, names, extent counts, xattrs.  Extents,
+ * names and xattrs need inodes to belong to: a mix without inodes gets
+ * one file per 16 extents, else one per 4 names (the other names are
+ * links), else one per 16 xattrs.
+ */
 static int plan_base(struct synth *s, const uint64_t c[])
 {
 	uint64_t n_ino = c[B_INO] ? c[B_INO] : 1, links;
 	int ret = 0;
 
 	if (c[B_EXT] && n_ino < 2)
-		n_ino = 1 + (c[B_EXT] + 15) / 16;	/* extents need files */
+		n_ino = 1 + (c[B_EXT] + 15) / 16;
+	else if (c[B_DIR] && n_ino < 2)
+		n_ino = 1 + (c[B_DIR] + 3) / 4;
+	else if (c[B_XAT] && n_ino < 2)
+		n_ino = 1 + (c[B_XAT] + 15) / 16;
 	s->cap_ino = n_ino + 1024;
 	s->ino = malloc(s->cap_ino * sizeof(*s->ino));
 	if (!s->ino)
@@ -714,7 +837,8 @@ static int plan_base(struct synth *s, const uint64_t c[])
 	ret = push_dir(s, 0);
 	for (uint32_t i = 1; i < n_ino && !ret; i++) {
 		bool dir = s->named && !below(s, DIR_ONE_IN);
-		uint32_t parent = s->dirs[below(s, s->n_dirs)];
+		uint32_t parent = hot_base(s) ? s->hot_dir :
+			s->dirs[below(s, s->n_dirs)];
 
 		s->ino[s->n_ino++] = (struct syn_ino){ 0, dir ? 2 | DIR_BIT : 1 };
 		if (s->named) {
@@ -728,33 +852,32 @@ static int plan_base(struct synth *s, const uint64_t c[])
 			ret = push_dir(s, i);
 		}
 	}
+	if (dist_hot(s) && s->n_ino > s->n_dirs)
+		s->hot_file = any_file(s);
 	/* more names than inodes: hard links to files */
 	links = s->named && c[B_DIR] > s->n_de ? c[B_DIR] - s->n_de : 0;
 	for (uint64_t l = 0; l < links && !ret && s->n_ino > s->n_dirs; l++) {
-		uint32_t t;
+		uint32_t t = any_file(s);
 
-		do
-			t = (uint32_t)below(s, s->n_ino);
-		while (is_dir(s, t));
 		ret = RESERVE(s, de, n_de, cap_de);
 		if (ret)
 			break;
-		s->de[s->n_de++] = (struct syn_de){ s->dirs[below(s, s->n_dirs)], t,
-						    s->next_dname++ };
+		s->de[s->n_de++] = (struct syn_de){
+			hot_base(s) ? s->hot_dir : s->dirs[below(s, s->n_dirs)],
+			t, s->next_dname++ };
 		s->ino[t].nlink++;
 	}
 	for (uint64_t e = 0; e < c[B_EXT] && !ret && s->n_ino > s->n_dirs; e++) {
-		uint32_t t;
+		uint32_t t = hot_base(s) && s->hot_file != NO_INO ? s->hot_file :
+			any_file(s);
 
-		do
-			t = (uint32_t)below(s, s->n_ino);
-		while (is_dir(s, t));
 		s->ino[t].next++;
 	}
 	for (uint64_t x = 0; x < c[B_XAT] && !ret; x++) {
 		ret = RESERVE(s, xa, n_xa, cap_xa);
 		if (!ret)
 			s->xa[s->n_xa++] = (struct syn_xa){
+				hot_base(s) ? hot_owner(s) :
 				(uint32_t)below(s, s->n_ino), s->next_xname++ };
 	}
 	return ret;
@@ -801,7 +924,9 @@ static int base_extents(struct synth *s)
 			uint32_t gen;
 
 			*e = (struct syn_ext){ i, no, 0 };
-			ret = alloc_ext(s, UINT64_MAX, 0, &e->ptr, &gen);
+			ret = note_hot_ext(s, s->n_ext - 1);
+			if (!ret)
+				ret = alloc_ext(s, UINT64_MAX, 0, &e->ptr, &gen);
 			if (!ret)
 				ret = jrx_bulk_add(&b, mk_extent(buf, e, gen, ++s->tag));
 		}
@@ -819,6 +944,37 @@ static int base_inodes(struct synth *s)
 	for (uint32_t i = 0; i < s->n_ino && !ret; i++)
 		ret = jrx_bulk_add(&b, mk_inode(s, buf, i));
 	return bulk_end(s, &b, B_INO, ret);
+}
+
+/* Hot: list the root's base dirents. */
+static int hot_dirents(struct synth *s)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < s->n_de && !ret; i++)
+		ret = note_hot_de(s, i);
+	return ret;
+}
+
+/* Hot: move the hot file's base xattrs from xa to hot_xa. */
+static int hot_xattrs(struct synth *s)
+{
+	uint32_t owner = hot_owner(s);
+	size_t keep = 0;
+	int ret = 0;
+
+	for (size_t i = 0; i < s->n_xa && !ret; i++) {
+		if (s->xa[i].ino != owner) {
+			s->xa[keep++] = s->xa[i];
+			continue;
+		}
+		ret = RESERVE(s, hot_xa, n_hot_xa, cap_hot_xa);
+		if (!ret)
+			s->hot_xa[s->n_hot_xa++] = s->xa[i];
+	}
+	if (!ret)	/* on failure the model is only freed */
+		s->n_xa = keep;
+	return ret;
 }
 
 /* Dirents and xattrs: sorted by (owner, name hash); the model is put in
@@ -876,7 +1032,10 @@ static int base_named(struct synth *s, unsigned id)
 	for (size_t i = 0; i < n && !ret; i++)
 		ret = jrx_bulk_add(&b, de ? mk_dirent(s, buf, &s->de[i]) :
 				   mk_xattr(s, buf, &s->xa[i]));
-	return bulk_end(s, &b, id, ret);
+	ret = bulk_end(s, &b, id, ret);
+	if (!ret && dist_hot(s))
+		ret = de ? hot_dirents(s) : hot_xattrs(s);
+	return ret;
 }
 
 /* Odd multiplier coprime with n, to scatter zipf's hot ranks. */
@@ -1067,7 +1226,7 @@ static int check_opts(struct jrx_array *a, const struct jrx_synth_opts *o)
 	if (!(o->overwrite_ratio >= 0 && o->overwrite_ratio <= 1))
 		return jrx_fail(-JRX_ERR_BAD_OPTION, "--overwrite-ratio %g: must be"
 				" from 0 to 1", o->overwrite_ratio);
-	if (o->dist > JRX_SYNTH_SEQUENTIAL)
+	if (o->dist > JRX_SYNTH_HOT)
 		return jrx_fail(-JRX_ERR_BAD_OPTION, "unknown distribution");
 	if (o->keys + o->base_keys > (1ull << 31) ||
 	    o->keys > (1ull << 31) || o->base_keys > (1ull << 31))
@@ -1135,19 +1294,23 @@ int jrx_synth_parse_mix(const char *str, uint32_t mix[JRX_SYNTH_NR_BTREES])
 	return 0;
 }
 
-static const char *const dist_names[] = { "uniform", "zipf", "sequential" };
+static const char *const dist_names[] = {
+	[JRX_SYNTH_UNIFORM] = "uniform", [JRX_SYNTH_ZIPF] = "zipf",
+	[JRX_SYNTH_SEQUENTIAL] = "sequential", [JRX_SYNTH_HOT] = "hot",
+};
+#define NR_DISTS (sizeof(dist_names) / sizeof(dist_names[0]))
 
 int jrx_synth_parse_dist(const char *s)
 {
-	for (int i = 0; i < 3; i++)
+	for (unsigned i = 0; i < NR_DISTS; i++)
 		if (!strcmp(s, dist_names[i]))
-			return i;
+			return (int)i;
 	return -1;
 }
 
 const char *jrx_synth_dist_name(unsigned dist)
 {
-	return dist < 3 ? dist_names[dist] : "unknown";
+	return dist < NR_DISTS ? dist_names[dist] : "unknown";
 }
 
 static void synth_free(struct synth *s)
@@ -1162,6 +1325,9 @@ static void synth_free(struct synth *s)
 	free(s->de);
 	free(s->xa);
 	free(s->dirs);
+	free(s->hot_ext);
+	free(s->hot_de);
+	free(s->hot_xa);
 }
 
 int jrx_synth(struct jrx_array *a, const struct jrx_synth_opts *o,
@@ -1188,6 +1354,8 @@ int jrx_synth(struct jrx_array *a, const struct jrx_synth_opts *o,
 	s->o = o;
 	s->r = r;
 	s->named = o->mix[B_DIR] > 0;
+	s->hot_file = NO_INO;
+	s->hot_dir = 0;			/* the root */
 	s->rng[0] = o->seed;
 	for (unsigned i = 0; i < 4; i++)
 		s->rng[i] = splitmix(&s->rng[0]) ^ (i * 0x51ed2701ull);
@@ -1223,6 +1391,11 @@ int jrx_synth(struct jrx_array *a, const struct jrx_synth_opts *o,
 	r->first_seq = s->first_seq;
 	r->last_seq = s->j.durable_seq;
 	r->inodes = s->n_ino;
+	if (dist_hot(s)) {
+		r->hot_file = s->hot_file != NO_INO ? inum_of(s->hot_file) : 0;
+		r->hot_dir = inum_of(s->hot_dir);
+		r->hot_keys = s->hot_keys;
+	}
 	r->t_base = t1 - t0;
 	r->t_journal = t2 - t1;
 	r->t_sb = jrx_now() - t2;

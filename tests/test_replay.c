@@ -1,0 +1,446 @@
+/*
+ * test_replay.c - the parallel replay against the reference on synth
+ * arrays: identical dumps of every btree (alloc and accounting included)
+ * for uniform, zipf, sequential and hot-inode journals, one-btree mixes,
+ * 1-4 workers and work units cut down to slices of a few keys; skewed
+ * journals spread over every worker, each NUMA group (synthetic hwloc
+ * topologies) working a contiguous key range; a crash at a random write
+ * of the accelerated recovery, then another recovery, ends identical to
+ * the reference; a second recovery changes nothing.
+ *
+ * Every array is made once (jrx synth) and copied, so the reference and
+ * the accelerated recovery start from the same bytes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "helpers.h"
+#include "btree/fs.h"
+#include "fsck/fsck.h"
+#include "recovery/recover.h"
+#include "workload/synth.h"
+
+struct env {
+	struct th_dir dir;
+	char p[4][256];
+	const char *ref[2];		/* the reference's copy */
+	const char *acc[2];		/* the accelerated recovery's */
+};
+
+static int setup(void **state)
+{
+	static struct env e;
+	static const char *names[] = { "a0", "a1", "b0", "b1" };
+
+	th_dir_make(&e.dir);
+	for (unsigned i = 0; i < 4; i++)
+		th_path(e.p[i], &e.dir, names[i]);
+	e.ref[0] = e.p[0];
+	e.ref[1] = e.p[1];
+	e.acc[0] = e.p[2];
+	e.acc[1] = e.p[3];
+	*state = &e;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct env *e = *state;
+
+	th_dir_remove(&e->dir);
+	return 0;
+}
+
+/* ------------------------------------------------------------ arrays */
+
+/* A sparse copy: only the data ranges of src are read and written. */
+static void copy_sparse(const char *src, const char *dst)
+{
+	int in = open(src, O_RDONLY), out;
+	off_t size, off = 0;
+	static char buf[1 << 20];
+
+	assert_true(in >= 0);
+	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(out >= 0);
+	size = lseek(in, 0, SEEK_END);
+	assert_int_equal(ftruncate(out, size), 0);
+	while (off < size) {
+		off_t data = lseek(in, off, SEEK_DATA), hole;
+
+		if (data < 0)
+			break;		/* ENXIO: nothing past off */
+		hole = lseek(in, data, SEEK_HOLE);
+		for (off = data; off < hole;) {
+			size_t n = (size_t)(hole - off) < sizeof(buf) ?
+				(size_t)(hole - off) : sizeof(buf);
+			ssize_t r = pread(in, buf, n, off);
+
+			assert_true(r > 0);
+			assert_int_equal(pwrite(out, buf, (size_t)r, off), r);
+			off += r;
+		}
+	}
+	close(in);
+	close(out);
+}
+
+/* A crashed array of `keys` journal keys in the reference's copy, and
+ * the same bytes in the accelerated recovery's. */
+static void make(struct env *e, const struct jrx_synth_opts *so)
+{
+	struct th_geom g = {
+		.size = 768ull << 20, .bucket_size = 256u << 10,
+		/* small nodes: many leaves, splits and sliced leaves */
+		.node_size = 16u << 10, .replicas = 1,
+		.journal_size = 96u << 20,
+	};
+	struct jrx_synth_report sr;
+	struct jrx_array a;
+
+	for (unsigned i = 0; i < 4; i++)
+		remove(e->p[i]);
+	assert_jrx_ok(th_format(e->ref, 2, &g));
+	assert_jrx_ok(jrx_array_open(&a, e->ref, 2, 0));
+	assert_jrx_ok(jrx_synth(&a, so, &sr));
+	jrx_array_close(&a);
+	for (unsigned i = 0; i < 2; i++)
+		copy_sparse(e->ref[i], e->acc[i]);
+}
+
+static void synth_opts(struct jrx_synth_opts *o, uint64_t keys, unsigned dist,
+		       uint64_t seed)
+{
+	jrx_synth_opts_default(o);
+	o->keys = keys;
+	o->base_keys = keys / 2;
+	o->dist = dist;
+	o->seed = seed;
+	o->jset_size = 64u << 10;
+}
+
+static int recover(const char *const *paths, const struct jrx_recover_opts *o,
+		   struct jrx_report *r)
+{
+	struct jrx_array a;
+	int ret;
+
+	assert_jrx_ok(jrx_array_open(&a, paths, 2, o->dry_run ? JRX_OPEN_RDONLY : 0));
+	jrx_report_init(r, o->reference ? "reference" : "accelerated");
+	ret = jrx_recover(&a, o, r, NULL);
+	jrx_array_close(&a);
+	return ret;
+}
+
+/* ------------------------------------------------------------ checks */
+
+static int dump_key(void *ctx, unsigned btree_id, const struct jrx_bkey *k)
+{
+	char buf[1600];
+
+	jrx_bkey_to_text(buf, sizeof(buf), k);
+	fprintf(ctx, "%s %s\n", jrx_btree_name(btree_id), buf);
+	return 0;
+}
+
+/* Every btree of the (clean) array, as text. */
+static char *dump(const char *const *paths)
+{
+	struct jrx_array a;
+	struct jrx_fs fs;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	assert_non_null(f);
+	assert_jrx_ok(jrx_array_open(&a, paths, 2, JRX_OPEN_RDONLY));
+	assert_true(a.sb.flags & JRX_SB_CLEAN);
+	assert_jrx_ok(jrx_fs_open(&fs, &a, JRX_FS_RDONLY));
+	for (unsigned b = 0; b < JRX_BTREE_NR; b++)
+		assert_jrx_ok(jrx_btree_walk(&fs, b, dump_key, f));
+	jrx_fs_abandon(&fs);
+	jrx_array_close(&a);
+	fclose(f);
+	return text;
+}
+
+static void assert_same(const char *want, const char *got, const char *what)
+{
+	size_t line = 1;
+	const char *w = want, *g = got;
+
+	if (!strcmp(want, got))
+		return;
+	while (*w && *w == *g) {
+		if (*w == '\n') {
+			line++;
+			want = w + 1;
+			got = g + 1;
+		}
+		w++;
+		g++;
+	}
+	fail_msg("%s: dumps differ at line %zu:\n  reference:   %.150s\n"
+		 "  accelerated: %.150s", what, line, want, got);
+}
+
+static void assert_fsck_clean(const char *const *paths, const char *what)
+{
+	struct jrx_fsck_opts o;
+	struct jrx_fsck_result res;
+	char *text = NULL;
+	size_t len = 0;
+
+	jrx_fsck_opts_default(&o);
+	o.read_only = true;
+	o.out = open_memstream(&text, &len);
+	assert_jrx_ok(jrx_fsck_run(paths, 2, &o, &res));
+	fclose(o.out);
+	if (res.exit_code)
+		fail_msg("%s: fsck exit %d:\n%s", what, res.exit_code, text);
+	free(text);
+}
+
+/* Reference on one copy, accelerated (o) on the other: same end state. */
+static void differential(struct env *e, struct jrx_recover_opts o,
+			 const char *what, struct jrx_report *r)
+{
+	struct jrx_recover_opts ref = { .reference = true };
+	struct jrx_report rr;
+	char *want, *got;
+
+	assert_jrx_ok(recover(e->ref, &ref, &rr));
+	assert_jrx_ok(recover(e->acc, &o, r));
+	assert_string_equal(r->result, "recovered");
+	want = dump(e->ref);
+	got = dump(e->acc);
+	assert_same(want, got, what);
+	assert_fsck_clean(e->acc, what);
+	/* and the same node writes: the layout is a function of the keys */
+	if (rr.nodes_written != r->nodes_written)
+		fail_msg("%s: reference wrote %llu nodes, accelerated %llu", what,
+			 (unsigned long long)rr.nodes_written,
+			 (unsigned long long)r->nodes_written);
+	free(want);
+	free(got);
+}
+
+/* ------------------------------------------------------------ tests */
+
+/* Distributions x mixes x workers x unit sizes. */
+static void test_shapes(void **state)
+{
+	static const struct {
+		unsigned dist;
+		uint32_t mix[JRX_SYNTH_NR_BTREES];	/* 0: default */
+		unsigned threads, unit;
+	} cases[] = {
+		{ JRX_SYNTH_UNIFORM, { 0 }, 2, 0 },
+		{ JRX_SYNTH_UNIFORM, { 0 }, 3, 16 },
+		{ JRX_SYNTH_ZIPF, { 0 }, 2, 0 },
+		{ JRX_SYNTH_ZIPF, { 0 }, 4, 7 },
+		{ JRX_SYNTH_SEQUENTIAL, { 0 }, 2, 64 },
+		{ JRX_SYNTH_HOT, { 0 }, 2, 0 },
+		{ JRX_SYNTH_HOT, { 0 }, 1, 33 },
+		{ JRX_SYNTH_UNIFORM, { 1, 0, 0, 0 }, 2, 50 },	/* extents only */
+		{ JRX_SYNTH_ZIPF, { 0, 1, 0, 0 }, 3, 0 },	/* inodes only */
+		{ JRX_SYNTH_HOT, { 0, 0, 1, 0 }, 2, 20 },	/* dirents only */
+	};
+	struct env *e = *state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct jrx_synth_opts so;
+		struct jrx_recover_opts o = {
+			.threads = cases[i].threads, .replay_unit = cases[i].unit,
+			.io = (enum jrx_io_backend)(i % 3),
+		};
+		struct jrx_report r;
+		char what[96];
+
+		synth_opts(&so, 30000 + 7000 * i, cases[i].dist, 11 + i);
+		if (cases[i].mix[0] + cases[i].mix[1] + cases[i].mix[2] +
+		    cases[i].mix[3])
+			memcpy(so.mix, cases[i].mix, sizeof(so.mix));
+		make(e, &so);
+		snprintf(what, sizeof(what), "case %zu (dist %u, %u threads, unit"
+			 " %u)", i, cases[i].dist, cases[i].threads,
+			 cases[i].unit);
+		differential(e, o, what, &r);
+		assert_int_equal(r.replay_workers, cases[i].threads);
+		assert_true(r.replay_leaves > 0);
+		if (cases[i].unit && cases[i].unit < 40 && !r.replay_sliced)
+			fail_msg("%s: no leaf was sliced", what);
+	}
+}
+
+/*
+ * Worker w's share of the work (the plan's weights: journal keys plus a
+ * node's worth for every leaf read and written), as a fraction of a fair
+ * share.
+ */
+static double share(const struct jrx_report *r, unsigned w)
+{
+	uint64_t total = 0;
+
+	for (unsigned i = 0; i < r->replay_nw; i++)
+		total += r->replay_worker_weight[i];
+	return total ? (double)r->replay_worker_weight[w] * r->replay_nw / total : 0;
+}
+
+/*
+ * Skewed journals on 2 and 4 synthetic NUMA nodes, one worker each (so
+ * every worker's share is its group's): every worker gets at least half
+ * a fair share of the work and some of the keys, even where 90% of the
+ * keys go to one inode; and the groups' unit ranges are contiguous,
+ * in node order, and hold every unit a group's worker took.
+ */
+static void test_skew_spread(void **state)
+{
+	static const struct {
+		const char *topo;
+		unsigned threads, dist;
+		uint32_t mix[JRX_SYNTH_NR_BTREES];
+	} cases[] = {
+		{ "numa:2 core:1 pu:1", 2, JRX_SYNTH_HOT, { 0 } },
+		{ "numa:2 core:1 pu:1", 2, JRX_SYNTH_ZIPF, { 1, 0, 0, 0 } },
+		{ "numa:4 core:1 pu:1", 4, JRX_SYNTH_HOT, { 1, 0, 0, 0 } },
+		{ "numa:4 core:1 pu:1", 4, JRX_SYNTH_SEQUENTIAL, { 0 } },
+		{ "numa:2 core:2 pu:1", 4, JRX_SYNTH_HOT, { 0, 0, 1, 0 } },
+	};
+	struct env *e = *state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct jrx_synth_opts so;
+		struct jrx_recover_opts o = { .threads = cases[i].threads };
+		struct jrx_report r;
+		char what[96];
+
+		synth_opts(&so, 60000, cases[i].dist, 40 + i);
+		if (cases[i].mix[0] + cases[i].mix[1] + cases[i].mix[2] +
+		    cases[i].mix[3])
+			memcpy(so.mix, cases[i].mix, sizeof(so.mix));
+		make(e, &so);
+		snprintf(what, sizeof(what), "%s, %u workers, dist %u",
+			 cases[i].topo, cases[i].threads, cases[i].dist);
+		setenv("HWLOC_SYNTHETIC", cases[i].topo, 1);
+		differential(e, o, what, &r);
+		unsetenv("HWLOC_SYNTHETIC");
+
+		assert_int_equal(r.replay_groups, cases[i].threads /
+				 (strstr(cases[i].topo, "core:2") ? 2 : 1));
+		if (cases[i].dist == JRX_SYNTH_HOT && !r.replay_sliced)
+			fail_msg("%s: the hot leaf was not sliced", what);
+		for (unsigned g = 0; g < r.replay_groups; g++)
+			if (r.replay_group_first[g] > r.replay_group_first[g + 1])
+				fail_msg("%s: group %u units [%llu, %llu)", what, g,
+					 (unsigned long long)r.replay_group_first[g],
+					 (unsigned long long)r.replay_group_first[g + 1]);
+		assert_int_equal(r.replay_group_first[r.replay_groups],
+				 r.replay_units);
+		for (unsigned w = 0; w < r.replay_nw; w++) {
+			unsigned g = r.replay_worker_group[w];
+
+			if (r.replay_groups == r.replay_nw &&
+			    (share(&r, w) < 0.5 || !r.replay_worker_keys[w]))
+				fail_msg("%s: worker %u replayed %llu keys, weight"
+					 " %llu: %.2f of a fair share", what, w,
+					 (unsigned long long)r.replay_worker_keys[w],
+					 (unsigned long long)r.replay_worker_weight[w],
+					 share(&r, w));
+			if (!r.replay_worker_units[w])
+				continue;
+			if (r.replay_worker_unit_lo[w] < r.replay_group_first[g] ||
+			    r.replay_worker_unit_hi[w] >= r.replay_group_first[g + 1])
+				fail_msg("%s: worker %u of group %u took units"
+					 " %llu-%llu outside its group's [%llu, %llu)",
+					 what, w, g,
+					 (unsigned long long)r.replay_worker_unit_lo[w],
+					 (unsigned long long)r.replay_worker_unit_hi[w],
+					 (unsigned long long)r.replay_group_first[g],
+					 (unsigned long long)r.replay_group_first[g + 1]);
+		}
+	}
+}
+
+/*
+ * A power cut at a random device write of the accelerated recovery (2
+ * workers writing at once), then another recovery (accelerated or
+ * reference, in turn): the reference's end state, fsck clean.  A third
+ * recovery finds the array clean and writes nothing.
+ */
+static void test_crash_during_accelerated(void **state)
+{
+	struct env *e = *state;
+	struct jrx_synth_opts so;
+	struct jrx_recover_opts ref = { .reference = true };
+	struct jrx_recover_opts dry = { .dry_run = true, .threads = 2 };
+	struct jrx_report r;
+	char *want, *got;
+	uint64_t rnd = 0x9e3779b97f4a7c15ull;
+
+	/* a0, a1 stay as crashed; every round starts from a copy */
+	synth_opts(&so, 40000, JRX_SYNTH_ZIPF, 77);
+	make(e, &so);
+	assert_jrx_ok(recover(e->acc, &ref, &r));
+	want = dump(e->acc);
+
+	for (unsigned round = 0; round < 8; round++) {
+		struct jrx_recover_opts acc = {
+			.threads = 2, .replay_unit = round & 1 ? 50 : 0,
+		};
+		struct jrx_recover_opts again = {
+			.reference = round & 2, .threads = 2,
+		};
+		struct th_file_state before[2], after[2];
+		uint64_t writes, at;
+		char what[64];
+		int ret;
+
+		for (unsigned i = 0; i < 2; i++)
+			copy_sparse(e->ref[i], e->acc[i]);
+		assert_jrx_ok(recover(e->acc, &dry, &r));
+		writes = r.nodes_written + 4;	/* + 2 sb copies x 2 devices */
+		at = 1 + th_rand_below(&rnd, writes);
+		snprintf(what, sizeof(what), "round %u, crash at write %llu of"
+			 " %llu", round, (unsigned long long)at,
+			 (unsigned long long)writes);
+
+		jrx_recover_crash_after_writes(at);
+		ret = recover(e->acc, &acc, &r);
+		jrx_recover_crash_after_writes(0);
+		if (at < writes)
+			assert_jrx_err(ret, -JRX_ERR_CRASHED);
+		assert_jrx_ok(recover(e->acc, &again, &r));
+		got = dump(e->acc);
+		assert_same(want, got, what);
+		assert_fsck_clean(e->acc, what);
+		free(got);
+
+		if (round > 1)
+			continue;
+		/* idempotent: the next recovery finds it clean, writes nothing */
+		for (unsigned i = 0; i < 2; i++)
+			th_file_state(e->acc[i], &before[i]);
+		assert_jrx_ok(recover(e->acc, &acc, &r));
+		assert_string_equal(r.result, "clean");
+		for (unsigned i = 0; i < 2; i++) {
+			th_file_state(e->acc[i], &after[i]);
+			assert_int_equal(before[i].hash, after[i].hash);
+		}
+	}
+	free(want);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_shapes),
+		cmocka_unit_test(test_skew_spread),
+		cmocka_unit_test(test_crash_during_accelerated),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
