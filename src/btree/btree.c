@@ -82,7 +82,7 @@ int jrx_fs_read_node(struct jrx_fs *fs, unsigned btree_id, unsigned level,
 		return jrx_fail(-JRX_ERR_NODE_INVALID, "btree %s level %u: pointer"
 				" to device %u, array has %u", jrx_btree_name(btree_id),
 				level, v->dev, fs->a->nr_devs);
-	d = &fs->a->devs[v->dev];
+	d = fs->direct ? &fs->direct[v->dev] : &fs->a->devs[v->dev];
 	n = jrx_bnode_alloc();
 	img = jrx_blob_alloc(fs->node_size);
 	if (!n || !img) {
@@ -494,8 +494,8 @@ int jrx_fs_write_piece(struct jrx_fs *fs, const struct jrx_node_meta *m,
 	bytes = jrx_node_encode_keys(&pm, keys, nr, img, fs->node_size,
 				     fs->a->node_magic, fs->j.seq);
 	ret = fs->nowrite ? 0 :
-		jrx_dev_pwrite(&fs->a->devs[dev], img, bytes,
-			       sector * JRX_SECTOR_SIZE);
+		jrx_dev_pwrite(fs->direct ? &fs->direct[dev] : &fs->a->devs[dev],
+			       img, bytes, sector * JRX_SECTOR_SIZE);
 	if (!ret)
 		ret = jrx_bnode_adopt_image(p, img, bytes);
 	if (ret)

@@ -8,7 +8,9 @@
  * Threads: jrx_fs_read_node, jrx_fs_write_piece(s) and
  * jrx_fs_free_node_loc may run on several threads at once while
  * fs->lock is set (it guards the allocator, the accounting accumulator
- * and the write statistics); they do not touch the node cache.  Everything
+ * and the write statistics); they do not touch the node cache.  While
+ * fs->direct is set, they read and write nodes through those O_DIRECT
+ * fds (no page-cache copy, no inode lock between writers).  Everything
  * else here runs on the thread that owns the fs.
  */
 #ifndef JRX_BTREE_REPLAY_H

@@ -54,6 +54,8 @@ struct jrx_fs {
 	double		    reclaim_below;	/* reclaim when free journal < this */
 	/* set by a parallel replay while its workers write nodes */
 	pthread_mutex_t	   *lock;
+	struct jrx_dev	   *direct;	/* O_DIRECT fds of the devices its
+					   workers read and write nodes by */
 	/* hook: a jset reached the devices */
 	void		  (*on_durable)(void *ctx, uint64_t seq);
 	void		   *hook_ctx;

@@ -526,6 +526,41 @@ static int sequential_passes(struct jrx_fs *fs, const struct jrx_jindex *ix,
 	return ret;
 }
 
+/*
+ * The devices again, O_DIRECT, for the workers' node reads and writes:
+ * no copy through the page cache and no inode lock shared by the
+ * writers.  (Where O_DIRECT is refused, jrx_dev_open falls back to
+ * buffered fds.)  The commit's fsync covers what they wrote.
+ */
+static int open_direct(struct jrx_fs *fs, struct jrx_dev **out)
+{
+	unsigned nr = fs->a->nr_devs;
+	unsigned flags = JRX_DEV_DIRECT |
+		(fs->nowrite || fs->a->rdonly ? JRX_DEV_RDONLY : 0);
+	struct jrx_dev *d = calloc(nr, sizeof(*d));
+	int ret = d ? 0 : -ENOMEM;
+	unsigned i;
+
+	for (i = 0; !ret && i < nr; i++)
+		ret = jrx_dev_open(&d[i], fs->a->devs[i].path, flags);
+	if (ret) {
+		while (d && i-- > 1)
+			jrx_dev_close(&d[i - 1]);
+		free(d);
+		return ret;
+	}
+	fs->direct = d;
+	*out = d;
+	return 0;
+}
+
+static void close_direct(struct jrx_fs *fs, struct jrx_dev *d)
+{
+	for (unsigned i = 0; d && i < fs->a->nr_devs; i++)
+		jrx_dev_close(&d[i]);
+	free(d);
+}
+
 static void note_workers(struct jrx_replay_stats *st, const struct par *c,
 			 unsigned nw)
 {
@@ -541,6 +576,7 @@ int jrx_replay_parallel(struct jrx_fs *fs, const struct jrx_jindex *ix,
 			struct jrx_replay_stats *st, uint64_t *skipped)
 {
 	static const struct jrx_replay_opts defaults;
+	struct jrx_dev *direct = NULL;
 	struct jrx_placement pl = { 0 };
 	struct jrx_rplan plan = { 0 };
 	struct par c = { 0 };
@@ -603,9 +639,14 @@ int jrx_replay_parallel(struct jrx_fs *fs, const struct jrx_jindex *ix,
 	c.plan = &plan;
 	c.pl = &pl;
 	c.keep = fs->nowrite;
+	ret = open_direct(fs, &direct);
+	if (ret)
+		goto out;
 	fs->lock = &lock;
 	ret = run_workers(&c, nw);
 	fs->lock = NULL;
+	fs->direct = NULL;
+	close_direct(fs, direct);
 	note_workers(st, &c, nw);
 	st->bind_errno = atomic_load(&c.bind_errno);
 	st->leaves_seconds = jrx_now() - t;
