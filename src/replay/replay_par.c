@@ -210,7 +210,8 @@ static int unit_phase1(struct worker *w, struct jrx_runit *u)
 			ret = -ENOMEM;
 			goto out;
 		}
-		memcpy((void *)keys, w->scratch, nr * sizeof(*keys));
+		if (nr)
+			memcpy((void *)keys, w->scratch, nr * sizeof(*keys));
 		u->keys = keys;
 		u->nr = nr;
 		u->bytes = bytes;
@@ -490,7 +491,9 @@ static int install(struct jrx_fs *fs, struct jrx_rplan *p, bool keep,
 		for (size_t u = l->first_unit; u < l->first_unit + l->nr_units; u++) {
 			struct jrx_runit *x = &p->unit[u];
 
-			memcpy(&pieces[o], x->pieces, x->nr_pieces * sizeof(*pieces));
+			if (x->nr_pieces)
+				memcpy(&pieces[o], x->pieces,
+				       x->nr_pieces * sizeof(*pieces));
 			o += x->nr_pieces;
 			x->nr_pieces = 0;	/* the install owns them now */
 		}
