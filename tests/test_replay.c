@@ -269,9 +269,9 @@ static void test_shapes(void **state)
 			 " %u)", i, cases[i].dist, cases[i].threads,
 			 cases[i].unit);
 		differential(e, o, what, &r);
-		assert_int_equal(r.replay_workers, cases[i].threads);
-		assert_true(r.replay_leaves > 0);
-		if (cases[i].unit && cases[i].unit < 40 && !r.replay_sliced)
+		assert_int_equal(r.replay.workers, cases[i].threads);
+		assert_true(r.replay.leaves > 0);
+		if (cases[i].unit && cases[i].unit < 40 && !r.replay.sliced_leaves)
 			fail_msg("%s: no leaf was sliced", what);
 	}
 }
@@ -285,9 +285,9 @@ static double share(const struct jrx_report *r, unsigned w)
 {
 	uint64_t total = 0;
 
-	for (unsigned i = 0; i < r->replay_nw; i++)
-		total += r->replay_worker_weight[i];
-	return total ? (double)r->replay_worker_weight[w] * r->replay_nw / total : 0;
+	for (unsigned i = 0; i < r->replay.workers; i++)
+		total += r->replay.w[i].weight;
+	return total ? (double)r->replay.w[w].weight * r->replay.workers / total : 0;
 }
 
 /*
@@ -329,38 +329,38 @@ static void test_skew_spread(void **state)
 		differential(e, o, what, &r);
 		unsetenv("HWLOC_SYNTHETIC");
 
-		assert_int_equal(r.replay_groups, cases[i].threads /
+		assert_int_equal(r.replay.groups, cases[i].threads /
 				 (strstr(cases[i].topo, "core:2") ? 2 : 1));
-		if (cases[i].dist == JRX_SYNTH_HOT && !r.replay_sliced)
+		if (cases[i].dist == JRX_SYNTH_HOT && !r.replay.sliced_leaves)
 			fail_msg("%s: the hot leaf was not sliced", what);
-		for (unsigned g = 0; g < r.replay_groups; g++)
-			if (r.replay_group_first[g] > r.replay_group_first[g + 1])
+		for (unsigned g = 0; g < r.replay.groups; g++)
+			if (r.replay.group_first[g] > r.replay.group_first[g + 1])
 				fail_msg("%s: group %u units [%llu, %llu)", what, g,
-					 (unsigned long long)r.replay_group_first[g],
-					 (unsigned long long)r.replay_group_first[g + 1]);
-		assert_int_equal(r.replay_group_first[r.replay_groups],
-				 r.replay_units);
-		for (unsigned w = 0; w < r.replay_nw; w++) {
-			unsigned g = r.replay_worker_group[w];
+					 (unsigned long long)r.replay.group_first[g],
+					 (unsigned long long)r.replay.group_first[g + 1]);
+		assert_int_equal(r.replay.group_first[r.replay.groups],
+				 r.replay.units);
+		for (unsigned w = 0; w < r.replay.workers; w++) {
+			unsigned g = r.replay.w[w].group;
 
-			if (r.replay_groups == r.replay_nw &&
-			    (share(&r, w) < 0.5 || !r.replay_worker_keys[w]))
+			if (r.replay.groups == r.replay.workers &&
+			    (share(&r, w) < 0.5 || !r.replay.w[w].keys))
 				fail_msg("%s: worker %u replayed %llu keys, weight"
 					 " %llu: %.2f of a fair share", what, w,
-					 (unsigned long long)r.replay_worker_keys[w],
-					 (unsigned long long)r.replay_worker_weight[w],
+					 (unsigned long long)r.replay.w[w].keys,
+					 (unsigned long long)r.replay.w[w].weight,
 					 share(&r, w));
-			if (!r.replay_worker_units[w])
+			if (!r.replay.w[w].units)
 				continue;
-			if (r.replay_worker_unit_lo[w] < r.replay_group_first[g] ||
-			    r.replay_worker_unit_hi[w] >= r.replay_group_first[g + 1])
+			if (r.replay.w[w].unit_lo < r.replay.group_first[g] ||
+			    r.replay.w[w].unit_hi >= r.replay.group_first[g + 1])
 				fail_msg("%s: worker %u of group %u took units"
 					 " %llu-%llu outside its group's [%llu, %llu)",
 					 what, w, g,
-					 (unsigned long long)r.replay_worker_unit_lo[w],
-					 (unsigned long long)r.replay_worker_unit_hi[w],
-					 (unsigned long long)r.replay_group_first[g],
-					 (unsigned long long)r.replay_group_first[g + 1]);
+					 (unsigned long long)r.replay.w[w].unit_lo,
+					 (unsigned long long)r.replay.w[w].unit_hi,
+					 (unsigned long long)r.replay.group_first[g],
+					 (unsigned long long)r.replay.group_first[g + 1]);
 		}
 	}
 }

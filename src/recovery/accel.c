@@ -95,35 +95,6 @@ static void count_kinds(const struct jrx_sort_result *res, struct jrx_report *r)
 	}
 }
 
-static void note_replay(struct jrx_report *r, const struct jrx_replay_stats *st)
-{
-	r->replay_workers = st->workers;
-	r->replay_groups = st->groups;
-	snprintf(r->replay_placement, sizeof(r->replay_placement), "%s",
-		 st->placement);
-	r->replay_bind_errno = st->bind_errno;
-	r->replay_leaves = st->leaves;
-	r->replay_units = st->units;
-	r->replay_sliced = st->sliced_leaves;
-	r->replay_pieces = st->pieces;
-	r->replay_plan = st->plan_seconds;
-	r->replay_leaves_s = st->leaves_seconds;
-	r->replay_install = st->install_seconds;
-	r->replay_settle = st->settle_seconds;
-	r->replay_nw = st->workers < 64 ? st->workers : 64;
-	for (unsigned i = 0; i < r->replay_nw; i++) {
-		r->replay_worker_keys[i] = st->w[i].keys;
-		r->replay_worker_units[i] = st->w[i].units;
-		r->replay_worker_weight[i] = st->w[i].weight;
-		r->replay_worker_group[i] = st->w[i].group;
-		r->replay_worker_busy[i] = st->w[i].busy_seconds;
-		r->replay_worker_unit_lo[i] = st->w[i].unit_lo;
-		r->replay_worker_unit_hi[i] = st->w[i].unit_hi;
-	}
-	for (unsigned g = 0; g <= st->groups && g <= 64; g++)
-		r->replay_group_first[g] = st->group_first[g];
-}
-
 int jrx_recover_accelerated(struct jrx_array *a,
 			    const struct jrx_recover_opts *o,
 			    struct jrx_report *r, struct jrx_fs *view)
@@ -135,7 +106,6 @@ int jrx_recover_accelerated(struct jrx_array *a,
 	struct jrx_sort_stats st = { 0 };
 	struct jrx_sort_opts so = { 0 };
 	struct jrx_replay_opts ro = { 0 };
-	struct jrx_replay_stats *rst = NULL;
 	struct jrx_fs local, *fs = view ? view : &local;
 	bool fs_open = false, dry;
 	unsigned threads;
@@ -184,19 +154,17 @@ int jrx_recover_accelerated(struct jrx_array *a,
 	/* replay */
 	t = jrx_now();
 	r->replay_mode = "parallel";
-	rst = malloc(sizeof(*rst));
-	ret = rst ? jrx_fs_open_replay(fs, a, ix.newest, max_seq, dry) : -ENOMEM;
+	ret = jrx_fs_open_replay(fs, a, ix.newest, max_seq, dry);
 	if (ret)
 		goto out;
 	fs_open = true;
 	ro.threads = threads;
 	ro.numa = o->numa;
 	ro.unit_keys = o->replay_unit;
-	ret = jrx_replay_parallel(fs, &ix, res.v, res.nr, &ro, rst,
+	ret = jrx_replay_parallel(fs, &ix, res.v, res.nr, &ro, &r->replay,
 				  &r->accounting_skipped);
 	jrx_recover_note_replay(r, fs);
-	r->nodes_read += rst->leaves_read;
-	note_replay(r, rst);
+	r->nodes_read += r->replay.leaves_read;
 	r->phase[JRX_PHASE_REPLAY] = jrx_now() - t;
 	if (ret)
 		goto out;
@@ -208,7 +176,6 @@ int jrx_recover_accelerated(struct jrx_array *a,
 out:
 	if (fs_open)
 		jrx_fs_abandon(fs);
-	free(rst);
 	jrx_sort_result_free(&res);
 	jrx_jindex_free(&ix);
 	jrx_journal_scan_free(&scan);

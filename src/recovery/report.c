@@ -63,15 +63,15 @@ void jrx_report_print_text(const struct jrx_report *r, FILE *f)
 		" deltas, %" PRIu64 " of them already applied)\n",
 		r->keys_read, r->keys_after_dedup, r->keys_interior,
 		r->keys_alloc, r->keys_accounting, r->accounting_skipped);
-	if (r->replay_workers)
+	if (r->replay.workers)
 		fprintf(f, "  replay   %u workers in %u group(s): %s; %" PRIu64
 			" leaves in %" PRIu64 " units (%" PRIu64 " sliced), %"
 			PRIu64 " nodes written; plan %.3f s, leaves %.3f s,"
-			" install %.3f s, settle %.3f s\n", r->replay_workers,
-			r->replay_groups, r->replay_placement, r->replay_leaves,
-			r->replay_units, r->replay_sliced, r->replay_pieces,
-			r->replay_plan, r->replay_leaves_s, r->replay_install,
-			r->replay_settle);
+			" install %.3f s, settle %.3f s\n", r->replay.workers,
+			r->replay.groups, r->replay.placement, r->replay.leaves,
+			r->replay.units, r->replay.sliced_leaves, r->replay.pieces,
+			r->replay.plan_seconds, r->replay.leaves_seconds,
+			r->replay.install_seconds, r->replay.settle_seconds);
 	if (r->sort_key_bits)
 		fprintf(f, "  sort: extract %.3f s, radix sort %.3f s, merge and"
 			" dedup %.3f s, %u-bit packed keys\n", r->sort_extract,
@@ -91,29 +91,31 @@ void jrx_report_print_text(const struct jrx_report *r, FILE *f)
 }
 
 /* "replay":{...}: the parallel replay's plan, placement and workers. */
-static void print_replay_json(const struct jrx_report *r, FILE *f)
+static void print_replay_json(const struct jrx_replay_stats *st, FILE *f)
 {
 	fprintf(f, "\"replay\":{\"workers\":%u,\"groups\":%u,\"placement\":",
-		r->replay_workers, r->replay_groups);
-	jrx_json_str(f, r->replay_placement);
+		st->workers, st->groups);
+	jrx_json_str(f, st->placement);
 	fprintf(f, ",\"bind_errno\":%d,\"leaves\":%" PRIu64 ",\"units\":%"
 		PRIu64 ",\"sliced_leaves\":%" PRIu64 ",\"pieces\":%" PRIu64
 		",\"plan\":%.6f,\"leaves_seconds\":%.6f,\"install\":%.6f,"
-		"\"settle\":%.6f,\"per_worker\":[", r->replay_bind_errno,
-		r->replay_leaves, r->replay_units, r->replay_sliced,
-		r->replay_pieces, r->replay_plan, r->replay_leaves_s,
-		r->replay_install, r->replay_settle);
-	for (unsigned i = 0; i < r->replay_nw; i++)
-		fprintf(f, "%s{\"group\":%u,\"units\":%" PRIu64 ",\"keys\":%"
-			PRIu64 ",\"weight\":%" PRIu64 ",\"unit_lo\":%" PRIu64
-			",\"unit_hi\":%" PRIu64 ",\"busy\":%.6f}", i ? "," : "",
-			r->replay_worker_group[i], r->replay_worker_units[i],
-			r->replay_worker_keys[i], r->replay_worker_weight[i],
-			r->replay_worker_unit_lo[i],
-			r->replay_worker_unit_hi[i], r->replay_worker_busy[i]);
+		"\"settle\":%.6f,\"per_worker\":[", st->bind_errno,
+		st->leaves, st->units, st->sliced_leaves, st->pieces,
+		st->plan_seconds, st->leaves_seconds, st->install_seconds,
+		st->settle_seconds);
+	for (unsigned i = 0; i < st->workers && i < JRX_REPLAY_MAX_WORKERS; i++) {
+		const struct jrx_replay_worker_stats *w = &st->w[i];
+
+		fprintf(f, "%s{\"group\":%u,\"pu\":%d,\"units\":%" PRIu64
+			",\"keys\":%" PRIu64 ",\"weight\":%" PRIu64
+			",\"unit_lo\":%" PRIu64 ",\"unit_hi\":%" PRIu64
+			",\"busy\":%.6f}", i ? "," : "", w->group, w->pu,
+			w->units, w->keys, w->weight, w->unit_lo, w->unit_hi,
+			w->busy_seconds);
+	}
 	fprintf(f, "],\"group_first\":[");
-	for (unsigned g = 0; g <= r->replay_groups && g <= 64; g++)
-		fprintf(f, "%s%" PRIu64, g ? "," : "", r->replay_group_first[g]);
+	for (unsigned g = 0; g <= st->groups && g <= JRX_PLACE_MAX_GROUPS; g++)
+		fprintf(f, "%s%" PRIu64, g ? "," : "", st->group_first[g]);
 	fprintf(f, "]},");
 }
 
@@ -150,8 +152,8 @@ void jrx_report_print_json(const struct jrx_report *r, FILE *f)
 		r->sort_merge, r->sort_key_bits);
 	jrx_json_str_or_null(f, r->replay_mode);
 	fputc(',', f);
-	if (r->replay_workers)
-		print_replay_json(r, f);
+	if (r->replay.workers)
+		print_replay_json(&r->replay, f);
 	fprintf(f, "\"btree\":{\"nodes_read\":%" PRIu64 ",\"nodes_written\":%"
 		PRIu64 ",\"splits\":%" PRIu64 "},\"new_journal_seq\":%" PRIu64
 		",", r->nodes_read, r->nodes_written, r->splits,

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "../format/clock.h"
+#include "../replay/replay_stats.h"
 
 enum jrx_report_phase {
 	JRX_PHASE_SUPERBLOCK,
@@ -59,19 +60,8 @@ struct jrx_report {
 	double	 sort_extract, sort_sort, sort_merge;
 	unsigned sort_key_bits;		/* packed sort key */
 	const char *replay_mode;	/* "sequential" | "parallel" */
-	/* parallel replay (replay/replay.h) */
-	unsigned replay_workers, replay_groups;
-	char	 replay_placement[256];	/* where the workers run */
-	int	 replay_bind_errno;	/* pinning failed (not fatal) */
-	uint64_t replay_leaves, replay_units, replay_sliced, replay_pieces;
-	double	 replay_plan, replay_leaves_s, replay_install, replay_settle;
-	unsigned replay_nw;		/* entries below (at most 64) */
-	uint64_t replay_worker_keys[64], replay_worker_units[64];
-	uint64_t replay_worker_weight[64];
-	uint64_t replay_worker_unit_lo[64], replay_worker_unit_hi[64];
-	uint64_t replay_group_first[65];	/* groups' unit ranges */
-	unsigned replay_worker_group[64];
-	double	 replay_worker_busy[64];
+	/* parallel replay (accelerated): placement, plan, workers */
+	struct jrx_replay_stats replay;
 	/* replay and commit */
 	uint64_t nodes_read, nodes_written, splits;
 	uint64_t new_journal_seq;	/* first seq the next session writes */

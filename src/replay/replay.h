@@ -20,7 +20,13 @@
  *     their parents, then write-back level by level and alloc and
  *     accounting brought up to date (jrx_fs_replay_settle()).
  * Keys at different positions commute, so the end state is the
- * reference's, node for node.
+ * reference's key for key; and because nodes are cut by a rule of their
+ * final keys (layout.h), it writes as many nodes as the reference and
+ * leaves the same alloc and accounting btrees.
+ *
+ * Threads: jrx_replay_parallel() runs on the thread that owns fs and
+ * starts the workers itself (replay_par.c says who owns what while they
+ * run).
  */
 #ifndef JRX_REPLAY_H
 #define JRX_REPLAY_H
@@ -28,11 +34,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "placement.h"
+#include "replay_stats.h"
 #include "../btree/fs.h"
 #include "../journal/jkey.h"
 #include "../recovery/jindex.h"
-
-#define JRX_REPLAY_MAX_WORKERS 256
 
 struct jrx_replay_opts {
 	unsigned threads;		/* workers; 0: one per online core */
@@ -41,31 +46,6 @@ struct jrx_replay_opts {
 					   (0: 8) */
 	unsigned unit_keys;		/* units of at most this many journal
 					   keys (0: from the balance) */
-};
-
-struct jrx_replay_worker_stats {
-	unsigned group;			/* placement group (NUMA node) */
-	int	 pu;			/* PU it was pinned to, -1: none */
-	uint64_t units, keys, leaves_read, pieces;
-	uint64_t weight;		/* the plan's estimate of its work */
-	uint64_t unit_lo, unit_hi;	/* lowest and highest unit index it
-					   took (units are in key order);
-					   unit_lo > unit_hi: none */
-	double	 busy_seconds;
-};
-
-struct jrx_replay_stats {
-	unsigned workers, groups;
-	int	 bind_errno;		/* a pinning that failed (not fatal) */
-	char	 placement[256];	/* jrx_placement_describe() */
-	uint64_t interior_keys, alloc_keys, leaf_keys;
-	uint64_t leaves, units, sliced_leaves;
-	uint64_t leaves_read, pieces;
-	uint64_t group_first[JRX_PLACE_MAX_GROUPS + 1];	/* units of group g:
-					   [group_first[g], group_first[g+1]) */
-	double	 plan_seconds, leaves_seconds, install_seconds,
-		 settle_seconds;
-	struct jrx_replay_worker_stats w[JRX_REPLAY_MAX_WORKERS];
 };
 
 /* *skipped counts accounting deltas already in the btree. */

@@ -1,0 +1,39 @@
+/*
+ * replay_stats.h - what a parallel replay reports (replay.h): its
+ * placement, plan and every worker's share.  Plain data, filled by the
+ * replay and carried whole in the recovery report (recovery/report.h).
+ */
+#ifndef JRX_REPLAY_STATS_H
+#define JRX_REPLAY_STATS_H
+
+#include <stdint.h>
+#include "placement.h"
+
+#define JRX_REPLAY_MAX_WORKERS 256
+
+struct jrx_replay_worker_stats {
+	unsigned group;			/* placement group (NUMA node) */
+	int	 pu;			/* PU it was pinned to, -1: none */
+	uint64_t units, keys, leaves_read, pieces;
+	uint64_t weight;		/* the plan's estimate of its work */
+	uint64_t unit_lo, unit_hi;	/* lowest and highest unit index it
+					   took (units are in key order);
+					   unit_lo > unit_hi: none */
+	double	 busy_seconds;
+};
+
+struct jrx_replay_stats {
+	unsigned workers, groups;
+	int	 bind_errno;		/* a pinning that failed (not fatal) */
+	char	 placement[256];	/* jrx_placement_describe() */
+	uint64_t interior_keys, alloc_keys, leaf_keys;
+	uint64_t leaves, units, sliced_leaves;
+	uint64_t leaves_read, pieces;
+	uint64_t group_first[JRX_PLACE_MAX_GROUPS + 1];	/* units of group g:
+					   [group_first[g], group_first[g+1]) */
+	double	 plan_seconds, leaves_seconds, install_seconds,
+		 settle_seconds;
+	struct jrx_replay_worker_stats w[JRX_REPLAY_MAX_WORKERS];
+};
+
+#endif
