@@ -11,15 +11,13 @@
  * Every array is made once (jrx synth) and copied, so the reference and
  * the accelerated recovery start from the same bytes.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include "helpers.h"
 #include "btree/fs.h"
 #include "fsck/fsck.h"
+#include "io/copy.h"
 #include "recovery/recover.h"
 #include "workload/synth.h"
 
@@ -56,36 +54,10 @@ static int teardown(void **state)
 
 /* ------------------------------------------------------------ arrays */
 
-/* A sparse copy: only the data ranges of src are read and written. */
+/* A sparse copy of a device (io/copy.h). */
 static void copy_sparse(const char *src, const char *dst)
 {
-	int in = open(src, O_RDONLY), out;
-	off_t size, off = 0;
-	static char buf[1 << 20];
-
-	assert_true(in >= 0);
-	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	assert_true(out >= 0);
-	size = lseek(in, 0, SEEK_END);
-	assert_int_equal(ftruncate(out, size), 0);
-	while (off < size) {
-		off_t data = lseek(in, off, SEEK_DATA), hole;
-
-		if (data < 0)
-			break;		/* ENXIO: nothing past off */
-		hole = lseek(in, data, SEEK_HOLE);
-		for (off = data; off < hole;) {
-			size_t n = (size_t)(hole - off) < sizeof(buf) ?
-				(size_t)(hole - off) : sizeof(buf);
-			ssize_t r = pread(in, buf, n, off);
-
-			assert_true(r > 0);
-			assert_int_equal(pwrite(out, buf, (size_t)r, off), r);
-			off += r;
-		}
-	}
-	close(in);
-	close(out);
+	assert_jrx_ok(jrx_copy_sparse(src, dst, NULL));
 }
 
 /* A crashed array of `keys` journal keys in the reference's copy, and

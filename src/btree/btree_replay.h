@@ -18,8 +18,6 @@
 
 #include "fs.h"
 
-#define JRX_PTR_U64S (JRX_BKEY_U64S + sizeof(struct jrx_btree_ptr_val) / 8)
-
 /* Read and check the node ptr names (not cached: the caller owns it). */
 int  jrx_fs_read_node(struct jrx_fs *fs, unsigned btree_id, unsigned level,
 		      const struct jrx_bkey *ptr, struct jrx_bnode **out);

@@ -22,7 +22,6 @@ void jrx_fs_root_ptr(const struct jrx_fs *fs, unsigned btree_id,
 		     struct jrx_bkey *k);
 void jrx_fs_cache_free(struct jrx_fs *fs);
 
-#define PTR_U64S (JRX_BKEY_U64S + sizeof(struct jrx_btree_ptr_val) / 8)
 
 static int load_alloc_cb(void *ctx, unsigned btree_id, const struct jrx_bkey *k)
 {
@@ -265,7 +264,7 @@ int jrx_fs_commit(struct jrx_fs *fs)
 
 int jrx_fs_journal_flush(struct jrx_fs *fs, bool torn)
 {
-	uint64_t buf[PTR_U64S];
+	uint64_t buf[JRX_PTR_U64S];
 	struct jrx_bkey *k = (struct jrx_bkey *)buf;
 	struct jrx_clock_val clock;
 	uint64_t seq = fs->j.seq;
@@ -312,7 +311,7 @@ static bool any_dirty(const struct jrx_fs *fs)
 /* The current roots into the superblock's clean section. */
 static void roots_to_sb(struct jrx_fs *fs)
 {
-	uint64_t buf[PTR_U64S];
+	uint64_t buf[JRX_PTR_U64S];
 	struct jrx_bkey *k = (struct jrx_bkey *)buf;
 
 	for (unsigned i = 0; i < JRX_BTREE_NR; i++) {

@@ -37,13 +37,6 @@ struct jrx_report;
 int  cli_recover(const char *cmd, char **paths, int n,
 		 const struct jrx_recover_opts *o, struct jrx_report *r);
 
-/*
- * Copy the regular file src to dst (created, or truncated if it is another
- * file), sparse: only src's data ranges are written and dst is extended
- * to src's size.  *copied (may be NULL) gets the data bytes copied.  0 or
- * a negative errno, with the file and offset in jrx_diag().
- */
-int  cli_copy_sparse(const char *src, const char *dst, uint64_t *copied);
 
 int cmd_format(int argc, char **argv);
 int cmd_show_super(int argc, char **argv);

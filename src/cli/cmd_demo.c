@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "cli.h"
+#include "io/copy.h"
 #include "btree/fs.h"
 #include "format/bkey.h"
 #include "format/clock.h"
@@ -175,7 +176,7 @@ static int demo_copy(struct demo *d)
 
 	for (unsigned i = 0; i < 2; i++) {
 		jrx_diag_clear();
-		ret = cli_copy_sparse(d->ref[i], d->acc[i], &n);
+		ret = jrx_copy_sparse(d->ref[i], d->acc[i], &n);
 		if (ret)
 			return cli_error("demo", ret);
 		total += n;

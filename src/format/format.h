@@ -181,6 +181,8 @@ struct jrx_btree_ptr_val {
 	struct jrx_bpos min_key;
 };
 _Static_assert(sizeof(struct jrx_btree_ptr_val) == 48, "btree_ptr");
+/* u64s of a whole btree pointer key (header + value) */
+#define JRX_PTR_U64S	(JRX_BKEY_U64S + sizeof(struct jrx_btree_ptr_val) / 8)
 
 /* ---------------------------------------------------------------- superblock */
 

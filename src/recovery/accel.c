@@ -18,7 +18,6 @@
  */
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include "recover_int.h"
 #include "jrx/errors.h"

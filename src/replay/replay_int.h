@@ -47,6 +47,14 @@ struct jrx_rplan {
 };
 
 /*
+ * Ranges of a key list in journal order (level descending, then btree id),
+ * found by binary search: the first level-0 key, and one past the last
+ * key of v[lo]'s btree in the level-0 keys v[lo, hi).
+ */
+size_t jrx_replay_leaf_start(const struct jrx_jkey *v, size_t n);
+size_t jrx_replay_btree_end(const struct jrx_jkey *v, size_t lo, size_t hi);
+
+/*
  * Route the level-0 keys in v[lo, hi) (sorted, one key per position),
  * but those of alloc and accounting, to the leaves a descent would
  * give them, reading interior nodes into the cache; then cut the leaves

@@ -504,28 +504,53 @@ static int install(struct jrx_fs *fs, struct jrx_rplan *p, bool keep,
 	return ret;
 }
 
-/* Alloc keys into the allocator, interior keys, alloc and accounting. */
-static int sequential_passes(struct jrx_fs *fs, const struct jrx_jindex *ix,
-			     const struct jrx_jkey *v, size_t n,
-			     struct jrx_replay_stats *st, uint64_t *skipped)
+static int apply_range(struct jrx_fs *fs, const struct jrx_jindex *ix,
+		       const struct jrx_jkey *v, size_t lo, size_t hi,
+		       uint64_t *skipped)
 {
 	int ret = 0;
 
-	for (size_t i = 0; i < n && !ret; i++)
+	for (size_t i = lo; i < hi && !ret; i++)
+		ret = jrx_replay_apply(fs, v[i].btree_id, v[i].level, v[i].k,
+				       ix->v[v[i].jset].seq, skipped);
+	return ret;
+}
+
+/*
+ * Alloc keys into the allocator, then the interior keys, then alloc and
+ * accounting, in list order.  The list is in journal order, so these are
+ * the prefix v[0, leaf) and one range per btree among the leaf keys: the
+ * passes touch only them.
+ */
+static int sequential_passes(struct jrx_fs *fs, const struct jrx_jindex *ix,
+			     const struct jrx_jkey *v, size_t n, size_t leaf,
+			     struct jrx_replay_stats *st, uint64_t *skipped)
+{
+	size_t alloc[2] = { n, n }, acct[2] = { n, n };
+	int ret = 0;
+
+	for (size_t lo = leaf, end; lo < n; lo = end) {
+		end = jrx_replay_btree_end(v, lo, n);
+		if (v[lo].btree_id == JRX_BTREE_ALLOC) {
+			alloc[0] = lo;
+			alloc[1] = end;
+		} else if (v[lo].btree_id == JRX_BTREE_ACCOUNTING) {
+			acct[0] = lo;
+			acct[1] = end;
+		}
+	}
+	for (size_t i = alloc[0]; i < alloc[1] && !ret; i++)
 		ret = jrx_replay_load_alloc(fs, v[i].btree_id, v[i].level,
 					    v[i].k, ix->v[v[i].jset].seq);
-	for (unsigned pass = 0; !ret && pass < JRX_PASS_LEAVES; pass++)
-		for (size_t i = 0; i < n && !ret; i++) {
-			if (jrx_replay_pass_of(v[i].btree_id, v[i].level) != pass)
-				continue;
-			if (pass == JRX_PASS_INTERIOR)
-				st->interior_keys++;
-			else
-				st->alloc_keys++;
-			ret = jrx_replay_apply(fs, v[i].btree_id, v[i].level,
-					       v[i].k, ix->v[v[i].jset].seq,
-					       skipped);
-		}
+	st->interior_keys = leaf;
+	st->alloc_keys = (alloc[1] - alloc[0]) + (acct[1] - acct[0]);
+	if (!ret)
+		ret = apply_range(fs, ix, v, 0, leaf, skipped);
+	/* alloc's id is below accounting's: list order is this order */
+	if (!ret)
+		ret = apply_range(fs, ix, v, alloc[0], alloc[1], skipped);
+	if (!ret)
+		ret = apply_range(fs, ix, v, acct[0], acct[1], skipped);
 	return ret;
 }
 
@@ -593,7 +618,8 @@ int jrx_replay_parallel(struct jrx_fs *fs, const struct jrx_jindex *ix,
 	if (!o)
 		o = &defaults;
 	memset(st, 0, sizeof(*st));
-	ret = sequential_passes(fs, ix, v, n, st, skipped);
+	lo = jrx_replay_leaf_start(v, n);
+	ret = sequential_passes(fs, ix, v, n, lo, st, skipped);
 	/* buckets open at the crash and emptied since hold nothing */
 	if (!ret)
 		ret = jrx_buckets_free_empty(&fs->bt, fs->j.seq, &freed);
@@ -613,8 +639,6 @@ int jrx_replay_parallel(struct jrx_fs *fs, const struct jrx_jindex *ix,
 	st->workers = nw;
 	st->groups = pl.nr_groups;
 	jrx_placement_describe(&pl, st->placement, sizeof(st->placement));
-	while (lo < n && v[lo].level)
-		lo++;
 	ret = jrx_replay_plan(fs, v, lo, n, nw, o->units_per_worker,
 			      o->unit_keys, &plan);
 	if (ret)

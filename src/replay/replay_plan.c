@@ -40,6 +40,36 @@ static size_t upper_bound(const struct jrx_jkey *v, size_t lo, size_t hi,
 	return lo;
 }
 
+size_t jrx_replay_leaf_start(const struct jrx_jkey *v, size_t n)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v[mid].level)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+size_t jrx_replay_btree_end(const struct jrx_jkey *v, size_t lo, size_t hi)
+{
+	unsigned id = v[lo].btree_id;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v[mid].btree_id <= id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 static int add_leaf(struct jrx_fs *fs, struct jrx_rplan *p, unsigned btree_id,
 		    const struct jrx_bkey *ptr, size_t lo, size_t hi)
 {
@@ -170,10 +200,7 @@ int jrx_replay_plan(struct jrx_fs *fs, const struct jrx_jkey *v, size_t lo,
 	memset(p, 0, sizeof(*p));
 	while (lo < hi && !ret) {
 		unsigned id = v[lo].btree_id;
-		size_t end = lo;
-
-		while (end < hi && v[end].btree_id == id)
-			end++;
+		size_t end = jrx_replay_btree_end(v, lo, hi);
 		if (id == JRX_BTREE_ALLOC || id == JRX_BTREE_ACCOUNTING) {
 			lo = end;	/* replayed one by one before */
 			continue;

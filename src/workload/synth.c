@@ -67,7 +67,6 @@ _Static_assert(JRX_BTREE_EXTENTS == 0 && JRX_BTREE_XATTRS == 3, "btree ids");
 #define DT_DIR		4u
 #define PTR_DEV_SHIFT	58
 #define PTR_SECTOR_MASK	((1ull << PTR_DEV_SHIFT) - 1)
-#define PTR_U64S	(JRX_BKEY_U64S + sizeof(struct jrx_btree_ptr_val) / 8)
 #define ACCT_U64S	(JRX_BKEY_U64S + sizeof(struct jrx_accounting_val) / 8)
 #define KEY_BUF_U64S	64u		/* room for any key built here */
 #define NCELLS		(2 * JRX_SYNTH_NR_BTREES) /* (btree, new|overwrite) */
@@ -676,7 +675,7 @@ static size_t jset_estimate(const struct synth *s)
 	return sizeof(*js) + (size_t)js->u64s * 8 +
 		8 + s->bt.nr_changed * JRX_ALLOC_KEY_U64S * 8 +
 		8 + s->acct.nr * ACCT_U64S * 8 +
-		JRX_BTREE_NR * (8 + PTR_U64S * 8) + 8 + sizeof(struct jrx_clock_val);
+		JRX_BTREE_NR * (8 + JRX_PTR_U64S * 8) + 8 + sizeof(struct jrx_clock_val);
 }
 
 /* Trailer (accounting deltas, alloc keys, roots, clock), then write. */
@@ -713,7 +712,7 @@ static int close_jset(struct synth *s)
 	for (unsigned id = 0; id < JRX_BTREE_NR && !ret; id++)
 		ret = jrx_journal_add_entry(&s->j, JRX_JE_BTREE_ROOT, id,
 					    s->roots[id].level, &s->roots[id].k,
-					    PTR_U64S);
+					    JRX_PTR_U64S);
 	clock.time = (uint64_t)time(NULL);
 	clock.ops = s->ops;
 	if (!ret)
@@ -1148,7 +1147,7 @@ static int check_journal(struct jrx_array *a, const struct jrx_synth_opts *o,
 		per_key += mix_share(o, b) * (key_max[b] + 8);
 	per_key += mix_share(o, B_EXT) * (o->overwrite_ratio + 1.0 / 64) *
 		JRX_ALLOC_KEY_U64S * 8;
-	fixed = sizeof(struct jrx_jset) + JRX_BTREE_NR * (8 + PTR_U64S * 8) +
+	fixed = sizeof(struct jrx_jset) + JRX_BTREE_NR * (8 + JRX_PTR_U64S * 8) +
 		8 + sizeof(struct jrx_clock_val) + 16 +
 		(4.0 * nr + 1) * ACCT_U64S * 8 + 4 * JRX_ALLOC_KEY_U64S * 8 +
 		TX_MARGIN;

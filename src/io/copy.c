@@ -1,6 +1,6 @@
 /*
- * copy.c - a sparse-aware file copy (cli.h), for `jrx demo`'s second copy
- * of a crashed array.  Devices are big sparse files: only their data
+ * copy.c - a sparse-aware file copy (copy.h), for a second copy of a
+ * crashed array (`jrx demo`, the replay tests).  Devices are big sparse files: only their data
  * ranges, found with lseek(SEEK_DATA / SEEK_HOLE), are read and written
  * (pread / pwrite, 1 MiB at a time), and the copy is truncated to the full
  * size, so its holes stay holes.  A file system without SEEK_DATA support
@@ -15,8 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
-#include "cli.h"
-#include "format/diag.h"
+#include "copy.h"
+#include "../format/diag.h"
 
 #define COPY_CHUNK	(1u << 20)
 
@@ -93,7 +93,7 @@ static int copy_data(struct copy *c, off_t size)
 	return 0;
 }
 
-int cli_copy_sparse(const char *src, const char *dst, uint64_t *copied)
+int jrx_copy_sparse(const char *src, const char *dst, uint64_t *copied)
 {
 	struct copy c = { .src = src, .dst = dst, .in = -1, .out = -1 };
 	struct stat si, so;
