@@ -285,35 +285,37 @@ static int update_parent(struct jrx_fs *fs, struct jrx_bnode *n)
 	return btree_insert(fs, n->btree_id, n->level + 1u, k, fs->j.seq);
 }
 
-/* A new root above the node(s) of a btree that just split or moved. */
-static int new_root(struct jrx_fs *fs, unsigned btree_id,
-		    struct jrx_bnode *l, struct jrx_bnode *r)
+/*
+ * A new root above the k nodes a root was cut into.  The write path
+ * writes it at once; a replay leaves it dirty, with no place yet (sector
+ * 0), for write-back to place and cut with the next level.
+ */
+static int new_root(struct jrx_fs *fs, unsigned btree_id, unsigned level,
+		    struct jrx_bnode *const *kids, size_t k)
 {
-	struct jrx_bnode *root = jrx_bnode_alloc();
+	struct jrx_bnode *root;
 	uint64_t buf[JRX_PTR_U64S];
-	struct jrx_bkey *k = (struct jrx_bkey *)buf;
-	int ret;
+	struct jrx_bkey *ptr = (struct jrx_bkey *)buf;
+	uint64_t seq = fs->replaying ? fs->j.seq : 0;	/* replay: dirty */
+	int ret = 0;
 
+	if (level >= JRX_BTREE_MAX_DEPTH)
+		return jrx_fail(-JRX_ERR_NO_SPACE, "btree %s too deep",
+				jrx_btree_name(btree_id));
+	root = jrx_bnode_alloc();
 	if (!root)
 		return -ENOMEM;
 	root->btree_id = (uint8_t)btree_id;
-	root->level = (uint8_t)(l->level + 1);
-	if (root->level >= JRX_BTREE_MAX_DEPTH) {
-		jrx_bnode_free(root);
-		return jrx_fail(-JRX_ERR_NO_SPACE, "btree %s too deep",
-				jrx_btree_name(btree_id));
-	}
+	root->level = (uint8_t)level;
 	root->min = JRX_POS_MIN;
 	root->max = JRX_POS_MAX;
-	jrx_fs_node_ptr(l, k);
-	ret = jrx_bnode_apply(root, k, 0);
-	if (!ret) {
-		jrx_fs_node_ptr(r, k);
-		ret = jrx_bnode_apply(root, k, 0);
+	for (size_t j = 0; j < k && !ret; j++) {
+		jrx_fs_node_ptr(kids[j], ptr);
+		ret = jrx_bnode_apply(root, ptr, seq);
 	}
-	if (!ret)
+	if (!ret && !fs->replaying)
 		ret = node_alloc_loc(fs, root);
-	if (!ret)
+	if (!ret && !fs->replaying)
 		ret = node_write_full(fs, root);
 	if (ret) {
 		jrx_bnode_free(root);
@@ -386,7 +388,9 @@ static int node_split(struct jrx_fs *fs, struct jrx_bnode *n)
 	cache_add(fs, r);
 	fs->splits++;
 	if (was_root) {
-		ret = new_root(fs, n->btree_id, l, r);
+		struct jrx_bnode *kids[2] = { l, r };
+
+		ret = new_root(fs, n->btree_id, n->level + 1u, kids, 2);
 		jrx_bnode_free(n);
 		return ret;
 	}
@@ -563,38 +567,6 @@ int jrx_fs_write_pieces(struct jrx_fs *fs, const struct jrx_node_meta *m,
 	return 0;
 }
 
-/* A new root above the pieces a root was cut into; written at its level. */
-static int replay_new_root(struct jrx_fs *fs, unsigned btree_id,
-			   unsigned level, struct jrx_bnode **pieces, size_t k)
-{
-	struct jrx_bnode *root;
-	uint64_t buf[JRX_PTR_U64S];
-	struct jrx_bkey *ptr = (struct jrx_bkey *)buf;
-	int ret = 0;
-
-	if (level >= JRX_BTREE_MAX_DEPTH)
-		return jrx_fail(-JRX_ERR_NO_SPACE, "btree %s too deep",
-				jrx_btree_name(btree_id));
-	root = jrx_bnode_alloc();
-	if (!root)
-		return -ENOMEM;
-	root->btree_id = (uint8_t)btree_id;
-	root->level = (uint8_t)level;
-	root->min = JRX_POS_MIN;
-	root->max = JRX_POS_MAX;
-	for (size_t j = 0; j < k && !ret; j++) {
-		jrx_fs_node_ptr(pieces[j], ptr);
-		ret = jrx_bnode_apply(root, ptr, fs->j.seq);	/* dirty */
-	}
-	if (ret) {
-		jrx_bnode_free(root);
-		return ret;
-	}
-	cache_add(fs, root);	/* no place yet (sector 0) */
-	fs->root[btree_id] = root;
-	return 0;
-}
-
 int jrx_fs_install_pieces(struct jrx_fs *fs, unsigned btree_id,
 			  unsigned level, struct jrx_bnode *old, bool was_root,
 			  struct jrx_bnode **pieces, size_t k, bool keep)
@@ -614,7 +586,7 @@ int jrx_fs_install_pieces(struct jrx_fs *fs, unsigned btree_id,
 			cache_add(fs, pieces[j]);
 	if (was_root)
 		ret = k == 1 ? (fs->root[btree_id] = pieces[0], 0) :
-			replay_new_root(fs, btree_id, level + 1u, pieces, k);
+			new_root(fs, btree_id, level + 1u, pieces, k);
 	else
 		for (size_t j = 0; j < k && !ret; j++)
 			ret = update_parent(fs, pieces[j]);
