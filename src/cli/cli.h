@@ -8,7 +8,9 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "io/array.h"
+#include "format/bkey.h"
 
 struct jrx_cmd {
 	const char *name;
@@ -37,6 +39,16 @@ struct jrx_report;
 int  cli_recover(const char *cmd, char **paths, int n,
 		 const struct jrx_recover_opts *o, struct jrx_report *r);
 
+
+/*
+ * A jrx_btree_walk() callback printing keys as `jrx dump` does, one line
+ * per key ("btree key"), to ctx, a struct cli_dump, counting them.
+ */
+struct cli_dump {
+	FILE	*f;
+	uint64_t keys;
+};
+int  cli_dump_key(void *ctx, unsigned btree_id, const struct jrx_bkey *k);
 
 int cmd_format(int argc, char **argv);
 int cmd_show_super(int argc, char **argv);

@@ -373,22 +373,10 @@ static int demo_verify(const char *who, const char *const *paths,
 }
 
 struct dump {
-	char	*text;
-	size_t	 len;
-	uint64_t keys;
-	FILE	*f;
+	struct cli_dump	 out;		/* into text */
+	char		*text;
+	size_t		 len;
 };
-
-static int dump_key(void *ctx, unsigned btree_id, const struct jrx_bkey *k)
-{
-	struct dump *d = ctx;
-	char buf[1600];
-
-	jrx_bkey_to_text(buf, sizeof(buf), k);
-	d->keys++;
-	return fprintf(d->f, "%s %s\n", jrx_btree_name(btree_id), buf) < 0 ?
-		-EIO : 0;
-}
 
 /* Every key of every btree of a clean array, as `jrx dump` prints them. */
 static int demo_dump(const char *const *paths, struct dump *d)
@@ -398,8 +386,8 @@ static int demo_dump(const char *const *paths, struct dump *d)
 	int ret;
 
 	memset(d, 0, sizeof(*d));
-	d->f = open_memstream(&d->text, &d->len);
-	if (!d->f) {
+	d->out.f = open_memstream(&d->text, &d->len);
+	if (!d->out.f) {
 		perror("jrx demo: open_memstream");
 		return JRX_EXIT_ERROR;
 	}
@@ -408,18 +396,19 @@ static int demo_dump(const char *const *paths, struct dump *d)
 		ret = jrx_fs_open(&fs, &a, JRX_FS_RDONLY);
 		if (!ret) {
 			for (unsigned b = 0; !ret && b < JRX_BTREE_NR; b++)
-				ret = jrx_btree_walk(&fs, b, dump_key, d);
+				ret = jrx_btree_walk(&fs, b, cli_dump_key,
+						     &d->out);
 			jrx_fs_abandon(&fs);
 		}
 		jrx_array_close(&a);
 		if (ret)
 			ret = cli_error("demo", ret);
 	}
-	if (fclose(d->f) && !ret) {
+	if (fclose(d->out.f) && !ret) {
 		perror("jrx demo: dump");
 		ret = JRX_EXIT_ERROR;
 	}
-	d->f = NULL;
+	d->out.f = NULL;
 	return ret;
 }
 
@@ -469,13 +458,13 @@ static int demo_compare(struct demo *d)
 		size_t line = first_diff(x.text, y.text, &lx, &ly);
 
 		step("dump", jrx_now() - t, "DUMPS DIFFER at line %zu (%"
-		     PRIu64 " and %" PRIu64 " keys)", line, x.keys, y.keys);
+		     PRIu64 " and %" PRIu64 " keys)", line, x.out.keys, y.out.keys);
 		print_line("reference:", lx);
 		print_line("accelerated:", ly);
 		ret = JRX_EXIT_ERROR;
 	} else if (!ret) {
 		step("dump", jrx_now() - t, "dumps identical: %" PRIu64
-		     " keys in %u btrees", x.keys, (unsigned)JRX_BTREE_NR);
+		     " keys in %u btrees", x.out.keys, (unsigned)JRX_BTREE_NR);
 	}
 	free(x.text);
 	free(y.text);

@@ -5,20 +5,22 @@
  * --recovered the post-recovery view computed in memory (the on-disk
  * btrees overlaid with the deduplicated journal keys) without writing.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include "cli.h"
 #include "btree/fs.h"
 #include "recovery/recover.h"
 
-static int print_key(void *ctx, unsigned btree_id, const struct jrx_bkey *k)
+int cli_dump_key(void *ctx, unsigned btree_id, const struct jrx_bkey *k)
 {
+	struct cli_dump *d = ctx;
 	char buf[1600];
 
-	(void)ctx;
 	jrx_bkey_to_text(buf, sizeof(buf), k);
-	printf("%s %s\n", jrx_btree_name(btree_id), buf);
-	return 0;
+	d->keys++;
+	return fprintf(d->f, "%s %s\n", jrx_btree_name(btree_id), buf) < 0 ?
+		-EIO : 0;
 }
 
 int cmd_dump(int argc, char **argv)
@@ -29,6 +31,7 @@ int cmd_dump(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
+	struct cli_dump out = { .f = stdout };
 	struct jrx_array a;
 	struct jrx_fs fs;
 	int c, only = -1, ret = 0;
@@ -67,7 +70,7 @@ int cmd_dump(int argc, char **argv)
 	}
 	for (unsigned i = 0; i < JRX_BTREE_NR && !ret; i++)
 		if (only < 0 || (unsigned)only == i)
-			ret = jrx_btree_walk(&fs, i, print_key, NULL);
+			ret = jrx_btree_walk(&fs, i, cli_dump_key, &out);
 	jrx_fs_abandon(&fs);
 	jrx_array_close(&a);
 	return ret ? cli_error("dump", ret) : JRX_EXIT_OK;
