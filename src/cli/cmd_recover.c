@@ -35,13 +35,14 @@ int cli_recover(const char *cmd, char **paths, int n,
 		const struct jrx_recover_opts *o, struct jrx_report *r)
 {
 	struct jrx_array a;
-	double t = jrx_now();
+	double t;
 	int ret;
 
 	jrx_report_init(r, o->reference ? "reference" : "accelerated");
+	t = jrx_phase_begin(r, JRX_PHASE_SUPERBLOCK);
 	if (cli_open_array(cmd, &a, paths, n, o->dry_run ? JRX_OPEN_RDONLY : 0))
 		return JRX_EXIT_ERROR;
-	r->phase[JRX_PHASE_SUPERBLOCK] = jrx_now() - t;
+	jrx_phase_end(r, JRX_PHASE_SUPERBLOCK, t);
 	r->total_seconds = r->phase[JRX_PHASE_SUPERBLOCK];
 	ret = jrx_recover(&a, o, r, NULL);
 	jrx_array_close(&a);

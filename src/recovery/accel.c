@@ -124,9 +124,9 @@ int jrx_recover_accelerated(struct jrx_array *a,
 		goto out;
 
 	/* journal read */
-	t = jrx_now();
+	t = jrx_phase_begin(r, JRX_PHASE_JOURNAL_READ);
 	ret = read_journal(a, o, threads, r, &scan, &ix);
-	r->phase[JRX_PHASE_JOURNAL_READ] = jrx_now() - t;
+	jrx_phase_end(r, JRX_PHASE_JOURNAL_READ, t);
 	if (ret)
 		goto out;
 	max_seq = jrx_recover_note_index(r, a, &ix, &scan);
@@ -134,10 +134,10 @@ int jrx_recover_accelerated(struct jrx_array *a,
 		goto out;
 
 	/* extract, sort, merge, dedup */
-	t = jrx_now();
+	t = jrx_phase_begin(r, JRX_PHASE_SORT);
 	so.threads = threads;
 	ret = jrx_sort_journal(&ix, &so, &res, &st);
-	r->phase[JRX_PHASE_SORT] = jrx_now() - t;
+	jrx_phase_end(r, JRX_PHASE_SORT, t);
 	if (ret)
 		goto out;
 	r->keys_read = st.keys_in;
@@ -151,7 +151,7 @@ int jrx_recover_accelerated(struct jrx_array *a,
 		goto out;
 
 	/* replay */
-	t = jrx_now();
+	t = jrx_phase_begin(r, JRX_PHASE_REPLAY);
 	r->replay_mode = "parallel";
 	ret = jrx_fs_open_replay(fs, a, ix.newest, max_seq, dry);
 	if (ret)
@@ -164,14 +164,14 @@ int jrx_recover_accelerated(struct jrx_array *a,
 				  &r->accounting_skipped);
 	jrx_recover_note_replay(r, fs);
 	r->nodes_read += r->replay.leaves_read;
-	r->phase[JRX_PHASE_REPLAY] = jrx_now() - t;
+	jrx_phase_end(r, JRX_PHASE_REPLAY, t);
 	if (ret)
 		goto out;
 
 	/* commit */
-	t = jrx_now();
+	t = jrx_phase_begin(r, JRX_PHASE_COMMIT);
 	ret = jrx_recover_end(a, fs, &fs_open, max_seq, dry, view, r);
-	r->phase[JRX_PHASE_COMMIT] = jrx_now() - t;
+	jrx_phase_end(r, JRX_PHASE_COMMIT, t);
 out:
 	if (fs_open)
 		jrx_fs_abandon(fs);

@@ -244,13 +244,13 @@ int jrx_recover_reference(struct jrx_array *a, const struct jrx_recover_opts *o,
 		goto out;
 
 	/* journal read */
-	t = jrx_now();
+	t = jrx_phase_begin(r, JRX_PHASE_JOURNAL_READ);
 	ret = jrx_journal_scan(a, &scan, JRX_SCAN_KEEP);
 	if (!ret)
 		ret = jrx_jindex_build(&ix, a, scan.v, scan.nr, NULL, NULL);
 	r->bytes_read = scan.bytes_read;
 	r->buckets_read = scan.buckets_read;
-	r->phase[JRX_PHASE_JOURNAL_READ] = jrx_now() - t;
+	jrx_phase_end(r, JRX_PHASE_JOURNAL_READ, t);
 	if (ret)
 		goto out;
 	max_seq = jrx_recover_note_index(r, a, &ix, &scan);
@@ -258,7 +258,7 @@ int jrx_recover_reference(struct jrx_array *a, const struct jrx_recover_opts *o,
 		goto out;
 
 	/* sort and dedup */
-	t = jrx_now();
+	t = jrx_phase_begin(r, JRX_PHASE_SORT);
 	ret = collect(&ix, &keys, &nr);
 	if (ret)
 		goto out;
@@ -270,26 +270,26 @@ int jrx_recover_reference(struct jrx_array *a, const struct jrx_recover_opts *o,
 	count_kinds(keys, nr, r);
 	if (nr)
 		qsort(keys, nr, sizeof(*keys), cmp_replay_order);
-	r->phase[JRX_PHASE_SORT] = jrx_now() - t;
+	jrx_phase_end(r, JRX_PHASE_SORT, t);
 	if (jrx_recover_stop(o, r, JRX_STOP_SORT))
 		goto out;
 
 	/* replay */
-	t = jrx_now();
+	t = jrx_phase_begin(r, JRX_PHASE_REPLAY);
 	ret = jrx_fs_open_replay(fs, a, ix.newest, max_seq, dry);
 	if (ret)
 		goto out;
 	fs_open = true;
 	ret = replay(fs, keys, nr, r);
 	jrx_recover_note_replay(r, fs);
-	r->phase[JRX_PHASE_REPLAY] = jrx_now() - t;
+	jrx_phase_end(r, JRX_PHASE_REPLAY, t);
 	if (ret)
 		goto out;
 
 	/* commit */
-	t = jrx_now();
+	t = jrx_phase_begin(r, JRX_PHASE_COMMIT);
 	ret = jrx_recover_end(a, fs, &fs_open, max_seq, dry, view, r);
-	r->phase[JRX_PHASE_COMMIT] = jrx_now() - t;
+	jrx_phase_end(r, JRX_PHASE_COMMIT, t);
 out:
 	if (fs_open)
 		jrx_fs_abandon(fs);

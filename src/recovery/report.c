@@ -23,6 +23,19 @@ void jrx_report_init(struct jrx_report *r, const char *mode)
 	r->threads = 1;
 }
 
+double jrx_phase_begin(struct jrx_report *r, enum jrx_report_phase p)
+{
+	double t = jrx_now();
+
+	r->phase_start[p] = t;
+	return t;
+}
+
+void jrx_phase_end(struct jrx_report *r, enum jrx_report_phase p, double t)
+{
+	r->phase[p] = jrx_now() - t;
+}
+
 /* Journal read bandwidth in MB/s (10^6 bytes), 0 if not timed. */
 static double mbps(const struct jrx_report *r)
 {
@@ -162,6 +175,10 @@ void jrx_report_print_json(const struct jrx_report *r, FILE *f)
 	for (unsigned i = 0; i < JRX_PHASE_NR; i++)
 		fprintf(f, "\"%s\":%.6f%s", jrx_phase_names[i], r->phase[i],
 			i + 1 < JRX_PHASE_NR ? "," : "},");
+	fprintf(f, "\"phase_starts\":{");
+	for (unsigned i = 0; i < JRX_PHASE_NR; i++)
+		fprintf(f, "\"%s\":%.6f%s", jrx_phase_names[i],
+			r->phase_start[i], i + 1 < JRX_PHASE_NR ? "," : "},");
 	fprintf(f, "\"total_seconds\":%.6f,\"peak_rss_bytes\":%" PRIu64 "}\n",
 		r->total_seconds, r->peak_rss_bytes);
 }

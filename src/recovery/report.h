@@ -66,6 +66,10 @@ struct jrx_report {
 	uint64_t nodes_read, nodes_written, splits;
 	uint64_t new_journal_seq;	/* first seq the next session writes */
 	double	 phase[JRX_PHASE_NR];	/* seconds */
+	/* when each phase began, jrx_now() (CLOCK_MONOTONIC) seconds: the
+	 * clock of `perf record -k CLOCK_MONOTONIC`, so a profile can be cut
+	 * by phase (perf/phases.sh); 0 for a phase that did not run */
+	double	 phase_start[JRX_PHASE_NR];
 	double	 total_seconds;
 	uint64_t peak_rss_bytes;
 };
@@ -73,6 +77,9 @@ struct jrx_report {
 extern const char *const jrx_phase_names[JRX_PHASE_NR];
 
 void jrx_report_init(struct jrx_report *r, const char *mode);
+/* Time one phase: t = jrx_phase_begin(r, p); ...; jrx_phase_end(r, p, t). */
+double jrx_phase_begin(struct jrx_report *r, enum jrx_report_phase p);
+void jrx_phase_end(struct jrx_report *r, enum jrx_report_phase p, double t);
 void jrx_report_print_text(const struct jrx_report *r, FILE *f);
 void jrx_report_print_json(const struct jrx_report *r, FILE *f);
 
