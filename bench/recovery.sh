@@ -18,7 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 keys="1000000 5000000" dir="" out="bench/results/recovery.jsonl"
-jsize=1G size=64G drop=1 modes="ref acc:1 acc:2" synth_args=""
+jsize=1G size=64G bench_drop=1 modes="ref acc:1 acc:2" synth_args=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --keys) keys="$2"; shift 2 ;;
@@ -28,7 +28,7 @@ while [ $# -gt 0 ]; do
     --out) out="$2"; shift 2 ;;
     --journal-size) jsize="$2"; shift 2 ;;
     --size) size="$2"; shift 2 ;;
-    --no-drop-caches) drop=0; shift ;;
+    --no-drop-caches) bench_drop=0; shift ;;
     *) echo "usage: $0 [--keys \"N...\"] [--modes \"ref acc:T...\"]" \
             "[--dir DIR] [--out FILE] [--journal-size S] [--size S]" \
             "[--synth ARGS] [--no-drop-caches]" >&2; exit 2 ;;
@@ -40,10 +40,7 @@ bench_setup "$dir" "$out"
 printf "%-10s %-8s %10s %9s %9s %9s %9s %9s %8s %8s\n" keys mode \
   journal_MB read_s sort_s replay_s commit_s total_s rss_MiB speedup
 for n in $keys; do
-  rm -f "$dir/d0" "$dir/d1"
-  $jrx format --size "$size" --journal-size "$jsize" "$dir/d0" "$dir/d1" >/dev/null
-  # shellcheck disable=SC2086
-  $jrx synth --keys "$n" $synth_args "$dir/d0" "$dir/d1" >/dev/null
+  bench_array "$n" "$jsize" "$size" "$synth_args"
   first=""
   for m in $modes; do
     case "$m" in
@@ -51,13 +48,8 @@ for n in $keys; do
       acc:*) args=(--threads "${m#acc:}") ;;
       *) echo "bench/recovery.sh: unknown mode $m" >&2; exit 2 ;;
     esac
-    rm -f "$dir/c0" "$dir/c1"
-    cp --sparse=always "$dir/d0" "$dir/c0"
-    cp --sparse=always "$dir/d1" "$dir/c1"
-    if [ $drop = 1 ]; then drop_caches --warn; fi
-    json=$($jrx recover "${args[@]}" --json "$dir/c0" "$dir/c1")
-    echo "{\"bench\":\"recovery\",\"keys\":$n,\"mode\":\"$m\",\"synth\":\"$synth_args\",\"report\":$json}" >> "$out"
-    first=$(python3 - "$n" "$m" "$json" "$first" <<'PY'
+    bench_recover "$out" "\"bench\":\"recovery\",\"keys\":$n,\"mode\":\"$m\",\"synth\":\"$synth_args\"" "${args[@]}"
+    first=$(python3 - "$n" "$m" "$report" "$first" <<'PY'
 import json, sys
 n, m, r, first = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4]
 p = r["phases"]
@@ -71,6 +63,5 @@ print(base)
 PY
 )
   done
-  rm -f "$dir/c0" "$dir/c1"
 done
 echo "reports appended to $out"

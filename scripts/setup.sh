@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
-# Installs every Debian package jrx needs to build, test, benchmark and profile.
+# Installs every Debian package jrx needs to build and test, and with
+# --bench also what the benchmarks (bench/run.sh) and the profiling scripts
+# (perf/) need: gnuplot, RocksDB (the peer), perf, valgrind, python3 and npm
+# (npm only when no npm is installed: a NodeSource nodejs already has one
+# and conflicts with Debian's npm).
 # Non-interactive and idempotent; run as root on Debian 12 (bookworm).
+#   bash scripts/setup.sh [--bench]
 set -euo pipefail
 PKGS=(
   build-essential cmake pkg-config git
@@ -9,6 +14,14 @@ PKGS=(
   libisal-dev libxxhash-dev
   libsqlite3-dev sqlite3
 )
+case "${1:-}" in
+  "") ;;
+  --bench)
+    PKGS+=(python3 gnuplot-nox fonts-dejavu-core librocksdb-dev linux-perf valgrind util-linux)
+    command -v npm >/dev/null || PKGS+=(npm)
+    ;;
+  *) echo "usage: $0 [--bench]" >&2; exit 2 ;;
+esac
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
