@@ -42,7 +42,8 @@ while [ $# -gt 0 ]; do
     --no-peer) peer=0; shift ;;
     --no-micro) micro=0; shift ;;
     --no-setup) setup=0; shift ;;
-    *) sed -n '9,13p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    -h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "bench/run.sh: unknown option $1" >&2; sed -n '9,13p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
   esac
 done
 if [ -z "$out" ]; then
