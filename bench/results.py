@@ -215,7 +215,7 @@ def recovery_tables(G, skipped, sizes):
         g0 = gs[-1]
         s += "\n### %s journal keys\n\n" % human(n)
         s += ("%s keys read (%s after dedup), %s nodes written; medians of "
-              "%d repetitions, each on a fresh copy with the page cache dropped. "
+              "%d repetition(s), each on a fresh copy with the page cache dropped. "
               "\"read GB\" is the journal bytes read: the reference reads every "
               "journal bucket, the accelerated recovery the live range.\n\n"
               % (human(g0.keys_read), human(g0.keys_kept), human(g0.written), len(g0.reps)))
@@ -270,7 +270,7 @@ def threads_of(G):
 
 def peer_table(G, peers, sizes):
     s = ("| keys | recovery | what is timed | seconds (min–max) | M keys/s | peak RSS "
-         "| vs RocksDB |\n|---|---|---|---:|---:|---:|---:|\n")
+         "| speedup over RocksDB |\n|---|---|---|---:|---:|---:|---:|\n")
     for n in sizes:
         ps = [p for p in peers if p["keys"] == n]
         if not ps:
@@ -290,7 +290,7 @@ def peer_table(G, peers, sizes):
                 fmt(g.total), fmt(g.lo), fmt(g.hi), g.keys_read / g.total / 1e6,
                 g.rss / 2**20, rt / g.total)
         opens = [p["recover"]["open_seconds"] for p in ps]
-        s += "| %s | RocksDB %s | `rocksdb_open`: WAL replay + flush to L0 | %s (%s–%s) | %.2f | %.0f MiB | 1.00x |\n" % (
+        s += "| %s | RocksDB %s | `rocksdb_open`: SSTs opened, WAL replayed, flushed to L0 | %s (%s–%s) | %.2f | %.0f MiB | 1.00x |\n" % (
             human(n), ps[0]["recover"].get("rocksdb_version", ""), fmt(rt),
             fmt(min(opens)), fmt(max(opens)), recs / rt / 1e6,
             max(p["recover"]["peak_rss_bytes"] for p in ps) / 2**20)
@@ -319,9 +319,9 @@ def micro_table(path):
             name, t, unit, "%.1f" % (ips / 1e6) if ips else "—",
             b.get("repetitions", 1))
     ctx = data.get("context", {})
-    s += ("\nGoogle Benchmark %s, %s, library built %s.\n" % (
-        ctx.get("library_version", ""), ctx.get("date", ""),
-        ctx.get("library_build_type", "")))
+    s += ("\nRun %s; Debian's libbenchmark reports itself built as \"%s\" (it "
+          "times the jrx code, built RelWithDebInfo).\n" % (
+              ctx.get("date", ""), ctx.get("library_build_type", "")))
     return s
 
 
