@@ -2,13 +2,16 @@
 # perf/build.sh - the profiling build in build-prof: RelWithDebInfo (-O2 -g,
 # frame pointers: the project compiles with -fno-omit-frame-pointer, and
 # -mno-omit-leaf-frame-pointer is added when gcc takes it), no tests.
-# Builds build-prof/jrx and build-prof/perf/kernels/jrx-kernels.
+# Installs what the profiling scripts need first (scripts/setup.sh --bench:
+# perf, valgrind, jq, bc, npm), then builds build-prof/jrx and
+# build-prof/perf/kernels/jrx-kernels.
 #
 #   bash perf/build.sh
 set -euo pipefail
 # shellcheck source=perf/lib.sh
 source "$(dirname "$0")/lib.sh"
 
+bash scripts/setup.sh --bench
 cflags=""
 if echo 'int main(void){return 0;}' |
    ${CC:-cc} -x c -mno-omit-leaf-frame-pointer -o /dev/null - 2>/dev/null; then

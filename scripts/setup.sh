@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs every Debian package jrx needs to build and test, and with
 # --bench also what the benchmarks (bench/run.sh) and the profiling scripts
-# (perf/) need: gnuplot, RocksDB (the peer), perf, valgrind, python3 and npm
-# (npm only when no npm is installed: a NodeSource nodejs already has one
-# and conflicts with Debian's npm).
+# (perf/) need: gnuplot, RocksDB (the peer), perf, valgrind, jq, bc, python3
+# and npm (npm only when none is installed: a NodeSource nodejs brings its
+# own and conflicts with Debian's npm).
 # Non-interactive and idempotent; run as root on Debian 12 (bookworm).
 #   bash scripts/setup.sh [--bench]
 set -euo pipefail
@@ -17,7 +17,8 @@ PKGS=(
 case "${1:-}" in
   "") ;;
   --bench)
-    PKGS+=(python3 gnuplot-nox fonts-dejavu-core librocksdb-dev linux-perf valgrind util-linux)
+    PKGS+=(python3 gnuplot-nox fonts-dejavu-core librocksdb-dev linux-perf valgrind
+          jq bc util-linux)
     command -v npm >/dev/null || PKGS+=(npm)
     ;;
   *) echo "usage: $0 [--bench]" >&2; exit 2 ;;
