@@ -6,7 +6,8 @@
  * and nothing else.  The JSON names are a stable interface (issue 3):
  * mode, threads, io_backend, devices, journal{bytes_read,jsets,seq_first,
  * seq_last}, keys{read,after_dedup}, phases{superblock,journal_read,sort,
- * replay,commit}, total_seconds, peak_rss_bytes; more may be added.
+ * replay,commit}, phase_starts{same names: CLOCK_MONOTONIC seconds},
+ * total_seconds, peak_rss_bytes; more may be added.
  */
 #ifndef JRX_REPORT_H
 #define JRX_REPORT_H
