@@ -9,13 +9,16 @@
 #   bash bench/run.sh [--quick] [--sizes "1000000 10000000 50000000"]
 #                     [--threads "1 2 all"] [--io "uring pread"] [--reps 3]
 #                     [--out DIR] [--dir SCRATCH] [--no-peer] [--no-micro]
-#                     [--no-setup]
+#                     [--no-setup] [--append]
 #
 # Default: sizes 1 M, 10 M and 50 M journal keys, 3 repetitions of every
 # run, results in docs/bench/ (results.jsonl, micro.json, *.png) and the
 # tables in docs/BENCHMARKS.md.  --quick: 1 M keys only, results and
 # BENCHMARKS.md in bench/results/quick/ (docs/ untouched).  --out DIR puts
-# everything (BENCHMARKS.md included) in DIR.
+# everything (BENCHMARKS.md included) in DIR.  --append adds to the results
+# file instead of starting it afresh (say, a bigger size run later with
+# fewer repetitions); the tables are made from everything in it, and list
+# every command that wrote it.
 #
 # For each size: one crashed array (`jrx format` + `jrx synth --keys N`,
 # default mix), then every run recovers a fresh sparse copy of it with the
@@ -29,7 +32,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sizes="1000000 10000000 50000000" threads="1 2 all" ios="uring pread"
-reps=3 out="" dir="" peer=1 micro=1 setup=1 quick=0
+reps=3 out="" dir="" peer=1 micro=1 setup=1 quick=0 append=0 argv="$*"
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1; sizes="1000000"; shift ;;
@@ -42,8 +45,9 @@ while [ $# -gt 0 ]; do
     --no-peer) peer=0; shift ;;
     --no-micro) micro=0; shift ;;
     --no-setup) setup=0; shift ;;
-    -h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "bench/run.sh: unknown option $1" >&2; sed -n '9,13p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    --append) append=1; shift ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed -n 's/^# \{0,1\}//p'; exit 0 ;;
+    *) echo "bench/run.sh: unknown option $1" >&2; sed -n '/^#   bash bench/,/^#$/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
   esac
 done
 if [ -z "$out" ]; then
@@ -61,10 +65,10 @@ cmake --build build -j"$(nproc)" >/dev/null
 results="$out/results.jsonl"
 . bench/lib.sh
 bench_setup "$dir" "$results"
-: > "$results"
+[ $append = 1 ] || : > "$results"
 ncpu=$(nproc)
 tlist=$(for t in $threads; do [ "$t" = all ] && t=$ncpu; echo "$t"; done | sort -nu | xargs)
-python3 bench/results.py machine "$dir" >> "$results"
+python3 bench/results.py machine "$dir" "bash bench/run.sh${argv:+ $argv}" >> "$results"
 
 # journal space ~85 B per key, device space ~3 KB per key of base + journal
 jsize_for() { echo "$(( ($1 * 120 + (1 << 30) - 1) >> 30 ))G"; }
