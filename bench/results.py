@@ -54,7 +54,12 @@ def machine(scratch, command):
         k, _, v = line.partition(":")
         lscpu[k.strip()] = v.strip()
     src = sh("findmnt -n -o SOURCE -T '%s'" % scratch)
-    disk = sh("lsblk -n -d -o NAME,MODEL,SIZE,ROTA '%s' 2>/dev/null" % src)
+    disk = ""
+    f = sh("lsblk -n -d -P -o SIZE,ROTA,MODEL '%s' 2>/dev/null" % src)
+    if f:
+        kv = dict(re.findall(r'(\w+)="([^"]*)"', f))
+        disk = ", ".join(x for x in (kv.get("MODEL", "").strip(), kv.get("SIZE", ""),
+                                     "rotational" if kv.get("ROTA") == "1" else "non-rotational") if x)
     osrel = {}
     if os.path.exists("/etc/os-release"):
         for line in open("/etc/os-release"):
@@ -184,7 +189,7 @@ def machine_table(m):
         ("Memory", "%.1f GiB" % (m["memory_bytes"] / 2**30)),
         ("OS, kernel", "%s, Linux %s" % (m["os"], m["kernel"])),
         ("Compiler", m["compiler"]),
-        ("Devices", "sparse files on %s, %s (scratch %s)" % (m["filesystem"], m["disk"], m["scratch"])),
+        ("Devices", "sparse files on %s, %s (scratch %s)" % (m["filesystem"], " ".join(m["disk"].split()), m["scratch"])),
         ("jrx", "commit %s, RelWithDebInfo (-O2 -g)" % m["jrx_commit"]),
         ("RocksDB", "librocksdb-dev %s (Debian)" % (m["rocksdb"] or "not installed")),
         ("Run", m["date"]),
@@ -410,6 +415,10 @@ def render(results_path, micro_path, md_path, out_dir):
                "\"M keys/s\" is journal keys read over the whole recovery. Speedups "
                "are ratios of medians taken in the same run.\n\n")
     doc.append("## Machine\n\n" + machine_table(m) + "\n")
+    if m and m["hypervisor"]:
+        doc.append("A virtual machine: its disk and memory are shared with other guests, "
+                   "which the min–max ranges show; \"The development VM\" under Earlier "
+                   "measurements describes what that costs (free page reporting).\n\n")
     if m and m["numa_nodes"] <= 1:
         doc.append("One NUMA node: the replay's NUMA placement (one worker group per "
                    "node, memory bound to it) is tested on hwloc's synthetic topologies "

@@ -28,7 +28,8 @@
 # accelerated recovery for each thread count x io backend.  The RocksDB
 # peer (bench/peer) loads the same array's journal into a WAL, "crashes",
 # and is timed reopening it.  Needs root (drop_caches, packages) and,
-# for the default sizes, about 40 GB free under /var/tmp and an hour.
+# for the default sizes, about 40 GB free under /var/tmp and 70 minutes
+# (2-core VM: most of it RocksDB loading and replaying 50 M keys).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sizes="1000000 10000000 50000000" threads="1 2 all" ios="uring pread"
