@@ -242,6 +242,40 @@ static bool is_clean(struct env *e)
 	return clean;
 }
 
+/*
+ * The phases of a committing recovery ran in order and say when: each
+ * phase_start (jrx_now(), the clock perf/phases.sh cuts profiles by) is
+ * set, no earlier than the previous phase's start plus its duration, and
+ * the JSON report carries them as "phase_starts".
+ */
+static void assert_phases_timed(const struct jrx_report *r, uint64_t seed)
+{
+	char *text = NULL, want[64];
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	for (unsigned p = JRX_PHASE_JOURNAL_READ; p < JRX_PHASE_NR; p++) {
+		if (r->phase_start[p] <= 0)
+			fail_msg("seed %llu: phase %s has no start time",
+				 (unsigned long long)seed, jrx_phase_names[p]);
+		if (p > JRX_PHASE_JOURNAL_READ &&
+		    r->phase_start[p] + 1e-6 < r->phase_start[p - 1] + r->phase[p - 1])
+			fail_msg("seed %llu: phase %s starts at %.6f, before %s"
+				 " (%.6f + %.6f s) ended", (unsigned long long)seed,
+				 jrx_phase_names[p], r->phase_start[p],
+				 jrx_phase_names[p - 1], r->phase_start[p - 1],
+				 r->phase[p - 1]);
+	}
+	assert_non_null(f);
+	jrx_report_print_json(r, f);
+	fclose(f);
+	snprintf(want, sizeof(want), "\"phase_starts\":{\"superblock\":");
+	if (!strstr(text, want))
+		fail_msg("seed %llu: JSON report lacks %s: %s",
+			 (unsigned long long)seed, want, text);
+	free(text);
+}
+
 /* ------------------------------------------------------------ tests */
 
 static void test_fifty_seeds(void **state)
@@ -281,6 +315,7 @@ static void test_fifty_seeds(void **state)
 		/* recovery commits exactly the dry-run view */
 		assert_jrx_ok(recover(e, false, &r));
 		assert_string_equal(r.result, "recovered");
+		assert_phases_timed(&r, seed);
 		first_new_seq = r.new_journal_seq;
 		assert_true(r.keys_read >= r.keys_after_dedup);
 		assert_true(r.keys_after_dedup > 0);
