@@ -12,8 +12,8 @@
 # "ref" is --reference, "acc:T" the accelerated recovery with --threads T.
 # Every mode of one N recovers the same crashed array, in one run, so the
 # ratios between them are like for like.  One JSON report per line goes
-# to --out (default bench/results/recovery.jsonl) and a table of the phase
-# times to stdout, with each mode's speedup over the first.  Needs a
+# to --out (default bench/results/recovery.jsonl) and a line of phase
+# times per run to stderr, with each mode's speedup over the first.  Needs a
 # built ./build/jrx.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,8 +37,6 @@ done
 . bench/lib.sh
 bench_setup "$dir" "$out"
 
-printf "%-10s %-8s %10s %9s %9s %9s %9s %9s %8s %8s\n" keys mode \
-  journal_MB read_s sort_s replay_s commit_s total_s rss_MiB speedup
 for n in $keys; do
   bench_array "$n" "$jsize" "$size" "$synth_args"
   first=""
@@ -49,19 +47,8 @@ for n in $keys; do
       *) echo "bench/recovery.sh: unknown mode $m" >&2; exit 2 ;;
     esac
     bench_recover "$out" "\"bench\":\"recovery\",\"keys\":$n,\"mode\":\"$m\",\"synth\":\"$synth_args\"" "${args[@]}"
-    first=$(python3 - "$n" "$m" "$report" "$first" <<'PY'
-import json, sys
-n, m, r, first = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4]
-p = r["phases"]
-t = r["total_seconds"]
-base = float(first) if first else t
-sys.stderr.write("%-10s %-8s %10.1f %9.3f %9.3f %9.3f %9.3f %9.3f %8.0f %7.2fx\n" % (
-    n, m, r["journal"]["bytes_read"] / 1e6, p["journal_read"],
-    p["sort"], p["replay"], p["commit"], t,
-    r["peak_rss_bytes"] / 2**20, base / t))
-print(base)
-PY
-)
+    python3 bench/results.py row "$report" "$n $m" "$first" >&2
+    [ -n "$first" ] || first=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["total_seconds"])' "$report")
   done
 done
 echo "reports appended to $out"

@@ -14,7 +14,8 @@ Subcommands (bench/run.sh calls them):
   refskip RESULTS N           print why the reference must not run at N keys
                               (its peak RSS scaled from smaller sizes would
                               not fit in 70% of MemAvailable), or nothing
-  row REPORT LABEL            one progress line for a jrx report
+  row REPORT LABEL [BASE]     one progress line for a jrx report (with
+                              BASE seconds: and its speedup over BASE)
   peerrow REPORT LABEL        one progress line for a peer report
   render RESULTS MICRO MD DIR the tables of MD (BENCHMARKS.md) and the
                               plots (gnuplot, bench/plots/*.gp) in DIR
@@ -112,13 +113,14 @@ def refskip(results, n):
     return ""
 
 
-def row(rep, label):
+def row(rep, label, base=None):
     p = rep["phases"]
+    t = rep["total_seconds"]
     return ("%-22s read %7.3f sort %7.3f replay %7.3f commit %6.3f total %7.3f s"
-            "  %6.2f M keys/s  rss %6.0f MiB" % (
+            "  %6.2f M keys/s  rss %6.0f MiB%s" % (
                 label, p["journal_read"], p["sort"], p["replay"], p["commit"],
-                rep["total_seconds"], rep["keys"]["read"] / rep["total_seconds"] / 1e6,
-                rep["peak_rss_bytes"] / 2**20))
+                t, rep["keys"]["read"] / t / 1e6, rep["peak_rss_bytes"] / 2**20,
+                "  %.2fx" % (base / t) if base else ""))
 
 
 def peerrow(rep, label):
@@ -449,7 +451,8 @@ def main(argv):
     elif cmd == "refskip":
         print(refskip(argv[2], int(argv[3])))
     elif cmd == "row":
-        print(row(json.loads(argv[2]), argv[3]))
+        print(row(json.loads(argv[2]), argv[3],
+                  float(argv[4]) if len(argv) > 4 and argv[4] else None))
     elif cmd == "peerrow":
         print(peerrow(json.loads(argv[2]), argv[3]))
     elif cmd == "render":
