@@ -373,7 +373,7 @@ def render(results_path, micro_path, md_path, out_dir):
     peers = [r for r in res if r.get("bench") == "peer"]
     sizes = sorted({k[0] for k in G})
     rel = os.path.relpath(out_dir, os.path.dirname(os.path.abspath(md_path)) or ".")
-    relres = os.path.relpath(results_path, os.path.dirname(os.path.abspath(md_path)))
+    relres = os.path.relpath(results_path)     # from the repository root
 
     plots = ""
     for n in sizes:
@@ -431,9 +431,8 @@ def render(results_path, micro_path, md_path, out_dir):
     doc.append("## Plots\n\n" + plots)
     doc.append("## RocksDB peer\n\n" + (peer_table(G, peers, sizes) if peers else
                                         "Not run (`--no-peer`).\n") + "\n" + peer_notes + "\n")
-    mdir = os.path.dirname(os.path.abspath(md_path))
     doc.append("## Micro-benchmarks (sort stage)\n\n`build/bench/micro/jrx-microbench`%s.\n\n" % (
-        ", JSON in `%s`" % os.path.relpath(micro_path, mdir) if micro_path and
+        ", JSON in `%s`" % os.path.relpath(micro_path) if micro_path and
         os.path.exists(micro_path) else "") + micro_table(micro_path) + "\n")
     doc.append("# Earlier measurements\n\n"
                "Hand-run figures from the issues that built each stage, kept as "
