@@ -10,6 +10,7 @@
 #include <xxhash.h>
 
 #include "helpers.h"
+#include "fsck/fsck.h"
 #include "workload/mkfs.h"
 
 /* ------------------------------------------------------------ assertions */
@@ -38,6 +39,26 @@ void th_assert_contains(const char *haystack, const char *needle,
 	print_message("%s:%d: %s does not contain \"%s\"; it is:\n  \"%s\"\n",
 		      file, line, expr, needle, haystack ? haystack : "(null)");
 	_fail(file, line);
+}
+
+void th_assert_fsck_clean(const char *const *paths, unsigned n,
+			  const char *what)
+{
+	struct jrx_fsck_opts o;
+	struct jrx_fsck_result res;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	assert_non_null(f);
+	jrx_fsck_opts_default(&o);
+	o.read_only = true;
+	o.out = f;
+	assert_jrx_ok(jrx_fsck_run(paths, n, &o, &res));
+	fclose(f);
+	if (res.exit_code != 0)
+		fail_msg("%s: fsck -n: exit %d\n%s", what, res.exit_code, text);
+	free(text);
 }
 
 /* ------------------------------------------------------------ scratch files */

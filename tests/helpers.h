@@ -41,6 +41,14 @@ void th_assert_err(int got, int want, const char *expr, const char *file,
 void th_assert_contains(const char *haystack, const char *needle,
 			const char *expr, const char *file, int line);
 
+/*
+ * `fsck -n` of the array at paths (read-only: an unclean array is checked
+ * through its in-memory post-recovery view) finds nothing; on failure the
+ * message names what (the caller's context) and gives fsck's whole output.
+ */
+void th_assert_fsck_clean(const char *const *paths, unsigned n,
+			  const char *what);
+
 /* ------------------------------------------------------------ scratch files */
 
 struct th_dir {

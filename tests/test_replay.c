@@ -159,23 +159,6 @@ static void assert_same(const char *want, const char *got, const char *what)
 		 "  accelerated: %.150s", what, line, want, got);
 }
 
-static void assert_fsck_clean(const char *const *paths, const char *what)
-{
-	struct jrx_fsck_opts o;
-	struct jrx_fsck_result res;
-	char *text = NULL;
-	size_t len = 0;
-
-	jrx_fsck_opts_default(&o);
-	o.read_only = true;
-	o.out = open_memstream(&text, &len);
-	assert_jrx_ok(jrx_fsck_run(paths, 2, &o, &res));
-	fclose(o.out);
-	if (res.exit_code)
-		fail_msg("%s: fsck exit %d:\n%s", what, res.exit_code, text);
-	free(text);
-}
-
 /* Reference on one copy, accelerated (o) on the other: same end state. */
 static void differential(struct env *e, struct jrx_recover_opts o,
 			 const char *what, struct jrx_report *r)
@@ -190,7 +173,7 @@ static void differential(struct env *e, struct jrx_recover_opts o,
 	want = dump(e->ref);
 	got = dump(e->acc);
 	assert_same(want, got, what);
-	assert_fsck_clean(e->acc, what);
+	th_assert_fsck_clean(e->acc, 2, what);
 	/* and the same node writes: the layout is a function of the keys */
 	if (rr.nodes_written != r->nodes_written)
 		fail_msg("%s: reference wrote %llu nodes, accelerated %llu", what,
@@ -388,7 +371,7 @@ static void test_crash_during_accelerated(void **state)
 		assert_jrx_ok(recover(e->acc, &again, &r));
 		got = dump(e->acc);
 		assert_same(want, got, what);
-		assert_fsck_clean(e->acc, what);
+		th_assert_fsck_clean(e->acc, 2, what);
 		free(got);
 
 		if (round > 1)

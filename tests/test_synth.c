@@ -94,27 +94,6 @@ static void summarize(struct env *e, unsigned n, struct jrx_journal_summary *s,
 	jrx_array_close(&a);
 }
 
-/* fsck -n (the post-recovery view: reference replay in memory) is clean. */
-static void assert_fsck_clean(struct env *e, unsigned n, const char *what)
-{
-	struct jrx_fsck_opts o;
-	struct jrx_fsck_result res;
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-
-	assert_non_null(f);
-	jrx_fsck_opts_default(&o);
-	o.read_only = true;
-	o.out = f;
-	assert_jrx_ok(jrx_fsck_run(e->paths, n, &o, &res));
-	fclose(f);
-	if (res.exit_code != 0)
-		fail_msg("%s: fsck -n of the replayed journal: exit %d\n%s", what,
-			 res.exit_code, text);
-	free(text);
-}
-
 /*
  * What every generated array must satisfy: the report adds up, the journal
  * holds exactly the reported keys in one complete live range, new
@@ -159,7 +138,7 @@ static void assert_valid(struct env *e, unsigned n, unsigned replicas,
 		fail_msg("%s: %" PRIu64 " keys only in the journal, fewer than"
 			 " the %" PRIu64 " new ones", what, s.journal_only,
 			 r->keys - r->overwrites);
-	assert_fsck_clean(e, n, what);
+	th_assert_fsck_clean(e->paths, n, what);
 }
 
 /* A file-btree key of the live journal range, read back. */
