@@ -11,7 +11,7 @@
 
 #include "helpers.h"
 #include "fsck/fsck.h"
-#include "workload/mkfs.h"
+#include "btree/mkfs.h"
 
 /* ------------------------------------------------------------ assertions */
 

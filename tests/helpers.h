@@ -20,7 +20,7 @@
 #include "jrx/errors.h"
 #include "format/format.h"
 #include "format/bkey.h"
-#include "format/diag.h"
+#include "util/diag.h"
 #include "io/array.h"
 
 /* ------------------------------------------------------------ assertions */

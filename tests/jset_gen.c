@@ -12,7 +12,7 @@
 #include "jrx/errors.h"
 #include "format/bkey.h"
 #include "format/checksum.h"
-#include "format/diag.h"
+#include "util/diag.h"
 #include "format/jset.h"
 
 #define GEN_MAGIC	(0x5eed0f5eed0f5eedull ^ JRX_JSET_MAGIC_XOR)

@@ -1,6 +1,6 @@
 /*
  * test_array_open.c - formatting an array and opening its member devices
- * (src/workload/mkfs, src/io/array, FORMAT.md §3): the layout jrx_format
+ * (src/btree/mkfs, src/io/array, FORMAT.md §3): the layout jrx_format
  * writes; devices given in any order are placed by member index; what is
  * refused and how it is named in jrx_diag() (not a jrx device, truncated,
  * missing, of another array, given twice, no valid superblock); a bad
@@ -22,7 +22,7 @@
 #include "helpers.h"
 #include "btree/fs.h"
 #include "format/sb.h"
-#include "workload/mkfs.h"
+#include "btree/mkfs.h"
 
 #define NDEV 3
 #define DEV_SIZE (64ull << 20)

@@ -23,7 +23,7 @@
 #include "fsck/fsck.h"
 #include "journal/jread.h"
 #include "workload/load.h"
-#include "workload/mkfs.h"
+#include "btree/mkfs.h"
 
 struct env {
 	struct th_dir dir;

@@ -20,7 +20,7 @@
 #include "fsck/fsck.h"
 #include "journal/jread.h"
 #include "workload/inspect.h"
-#include "workload/mkfs.h"
+#include "btree/mkfs.h"
 #include "workload/synth.h"
 
 #define NB JRX_SYNTH_NR_BTREES

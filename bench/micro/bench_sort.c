@@ -21,8 +21,8 @@
 #include <string.h>
 #include "cbench.h"
 #include "jset_gen.h"
-#include "format/clock.h"
-#include "format/diag.h"
+#include "util/clock.h"
+#include "util/diag.h"
 #include "recovery/reference.h"
 #include "sort/sort_int.h"
 

@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "jset_gen.h"
-#include "format/diag.h"
+#include "util/diag.h"
 #include "recovery/reference.h"
 #include "sort/sort_int.h"
 

@@ -20,7 +20,7 @@
 #include "btree_replay.h"
 #include "layout.h"
 #include "jrx/errors.h"
-#include "../format/diag.h"
+#include "../util/diag.h"
 #include "../format/node.h"
 
 /* ---------------------------------------------------------------- cache */

@@ -5,7 +5,7 @@
 #include <inttypes.h>
 #include "buckets.h"
 #include "jrx/errors.h"
-#include "../format/diag.h"
+#include "../util/diag.h"
 
 int jrx_buckets_init(struct jrx_buckets *bt, const struct jrx_sb *sb,
 		     struct jrx_acct *acct)

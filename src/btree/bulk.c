@@ -5,7 +5,7 @@
 #include <sys/random.h>
 #include "bulk.h"
 #include "jrx/errors.h"
-#include "../format/diag.h"
+#include "../util/diag.h"
 #include "../format/node.h"
 
 #define HDR (sizeof(struct jrx_btree_node) + sizeof(struct jrx_bset))

@@ -9,7 +9,7 @@
 #include <inttypes.h>
 #include "fs.h"
 #include "jrx/errors.h"
-#include "../format/diag.h"
+#include "../util/diag.h"
 #include "../format/jset.h"
 #include "../journal/jread.h"
 

@@ -26,13 +26,13 @@
 #include "io/copy.h"
 #include "btree/fs.h"
 #include "format/bkey.h"
-#include "format/clock.h"
-#include "format/diag.h"
+#include "util/clock.h"
+#include "util/diag.h"
 #include "fsck/fsck.h"
 #include "recovery/recover.h"
 #include "workload/inspect.h"
 #include "workload/load.h"
-#include "workload/mkfs.h"
+#include "btree/mkfs.h"
 #include "workload/verify.h"
 
 static const char usage_text[] =

@@ -2,7 +2,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include "cli.h"
-#include "workload/mkfs.h"
+#include "btree/mkfs.h"
 
 static void usage(FILE *f)
 {

@@ -14,7 +14,7 @@
 #include "cli.h"
 #include "fsck/fsck.h"
 #include "jrx/errors.h"
-#include "format/diag.h"
+#include "util/diag.h"
 
 static const char usage_text[] =
 	"usage: jrx fsck [-n] [-y|-p|-a] [-f] [-v] [--json] DEV...\n"

@@ -9,7 +9,7 @@
 #include <string.h>
 #include "cli.h"
 #include "jrx/errors.h"
-#include "format/diag.h"
+#include "util/diag.h"
 #include "recovery/recover.h"
 
 static const char usage_text[] =

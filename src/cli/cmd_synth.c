@@ -9,9 +9,9 @@
 #include <time.h>
 #include <unistd.h>
 #include "cli.h"
-#include "format/clock.h"
+#include "util/clock.h"
 #include "format/bkey.h"
-#include "format/diag.h"
+#include "util/diag.h"
 #include "workload/synth.h"
 
 static void usage(FILE *f)

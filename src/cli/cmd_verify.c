@@ -18,11 +18,11 @@
 #include "cli.h"
 #include "fsck/problems.h"
 #include "jrx/errors.h"
-#include "format/diag.h"
+#include "util/diag.h"
 #include "btree/fs.h"
 #include "recovery/recover.h"
 #include "workload/verify.h"
-#include "format/clock.h"
+#include "util/clock.h"
 
 #define VERIFY_EXIT_DIFFERS 1
 #define VERIFY_EXIT_ERROR   2

@@ -5,7 +5,7 @@
 #include <string.h>
 #include "cli.h"
 #include "jrx/errors.h"
-#include "format/diag.h"
+#include "util/diag.h"
 
 bool cli_parse_u64(const char *s, uint64_t *out)
 {

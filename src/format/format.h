@@ -50,6 +50,9 @@ _Static_assert(sizeof(struct jrx_bpos) == 24, "bpos");
 
 #define JRX_SNAPSHOT_DEFAULT	0xffffffffu
 
+/* The root directory's inode number: every formatted array has it. */
+#define JRX_ROOT_INO		4096u
+
 /* ---------------------------------------------------------------- btrees */
 
 enum jrx_btree_id {

@@ -9,8 +9,8 @@
 #include <string.h>
 #include "fsck_int.h"
 #include "jrx/errors.h"
-#include "../format/diag.h"
-#include "../recovery/report.h"
+#include "../util/diag.h"
+#include "../util/clock.h"
 
 static const struct {
 	enum jrx_fsck_pass pass;

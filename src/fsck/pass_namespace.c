@@ -24,7 +24,7 @@
 #include <string.h>
 #include "fsck_int.h"
 #include "../format/checksum.h"
-#include "../workload/mkfs.h"
+#include "../format/format.h"
 
 #define S_IFMT_	0170000u
 #define S_IFDIR_ 0040000u

@@ -20,7 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
-#include "../format/json.h"
+#include "../util/json.h"
 #include "../format/format.h"
 
 enum jrx_pr_severity {

@@ -22,7 +22,7 @@
 #include <string.h>
 #include "fsck_int.h"
 #include "jrx/errors.h"
-#include "../format/diag.h"
+#include "../util/diag.h"
 #include "../recovery/recover.h"
 
 static int fail(struct jrx_fsck_result *res, const struct jrx_fsck_opts *o,

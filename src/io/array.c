@@ -8,7 +8,7 @@
 #include <time.h>
 #include "array.h"
 #include "jrx/errors.h"
-#include "../format/diag.h"
+#include "../util/diag.h"
 #include "../format/sb.h"
 
 static void note(struct jrx_array *a, const char *fmt, ...)

@@ -16,7 +16,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include "copy.h"
-#include "../format/diag.h"
+#include "../util/diag.h"
 
 #define COPY_CHUNK	(1u << 20)
 

@@ -11,7 +11,7 @@
 #include <inttypes.h>
 #include "device.h"
 #include "jrx/errors.h"
-#include "../format/diag.h"
+#include "../util/diag.h"
 
 static _Atomic uint64_t crash_budget;	/* 0: disabled */
 static _Atomic bool crash_armed, crash_hit;

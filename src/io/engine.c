@@ -13,8 +13,8 @@
 #include <sys/mman.h>
 #include "engine_int.h"
 #include "jrx/errors.h"
-#include "../format/clock.h"
-#include "../format/diag.h"
+#include "../util/clock.h"
+#include "../util/diag.h"
 
 /* ---------------------------------------------------------------- names */
 

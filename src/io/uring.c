@@ -13,7 +13,7 @@
 #include <sys/uio.h>
 #include "engine_int.h"
 #include "jrx/errors.h"
-#include "../format/diag.h"
+#include "../util/diag.h"
 
 
 int jrx_uring_setup(struct jrx_io_worker *w)

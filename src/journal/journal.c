@@ -5,7 +5,7 @@
 #include <inttypes.h>
 #include "journal.h"
 #include "jrx/errors.h"
-#include "../format/diag.h"
+#include "../util/diag.h"
 #include "../format/jset.h"
 #include "../format/sb.h"
 

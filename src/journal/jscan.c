@@ -12,7 +12,7 @@
 #include <sys/mman.h>
 #include "jscan.h"
 #include "jrx/errors.h"
-#include "../format/diag.h"
+#include "../util/diag.h"
 #include "../format/jset.h"
 #include "../format/sb.h"
 

@@ -21,7 +21,7 @@
 #include <string.h>
 #include "recover_int.h"
 #include "jrx/errors.h"
-#include "../format/diag.h"
+#include "../util/diag.h"
 #include "../journal/jscan.h"
 #include "../replay/replay.h"
 #include "../sort/sort.h"

@@ -7,7 +7,7 @@
 #include <string.h>
 #include "jindex.h"
 #include "jrx/errors.h"
-#include "../format/diag.h"
+#include "../util/diag.h"
 #include "../format/jset.h"
 
 static int cmp_info_seq(const void *x, const void *y)

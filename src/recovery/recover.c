@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include "recover_int.h"
 #include "jrx/errors.h"
-#include "../format/diag.h"
+#include "../util/diag.h"
 #include "../io/device.h"
 
 int jrx_recover(struct jrx_array *a, const struct jrx_recover_opts *o,

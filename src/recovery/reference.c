@@ -31,7 +31,7 @@
 #include "jindex.h"
 #include "jrx/errors.h"
 #include "../format/bkey.h"
-#include "../format/diag.h"
+#include "../util/diag.h"
 #include "../format/jset.h"
 #include "../journal/jread.h"
 #include "../replay/apply.h"

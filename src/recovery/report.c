@@ -4,7 +4,7 @@
 #include <inttypes.h>
 #include <string.h>
 #include "report.h"
-#include "../format/json.h"
+#include "../util/json.h"
 
 const char *const jrx_phase_names[JRX_PHASE_NR] = {
 	[JRX_PHASE_SUPERBLOCK]	 = "superblock",

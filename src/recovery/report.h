@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
-#include "../format/clock.h"
+#include "../util/clock.h"
 #include "../replay/replay_stats.h"
 
 enum jrx_report_phase {

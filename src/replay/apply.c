@@ -5,7 +5,7 @@
 #include "apply.h"
 #include "jrx/errors.h"
 #include "../format/bkey.h"
-#include "../format/diag.h"
+#include "../util/diag.h"
 
 int jrx_replay_load_alloc(struct jrx_fs *fs, unsigned btree_id, unsigned level,
 			  const struct jrx_bkey *k, uint64_t seq)

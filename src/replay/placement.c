@@ -17,8 +17,8 @@
 #include <hwloc.h>
 #include "placement.h"
 #include "jrx/errors.h"
-#include "../format/clock.h"
-#include "../format/diag.h"
+#include "../util/clock.h"
+#include "../util/diag.h"
 
 /* A NUMA node that is some PU's nearest: a candidate group. */
 struct cand {

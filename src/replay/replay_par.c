@@ -26,8 +26,8 @@
 #include "jrx/errors.h"
 #include "../btree/blob.h"
 #include "../btree/layout.h"
-#include "../format/clock.h"
-#include "../format/diag.h"
+#include "../util/clock.h"
+#include "../util/diag.h"
 
 struct par;
 

@@ -17,7 +17,7 @@
 #include <string.h>
 #include "replay_int.h"
 #include "jrx/errors.h"
-#include "../format/diag.h"
+#include "../util/diag.h"
 
 /* A leaf's read, decode, encode and write, in journal keys: about the
  * keys a node holds. */

@@ -29,8 +29,8 @@
 #include <sys/mman.h>
 #include "sort_int.h"
 #include "jrx/errors.h"
-#include "../format/clock.h"
-#include "../format/diag.h"
+#include "../util/clock.h"
+#include "../util/diag.h"
 
 struct mem {
 	uint64_t cur, peak;

@@ -5,7 +5,7 @@
 #include "fsops.h"
 #include "jrx/errors.h"
 #include "../format/checksum.h"
-#include "../format/diag.h"
+#include "../util/diag.h"
 
 #define SNAP JRX_SNAPSHOT_DEFAULT
 #define KEYBUF_U64S JRX_KEY_MAX_U64S

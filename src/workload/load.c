@@ -7,12 +7,12 @@
 #include <inttypes.h>
 #include "load.h"
 #include "fsops.h"
-#include "mkfs.h"
+#include "../btree/mkfs.h"
 #include "oracle.h"
 #include "jrx/errors.h"
 #include "../btree/fs.h"
-#include "../format/diag.h"
-#include "../format/clock.h"
+#include "../util/diag.h"
+#include "../util/clock.h"
 
 /* Random writes land below this (512 KiB files, appends aside). */
 #define JRX_LOAD_FILE_SECTORS 1024u

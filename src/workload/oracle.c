@@ -5,7 +5,7 @@
 #include <sqlite3.h>
 #include "oracle.h"
 #include "jrx/errors.h"
-#include "../format/diag.h"
+#include "../util/diag.h"
 
 struct jrx_oracle {
 	sqlite3		*db;

@@ -40,16 +40,16 @@
 #include <time.h>
 #include <inttypes.h>
 #include "synth.h"
-#include "mkfs.h"
+#include "../btree/mkfs.h"
 #include "jrx/errors.h"
 #include "../btree/accounting.h"
 #include "../btree/buckets.h"
 #include "../btree/bulk.h"
 #include "../format/bkey.h"
 #include "../format/checksum.h"
-#include "../format/diag.h"
+#include "../util/diag.h"
 #include "../journal/journal.h"
-#include "../format/clock.h"
+#include "../util/clock.h"
 
 enum { B_EXT = JRX_BTREE_EXTENTS, B_INO = JRX_BTREE_INODES,
        B_DIR = JRX_BTREE_DIRENTS, B_XAT = JRX_BTREE_XATTRS };

@@ -56,11 +56,11 @@
 #include <sys/stat.h>
 #include <sqlite3.h>
 #include "verify.h"
-#include "mkfs.h"
+#include "../btree/mkfs.h"
 #include "jrx/errors.h"
 #include "../format/bkey.h"
 #include "../format/checksum.h"
-#include "../format/diag.h"
+#include "../util/diag.h"
 
 #define VERIFY_DEFAULT_PRINT 20u
 #define S_TYPE_MASK 0170000u

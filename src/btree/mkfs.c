@@ -10,7 +10,7 @@
 #include "mkfs.h"
 #include "jrx/errors.h"
 #include "../btree/bulk.h"
-#include "../format/diag.h"
+#include "../util/diag.h"
 #include "../format/sb.h"
 #include "../io/array.h"
 

@@ -9,7 +9,6 @@
 
 #include <stdint.h>
 #include "jrx/jrx.h"
-
-#define JRX_ROOT_INO 4096u
+#include "../format/format.h"	/* JRX_ROOT_INO */
 
 #endif
