@@ -20,11 +20,15 @@
 	x(BAD_OPTION,		"invalid option value")			\
 	x(JSET_CSUM,		"jset checksum mismatch")		\
 	x(JSET_INVALID,		"jset is malformed")			\
+	x(JOURNAL_REPLICAS_DIFFER, "replicas of a journal seq differ")	\
+	x(JOURNAL_SEQ_MISSING,	"a journal seq of the replay range is missing") \
 	x(NODE_INVALID,		"btree node is malformed")		\
 	x(NODE_CSUM,		"btree node checksum mismatch")		\
 	x(KEY_INVALID,		"key is malformed")			\
 	x(NEEDS_RECOVERY,	"array is unclean and needs recovery")	\
 	x(NO_SPACE,		"no free bucket left")			\
+	x(BUCKET_RANGE,		"bucket out of its device's range")	\
+	x(ACCOUNTING_UNDERFLOW,	"a bucket's sectors would go below zero") \
 	x(JOURNAL_FULL,		"journal too small for the data")	\
 	x(READ_ONLY,		"array was opened read-only")		\
 	x(CRASHED,		"simulated crash point reached")	\
