@@ -287,14 +287,20 @@ int jg_index(struct jg *g)
 {
 	int ret = g->cur && g->open_keys ? jg_close(g) : 0;
 
-	if (!ret)
-		ret = jrx_jindex_build(&g->ix, g->a, g->info, g->jsets, NULL, NULL);
+	if (!ret) {
+		struct jrx_journal_scan list = {
+			.v = g->info, .nr = g->jsets, .mode = JRX_SCAN_SEQUENTIAL,
+		};
+
+		jrx_journal_scan_names(&list, g->a);
+		ret = jrx_jindex_build(&g->ix, &g->a->sb, &list, NULL, NULL);
+	}
 	return ret;
 }
 
 /* ------------------------------------------------------------ synth-like */
 
-#define ROOT_INO	4096u
+#define ROOT_INO	JRX_ROOT_INO
 #define EXT_SECTORS	8u
 #define EXT_GROW	16u
 #define ACTIVE		64u

@@ -18,7 +18,7 @@
 #include "format/format.h"
 #include "io/array.h"
 #include "journal/jread.h"
-#include "recovery/jindex.h"
+#include "journal/jindex.h"
 
 struct jg {
 	struct jrx_jindex ix;		/* valid after jg_index() */

@@ -699,7 +699,7 @@ static void check_scan(struct fx *f, const struct jrx_journal_scan *s,
 
 static void scan_check(struct fx *f, struct jrx_journal_scan *s)
 {
-	assert_jrx_ok(jrx_journal_scan(&f->a, s, JRX_SCAN_KEEP));
+	assert_jrx_ok(jrx_journal_read_seq(&f->a, s, JRX_SCAN_KEEP));
 	check_scan(f, s, true);
 }
 
@@ -1042,7 +1042,7 @@ static void test_round_trip(void **state)
 	fx_open(f, 2, 2, 128, 0x1234);
 
 	/* a freshly formatted journal holds no jset */
-	assert_jrx_ok(jrx_journal_scan(&f->a, &s, JRX_SCAN_KEEP));
+	assert_jrx_ok(jrx_journal_read_seq(&f->a, &s, JRX_SCAN_KEEP));
 	CHECK(s.nr == 0, "fresh journal: scanner found %zu jsets, first seq %"
 	      PRIu64 " dev %u offset %" PRIu64, s.nr, s.v[0].seq, s.v[0].dev,
 	      s.v[0].offset);
@@ -1075,7 +1075,7 @@ static void test_round_trip(void **state)
 	      "writer counts %" PRIu64 " jsets", f->j.jsets_written);
 
 	/* without JRX_SCAN_KEEP: the same report, no bytes */
-	assert_jrx_ok(jrx_journal_scan(&f->a, &s2, 0));
+	assert_jrx_ok(jrx_journal_read_seq(&f->a, &s2, 0));
 	check_scan(f, &s2, false);
 	CHECK(s2.nr_arenas == 0, "%zu buffers kept without JRX_SCAN_KEEP",
 	      s2.nr_arenas);

@@ -26,7 +26,7 @@
 #include "journal/journal.h"
 #include "journal/jread.h"
 #include "journal/jscan.h"
-#include "recovery/jindex.h"
+#include "journal/jindex.h"
 
 #define NDEV_MAX 3
 
@@ -160,8 +160,8 @@ static void result_free(struct result *res)
 static void index_of(struct jrx_array *a, struct result *res)
 {
 	if (!res->err)
-		res->err = jrx_jindex_build(&res->ix, a, res->scan.v,
-					    res->scan.nr, NULL, NULL);
+		res->err = jrx_jindex_build(&res->ix, &a->sb, &res->scan,
+					    NULL, NULL);
 	if (res->err)
 		snprintf(res->diag, sizeof(res->diag), "%s", jrx_diag());
 }
@@ -169,7 +169,7 @@ static void index_of(struct jrx_array *a, struct result *res)
 static void read_reference(struct jrx_array *a, struct result *res)
 {
 	memset(res, 0, sizeof(*res));
-	res->err = jrx_journal_scan(a, &res->scan, JRX_SCAN_KEEP);
+	res->err = jrx_journal_read_seq(a, &res->scan, JRX_SCAN_KEEP);
 	index_of(a, res);
 }
 
@@ -181,7 +181,7 @@ static void read_parallel(struct jrx_array *a, enum jrx_io_backend b,
 
 	memset(res, 0, sizeof(*res));
 	assert_jrx_ok(jrx_io_open(&io, a, &o));
-	res->err = jrx_journal_read(a, io, full ? JRX_JSCAN_FULL : 0, &res->scan);
+	res->err = jrx_journal_read_par(a, io, full ? JRX_JSCAN_FULL : 0, &res->scan);
 	jrx_io_close(io);
 	index_of(a, res);
 }
@@ -250,7 +250,7 @@ static uint64_t check_all(struct env *e, unsigned ndev, const char *what,
 			snprintf(label, sizeof(label), "%s, %s, %s (%s%s%s)", what,
 				 jrx_io_backend_name(backends[b]),
 				 full ? "full scan" : "bisect",
-				 got.scan.mode ? got.scan.mode : "-",
+				 jrx_scan_mode_name(got.scan.mode),
 				 got.scan.why_full[0] ? ": " : "",
 				 got.scan.why_full);
 			same_index(label, &ref, &got);
@@ -346,7 +346,7 @@ static void test_bad_csum_mid_bucket(void **state)
 		make(e, &sh, r);
 		/* a valid jset that is not the first of its bucket */
 		assert_jrx_ok(jrx_array_open(&a, e->paths, 2, JRX_OPEN_RDONLY));
-		assert_jrx_ok(jrx_journal_scan(&a, &s, 0));
+		assert_jrx_ok(jrx_journal_read_seq(&a, &s, 0));
 		for (size_t i = 0; i < s.nr; i++)
 			cand += s.v[i].state == JRX_JSET_OK &&
 				s.v[i].offset % (64u << 10);
@@ -395,7 +395,7 @@ static void test_bisect_undecided(void **state)
 	assert_true(fell_back);
 	assert_jrx_ok(jrx_array_open(&a, e->paths, 2, JRX_OPEN_RDONLY));
 	read_parallel(&a, JRX_IO_URING, 2, false, &got);
-	assert_string_equal(got.scan.mode, "full_scan");
+	assert_string_equal(jrx_scan_mode_name(got.scan.mode), "full_scan");
 	assert_contains(got.scan.why_full, "jset header with bad fields");
 	assert_contains(got.scan.why_full, e->p[0]);
 	result_free(&got);
@@ -428,7 +428,7 @@ static void test_read_error(void **state)
 			off = jrx_bucket_offset(&a.sb, a.sb.members[1].journal_bucket);
 			jrx_io_inject_read_error(1, off, 4096, -EIO);
 			assert_jrx_ok(jrx_io_open(&io, &a, &o));
-			ret = jrx_journal_read(&a, io, full ? JRX_JSCAN_FULL : 0, &s);
+			ret = jrx_journal_read_par(&a, io, full ? JRX_JSCAN_FULL : 0, &s);
 			jrx_io_inject_read_error(0, 0, 0, 0);
 			assert_jrx_err(ret, -EIO);
 			snprintf(want, sizeof(want), "%s: read error at offset %lu",
@@ -482,7 +482,7 @@ static int fallback_child(struct env *e)
 	}
 	/* no cmocka in the child: the index compared by hand */
 	memset(&got, 0, sizeof(got));
-	got.err = jrx_journal_read(&a, io, 0, &got.scan);
+	got.err = jrx_journal_read_par(&a, io, 0, &got.scan);
 	index_of(&a, &got);
 	read_reference(&a, &ref);
 	if (got.err || ref.err || !ref.ix.nr)

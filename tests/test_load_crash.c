@@ -100,7 +100,7 @@ static void test_crash_torn(void **state)
 	assert_jrx_ok(jrx_array_open(&a, e->paths, 2, JRX_OPEN_RDONLY));
 	assert_int_equal(a.sb.flags & JRX_SB_CLEAN, 0);
 
-	assert_jrx_ok(jrx_journal_scan(&a, &scan, 0));
+	assert_jrx_ok(jrx_journal_read_seq(&a, &scan, 0));
 	for (size_t i = 0; i < scan.nr; i++)
 		if (scan.v[i].state != JRX_JSET_OK) {
 			bad++;
@@ -153,7 +153,7 @@ static void test_crash_after_jsets(void **state)
 	assert_int_equal(r.jsets, 12);
 
 	assert_jrx_ok(jrx_array_open(&a, e->paths, 2, JRX_OPEN_RDONLY));
-	assert_jrx_ok(jrx_journal_scan(&a, &scan, 0));
+	assert_jrx_ok(jrx_journal_read_seq(&a, &scan, 0));
 	for (size_t i = 0; i < scan.nr; i++) {
 		assert_int_equal(scan.v[i].state, JRX_JSET_OK);
 		assert_in_range(scan.v[i].seq, 1, 12);

@@ -422,7 +422,7 @@ static void test_differing_replicas(void **state)
 		size_t bytes;
 
 		assert_jrx_ok(jrx_array_open(&a, e->paths, 2, JRX_OPEN_RDONLY));
-		assert_jrx_ok(jrx_journal_scan(&a, &s, JRX_SCAN_KEEP));
+		assert_jrx_ok(jrx_journal_read_seq(&a, &s, JRX_SCAN_KEEP));
 		for (size_t i = 0; i < s.nr; i++)
 			if (s.v[i].state == JRX_JSET_OK &&
 			    s.v[i].seq == lr.last_durable_seq - 3 && !hit)
@@ -451,7 +451,7 @@ static void test_differing_replicas(void **state)
 	for (unsigned i = 0; i < 2; i++)
 		th_file_state(e->p[i], &before[i]);
 	ret = recover(e, false, &r);
-	assert_jrx_err(ret, -JRX_ERR_JSET_INVALID);
+	assert_jrx_err(ret, -JRX_ERR_JOURNAL_REPLICAS_DIFFER);
 	assert_contains(jrx_diag(), "replicas differ");
 	assert_contains(jrx_diag(), e->p[0]);
 	assert_contains(jrx_diag(), e->p[1]);
@@ -477,7 +477,7 @@ static void test_missing_seq(void **state)
 	load(e, 9, 2000, 1500, false, &lr);
 	victim = lr.last_durable_seq - 2;
 	assert_jrx_ok(jrx_array_open(&a, e->paths, 2, JRX_OPEN_RDONLY));
-	assert_jrx_ok(jrx_journal_scan(&a, &s, 0));
+	assert_jrx_ok(jrx_journal_read_seq(&a, &s, 0));
 	for (size_t i = 0; i < s.nr; i++)
 		if (s.v[i].state == JRX_JSET_OK && s.v[i].seq == victim) {
 			uint8_t junk[64];
@@ -491,7 +491,7 @@ static void test_missing_seq(void **state)
 	jrx_array_close(&a);
 
 	th_file_state(e->p[0], &before);
-	assert_jrx_err(recover(e, false, &r), -JRX_ERR_JSET_INVALID);
+	assert_jrx_err(recover(e, false, &r), -JRX_ERR_JOURNAL_SEQ_MISSING);
 	snprintf(want, sizeof(want), "seq %llu is missing",
 		 (unsigned long long)victim);
 	assert_contains(jrx_diag(), want);

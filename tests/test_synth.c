@@ -178,7 +178,7 @@ static struct jk *read_keys(struct env *e, unsigned n,
 	assert_non_null(seen);
 	assert_non_null(v);
 	assert_jrx_ok(jrx_array_open(&a, e->paths, n, JRX_OPEN_RDONLY));
-	assert_jrx_ok(jrx_journal_scan(&a, &scan, JRX_SCAN_KEEP));
+	assert_jrx_ok(jrx_journal_read_seq(&a, &scan, JRX_SCAN_KEEP));
 	assert_jrx_ok(jrx_fs_open(&fs, &a, JRX_FS_RDONLY));
 	for (size_t i = 0; i < scan.nr; i++) {
 		const struct jrx_jset *j = scan.v[i].j;

@@ -64,7 +64,7 @@
 #include "util/diag.h"
 #include "format/jset.h"
 #include "journal/jread.h"
-#include "recovery/jindex.h"
+#include "journal/jindex.h"
 #include "recovery/recover.h"
 
 #ifndef JRX_ROCKSDB_VERSION
@@ -671,11 +671,11 @@ static int open_array(const char *cmd, struct jrx_array *a, char **paths,
 static int read_journal(const char *cmd, struct jrx_array *a,
 			struct jrx_journal_scan *scan, struct jrx_jindex *ix)
 {
-	int ret = jrx_journal_scan(a, scan, JRX_SCAN_KEEP);
+	int ret = jrx_journal_read_seq(a, scan, JRX_SCAN_KEEP);
 
 	if (ret)
 		return jrx_error(cmd, "reading the journal", ret);
-	ret = jrx_jindex_build(ix, a, scan->v, scan->nr, NULL, NULL);
+	ret = jrx_jindex_build(ix, &a->sb, scan, NULL, NULL);
 	if (ret)
 		return jrx_error(cmd, "indexing the journal", ret);
 	if (!ix->max_seq) {

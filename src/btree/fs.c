@@ -64,7 +64,7 @@ static int roots_from_journal(struct jrx_fs *fs, bool *found)
 	int ret;
 
 	*found = false;
-	ret = jrx_journal_scan(fs->a, &s, JRX_SCAN_KEEP);
+	ret = jrx_journal_read_seq(fs->a, &s, JRX_SCAN_KEEP);
 	if (ret)
 		return ret;
 	for (size_t i = 0; i < s.nr; i++)

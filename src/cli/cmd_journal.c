@@ -81,7 +81,7 @@ int cmd_journal(int argc, char **argv)
 	if (cli_open_array("journal", &a, argv + optind, argc - optind,
 			   JRX_OPEN_RDONLY))
 		return JRX_EXIT_ERROR;
-	ret = jrx_journal_scan(&a, &s, JRX_SCAN_KEEP);
+	ret = jrx_journal_read_seq(&a, &s, JRX_SCAN_KEEP);
 	if (ret) {
 		jrx_array_close(&a);
 		return cli_error("journal", ret);

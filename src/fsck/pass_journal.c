@@ -14,7 +14,7 @@
 #include "fsck_int.h"
 #include "../format/jset.h"
 #include "../journal/jread.h"
-#include "../recovery/jindex.h"
+#include "../journal/jindex.h"
 
 struct range_ctx {
 	struct jrx_fsck *f;
@@ -53,7 +53,7 @@ static int check_range(struct jrx_fsck *f, const struct jrx_journal_scan *s,
 {
 	struct range_ctx rc = { f, newest->last_seq, newest->seq };
 	struct jrx_jindex ix;
-	int ret = jrx_jindex_build(&ix, f->a, s->v, s->nr, on_index_problem, &rc);
+	int ret = jrx_jindex_build(&ix, &f->a->sb, s, on_index_problem, &rc);
 
 	if (!ret)
 		jrx_jindex_free(&ix);
@@ -70,7 +70,7 @@ int fsck_pass_journal(struct jrx_fsck *f)
 		f->res->pass[JRX_PASS_JOURNAL].ran = false;
 		return 0;
 	}
-	ret = jrx_journal_scan(f->a, &s, JRX_SCAN_KEEP);
+	ret = jrx_journal_read_seq(f->a, &s, JRX_SCAN_KEEP);
 	if (ret)
 		return ret;
 	f->res->pass[JRX_PASS_JOURNAL].checked = s.nr;

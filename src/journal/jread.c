@@ -7,21 +7,16 @@
 #include "jrx/errors.h"
 #include "../format/jset.h"
 #include "../format/sb.h"
+#include "../util/vec.h"
 
 static int push(struct jrx_jset_info **v, size_t *nr, size_t *cap,
 		const struct jrx_jset_info *info)
 {
-	if (*nr == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 16;
-		void *p = realloc(*v, ncap * sizeof(**v));
+	int ret = JRX_VEC_RESERVE(*v, *nr, *cap, 1, "list of jsets read");
 
-		if (!p)
-			return -ENOMEM;
-		*v = p;
-		*cap = ncap;
-	}
-	(*v)[(*nr)++] = *info;
-	return 0;
+	if (!ret)
+		(*v)[(*nr)++] = *info;
+	return ret;
 }
 
 int jrx_jread_bucket(const struct jrx_array *a, unsigned dev, uint64_t bucket,
@@ -67,15 +62,16 @@ int jrx_jread_bucket(const struct jrx_array *a, unsigned dev, uint64_t bucket,
 	return 0;
 }
 
-int jrx_journal_scan(struct jrx_array *a, struct jrx_journal_scan *s,
-		     unsigned flags)
+int jrx_journal_read_seq(struct jrx_array *a, struct jrx_journal_scan *s,
+			 unsigned flags)
 {
 	uint64_t bsize = a->sb.bucket_size;
 	char *buf = NULL;
 	int ret = 0;
 
 	memset(s, 0, sizeof(*s));
-	s->mode = "sequential";
+	s->mode = JRX_SCAN_SEQUENTIAL;
+	jrx_journal_scan_names(s, a);
 	for (unsigned d = 0; d < a->nr_devs && !ret; d++) {
 		const struct jrx_member *m = &a->sb.members[d];
 
@@ -115,26 +111,10 @@ int jrx_journal_scan(struct jrx_array *a, struct jrx_journal_scan *s,
 	return ret;
 }
 
-int jrx_journal_scan_keep(struct jrx_journal_scan *s, void *p, size_t len)
+void jrx_journal_scan_names(struct jrx_journal_scan *s,
+			    const struct jrx_array *a)
 {
-	void *n = realloc(s->arenas, (s->nr_arenas + 1) * sizeof(*s->arenas));
-
-	if (!n) {
-		jrx_io_arena_free(p, len);
-		return -ENOMEM;
-	}
-	s->arenas = n;
-	s->arenas[s->nr_arenas].p = p;
-	s->arenas[s->nr_arenas].len = len;
-	s->nr_arenas++;
-	return 0;
-}
-
-void jrx_journal_scan_free(struct jrx_journal_scan *s)
-{
-	for (size_t i = 0; i < s->nr_arenas; i++)
-		jrx_io_arena_free(s->arenas[i].p, s->arenas[i].len);
-	free(s->arenas);
-	free(s->v);
-	memset(s, 0, sizeof(*s));
+	s->nr_devs = a->nr_devs < JRX_MAX_DEVICES ? a->nr_devs : JRX_MAX_DEVICES;
+	for (unsigned d = 0; d < s->nr_devs; d++)
+		s->dev_name[d] = a->devs[d].path;
 }

@@ -594,13 +594,14 @@ static void drop_reads(struct scan *sc)
 	sc->nr_reads = 0;
 }
 
-int jrx_journal_read(const struct jrx_array *a, struct jrx_io_engine *io,
-		     unsigned flags, struct jrx_journal_scan *s)
+int jrx_journal_read_par(const struct jrx_array *a, struct jrx_io_engine *io,
+			 unsigned flags, struct jrx_journal_scan *s)
 {
 	struct scan sc = { .a = a, .io = io, .s = s, .jseq = a->sb.journal_seq };
 	int ret = 0;
 
 	memset(s, 0, sizeof(*s));
+	jrx_journal_scan_names(s, a);
 	for (unsigned d = 0; d < a->nr_devs && !ret; d++) {
 		const struct jrx_member *m = &a->sb.members[d];
 		struct dstate *ds = &sc.d[d];
@@ -616,18 +617,16 @@ int jrx_journal_read(const struct jrx_array *a, struct jrx_io_engine *io,
 		s->buckets_total += ds->nr;
 	}
 	if (!ret && !(flags & JRX_JSCAN_FULL)) {
-		s->mode = "bisect";
+		s->mode = JRX_SCAN_BISECT;
 		ret = bisect(&sc);
 		if (!ret && sc.full) {
 			/* start over: what was read goes, the full scan reads all */
 			drop_reads(&sc);
-			for (size_t i = 0; i < s->nr_arenas; i++)
-				jrx_io_arena_free(s->arenas[i].p, s->arenas[i].len);
-			s->nr_arenas = 0;
+			jrx_journal_scan_drop_arenas(s);
 		}
 	}
 	if (!ret && ((flags & JRX_JSCAN_FULL) || sc.full)) {
-		s->mode = "full_scan";
+		s->mode = JRX_SCAN_FULL;
 		ret = full_scan(&sc);
 	}
 	if (!ret)
@@ -637,7 +636,7 @@ int jrx_journal_read(const struct jrx_array *a, struct jrx_io_engine *io,
 	for (unsigned d = 0; d < a->nr_devs; d++)
 		free(sc.d[d].seq);
 	if (ret) {
-		const char *mode = s->mode;
+		enum jrx_scan_mode mode = s->mode;
 
 		jrx_journal_scan_free(s);
 		s->mode = mode;

@@ -20,10 +20,10 @@
  * JRX_JSCAN_FULL) reads every journal bucket of every device, like the
  * sequential reader.
  *
- * The result is a struct jrx_journal_scan as jrx_journal_scan() fills it
+ * The result is the list of jlist.h as jrx_journal_read_seq() fills it
  * with JRX_SCAN_KEEP (infos in device, bucket, offset order; the bytes
- * kept in read arenas), so recovery/jindex.c builds the same index from
- * either.  Owner: the calling thread.
+ * kept in read arenas; mode JRX_SCAN_BISECT or JRX_SCAN_FULL), so the
+ * journal index (jindex.h) is built the same from either.  Owner: the calling thread.
  */
 #ifndef JRX_JSCAN_H
 #define JRX_JSCAN_H
@@ -35,7 +35,7 @@ enum {
 	JRX_JSCAN_FULL = 1 << 0,	/* read every journal bucket */
 };
 
-int jrx_journal_read(const struct jrx_array *a, struct jrx_io_engine *io,
-		     unsigned flags, struct jrx_journal_scan *s);
+int jrx_journal_read_par(const struct jrx_array *a, struct jrx_io_engine *io,
+			 unsigned flags, struct jrx_journal_scan *s);
 
 #endif

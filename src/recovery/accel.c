@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "recover_int.h"
 #include "jrx/errors.h"
@@ -55,10 +56,10 @@ static int read_journal(struct jrx_array *a, const struct jrx_recover_opts *o,
 	ret = jrx_io_open(&io, a, &io_opts);
 	if (ret)
 		return ret;
-	ret = jrx_journal_read(a, io, o->full_scan ? JRX_JSCAN_FULL : 0, scan);
+	ret = jrx_journal_read_par(a, io, o->full_scan ? JRX_JSCAN_FULL : 0, scan);
 	if (!ret)
-		ret = jrx_jindex_build(ix, a, scan->v, scan->nr, NULL, NULL);
-	if (ret && ret != -ENOMEM && scan->mode && !strcmp(scan->mode, "bisect")) {
+		ret = jrx_jindex_build(ix, &a->sb, scan, NULL, NULL);
+	if (ret && ret != -ENOMEM && scan->mode == JRX_SCAN_BISECT) {
 		snprintf(why, sizeof(why), "the jsets the bisect found do not"
 			 " form the replay range (%s)", jrx_diag());
 		bytes = scan->bytes_read;
@@ -66,10 +67,10 @@ static int read_journal(struct jrx_array *a, const struct jrx_recover_opts *o,
 		probes = scan->probes;
 		jrx_jindex_free(ix);
 		jrx_journal_scan_free(scan);
-		ret = jrx_journal_read(a, io, JRX_JSCAN_FULL, scan);
+		ret = jrx_journal_read_par(a, io, JRX_JSCAN_FULL, scan);
 		if (!ret) {
 			snprintf(scan->why_full, sizeof(scan->why_full), "%s", why);
-			ret = jrx_jindex_build(ix, a, scan->v, scan->nr, NULL, NULL);
+			ret = jrx_jindex_build(ix, &a->sb, scan, NULL, NULL);
 		}
 	}
 	scan->bytes_read += bytes;
@@ -108,7 +109,7 @@ int jrx_recover_accelerated(struct jrx_array *a,
 	struct jrx_fs local, *fs = view ? view : &local;
 	bool fs_open = false, dry;
 	unsigned threads;
-	uint64_t max_seq;
+	uint64_t max_seq, *seqs = NULL;
 	double t0 = jrx_now(), t;
 	int ret;
 
@@ -160,8 +161,10 @@ int jrx_recover_accelerated(struct jrx_array *a,
 	ro.threads = threads;
 	ro.numa = o->numa;
 	ro.unit_keys = o->replay_unit;
-	ret = jrx_replay_parallel(fs, &ix, res.v, res.nr, &ro, &r->replay,
-				  &r->accounting_skipped);
+	ret = jrx_jindex_seqs(&ix, &seqs);
+	if (!ret)
+		ret = jrx_replay_parallel(fs, seqs, res.v, res.nr, &ro,
+					  &r->replay, &r->accounting_skipped);
 	jrx_recover_note_replay(r, fs);
 	r->nodes_read += r->replay.leaves_read;
 	jrx_phase_end(r, JRX_PHASE_REPLAY, t);
@@ -176,6 +179,7 @@ out:
 	if (fs_open)
 		jrx_fs_abandon(fs);
 	jrx_sort_result_free(&res);
+	free(seqs);
 	jrx_jindex_free(&ix);
 	jrx_journal_scan_free(&scan);
 	r->total_seconds += jrx_now() - t0;

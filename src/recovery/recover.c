@@ -54,7 +54,7 @@ uint64_t jrx_recover_note_index(struct jrx_report *r, const struct jrx_array *a,
 				const struct jrx_jindex *ix,
 				const struct jrx_journal_scan *s)
 {
-	r->read_mode = s->mode;
+	r->read_mode = jrx_scan_mode_name(s->mode);
 	if (s->why_full[0])
 		snprintf(r->full_scan_why, sizeof(r->full_scan_why), "%s",
 			 s->why_full);

@@ -8,7 +8,7 @@
 #define JRX_RECOVER_INT_H
 
 #include "recover.h"
-#include "jindex.h"
+#include "../journal/jindex.h"
 #include "../journal/jread.h"
 
 /*

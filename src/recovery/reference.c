@@ -28,7 +28,7 @@
 #include <string.h>
 #include "recover_int.h"
 #include "reference.h"
-#include "jindex.h"
+#include "../journal/jindex.h"
 #include "jrx/errors.h"
 #include "../format/bkey.h"
 #include "../util/diag.h"
@@ -245,9 +245,9 @@ int jrx_recover_reference(struct jrx_array *a, const struct jrx_recover_opts *o,
 
 	/* journal read */
 	t = jrx_phase_begin(r, JRX_PHASE_JOURNAL_READ);
-	ret = jrx_journal_scan(a, &scan, JRX_SCAN_KEEP);
+	ret = jrx_journal_read_seq(a, &scan, JRX_SCAN_KEEP);
 	if (!ret)
-		ret = jrx_jindex_build(&ix, a, scan.v, scan.nr, NULL, NULL);
+		ret = jrx_jindex_build(&ix, &a->sb, &scan, NULL, NULL);
 	r->bytes_read = scan.bytes_read;
 	r->buckets_read = scan.buckets_read;
 	jrx_phase_end(r, JRX_PHASE_JOURNAL_READ, t);

@@ -10,7 +10,7 @@
 #define JRX_REFERENCE_H
 
 #include <stddef.h>
-#include "jindex.h"
+#include "../journal/jindex.h"
 #include "../journal/jkey.h"
 
 /* *out is malloc'd (free()); 0 or -ENOMEM. */

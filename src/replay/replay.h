@@ -37,7 +37,6 @@
 #include "replay_stats.h"
 #include "../btree/fs.h"
 #include "../journal/jkey.h"
-#include "../recovery/jindex.h"
 
 struct jrx_replay_opts {
 	unsigned threads;		/* workers; 0: one per online core */
@@ -48,8 +47,12 @@ struct jrx_replay_opts {
 					   keys (0: from the balance) */
 };
 
-/* *skipped counts accounting deltas already in the btree. */
-int jrx_replay_parallel(struct jrx_fs *fs, const struct jrx_jindex *ix,
+/*
+ * v[i].jset numbers a jset of the journal index; jset_seq[v[i].jset] is its
+ * seq (jrx_jindex_seqs()).  *skipped counts accounting deltas already in
+ * the btree.
+ */
+int jrx_replay_parallel(struct jrx_fs *fs, const uint64_t *jset_seq,
 			const struct jrx_jkey *v, size_t n,
 			const struct jrx_replay_opts *o,
 			struct jrx_replay_stats *st, uint64_t *skipped);

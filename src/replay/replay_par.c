@@ -504,7 +504,7 @@ static int install(struct jrx_fs *fs, struct jrx_rplan *p, bool keep,
 	return ret;
 }
 
-static int apply_range(struct jrx_fs *fs, const struct jrx_jindex *ix,
+static int apply_range(struct jrx_fs *fs, const uint64_t *jset_seq,
 		       const struct jrx_jkey *v, size_t lo, size_t hi,
 		       uint64_t *skipped)
 {
@@ -512,7 +512,7 @@ static int apply_range(struct jrx_fs *fs, const struct jrx_jindex *ix,
 
 	for (size_t i = lo; i < hi && !ret; i++)
 		ret = jrx_replay_apply(fs, v[i].btree_id, v[i].level, v[i].k,
-				       ix->v[v[i].jset].seq, skipped);
+				       jset_seq[v[i].jset], skipped);
 	return ret;
 }
 
@@ -522,7 +522,7 @@ static int apply_range(struct jrx_fs *fs, const struct jrx_jindex *ix,
  * the prefix v[0, leaf) and one range per btree among the leaf keys: the
  * passes touch only them.
  */
-static int sequential_passes(struct jrx_fs *fs, const struct jrx_jindex *ix,
+static int sequential_passes(struct jrx_fs *fs, const uint64_t *jset_seq,
 			     const struct jrx_jkey *v, size_t n, size_t leaf,
 			     struct jrx_replay_stats *st, uint64_t *skipped)
 {
@@ -541,16 +541,16 @@ static int sequential_passes(struct jrx_fs *fs, const struct jrx_jindex *ix,
 	}
 	for (size_t i = alloc[0]; i < alloc[1] && !ret; i++)
 		ret = jrx_replay_load_alloc(fs, v[i].btree_id, v[i].level,
-					    v[i].k, ix->v[v[i].jset].seq);
+					    v[i].k, jset_seq[v[i].jset]);
 	st->interior_keys = leaf;
 	st->alloc_keys = (alloc[1] - alloc[0]) + (acct[1] - acct[0]);
 	if (!ret)
-		ret = apply_range(fs, ix, v, 0, leaf, skipped);
+		ret = apply_range(fs, jset_seq, v, 0, leaf, skipped);
 	/* alloc's id is below accounting's: list order is this order */
 	if (!ret)
-		ret = apply_range(fs, ix, v, alloc[0], alloc[1], skipped);
+		ret = apply_range(fs, jset_seq, v, alloc[0], alloc[1], skipped);
 	if (!ret)
-		ret = apply_range(fs, ix, v, acct[0], acct[1], skipped);
+		ret = apply_range(fs, jset_seq, v, acct[0], acct[1], skipped);
 	return ret;
 }
 
@@ -598,7 +598,7 @@ static void note_workers(struct jrx_replay_stats *st, const struct par *c,
 	}
 }
 
-int jrx_replay_parallel(struct jrx_fs *fs, const struct jrx_jindex *ix,
+int jrx_replay_parallel(struct jrx_fs *fs, const uint64_t *jset_seq,
 			const struct jrx_jkey *v, size_t n,
 			const struct jrx_replay_opts *o,
 			struct jrx_replay_stats *st, uint64_t *skipped)
@@ -619,7 +619,7 @@ int jrx_replay_parallel(struct jrx_fs *fs, const struct jrx_jindex *ix,
 		o = &defaults;
 	memset(st, 0, sizeof(*st));
 	lo = jrx_replay_leaf_start(v, n);
-	ret = sequential_passes(fs, ix, v, n, lo, st, skipped);
+	ret = sequential_passes(fs, jset_seq, v, n, lo, st, skipped);
 	/* buckets open at the crash and emptied since hold nothing */
 	if (!ret)
 		ret = jrx_buckets_free_empty(&fs->bt, fs->j.seq, &freed);

@@ -27,7 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "../journal/jkey.h"
-#include "../recovery/jindex.h"
+#include "../journal/jindex.h"
 
 /* A range boundary the caller wants: a range may start at this key. */
 struct jrx_sort_split {

@@ -13,7 +13,7 @@ int jrx_journal_summarize(struct jrx_array *a, struct jrx_journal_summary *s)
 	int ret;
 
 	memset(s, 0, sizeof(*s));
-	ret = jrx_journal_scan(a, &scan, JRX_SCAN_KEEP);
+	ret = jrx_journal_read_seq(a, &scan, JRX_SCAN_KEEP);
 	if (ret)
 		return ret;
 	s->bytes_read = scan.bytes_read;

@@ -8,6 +8,7 @@
 #include "jindex.h"
 #include "jrx/errors.h"
 #include "../util/diag.h"
+#include "../util/vec.h"
 #include "../format/jset.h"
 
 static int cmp_info_seq(const void *x, const void *y)
@@ -33,22 +34,12 @@ static bool in_bl(const struct jrx_blacklist_entry *v, size_t nr, uint64_t seq)
 static int add_bl(struct jrx_jindex *ix, size_t *cap,
 		  const struct jrx_blacklist_entry *e)
 {
-	if (ix->nr_bl == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 64;
-		void *n = realloc(ix->bl, ncap * sizeof(*ix->bl));
+	int ret = JRX_VEC_RESERVE(ix->bl, ix->nr_bl, *cap, 1,
+				  "journal blacklist");
 
-		if (!n)
-			return -ENOMEM;
-		ix->bl = n;
-		*cap = ncap;
-	}
-	ix->bl[ix->nr_bl++] = *e;
-	return 0;
-}
-
-static const char *dev_path(const struct jrx_array *a, uint32_t dev)
-{
-	return dev < a->nr_devs ? a->devs[dev].path : "?";
+	if (!ret)
+		ix->bl[ix->nr_bl++] = *e;
+	return ret;
 }
 
 static void report_missing(jrx_jindex_report_fn report, void *ctx,
@@ -61,10 +52,12 @@ static void report_missing(jrx_jindex_report_fn report, void *ctx,
 	report(ctx, &pr);
 }
 
-int jrx_jindex_build(struct jrx_jindex *ix, const struct jrx_array *a,
-		     const struct jrx_jset_info *v, size_t nr,
+int jrx_jindex_build(struct jrx_jindex *ix, const struct jrx_sb *sb,
+		     const struct jrx_journal_scan *s,
 		     jrx_jindex_report_fn report, void *ctx)
 {
+	const struct jrx_jset_info *v = s->v;
+	size_t nr = s->nr;
 	uint64_t run = 0;	/* first seq of the missing run being reported */
 	const struct jrx_jset_info **p = NULL;
 	const struct jrx_jset_info *newest = NULL;
@@ -73,14 +66,14 @@ int jrx_jindex_build(struct jrx_jindex *ix, const struct jrx_array *a,
 	int ret = 0;
 
 	memset(ix, 0, sizeof(*ix));
-	for (uint32_t b = 0; b < a->sb.nr_blacklist && b < JRX_SB_MAX_BLACKLIST; b++)
-		if ((ret = add_bl(ix, &cap_bl, &a->sb.blacklist[b])))
+	for (uint32_t b = 0; b < sb->nr_blacklist && b < JRX_SB_MAX_BLACKLIST; b++)
+		if ((ret = add_bl(ix, &cap_bl, &sb->blacklist[b])))
 			goto out;
 	/* the newest valid jset written after the last clean state */
 	for (i = 0; i < nr; i++) {
 		if (v[i].state != JRX_JSET_OK)
 			ix->bad++;
-		else if (v[i].seq > a->sb.journal_seq &&
+		else if (v[i].seq > sb->journal_seq &&
 			 (!newest || v[i].seq > newest->seq))
 			newest = &v[i];
 	}
@@ -96,7 +89,8 @@ int jrx_jindex_build(struct jrx_jindex *ix, const struct jrx_array *a,
 
 	p = malloc((nr ? nr : 1) * sizeof(*p));
 	if (!p) {
-		ret = -ENOMEM;
+		ret = jrx_fail(-ENOMEM, "journal index: no memory to sort %zu"
+			       " jsets", nr);
 		goto out;
 	}
 	for (i = 0; i < nr; i++)
@@ -107,7 +101,8 @@ int jrx_jindex_build(struct jrx_jindex *ix, const struct jrx_array *a,
 
 	ix->v = calloc(np ? np : 1, sizeof(*ix->v));
 	if (!ix->v) {
-		ret = -ENOMEM;
+		ret = jrx_fail(-ENOMEM, "journal index: no memory for %zu"
+			       " jsets", np);
 		goto out;
 	}
 	/* one entry per seq; replicas must be byte-identical */
@@ -133,11 +128,11 @@ int jrx_jindex_build(struct jrx_jindex *ix, const struct jrx_array *a,
 			}
 			if (c->j->u64s != last->j->u64s ||
 			    memcmp(c->j, last->j, bytes)) {
-				ret = jrx_fail(-JRX_ERR_JSET_INVALID, "jset seq %"
+				ret = jrx_fail(-JRX_ERR_JOURNAL_REPLICAS_DIFFER, "jset seq %"
 					PRIu64 ": replicas differ: %s offset %"
 					PRIu64 " and %s offset %" PRIu64, c->seq,
-					dev_path(a, last->dev), last->offset,
-					dev_path(a, c->dev), c->offset);
+					jrx_journal_scan_dev(s, last->dev), last->offset,
+					jrx_journal_scan_dev(s, c->dev), c->offset);
 				goto out;
 			}
 			last->copies++;
@@ -177,13 +172,13 @@ int jrx_jindex_build(struct jrx_jindex *ix, const struct jrx_array *a,
 				continue;
 			}
 			if (!report) {
-				ret = jrx_fail(-JRX_ERR_JSET_INVALID, "journal seq %"
+				ret = jrx_fail(-JRX_ERR_JOURNAL_SEQ_MISSING, "journal seq %"
 					PRIu64 " is missing: the replay range is %"
 					PRIu64 "..%" PRIu64 " (newest jset on %s"
 					" offset %" PRIu64 ") and no valid copy of"
 					" seq %" PRIu64 " was found", expect,
 					ix->last_seq, ix->max_seq,
-					dev_path(a, newest->dev), newest->offset,
+					jrx_journal_scan_dev(s, newest->dev), newest->offset,
 					expect);
 				goto out;
 			}
@@ -212,4 +207,17 @@ void jrx_jindex_free(struct jrx_jindex *ix)
 	free(ix->v);
 	free(ix->bl);
 	memset(ix, 0, sizeof(*ix));
+}
+
+int jrx_jindex_seqs(const struct jrx_jindex *ix, uint64_t **out)
+{
+	uint64_t *v = malloc((ix->nr ? ix->nr : 1) * sizeof(*v));
+
+	if (!v)
+		return jrx_fail(-ENOMEM, "no memory for the seqs of %zu jsets",
+				ix->nr);
+	for (size_t i = 0; i < ix->nr; i++)
+		v[i] = ix->v[i].seq;
+	*out = v;
+	return 0;
 }

@@ -1,15 +1,18 @@
 /*
  * jindex.h - the journal index recovery works from: the valid jsets of the
  * replay range, one per seq, sorted by seq (DESIGN.md section 2 points 2
- * and 3).  Built from any reader's list of jsets (jread.h's struct
- * jrx_jset_info), so the reference reader and faster readers produce
- * the same index and can be compared.
+ * and 3).  Built from the superblock's fields (journal_seq, blacklist) and
+ * any reader's list of jsets (jlist.h), so the reference reader and faster
+ * readers produce the same index and can be compared; it never touches a
+ * device.
  *
  * Rules: identical replicas of a seq collapse to one (all places kept for
- * reports); differing ones are an error naming both places.  max_seq is
+ * reports); differing ones are an error naming both places
+ * (JRX_ERR_JOURNAL_REPLICAS_DIFFER).  max_seq is
  * the newest valid jset above the superblock's journal_seq; the replay
  * range is [its last_seq, max_seq]; a seq of the range that no valid jset
- * holds is an error unless blacklisted (superblock or blacklist entries).
+ * holds is an error unless blacklisted (superblock or blacklist entries):
+ * JRX_ERR_JOURNAL_SEQ_MISSING.
  *
  * Owner: the caller; the index points into the reader's buffers, which
  * must outlive it.
@@ -19,8 +22,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "../io/array.h"
-#include "../journal/jread.h"
+#include "jlist.h"
+#include "../format/format.h"
 
 struct jrx_jindex_ent {
 	uint64_t seq;
@@ -62,9 +65,15 @@ typedef void (*jrx_jindex_report_fn)(void *ctx,
  * report and the build goes on (the first copy of a seq is kept; missing
  * seqs are counted in ix->missing).
  */
-int  jrx_jindex_build(struct jrx_jindex *ix, const struct jrx_array *a,
-		      const struct jrx_jset_info *v, size_t nr,
+int  jrx_jindex_build(struct jrx_jindex *ix, const struct jrx_sb *sb,
+		      const struct jrx_journal_scan *s,
 		      jrx_jindex_report_fn report, void *ctx);
+/*
+ * The seq of every jset of the index, ix->v[i].seq at [i]: what replay
+ * needs of the journal (a key's jset number to its seq), as plain data.
+ * *out is malloc'd; the caller frees it.
+ */
+int  jrx_jindex_seqs(const struct jrx_jindex *ix, uint64_t **out);
 void jrx_jindex_free(struct jrx_jindex *ix);
 
 #endif
