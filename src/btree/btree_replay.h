@@ -6,17 +6,26 @@
  * pieces in place of the old node (cache, root, parent pointers).
  *
  * Threads: jrx_fs_read_node, jrx_fs_write_piece(s) and
- * jrx_fs_free_node_loc may run on several threads at once while
- * fs->lock is set (it guards the allocator, the accounting accumulator
- * and the write statistics); they do not touch the node cache.  While
- * fs->direct is set, they read and write nodes through those O_DIRECT
- * fds (no page-cache copy, no inode lock between writers).  Everything
- * else here runs on the thread that owns the fs.
+ * jrx_fs_free_node_loc may run on several threads at once inside a
+ * parallel section (jrx_fs_parallel_begin/end): the store's lock then
+ * guards the allocator, the accounting accumulator and the write
+ * statistics, and nodes are read and written through the store's own
+ * O_DIRECT descriptors (no page-cache copy, no inode lock between
+ * writers); they do not touch the node cache.  Everything else here runs
+ * on the thread that owns the fs, outside a parallel section.
  */
 #ifndef JRX_BTREE_REPLAY_H
 #define JRX_BTREE_REPLAY_H
 
 #include "fs.h"
+
+/*
+ * Open the parallel section: the lock, and a second, O_DIRECT descriptor
+ * of every member (jrx_dev_reopen: never the path again).  End closes
+ * both; the commit's fsync covers what the workers wrote.
+ */
+int  jrx_fs_parallel_begin(struct jrx_fs *fs);
+void jrx_fs_parallel_end(struct jrx_fs *fs);
 
 /* Read and check the node ptr names (not cached: the caller owns it). */
 int  jrx_fs_read_node(struct jrx_fs *fs, unsigned btree_id, unsigned level,

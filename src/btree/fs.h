@@ -52,7 +52,8 @@ struct jrx_fs {
 	/* policy */
 	size_t		    jset_target;	/* close a jset past this many bytes */
 	double		    reclaim_below;	/* reclaim when free journal < this */
-	/* set by a parallel replay while its workers write nodes */
+	/* the parallel section (btree_replay.h, fs_parallel.c): set between
+	 * jrx_fs_parallel_begin and _end, NULL otherwise */
 	pthread_mutex_t	   *lock;
 	struct jrx_dev	   *direct;	/* O_DIRECT fds of the devices its
 					   workers read and write nodes by */

@@ -31,6 +31,8 @@ int  cli_error(const char *cmd, int err);
 /* Open the array named by argv; prints errors and notes. */
 int  cli_open_array(const char *cmd, struct jrx_array *a, char **paths,
 		    int n, unsigned flags);
+/* What opening the array noted (replicas rewritten, ...), on stderr. */
+void cli_print_notes(const struct jrx_array *a);
 
 struct jrx_recover_opts;
 struct jrx_report;

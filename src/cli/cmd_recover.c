@@ -35,15 +35,13 @@ int cli_recover(const char *cmd, char **paths, int n,
 		const struct jrx_recover_opts *o, struct jrx_report *r)
 {
 	struct jrx_array a;
-	double t;
 	int ret;
 
-	jrx_report_init(r, o->reference ? "reference" : "accelerated");
-	t = jrx_phase_begin(r, JRX_PHASE_SUPERBLOCK);
-	if (cli_open_array(cmd, &a, paths, n, o->dry_run ? JRX_OPEN_RDONLY : 0))
-		return JRX_EXIT_ERROR;
-	jrx_phase_end(r, JRX_PHASE_SUPERBLOCK, t);
-	r->total_seconds = r->phase[JRX_PHASE_SUPERBLOCK];
+	jrx_diag_clear();
+	ret = jrx_recover_open(&a, (const char *const *)paths, (unsigned)n, o, r);
+	if (ret)
+		return cli_error(cmd, ret);
+	cli_print_notes(&a);
 	ret = jrx_recover(&a, o, r, NULL);
 	jrx_array_close(&a);
 	return ret ? cli_error(cmd, ret) : JRX_EXIT_OK;

@@ -79,7 +79,12 @@ int cli_open_array(const char *cmd, struct jrx_array *a, char **paths, int n,
 	ret = jrx_array_open(a, (const char *const *)paths, (unsigned)n, flags);
 	if (ret)
 		return cli_error(cmd, ret);
+	cli_print_notes(a);
+	return 0;
+}
+
+void cli_print_notes(const struct jrx_array *a)
+{
 	if (a->notes[0])
 		fprintf(stderr, "%s", a->notes);
-	return 0;
 }

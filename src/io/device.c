@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
@@ -78,6 +79,41 @@ int jrx_dev_open(struct jrx_dev *d, const char *path, unsigned flags)
 	if (!d->path) {
 		close(d->fd);
 		return -ENOMEM;
+	}
+	return 0;
+}
+
+int jrx_dev_reopen(struct jrx_dev *out, const struct jrx_dev *d,
+		   unsigned flags)
+{
+	char proc[64];
+	struct stat a, b;
+	int ret;
+
+	if (d->rdonly)
+		flags |= JRX_DEV_RDONLY;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", d->fd);
+	if (access(proc, F_OK) == 0) {
+		ret = jrx_dev_open(out, proc, flags);
+	} else {
+		ret = jrx_dev_open(out, d->path, flags);
+		if (!ret && (fstat(d->fd, &a) || fstat(out->fd, &b) ||
+			     a.st_dev != b.st_dev || a.st_ino != b.st_ino)) {
+			jrx_dev_close(out);
+			return jrx_fail(-JRX_ERR_DEV_OTHER_ARRAY, "%s: the path no"
+					" longer names the device that was"
+					" opened", d->path);
+		}
+	}
+	if (ret)
+		return jrx_fail(ret, "%s: cannot open a second descriptor: %s",
+				d->path, jrx_diag());
+	/* messages name the member, not /proc */
+	free(out->path);
+	out->path = strdup(d->path);
+	if (!out->path) {
+		jrx_dev_close(out);
+		return jrx_fail(-ENOMEM, "no memory for a device name");
 	}
 	return 0;
 }

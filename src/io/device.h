@@ -25,6 +25,14 @@ struct jrx_dev {
 };
 
 int  jrx_dev_open(struct jrx_dev *d, const char *path, unsigned flags);
+/*
+ * A second descriptor of the file d has open (its own file description,
+ * so its own O_DIRECT flag), opened through /proc/self/fd and never by
+ * path: the file cannot have been swapped behind d's back.  Where /proc
+ * is not mounted the path is opened and must be the same inode.
+ */
+int  jrx_dev_reopen(struct jrx_dev *out, const struct jrx_dev *d,
+		    unsigned flags);
 void jrx_dev_close(struct jrx_dev *d);
 /* Reads exactly len bytes; a short read is -JRX_ERR_DEV_TRUNCATED. */
 int  jrx_dev_pread(struct jrx_dev *d, void *buf, size_t len, uint64_t off);

@@ -10,6 +10,22 @@
 #include "../util/diag.h"
 #include "../io/device.h"
 
+int jrx_recover_open(struct jrx_array *a, const char *const *paths,
+		     unsigned n, const struct jrx_recover_opts *o,
+		     struct jrx_report *r)
+{
+	bool dry = o && o->dry_run;
+	double t;
+	int ret;
+
+	jrx_report_init(r, o && o->reference ? "reference" : "accelerated");
+	t = jrx_phase_begin(r, JRX_PHASE_SUPERBLOCK);
+	ret = jrx_array_open(a, paths, n, dry ? JRX_OPEN_RDONLY : 0);
+	jrx_phase_end(r, JRX_PHASE_SUPERBLOCK, t);
+	r->total_seconds = r->phase[JRX_PHASE_SUPERBLOCK];
+	return ret;
+}
+
 int jrx_recover(struct jrx_array *a, const struct jrx_recover_opts *o,
 		struct jrx_report *r, struct jrx_fs *view)
 {

@@ -45,6 +45,15 @@ struct jrx_recover_opts {
 				   keys (0: automatic); tests force slices */
 };
 
+/*
+ * The superblock phase of a recovery: open the array over paths[0, n)
+ * (read-only for a dry run), timed in r (which it initialises for the
+ * mode o asks for).  Then jrx_recover(), then jrx_array_close().
+ */
+int jrx_recover_open(struct jrx_array *a, const char *const *paths,
+		     unsigned n, const struct jrx_recover_opts *o,
+		     struct jrx_report *r);
+
 /* The reference or the accelerated recovery, as o->reference says. */
 int jrx_recover(struct jrx_array *a, const struct jrx_recover_opts *o,
 		struct jrx_report *r, struct jrx_fs *view);

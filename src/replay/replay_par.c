@@ -8,7 +8,8 @@
  *    unit's results belong to the one worker that took it (a group's
  *    atomic cursor hands each unit out once); after the barrier a worker
  *    may read the phase-1 results of any unit of a sliced leaf;
- *  - the store: only what btree_replay.h allows, under fs->lock;
+ *  - the store: only what btree_replay.h allows, inside its parallel
+ *    section (jrx_fs_parallel_begin: the store's lock and descriptors);
  *  - struct par: the cursors and the stop flag are atomics, the gate and
  *    the barrier go through par.mu / par.cv;
  *  - struct worker: its own thread's until it is joined.
@@ -554,41 +555,6 @@ static int sequential_passes(struct jrx_fs *fs, const uint64_t *jset_seq,
 	return ret;
 }
 
-/*
- * The devices again, O_DIRECT, for the workers' node reads and writes:
- * no copy through the page cache and no inode lock shared by the
- * writers.  (Where O_DIRECT is refused, jrx_dev_open falls back to
- * buffered fds.)  The commit's fsync covers what they wrote.
- */
-static int open_direct(struct jrx_fs *fs, struct jrx_dev **out)
-{
-	unsigned nr = fs->a->nr_devs;
-	unsigned flags = JRX_DEV_DIRECT |
-		(fs->nowrite || fs->a->rdonly ? JRX_DEV_RDONLY : 0);
-	struct jrx_dev *d = calloc(nr, sizeof(*d));
-	int ret = d ? 0 : -ENOMEM;
-	unsigned i;
-
-	for (i = 0; !ret && i < nr; i++)
-		ret = jrx_dev_open(&d[i], fs->a->devs[i].path, flags);
-	if (ret) {
-		while (d && i-- > 1)
-			jrx_dev_close(&d[i - 1]);
-		free(d);
-		return ret;
-	}
-	fs->direct = d;
-	*out = d;
-	return 0;
-}
-
-static void close_direct(struct jrx_fs *fs, struct jrx_dev *d)
-{
-	for (unsigned i = 0; d && i < fs->a->nr_devs; i++)
-		jrx_dev_close(&d[i]);
-	free(d);
-}
-
 static void note_workers(struct jrx_replay_stats *st, const struct par *c,
 			 unsigned nw)
 {
@@ -604,11 +570,9 @@ int jrx_replay_parallel(struct jrx_fs *fs, const uint64_t *jset_seq,
 			struct jrx_replay_stats *st, uint64_t *skipped)
 {
 	static const struct jrx_replay_opts defaults;
-	struct jrx_dev *direct = NULL;
 	struct jrx_placement pl = { 0 };
 	struct jrx_rplan plan = { 0 };
 	struct par c = { 0 };
-	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 	uint64_t *weight = NULL, freed;
 	size_t lo = 0;
 	double t;
@@ -666,14 +630,11 @@ int jrx_replay_parallel(struct jrx_fs *fs, const uint64_t *jset_seq,
 	c.plan = &plan;
 	c.pl = &pl;
 	c.keep = fs->nowrite;
-	ret = open_direct(fs, &direct);
+	ret = jrx_fs_parallel_begin(fs);
 	if (ret)
 		goto out;
-	fs->lock = &lock;
 	ret = run_workers(&c, nw);
-	fs->lock = NULL;
-	fs->direct = NULL;
-	close_direct(fs, direct);
+	jrx_fs_parallel_end(fs);
 	note_workers(st, &c, nw);
 	st->bind_errno = atomic_load(&c.bind_errno);
 	st->leaves_seconds = jrx_now() - t;
@@ -697,6 +658,5 @@ out:
 	free(weight);
 	jrx_replay_plan_free(&plan);
 	jrx_placement_free(&pl);
-	pthread_mutex_destroy(&lock);
 	return ret;
 }

@@ -1,17 +1,21 @@
 /* diag.c - thread-local text of the last error (see diag.h). */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include "diag.h"
 
 static _Thread_local char diag_buf[1024];
 
+/* The new text may quote the old (jrx_fail(e, "...: %s", jrx_diag())). */
 int jrx_fail(int err, const char *fmt, ...)
 {
+	char buf[sizeof(diag_buf)];	/* the arguments may be jrx_diag() */
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(diag_buf, sizeof(diag_buf), fmt, ap);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	memcpy(diag_buf, buf, sizeof(buf));
 	return err;
 }
 
