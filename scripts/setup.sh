@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs every Debian package jrx needs to build and test, and with
 # --bench also what the benchmarks (bench/run.sh) and the profiling scripts
-# (perf/) need: gnuplot, RocksDB (the peer), perf, valgrind, jq, bc, python3
+# (perf/) need: gnuplot, RocksDB (the peer), perf, valgrind, jq, bc
 # and npm (npm only when none is installed: a NodeSource nodejs brings its
 # own and conflicts with Debian's npm).
 # Non-interactive and idempotent; run as root on Debian 12 (bookworm).
@@ -13,11 +13,12 @@ PKGS=(
   libbenchmark-dev libcmocka-dev
   libisal-dev libxxhash-dev
   libsqlite3-dev sqlite3
+  python3
 )
 case "${1:-}" in
   "") ;;
   --bench)
-    PKGS+=(python3 gnuplot-nox fonts-dejavu-core librocksdb-dev linux-perf valgrind
+    PKGS+=(gnuplot-nox fonts-dejavu-core librocksdb-dev linux-perf valgrind
           jq bc util-linux)
     command -v npm >/dev/null || PKGS+=(npm)
     ;;
