@@ -13,7 +13,8 @@
 #                        $dir/c1) of that array, caches dropped unless
 #                        $bench_drop is 0: `jrx recover ARGS --json`; appends
 #                        {LABEL...,"report":REPORT} to OUT and sets $report
-#                        to the JSON report
+#                        to the JSON report; $bench_jrx, when set, is the
+#                        binary that recovers (an A/B comparison of builds)
 
 bench_setup() {
   dir="$1"
@@ -51,7 +52,7 @@ bench_recover() {
   cp --sparse=always "$dir/d0" "$dir/c0"
   cp --sparse=always "$dir/d1" "$dir/c1"
   if [ "$bench_drop" = 1 ]; then drop_caches --warn; fi
-  report=$($jrx recover "$@" --json "$dir/c0" "$dir/c1")
+  report=$("${bench_jrx:-$jrx}" recover "$@" --json "$dir/c0" "$dir/c1")
   echo "{$label,\"report\":$report}" >> "$out"
   rm -f "$dir/c0" "$dir/c1"
 }
