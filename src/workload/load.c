@@ -13,6 +13,7 @@
 #include "../btree/fs.h"
 #include "../util/diag.h"
 #include "../util/clock.h"
+#include "../util/prng.h"
 
 /* Random writes land below this (512 KiB files, appends aside). */
 #define JRX_LOAD_FILE_SECTORS 1024u
@@ -42,17 +43,12 @@ struct load {
 
 static uint64_t rnd(struct load *l)
 {
-	/* splitmix64 */
-	uint64_t z = (l->rng += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return jrx_splitmix64(&l->rng);
 }
 
 static uint64_t below(struct load *l, uint64_t n)
 {
-	return n ? rnd(l) % n : 0;
+	return jrx_rand_mod(rnd(l), n);
 }
 
 void jrx_load_opts_default(struct jrx_load_opts *o)
