@@ -12,6 +12,7 @@
 #include "helpers.h"
 #include "fsck/fsck.h"
 #include "btree/mkfs.h"
+#include "util/prng.h"
 
 /* ------------------------------------------------------------ assertions */
 
@@ -206,16 +207,12 @@ int th_format(const char *const *paths, unsigned n, const struct th_geom *g)
 
 uint64_t th_rand(uint64_t *state)
 {
-	uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return jrx_splitmix64(state);
 }
 
 uint64_t th_rand_below(uint64_t *state, uint64_t n)
 {
-	return n ? th_rand(state) % n : 0;
+	return jrx_rand_mod(jrx_splitmix64(state), n);
 }
 
 void th_rand_bytes(uint64_t *state, void *buf, size_t len)

@@ -90,7 +90,11 @@ int th_format(const char *const *paths, unsigned n, const struct th_geom *g);
 
 /* ------------------------------------------------------------ randomness */
 
-/* splitmix64: deterministic for a fixed seed. */
+/*
+ * jrx_splitmix64() (util/prng.h): deterministic for a fixed seed.  An
+ * out-of-line call, so call sites that draw several arguments of one call
+ * keep their order of evaluation.
+ */
 uint64_t th_rand(uint64_t *state);
 /* Uniform in [0, n). */
 uint64_t th_rand_below(uint64_t *state, uint64_t n);

@@ -13,6 +13,7 @@
 #include "format/bkey.h"
 #include "format/checksum.h"
 #include "util/diag.h"
+#include "util/prng.h"
 #include "format/jset.h"
 
 #define GEN_MAGIC	(0x5eed0f5eed0f5eedull ^ JRX_JSET_MAGIC_XOR)
@@ -336,16 +337,12 @@ struct syn {
 
 static uint64_t rnd(struct syn *s)
 {
-	uint64_t z = (s->rng += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return jrx_splitmix64(&s->rng);
 }
 
 static uint64_t below(struct syn *s, uint64_t n)
 {
-	return (uint64_t)(((unsigned __int128)rnd(s) * n) >> 64);
+	return jrx_rand_scale(rnd(s), n);
 }
 
 static int grow(void **p, size_t *cap, size_t need, size_t elem)

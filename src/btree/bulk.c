@@ -6,6 +6,7 @@
 #include "bulk.h"
 #include "jrx/errors.h"
 #include "../util/diag.h"
+#include "../util/prng.h"
 #include "../format/node.h"
 
 #define HDR (sizeof(struct jrx_btree_node) + sizeof(struct jrx_bset))
@@ -41,16 +42,6 @@ void jrx_bulk_exit(struct jrx_bulk *b)
 	memset(b->lv, 0, sizeof(b->lv));
 }
 
-static uint64_t next_nonce(struct jrx_bulk *b)
-{
-	/* splitmix64 */
-	uint64_t z = (b->rng += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 static void open_level(struct jrx_bulk *b, unsigned level, struct jrx_bpos min)
 {
 	struct jrx_bulk_level *l = &b->lv[level];
@@ -58,7 +49,7 @@ static void open_level(struct jrx_bulk *b, unsigned level, struct jrx_bpos min)
 	l->used = 0;
 	l->nkeys = 0;
 	l->min = min;
-	l->nonce = next_nonce(b);
+	l->nonce = jrx_splitmix64(&b->rng);
 	l->open = true;
 }
 

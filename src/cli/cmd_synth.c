@@ -1,6 +1,6 @@
 /*
  * cmd_synth.c - `jrx synth`: options, progress and the report of the
- * synthetic dirty-array generator (src/workload/synth.c does the work).
+ * synthetic dirty-array generator (src/workload/synth*.c do the work).
  */
 #include <getopt.h>
 #include <inttypes.h>

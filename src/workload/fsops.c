@@ -4,7 +4,6 @@
 #include <inttypes.h>
 #include "fsops.h"
 #include "jrx/errors.h"
-#include "../format/checksum.h"
 #include "../util/diag.h"
 
 #define SNAP JRX_SNAPSHOT_DEFAULT
@@ -39,23 +38,16 @@ static int get_inode(struct jrx_fs *fs, uint64_t inum, struct jrx_inode_val *v)
 static int put_inode(struct jrx_fs *fs, uint64_t inum, const struct jrx_inode_val *v)
 {
 	uint64_t buf[JRX_BKEY_U64S + sizeof(*v) / 8];
-	struct jrx_bkey *k = (struct jrx_bkey *)buf;
 
-	jrx_bkey_init(k, JRX_KEY_INODE, jrx_bpos(inum, 0, SNAP), sizeof(*v));
-	memcpy(jrx_bkey_val(k), v, sizeof(*v));
-	return put(fs, JRX_BTREE_INODES, k);
+	return put(fs, JRX_BTREE_INODES, jrx_fskey_inode(buf, inum, v));
 }
 
 static int put_extent(struct jrx_fs *fs, uint64_t inum, uint64_t end,
 		      uint32_t size, const struct jrx_extent_val *e)
 {
 	uint64_t buf[JRX_BKEY_U64S + sizeof(*e) / 8];
-	struct jrx_bkey *k = (struct jrx_bkey *)buf;
 
-	jrx_bkey_init(k, JRX_KEY_EXTENT, jrx_bpos(inum, end, SNAP), sizeof(*e));
-	k->size = size;
-	memcpy(jrx_bkey_val(k), e, sizeof(*e));
-	return put(fs, JRX_BTREE_EXTENTS, k);
+	return put(fs, JRX_BTREE_EXTENTS, jrx_fskey_extent(buf, inum, end, size, e));
 }
 
 /*
@@ -159,15 +151,13 @@ int jrx_op_truncate(struct jrx_fs *fs, uint64_t inum, uint64_t size,
 
 static struct jrx_bpos name_pos(uint64_t dir, const char *name)
 {
-	return jrx_bpos(dir, jrx_name_hash(name, strlen(name)), SNAP);
+	return jrx_fskey_name_pos(dir, name, strlen(name));
 }
 
 int jrx_op_create(struct jrx_fs *fs, uint64_t dir, const char *name,
 		  uint64_t inum, unsigned d_type, uint64_t now)
 {
 	uint64_t buf[KEYBUF_U64S];
-	struct jrx_bkey *k = (struct jrx_bkey *)buf;
-	struct jrx_dirent_val *d;
 	struct jrx_inode_val iv = { 0 }, dv;
 	const struct jrx_bkey *old;
 	size_t nl = strlen(name);
@@ -184,21 +174,15 @@ int jrx_op_create(struct jrx_fs *fs, uint64_t dir, const char *name,
 	ret = get_inode(fs, dir, &dv);
 	if (ret)
 		return ret;
-	iv.mode = d_type == JRX_DT_DIR ? 040755 : 0100644;
+	iv.mode = d_type == JRX_DT_DIR ? JRX_MODE_DIR : JRX_MODE_REG;
 	iv.nlink = d_type == JRX_DT_DIR ? 2 : 1;
 	iv.mtime = iv.ctime = now;
 	iv.generation = inum;
 	ret = put_inode(fs, inum, &iv);
 	if (ret)
 		return ret;
-	jrx_bkey_init(k, JRX_KEY_DIRENT, name_pos(dir, name), sizeof(*d) + nl);
-	d = jrx_bkey_val(k);
-	memset(d, 0, jrx_bkey_val_bytes(k));
-	d->target = inum;
-	d->d_type = (uint8_t)d_type;
-	d->name_len = (uint8_t)nl;
-	memcpy(d + 1, name, nl);
-	ret = put(fs, JRX_BTREE_DIRENTS, k);
+	ret = put(fs, JRX_BTREE_DIRENTS,
+		  jrx_fskey_dirent(buf, dir, name, nl, inum, d_type));
 	if (!ret) {
 		dv.mtime = now;
 		if (d_type == JRX_DT_DIR)
@@ -251,23 +235,13 @@ int jrx_op_setxattr(struct jrx_fs *fs, uint64_t inum, const char *name,
 		    const void *value, uint16_t len)
 {
 	uint64_t buf[KEYBUF_U64S];
-	struct jrx_bkey *k = (struct jrx_bkey *)buf;
-	struct jrx_xattr_val *x;
 	size_t nl = strlen(name);
 	int ret;
 
-	if (!nl || nl > 255 || sizeof(*k) + sizeof(*x) + nl + len >
-	    JRX_KEY_MAX_U64S * 8)
+	if (!nl || nl > 255 || sizeof(struct jrx_bkey) +
+	    sizeof(struct jrx_xattr_val) + nl + len > JRX_KEY_MAX_U64S * 8)
 		return jrx_fail(-JRX_ERR_BAD_OPTION, "xattr too large");
-	jrx_bkey_init(k, JRX_KEY_XATTR,
-		      jrx_bpos(inum, jrx_name_hash(name, nl), SNAP),
-		      sizeof(*x) + nl + len);
-	x = jrx_bkey_val(k);
-	memset(x, 0, jrx_bkey_val_bytes(k));
-	x->name_len = (uint8_t)nl;
-	x->value_len = len;
-	memcpy(x + 1, name, nl);
-	memcpy((char *)(x + 1) + nl, value, len);
-	ret = put(fs, JRX_BTREE_XATTRS, k);
+	ret = put(fs, JRX_BTREE_XATTRS,
+		  jrx_fskey_xattr(buf, inum, name, nl, value, len));
 	return ret ? ret : jrx_fs_commit(fs);
 }

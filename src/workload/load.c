@@ -13,6 +13,8 @@
 #include "../btree/fs.h"
 #include "../util/diag.h"
 #include "../util/clock.h"
+#include "../util/prng.h"
+#include "../util/vec.h"
 
 /* Random writes land below this (512 KiB files, appends aside). */
 #define JRX_LOAD_FILE_SECTORS 1024u
@@ -42,17 +44,12 @@ struct load {
 
 static uint64_t rnd(struct load *l)
 {
-	/* splitmix64 */
-	uint64_t z = (l->rng += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return jrx_splitmix64(&l->rng);
 }
 
 static uint64_t below(struct load *l, uint64_t n)
 {
-	return n ? rnd(l) % n : 0;
+	return jrx_rand_mod(rnd(l), n);
 }
 
 void jrx_load_opts_default(struct jrx_load_opts *o)
@@ -76,32 +73,22 @@ static void on_durable(void *ctx, uint64_t seq)
 
 static int add_file(struct load *l, const struct file *f)
 {
-	if (l->nr_files == l->cap_files) {
-		size_t n = l->cap_files ? l->cap_files * 2 : 256;
-		void *p = realloc(l->files, n * sizeof(*l->files));
+	int ret = JRX_VEC_RESERVE(l->files, l->nr_files, l->cap_files, 1,
+				  "load file list");
 
-		if (!p)
-			return -ENOMEM;
-		l->files = p;
-		l->cap_files = n;
-	}
-	l->files[l->nr_files++] = *f;
-	return 0;
+	if (!ret)
+		l->files[l->nr_files++] = *f;
+	return ret;
 }
 
 static int add_dir(struct load *l, uint64_t inum)
 {
-	if (l->nr_dirs == l->cap_dirs) {
-		size_t n = l->cap_dirs ? l->cap_dirs * 2 : 16;
-		void *p = realloc(l->dirs, n * sizeof(*l->dirs));
+	int ret = JRX_VEC_RESERVE(l->dirs, l->nr_dirs, l->cap_dirs, 1,
+				  "load directory list");
 
-		if (!p)
-			return -ENOMEM;
-		l->dirs = p;
-		l->cap_dirs = n;
-	}
-	l->dirs[l->nr_dirs++] = inum;
-	return 0;
+	if (!ret)
+		l->dirs[l->nr_dirs++] = inum;
+	return ret;
 }
 
 static int oracle_add(struct load *l, const struct jrx_op *op)
@@ -238,7 +225,8 @@ int jrx_load(struct jrx_array *a, const struct jrx_load_opts *o,
 
 	memset(r, 0, sizeof(*r));
 	if (!l)
-		return -ENOMEM;
+		return jrx_fail(-ENOMEM, "load: out of memory for the workload"
+				" state (%zu bytes)", sizeof(*l));
 	if (a->sb.bucket_size < JRX_LOAD_MIN_BUCKET) {
 		free(l);
 		return jrx_fail(-JRX_ERR_BAD_OPTION, "%s: load needs buckets of at"

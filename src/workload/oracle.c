@@ -6,6 +6,7 @@
 #include "oracle.h"
 #include "jrx/errors.h"
 #include "../util/diag.h"
+#include "../util/vec.h"
 
 struct jrx_oracle {
 	sqlite3		*db;
@@ -42,7 +43,7 @@ int jrx_oracle_open(struct jrx_oracle **out, const char *path)
 
 	*out = NULL;
 	if (!o)
-		return -ENOMEM;
+		return jrx_fail(-ENOMEM, "oracle: out of memory for %s", path);
 	if (sqlite3_open(path, &o->db) != SQLITE_OK ||
 	    sqlite3_exec(o->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(o->db, "INSERT INTO ops VALUES(?,?,?,?,?,?,?,?,?,?,?)",
@@ -83,17 +84,12 @@ int jrx_oracle_meta(struct jrx_oracle *o, const char *key, const char *value)
 
 int jrx_oracle_add(struct jrx_oracle *o, const struct jrx_op *op)
 {
-	if (o->nr == o->cap) {
-		size_t ncap = o->cap ? o->cap * 2 : 256;
-		void *p = realloc(o->held, ncap * sizeof(*o->held));
+	int ret = JRX_VEC_RESERVE(o->held, o->nr, o->cap, 1,
+				  "oracle operations not yet durable");
 
-		if (!p)
-			return -ENOMEM;
-		o->held = p;
-		o->cap = ncap;
-	}
-	o->held[o->nr++] = *op;
-	return 0;
+	if (!ret)
+		o->held[o->nr++] = *op;
+	return ret;
 }
 
 static const char *const kind_names[] = {

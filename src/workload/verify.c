@@ -61,6 +61,7 @@
 #include "../format/bkey.h"
 #include "../format/checksum.h"
 #include "../util/diag.h"
+#include "../util/vec.h"
 
 #define VERIFY_DEFAULT_PRINT 20u
 #define S_TYPE_MASK 0170000u
@@ -281,17 +282,10 @@ static int load_files(struct vctx *c)
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct vfile *f;
 
-		if (c->nr_files == cap) {
-			size_t n = cap ? cap * 2 : 1024;
-			void *p = realloc(c->files, n * sizeof(*c->files));
-
-			if (!p) {
-				ret = -ENOMEM;
-				break;
-			}
-			c->files = p;
-			cap = n;
-		}
+		ret = JRX_VEC_RESERVE(c->files, c->nr_files, cap, 1,
+				      "verify oracle files");
+		if (ret)
+			break;
 		f = &c->files[c->nr_files];
 		memset(f, 0, sizeof(*f));
 		f->inum = (uint64_t)sqlite3_column_int64(st, 0);
@@ -300,7 +294,8 @@ static int load_files(struct vctx *c)
 		f->d_type = (unsigned)sqlite3_column_int(st, 3);
 		f->size = (uint64_t)sqlite3_column_int64(st, 4);
 		if (!f->name) {
-			ret = -ENOMEM;
+			ret = jrx_fail(-ENOMEM, "verify: out of memory for the"
+				       " name of file %" PRIu64, f->inum);
 			break;
 		}
 		f->hash = jrx_name_hash(f->name, strlen(f->name));
@@ -315,7 +310,8 @@ static int load_files(struct vctx *c)
 	qsort(c->files, c->nr_files, sizeof(*c->files), cmp_file_inum);
 	c->by_pos = malloc((c->nr_files + 1) * sizeof(*c->by_pos));
 	if (!c->by_pos)
-		return -ENOMEM;
+		return jrx_fail(-ENOMEM, "verify: out of memory for the %zu"
+				" files by name", c->nr_files);
 	for (size_t i = 0; i < c->nr_files; i++)
 		c->by_pos[i] = &c->files[i];
 	qsort(c->by_pos, c->nr_files, sizeof(*c->by_pos), cmp_file_pos);
@@ -346,17 +342,10 @@ static int load_xattrs(struct vctx *c)
 		struct vxattr *x;
 		const void *v;
 
-		if (c->nr_xattrs == cap) {
-			size_t n = cap ? cap * 2 : 1024;
-			void *p = realloc(c->xattrs, n * sizeof(*c->xattrs));
-
-			if (!p) {
-				ret = -ENOMEM;
-				break;
-			}
-			c->xattrs = p;
-			cap = n;
-		}
+		ret = JRX_VEC_RESERVE(c->xattrs, c->nr_xattrs, cap, 1,
+				      "verify oracle xattrs");
+		if (ret)
+			break;
 		x = &c->xattrs[c->nr_xattrs];
 		memset(x, 0, sizeof(*x));
 		x->inum = (uint64_t)sqlite3_column_int64(st, 0);
@@ -367,7 +356,9 @@ static int load_xattrs(struct vctx *c)
 		if (!x->name || !x->value) {
 			free(x->name);
 			free(x->value);
-			ret = -ENOMEM;
+			ret = jrx_fail(-ENOMEM, "verify: out of memory for an"
+				       " xattr of inode %" PRIu64 " (%zu value"
+				       " bytes)", x->inum, x->value_len);
 			break;
 		}
 		if (x->value_len)
@@ -646,23 +637,6 @@ static int check_xattrs(struct vctx *c)
 
 /* ------------------------------------------------------------ data */
 
-static int ivec_reserve(struct ivec *m, size_t n)
-{
-	if (n > m->cap) {
-		size_t cap = m->cap ? m->cap : 16;
-		void *p;
-
-		while (cap < n)
-			cap *= 2;
-		p = realloc(m->v, cap * sizeof(*m->v));
-		if (!p)
-			return -ENOMEM;
-		m->v = p;
-		m->cap = cap;
-	}
-	return 0;
-}
-
 /*
  * Cut [s, e) out of a sorted disjoint map and, if put, insert it with tag.
  * Binary search for the first range ending past s; one memmove.
@@ -692,7 +666,8 @@ static int imap_put(struct ivec *m, uint64_t s, uint64_t e, bool put,
 		add[n++] = (struct ival){ s, e, tag };
 	if (lo < j && m->v[j - 1].end > e)
 		add[n++] = (struct ival){ e, m->v[j - 1].end, m->v[j - 1].tag };
-	ret = ivec_reserve(m, m->nr - (j - lo) + n);
+	/* room for n more: the j - lo ranges cut only make it smaller */
+	ret = JRX_VEC_RESERVE(m->v, m->nr, m->cap, n, "verify sector map");
 	if (ret)
 		return ret;
 	if (m->nr > j)
@@ -914,7 +889,8 @@ static int extent_cb(void *ctx, unsigned btree_id, const struct jrx_bkey *k)
 		c->have_cur = true;
 		c->got.nr = 0;
 	}
-	ret = ivec_reserve(&c->got, c->got.nr + 1);
+	ret = JRX_VEC_RESERVE(c->got.v, c->got.nr, c->got.cap, 1,
+			      "verify store sector map");
 	if (ret)
 		return c->err = ret;
 	memcpy(&e, jrx_bkey_val(k), sizeof(e));
