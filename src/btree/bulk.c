@@ -321,8 +321,11 @@ int jrx_bulk_alloc_trees(struct jrx_array *a, struct jrx_buckets *bt,
 		if (ret)
 			goto out;
 	}
-	jrx_close_open_bucket(bt, JRX_DATA_BTREE, 0);
-	jrx_close_open_bucket(bt, JRX_DATA_USER, 0);
+	ret = jrx_close_open_bucket(bt, JRX_DATA_BTREE, 0);
+	if (!ret)
+		ret = jrx_close_open_bucket(bt, JRX_DATA_USER, 0);
+	if (ret)
+		goto out;
 
 	for (unsigned t = 0; t < 2 && !ret; t++) {
 		ret = jrx_bulk_init(&b, a, bt, t ? JRX_BTREE_ALLOC :

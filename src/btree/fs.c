@@ -193,8 +193,8 @@ int jrx_fs_shutdown(struct jrx_fs *fs)
 		/* a reopened store does not know which buckets were open: an
 		 * open bucket left empty would never be freed (closing frees
 		 * it, and the next round journals that) */
-		for (unsigned t = 0; !ret && t < JRX_DATA_TYPE_NR; t++)
-			jrx_close_open_bucket(&fs->bt, (uint8_t)t, fs->j.seq);
+		if (!ret)
+			ret = jrx_close_open_buckets(&fs->bt, fs->j.seq);
 		if (!ret && ++rounds > 64)
 			ret = jrx_fail(-EDEADLK, "clean shutdown did not settle");
 	} while (!ret && (any_dirty(fs) || !jrx_journal_open_empty(&fs->j)));

@@ -83,8 +83,8 @@ int jrx_fs_replay_settle(struct jrx_fs *fs)
 			ret = jrx_fs_drain_alloc(fs);
 		if (!ret)
 			ret = jrx_fs_drain_accounting(fs);
-		for (unsigned t = 0; !ret && t < JRX_DATA_TYPE_NR; t++)
-			jrx_close_open_bucket(&fs->bt, (uint8_t)t, fs->j.seq);
+		if (!ret)
+			ret = jrx_close_open_buckets(&fs->bt, fs->j.seq);
 		if (!ret && ++rounds > 64)
 			ret = jrx_fail(-EDEADLK, "replay write-back did not settle");
 	} while (!ret && (jrx_fs_any_dirty_node(fs) || fs->acct.nr ||
