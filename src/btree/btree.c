@@ -94,7 +94,9 @@ int jrx_fs_read_node(struct jrx_fs *fs, unsigned btree_id, unsigned level,
 	if (!n || !img) {
 		jrx_bnode_free(n);
 		jrx_blob_free(img);
-		return -ENOMEM;
+		return jrx_fail(-ENOMEM, "out of memory reading a btree %s"
+				" level %u node (%u bytes)",
+				jrx_btree_name(btree_id), level, fs->node_size);
 	}
 	ret = jrx_dev_pread(d, img, fs->node_size, v->sector * JRX_SECTOR_SIZE);
 	if (ret) {

@@ -78,6 +78,13 @@ int  jrx_fs_replay_writeback(struct jrx_fs *fs, struct jrx_bnode *n);
 
 /* --- fs.c */
 
+/*
+ * The node I/O buffer, the bucket table (empty) and the journal writer at
+ * seq, for a store whose a and node_size are set; jrx_fs_abandon() frees
+ * what was made.
+ */
+int  jrx_fs_init_io(struct jrx_fs *fs, uint64_t seq);
+
 /* Roots from the btree_root entries of jset j; *found if any. */
 int  jrx_fs_roots_from_jset(struct jrx_fs *fs, const struct jrx_jset *j,
 			    bool *found);

@@ -6,6 +6,7 @@
 #include "buckets.h"
 #include "jrx/errors.h"
 #include "../util/diag.h"
+#include "../util/vec.h"
 
 int jrx_buckets_init(struct jrx_buckets *bt, const struct jrx_sb *sb,
 		     struct jrx_acct *acct)
@@ -21,7 +22,9 @@ int jrx_buckets_init(struct jrx_buckets *bt, const struct jrx_sb *sb,
 		bt->b[d] = calloc(bt->nbuckets[d], sizeof(struct jrx_bucket));
 		if (!bt->b[d]) {
 			jrx_buckets_exit(bt);
-			return -ENOMEM;
+			return jrx_fail(-ENOMEM, "out of memory for device %u's"
+					" bucket table (%" PRIu64 " buckets)", d,
+					sb->members[d].nbuckets);
 		}
 	}
 	return 0;
@@ -48,18 +51,14 @@ void jrx_bucket_load(struct jrx_buckets *bt, uint32_t dev, uint64_t b,
 static int mark_changed(struct jrx_buckets *bt, uint32_t dev, uint64_t b)
 {
 	struct jrx_bucket *k = &bt->b[dev][b];
+	int ret;
 
 	if (k->changed)
 		return 0;
-	if (bt->nr_changed == bt->cap_changed) {
-		size_t ncap = bt->cap_changed ? bt->cap_changed * 2 : 64;
-		void *n = realloc(bt->changed, ncap * sizeof(*bt->changed));
-
-		if (!n)
-			return -ENOMEM;
-		bt->changed = n;
-		bt->cap_changed = ncap;
-	}
+	ret = JRX_VEC_RESERVE(bt->changed, bt->nr_changed, bt->cap_changed, 1,
+			      "list of changed buckets");
+	if (ret)
+		return ret;
 	bt->changed[bt->nr_changed++] = (struct jrx_bucket_ref){ dev, b };
 	k->changed = 1;
 	return 0;

@@ -93,6 +93,20 @@ int jrx_fs_load_roots_and_alloc(struct jrx_fs *fs, bool have_roots)
 	return ret;
 }
 
+int jrx_fs_init_io(struct jrx_fs *fs, uint64_t seq)
+{
+	int ret;
+
+	fs->iobuf = jrx_alloc_aligned(fs->node_size);
+	if (!fs->iobuf)
+		return jrx_fail(-ENOMEM, "out of memory for the node I/O buffer"
+				" (%u bytes)", fs->node_size);
+	ret = jrx_buckets_init(&fs->bt, &fs->a->sb, &fs->acct);
+	if (!ret)
+		ret = jrx_journal_init(&fs->j, fs->a, seq);
+	return ret;
+}
+
 int jrx_fs_open(struct jrx_fs *fs, struct jrx_array *a, unsigned flags)
 {
 	const struct jrx_sb *sb = &a->sb;
@@ -113,12 +127,7 @@ int jrx_fs_open(struct jrx_fs *fs, struct jrx_array *a, unsigned flags)
 		return jrx_fail(-JRX_ERR_NEEDS_RECOVERY, "%s: the array was not"
 				" shut down cleanly; recover it first",
 				a->devs[0].path);
-	fs->iobuf = jrx_alloc_aligned(fs->node_size);
-	if (!fs->iobuf)
-		return -ENOMEM;
-	ret = jrx_buckets_init(&fs->bt, sb, &fs->acct);
-	if (!ret)
-		ret = jrx_journal_init(&fs->j, a, sb->journal_seq + 1);
+	ret = jrx_fs_init_io(fs, sb->journal_seq + 1);
 	if (!ret && fs->rdonly && !(sb->flags & JRX_SB_CLEAN))
 		ret = roots_from_journal(fs, &from_journal);
 	if (!ret)

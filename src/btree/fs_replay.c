@@ -40,17 +40,12 @@ int jrx_fs_open_replay(struct jrx_fs *fs, struct jrx_array *a,
 	fs->node_size = sb->btree_node_size;
 	fs->jset_target = sb->bucket_size / 4;
 	fs->reclaim_below = 0.0;
-	fs->iobuf = jrx_alloc_aligned(fs->node_size);
-	if (!fs->iobuf)
-		return -ENOMEM;
-	ret = jrx_buckets_init(&fs->bt, sb, &fs->acct);
 	/*
 	 * Replay runs at seq max_seq: bsets it writes carry max_seq, and a
 	 * bucket it frees is reusable only once max_seq is "durable", which
 	 * never happens before the commit (durable_seq stays max_seq - 1).
 	 */
-	if (!ret)
-		ret = jrx_journal_init(&fs->j, a, max_seq ? max_seq : 1);
+	ret = jrx_fs_init_io(fs, max_seq ? max_seq : 1);
 	if (!ret && newest)
 		ret = jrx_fs_roots_from_jset(fs, newest, &have_roots);
 	if (!ret)

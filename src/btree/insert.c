@@ -48,7 +48,8 @@ int jrx_btree_new_root(struct jrx_fs *fs, unsigned btree_id, unsigned level,
 				jrx_btree_name(btree_id));
 	root = jrx_bnode_alloc();
 	if (!root)
-		return -ENOMEM;
+		return jrx_fail(-ENOMEM, "out of memory for a new root of"
+				" btree %s", jrx_btree_name(btree_id));
 	root->btree_id = (uint8_t)btree_id;
 	root->level = (uint8_t)level;
 	root->min = JRX_POS_MIN;
@@ -80,7 +81,7 @@ int jrx_btree_split(struct jrx_fs *fs, struct jrx_bnode *n)
 	struct jrx_bnode *l = NULL, *r = NULL;
 	size_t half = n->live_u64s / 2, acc = 0, i;
 	bool was_root = fs->root[n->btree_id] == n;
-	int ret = -ENOMEM;
+	int ret;
 
 	assert(n->nr >= 2);
 	for (i = 0; i < n->nr - 1; i++) {
@@ -91,8 +92,12 @@ int jrx_btree_split(struct jrx_fs *fs, struct jrx_bnode *n)
 	i++;		/* left keeps [0, i), right [i, nr) */
 	l = jrx_bnode_alloc();
 	r = jrx_bnode_alloc();
-	if (!l || !r)
+	if (!l || !r) {
+		ret = jrx_fail(-ENOMEM, "out of memory splitting a btree %s"
+			       " level %u node", jrx_btree_name(n->btree_id),
+			       n->level);
 		goto err;
+	}
 	l->btree_id = r->btree_id = n->btree_id;
 	l->level = r->level = n->level;
 	l->min = n->min;

@@ -12,6 +12,8 @@
 #include "blob.h"
 #include "btree_replay.h"
 #include "layout.h"
+#include "jrx/errors.h"
+#include "../util/diag.h"
 
 int jrx_fs_write_piece(struct jrx_fs *fs, const struct jrx_node_meta *m,
 		       const struct jrx_bkey *const *keys, size_t nr,
@@ -23,10 +25,14 @@ int jrx_fs_write_piece(struct jrx_fs *fs, const struct jrx_node_meta *m,
 	uint32_t dev;
 	uint64_t sector;
 	size_t bytes;
-	int ret = -ENOMEM;
+	int ret;
 
-	if (!p || !img)
+	if (!p || !img) {
+		ret = jrx_fail(-ENOMEM, "out of memory for a btree %s level %u"
+			       " node (%u bytes)", jrx_btree_name(m->btree_id),
+			       m->level, fs->node_size);
 		goto err;
+	}
 	ret = jrx_fs_node_alloc_loc(fs, p);
 	if (ret)
 		goto err;
@@ -74,7 +80,9 @@ int jrx_fs_write_pieces(struct jrx_fs *fs, const struct jrx_node_meta *m,
 	want = jrx_layout_pieces(bytes, nr, fs->node_size);
 	v = calloc(want, sizeof(*v));
 	if (!v)
-		return -ENOMEM;
+		return jrx_fail(-ENOMEM, "out of memory for the list of %zu"
+				" pieces of a btree %s node", want,
+				jrx_btree_name(m->btree_id));
 	for (size_t i = 0; i <= nr && !ret; i++) {
 		size_t j = i < nr ? jrx_layout_piece_of(before, bytes, want) : want;
 

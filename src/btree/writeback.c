@@ -6,10 +6,10 @@
  * its parent; and what journal reclaim needs to know (the oldest seq a
  * dirty node still needs).
  */
-#include <errno.h>
 #include <stdlib.h>
 #include "btree_int.h"
 #include "btree_replay.h"
+#include "../util/vec.h"
 
 static uint64_t node_offset(const struct jrx_bnode *n)
 {
@@ -106,16 +106,11 @@ int jrx_fs_writeback_all(struct jrx_fs *fs)
 				for (struct jrx_bnode *n = fs->cache[h]; n; n = n->hnext) {
 					if (n->level != level || !n->dirty_seq)
 						continue;
-					if (nr == cap) {
-						size_t nc = cap ? cap * 2 : 256;
-						void *p = realloc(v, nc * sizeof(*v));
-
-						if (!p) {
-							free(v);
-							return -ENOMEM;
-						}
-						v = p;
-						cap = nc;
+					ret = JRX_VEC_RESERVE(v, nr, cap, 1,
+							      "write-back list");
+					if (ret) {
+						free(v);
+						return ret;
 					}
 					v[nr++] = n;
 				}
