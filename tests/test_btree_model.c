@@ -34,7 +34,9 @@
  * read-only view at the newest jset's roots must equal the model.
  *
  * A directed test checks that an open bucket emptied before a clean
- * shutdown is freed rather than left "in use" with 0 sectors forever.
+ * shutdown is freed rather than left "in use" with 0 sectors forever;
+ * another that the allocator refuses a release below zero sectors or
+ * outside the array with its own error, changing nothing.
  *
  * The seed is fixed; JRX_TEST_SEED=<n> in the environment overrides it.
  * Every failure names the seed, the operation and what differed.
@@ -1072,6 +1074,40 @@ static void test_open_bucket_at_shutdown(void **state)
 	store_close(e);
 }
 
+/*
+ * The allocator refuses what would corrupt its table, with an error that
+ * says which check failed, and changes nothing: sectors released beyond a
+ * bucket's count (ACCOUNTING_UNDERFLOW), a bucket past its device's end or
+ * a device past the array's (BUCKET_RANGE).
+ */
+static void test_alloc_errors(void **state)
+{
+	struct env *e = *state;
+	uint32_t dev, got, gen, bsec;
+	uint64_t sector, nb;
+	const struct jrx_bucket *k;
+
+	store_open(e, false);
+	bsec = e->fs->bt.bucket_sectors;
+	assert_jrx_ok(jrx_fs_alloc_data(e->fs, 4, &dev, &sector, &got, &gen));
+	k = &e->fs->bt.b[dev][sector / bsec];
+	assert_jrx_err(jrx_fs_free_data(e->fs, dev, sector, k->dirty_sectors + 1),
+		       -JRX_ERR_ACCOUNTING_UNDERFLOW);
+	nb = e->fs->bt.nbuckets[dev];
+	assert_jrx_err(jrx_fs_free_data(e->fs, dev, nb * bsec, got),
+		       -JRX_ERR_BUCKET_RANGE);
+	assert_jrx_err(jrx_fs_free_data(e->fs, e->fs->bt.nr_devs, sector, got),
+		       -JRX_ERR_BUCKET_RANGE);
+	if (k->data_type != JRX_DATA_USER || k->dirty_sectors < got)
+		FAIL(e, "bucket %u:%" PRIu64 " changed by refused releases: %s"
+		     " with %u sectors", dev, sector / bsec,
+		     jrx_data_type_name(k->data_type), k->dirty_sectors);
+	assert_jrx_ok(jrx_fs_free_data(e->fs, dev, sector, got));
+	assert_jrx_ok(jrx_fs_commit(e->fs));
+	check_alloc(e, "after refused releases");
+	store_close(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1084,6 +1120,8 @@ int main(void)
 		cmocka_unit_test_prestate_setup_teardown(
 			test_open_bucket_at_shutdown, setup, teardown,
 			(void *)&cfg_small),
+		cmocka_unit_test_prestate_setup_teardown(
+			test_alloc_errors, setup, teardown, (void *)&cfg_small),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,8 +5,11 @@
  * errors.h); the device and offset at fault are in jrx_diag() after a
  * failure.  Nothing here calls exit() or prints.
  *
- * So far: making an array.  Opening, recovery and fsck follow as they are
- * built (docs/FORMAT.md is the on-disk format).
+ * It offers making a new array (jrx_format), the message and stable name
+ * of every error (errors.h: jrx_strerror, jrx_errname) and the context of
+ * the last one (jrx_diag).  Opening an array, recovery and fsck are not
+ * here: they are the library's internal API under src/, which the jrx
+ * command and the tests use.  docs/FORMAT.md is the on-disk format.
  */
 #ifndef JRX_JRX_H
 #define JRX_JRX_H

@@ -1,12 +1,13 @@
 /* accounting.c - accounting delta accumulator (see accounting.h). */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "accounting.h"
+#include "../util/vec.h"
 
 int jrx_acct_add(struct jrx_acct *a, struct jrx_bpos p, int64_t d0, int64_t d1)
 {
 	size_t lo = 0, hi = a->nr;
+	int ret;
 
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
@@ -21,15 +22,9 @@ int jrx_acct_add(struct jrx_acct *a, struct jrx_bpos p, int64_t d0, int64_t d1)
 		a->v[lo].d[1] += d1;
 		return 0;
 	}
-	if (a->nr == a->cap) {
-		size_t ncap = a->cap ? a->cap * 2 : 16;
-		void *n = realloc(a->v, ncap * sizeof(*a->v));
-
-		if (!n)
-			return -ENOMEM;
-		a->v = n;
-		a->cap = ncap;
-	}
+	ret = JRX_VEC_RESERVE(a->v, a->nr, a->cap, 1, "accounting deltas");
+	if (ret)
+		return ret;
 	memmove(&a->v[lo + 1], &a->v[lo], (a->nr - lo) * sizeof(*a->v));
 	a->v[lo] = (struct jrx_acct_delta){ .p = p, .d = { d0, d1 } };
 	a->nr++;

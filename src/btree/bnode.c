@@ -8,6 +8,8 @@
 #include "jrx/errors.h"
 #include "../format/checksum.h"
 #include "../format/node.h"
+#include "../util/diag.h"
+#include "../util/vec.h"
 
 bool jrx_blacklisted(const struct jrx_blacklist *bl, uint64_t seq)
 {
@@ -93,31 +95,18 @@ size_t jrx_bnode_lower_bound(const struct jrx_bnode *n, struct jrx_bpos p)
 	return lower_bound(n->keys, n->nr, p);
 }
 
-static int grow(struct jrx_bkey ***v, size_t *cap, size_t need)
+/* A malloc'd copy of k into *out. */
+static int dup_key(const struct jrx_bkey *k, struct jrx_bkey **out)
 {
-	size_t ncap;
-	void *p;
+	size_t bytes = jrx_bkey_bytes(k);
+	struct jrx_bkey *c = malloc(bytes);
 
-	if (need <= *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 64;
-	while (ncap < need)
-		ncap *= 2;
-	p = realloc(*v, ncap * sizeof(**v));
-	if (!p)
-		return -ENOMEM;
-	*v = p;
-	*cap = ncap;
+	if (!c)
+		return jrx_fail(-ENOMEM, "out of memory for a copy of a btree"
+				" key (%zu bytes)", bytes);
+	memcpy(c, k, bytes);
+	*out = c;
 	return 0;
-}
-
-static struct jrx_bkey *dup_key(const struct jrx_bkey *k)
-{
-	struct jrx_bkey *c = malloc(jrx_bkey_bytes(k));
-
-	if (c)
-		memcpy(c, k, jrx_bkey_bytes(k));
-	return c;
 }
 
 /*
@@ -133,7 +122,8 @@ static int sorted_put(struct jrx_bnode *n, bool pend, const struct jrx_bkey *k,
 	size_t *u64s = pend ? &n->pend_u64s : &n->live_u64s;
 	size_t i;
 	bool found;
-	struct jrx_bkey *c;
+	struct jrx_bkey *c = NULL;
+	int ret;
 
 	/* keys mostly come in order (decoding, replay): append fast */
 	if (!*nr || jrx_bpos_cmp((*v)[*nr - 1]->p, k->p) < 0)
@@ -150,17 +140,21 @@ static int sorted_put(struct jrx_bnode *n, bool pend, const struct jrx_bkey *k,
 		}
 		return 0;
 	}
-	c = !pend && in_blob(n, k) ? (struct jrx_bkey *)k : dup_key(k);
-	if (!c)
-		return -ENOMEM;
+	if (!pend && in_blob(n, k))
+		c = (struct jrx_bkey *)k;
+	else if ((ret = dup_key(k, &c)))
+		return ret;
 	if (found) {
 		*u64s -= (*v)[i]->u64s;
 		free_key(n, (*v)[i]);
 		(*v)[i] = c;
 	} else {
-		if (grow(v, cap, *nr + 1)) {
+		ret = JRX_VEC_RESERVE(*v, *nr, *cap, 1, pend ?
+				      "btree node's unwritten keys" :
+				      "btree node's keys");
+		if (ret) {
 			free_key(n, c);
-			return -ENOMEM;
+			return ret;
 		}
 		memmove(&(*v)[i + 1], &(*v)[i], (*nr - i) * sizeof(**v));
 		(*v)[i] = c;
@@ -187,14 +181,16 @@ int jrx_bnode_apply(struct jrx_bnode *n, const struct jrx_bkey *k, uint64_t seq)
 
 int jrx_bnode_defer(struct jrx_bnode *n, const struct jrx_bkey *k, uint64_t seq)
 {
-	struct jrx_bkey *c;
+	struct jrx_bkey *c = NULL;
+	int ret;
 
 	assert(jrx_bpos_cmp(k->p, n->min) >= 0 && jrx_bpos_cmp(k->p, n->max) <= 0);
-	if (grow(&n->in, &n->incap, n->nin + 1))
-		return -ENOMEM;
-	c = dup_key(k);
-	if (!c)
-		return -ENOMEM;
+	ret = JRX_VEC_RESERVE(n->in, n->nin, n->incap, 1,
+			      "btree node's deferred keys");
+	if (!ret)
+		ret = dup_key(k, &c);
+	if (ret)
+		return ret;
 	n->in[n->nin++] = c;
 	if (seq && (!n->dirty_seq || seq < n->dirty_seq))
 		n->dirty_seq = seq;
@@ -227,7 +223,8 @@ int jrx_bnode_settle_deferred(struct jrx_bnode *n)
 
 		s = malloc(nin * sizeof(*s));
 		if (!s)
-			return -ENOMEM;
+			return jrx_fail(-ENOMEM, "out of memory sorting a btree"
+					" node's %zu deferred keys", nin);
 		for (size_t x = 0; x < nin; x++)
 			s[x] = (struct defer_slot){ in[x], x };
 		qsort(s, nin, sizeof(*s), cmp_slot);
@@ -237,7 +234,8 @@ int jrx_bnode_settle_deferred(struct jrx_bnode *n)
 	}
 	v = malloc((cap ? cap : 1) * sizeof(*v));
 	if (!v)
-		return -ENOMEM;
+		return jrx_fail(-ENOMEM, "out of memory merging a btree node's"
+				" keys (%zu)", cap);
 	n->live_u64s = 0;
 	while (i < n->nr || j < nin) {
 		struct jrx_bkey *k;
@@ -282,7 +280,8 @@ int jrx_bnode_decode(struct jrx_bnode *n, const void *buf, size_t node_size,
 
 	if (!img) {
 		jrx_bnode_reset(n);
-		return -ENOMEM;
+		return jrx_fail(-ENOMEM, "out of memory for a btree node image"
+				" (%zu bytes)", node_size);
 	}
 	memcpy(img, buf, node_size);
 	return jrx_bnode_decode_adopt(n, img, node_size, magic, bl, why);
@@ -425,12 +424,14 @@ int jrx_bnode_adopt_image(struct jrx_bnode *n, void *img, size_t bytes)
 	const struct jrx_bkey *end = (const void *)((const uint64_t *)(b + 1) +
 						    b->u64s);
 	size_t nr = 0;
+	int ret;
 
 	jrx_bnode_reset(n);
 	for (const struct jrx_bkey *c = k; c < end; c = jrx_bkey_next(c))
 		nr++;
-	if (grow(&n->keys, &n->cap, nr))
-		return -ENOMEM;
+	ret = JRX_VEC_RESERVE(n->keys, n->nr, n->cap, nr, "btree node's keys");
+	if (ret)
+		return ret;
 	n->blob = img;
 	n->blob_len = bytes;
 	n->nonce = h->nonce;
@@ -479,19 +480,25 @@ void jrx_bnode_written(struct jrx_bnode *n, uint32_t written)
 int jrx_bnode_move_tail(struct jrx_bnode *a, struct jrx_bnode *b, size_t from)
 {
 	size_t cnt = a->nr - from;
+	int ret;
 
-	if (grow(&b->keys, &b->cap, cnt))
-		return -ENOMEM;
+	ret = JRX_VEC_RESERVE(b->keys, b->nr, b->cap, cnt, "btree node's keys");
+	if (ret)
+		return ret;
 	/* b does not share a's blob: it gets copies of the keys inside it */
 	for (size_t i = 0; i < cnt; i++) {
 		struct jrx_bkey *k = a->keys[from + i];
 
-		b->keys[i] = in_blob(a, k) ? dup_key(k) : k;
-		if (!b->keys[i]) {
+		if (!in_blob(a, k)) {
+			b->keys[i] = k;
+			continue;
+		}
+		ret = dup_key(k, &b->keys[i]);
+		if (ret) {
 			while (i--)
 				if (in_blob(a, a->keys[from + i]))
 					free(b->keys[i]);
-			return -ENOMEM;
+			return ret;
 		}
 	}
 	b->nr = cnt;

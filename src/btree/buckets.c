@@ -6,6 +6,7 @@
 #include "buckets.h"
 #include "jrx/errors.h"
 #include "../util/diag.h"
+#include "../util/vec.h"
 
 int jrx_buckets_init(struct jrx_buckets *bt, const struct jrx_sb *sb,
 		     struct jrx_acct *acct)
@@ -21,7 +22,9 @@ int jrx_buckets_init(struct jrx_buckets *bt, const struct jrx_sb *sb,
 		bt->b[d] = calloc(bt->nbuckets[d], sizeof(struct jrx_bucket));
 		if (!bt->b[d]) {
 			jrx_buckets_exit(bt);
-			return -ENOMEM;
+			return jrx_fail(-ENOMEM, "out of memory for device %u's"
+					" bucket table (%" PRIu64 " buckets)", d,
+					sb->members[d].nbuckets);
 		}
 	}
 	return 0;
@@ -48,18 +51,14 @@ void jrx_bucket_load(struct jrx_buckets *bt, uint32_t dev, uint64_t b,
 static int mark_changed(struct jrx_buckets *bt, uint32_t dev, uint64_t b)
 {
 	struct jrx_bucket *k = &bt->b[dev][b];
+	int ret;
 
 	if (k->changed)
 		return 0;
-	if (bt->nr_changed == bt->cap_changed) {
-		size_t ncap = bt->cap_changed ? bt->cap_changed * 2 : 64;
-		void *n = realloc(bt->changed, ncap * sizeof(*bt->changed));
-
-		if (!n)
-			return -ENOMEM;
-		bt->changed = n;
-		bt->cap_changed = ncap;
-	}
+	ret = JRX_VEC_RESERVE(bt->changed, bt->nr_changed, bt->cap_changed, 1,
+			      "list of changed buckets");
+	if (ret)
+		return ret;
 	bt->changed[bt->nr_changed++] = (struct jrx_bucket_ref){ dev, b };
 	k->changed = 1;
 	return 0;
@@ -93,7 +92,7 @@ int jrx_bucket_add_sectors(struct jrx_buckets *bt, uint32_t dev, uint64_t b,
 	int ret;
 
 	if (dev >= bt->nr_devs || b >= bt->nbuckets[dev])
-		return jrx_fail(-JRX_ERR_KEY_INVALID, "bucket %u:%" PRIu64
+		return jrx_fail(-JRX_ERR_BUCKET_RANGE, "bucket %u:%" PRIu64
 				" out of range", dev, b);
 	k = &bt->b[dev][b];
 	if (k->data_type == JRX_DATA_FREE && sectors > 0) {
@@ -103,8 +102,8 @@ int jrx_bucket_add_sectors(struct jrx_buckets *bt, uint32_t dev, uint64_t b,
 			return ret;
 	}
 	if (sectors < 0 && (uint64_t)-sectors > k->dirty_sectors)
-		return jrx_fail(-JRX_ERR_KEY_INVALID, "bucket %u:%" PRIu64
-				" would go below zero sectors", dev, b);
+		return jrx_fail(-JRX_ERR_ACCOUNTING_UNDERFLOW, "bucket %u:%"
+				PRIu64 " would go below zero sectors", dev, b);
 	k->dirty_sectors = (uint32_t)((int64_t)k->dirty_sectors + sectors);
 	ret = acct(bt, dev, k->data_type, 0, sectors);
 	if (!ret)
@@ -144,19 +143,29 @@ static int find_free(struct jrx_buckets *bt, uint64_t durable_seq,
 			bt->nr_devs);
 }
 
-void jrx_close_open_bucket(struct jrx_buckets *bt, uint8_t data_type,
-			   uint64_t seq)
+int jrx_close_open_bucket(struct jrx_buckets *bt, uint8_t data_type,
+			  uint64_t seq)
 {
 	struct jrx_open_bucket *ob = &bt->open[data_type];
 	struct jrx_bucket *k;
 
 	if (!ob->valid)
-		return;
+		return 0;
 	k = &bt->b[ob->dev][ob->bucket];
 	k->open = 0;
 	ob->valid = false;
 	if (!k->dirty_sectors && k->data_type != JRX_DATA_FREE)
-		bucket_free(bt, ob->dev, ob->bucket, seq);
+		return bucket_free(bt, ob->dev, ob->bucket, seq);
+	return 0;
+}
+
+int jrx_close_open_buckets(struct jrx_buckets *bt, uint64_t seq)
+{
+	int ret = 0;
+
+	for (unsigned t = 0; !ret && t < JRX_DATA_TYPE_NR; t++)
+		ret = jrx_close_open_bucket(bt, (uint8_t)t, seq);
+	return ret;
 }
 
 int jrx_alloc_sectors(struct jrx_buckets *bt, uint8_t data_type,
@@ -171,8 +180,11 @@ int jrx_alloc_sectors(struct jrx_buckets *bt, uint8_t data_type,
 	if (want > bt->bucket_sectors)
 		want = bt->bucket_sectors;
 	if (ob->valid && ob->used + want > bt->bucket_sectors &&
-	    (data_type == JRX_DATA_BTREE || ob->used == bt->bucket_sectors))
-		jrx_close_open_bucket(bt, data_type, seq);
+	    (data_type == JRX_DATA_BTREE || ob->used == bt->bucket_sectors)) {
+		ret = jrx_close_open_bucket(bt, data_type, seq);
+		if (ret)
+			return ret;
+	}
 	if (!ob->valid) {
 		ret = find_free(bt, durable_seq, &ob->dev, &ob->bucket);
 		if (ret)
@@ -191,7 +203,7 @@ int jrx_alloc_sectors(struct jrx_buckets *bt, uint8_t data_type,
 	ob->used += n;
 	ret = jrx_bucket_add_sectors(bt, ob->dev, ob->bucket, data_type, n, seq);
 	if (!ret && ob->used == bt->bucket_sectors)
-		jrx_close_open_bucket(bt, data_type, seq);
+		ret = jrx_close_open_bucket(bt, data_type, seq);
 	return ret;
 }
 

@@ -85,9 +85,15 @@ int  jrx_alloc_sectors(struct jrx_buckets *bt, uint8_t data_type,
 		       uint32_t *dev, uint64_t *sector, uint32_t *got,
 		       uint32_t *gen);
 
-/* Close the open bucket of a type (e.g. before a clean shutdown). */
-void jrx_close_open_bucket(struct jrx_buckets *bt, uint8_t data_type,
+/*
+ * Close the open bucket of a type (e.g. before a clean shutdown); left
+ * empty, it is freed at seq.  Returns the error of recording that (the
+ * bucket is closed either way).
+ */
+int  jrx_close_open_bucket(struct jrx_buckets *bt, uint8_t data_type,
 			   uint64_t seq);
+/* The same for every data type's open bucket. */
+int  jrx_close_open_buckets(struct jrx_buckets *bt, uint64_t seq);
 
 /*
  * Free every btree or user bucket left with no sectors and not open (a

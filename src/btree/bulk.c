@@ -7,6 +7,7 @@
 #include "jrx/errors.h"
 #include "../util/diag.h"
 #include "../util/prng.h"
+#include "../util/vec.h"
 #include "../format/node.h"
 
 #define HDR (sizeof(struct jrx_btree_node) + sizeof(struct jrx_bset))
@@ -29,7 +30,8 @@ int jrx_bulk_init(struct jrx_bulk *b, struct jrx_array *a,
 		b->lv[i].buf = jrx_alloc_aligned(node_size);
 		if (!b->lv[i].buf) {
 			jrx_bulk_exit(b);
-			return -ENOMEM;
+			return jrx_fail(-ENOMEM, "out of memory for a bulk build's"
+					" node buffers (%zu bytes each)", node_size);
 		}
 	}
 	return 0;
@@ -275,7 +277,7 @@ int jrx_bulk_alloc_trees(struct jrx_array *a, struct jrx_buckets *bt,
 {
 	uint32_t node_sectors = a->sb.btree_node_size / JRX_SECTOR_SIZE;
 	struct jrx_bkey_slot *slots = NULL;
-	size_t nr = 0;
+	size_t nr = 0, cap = 0;
 	uint64_t need;
 	size_t acct_used = 0;
 	struct jrx_bulk b;
@@ -287,12 +289,10 @@ int jrx_bulk_alloc_trees(struct jrx_array *a, struct jrx_buckets *bt,
 			goto out;
 		if (need <= nr)
 			break;
-		void *p = realloc(slots, need * sizeof(*slots));
-		if (!p) {
-			ret = -ENOMEM;
+		ret = JRX_VEC_RESERVE(slots, nr, cap, need - nr,
+				      "bulk build's reserved node places");
+		if (ret)
 			goto out;
-		}
-		slots = p;
 		while (nr < need) {
 			uint32_t got, gen;
 
@@ -312,8 +312,11 @@ int jrx_bulk_alloc_trees(struct jrx_array *a, struct jrx_buckets *bt,
 		if (ret)
 			goto out;
 	}
-	jrx_close_open_bucket(bt, JRX_DATA_BTREE, 0);
-	jrx_close_open_bucket(bt, JRX_DATA_USER, 0);
+	ret = jrx_close_open_bucket(bt, JRX_DATA_BTREE, 0);
+	if (!ret)
+		ret = jrx_close_open_bucket(bt, JRX_DATA_USER, 0);
+	if (ret)
+		goto out;
 
 	for (unsigned t = 0; t < 2 && !ret; t++) {
 		ret = jrx_bulk_init(&b, a, bt, t ? JRX_BTREE_ALLOC :

@@ -1,27 +1,18 @@
 /*
- * fs.c - an open store (see fs.h): open, transactions, closing a jset
- * (accounting, alloc keys, roots, reclaim), clean shutdown, power cut.
+ * fs.c - opening and closing a store (see fs.h): a clean array for
+ * writing or any array read-only (roots from the superblock, or from the
+ * newest jset of an unclean one, then the allocator from the alloc
+ * btree), clean shutdown and power cut.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <inttypes.h>
-#include "fs.h"
+#include "btree_int.h"
 #include "jrx/errors.h"
 #include "../util/diag.h"
 #include "../format/jset.h"
 #include "../journal/jread.h"
-
-/* btree.c */
-int  jrx_btree_insert_journaled(struct jrx_fs *fs, unsigned btree_id,
-				const struct jrx_bkey *k);
-int  jrx_fs_set_root(struct jrx_fs *fs, unsigned btree_id, unsigned level,
-		     const struct jrx_bkey *ptr);
-void jrx_fs_root_ptr(const struct jrx_fs *fs, unsigned btree_id,
-		     struct jrx_bkey *k);
-void jrx_fs_cache_free(struct jrx_fs *fs);
-
 
 static int load_alloc_cb(void *ctx, unsigned btree_id, const struct jrx_bkey *k)
 {
@@ -37,8 +28,7 @@ static int load_alloc_cb(void *ctx, unsigned btree_id, const struct jrx_bkey *k)
 	return 0;
 }
 
-/* Roots from the btree_root entries of one jset. */
-static int roots_from_jset(struct jrx_fs *fs, const struct jrx_jset *j,
+int jrx_fs_roots_from_jset(struct jrx_fs *fs, const struct jrx_jset *j,
 			   bool *found)
 {
 	const struct jrx_jset_entry *e;
@@ -72,13 +62,13 @@ static int roots_from_journal(struct jrx_fs *fs, bool *found)
 		    (!best || s.v[i].seq > best->seq))
 			best = s.v[i].j;
 	if (best && best->seq > fs->a->sb.journal_seq)
-		ret = roots_from_jset(fs, best, found);
+		ret = jrx_fs_roots_from_jset(fs, best, found);
 	jrx_journal_scan_free(&s);
 	return ret;
 }
 
 /* The superblock's roots (unless found in a jset), then the allocator. */
-static int load_roots_and_alloc(struct jrx_fs *fs, bool have_roots)
+int jrx_fs_load_roots_and_alloc(struct jrx_fs *fs, bool have_roots)
 {
 	const struct jrx_sb *sb = &fs->a->sb;
 	int ret = 0;
@@ -103,6 +93,20 @@ static int load_roots_and_alloc(struct jrx_fs *fs, bool have_roots)
 	return ret;
 }
 
+int jrx_fs_init_io(struct jrx_fs *fs, uint64_t seq)
+{
+	int ret;
+
+	fs->iobuf = jrx_alloc_aligned(fs->node_size);
+	if (!fs->iobuf)
+		return jrx_fail(-ENOMEM, "out of memory for the node I/O buffer"
+				" (%u bytes)", fs->node_size);
+	ret = jrx_buckets_init(&fs->bt, &fs->a->sb, &fs->acct);
+	if (!ret)
+		ret = jrx_journal_init(&fs->j, fs->a, seq);
+	return ret;
+}
+
 int jrx_fs_open(struct jrx_fs *fs, struct jrx_array *a, unsigned flags)
 {
 	const struct jrx_sb *sb = &a->sb;
@@ -123,16 +127,11 @@ int jrx_fs_open(struct jrx_fs *fs, struct jrx_array *a, unsigned flags)
 		return jrx_fail(-JRX_ERR_NEEDS_RECOVERY, "%s: the array was not"
 				" shut down cleanly; recover it first",
 				a->devs[0].path);
-	fs->iobuf = jrx_alloc_aligned(fs->node_size);
-	if (!fs->iobuf)
-		return -ENOMEM;
-	ret = jrx_buckets_init(&fs->bt, sb, &fs->acct);
-	if (!ret)
-		ret = jrx_journal_init(&fs->j, a, sb->journal_seq + 1);
+	ret = jrx_fs_init_io(fs, sb->journal_seq + 1);
 	if (!ret && fs->rdonly && !(sb->flags & JRX_SB_CLEAN))
 		ret = roots_from_journal(fs, &from_journal);
 	if (!ret)
-		ret = load_roots_and_alloc(fs, from_journal);
+		ret = jrx_fs_load_roots_and_alloc(fs, from_journal);
 	if (!ret && !fs->rdonly) {
 		/* from here on, a crash must replay the journal */
 		a->sb.flags &= ~JRX_SB_CLEAN;
@@ -160,148 +159,6 @@ void jrx_fs_abandon(struct jrx_fs *fs)
 	fs->dead = true;
 }
 
-int jrx_fs_update(struct jrx_fs *fs, unsigned btree_id, const struct jrx_bkey *k)
-{
-	int ret;
-
-	if (fs->dead)
-		return jrx_fail(-JRX_ERR_CRASHED, "store is stopped");
-	if (fs->rdonly)
-		return jrx_fail(-JRX_ERR_READ_ONLY, "store is read-only");
-	ret = jrx_journal_add_key(&fs->j, btree_id, 0, k);
-	if (!ret)
-		ret = jrx_btree_insert_journaled(fs, btree_id, k);
-	if (ret)
-		fs->dead = true;
-	return ret;
-}
-
-/* Journal a leaf key, except in recovery (replay journals nothing). */
-static int journal_key(struct jrx_fs *fs, unsigned btree_id,
-		       const struct jrx_bkey *k)
-{
-	return fs->replaying ? 0 : jrx_journal_add_key(&fs->j, btree_id, 0, k);
-}
-
-/* Alloc keys for every bucket changed, journaled and applied; repeats
- * while applying them changes more buckets (node splits). */
-static int drain_alloc(struct jrx_fs *fs)
-{
-	uint64_t buf[JRX_ALLOC_KEY_U64S];
-	struct jrx_bkey *k = (struct jrx_bkey *)buf;
-	struct jrx_bucket_ref *v;
-	size_t n;
-	int ret = 0;
-
-	while (!ret && (n = jrx_buckets_take_changed(&fs->bt, &v))) {
-		for (size_t i = 0; i < n && !ret; i++) {
-			jrx_bucket_to_key(&fs->bt, v[i].dev, v[i].bucket, k);
-			ret = journal_key(fs, JRX_BTREE_ALLOC, k);
-			if (!ret)
-				ret = jrx_btree_insert_journaled(fs, JRX_BTREE_ALLOC, k);
-		}
-		free(v);
-	}
-	return ret;
-}
-
-/* Accounting deltas become keys (version = seq) and btree totals. */
-static int drain_accounting(struct jrx_fs *fs)
-{
-	uint64_t buf[JRX_BKEY_U64S + 2];
-	struct jrx_bkey *k = (struct jrx_bkey *)buf;
-	int ret = 0;
-
-	while (!ret && fs->acct.nr) {
-		struct jrx_acct snap = fs->acct;
-
-		memset(&fs->acct, 0, sizeof(fs->acct));
-		for (size_t i = 0; i < snap.nr && !ret; i++) {
-			struct jrx_accounting_val *v;
-			const struct jrx_bkey *old;
-
-			if (!snap.v[i].d[0] && !snap.v[i].d[1])
-				continue;
-			jrx_bkey_init(k, JRX_KEY_ACCOUNTING, snap.v[i].p, sizeof(*v));
-			k->version = fs->j.seq;
-			v = jrx_bkey_val(k);
-			v->d[0] = snap.v[i].d[0];
-			v->d[1] = snap.v[i].d[1];
-			ret = journal_key(fs, JRX_BTREE_ACCOUNTING, k);
-			if (ret)
-				break;
-			ret = jrx_btree_lookup(fs, JRX_BTREE_ACCOUNTING, k->p, &old);
-			if (ret)
-				break;
-			if (old) {
-				const struct jrx_accounting_val *ov = jrx_bkey_val(old);
-
-				v->d[0] += ov->d[0];
-				v->d[1] += ov->d[1];
-			}
-			ret = jrx_btree_insert_journaled(fs, JRX_BTREE_ACCOUNTING, k);
-			if (!ret)
-				ret = drain_alloc(fs);
-		}
-		jrx_acct_free(&snap);
-	}
-	return ret;
-}
-
-int jrx_fs_commit(struct jrx_fs *fs)
-{
-	int ret;
-
-	if (fs->dead)
-		return jrx_fail(-JRX_ERR_CRASHED, "store is stopped");
-	ret = drain_alloc(fs);
-	if (!ret && jrx_journal_open_bytes(&fs->j) >= fs->jset_target)
-		ret = jrx_fs_journal_flush(fs, false);
-	if (ret)
-		fs->dead = true;
-	return ret;
-}
-
-int jrx_fs_journal_flush(struct jrx_fs *fs, bool torn)
-{
-	uint64_t buf[JRX_PTR_U64S];
-	struct jrx_bkey *k = (struct jrx_bkey *)buf;
-	struct jrx_clock_val clock;
-	uint64_t seq = fs->j.seq;
-	int ret = 0;
-
-	if (fs->dead)
-		return jrx_fail(-JRX_ERR_CRASHED, "store is stopped");
-	if (jrx_journal_free_fraction(&fs->j, jrx_fs_last_seq(fs)) <
-	    fs->reclaim_below) {
-		fs->reclaims++;
-		ret = jrx_fs_writeback_all(fs);
-	}
-	if (!ret)
-		ret = drain_alloc(fs);
-	if (!ret)
-		ret = drain_accounting(fs);
-	for (unsigned i = 0; !ret && i < JRX_BTREE_NR; i++) {
-		jrx_fs_root_ptr(fs, i, k);
-		ret = jrx_journal_add_entry(&fs->j, JRX_JE_BTREE_ROOT, i,
-					    fs->root[i]->level, k, k->u64s);
-	}
-	clock.time = (uint64_t)time(NULL);
-	clock.ops = fs->ops;
-	if (!ret)
-		ret = jrx_journal_add_entry(&fs->j, JRX_JE_CLOCK, 0, 0, &clock,
-					    sizeof(clock) / 8);
-	if (!ret)
-		ret = jrx_journal_write(&fs->j, jrx_fs_last_seq(fs), torn);
-	if (ret || torn) {
-		fs->dead = true;
-		return ret;
-	}
-	if (fs->on_durable)
-		fs->on_durable(fs->hook_ctx, seq);
-	return 0;
-}
-
 static bool any_dirty(const struct jrx_fs *fs)
 {
 	return jrx_fs_last_seq(fs) != fs->j.seq || fs->acct.nr ||
@@ -309,7 +166,7 @@ static bool any_dirty(const struct jrx_fs *fs)
 }
 
 /* The current roots into the superblock's clean section. */
-static void roots_to_sb(struct jrx_fs *fs)
+void jrx_fs_roots_to_sb(struct jrx_fs *fs)
 {
 	uint64_t buf[JRX_PTR_U64S];
 	struct jrx_bkey *k = (struct jrx_bkey *)buf;
@@ -345,144 +202,17 @@ int jrx_fs_shutdown(struct jrx_fs *fs)
 		/* a reopened store does not know which buckets were open: an
 		 * open bucket left empty would never be freed (closing frees
 		 * it, and the next round journals that) */
-		for (unsigned t = 0; !ret && t < JRX_DATA_TYPE_NR; t++)
-			jrx_close_open_bucket(&fs->bt, (uint8_t)t, fs->j.seq);
+		if (!ret)
+			ret = jrx_close_open_buckets(&fs->bt, fs->j.seq);
 		if (!ret && ++rounds > 64)
 			ret = jrx_fail(-EDEADLK, "clean shutdown did not settle");
 	} while (!ret && (any_dirty(fs) || !jrx_journal_open_empty(&fs->j)));
 	if (!ret)
-		roots_to_sb(fs);
+		jrx_fs_roots_to_sb(fs);
 	for (unsigned d = 0; !ret && d < fs->a->nr_devs; d++)
 		ret = jrx_dev_sync(&fs->a->devs[d]);
 	if (!ret) {
 		sb->journal_seq = fs->j.durable_seq;
-		sb->flags |= JRX_SB_CLEAN;
-		ret = jrx_array_write_sb(fs->a);
-	}
-	jrx_fs_abandon(fs);
-	return ret;
-}
-
-int jrx_fs_alloc_data(struct jrx_fs *fs, uint32_t want, uint32_t *dev,
-		      uint64_t *sector, uint32_t *got, uint32_t *gen)
-{
-	return jrx_alloc_sectors(&fs->bt, JRX_DATA_USER, want, fs->j.durable_seq,
-				 fs->j.seq, dev, sector, got, gen);
-}
-
-int jrx_fs_free_data(struct jrx_fs *fs, uint32_t dev, uint64_t sector,
-		     uint32_t sectors)
-{
-	return jrx_bucket_add_sectors(&fs->bt, dev, sector / fs->bt.bucket_sectors,
-				      JRX_DATA_USER, -(int64_t)sectors, fs->j.seq);
-}
-
-int jrx_fs_acct_inodes(struct jrx_fs *fs, int64_t delta)
-{
-	return jrx_acct_add(&fs->acct, jrx_acct_inodes_pos(), delta, 0);
-}
-
-/* ---------------------------------------------------------------- replay */
-
-int jrx_fs_open_replay(struct jrx_fs *fs, struct jrx_array *a,
-		       const struct jrx_jset *newest, uint64_t max_seq,
-		       bool nowrite)
-{
-	const struct jrx_sb *sb = &a->sb;
-	bool have_roots = false;
-	int ret;
-
-	memset(fs, 0, sizeof(*fs));
-	fs->a = a;
-	fs->replaying = true;
-	fs->nowrite = nowrite;
-	if (!nowrite && a->rdonly)
-		return jrx_fail(-JRX_ERR_READ_ONLY, "%s: recovery needs the array"
-				" open for writing", a->devs[0].path);
-	if (sb->nr_blacklist > JRX_SB_MAX_BLACKLIST)
-		return jrx_fail(-JRX_ERR_SB_INVALID, "%s: superblock lists %u"
-				" blacklist entries", a->devs[0].path,
-				sb->nr_blacklist);
-	/* bsets past max_seq were written ahead of a jset that never landed */
-	memcpy(fs->bl_store, sb->blacklist,
-	       sb->nr_blacklist * sizeof(fs->bl_store[0]));
-	fs->bl_store[sb->nr_blacklist] =
-		(struct jrx_blacklist_entry){ max_seq + 1, UINT64_MAX };
-	fs->bl.v = fs->bl_store;
-	fs->bl.nr = sb->nr_blacklist + 1u;
-	fs->node_size = sb->btree_node_size;
-	fs->jset_target = sb->bucket_size / 4;
-	fs->reclaim_below = 0.0;
-	fs->iobuf = jrx_alloc_aligned(fs->node_size);
-	if (!fs->iobuf)
-		return -ENOMEM;
-	ret = jrx_buckets_init(&fs->bt, sb, &fs->acct);
-	/*
-	 * Replay runs at seq max_seq: bsets it writes carry max_seq, and a
-	 * bucket it frees is reusable only once max_seq is "durable", which
-	 * never happens before the commit (durable_seq stays max_seq - 1).
-	 */
-	if (!ret)
-		ret = jrx_journal_init(&fs->j, a, max_seq ? max_seq : 1);
-	if (!ret && newest)
-		ret = roots_from_jset(fs, newest, &have_roots);
-	if (!ret)
-		ret = load_roots_and_alloc(fs, have_roots);
-	if (ret)
-		jrx_fs_abandon(fs);
-	return ret;
-}
-
-int jrx_fs_replay_settle(struct jrx_fs *fs)
-{
-	int ret = 0, rounds = 0;
-
-	if (!fs->replaying || fs->dead)
-		return jrx_fail(-JRX_ERR_CRASHED, "store is not replaying");
-	do {
-		ret = jrx_fs_writeback_all(fs);
-		if (!ret)
-			ret = drain_alloc(fs);
-		if (!ret)
-			ret = drain_accounting(fs);
-		for (unsigned t = 0; !ret && t < JRX_DATA_TYPE_NR; t++)
-			jrx_close_open_bucket(&fs->bt, (uint8_t)t, fs->j.seq);
-		if (!ret && ++rounds > 64)
-			ret = jrx_fail(-EDEADLK, "replay write-back did not settle");
-	} while (!ret && (jrx_fs_any_dirty_node(fs) || fs->acct.nr ||
-			  fs->bt.nr_changed));
-	if (ret)
-		fs->dead = true;
-	return ret;
-}
-
-int jrx_fs_replay_commit(struct jrx_fs *fs, uint64_t max_seq, unsigned pad)
-{
-	struct jrx_sb *sb = &fs->a->sb;
-	int ret = 0;
-
-	if (!fs->replaying || fs->dead || fs->nowrite ||
-	    jrx_fs_any_dirty_node(fs) || fs->acct.nr || fs->bt.nr_changed) {
-		jrx_fs_abandon(fs);
-		return jrx_fail(-JRX_ERR_CRASHED, "replay is not ready to commit");
-	}
-	if (pad > 1 && sb->nr_blacklist >= JRX_SB_MAX_BLACKLIST) {
-		jrx_fs_abandon(fs);
-		return jrx_fail(-JRX_ERR_NO_SPACE, "%s: the superblock blacklist"
-				" is full (%u ranges)", fs->a->devs[0].path,
-				JRX_SB_MAX_BLACKLIST);
-	}
-	/* every node reachable from the new roots is on disk first */
-	for (unsigned d = 0; !ret && d < fs->a->nr_devs; d++)
-		ret = jrx_dev_sync(&fs->a->devs[d]);
-	if (!ret)
-		roots_to_sb(fs);
-	if (!ret) {
-		if (pad > 1)
-			sb->blacklist[sb->nr_blacklist++] =
-				(struct jrx_blacklist_entry){
-					max_seq + 1, max_seq + pad - 1 };
-		sb->journal_seq = max_seq + pad - 1;
 		sb->flags |= JRX_SB_CLEAN;
 		ret = jrx_array_write_sb(fs->a);
 	}

@@ -16,7 +16,7 @@
  *      (a delta applied only if newer than the btree key's version), then
  *      the other leaves;
  *   6. write-back of every touched node to free space, alloc and
- *      accounting brought up to date, then the atomic commit (fs.c).
+ *      accounting brought up to date, then the atomic commit (fs_replay.c).
  *
  * Before step 5 the allocator takes the newest journal alloc key of every
  * bucket, so that no node written during replay lands in a bucket the

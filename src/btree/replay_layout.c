@@ -1,0 +1,179 @@
+/*
+ * replay_layout.c - how a replay writes nodes back: a node's final keys
+ * cut into pieces by the layout rule (layout.h, FORMAT.md 7.5), each
+ * written to a new place, and the pieces installed in place of the node
+ * (cache, root, parent pointers).  The rule depends on the keys alone, so
+ * the reference and the parallel replay allocate alike.  The piece
+ * writers run on a parallel replay's workers too (btree_replay.h).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include "btree_int.h"
+#include "blob.h"
+#include "btree_replay.h"
+#include "layout.h"
+#include "jrx/errors.h"
+#include "../util/diag.h"
+
+int jrx_fs_write_piece(struct jrx_fs *fs, const struct jrx_node_meta *m,
+		       const struct jrx_bkey *const *keys, size_t nr,
+		       struct jrx_bnode **out)
+{
+	struct jrx_bnode *p = jrx_bnode_alloc();
+	void *img = jrx_blob_alloc(fs->node_size);
+	struct jrx_node_meta pm = *m;
+	uint32_t dev;
+	uint64_t sector;
+	size_t bytes;
+	int ret;
+
+	if (!p || !img) {
+		ret = jrx_fail(-ENOMEM, "out of memory for a btree %s level %u"
+			       " node (%u bytes)", jrx_btree_name(m->btree_id),
+			       m->level, fs->node_size);
+		goto err;
+	}
+	ret = jrx_fs_node_alloc_loc(fs, p);
+	if (ret)
+		goto err;
+	dev = p->dev;
+	sector = p->sector;
+	pm.nonce = p->nonce;
+	bytes = jrx_node_encode_keys(&pm, keys, nr, img, fs->node_size,
+				     fs->a->node_magic, fs->j.seq);
+	ret = fs->nowrite ? 0 :
+		jrx_dev_pwrite(fs->direct ? &fs->direct[dev] : &fs->a->devs[dev],
+			       img, bytes, sector * JRX_SECTOR_SIZE);
+	if (!ret)
+		ret = jrx_bnode_adopt_image(p, img, bytes);
+	if (ret)
+		goto err;
+	p->dev = dev;
+	p->sector = sector;
+	p->fresh = true;
+	jrx_fs_lock(fs);
+	fs->nodes_written++;
+	jrx_fs_unlock(fs);
+	*out = p;
+	return 0;
+err:
+	jrx_blob_free(img);
+	jrx_bnode_free(p);
+	jrx_fs_lock(fs);
+	fs->dead = true;	/* a place may be allocated and not used */
+	jrx_fs_unlock(fs);
+	return ret;
+}
+
+int jrx_fs_write_pieces(struct jrx_fs *fs, const struct jrx_node_meta *m,
+			const struct jrx_bkey *const *keys, size_t nr,
+			struct jrx_bnode ***pieces, size_t *k)
+{
+	uint64_t bytes = 0, before = 0;
+	size_t want, start = 0, got = 0, cur = 0;
+	struct jrx_bnode **v;
+	struct jrx_node_meta pm = *m;
+	int ret = 0;
+
+	for (size_t i = 0; i < nr; i++)
+		bytes += keys[i]->u64s * 8u;
+	want = jrx_layout_pieces(bytes, nr, fs->node_size);
+	v = calloc(want, sizeof(*v));
+	if (!v)
+		return jrx_fail(-ENOMEM, "out of memory for the list of %zu"
+				" pieces of a btree %s node", want,
+				jrx_btree_name(m->btree_id));
+	for (size_t i = 0; i <= nr && !ret; i++) {
+		size_t j = i < nr ? jrx_layout_piece_of(before, bytes, want) : want;
+
+		if (i < nr)
+			before += keys[i]->u64s * 8u;
+		if (j == cur)
+			continue;
+		/* keys[start, i) are piece cur */
+		pm.max = i < nr ? keys[i - 1]->p : m->max;
+		ret = jrx_fs_write_piece(fs, &pm, keys + start, i - start,
+					 &v[got]);
+		if (ret)
+			break;
+		got++;
+		if (i < nr)
+			pm.min = jrx_bpos_successor(keys[i - 1]->p);
+		start = i;
+		cur = j;
+	}
+	if (ret) {
+		while (got--)
+			jrx_bnode_free(v[got]);
+		free(v);
+		return ret;
+	}
+	*pieces = v;
+	*k = got;
+	return 0;
+}
+
+int jrx_fs_install_pieces(struct jrx_fs *fs, unsigned btree_id,
+			  unsigned level, struct jrx_bnode *old, bool was_root,
+			  struct jrx_bnode **pieces, size_t k, bool keep)
+{
+	int ret = 0;
+
+	if (old) {
+		jrx_fs_cache_del(fs, old);
+		jrx_bnode_free(old);
+	}
+	if (k > 1)
+		fs->splits++;
+	else
+		fs->rewrites++;
+	if (keep || was_root)
+		for (size_t j = 0; j < k; j++)
+			jrx_fs_cache_add(fs, pieces[j]);
+	if (was_root)
+		ret = k == 1 ? (fs->root[btree_id] = pieces[0], 0) :
+			jrx_btree_new_root(fs, btree_id, level + 1u, pieces, k);
+	else
+		for (size_t j = 0; j < k && !ret; j++)
+			ret = jrx_btree_update_parent(fs, pieces[j]);
+	if (!keep && !was_root)
+		for (size_t j = 0; j < k; j++)
+			jrx_bnode_free(pieces[j]);
+	free(pieces);
+	if (ret)
+		fs->dead = true;
+	return ret;
+}
+
+/*
+ * Write-back during a replay: a node recovery placed is rewritten where
+ * it is while it fits; any other node goes to new places, cut by the
+ * layout rule, and the old place is freed.
+ */
+int jrx_fs_replay_writeback(struct jrx_fs *fs, struct jrx_bnode *n)
+{
+	struct jrx_node_meta m = {
+		.btree_id = n->btree_id, .level = n->level,
+		.min = n->min, .max = n->max,
+	};
+	struct jrx_bnode **pieces;
+	bool was_root = fs->root[n->btree_id] == n;
+	size_t k;
+	int ret = jrx_bnode_settle(n);
+
+	if (ret)
+		return ret;
+	if (n->fresh && n->sector &&
+	    jrx_bnode_compact_bytes(n) <= fs->node_size)
+		return jrx_fs_node_write_full(fs, n);
+	ret = jrx_fs_write_pieces(fs, &m, (const struct jrx_bkey *const *)n->keys,
+				  n->nr, &pieces, &k);
+	if (!ret && n->sector)
+		ret = jrx_fs_free_node_loc(fs, n->dev, n->sector);
+	if (ret) {
+		fs->dead = true;
+		return ret;
+	}
+	return jrx_fs_install_pieces(fs, n->btree_id, n->level, n, was_root,
+				     pieces, k, true);
+}

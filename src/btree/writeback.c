@@ -1,0 +1,148 @@
+/*
+ * writeback.c - writing an open store's dirty nodes back: a bset appended
+ * past a node's written tail, or, when it does not fit, the node moved
+ * whole (rewrite) or split; during a replay, the layout rule instead
+ * (replay_layout.c).  Leaves first, since a node written elsewhere dirties
+ * its parent; and what journal reclaim needs to know (the oldest seq a
+ * dirty node still needs).
+ */
+#include <stdlib.h>
+#include "btree_int.h"
+#include "btree_replay.h"
+#include "../util/vec.h"
+
+static uint64_t node_offset(const struct jrx_bnode *n)
+{
+	return n->sector * JRX_SECTOR_SIZE;
+}
+
+/* Write all of n's keys as the whole node at n's location. */
+int jrx_fs_node_write_full(struct jrx_fs *fs, struct jrx_bnode *n)
+{
+	size_t bytes = jrx_bnode_encode(n, 0, n->nr, fs->iobuf, fs->node_size,
+					fs->a->node_magic, fs->j.seq);
+	int ret = fs->nowrite ? 0 :
+		jrx_dev_pwrite(&fs->a->devs[n->dev], fs->iobuf, bytes,
+			       node_offset(n));
+	if (ret)
+		return ret;
+	fs->nodes_written++;
+	/* the whole view is on disk now */
+	jrx_bnode_written(n, (uint32_t)bytes);
+	n->bsets = 1;
+	return 0;
+}
+
+/* Move n to a new location with all its keys (its appends ran out). */
+static int node_rewrite(struct jrx_fs *fs, struct jrx_bnode *n)
+{
+	uint32_t odev = n->dev;
+	uint64_t osector = n->sector;
+	bool was_root = fs->root[n->btree_id] == n;
+	int ret;
+
+	jrx_fs_cache_del(fs, n);
+	ret = jrx_fs_node_alloc_loc(fs, n);
+	if (!ret)
+		ret = jrx_fs_node_write_full(fs, n);
+	jrx_fs_cache_add(fs, n);	/* even on failure: the cache owns n */
+	if (ret) {
+		fs->dead = true;
+		return ret;
+	}
+	fs->rewrites++;
+	ret = jrx_fs_free_node_loc(fs, odev, osector);
+	if (ret || was_root)
+		return ret;	/* a root's new place goes out in btree_root */
+	return jrx_btree_update_parent(fs, n);
+}
+
+static int node_writeback(struct jrx_fs *fs, struct jrx_bnode *n)
+{
+	size_t off, bytes;
+	int ret;
+
+	if (!n->dirty_seq)
+		return 0;
+	/*
+	 * Recovery never writes into a node the committed state uses: such
+	 * a node moves (or splits).  A node recovery itself placed is
+	 * rewritten where it is, which is what lets write-back settle.
+	 */
+	if (fs->replaying)
+		return jrx_fs_replay_writeback(fs, n);
+	/*
+	 * No room to append: move the node, or split it when it is more
+	 * than 2/3 full after compaction, so the new node(s) keep room for
+	 * later appends (else every write-back would move it again).
+	 */
+	if (!jrx_bnode_append_fits(n, fs->node_size))
+		return jrx_bnode_compact_bytes(n) > fs->node_size / 3 * 2 ?
+			jrx_btree_split(fs, n) : node_rewrite(fs, n);
+	bytes = jrx_bnode_encode_append(n, fs->iobuf, fs->j.seq, &off);
+	ret = jrx_dev_pwrite(&fs->a->devs[n->dev], fs->iobuf, bytes,
+			     node_offset(n) + off);
+	if (ret) {
+		fs->dead = true;
+		return ret;
+	}
+	jrx_bnode_written(n, (uint32_t)(off + bytes));
+	fs->bsets_appended++;
+	return 0;
+}
+
+int jrx_fs_writeback_all(struct jrx_fs *fs)
+{
+	struct jrx_bnode **v = NULL;
+	size_t cap = 0;
+	int ret = 0;
+
+	/* leaves first: a node written elsewhere dirties the level above */
+	for (unsigned level = 0; !ret && level < JRX_BTREE_MAX_DEPTH; level++) {
+		for (;;) {
+			size_t nr = 0;
+
+			for (size_t h = 0; h < JRX_CACHE_BUCKETS; h++)
+				for (struct jrx_bnode *n = fs->cache[h]; n; n = n->hnext) {
+					if (n->level != level || !n->dirty_seq)
+						continue;
+					ret = JRX_VEC_RESERVE(v, nr, cap, 1,
+							      "write-back list");
+					if (ret) {
+						free(v);
+						return ret;
+					}
+					v[nr++] = n;
+				}
+			if (!nr)
+				break;
+			/* writing one node never frees another of its level */
+			for (size_t i = 0; i < nr && !ret; i++)
+				ret = node_writeback(fs, v[i]);
+			if (ret)
+				break;
+		}
+	}
+	free(v);
+	return ret;
+}
+
+bool jrx_fs_any_dirty_node(const struct jrx_fs *fs)
+{
+	for (size_t h = 0; h < JRX_CACHE_BUCKETS; h++)
+		for (struct jrx_bnode *n = fs->cache[h]; n; n = n->hnext)
+			if (n->dirty_seq)
+				return true;
+	return false;
+}
+
+uint64_t jrx_fs_last_seq(const struct jrx_fs *fs)
+{
+	uint64_t last = fs->j.seq;
+
+	for (size_t h = 0; h < JRX_CACHE_BUCKETS; h++)
+		for (struct jrx_bnode *n = fs->cache[h]; n; n = n->hnext)
+			if (n->dirty_seq && n->dirty_seq < last)
+				last = n->dirty_seq;
+	return last;
+}
