@@ -10,13 +10,14 @@
  *   fs.c		opening and closing a store
  *   commit.c		transactions and closing a jset
  *   fs_replay.c	a store opened for replay: keys, settle, commit
+ *   fs_parallel.c	the parallel section: lock and O_DIRECT descriptors
  */
 #ifndef JRX_BTREE_INT_H
 #define JRX_BTREE_INT_H
 
 #include "fs.h"
 
-/* fs->lock, when a parallel replay has set it (see btree_replay.h). */
+/* fs->lock, inside a parallel section (fs_parallel.c, btree_replay.h). */
 static inline void jrx_fs_lock(struct jrx_fs *fs)
 {
 	if (fs->lock)
