@@ -23,6 +23,7 @@
 #include "jset_gen.h"
 #include "util/clock.h"
 #include "util/diag.h"
+#include "util/pool.h"
 #include "recovery/reference.h"
 #include "sort/sort_int.h"
 
@@ -183,13 +184,21 @@ static void bm_extract(struct cb_state *s)
 	}
 	memset(x->out, 0, j->n * SORT_MAX_WORDS * 8);	/* no faults in the loop */
 	double tscan = 0, t0;
+	struct jrx_pool *pool;
+
+	/* the recovery's own pool: started once, as the sort stage does */
+	if (jrx_pool_start(&pool, &(struct jrx_pool_opts){ .workers = x->T,
+						      .name = "bench" })) {
+		cb_error(s, "cannot start the worker pool");
+		goto out;
+	}
 
 	while (cb_keep_running(s)) {
 		struct sort_acc all;
 		size_t sum = 0, t = 1;
 
 		t0 = jrx_now();
-		sort_parallel(x->T, x_scan, x);
+		jrx_pool_run(pool, x_scan, x);
 		tscan += jrx_now() - t0;
 		sort_acc_init(&all);
 		for (unsigned i = 0; i < x->T; i++)
@@ -207,8 +216,9 @@ static void bm_extract(struct cb_state *s)
 			x->jb[t] = nr;
 			x->off[t] = all.keys;
 		}
-		sort_parallel(x->T, x_extract, x);
+		jrx_pool_run(pool, x_extract, x);
 	}
+	jrx_pool_stop(pool);
 	cb_items(s, (int64_t)j->n * cb_iterations(s));
 	cb_counter(s, "scan_ms", tscan * 1e3, CB_AVG);
 out:

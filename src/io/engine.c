@@ -1,7 +1,8 @@
 /*
- * engine.c - the read engine's worker pool (engine.h): opening the devices
- * with O_DIRECT, starting one worker per thread, handing batches to the
- * workers and collecting the first error, the io_uring-to-pread fallback,
+ * engine.c - the read engine (engine.h): opening the devices with
+ * O_DIRECT, its workers (util/pool.h: one ring each, set up on the
+ * thread that uses it), handing batches to them as pool phases and
+ * collecting the first error, the io_uring-to-pread fallback,
  * read arenas and read fault injection.  The backends' read loops are in
  * uring.c and pread_pool.c.
  */
@@ -15,6 +16,7 @@
 #include "jrx/errors.h"
 #include "../util/clock.h"
 #include "../util/diag.h"
+#include "../util/pool.h"
 
 /* ---------------------------------------------------------------- names */
 
@@ -141,50 +143,38 @@ static void run_cmd(struct jrx_io_worker *w, enum jrx_io_cmd cmd)
 	}
 }
 
-static void *worker_main(void *arg)
+/* A worker's set-up and tear-down, on the thread that runs its batches. */
+static int worker_start(void *arg, unsigned id, bool own_thread)
 {
-	struct jrx_io_worker *w = arg;
-	struct jrx_io_engine *e = w->e;
-	uint64_t seen = 0;
-	int err = uring(e) ? jrx_uring_setup(w) : 0;
+	struct jrx_io_engine *e = arg;
+	struct jrx_io_worker *w = &e->w[id];
 
-	pthread_mutex_lock(&e->lock);
-	if (err && !e->setup_err) {
-		e->setup_err = err;
-		snprintf(e->msg, sizeof(e->msg), "%s", jrx_diag());
-	}
-	e->set_up++;
-	pthread_cond_broadcast(&e->cv_done);
-	while (!err) {
-		enum jrx_io_cmd cmd;
+	(void)own_thread;
+	w->e = e;
+	w->id = id;
+	return uring(e) ? jrx_uring_setup(w) : 0;
+}
 
-		while (!e->stop && e->gen == seen)
-			pthread_cond_wait(&e->cv_work, &e->lock);
-		if (e->stop)
-			break;
-		seen = e->gen;
-		cmd = e->cmd;
-		pthread_mutex_unlock(&e->lock);
-		run_cmd(w, cmd);
-		pthread_mutex_lock(&e->lock);
-		if (--e->running == 0)
-			pthread_cond_broadcast(&e->cv_done);
-	}
-	pthread_mutex_unlock(&e->lock);
+static void worker_stop(void *arg, unsigned id, bool own_thread)
+{
+	struct jrx_io_engine *e = arg;
+
+	(void)own_thread;
 	if (uring(e))
-		jrx_uring_teardown(w);
-	return NULL;
+		jrx_uring_teardown(&e->w[id]);
+}
+
+static void worker_batch(void *arg, unsigned id)
+{
+	struct jrx_io_engine *e = arg;
+
+	run_cmd(&e->w[id], e->cmd);
 }
 
 static void stop_workers(struct jrx_io_engine *e)
 {
-	pthread_mutex_lock(&e->lock);
-	e->stop = true;
-	pthread_cond_broadcast(&e->cv_work);
-	pthread_mutex_unlock(&e->lock);
-	for (unsigned i = 0; i < e->threads; i++)
-		if (e->w[i].started)
-			pthread_join(e->w[i].thread, NULL);
+	jrx_pool_stop(e->pool);
+	e->pool = NULL;
 	free(e->w);
 	e->w = NULL;
 }
@@ -192,36 +182,19 @@ static void stop_workers(struct jrx_io_engine *e)
 /* Start the workers of e->backend; 0 or the first set-up error. */
 static int start_workers(struct jrx_io_engine *e)
 {
-	unsigned started = 0;
-	int ret = 0;
+	int ret;
 
 	e->w = calloc(e->threads, sizeof(*e->w));
 	if (!e->w)
-		return -ENOMEM;
-	e->stop = false;
-	e->set_up = 0;
-	e->setup_err = 0;
-	for (unsigned i = 0; i < e->threads; i++) {
-		e->w[i].e = e;
-		e->w[i].id = i;
-		ret = -pthread_create(&e->w[i].thread, NULL, worker_main, &e->w[i]);
-		if (ret) {
-			jrx_fail(ret, "cannot start read worker %u", i);
-			break;
-		}
-		e->w[i].started = true;
-		started++;
+		return jrx_fail(-ENOMEM, "no memory for %u read workers",
+				e->threads);
+	ret = jrx_pool_start(&e->pool, &(struct jrx_pool_opts){
+		.workers = e->threads, .name = "read engine", .ctx = e,
+		.on_start = worker_start, .on_stop = worker_stop });
+	if (ret) {
+		free(e->w);
+		e->w = NULL;
 	}
-	pthread_mutex_lock(&e->lock);
-	while (e->set_up < started)
-		pthread_cond_wait(&e->cv_done, &e->lock);
-	if (!ret && e->setup_err) {
-		ret = e->setup_err;
-		jrx_fail(ret, "%s", e->msg);
-	}
-	pthread_mutex_unlock(&e->lock);
-	if (ret)
-		stop_workers(e);
 	return ret;
 }
 
@@ -241,8 +214,6 @@ static void engine_free(struct jrx_io_engine *e)
 	for (unsigned d = 0; d < e->nr_devs; d++)
 		jrx_dev_close(&e->devs[d]);
 	pthread_mutex_destroy(&e->lock);
-	pthread_cond_destroy(&e->cv_work);
-	pthread_cond_destroy(&e->cv_done);
 	free(e);
 }
 
@@ -265,8 +236,6 @@ int jrx_io_open(struct jrx_io_engine **out, const struct jrx_array *a,
 	if (!e)
 		return -ENOMEM;
 	pthread_mutex_init(&e->lock, NULL);
-	pthread_cond_init(&e->cv_work, NULL);
-	pthread_cond_init(&e->cv_done, NULL);
 	e->nr_devs = a->nr_devs;
 	e->direct = true;
 	for (unsigned d = 0; d < a->nr_devs && !ret; d++) {
@@ -327,18 +296,13 @@ void jrx_io_get_info(const struct jrx_io_engine *e, struct jrx_io_info *info)
 	}
 }
 
-/* Hand cmd to every worker and wait until all are done with it. */
+/* Hand cmd to every worker and wait until all are done with it (one
+ * phase of the pool: its return orders the batch's results for us). */
 static void dispatch(struct jrx_io_engine *e, enum jrx_io_cmd cmd)
 {
-	pthread_mutex_lock(&e->lock);
 	e->cmd = cmd;
-	e->running = e->threads;
-	e->gen++;
-	pthread_cond_broadcast(&e->cv_work);
-	while (e->running)
-		pthread_cond_wait(&e->cv_done, &e->lock);
+	jrx_pool_run(e->pool, worker_batch, e);
 	e->cmd = JRX_IO_CMD_NONE;
-	pthread_mutex_unlock(&e->lock);
 }
 
 int jrx_io_set_arena(struct jrx_io_engine *e, void *base, size_t len)

@@ -2,11 +2,12 @@
  * engine_int.h - what engine.c (the worker pool and batch dispatch) shares
  * with its two backends, uring.c and pread_pool.c.  Not part of the API.
  *
- * Locking: e->lock guards the batch hand-off (gen, cmd, running, setup
- * counts, the first error); the request cursor e->next and e->failed are
- * atomics the workers share during a batch; everything in a struct
- * jrx_io_worker belongs to its thread (read by the opener only after the
- * thread has reported through e->lock or has been joined).
+ * Locking: the worker pool (util/pool.h) hands each batch to the workers
+ * and its phase's return orders their results for the opener; e->lock
+ * guards the first error and fixed_ok during a batch; the request cursor
+ * e->next and e->failed are atomics the workers share during a batch;
+ * everything in a struct jrx_io_worker belongs to the thread that runs
+ * its id (read by the opener only between batches).
  */
 #ifndef JRX_IO_ENGINE_INT_H
 #define JRX_IO_ENGINE_INT_H
@@ -20,9 +21,7 @@
 
 struct jrx_io_worker {
 	struct jrx_io_engine *e;
-	pthread_t thread;
 	unsigned  id;
-	bool	  started;
 	/* io_uring backend */
 	struct io_uring ring;
 	bool	  ring_ok;
@@ -49,15 +48,10 @@ struct jrx_io_engine {
 	int	 fds[JRX_MAX_DEVICES];
 	bool	 direct;
 	struct jrx_io_worker *w;
+	struct jrx_pool *pool;		/* e->threads workers */
 
 	pthread_mutex_t lock;
-	pthread_cond_t	cv_work, cv_done;
-	uint64_t gen;			/* batch number */
-	unsigned running;		/* workers not done with batch gen */
-	unsigned set_up;		/* workers past their set-up */
-	int	 setup_err;		/* first set-up error */
-	bool	 stop;
-	enum jrx_io_cmd cmd;
+	enum jrx_io_cmd cmd;		/* the batch's command */
 
 	/* the batch */
 	struct jrx_io_req *reqs;

@@ -10,13 +10,13 @@
  *    may read the phase-1 results of any unit of a sliced leaf;
  *  - the store: only what btree_replay.h allows, inside its parallel
  *    section (jrx_fs_parallel_begin: the store's lock and descriptors);
- *  - struct par: the cursors and the stop flag are atomics, the gate and
- *    the barrier go through par.mu / par.cv;
- *  - struct worker: its own thread's until it is joined.
+ *  - struct par: the cursors and the stop flag are atomics; the workers
+ *    and the barrier between the two phases are the worker pool's
+ *    (util/pool.h: a phase returns when every worker has finished it);
+ *  - struct worker: the thread that runs its id's, until the pool stops.
  */
 #include <errno.h>
 #include <mimalloc.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +28,7 @@
 #include "../btree/blob.h"
 #include "../btree/layout.h"
 #include "../util/clock.h"
+#include "../util/pool.h"
 #include "../util/diag.h"
 
 struct par;
@@ -35,7 +36,7 @@ struct par;
 struct worker {
 	struct par	 *c;
 	unsigned	  id;
-	pthread_t	  t;
+	mi_heap_t	 *heap;		/* its thread's node images */
 	int		  ret;
 	char		  msg[512];
 	const struct jrx_bkey **scratch;	/* merged keys of a leaf */
@@ -54,10 +55,7 @@ struct par {
 	atomic_size_t		 next2[JRX_PLACE_MAX_GROUPS];
 	atomic_bool		 stop;
 	atomic_int		 bind_errno;
-	pthread_mutex_t		 mu;
-	pthread_cond_t		 cv;
-	bool			 go;
-	unsigned		 running, arrived;
+	unsigned		 threads;	/* the pool's started threads */
 	struct worker		*w;
 };
 
@@ -352,18 +350,6 @@ static void fail_worker(struct worker *w, int ret)
 	atomic_store(&w->c->stop, true);
 }
 
-/* Wait for every running worker (the barrier between the phases). */
-static void barrier(struct par *c)
-{
-	pthread_mutex_lock(&c->mu);
-	c->arrived++;
-	if (c->arrived == c->running)
-		pthread_cond_broadcast(&c->cv);
-	while (c->arrived < c->running)
-		pthread_cond_wait(&c->cv, &c->mu);
-	pthread_mutex_unlock(&c->mu);
-}
-
 static void run_phase(struct worker *w, int phase)
 {
 	struct par *c = w->c;
@@ -396,48 +382,63 @@ static void run_phase(struct worker *w, int phase)
 	}
 }
 
-static void *worker_main(void *arg)
+static void phase1(void *arg, unsigned id)
 {
-	struct worker *w = arg;
-	struct par *c = w->c;
-	mi_heap_t *heap;
-	double t;
-	int ret;
+	struct worker *w = &((struct par *)arg)->w[id];
+	double t = jrx_now();
 
-	pthread_mutex_lock(&c->mu);
-	while (!c->go)
-		pthread_cond_wait(&c->cv, &c->mu);
-	pthread_mutex_unlock(&c->mu);
-
-	/* pinned first, so the heap's pages are touched on our node */
-	ret = jrx_placement_enter(c->pl, w->id);
-	if (ret)
-		atomic_store(&c->bind_errno, -ret);
-	heap = mi_heap_new();
-	jrx_blob_use_heap(heap);
-	t = jrx_now();
 	run_phase(w, 1);
-	w->st.busy_seconds = jrx_now() - t;
-	barrier(c);
-	t = jrx_now();
-	run_phase(w, 2);
 	w->st.busy_seconds += jrx_now() - t;
-	jrx_blob_use_heap(NULL);
-	if (heap)
-		mi_heap_delete(heap);	/* live blocks move to the default heap */
-	return NULL;
 }
 
+static void phase2(void *arg, unsigned id)
+{
+	struct worker *w = &((struct par *)arg)->w[id];
+	double t = jrx_now();
+
+	run_phase(w, 2);
+	w->st.busy_seconds += jrx_now() - t;
+}
+
+/*
+ * A worker's thread: pinned first, so its heap's pages are touched on its
+ * node.  An id the pool runs on the calling thread (a thread that could
+ * not be started) is neither pinned nor given a heap of its own.
+ */
+static int worker_start(void *arg, unsigned id, bool own_thread)
+{
+	struct par *c = arg;
+	struct worker *w = &c->w[id];
+	int ret;
+
+	if (!own_thread)
+		return 0;
+	ret = jrx_placement_enter(c->pl, id);
+	if (ret)
+		atomic_store(&c->bind_errno, -ret);
+	w->heap = mi_heap_new();
+	jrx_blob_use_heap(w->heap);
+	return 0;
+}
+
+static void worker_stop(void *arg, unsigned id, bool own_thread)
+{
+	struct worker *w = &((struct par *)arg)->w[id];
+
+	if (!own_thread)
+		return;
+	jrx_blob_use_heap(NULL);
+	if (w->heap)
+		mi_heap_delete(w->heap);	/* live blocks move to the default heap */
+	w->heap = NULL;
+}
+
+/* Both phases on the pool's workers; the first worker error, or 0. */
 static int run_workers(struct par *c, unsigned nw)
 {
-	pthread_mutexattr_t ma;
-	unsigned started = 0;
-	int ret = 0;
+	struct jrx_pool *pool;
+	int ret;
 
-	pthread_mutexattr_init(&ma);
-	pthread_mutex_init(&c->mu, &ma);
-	pthread_mutexattr_destroy(&ma);
-	pthread_cond_init(&c->cv, NULL);
 	for (unsigned i = 0; i < nw; i++) {
 		c->w[i].c = c;
 		c->w[i].id = i;
@@ -445,30 +446,21 @@ static int run_workers(struct par *c, unsigned nw)
 		c->w[i].st.pu = c->pl->w[i].pu;
 		c->w[i].st.unit_lo = UINT64_MAX;
 		c->w[i].st.unit_hi = 0;
-		if (pthread_create(&c->w[i].t, NULL, worker_main, &c->w[i])) {
-			ret = jrx_fail(-EAGAIN, "replay: could not start worker"
-				       " %u of %u", i + 1, nw);
-			break;
-		}
-		started++;
 	}
-	/* the workers that started run the whole plan between them only if
-	 * every group has one; otherwise they stop at once */
-	pthread_mutex_lock(&c->mu);
-	c->running = started;
-	c->go = true;
+	ret = jrx_pool_start(&pool, &(struct jrx_pool_opts){
+		.workers = nw, .name = "replay", .ctx = c,
+		.on_start = worker_start, .on_stop = worker_stop });
 	if (ret)
-		atomic_store(&c->stop, true);
-	pthread_cond_broadcast(&c->cv);
-	pthread_mutex_unlock(&c->mu);
-	for (unsigned i = 0; i < started; i++)
-		pthread_join(c->w[i].t, NULL);
-	pthread_cond_destroy(&c->cv);
-	pthread_mutex_destroy(&c->mu);
-	for (unsigned i = 0; !ret && i < started; i++)
+		return ret;
+	c->threads = jrx_pool_threads(pool);
+	jrx_pool_run(pool, phase1, c);	/* its return is the barrier */
+	if (!atomic_load(&c->stop))
+		jrx_pool_run(pool, phase2, c);
+	jrx_pool_stop(pool);
+	for (unsigned i = 0; i < nw; i++)
 		if (c->w[i].ret)
-			ret = jrx_fail(c->w[i].ret, "%s", c->w[i].msg);
-	return ret;
+			return jrx_fail(c->w[i].ret, "%s", c->w[i].msg);
+	return 0;
 }
 
 /* ---------------------------------------------------------------- passes */

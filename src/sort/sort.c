@@ -23,11 +23,11 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include "sort_int.h"
+#include "../util/pool.h"
 #include "jrx/errors.h"
 #include "../util/clock.h"
 #include "../util/diag.h"
@@ -86,6 +86,7 @@ struct sort_ctx {
 	const struct jrx_jindex *ix;
 	unsigned T, R;
 	enum sort_algo algo;
+	struct jrx_pool *pool;		/* c->T workers (none when T == 1) */
 	struct mem mem;
 	/* scan */
 	struct sort_acc *acc;		/* per thread */
@@ -108,51 +109,31 @@ struct sort_ctx {
 
 /* ------------------------------------------------------------ threads */
 
-struct tjob {
+struct phase_arg {
 	void (*fn)(void *arg, unsigned t);
 	void *arg;
-	unsigned t;
+	unsigned n;
 };
 
-static void *trampoline(void *p)
+static void phase_shim(void *p, unsigned id)
 {
-	struct tjob *j = p;
+	const struct phase_arg *a = p;
 
-	j->fn(j->arg, j->t);
-	return NULL;
+	if (id < a->n)
+		a->fn(a->arg, id);
 }
 
-/*
- * A thread that cannot be started has its share run by the caller.  The
- * MSD recursion needs up to about 1 MiB of stack on adversarial keys
- * (radix.c); workers get WORKER_STACK whatever RLIMIT_STACK says.
- */
-#define WORKER_STACK	(4u << 20)
-
-void sort_parallel(unsigned n, void (*fn)(void *arg, unsigned t), void *arg)
+/* fn(arg, t) for t = 0 .. n-1 (n <= c->T) on the stage's pool. */
+static void sort_parallel(struct sort_ctx *c, unsigned n,
+			  void (*fn)(void *arg, unsigned t), void *arg)
 {
-	pthread_t th[SORT_MAX_THREADS];
-	struct tjob job[SORT_MAX_THREADS];
-	bool started[SORT_MAX_THREADS];
-	pthread_attr_t attr;
-	bool attr_ok = n > 1 && !pthread_attr_init(&attr);
+	struct phase_arg a = { fn, arg, n };
 
-	if (attr_ok)
-		pthread_attr_setstacksize(&attr, WORKER_STACK);
-	for (unsigned t = 1; t < n; t++) {
-		job[t] = (struct tjob){ fn, arg, t };
-		started[t] = !pthread_create(&th[t], attr_ok ? &attr : NULL,
-					     trampoline, &job[t]);
-	}
-	if (attr_ok)
-		pthread_attr_destroy(&attr);
-	fn(arg, 0);
-	for (unsigned t = 1; t < n; t++) {
-		if (started[t])
-			pthread_join(th[t], NULL);
-		else
+	if (n == 1 || !c->pool)
+		for (unsigned t = 0; t < n; t++)
 			fn(arg, t);
-	}
+	else
+		jrx_pool_run(c->pool, phase_shim, &a);
 }
 
 /* ------------------------------------------------------------ phases */
@@ -246,7 +227,7 @@ static int scan(struct sort_ctx *c)
 	if (!c->acc || !c->kc || !c->jb)
 		return -ENOMEM;
 	split_jsets(ix, c->T, NULL, c->jb);
-	sort_parallel(c->T, job_scan, c);
+	sort_parallel(c, c->T, job_scan, c);
 	all = &c->acc[c->T];
 	sort_acc_init(all);
 	for (unsigned t = 0; t < c->T; t++) {
@@ -324,7 +305,7 @@ static int merge(struct sort_ctx *c, const struct jrx_sort_opts *o,
 		for (unsigned t = 0; t < T; t++)
 			in += c->bnd[(r + 1) * T + t] - c->bnd[r * T + t];
 	}
-	sort_parallel(T < R ? T : R, job_merge, c);
+	sort_parallel(c, T < R ? T : R, job_merge, c);
 
 	/* the ranges end to end */
 	for (unsigned r = 0; r < R; r++) {
@@ -415,19 +396,23 @@ int sort_journal_algo(const struct jrx_jindex *ix, const struct jrx_sort_opts *o
 	if (ret)
 		return ret;
 
-	ret = scan(&c);
+	if (c.T > 1)
+		ret = jrx_pool_start(&c.pool, &(struct jrx_pool_opts){
+			.workers = c.T, .name = "sort" });
+	if (!ret)
+		ret = scan(&c);
 	if (!ret)
 		ret = alloc_runs(&c);
 	if (ret)
 		goto out;
-	sort_parallel(c.T, job_extract, &c);
+	sort_parallel(&c, c.T, job_extract, &c);
 	t1 = jrx_now();
 	/* the first pass's buffers are done with */
 	mem_free(&c.mem, c.acc, (c.T + 1) * sizeof(*c.acc));
 	mem_free(&c.mem, c.kc, ix->nr * sizeof(*c.kc));
 	c.acc = NULL;
 	c.kc = NULL;
-	sort_parallel(c.T, job_sort, &c);
+	sort_parallel(&c, c.T, job_sort, &c);
 	t2 = jrx_now();
 	ret = merge(&c, o, res);
 	if (ret)
@@ -456,6 +441,7 @@ out:
 				 " keys (%u-word sort keys)", c.L.keys, c.L.words);
 	}
 	cleanup(&c);
+	jrx_pool_stop(c.pool);
 	return ret;
 }
 

@@ -246,11 +246,6 @@ int sort_partition(const struct sort_layout *L, const struct sort_runs *runs,
 		   unsigned nr_ranges, const struct jrx_sort_split *splits,
 		   size_t nr_splits, size_t *bnd);
 
-/* ------------------------------------------------------------ threads */
-
-/* Run fn(arg, t) for t = 0 .. n-1 on n threads (t = 0 on the caller). */
-void sort_parallel(unsigned n, void (*fn)(void *arg, unsigned t), void *arg);
-
 /* jrx_sort_journal() with a chosen radix sort (benchmarks, tests). */
 int sort_journal_algo(const struct jrx_jindex *ix, const struct jrx_sort_opts *o,
 		      struct jrx_sort_result *res, struct jrx_sort_stats *st,
