@@ -2,7 +2,8 @@
  * test_replay.c - the parallel replay against the reference on synth
  * arrays: identical dumps of every btree (alloc and accounting included)
  * for uniform, zipf, sequential and hot-inode journals, one-btree mixes,
- * 1-4 workers and work units cut down to slices of a few keys; skewed
+ * 1-4 workers and work units cut down to slices of a few keys; alloc
+ * leaves recovery wrote and cuts again in a later round; skewed
  * journals spread over every worker, each NUMA group (synthetic hwloc
  * topologies) working a contiguous key range; a crash at a random write
  * of the accelerated recovery, then another recovery, ends identical to
@@ -60,27 +61,34 @@ static void copy_sparse(const char *src, const char *dst)
 	assert_jrx_ok(jrx_copy_sparse(src, dst, NULL));
 }
 
-/* A crashed array of `keys` journal keys in the reference's copy, and
- * the same bytes in the accelerated recovery's. */
-static void make(struct env *e, const struct jrx_synth_opts *so)
+/* The arrays' geometry: small nodes, so many leaves, splits and sliced
+ * leaves. */
+static const struct th_geom geom = {
+	.size = 768ull << 20, .bucket_size = 256u << 10,
+	.node_size = 16u << 10, .replicas = 1, .journal_size = 96u << 20,
+};
+
+/* A crashed array of geometry g in the reference's copy, and the same
+ * bytes in the accelerated recovery's. */
+static void make_geom(struct env *e, const struct jrx_synth_opts *so,
+		      const struct th_geom *g)
 {
-	struct th_geom g = {
-		.size = 768ull << 20, .bucket_size = 256u << 10,
-		/* small nodes: many leaves, splits and sliced leaves */
-		.node_size = 16u << 10, .replicas = 1,
-		.journal_size = 96u << 20,
-	};
 	struct jrx_synth_report sr;
 	struct jrx_array a;
 
 	for (unsigned i = 0; i < 4; i++)
 		remove(e->p[i]);
-	assert_jrx_ok(th_format(e->ref, 2, &g));
+	assert_jrx_ok(th_format(e->ref, 2, g));
 	assert_jrx_ok(jrx_array_open(&a, e->ref, 2, 0));
 	assert_jrx_ok(jrx_synth(&a, so, &sr));
 	jrx_array_close(&a);
 	for (unsigned i = 0; i < 2; i++)
 		copy_sparse(e->ref[i], e->acc[i]);
+}
+
+static void make(struct env *e, const struct jrx_synth_opts *so)
+{
+	make_geom(e, so, &geom);
 }
 
 static void synth_opts(struct jrx_synth_opts *o, uint64_t keys, unsigned dist,
@@ -228,6 +236,44 @@ static void test_shapes(void **state)
 		assert_true(r.replay.leaves > 0);
 		if (cases[i].unit && cases[i].unit < 40 && !r.replay.sliced_leaves)
 			fail_msg("%s: no leaf was sliced", what);
+	}
+}
+
+/*
+ * Four nodes to a bucket (the default geometry's ratio, scaled down) and
+ * a base far bigger than the journal: the first write-back round frees
+ * most committed leaves and fills many new buckets, so the alloc leaves
+ * recovery has just written get more keys than a node holds and are cut
+ * again in the next round, their first places freed.  Those places must
+ * be the same in both recoveries, or the alloc keys of their buckets
+ * differ and so do the alloc leaves a later round rewrites (issue 14).
+ */
+static void test_alloc_leaves_cut_again(void **state)
+{
+	static const struct {
+		uint64_t keys, base_keys, seed;
+		unsigned threads;
+	} cases[] = {
+		{ 20000, 120000, 3, 2 },
+		{ 10000, 120000, 4, 1 },
+	};
+	struct th_geom g = geom;
+	struct env *e = *state;
+
+	g.bucket_size = 64u << 10;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct jrx_synth_opts so;
+		struct jrx_recover_opts o = { .threads = cases[i].threads };
+		struct jrx_report r;
+		char what[96];
+
+		synth_opts(&so, cases[i].keys, JRX_SYNTH_UNIFORM, cases[i].seed);
+		so.base_keys = cases[i].base_keys;
+		make_geom(e, &so, &g);
+		snprintf(what, sizeof(what), "64K buckets, %llu keys on a base of"
+			 " %llu, %u threads", (unsigned long long)cases[i].keys,
+			 (unsigned long long)cases[i].base_keys, cases[i].threads);
+		differential(e, o, what, &r);
 	}
 }
 
@@ -393,6 +439,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_shapes),
+		cmocka_unit_test(test_alloc_leaves_cut_again),
 		cmocka_unit_test(test_skew_spread),
 		cmocka_unit_test(test_crash_during_accelerated),
 	};

@@ -8,7 +8,9 @@
  * reference replay (one key at a time, in seq order) and the parallel
  * replay (sorted runs merged into leaves by many threads) lay out the same
  * nodes, allocate the same number of buckets and leave identical alloc
- * and accounting btrees.
+ * and accounting btrees.  (Write-back also takes a level's nodes in key
+ * order, so the nodes later rounds cut again get the same places: see
+ * jrx_fs_writeback_all().)
  *
  * Rule: a node whose compacted size is at most 2/3 of node_size stays one
  * node; a bigger one becomes k = ceil(key bytes / half a node's key room)

@@ -91,6 +91,32 @@ static int node_writeback(struct jrx_fs *fs, struct jrx_bnode *n)
 	return 0;
 }
 
+/*
+ * The order a replay writes a level's dirty nodes in: btree id, then key
+ * range (the nodes of one btree and level are disjoint; the place breaks
+ * a tie).  Alloc and accounting come last, as in the parallel replay,
+ * whose workers write the other btrees' leaves before its write-back.
+ */
+_Static_assert(JRX_BTREE_ALLOC == JRX_BTREE_NR - 2 &&
+	       JRX_BTREE_ACCOUNTING == JRX_BTREE_NR - 1,
+	       "replay write-back: alloc and accounting are the last btrees");
+
+static int cmp_writeback_order(const void *x, const void *y)
+{
+	const struct jrx_bnode *a = *(struct jrx_bnode *const *)x;
+	const struct jrx_bnode *b = *(struct jrx_bnode *const *)y;
+	int c;
+
+	if (a->btree_id != b->btree_id)
+		return a->btree_id < b->btree_id ? -1 : 1;
+	c = jrx_bpos_cmp(a->min, b->min);
+	if (c)
+		return c;
+	if (a->dev != b->dev)
+		return a->dev < b->dev ? -1 : 1;
+	return a->sector < b->sector ? -1 : a->sector > b->sector;
+}
+
 int jrx_fs_writeback_all(struct jrx_fs *fs)
 {
 	struct jrx_bnode **v = NULL;
@@ -116,6 +142,20 @@ int jrx_fs_writeback_all(struct jrx_fs *fs)
 				}
 			if (!nr)
 				break;
+			/*
+			 * A replay writes in key order, not in the cache's
+			 * hash order (which follows where nodes were and
+			 * when they were read).  Places are handed out one
+			 * after the other, so a node's place follows from
+			 * how many were handed out before it: in key order,
+			 * the reference and the parallel replay give the
+			 * alloc and accounting nodes, which later rounds
+			 * rewrite, cut and free, the same places, and so
+			 * write the same alloc keys and as many nodes
+			 * (FORMAT.md 7.5).
+			 */
+			if (fs->replaying)
+				qsort(v, nr, sizeof(*v), cmp_writeback_order);
 			/* writing one node never frees another of its level */
 			for (size_t i = 0; i < nr && !ret; i++)
 				ret = node_writeback(fs, v[i]);
