@@ -53,34 +53,29 @@ struct widget {
 
 /* ------------------------------------------------------------ vec */
 
-static void test_vec_count_wraps(void **state)
+/* nr + more entries, or their bytes, do not fit a size_t. */
+static void test_vec_wraps(void **state)
 {
-	struct widget *v = NULL;
-	size_t nr = 3, cap = 0;
+	static const struct {
+		size_t nr, more;
+	} cases[] = {
+		{ 3, SIZE_MAX },	/* the count wraps */
+		{ 0, SIZE_MAX / 8 },	/* the bytes wrap (16 each) */
+	};
 
 	(void)state;
-	jrx_diag_clear();
-	assert_jrx_err(JRX_VEC_RESERVE(v, nr, cap, SIZE_MAX, "test widget list"),
-		       -ENOMEM);
-	assert_contains(jrx_diag(), "test widget list");
-	assert_contains(jrx_diag(), "overflow");
-	assert_null(v);
-	assert_int_equal(cap, 0);
-}
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct widget *v = NULL;
+		size_t nr = cases[i].nr, cap = 0;
 
-static void test_vec_bytes_wrap(void **state)
-{
-	struct widget *v = NULL;
-	size_t nr = 0, cap = 0;
-
-	(void)state;
-	jrx_diag_clear();
-	assert_jrx_err(JRX_VEC_RESERVE(v, nr, cap, SIZE_MAX / 8,
-				       "test widget list"), -ENOMEM);
-	assert_contains(jrx_diag(), "test widget list");
-	assert_contains(jrx_diag(), "overflow");
-	assert_null(v);
-	assert_int_equal(cap, 0);
+		jrx_diag_clear();
+		assert_jrx_err(JRX_VEC_RESERVE(v, nr, cap, cases[i].more,
+					       "test widget list"), -ENOMEM);
+		assert_contains(jrx_diag(), "allocating the test widget list: ");
+		assert_contains(jrx_diag(), " overflow");
+		assert_null(v);
+		assert_int_equal(cap, 0);
+	}
 }
 
 /* Bytes that fit a size_t but no address space: realloc fails. */
@@ -221,6 +216,26 @@ static void env_drop(struct env *e)
 	th_dir_remove(&e->dir);
 }
 
+/*
+ * fn on a new one-device array of geometry g, in a capped child (see
+ * run_capped); path gets the device's path (room for 256 bytes).
+ */
+static void run_on_array(const struct th_geom *g, capped_fn fn, bool warm,
+			 size_t headroom, struct outcome *o, char *path)
+{
+	const char *why;
+	struct env e;
+
+	if (UNDER_SANITIZER)
+		skip();
+	env_make(&e, g);
+	snprintf(path, sizeof(e.p), "%s", e.p);
+	why = run_capped(fn, &e.a, warm, headroom, o);
+	env_drop(&e);
+	if (why)
+		fail_msg("%s", why);
+}
+
 /* ------------------------------------------------------------ journal read */
 
 static void journal_read(void *ctx, struct outcome *o)
@@ -239,18 +254,11 @@ static void test_journal_read(void **state)
 		.size = 64ull << 20, .bucket_size = 1u << 20,
 		.node_size = 16u << 10, .replicas = 1, .journal_size = 4u << 20,
 	};
-	const char *why;
 	struct outcome o;
-	struct env e;
+	char path[256];
 
 	(void)state;
-	if (UNDER_SANITIZER)
-		skip();
-	env_make(&e, &g);
-	why = run_capped(journal_read, &e.a, false, 256u << 10, &o);
-	env_drop(&e);
-	if (why)
-		fail_msg("%s", why);
+	run_on_array(&g, journal_read, false, 256u << 10, &o, path);
 	assert_jrx_err(o.ret, -ENOMEM);
 	assert_contains(o.diag, "allocating a journal bucket to read: 1048576"
 			" bytes");
@@ -301,21 +309,14 @@ static void test_fsck_bucket_table(void **state)
 		.size = 64ull << 30, .bucket_size = 64u << 10,
 		.node_size = 16u << 10, .replicas = 1, .journal_size = 1u << 20,
 	};
-	char want[sizeof(((struct env *)0)->p) + 64];
-	const char *line, *why;
+	char path[256], want[256 + 64];
 	struct outcome o;
-	struct env e;
+	const char *line;
 
 	(void)state;
-	if (UNDER_SANITIZER)
-		skip();
-	env_make(&e, &g);
+	run_on_array(&g, fsck_clean, true, 4u << 20, &o, path);
 	snprintf(want, sizeof(want), "allocating the fsck bucket table of %s:"
-		 " %u buckets of ", e.p, 1u << 20);
-	why = run_capped(fsck_clean, &e.a, true, 4u << 20, &o);
-	env_drop(&e);
-	if (why)
-		fail_msg("%s", why);
+		 " %u buckets of ", path, 1u << 20);
 	assert_jrx_err(o.ret, -ENOMEM);
 	assert_int_equal(o.exit_code, 8);
 	assert_contains(o.diag, want);
@@ -332,8 +333,7 @@ static void test_fsck_bucket_table(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_vec_count_wraps),
-		cmocka_unit_test(test_vec_bytes_wrap),
+		cmocka_unit_test(test_vec_wraps),
 		cmocka_unit_test(test_vec_too_big),
 		cmocka_unit_test(test_journal_read),
 		cmocka_unit_test(test_fsck_bucket_table),
