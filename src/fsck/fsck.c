@@ -60,7 +60,9 @@ static int collect_mem_nodes(struct jrx_fsck *f)
 				return 0;
 			f->mem = calloc(n, sizeof(*f->mem));
 			if (!f->mem)
-				return -ENOMEM;
+				return jrx_fail(-ENOMEM, "allocating the list of"
+						" the view's %zu nodes in memory",
+						n);
 		}
 	}
 	qsort(f->mem, f->nr_mem, sizeof(*f->mem), cmp_node_loc);
@@ -111,7 +113,8 @@ static int setup(struct jrx_fsck *f)
 	f->bucket_sectors = a->sb.bucket_size / JRX_SECTOR_SIZE;
 	f->buf = jrx_alloc_aligned(f->node_size);
 	if (!f->buf)
-		return -ENOMEM;
+		return jrx_fail(-ENOMEM, "allocating the fsck node buffer: %u"
+				" bytes", f->node_size);
 	if (f->view) {
 		f->bl = f->view->bl;
 		roots_from_view(f);
@@ -247,9 +250,10 @@ int fsck_check(struct jrx_array *a, struct jrx_fs *view,
 
 	memset(res, 0, sizeof(*res));
 	if (!f) {
-		res->error = -ENOMEM;
+		res->error = jrx_fail(-ENOMEM, "allocating the fsck state: %zu"
+				      " bytes", sizeof(*f));
 		res->exit_code = 8;
-		return -ENOMEM;
+		return res->error;
 	}
 	f->a = a;
 	f->view = view;

@@ -25,6 +25,8 @@
 #include <string.h>
 #include "fsck_int.h"
 #include "../format/bkey.h"
+#include "../util/diag.h"
+#include "../util/vec.h"
 
 enum { U_HAVE_ALLOC = 1, U_HAVE_GEN = 2, U_GEN_CONFLICT = 4 };
 
@@ -56,15 +58,11 @@ struct bk {
 static int add_range(struct bk *s, uint32_t dev, uint64_t start, uint32_t len,
 		     unsigned btree, unsigned level, struct jrx_bpos owner)
 {
-	if (s->nr == s->cap) {
-		size_t ncap = s->cap ? s->cap * 2 : 4096;
-		void *n = realloc(s->r, ncap * sizeof(*s->r));
+	int ret = JRX_VEC_RESERVE(s->r, s->nr, s->cap, 1,
+				  "fsck list of used sector ranges");
 
-		if (!n)
-			return -ENOMEM;
-		s->r = n;
-		s->cap = ncap;
-	}
+	if (ret)
+		return ret;
 	s->r[s->nr++] = (struct range){ start, len, (uint16_t)dev,
 					(uint8_t)btree, (uint8_t)level, owner };
 	return 0;
@@ -368,10 +366,13 @@ int fsck_pass_buckets(struct jrx_fsck *f)
 	int ret = 0;
 
 	for (unsigned d = 0; !ret && d < f->a->nr_devs; d++) {
-		s.u[d] = calloc(f->a->sb.members[d].nbuckets ?
-				f->a->sb.members[d].nbuckets : 1, sizeof(struct use));
+		uint64_t nb = f->a->sb.members[d].nbuckets;
+
+		s.u[d] = calloc(nb ? nb : 1, sizeof(struct use));
 		if (!s.u[d])
-			ret = -ENOMEM;
+			ret = jrx_fail(-ENOMEM, "allocating the fsck bucket table"
+				       " of %s: %" PRIu64 " buckets of %zu bytes",
+				       f->a->devs[d].path, nb, sizeof(struct use));
 	}
 	for (unsigned id = 0; !ret && id < JRX_BTREE_NR; id++) {
 		struct fsck_walk w = {

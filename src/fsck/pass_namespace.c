@@ -18,13 +18,13 @@
  *
  * Memory: one entry of 32 bytes per inode.
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include "fsck_int.h"
 #include "../format/checksum.h"
 #include "../format/format.h"
+#include "../util/vec.h"
 
 #define S_IFMT_	0170000u
 #define S_IFDIR_ 0040000u
@@ -109,19 +109,14 @@ static int on_inode(void *ctx, const struct fsck_ptr *leaf,
 {
 	const struct jrx_inode_val *v = jrx_bkey_val(k);
 	struct ns *s = ctx;
+	int ret;
 
 	(void)leaf;
 	if (s->nr && s->v[s->nr - 1].inum == k->p.inode)
 		return 0;	/* another snapshot of it: the first one counts */
-	if (s->nr == s->cap) {
-		size_t ncap = s->cap ? s->cap * 2 : 1024;
-		void *n = realloc(s->v, ncap * sizeof(*s->v));
-
-		if (!n)
-			return -ENOMEM;
-		s->v = n;
-		s->cap = ncap;
-	}
+	ret = JRX_VEC_RESERVE(s->v, s->nr, s->cap, 1, "fsck inode table");
+	if (ret)
+		return ret;
 	s->v[s->nr++] = (struct ino){
 		.inum = k->p.inode, .size = v->size, .mode = v->mode,
 		.nlink = v->nlink, .pos = k->p,

@@ -17,6 +17,7 @@
 #include <string.h>
 #include "fsck_int.h"
 #include "jrx/errors.h"
+#include "../util/diag.h"
 
 static void uuid_text(char *buf, const uint8_t u[16])
 {
@@ -119,7 +120,8 @@ int fsck_pass_sb(struct jrx_fsck *f)
 	struct jrx_array *a = f->a;
 
 	if (!sb)
-		return -ENOMEM;
+		return jrx_fail(-ENOMEM, "allocating a superblock buffer to"
+				" check: %u bytes", JRX_SB_SIZE);
 	for (unsigned d = 0; d < a->nr_devs; d++) {
 		for (unsigned i = 0; i < 2; i++) {
 			struct jrx_pr_ctx c;

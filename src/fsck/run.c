@@ -53,8 +53,11 @@ int jrx_fsck_run(const char *const *paths, unsigned n,
 	char why[512] = "";
 	int ret, view_err = 0;
 
-	if (!a)
-		return fail(res, o, state, -ENOMEM);
+	if (!a) {
+		ret = jrx_fail(-ENOMEM, "allocating the array handle: %zu bytes",
+			       sizeof(*a));
+		return fail(res, o, state, ret);
+	}
 	jrx_diag_clear();
 	ret = jrx_array_open(a, paths, n, o->read_only ? JRX_OPEN_RDONLY : 0);
 	if (ret) {
@@ -89,7 +92,9 @@ int jrx_fsck_run(const char *const *paths, unsigned n,
 	} else if (!(a->sb.flags & JRX_SB_CLEAN)) {
 		state = "dry_run";
 		view = calloc(1, sizeof(*view));
-		ret = view ? jrx_open_view(a, view, NULL) : -ENOMEM;
+		ret = view ? jrx_open_view(a, view, NULL) :
+			jrx_fail(-ENOMEM, "allocating the dry-run recovery's"
+				 " view: %zu bytes", sizeof(*view));
 		if (ret) {
 			/* the superblock and journal passes still say why */
 			snprintf(why, sizeof(why), "%s", jrx_diag());

@@ -22,6 +22,8 @@
 #include "jrx/errors.h"
 #include "../format/checksum.h"
 #include "../format/node.h"
+#include "../util/diag.h"
+#include "../util/vec.h"
 
 void fsck_ctx_node(struct jrx_pr_ctx *c, const struct fsck_ptr *p)
 {
@@ -36,16 +38,10 @@ void fsck_ctx_node(struct jrx_pr_ctx *c, const struct fsck_ptr *p)
 
 void fsck_damage_add(struct jrx_fsck *f, const struct fsck_ptr *p)
 {
-	if (f->nr_damage == f->cap_damage) {
-		size_t ncap = f->cap_damage ? f->cap_damage * 2 : 16;
-		void *n = realloc(f->damage, ncap * sizeof(*f->damage));
-
-		if (!n) {
-			f->nomem = true;
-			return;
-		}
-		f->damage = n;
-		f->cap_damage = ncap;
+	if (JRX_VEC_RESERVE(f->damage, f->nr_damage, f->cap_damage, 1,
+			    "fsck damage list")) {
+		f->nomem = true;	/* jrx_diag() says what */
+		return;
 	}
 	f->damage[f->nr_damage++] = (struct fsck_damage){
 		.btree_id = p->btree_id, .level = p->level, .min = p->min,
@@ -296,7 +292,10 @@ static int read_node(struct jrx_fsck *f, struct fsck_walk *w,
 		return 0;
 	n = jrx_bnode_alloc();
 	if (!n)
-		return -ENOMEM;
+		return jrx_fail(-ENOMEM, "allocating the btree %s level %u node"
+				" at dev %u sector %" PRIu64 " to check",
+				jrx_btree_name(p->btree_id), p->level, p->dev,
+				p->sector);
 	ret = jrx_bnode_decode(n, f->buf, f->node_size, f->a->node_magic, &f->bl,
 			       &why);
 	if (ret) {
@@ -474,6 +473,9 @@ static int visit(struct jrx_fsck *f, struct fsck_walk *w,
 	struct jrx_bnode *n, *own = NULL;
 	int ret;
 
+	/* the damage list is short of a range: stop, its jrx_diag() kept */
+	if (f->nomem)
+		return -ENOMEM;
 	if (w->ptr && (ret = w->ptr(w->ctx, p)))
 		return ret;
 	if (!p->level && !w->leaves)

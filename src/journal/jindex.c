@@ -89,8 +89,8 @@ int jrx_jindex_build(struct jrx_jindex *ix, const struct jrx_sb *sb,
 
 	p = malloc((nr ? nr : 1) * sizeof(*p));
 	if (!p) {
-		ret = jrx_fail(-ENOMEM, "journal index: no memory to sort %zu"
-			       " jsets", nr);
+		ret = jrx_fail(-ENOMEM, "allocating the journal index's sort"
+			       " of %zu jsets: %zu bytes", nr, nr * sizeof(*p));
 		goto out;
 	}
 	for (i = 0; i < nr; i++)
@@ -101,8 +101,8 @@ int jrx_jindex_build(struct jrx_jindex *ix, const struct jrx_sb *sb,
 
 	ix->v = calloc(np ? np : 1, sizeof(*ix->v));
 	if (!ix->v) {
-		ret = jrx_fail(-ENOMEM, "journal index: no memory for %zu"
-			       " jsets", np);
+		ret = jrx_fail(-ENOMEM, "allocating the journal index of %zu"
+			       " jsets: %zu bytes", np, np * sizeof(*ix->v));
 		goto out;
 	}
 	/* one entry per seq; replicas must be byte-identical */
@@ -214,7 +214,7 @@ int jrx_jindex_seqs(const struct jrx_jindex *ix, uint64_t **out)
 	uint64_t *v = malloc((ix->nr ? ix->nr : 1) * sizeof(*v));
 
 	if (!v)
-		return jrx_fail(-ENOMEM, "no memory for the seqs of %zu jsets",
+		return jrx_fail(-ENOMEM, "allocating the seqs of %zu jsets",
 				ix->nr);
 	for (size_t i = 0; i < ix->nr; i++)
 		v[i] = ix->v[i].seq;

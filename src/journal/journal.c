@@ -10,6 +10,7 @@
 #include "../format/sb.h"
 
 #define HDR_U64S (sizeof(struct jrx_jset) / 8)
+#define INIT_U64S 8192		/* the open jset's first buffer, in words */
 
 int jrx_journal_init(struct jrx_journal *j, struct jrx_array *a, uint64_t seq)
 {
@@ -27,14 +28,17 @@ int jrx_journal_init(struct jrx_journal *j, struct jrx_array *a, uint64_t seq)
 		j->ring[i].max_seq = calloc(m->journal_nr, sizeof(uint64_t));
 		if (!j->ring[i].max_seq) {
 			jrx_journal_exit(j);
-			return -ENOMEM;
+			return jrx_fail(-ENOMEM, "allocating the journal writer's"
+					" bucket seqs of %s: %u buckets",
+					a->devs[i].path, m->journal_nr);
 		}
 	}
-	j->cap_u64s = 8192;
-	j->buf = jrx_alloc_aligned(j->cap_u64s * 8);
+	j->cap_u64s = INIT_U64S;
+	j->buf = jrx_alloc_aligned(INIT_U64S * 8);
 	if (!j->buf) {
 		jrx_journal_exit(j);
-		return -ENOMEM;
+		return jrx_fail(-ENOMEM, "allocating the journal writer's jset"
+				" buffer: %zu bytes", (size_t)INIT_U64S * 8);
 	}
 	memset(j->buf, 0, j->cap_u64s * 8);
 	((struct jrx_jset *)j->buf)->u64s = 0;
@@ -54,6 +58,11 @@ static struct jrx_jset *open_jset(const struct jrx_journal *j)
 	return (struct jrx_jset *)j->buf;
 }
 
+/*
+ * Room for u64s more words in the open jset.  Not a JRX_VEC: the buffer is
+ * aligned for the device writes (no realloc), its tail stays zeroed, and
+ * keys_entry points into it.
+ */
 static int reserve(struct jrx_journal *j, size_t u64s)
 {
 	struct jrx_jset *js = open_jset(j);
@@ -72,7 +81,8 @@ static int reserve(struct jrx_journal *j, size_t u64s)
 		ncap *= 2;
 	nb = jrx_alloc_aligned(ncap * 8);
 	if (!nb)
-		return -ENOMEM;
+		return jrx_fail(-ENOMEM, "allocating the buffer of jset %" PRIu64
+				": %zu bytes", j->seq, ncap * 8);
 	memcpy(nb, j->buf, j->cap_u64s * 8);
 	memset(nb + j->cap_u64s, 0, (ncap - j->cap_u64s) * 8);
 	if (j->keys_entry)

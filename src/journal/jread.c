@@ -1,5 +1,6 @@
 /* jread.c - the sequential journal reader (see jread.h). */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include "jread.h"
@@ -7,6 +8,7 @@
 #include "jrx/errors.h"
 #include "../format/jset.h"
 #include "../format/sb.h"
+#include "../util/diag.h"
 #include "../util/vec.h"
 
 static int push(struct jrx_jset_info **v, size_t *nr, size_t *cap,
@@ -81,7 +83,9 @@ int jrx_journal_read_seq(struct jrx_array *a, struct jrx_journal_scan *s,
 			bool kept;
 
 			if (!buf && !(buf = jrx_io_arena(bsize))) {
-				ret = -ENOMEM;
+				ret = jrx_fail(-ENOMEM, "allocating a journal"
+					       " bucket to read: %" PRIu64
+					       " bytes", bsize);
 				break;
 			}
 			ret = jrx_dev_pread(&a->devs[d], buf, bsize,

@@ -13,6 +13,7 @@
 #include "jscan.h"
 #include "jrx/errors.h"
 #include "../util/diag.h"
+#include "../util/vec.h"
 #include "../format/jset.h"
 #include "../format/sb.h"
 
@@ -90,7 +91,8 @@ static int alloc_list(size_t n, uint32_t **dev, uint32_t **idx)
 		return 0;
 	free(*dev);
 	free(*idx);
-	return -ENOMEM;
+	return jrx_fail(-ENOMEM, "allocating the list of %zu journal buckets"
+			" to read", n);
 }
 
 static int bucket_done(void *ctx, struct jrx_io_req *req)
@@ -117,22 +119,17 @@ static int read_buckets(struct scan *sc, const uint32_t *dev,
 
 	if (!n)
 		return 0;
-	if (sc->nr_reads + n > sc->cap_reads) {
-		size_t ncap = (sc->nr_reads + n) * 2;
-		void *p = realloc(sc->reads, ncap * sizeof(*sc->reads));
-
-		if (!p)
-			return -ENOMEM;
-		sc->reads = p;
-		sc->cap_reads = ncap;
-	}
+	ret = JRX_VEC_RESERVE(sc->reads, sc->nr_reads, sc->cap_reads, n,
+			      "list of journal bucket reads");
+	if (ret)
+		return ret;
 	reqs = calloc(n, sizeof(*reqs));
 	arena = jrx_io_arena(len);
 	if (!reqs || !arena) {
 		free(reqs);
 		jrx_io_arena_free(arena, len);
-		return jrx_fail(-ENOMEM, "no memory for %zu journal buckets"
-				" (%zu bytes)", n, len);
+		return jrx_fail(-ENOMEM, "allocating %zu journal buckets to read:"
+				" %zu bytes", n, len);
 	}
 	ret = jrx_journal_scan_keep(sc->s, arena, len);
 	if (ret) {
@@ -217,7 +214,8 @@ static int probe(struct scan *sc, struct probe *p, size_t n)
 		return 0;
 	blocks = jrx_io_arena((size_t)m * PROBE_BYTES);
 	if (!blocks)
-		return -ENOMEM;
+		return jrx_fail(-ENOMEM, "allocating %zu journal probe blocks:"
+				" %zu bytes", m, (size_t)m * PROBE_BYTES);
 	for (size_t i = 0; i < m; i++) {
 		const struct dstate *ds = &sc->d[todo[i].dev];
 
@@ -464,8 +462,9 @@ static int read_live(struct scan *sc, uint64_t last_seq)
 
 	for (unsigned d = 0; d < nd; d++)
 		total += sc->d[d].read_from - lo[d];
-	if (alloc_list(total, &dev, &idx))
-		return -ENOMEM;
+	ret = alloc_list(total, &dev, &idx);
+	if (ret)
+		return ret;
 	/* interleave the devices so every one of them is busy at once */
 	n = 0;
 	for (uint32_t step = 0; n < total; step++)
@@ -538,8 +537,9 @@ static int full_scan(struct scan *sc)
 
 	for (unsigned d = 0; d < sc->a->nr_devs; d++)
 		total += sc->d[d].nr;
-	if (alloc_list(total, &dev, &idx))
-		return -ENOMEM;
+	ret = alloc_list(total, &dev, &idx);
+	if (ret)
+		return ret;
 	for (uint32_t i = 0; n < total; i++)
 		for (unsigned d = 0; d < sc->a->nr_devs; d++)
 			if (i < sc->d[d].nr) {
@@ -575,7 +575,8 @@ static int assemble(struct scan *sc)
 		total += sc->reads[r].nr;
 	s->v = malloc((total ? total : 1) * sizeof(*s->v));
 	if (!s->v)
-		return -ENOMEM;
+		return jrx_fail(-ENOMEM, "allocating the list of %zu jsets read:"
+				" %zu bytes", total, total * sizeof(*s->v));
 	s->cap = total;
 	for (size_t r = 0; r < sc->nr_reads; r++) {
 		if (!sc->reads[r].nr)
@@ -610,7 +611,9 @@ int jrx_journal_read_par(const struct jrx_array *a, struct jrx_io_engine *io,
 		ds->first = m->journal_bucket;
 		ds->seq = malloc(ds->nr * sizeof(*ds->seq));
 		if (!ds->seq)
-			ret = -ENOMEM;
+			ret = jrx_fail(-ENOMEM, "allocating the journal probe"
+				       " cache of %s: %u buckets",
+				       a->devs[d].path, ds->nr);
 		else
 			for (uint32_t i = 0; i < ds->nr; i++)
 				ds->seq[i] = P_UNKNOWN;

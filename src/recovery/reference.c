@@ -32,6 +32,7 @@
 #include "jrx/errors.h"
 #include "../format/bkey.h"
 #include "../util/diag.h"
+#include "../util/vec.h"
 #include "../format/jset.h"
 #include "../journal/jread.h"
 #include "../replay/apply.h"
@@ -101,6 +102,7 @@ static int collect(const struct jrx_jindex *ix, struct ref_key **out,
 {
 	struct ref_key *v = NULL;
 	size_t n = 0, cap = 0;
+	int ret;
 
 	for (size_t i = 0; i < ix->nr; i++) {
 		const struct jrx_jset_entry *e;
@@ -112,16 +114,11 @@ static int collect(const struct jrx_jindex *ix, struct ref_key **out,
 			if (e->type != JRX_JE_BTREE_KEYS)
 				continue;
 			jrx_for_each_entry_key(k, e) {
-				if (n == cap) {
-					size_t ncap = cap ? cap * 2 : 4096;
-					void *p = realloc(v, ncap * sizeof(*v));
-
-					if (!p) {
-						free(v);
-						return -ENOMEM;
-					}
-					v = p;
-					cap = ncap;
+				ret = JRX_VEC_RESERVE(v, n, cap, 1, "reference"
+						      " recovery's journal keys");
+				if (ret) {
+					free(v);
+					return ret;
 				}
 				v[n++] = (struct ref_key){
 					.j = ix->v[i].j, .k = k,
@@ -168,7 +165,8 @@ int jrx_reference_sort(const struct jrx_jindex *ix, struct jrx_jkey **out,
 	v = malloc((n ? n : 1) * sizeof(*v));
 	if (!v) {
 		free(keys);
-		return -ENOMEM;
+		return jrx_fail(-ENOMEM, "allocating the %zu sorted journal keys:"
+				" %zu bytes", n, n * sizeof(*v));
 	}
 	for (size_t i = 0; i < n; i++)
 		v[i] = (struct jrx_jkey){

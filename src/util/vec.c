@@ -12,20 +12,20 @@ int jrx_vec_reserve(void **p, size_t *cap, size_t nr, size_t more,
 	void *n;
 
 	if (__builtin_add_overflow(nr, more, &need))
-		return jrx_fail(-ENOMEM, "%s: %zu + %zu entries overflow",
-				what, nr, more);
+		return jrx_fail(-ENOMEM, "allocating the %s: %zu + %zu entries"
+				" overflow", what, nr, more);
 	if (need <= *cap)
 		return 0;
 	while (ncap < need)
 		if (__builtin_mul_overflow(ncap, 2, &ncap))
 			ncap = need;
 	if (__builtin_mul_overflow(ncap, elem, &bytes))
-		return jrx_fail(-ENOMEM, "%s: %zu entries of %zu bytes"
-				" overflow", what, ncap, elem);
+		return jrx_fail(-ENOMEM, "allocating the %s: %zu entries of %zu"
+				" bytes overflow", what, ncap, elem);
 	n = realloc(*p, bytes);
 	if (!n)
-		return jrx_fail(-ENOMEM, "out of memory for the %s (%zu"
-				" entries of %zu bytes)", what, ncap, elem);
+		return jrx_fail(-ENOMEM, "allocating the %s: %zu entries of %zu"
+				" bytes", what, ncap, elem);
 	*p = n;
 	*cap = ncap;
 	return 0;
