@@ -102,7 +102,7 @@ static int dup_key(const struct jrx_bkey *k, struct jrx_bkey **out)
 	struct jrx_bkey *c = malloc(bytes);
 
 	if (!c)
-		return jrx_fail(-ENOMEM, "out of memory for a copy of a btree"
+		return jrx_fail(-ENOMEM, "allocating a copy of a btree"
 				" key (%zu bytes)", bytes);
 	memcpy(c, k, bytes);
 	*out = c;
@@ -223,7 +223,7 @@ int jrx_bnode_settle_deferred(struct jrx_bnode *n)
 
 		s = malloc(nin * sizeof(*s));
 		if (!s)
-			return jrx_fail(-ENOMEM, "out of memory sorting a btree"
+			return jrx_fail(-ENOMEM, "allocating to sort a btree"
 					" node's %zu deferred keys", nin);
 		for (size_t x = 0; x < nin; x++)
 			s[x] = (struct defer_slot){ in[x], x };
@@ -234,7 +234,7 @@ int jrx_bnode_settle_deferred(struct jrx_bnode *n)
 	}
 	v = malloc((cap ? cap : 1) * sizeof(*v));
 	if (!v)
-		return jrx_fail(-ENOMEM, "out of memory merging a btree node's"
+		return jrx_fail(-ENOMEM, "allocating to merge a btree node's"
 				" keys (%zu)", cap);
 	n->live_u64s = 0;
 	while (i < n->nr || j < nin) {
@@ -280,7 +280,7 @@ int jrx_bnode_decode(struct jrx_bnode *n, const void *buf, size_t node_size,
 
 	if (!img) {
 		jrx_bnode_reset(n);
-		return jrx_fail(-ENOMEM, "out of memory for a btree node image"
+		return jrx_fail(-ENOMEM, "allocating a btree node image"
 				" (%zu bytes)", node_size);
 	}
 	memcpy(img, buf, node_size);

@@ -94,7 +94,7 @@ int jrx_fs_read_node(struct jrx_fs *fs, unsigned btree_id, unsigned level,
 	if (!n || !img) {
 		jrx_bnode_free(n);
 		jrx_blob_free(img);
-		return jrx_fail(-ENOMEM, "out of memory reading a btree %s"
+		return jrx_fail(-ENOMEM, "allocating to read a btree %s"
 				" level %u node (%u bytes)",
 				jrx_btree_name(btree_id), level, fs->node_size);
 	}

@@ -22,7 +22,7 @@ int jrx_buckets_init(struct jrx_buckets *bt, const struct jrx_sb *sb,
 		bt->b[d] = calloc(bt->nbuckets[d], sizeof(struct jrx_bucket));
 		if (!bt->b[d]) {
 			jrx_buckets_exit(bt);
-			return jrx_fail(-ENOMEM, "out of memory for device %u's"
+			return jrx_fail(-ENOMEM, "allocating device %u's"
 					" bucket table (%" PRIu64 " buckets)", d,
 					sb->members[d].nbuckets);
 		}

@@ -30,7 +30,7 @@ int jrx_bulk_init(struct jrx_bulk *b, struct jrx_array *a,
 		b->lv[i].buf = jrx_alloc_aligned(node_size);
 		if (!b->lv[i].buf) {
 			jrx_bulk_exit(b);
-			return jrx_fail(-ENOMEM, "out of memory for a bulk build's"
+			return jrx_fail(-ENOMEM, "allocating a bulk build's"
 					" node buffers (%zu bytes each)", node_size);
 		}
 	}

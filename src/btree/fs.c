@@ -99,7 +99,7 @@ int jrx_fs_init_io(struct jrx_fs *fs, uint64_t seq)
 
 	fs->iobuf = jrx_alloc_aligned(fs->node_size);
 	if (!fs->iobuf)
-		return jrx_fail(-ENOMEM, "out of memory for the node I/O buffer"
+		return jrx_fail(-ENOMEM, "allocating the node I/O buffer"
 				" (%u bytes)", fs->node_size);
 	ret = jrx_buckets_init(&fs->bt, &fs->a->sb, &fs->acct);
 	if (!ret)

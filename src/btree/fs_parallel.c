@@ -22,7 +22,7 @@ int jrx_fs_parallel_begin(struct jrx_fs *fs)
 	if (!lock || !d) {
 		free(lock);
 		free(d);
-		return jrx_fail(-ENOMEM, "no memory for the replay's %u device"
+		return jrx_fail(-ENOMEM, "allocating the replay's %u device"
 				" descriptors", nr);
 	}
 	/* a second descriptor of each open member, never a reopened path:

@@ -48,7 +48,7 @@ int jrx_btree_new_root(struct jrx_fs *fs, unsigned btree_id, unsigned level,
 				jrx_btree_name(btree_id));
 	root = jrx_bnode_alloc();
 	if (!root)
-		return jrx_fail(-ENOMEM, "out of memory for a new root of"
+		return jrx_fail(-ENOMEM, "allocating a new root of"
 				" btree %s", jrx_btree_name(btree_id));
 	root->btree_id = (uint8_t)btree_id;
 	root->level = (uint8_t)level;
@@ -93,7 +93,7 @@ int jrx_btree_split(struct jrx_fs *fs, struct jrx_bnode *n)
 	l = jrx_bnode_alloc();
 	r = jrx_bnode_alloc();
 	if (!l || !r) {
-		ret = jrx_fail(-ENOMEM, "out of memory splitting a btree %s"
+		ret = jrx_fail(-ENOMEM, "allocating to split a btree %s"
 			       " level %u node", jrx_btree_name(n->btree_id),
 			       n->level);
 		goto err;

@@ -28,7 +28,7 @@ int jrx_fs_write_piece(struct jrx_fs *fs, const struct jrx_node_meta *m,
 	int ret;
 
 	if (!p || !img) {
-		ret = jrx_fail(-ENOMEM, "out of memory for a btree %s level %u"
+		ret = jrx_fail(-ENOMEM, "allocating a btree %s level %u"
 			       " node (%u bytes)", jrx_btree_name(m->btree_id),
 			       m->level, fs->node_size);
 		goto err;
@@ -80,7 +80,7 @@ int jrx_fs_write_pieces(struct jrx_fs *fs, const struct jrx_node_meta *m,
 	want = jrx_layout_pieces(bytes, nr, fs->node_size);
 	v = calloc(want, sizeof(*v));
 	if (!v)
-		return jrx_fail(-ENOMEM, "out of memory for the list of %zu"
+		return jrx_fail(-ENOMEM, "allocating the list of %zu"
 				" pieces of a btree %s node", want,
 				jrx_btree_name(m->btree_id));
 	for (size_t i = 0; i <= nr && !ret; i++) {

@@ -132,7 +132,7 @@ int jrx_copy_sparse(const char *src, const char *dst, uint64_t *copied)
 	}
 	c.buf = malloc(COPY_CHUNK);
 	if (!c.buf) {
-		ret = jrx_fail(-ENOMEM, "%s: no memory for a copy buffer", dst);
+		ret = jrx_fail(-ENOMEM, "%s: allocating a copy buffer", dst);
 		goto out;
 	}
 	ret = copy_data(&c, si.st_size);

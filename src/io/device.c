@@ -113,7 +113,7 @@ int jrx_dev_reopen(struct jrx_dev *out, const struct jrx_dev *d,
 	out->path = strdup(d->path);
 	if (!out->path) {
 		jrx_dev_close(out);
-		return jrx_fail(-ENOMEM, "no memory for a device name");
+		return jrx_fail(-ENOMEM, "allocating a device name");
 	}
 	return 0;
 }

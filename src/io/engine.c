@@ -186,7 +186,7 @@ static int start_workers(struct jrx_io_engine *e)
 
 	e->w = calloc(e->threads, sizeof(*e->w));
 	if (!e->w)
-		return jrx_fail(-ENOMEM, "no memory for %u read workers",
+		return jrx_fail(-ENOMEM, "allocating %u read workers",
 				e->threads);
 	ret = jrx_pool_start(&e->pool, &(struct jrx_pool_opts){
 		.workers = e->threads, .name = "read engine", .ctx = e,

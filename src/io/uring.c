@@ -229,8 +229,8 @@ void jrx_uring_batch(struct jrx_io_worker *w)
 	l.free_slots = calloc(depth, sizeof(*l.free_slots));
 	l.landed = calloc(depth, sizeof(*l.landed));
 	if (!l.slots || !l.free_slots || !l.landed) {
-		jrx_io_fail(e, jrx_fail(-ENOMEM, "read worker %u: out of memory",
-					w->id));
+		jrx_io_fail(e, jrx_fail(-ENOMEM, "read worker %u: allocating"
+					" its request slots", w->id));
 		goto out;
 	}
 	for (unsigned i = 0; i < depth; i++)

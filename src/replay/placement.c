@@ -118,7 +118,7 @@ static int plan_build(hwloc_topology_t t, struct plan *pl)
 		free(in_core);
 		free(cand_of_node);
 		plan_free(pl);
-		return jrx_fail(-ENOMEM, "placement: out of memory");
+		return jrx_fail(-ENOMEM, "placement: allocating the topology's tables");
 	}
 
 	/* nearest node and rank inside the core of every PU */
@@ -232,7 +232,7 @@ static int alloc_workers(struct jrx_placement *p, unsigned threads)
 {
 	p->w = calloc(threads, sizeof(*p->w));
 	if (!p->w)
-		return jrx_fail(-ENOMEM, "placement: no memory for %u workers",
+		return jrx_fail(-ENOMEM, "placement: allocating %u workers",
 				threads);
 	p->nr_workers = threads;
 	return 0;

@@ -437,7 +437,7 @@ out:
 		mem_free(&c.mem, res->range, (c.R + 1) * sizeof(*res->range));
 		memset(res, 0, sizeof(*res));
 		if (ret == -ENOMEM)
-			jrx_fail(ret, "sort: out of memory for %" PRIu64 " journal"
+			jrx_fail(ret, "sort: allocating %" PRIu64 " journal"
 				 " keys (%u-word sort keys)", c.L.keys, c.L.words);
 	}
 	cleanup(&c);

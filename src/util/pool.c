@@ -115,7 +115,7 @@ int jrx_pool_start(struct jrx_pool **out, const struct jrx_pool_opts *o)
 				o->workers, JRX_POOL_MAX);
 	p = calloc(1, sizeof(*p) + o->workers * sizeof(p->w[0]));
 	if (!p)
-		return jrx_fail(-ENOMEM, "%s: no memory for a pool of %u"
+		return jrx_fail(-ENOMEM, "%s: allocating a pool of %u"
 				" workers", name, o->workers);
 	p->o = *o;
 	p->o.name = name;

@@ -225,7 +225,7 @@ int jrx_load(struct jrx_array *a, const struct jrx_load_opts *o,
 
 	memset(r, 0, sizeof(*r));
 	if (!l)
-		return jrx_fail(-ENOMEM, "load: out of memory for the workload"
+		return jrx_fail(-ENOMEM, "load: allocating the workload"
 				" state (%zu bytes)", sizeof(*l));
 	if (a->sb.bucket_size < JRX_LOAD_MIN_BUCKET) {
 		free(l);

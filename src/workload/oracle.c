@@ -43,7 +43,7 @@ int jrx_oracle_open(struct jrx_oracle **out, const char *path)
 
 	*out = NULL;
 	if (!o)
-		return jrx_fail(-ENOMEM, "oracle: out of memory for %s", path);
+		return jrx_fail(-ENOMEM, "oracle: allocating %s", path);
 	if (sqlite3_open(path, &o->db) != SQLITE_OK ||
 	    sqlite3_exec(o->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(o->db, "INSERT INTO ops VALUES(?,?,?,?,?,?,?,?,?,?,?)",

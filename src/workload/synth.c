@@ -50,7 +50,7 @@ int jrx_synth(struct jrx_array *a, const struct jrx_synth_opts *o,
 	r->journal_needed = need;
 	s = calloc(1, sizeof(*s));
 	if (!s)
-		return jrx_fail(-ENOMEM, "synth: out of memory for the generator"
+		return jrx_fail(-ENOMEM, "synth: allocating the generator"
 				" state (%zu bytes)", sizeof(*s));
 	s->a = a;
 	s->o = o;

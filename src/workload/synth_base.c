@@ -240,7 +240,7 @@ static int base_named(struct synth *s, unsigned id)
 	if (!v || !model) {
 		free(v);
 		free(model);
-		return jrx_fail(-ENOMEM, "synth: out of memory sorting the %zu"
+		return jrx_fail(-ENOMEM, "synth: allocating to sort the %zu"
 				" base %s", n, de ? "dirents" : "xattrs");
 	}
 	for (size_t i = 0; i < n; i++) {

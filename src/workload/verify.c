@@ -294,7 +294,7 @@ static int load_files(struct vctx *c)
 		f->d_type = (unsigned)sqlite3_column_int(st, 3);
 		f->size = (uint64_t)sqlite3_column_int64(st, 4);
 		if (!f->name) {
-			ret = jrx_fail(-ENOMEM, "verify: out of memory for the"
+			ret = jrx_fail(-ENOMEM, "verify: allocating the"
 				       " name of file %" PRIu64, f->inum);
 			break;
 		}
@@ -310,7 +310,7 @@ static int load_files(struct vctx *c)
 	qsort(c->files, c->nr_files, sizeof(*c->files), cmp_file_inum);
 	c->by_pos = malloc((c->nr_files + 1) * sizeof(*c->by_pos));
 	if (!c->by_pos)
-		return jrx_fail(-ENOMEM, "verify: out of memory for the %zu"
+		return jrx_fail(-ENOMEM, "verify: allocating the %zu"
 				" files by name", c->nr_files);
 	for (size_t i = 0; i < c->nr_files; i++)
 		c->by_pos[i] = &c->files[i];
@@ -356,7 +356,7 @@ static int load_xattrs(struct vctx *c)
 		if (!x->name || !x->value) {
 			free(x->name);
 			free(x->value);
-			ret = jrx_fail(-ENOMEM, "verify: out of memory for an"
+			ret = jrx_fail(-ENOMEM, "verify: allocating an"
 				       " xattr of inode %" PRIu64 " (%zu value"
 				       " bytes)", x->inum, x->value_len);
 			break;
