@@ -77,15 +77,17 @@ static void run(struct ctx *c, uint64_t fail_mask, unsigned want_threads)
 
 	memset(c, 0, sizeof(*c));
 	c->fail_id = -1;
+	jrx_pool_inject_start_failure(fail_mask);
 	assert_int_equal(jrx_pool_start(&p, &(struct jrx_pool_opts){
 		.workers = N, .on_start = on_start, .on_stop = on_stop,
-		.ctx = c, .name = "test", .fail_start_mask = fail_mask }), 0);
+		.ctx = c, .name = "test" }), 0);
 	assert_int_equal(jrx_pool_workers(p), N);
 	assert_int_equal(jrx_pool_threads(p), want_threads);
 	jrx_pool_run(p, phase1, c);
 	jrx_pool_run(p, phase2, c);
 	jrx_pool_run(p, phase1, c);
 	jrx_pool_stop(p);
+	jrx_pool_inject_start_failure(0);
 	for (unsigned i = 0; i < N; i++) {
 		if (atomic_load(&c->runs[i]) != 3)
 			fail_msg("id %u ran %d times in 3 phases", i,
@@ -140,10 +142,11 @@ static void test_setup_error(void **state)
 		c.fail_id = 3;
 		jrx_diag_clear();
 		/* refused: id 3 has no thread, its on_start fails on ours */
+		jrx_pool_inject_start_failure(refused ? 1u << 3 : 0);
 		assert_int_equal(jrx_pool_start(&p, &(struct jrx_pool_opts){
 			.workers = N, .on_start = on_start, .on_stop = on_stop,
-			.ctx = &c, .fail_start_mask = refused ? 1u << 3 : 0 }),
-			-EIO);
+			.ctx = &c }), -EIO);
+		jrx_pool_inject_start_failure(0);
 		assert_null(p);
 		assert_non_null(strstr(jrx_diag(), "worker 3: cannot set up"));
 		/* every worker that did set up was torn down */

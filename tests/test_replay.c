@@ -7,7 +7,8 @@
  * journals spread over every worker, each NUMA group (synthetic hwloc
  * topologies) working a contiguous key range; a crash at a random write
  * of the accelerated recovery, then another recovery, ends identical to
- * the reference; a second recovery changes nothing.
+ * the reference; a second recovery changes nothing; thread starts
+ * refused in every pool of the accelerated recovery change nothing either.
  *
  * Every array is made once (jrx synth) and copied, so the reference and
  * the accelerated recovery start from the same bytes.
@@ -20,6 +21,7 @@
 #include "fsck/fsck.h"
 #include "io/copy.h"
 #include "recovery/recover.h"
+#include "util/pool.h"
 #include "workload/synth.h"
 
 struct env {
@@ -435,6 +437,63 @@ static void test_crash_during_accelerated(void **state)
 	free(want);
 }
 
+/*
+ * Thread starts refused (util/pool.h's test seam) in every pool of the
+ * accelerated recovery - read engine, sort and replay: the recovering
+ * thread runs the workers whose thread did not start, the end state is
+ * the reference's, and the report says how many replay threads started.
+ */
+static void test_failed_thread_starts(void **state)
+{
+	static const struct {
+		uint64_t refused;
+		unsigned threads, started;
+		enum jrx_io_backend io;
+	} cases[] = {
+		{ 0x2, 3, 2, JRX_IO_AUTO },
+		{ ~(uint64_t)0, 3, 0, JRX_IO_PREAD },
+		{ ~(uint64_t)0, 2, 0, JRX_IO_AUTO },
+	};
+	struct env *e = *state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct jrx_synth_opts so;
+		struct jrx_recover_opts o = {
+			.threads = cases[i].threads, .io = cases[i].io,
+		};
+		struct jrx_report r;
+		char what[96], want[96], *text = NULL;
+		size_t len = 0;
+		FILE *f;
+
+		synth_opts(&so, 40000, JRX_SYNTH_ZIPF, 70 + i);
+		make(e, &so);
+		snprintf(what, sizeof(what), "%u workers, starts refused %#llx",
+			 cases[i].threads, (unsigned long long)cases[i].refused);
+		jrx_pool_inject_start_failure(cases[i].refused);
+		differential(e, o, what, &r);
+		jrx_pool_inject_start_failure(0);
+		assert_int_equal(r.replay.workers, cases[i].threads);
+		if (r.replay.threads != cases[i].started)
+			fail_msg("%s: the report says %u replay threads started,"
+				 " want %u", what, r.replay.threads,
+				 cases[i].started);
+		for (unsigned w = 0; w < r.replay.workers; w++)
+			if ((cases[i].refused >> w & 1) && r.replay.w[w].pu != -1)
+				fail_msg("%s: worker %u ran on the recovering thread"
+					 " but reports PU %d", what, w,
+					 r.replay.w[w].pu);
+		f = open_memstream(&text, &len);
+		assert_non_null(f);
+		jrx_report_print_text(&r, f);
+		fclose(f);
+		snprintf(want, sizeof(want), "%u of %u worker threads started",
+			 cases[i].started, cases[i].threads);
+		assert_contains(text, want);
+		free(text);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -442,6 +501,7 @@ int main(void)
 		cmocka_unit_test(test_alloc_leaves_cut_again),
 		cmocka_unit_test(test_skew_spread),
 		cmocka_unit_test(test_crash_during_accelerated),
+		cmocka_unit_test(test_failed_thread_starts),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -85,6 +85,10 @@ void jrx_report_print_text(const struct jrx_report *r, FILE *f)
 			r->replay.units, r->replay.sliced_leaves, r->replay.pieces,
 			r->replay.plan_seconds, r->replay.leaves_seconds,
 			r->replay.install_seconds, r->replay.settle_seconds);
+	if (r->replay.threads < r->replay.workers)
+		fprintf(f, "  replay   %u of %u worker threads started: the"
+			" recovering thread ran the others' share\n",
+			r->replay.threads, r->replay.workers);
 	if (r->sort_key_bits)
 		fprintf(f, "  sort: extract %.3f s, radix sort %.3f s, merge and"
 			" dedup %.3f s, %u-bit packed keys\n", r->sort_extract,
@@ -106,8 +110,11 @@ void jrx_report_print_text(const struct jrx_report *r, FILE *f)
 /* "replay":{...}: the parallel replay's plan, placement and workers. */
 static void print_replay_json(const struct jrx_replay_stats *st, FILE *f)
 {
-	fprintf(f, "\"replay\":{\"workers\":%u,\"groups\":%u,\"placement\":",
-		st->workers, st->groups);
+	fprintf(f, "\"replay\":{\"workers\":%u,", st->workers);
+	/* only when some worker thread did not start (util/pool.h) */
+	if (st->threads < st->workers)
+		fprintf(f, "\"threads\":%u,", st->threads);
+	fprintf(f, "\"groups\":%u,\"placement\":", st->groups);
 	jrx_json_str(f, st->placement);
 	fprintf(f, ",\"bind_errno\":%d,\"leaves\":%" PRIu64 ",\"units\":%"
 		PRIu64 ",\"sliced_leaves\":%" PRIu64 ",\"pieces\":%" PRIu64

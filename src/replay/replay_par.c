@@ -411,8 +411,10 @@ static int worker_start(void *arg, unsigned id, bool own_thread)
 	struct worker *w = &c->w[id];
 	int ret;
 
-	if (!own_thread)
+	if (!own_thread) {
+		w->st.pu = -1;		/* the recovering thread, not pinned */
 		return 0;
+	}
 	ret = jrx_placement_enter(c->pl, id);
 	if (ret)
 		atomic_store(&c->bind_errno, -ret);
@@ -628,6 +630,7 @@ int jrx_replay_parallel(struct jrx_fs *fs, const uint64_t *jset_seq,
 	ret = run_workers(&c, nw);
 	jrx_fs_parallel_end(fs);
 	note_workers(st, &c, nw);
+	st->threads = c.threads;
 	st->bind_errno = atomic_load(&c.bind_errno);
 	st->leaves_seconds = jrx_now() - t;
 	if (ret)

@@ -24,6 +24,8 @@ struct jrx_replay_worker_stats {
 
 struct jrx_replay_stats {
 	unsigned workers, groups;
+	unsigned threads;		/* worker threads that started (util/
+					   pool.h: the caller ran the rest) */
 	int	 bind_errno;		/* a pinning that failed (not fatal) */
 	char	 placement[256];	/* jrx_placement_describe() */
 	uint64_t interior_keys, alloc_keys, leaf_keys;

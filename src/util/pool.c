@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,13 @@ struct jrx_pool {
 	unsigned n, threads;
 	struct slot w[];
 };
+
+static _Atomic uint64_t refuse_mask;
+
+void jrx_pool_inject_start_failure(uint64_t mask)
+{
+	atomic_store(&refuse_mask, mask);
+}
 
 static void note_start(struct jrx_pool *p, int err)
 {
@@ -104,6 +112,7 @@ static void stop_all(struct jrx_pool *p)
 int jrx_pool_start(struct jrx_pool **out, const struct jrx_pool_opts *o)
 {
 	const char *name = o->name ? o->name : "pool";
+	uint64_t refuse = atomic_load(&refuse_mask);
 	struct jrx_pool *p;
 	pthread_attr_t attr;
 	bool attr_ok;
@@ -129,11 +138,11 @@ int jrx_pool_start(struct jrx_pool **out, const struct jrx_pool_opts *o)
 					  JRX_POOL_STACK);
 	for (unsigned i = 0; i < p->n; i++) {
 		struct slot *s = &p->w[i];
-		bool refuse = i < 64 && (o->fail_start_mask >> i & 1);
+		bool refused = refuse >> (i < 63 ? i : 63) & 1;
 
 		s->p = p;
 		s->id = i;
-		s->own = !refuse && !pthread_create(&s->th, attr_ok ? &attr :
+		s->own = !refused && !pthread_create(&s->th, attr_ok ? &attr :
 						    NULL, worker_main, s);
 		p->threads += s->own;
 	}

@@ -49,9 +49,6 @@ struct jrx_pool_opts {
 	void	(*on_stop)(void *ctx, unsigned id, bool own_thread);
 	void	*ctx;
 	const char *name;		/* for messages: "sort", "replay" */
-	/* tests only: the threads of these ids (below 64) are not created,
-	 * as if pthread_create had failed */
-	uint64_t fail_start_mask;
 };
 
 struct jrx_pool;
@@ -64,5 +61,13 @@ unsigned jrx_pool_workers(const struct jrx_pool *p);
 unsigned jrx_pool_threads(const struct jrx_pool *p);
 /* on_stop for every id, then join; NULL is a no-op. */
 void jrx_pool_stop(struct jrx_pool *p);
+
+/*
+ * Test seam, process-wide like the other fault injections: every pool
+ * started from now on does not create the threads of the ids whose bit
+ * is set (ids from 63 up share bit 63), as if pthread_create had failed.
+ * 0 turns it off.
+ */
+void jrx_pool_inject_start_failure(uint64_t mask);
 
 #endif
