@@ -147,8 +147,9 @@ static void assert_same_dump(const char *want, const char *got,
  * Every test runs twice: with the reference recovery, and with the
  * accelerated one, whose result is then held against the reference's
  * (dump_view() is the reference's dry run).  The accelerated runs go
- * round the io backends, thread counts, read modes, replay unit sizes
- * and NUMA placement on and off.
+ * round the io backends (pread for io_uring where the host refuses it),
+ * thread counts, read modes, replay unit sizes and NUMA placement on and
+ * off.
  */
 static bool accelerated;
 static unsigned recoveries;
@@ -162,7 +163,8 @@ static struct jrx_recover_opts mode(bool dry)
 	struct jrx_recover_opts o = { .dry_run = dry, .reference = !accelerated };
 
 	if (accelerated) {
-		o.io = io[n % 3];
+		o.io = th_io_backend(io[n % 3],
+				     "accelerated recoveries on io_uring");
 		o.threads = 1 + n % 4;
 		o.full_scan = n % 5 == 4;
 		/* replay units of a few keys: leaves sliced between workers */
@@ -545,5 +547,5 @@ int main(void)
 		TESTS(test_read_only_refused),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return th_exit_code(cmocka_run_group_tests(tests, setup, teardown));
 }
