@@ -9,7 +9,8 @@
  * recovery, gives the identical dump; bad journals are refused without a
  * write; bsets a crashed session wrote ahead of its lost jset stay hidden
  * behind the commit's blacklist, through the next session and its
- * recovery; and when the jsets the accelerated recovery's bisect found do
+ * recovery; an accounting delta a written node already holds is not
+ * applied again; and when the jsets the accelerated recovery's bisect found do
  * not form the replay range, it reads the journal again in full and says
  * so.
  */
@@ -674,6 +675,53 @@ static void test_blacklist_hides_bsets_ahead(void **state)
 	free(done);
 }
 
+/*
+ * DESIGN.md 2.4: an accounting delta of the replay range that a node
+ * already holds (written back before its jset closed, as a split of the
+ * accounting btree writes it; its version is the jset's seq) is not
+ * applied a second time: recovery leaves the counter as the store had it.
+ */
+static void test_delta_applied_once(void **state)
+{
+	struct env *e = *state;
+	struct jrx_bpos p = jrx_bpos(JRX_ACCT_INODES, 77, 0);
+	const struct jrx_accounting_val *v;
+	uint64_t buf[TH_KEY_WORDS];
+	const struct jrx_bkey *k;
+	struct jrx_report r;
+	struct jrx_array a;
+	struct jrx_fs fs;
+
+	format(e, 1);
+	assert_jrx_ok(jrx_array_open(&a, e->paths, 2, 0));
+	assert_jrx_ok(jrx_fs_open(&fs, &a, 0));
+	assert_jrx_ok(jrx_fs_update(&fs, JRX_BTREE_ACCOUNTING,
+				    th_key_accounting(buf, p, jrx_fs_seq(&fs),
+						      5, 7)));
+	assert_jrx_ok(jrx_fs_commit(&fs));
+	assert_jrx_ok(jrx_fs_writeback_all(&fs));
+	assert_jrx_ok(jrx_fs_journal_flush(&fs, false));
+	jrx_fs_abandon(&fs);
+	jrx_array_close(&a);
+
+	assert_jrx_ok(recover(e, false, &r));
+	assert_string_equal(r.result, "recovered");
+	assert_jrx_ok(jrx_array_open(&a, e->paths, 2, JRX_OPEN_RDONLY));
+	assert_jrx_ok(jrx_open_view(&a, &fs, NULL));
+	assert_jrx_ok(jrx_btree_lookup(&fs, JRX_BTREE_ACCOUNTING, p, &k));
+	assert_non_null(k);
+	v = jrx_bkey_val(k);
+	if (v->d[0] != 5 || v->d[1] != 7)
+		fail_msg("accounting counter (%llu, %llu): %lld, %lld after"
+			 " recovery; the store had 5, 7 (a delta already in a"
+			 " written node applied again?)",
+			 (unsigned long long)p.inode,
+			 (unsigned long long)p.offset, (long long)v->d[0],
+			 (long long)v->d[1]);
+	jrx_fs_abandon(&fs);
+	jrx_array_close(&a);
+}
+
 /* ------------------------------------------------------------ bisect retry */
 
 /*
@@ -754,6 +802,7 @@ BOTH(test_differing_replicas)
 BOTH(test_missing_seq)
 BOTH(test_read_only_refused)
 BOTH(test_blacklist_hides_bsets_ahead)
+BOTH(test_delta_applied_once)
 #define TESTS(fn) cmocka_unit_test(fn##_reference), cmocka_unit_test(fn##_accelerated)
 
 int main(void)
@@ -765,6 +814,7 @@ int main(void)
 		TESTS(test_missing_seq),
 		TESTS(test_read_only_refused),
 		TESTS(test_blacklist_hides_bsets_ahead),
+		TESTS(test_delta_applied_once),
 		cmocka_unit_test(test_bisect_retry),
 	};
 
