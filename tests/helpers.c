@@ -6,7 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <liburing.h>
 #include <xxhash.h>
 
 #include "helpers.h"
@@ -60,6 +66,97 @@ void th_assert_fsck_clean(const char *const *paths, unsigned n,
 	if (res.exit_code != 0)
 		fail_msg("%s: fsck -n: exit %d\n%s", what, res.exit_code, text);
 	free(text);
+}
+
+/* ------------------------------------------------------------ io_uring */
+
+static struct {
+	int	 probed;	/* 0: not yet, 1: available, -1: refused */
+	char	 why[128];
+	unsigned skipped;	/* io_uring parts skipped */
+	char	 seen[16][128];	/* whats already printed */
+	unsigned nr_seen;
+} uring;
+
+bool th_uring_available(char *why, size_t len)
+{
+	if (!uring.probed) {
+		struct io_uring ring;
+		int ret = io_uring_queue_init(4, &ring, 0);
+
+		if (!ret)
+			io_uring_queue_exit(&ring);
+		else
+			snprintf(uring.why, sizeof(uring.why),
+				 "io_uring_queue_init: %s", strerror(-ret));
+		uring.probed = ret ? -1 : 1;
+	}
+	if (uring.probed < 0 && why && len)
+		snprintf(why, len, "%s", uring.why);
+	return uring.probed > 0;
+}
+
+bool th_uring_or_skip(const char *what)
+{
+	if (th_uring_available(NULL, 0))
+		return true;
+	uring.skipped++;
+	for (unsigned i = 0; i < uring.nr_seen; i++)
+		if (!strcmp(uring.seen[i], what))
+			return false;
+	if (uring.nr_seen < sizeof(uring.seen) / sizeof(uring.seen[0]))
+		snprintf(uring.seen[uring.nr_seen++], sizeof(uring.seen[0]),
+			 "%s", what);
+	print_message("[  SKIPPED ] %s: io_uring refused (%s)\n", what,
+		      uring.why);
+	return false;
+}
+
+enum jrx_io_backend th_io_backend(enum jrx_io_backend want, const char *what)
+{
+	return want == JRX_IO_URING && !th_uring_or_skip(what) ?
+		JRX_IO_PREAD : want;
+}
+
+int th_exit_code(int failed)
+{
+	if (failed)
+		return failed;
+	return uring.skipped ? TH_EXIT_SKIP : 0;
+}
+
+#if defined(__x86_64__)
+#define TH_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define TH_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#endif
+
+int th_refuse_uring(void)
+{
+	struct sock_filter f[] = {
+#ifdef TH_AUDIT_ARCH
+		/* another architecture's syscall numbers: not ours to judge */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, TH_AUDIT_ARCH, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+#endif
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K,
+			 SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {
+		.len = (unsigned short)(sizeof(f) / sizeof(f[0])), .filter = f,
+	};
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return -errno;
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog))
+		return -errno;
+	return 0;
 }
 
 /* ------------------------------------------------------------ scratch files */

@@ -5,7 +5,8 @@
  * reads/writes/hashes, and assertions that name the jrx error they saw.
  *
  * Every test program is standalone (liburing style); nothing here keeps
- * global state except the scratch directory a test asked for.
+ * global state except the scratch directory a test asked for and what the
+ * io_uring probe found.
  */
 #ifndef JRX_TEST_HELPERS_H
 #define JRX_TEST_HELPERS_H
@@ -22,6 +23,7 @@
 #include "format/bkey.h"
 #include "util/diag.h"
 #include "io/array.h"
+#include "io/engine.h"
 
 /* ------------------------------------------------------------ assertions */
 
@@ -48,6 +50,43 @@ void th_assert_contains(const char *haystack, const char *needle,
  */
 void th_assert_fsck_clean(const char *const *paths, unsigned n,
 			  const char *what);
+
+/* ------------------------------------------------------------ io_uring */
+
+/*
+ * Where the host refuses io_uring (a seccomp policy, sysctl
+ * kernel.io_uring_disabled, a kernel without it) the io_uring parts of a
+ * test skip instead of failing, as liburing's own tests do, and the
+ * program exits TH_EXIT_SKIP (CTest's SKIP_RETURN_CODE) if nothing
+ * failed.  Parts that run on pread still run.
+ */
+#define TH_EXIT_SKIP 77
+
+/* io_uring_queue_init probed once and cached; if refused, false and the
+ * reason in why (may be NULL). */
+bool th_uring_available(char *why, size_t len);
+
+/*
+ * The io_uring part `what` of a test: true if it can run; else prints
+ * "[  SKIPPED ] what: io_uring refused (why)" (once per what), counts the
+ * skip for th_exit_code() and returns false.
+ */
+bool th_uring_or_skip(const char *what);
+
+/* want, or pread where want is io_uring and the host refuses it (the
+ * skip of the io_uring part `what` printed as by th_uring_or_skip). */
+enum jrx_io_backend th_io_backend(enum jrx_io_backend want, const char *what);
+
+/* A program's exit code from cmocka's failure count: the failures, else
+ * TH_EXIT_SKIP if an io_uring part was skipped, else 0. */
+int th_exit_code(int failed);
+
+/*
+ * From now on io_uring_setup fails with EPERM in this process and the
+ * programs it starts (a seccomp filter, as container hosts install);
+ * 0 or -errno.  For tests/no_uring.c and test_jscan's fallback check.
+ */
+int th_refuse_uring(void);
 
 /* ------------------------------------------------------------ scratch files */
 

@@ -7,7 +7,12 @@
  * second recovery does not change, and takes a later workload; a crash
  * injected at a random device write during recovery, followed by another
  * recovery, gives the identical dump; bad journals are refused without a
- * write.
+ * write; bsets a crashed session wrote ahead of its lost jset stay hidden
+ * behind the commit's blacklist, through the next session and its
+ * recovery; an accounting delta a written node already holds is not
+ * applied again; and when the jsets the accelerated recovery's bisect found do
+ * not form the replay range, it reads the journal again in full and says
+ * so.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +21,7 @@
 #include "btree/fs.h"
 #include "format/bkey.h"
 #include "format/jset.h"
+#include "format/sb.h"
 #include "journal/jread.h"
 #include "io/device.h"
 #include "fsck/fsck.h"
@@ -147,8 +153,9 @@ static void assert_same_dump(const char *want, const char *got,
  * Every test runs twice: with the reference recovery, and with the
  * accelerated one, whose result is then held against the reference's
  * (dump_view() is the reference's dry run).  The accelerated runs go
- * round the io backends, thread counts, read modes, replay unit sizes
- * and NUMA placement on and off.
+ * round the io backends (pread for io_uring where the host refuses it),
+ * thread counts, read modes, replay unit sizes and NUMA placement on and
+ * off.
  */
 static bool accelerated;
 static unsigned recoveries;
@@ -162,7 +169,8 @@ static struct jrx_recover_opts mode(bool dry)
 	struct jrx_recover_opts o = { .dry_run = dry, .reference = !accelerated };
 
 	if (accelerated) {
-		o.io = io[n % 3];
+		o.io = th_io_backend(io[n % 3],
+				     "accelerated recoveries on io_uring");
 		o.threads = 1 + n % 4;
 		o.full_scan = n % 5 == 4;
 		/* replay units of a few keys: leaves sliced between workers */
@@ -517,6 +525,266 @@ static void test_read_only_refused(void **state)
 	assert_false(is_clean(e));
 }
 
+/* ------------------------------------------------------------ blacklist */
+
+/* One key of a write session: an xattr or a dirent, its value a tag. */
+struct tagged {
+	unsigned btree;			/* JRX_BTREE_XATTRS or _DIRENTS */
+	struct jrx_bpos p;
+	char	 tag;
+};
+
+static struct jrx_bkey *tagged_key(uint64_t *buf, const struct tagged *t)
+{
+	char value[64];
+
+	if (t->btree == JRX_BTREE_DIRENTS)
+		return th_key_dirent(buf, t->p, (uint64_t)t->tag, 8, "blacklist");
+	memset(value, t->tag, sizeof(value));
+	return th_key_xattr(buf, t->p, "user.blacklist", value, sizeof(value));
+}
+
+/* The tag of t's key in the post-recovery view, or 0 if it has none. */
+static char view_tag(struct env *e, const struct tagged *t)
+{
+	const struct jrx_bkey *k;
+	struct jrx_array a;
+	struct jrx_fs fs;
+	char tag = 0;
+
+	assert_jrx_ok(jrx_array_open(&a, e->paths, 2, JRX_OPEN_RDONLY));
+	assert_jrx_ok(jrx_open_view(&a, &fs, NULL));
+	assert_jrx_ok(jrx_btree_lookup(&fs, t->btree, t->p, &k));
+	if (k && t->btree == JRX_BTREE_DIRENTS) {
+		tag = (char)((const struct jrx_dirent_val *)jrx_bkey_val(k))->target;
+	} else if (k) {
+		const struct jrx_xattr_val *x = jrx_bkey_val(k);
+
+		tag = ((const char *)(x + 1))[x->name_len];
+	}
+	jrx_fs_abandon(&fs);
+	jrx_array_close(&a);
+	return tag;
+}
+
+/*
+ * A write session on the fs API: `durable` journaled in a jset that
+ * lands, then `ahead` only in nodes written back (bsets appended in
+ * place) ahead of the next jset, which never does: a power cut.  Returns
+ * the seq those bsets carry.
+ */
+static uint64_t session_ahead(struct env *e, const struct tagged *durable,
+			      const struct tagged *ahead)
+{
+	uint64_t buf[TH_KEY_WORDS], seq;
+	struct jrx_array a;
+	struct jrx_fs fs;
+
+	assert_jrx_ok(jrx_array_open(&a, e->paths, 2, 0));
+	assert_jrx_ok(jrx_fs_open(&fs, &a, 0));
+	assert_jrx_ok(jrx_fs_update(&fs, durable->btree, tagged_key(buf, durable)));
+	assert_jrx_ok(jrx_fs_commit(&fs));
+	assert_jrx_ok(jrx_fs_journal_flush(&fs, false));
+	seq = jrx_fs_seq(&fs);
+	assert_jrx_ok(jrx_fs_update(&fs, ahead->btree, tagged_key(buf, ahead)));
+	assert_jrx_ok(jrx_fs_commit(&fs));
+	assert_jrx_ok(jrx_fs_writeback_all(&fs));
+	/* in place: the committed roots reach those bsets */
+	assert_int_equal(fs.rewrites + fs.splits, 0);
+	jrx_fs_abandon(&fs);
+	jrx_array_close(&a);
+	return seq;
+}
+
+/*
+ * DESIGN.md 2.7: bsets that a crashed session appended ahead of a jset
+ * that never landed carry a seq past max_seq.  Recovery ignores them,
+ * and its commit blacklists (max_seq, max_seq + pad) so that they stay
+ * ignored once the array is clean: in the committed state, and when the
+ * next session's keys land in the same node and its crash is recovered.
+ * Each btree is one small root leaf, so every write-back appends in place
+ * and the replay of one btree leaves the other's nodes where they are.
+ */
+static void test_blacklist_hides_bsets_ahead(void **state)
+{
+	struct env *e = *state;
+	const struct tagged a = { JRX_BTREE_DIRENTS, jrx_bpos(4096, 7, 0), 'a' };
+	const struct tagged b = { JRX_BTREE_XATTRS, jrx_bpos(4096, 7, 0), 'b' };
+	const struct tagged c = { JRX_BTREE_XATTRS, jrx_bpos(4096, 9, 0), 'c' };
+	const struct tagged d = { JRX_BTREE_DIRENTS, jrx_bpos(4096, 9, 0), 'd' };
+	uint64_t buf[TH_KEY_WORDS], ahead;
+	struct jrx_report r;
+	struct jrx_array arr;
+	struct jrx_fs fs;
+	char *view, *done;
+	bool covered = false;
+
+	/* a clean store: a few keys in both btrees */
+	format(e, 1);
+	assert_jrx_ok(jrx_array_open(&arr, e->paths, 2, 0));
+	assert_jrx_ok(jrx_fs_open(&fs, &arr, 0));
+	for (uint64_t i = 0; i < 8; i++) {
+		struct tagged x = { JRX_BTREE_XATTRS, jrx_bpos(4096, 100 + i, 0), 'o' };
+		struct tagged y = { JRX_BTREE_DIRENTS, x.p, 'o' };
+
+		assert_jrx_ok(jrx_fs_update(&fs, x.btree, tagged_key(buf, &x)));
+		assert_jrx_ok(jrx_fs_update(&fs, y.btree, tagged_key(buf, &y)));
+		assert_jrx_ok(jrx_fs_commit(&fs));
+	}
+	assert_jrx_ok(jrx_fs_shutdown(&fs));
+	jrx_array_close(&arr);
+
+	/* a durable dirent, an xattr only in a bset ahead; recovery */
+	ahead = session_ahead(e, &a, &b);
+	view = dump_view(e);
+	assert_int_equal(view_tag(e, &a), 'a');
+	assert_int_equal(view_tag(e, &b), 0);
+	assert_jrx_ok(recover(e, false, &r));
+	assert_string_equal(r.result, "recovered");
+	assert_int_equal(r.seq_last, ahead - 1);
+
+	/* the superblock blacklists the seq of the bsets written ahead */
+	assert_jrx_ok(jrx_array_open(&arr, e->paths, 2, JRX_OPEN_RDONLY));
+	for (uint32_t i = 0; i < arr.sb.nr_blacklist; i++)
+		covered |= arr.sb.blacklist[i].start <= ahead &&
+			ahead <= arr.sb.blacklist[i].end;
+	if (!covered)
+		fail_msg("recovery to seq %llu committed %u blacklist range(s),"
+			 " none covering seq %llu of the bsets written ahead of"
+			 " the lost jset", (unsigned long long)r.seq_last,
+			 arr.sb.nr_blacklist, (unsigned long long)ahead);
+	jrx_array_close(&arr);
+	if (view_tag(e, &b))
+		fail_msg("xattr B, only in a bset written ahead of the lost jset"
+			 " (seq %llu), is visible after recovery",
+			 (unsigned long long)ahead);
+	done = dump_view(e);
+	assert_same_dump(view, done, "bsets written ahead, after recovery", 0);
+
+	/* the next session's durable xattr lands in B's node; it crashes */
+	session_ahead(e, &c, &d);
+	assert_jrx_ok(recover(e, false, &r));
+	assert_string_equal(r.result, "recovered");
+	assert_int_equal(view_tag(e, &c), 'c');
+	assert_int_equal(view_tag(e, &d), 0);
+	if (view_tag(e, &b))
+		fail_msg("xattr B, only in a bset written ahead of a jset lost a"
+			 " session earlier (seq %llu), is visible after the next"
+			 " session's recovery", (unsigned long long)ahead);
+	free(view);
+	free(done);
+}
+
+/*
+ * DESIGN.md 2.4: an accounting delta of the replay range that a node
+ * already holds (written back before its jset closed, as a split of the
+ * accounting btree writes it; its version is the jset's seq) is not
+ * applied a second time: recovery leaves the counter as the store had it.
+ */
+static void test_delta_applied_once(void **state)
+{
+	struct env *e = *state;
+	struct jrx_bpos p = jrx_bpos(JRX_ACCT_INODES, 77, 0);
+	const struct jrx_accounting_val *v;
+	uint64_t buf[TH_KEY_WORDS];
+	const struct jrx_bkey *k;
+	struct jrx_report r;
+	struct jrx_array a;
+	struct jrx_fs fs;
+
+	format(e, 1);
+	assert_jrx_ok(jrx_array_open(&a, e->paths, 2, 0));
+	assert_jrx_ok(jrx_fs_open(&fs, &a, 0));
+	assert_jrx_ok(jrx_fs_update(&fs, JRX_BTREE_ACCOUNTING,
+				    th_key_accounting(buf, p, jrx_fs_seq(&fs),
+						      5, 7)));
+	assert_jrx_ok(jrx_fs_commit(&fs));
+	assert_jrx_ok(jrx_fs_writeback_all(&fs));
+	assert_jrx_ok(jrx_fs_journal_flush(&fs, false));
+	jrx_fs_abandon(&fs);
+	jrx_array_close(&a);
+
+	assert_jrx_ok(recover(e, false, &r));
+	assert_string_equal(r.result, "recovered");
+	assert_jrx_ok(jrx_array_open(&a, e->paths, 2, JRX_OPEN_RDONLY));
+	assert_jrx_ok(jrx_open_view(&a, &fs, NULL));
+	assert_jrx_ok(jrx_btree_lookup(&fs, JRX_BTREE_ACCOUNTING, p, &k));
+	assert_non_null(k);
+	v = jrx_bkey_val(k);
+	if (v->d[0] != 5 || v->d[1] != 7)
+		fail_msg("accounting counter (%llu, %llu): %lld, %lld after"
+			 " recovery; the store had 5, 7 (a delta already in a"
+			 " written node applied again?)",
+			 (unsigned long long)p.inode,
+			 (unsigned long long)p.offset, (long long)v->d[0],
+			 (long long)v->d[1]);
+	jrx_fs_abandon(&fs);
+	jrx_array_close(&a);
+}
+
+/* ------------------------------------------------------------ bisect retry */
+
+/*
+ * The first jset of device 0's first journal bucket zeroed (a discarded
+ * bucket, all of it below last_seq): the bisect takes device 0 for
+ * unwritten and finds a replay range with seqs missing; the accelerated
+ * recovery reads the journal again in full, recovers the reference's
+ * state, and the report says why.
+ */
+static void test_bisect_retry(void **state)
+{
+	struct env *e = *state;
+	struct jrx_recover_opts o = { .threads = 2 };
+	struct jrx_journal_scan s;
+	struct jrx_load_result lr;
+	struct jrx_report r;
+	struct jrx_array a;
+	uint64_t off, top = 0, last_seq = 0, below = 0;
+	uint8_t zero[4096] = { 0 };
+	char *view, *done;
+
+	format(e, 1);
+	load(e, 13, 8000, 7000, false, &lr);
+	assert_jrx_ok(jrx_array_open(&a, e->paths, 2, JRX_OPEN_RDONLY));
+	off = jrx_bucket_offset(&a.sb, a.sb.members[0].journal_bucket);
+	assert_jrx_ok(jrx_journal_read_seq(&a, &s, 0));
+	for (size_t i = 0; i < s.nr; i++)
+		if (s.v[i].state == JRX_JSET_OK && s.v[i].seq > top) {
+			top = s.v[i].seq;
+			last_seq = s.v[i].last_seq;
+		}
+	for (size_t i = 0; i < s.nr; i++)
+		if (s.v[i].dev == 0 && s.v[i].offset >= off &&
+		    s.v[i].offset < off + a.sb.bucket_size &&
+		    s.v[i].seq > below)
+			below = s.v[i].seq;
+	jrx_journal_scan_free(&s);
+	jrx_array_close(&a);
+	if (!below || below >= last_seq)
+		fail_msg("the load no longer leaves device 0's first journal"
+			 " bucket below last_seq (its newest seq %llu, replay"
+			 " range [%llu, %llu]): change its parameters",
+			 (unsigned long long)below,
+			 (unsigned long long)last_seq, (unsigned long long)top);
+	th_file_pwrite(e->p[0], zero, sizeof(zero), off);
+
+	view = dump_view(e);
+	assert_jrx_ok(jrx_array_open(&a, e->paths, 2, 0));
+	jrx_report_init(&r, "accelerated");
+	assert_jrx_ok(jrx_recover(&a, &o, &r, NULL));
+	jrx_array_close(&a);
+	assert_string_equal(r.result, "recovered");
+	assert_int_equal(r.seq_last, top);
+	assert_string_equal(r.read_mode, "full_scan");
+	assert_contains(r.full_scan_why, "the jsets the bisect found do not"
+			" form the replay range");
+	done = dump_view(e);
+	assert_same_dump(view, done, "after the bisect's full-scan retry", 13);
+	assert_oracle_match(e, 13);
+	free(view);
+	free(done);
+}
+
 #define BOTH(fn)							\
 	static void fn##_reference(void **state)			\
 	{								\
@@ -533,6 +801,8 @@ BOTH(test_crash_during_recovery)
 BOTH(test_differing_replicas)
 BOTH(test_missing_seq)
 BOTH(test_read_only_refused)
+BOTH(test_blacklist_hides_bsets_ahead)
+BOTH(test_delta_applied_once)
 #define TESTS(fn) cmocka_unit_test(fn##_reference), cmocka_unit_test(fn##_accelerated)
 
 int main(void)
@@ -543,7 +813,10 @@ int main(void)
 		TESTS(test_differing_replicas),
 		TESTS(test_missing_seq),
 		TESTS(test_read_only_refused),
+		TESTS(test_blacklist_hides_bsets_ahead),
+		TESTS(test_delta_applied_once),
+		cmocka_unit_test(test_bisect_retry),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return th_exit_code(cmocka_run_group_tests(tests, setup, teardown));
 }

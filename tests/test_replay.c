@@ -220,7 +220,8 @@ static void test_shapes(void **state)
 		struct jrx_synth_opts so;
 		struct jrx_recover_opts o = {
 			.threads = cases[i].threads, .replay_unit = cases[i].unit,
-			.io = (enum jrx_io_backend)(i % 3),
+			.io = th_io_backend((enum jrx_io_backend)(i % 3),
+					    "replay cases on io_uring"),
 		};
 		struct jrx_report r;
 		char what[96];
@@ -504,5 +505,5 @@ int main(void)
 		cmocka_unit_test(test_failed_thread_starts),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return th_exit_code(cmocka_run_group_tests(tests, setup, teardown));
 }
