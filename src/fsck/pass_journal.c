@@ -5,7 +5,7 @@
  * byte-identical, and every seq of the replay range [last_seq of the
  * newest jset, max_seq] must be there or blacklisted (by the superblock
  * or by a blacklist entry of a jset of the range).  The range checks are
- * those of the journal index recovery uses (recovery/jindex.c), run in
+ * those of the journal index recovery uses (journal/jindex.c), run in
  * its reporting mode.  A clean array needs
  * no journal: the pass is skipped.
  */

@@ -25,8 +25,10 @@
  * leaves the same alloc and accounting btrees.
  *
  * Threads: jrx_replay_parallel() runs on the thread that owns fs and
- * starts the workers itself (replay_par.c says who owns what while they
- * run).
+ * starts its workers as one pool (util/pool.h: the merge and the cut of
+ * sliced leaves are two phases; a worker whose thread did not start runs
+ * on this thread, unpinned); replay_par.c says who owns what while they
+ * run.
  */
 #ifndef JRX_REPLAY_H
 #define JRX_REPLAY_H

@@ -1,6 +1,7 @@
 /*
  * sort.c - jrx_sort_journal(), the driver of the sort stage (sort.h): it
- * owns the buffers, the threads and the phase order.
+ * owns the buffers and the phase order; its T workers are one pool
+ * (util/pool.h), started and stopped here.
  *
  *   1. scan      T threads, jsets split by size: field ranges, key counts;
  *   2. layout    the packed key (pack.c) from the merged ranges;
@@ -124,7 +125,7 @@ static void phase_shim(void *p, unsigned id)
 }
 
 /* fn(arg, t) for t = 0 .. n-1 (n <= c->T) on the stage's pool. */
-static void sort_parallel(struct sort_ctx *c, unsigned n,
+static void sort_phase(struct sort_ctx *c, unsigned n,
 			  void (*fn)(void *arg, unsigned t), void *arg)
 {
 	struct phase_arg a = { fn, arg, n };
@@ -227,7 +228,7 @@ static int scan(struct sort_ctx *c)
 	if (!c->acc || !c->kc || !c->jb)
 		return -ENOMEM;
 	split_jsets(ix, c->T, NULL, c->jb);
-	sort_parallel(c, c->T, job_scan, c);
+	sort_phase(c, c->T, job_scan, c);
 	all = &c->acc[c->T];
 	sort_acc_init(all);
 	for (unsigned t = 0; t < c->T; t++) {
@@ -305,7 +306,7 @@ static int merge(struct sort_ctx *c, const struct jrx_sort_opts *o,
 		for (unsigned t = 0; t < T; t++)
 			in += c->bnd[(r + 1) * T + t] - c->bnd[r * T + t];
 	}
-	sort_parallel(c, T < R ? T : R, job_merge, c);
+	sort_phase(c, T < R ? T : R, job_merge, c);
 
 	/* the ranges end to end */
 	for (unsigned r = 0; r < R; r++) {
@@ -405,14 +406,14 @@ int sort_journal_algo(const struct jrx_jindex *ix, const struct jrx_sort_opts *o
 		ret = alloc_runs(&c);
 	if (ret)
 		goto out;
-	sort_parallel(&c, c.T, job_extract, &c);
+	sort_phase(&c, c.T, job_extract, &c);
 	t1 = jrx_now();
 	/* the first pass's buffers are done with */
 	mem_free(&c.mem, c.acc, (c.T + 1) * sizeof(*c.acc));
 	mem_free(&c.mem, c.kc, ix->nr * sizeof(*c.kc));
 	c.acc = NULL;
 	c.kc = NULL;
-	sort_parallel(&c, c.T, job_sort, &c);
+	sort_phase(&c, c.T, job_sort, &c);
 	t2 = jrx_now();
 	ret = merge(&c, o, res);
 	if (ret)

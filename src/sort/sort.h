@@ -18,8 +18,8 @@
  * order: (level descending, btree id, position, seq, offset in the jset).
  *
  * It knows nothing of how the jsets were read nor of how the keys will be
- * replayed.  Owner: the calling thread; the stage starts and joins its own
- * worker threads and shares nothing with them after it returns.
+ * replayed.  Owner: the calling thread; the stage starts and stops its own
+ * worker pool (util/pool.h) and shares nothing with it after it returns.
  */
 #ifndef JRX_SORT_H
 #define JRX_SORT_H
