@@ -534,6 +534,50 @@ static void test_refusals_write_nothing(void **state)
 	}
 }
 
+/*
+ * --fill: the base's leaves are filled to the asked share of a node, so a
+ * fuller base needs fewer nodes for the same keys (nodes scale about as
+ * 1/fill), and every fill gives a valid array; a fill out of range is
+ * refused before any write.
+ */
+static void test_fill(void **state)
+{
+	static const unsigned fills[] = { 50, 75, 100 };
+	struct env *e = *state;
+	struct jrx_synth_opts o;
+	struct jrx_synth_report r;
+	struct th_file_state before, after;
+	uint64_t nodes[3];
+	char what[64];
+
+	for (unsigned i = 0; i < 3; i++) {
+		jrx_synth_opts_default(&o);
+		o.keys = 5000;
+		o.base_keys = 60000;
+		o.seed = 9;
+		o.fill_pct = fills[i];
+		format(e, 2, 1, 32u << 20);
+		assert_jrx_ok(synth(e, 2, &o, &r));
+		snprintf(what, sizeof(what), "--fill %u", fills[i]);
+		assert_valid(e, 2, 1, &o, &r, what);
+		nodes[i] = r.base_nodes;
+	}
+	/* 50 % full needs about twice the nodes of 100 %, 1.5 x of 75 % */
+	if (!(nodes[0] > nodes[1] && nodes[1] > nodes[2]) ||
+	    nodes[0] * 10 < nodes[2] * 17 || nodes[0] * 10 > nodes[2] * 23)
+		fail_msg("base nodes at fill 50/75/100: %" PRIu64 "/%" PRIu64
+			 "/%" PRIu64 ": not about 1/fill", nodes[0], nodes[1],
+			 nodes[2]);
+
+	format(e, 2, 1, 32u << 20);
+	th_file_state(e->p[0], &before);
+	o.fill_pct = JRX_SYNTH_MIN_FILL - 1;
+	assert_jrx_err(synth(e, 2, &o, &r), -JRX_ERR_BAD_OPTION);
+	assert_contains(jrx_diag(), "--fill");
+	th_file_state(e->p[0], &after);
+	assert_int_equal(before.hash, after.hash);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -543,6 +587,7 @@ int main(void)
 		cmocka_unit_test(test_one_btree),
 		cmocka_unit_test(test_deterministic),
 		cmocka_unit_test(test_refusals_write_nothing),
+		cmocka_unit_test(test_fill),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

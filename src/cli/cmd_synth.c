@@ -21,7 +21,7 @@ static void usage(FILE *f)
 		" [--overwrite-ratio R]\n"
 		"                 [--distribution uniform|zipf|sequential|hot]"
 		" [--seed S] [--jset-size BYTES]\n"
-		"                 [--json] DEV...\n"
+		"                 [--fill PCT] [--json] DEV...\n"
 		"  on a clean array: rebuild the store as a bulk-loaded base of M"
 		" keys plus a\n"
 		"  journal of N keys that recovery must replay; the array is left"
@@ -49,8 +49,12 @@ static void usage(FILE *f)
 		"                    dirents), the rest uniform\n"
 		"  --seed            PRNG seed (default 1)\n"
 		"  --jset-size       bytes per jset, default 256K, at most a bucket\n"
+		"  --fill            base leaves filled to PCT %% of a node, as a"
+		" live store\n"
+		"                    leaves them (default %u, %u to 100)\n"
 		"  --json            print the report as one JSON object\n",
-		JRX_SYNTH_DEFAULT_MIX, JRX_SYNTH_HOT_PCT);
+		JRX_SYNTH_DEFAULT_MIX, JRX_SYNTH_HOT_PCT,
+		JRX_SYNTH_DEFAULT_FILL, JRX_SYNTH_MIN_FILL);
 }
 
 struct progress {
@@ -161,6 +165,7 @@ int cmd_synth(int argc, char **argv)
 		{ "distribution", required_argument, NULL, 'd' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "jset-size", required_argument, NULL, 'J' },
+		{ "fill", required_argument, NULL, 'F' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -216,6 +221,12 @@ int cmd_synth(int argc, char **argv)
 			if (!cli_parse_size(arg, &v) || v > UINT32_MAX)
 				goto bad;
 			o.jset_size = (uint32_t)v;
+			break;
+		case 'F':
+			if (!cli_parse_u64(arg, &v) || v < JRX_SYNTH_MIN_FILL ||
+			    v > 100)
+				goto bad;
+			o.fill_pct = (unsigned)v;
 			break;
 		case 'j':
 			json = true;

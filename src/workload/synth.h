@@ -54,6 +54,9 @@ struct jrx_synth_opts {
 	unsigned dist;			/* enum jrx_synth_dist */
 	uint64_t seed;
 	uint32_t jset_size;		/* bytes, multiple of 4096, <= bucket */
+	unsigned fill_pct;		/* base leaves filled to this % of a
+					   node, as a live store leaves them
+					   (JRX_SYNTH_MIN_FILL..100) */
 	/* called after every jset and base phase; may be NULL */
 	void	(*progress)(void *ctx, const char *phase, uint64_t done,
 			    uint64_t total);
@@ -81,6 +84,8 @@ struct jrx_synth_report {
 
 #define JRX_SYNTH_DEFAULT_MIX	"extents=70,inodes=10,dirents=15,xattrs=5"
 #define JRX_SYNTH_DEFAULT_JSET	(256u << 10)
+#define JRX_SYNTH_DEFAULT_FILL	75u
+#define JRX_SYNTH_MIN_FILL	20u
 
 /* Defaults: N = 0, M = N (when base_keys_set is false, see cmd_synth). */
 void jrx_synth_opts_default(struct jrx_synth_opts *o);

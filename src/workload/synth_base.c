@@ -133,8 +133,8 @@ static int plan_base(struct synth *s, const uint64_t c[])
 
 static int bulk_begin(struct synth *s, struct jrx_bulk *b, unsigned id)
 {
-	return jrx_bulk_init(b, s->a, &s->bt, id, s->a->sb.btree_node_size, 75,
-			     s->a->sb.journal_seq);
+	return jrx_bulk_init(b, s->a, &s->bt, id, s->a->sb.btree_node_size,
+			     s->o->fill_pct, s->a->sb.journal_seq);
 }
 
 static int bulk_end(struct synth *s, struct jrx_bulk *b, unsigned id, int ret)

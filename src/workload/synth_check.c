@@ -83,7 +83,7 @@ int synth_check_space(struct jrx_array *a, const struct jrx_synth_opts *o)
 	user = c[B_EXT] + (uint64_t)ceil((double)o->keys *
 					 (mix_share(o, B_EXT) + 0.02)) + 64;
 	user = (user * EXT_SECTORS + bsect - 1) / bsect + 2 * sb->nr_devices;
-	payload = (sb->btree_node_size - 112) * 0.75;
+	payload = (sb->btree_node_size - 112) * (o->fill_pct / 100.0);
 	nodes = (uint64_t)ceil(base_bytes * 1.1 / payload) + 64 +
 		(uint64_t)ceil((double)(user + 1024) * 64 / payload);
 	need = user + (nodes + per_bucket - 1) / per_bucket + 2 * sb->nr_devices;
@@ -119,6 +119,10 @@ int synth_check_opts(struct jrx_array *a, const struct jrx_synth_opts *o)
 				" from 0 to 1", o->overwrite_ratio);
 	if (o->dist > JRX_SYNTH_HOT)
 		return jrx_fail(-JRX_ERR_BAD_OPTION, "unknown distribution");
+	if (o->fill_pct < JRX_SYNTH_MIN_FILL || o->fill_pct > 100)
+		return jrx_fail(-JRX_ERR_BAD_OPTION, "--fill %u: must be from %u"
+				" to 100 (percent of a node)", o->fill_pct,
+				JRX_SYNTH_MIN_FILL);
 	if (o->keys + o->base_keys > (1ull << 31) ||
 	    o->keys > (1ull << 31) || o->base_keys > (1ull << 31))
 		return jrx_fail(-JRX_ERR_BAD_OPTION, "--keys plus --base-keys: at"

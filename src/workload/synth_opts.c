@@ -18,6 +18,7 @@ void jrx_synth_opts_default(struct jrx_synth_opts *o)
 	o->dist = JRX_SYNTH_UNIFORM;
 	o->seed = 1;
 	o->jset_size = JRX_SYNTH_DEFAULT_JSET;
+	o->fill_pct = JRX_SYNTH_DEFAULT_FILL;
 }
 
 int jrx_synth_parse_mix(const char *str, uint32_t mix[JRX_SYNTH_NR_BTREES])
