@@ -113,9 +113,10 @@ int jrx_jindex_build(struct jrx_jindex *ix, const struct jrx_sb *sb,
 		ix->copies++;
 		if (last && last->seq == c->seq) {
 			size_t bytes = sizeof(*c->j) + (size_t)c->j->u64s * 8;
+			bool differ = c->j->u64s != last->j->u64s ||
+				memcmp(c->j, last->j, bytes);
 
-			if ((c->j->u64s != last->j->u64s ||
-			     memcmp(c->j, last->j, bytes)) && report) {
+			if (differ && report) {
 				struct jrx_jindex_problem pr = {
 					.kind = JRX_JIX_REPLICAS_DIFFER,
 					.seq = c->seq, .seq_end = c->seq,
@@ -126,12 +127,13 @@ int jrx_jindex_build(struct jrx_jindex *ix, const struct jrx_sb *sb,
 				report(ctx, &pr);
 				continue;
 			}
-			if (c->j->u64s != last->j->u64s ||
-			    memcmp(c->j, last->j, bytes)) {
-				ret = jrx_fail(-JRX_ERR_JOURNAL_REPLICAS_DIFFER, "jset seq %"
-					PRIu64 ": replicas differ: %s offset %"
-					PRIu64 " and %s offset %" PRIu64, c->seq,
-					jrx_journal_scan_dev(s, last->dev), last->offset,
+			if (differ) {
+				ret = jrx_fail(-JRX_ERR_JOURNAL_REPLICAS_DIFFER,
+					"jset seq %" PRIu64 ": replicas differ:"
+					" %s offset %" PRIu64 " and %s offset %"
+					PRIu64, c->seq,
+					jrx_journal_scan_dev(s, last->dev),
+					last->offset,
 					jrx_journal_scan_dev(s, c->dev), c->offset);
 				goto out;
 			}
@@ -172,14 +174,15 @@ int jrx_jindex_build(struct jrx_jindex *ix, const struct jrx_sb *sb,
 				continue;
 			}
 			if (!report) {
-				ret = jrx_fail(-JRX_ERR_JOURNAL_SEQ_MISSING, "journal seq %"
-					PRIu64 " is missing: the replay range is %"
-					PRIu64 "..%" PRIu64 " (newest jset on %s"
-					" offset %" PRIu64 ") and no valid copy of"
-					" seq %" PRIu64 " was found", expect,
-					ix->last_seq, ix->max_seq,
-					jrx_journal_scan_dev(s, newest->dev), newest->offset,
-					expect);
+				ret = jrx_fail(-JRX_ERR_JOURNAL_SEQ_MISSING,
+					"journal seq %" PRIu64 " is missing: the"
+					" replay range is %" PRIu64 "..%" PRIu64
+					" (newest jset on %s offset %" PRIu64 ")"
+					" and no valid copy of seq %" PRIu64
+					" was found", expect, ix->last_seq,
+					ix->max_seq,
+					jrx_journal_scan_dev(s, newest->dev),
+					newest->offset, expect);
 				goto out;
 			}
 			ix->missing++;

@@ -23,7 +23,8 @@
  * The result is the list of jlist.h as jrx_journal_read_seq() fills it
  * with JRX_SCAN_KEEP (infos in device, bucket, offset order; the bytes
  * kept in read arenas; mode JRX_SCAN_BISECT or JRX_SCAN_FULL), so the
- * journal index (jindex.h) is built the same from either.  Owner: the calling thread.
+ * journal index (jindex.h) is built the same from either.  Owner: the
+ * calling thread.
  */
 #ifndef JRX_JSCAN_H
 #define JRX_JSCAN_H
