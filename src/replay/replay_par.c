@@ -56,6 +56,7 @@ struct par {
 	atomic_bool		 stop;
 	atomic_int		 bind_errno;
 	unsigned		 threads;	/* the pool's started threads */
+	int			 phase;		/* 1 or 2: set between pool phases */
 	struct worker		*w;
 };
 
@@ -382,21 +383,14 @@ static void run_phase(struct worker *w, int phase)
 	}
 }
 
-static void phase1(void *arg, unsigned id)
+/* One pool phase: worker id works phase c->phase, timed. */
+static void pool_phase(void *arg, unsigned id)
 {
-	struct worker *w = &((struct par *)arg)->w[id];
+	struct par *c = arg;
+	struct worker *w = &c->w[id];
 	double t = jrx_now();
 
-	run_phase(w, 1);
-	w->st.busy_seconds += jrx_now() - t;
-}
-
-static void phase2(void *arg, unsigned id)
-{
-	struct worker *w = &((struct par *)arg)->w[id];
-	double t = jrx_now();
-
-	run_phase(w, 2);
+	run_phase(w, c->phase);
 	w->st.busy_seconds += jrx_now() - t;
 }
 
@@ -455,9 +449,11 @@ static int run_workers(struct par *c, unsigned nw)
 	if (ret)
 		return ret;
 	c->threads = jrx_pool_threads(pool);
-	jrx_pool_run(pool, phase1, c);	/* its return is the barrier */
+	c->phase = 1;
+	jrx_pool_run(pool, pool_phase, c);	/* its return is the barrier */
+	c->phase = 2;
 	if (!atomic_load(&c->stop))
-		jrx_pool_run(pool, phase2, c);
+		jrx_pool_run(pool, pool_phase, c);
 	jrx_pool_stop(pool);
 	for (unsigned i = 0; i < nw; i++)
 		if (c->w[i].ret)
