@@ -438,6 +438,7 @@ struct jrx_bkey *th_key_btree_ptr(uint64_t *buf, struct jrx_bpos max,
 
 	v->sector = sector;
 	v->dev = dev;
+	v->blocks = 1;
 	v->nonce = nonce;
 	v->min_key = min;
 	return k;

@@ -84,6 +84,7 @@ struct jrx_bkey *jg_key(uint64_t *buf, unsigned btree_id, unsigned level,
 						       sizeof(*v));
 
 		v->sector = salt;
+		v->blocks = 1;
 		v->nonce = salt | 1;
 		v->min_key = JRX_POS_MIN;
 		return k;

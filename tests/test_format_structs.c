@@ -238,7 +238,7 @@ static void test_magics(void **state)
 static void make_sb(struct jrx_sb *sb, unsigned nr_devices, unsigned dev_idx)
 {
 	memset(sb, 0, sizeof(*sb));
-	sb->version = 1;
+	sb->version = JRX_FORMAT_VERSION;
 	memcpy(sb->magic, JRX_SB_MAGIC, 16);
 	memcpy(sb->uuid, UUID, 16);
 	sb->seq = 7;
@@ -294,7 +294,7 @@ static void test_sb_roundtrip(void **state)
 
 	/* the bytes sit where FORMAT.md §4.1 says, little-endian */
 	assert_int_equal(rd32(raw, 0), jrx_crc32c(raw + 8, JRX_SB_SIZE - 8));
-	assert_int_equal(rd32(raw, 4), 1);
+	assert_int_equal(rd32(raw, 4), JRX_FORMAT_VERSION);
 	assert_memory_equal(raw + 8, "jrx superblock\0\0", 16);
 	assert_memory_equal(raw + 24, UUID, 16);
 	assert_int_equal(raw[40], 0xa1);		/* dev_uuid = member 1 */
@@ -389,7 +389,7 @@ static void test_sb_rejects(void **state)
 		switch (c) {
 		case SB_MAGIC:		sb->magic[3] = 'X'; want = -JRX_ERR_NOT_JRX; break;
 		case SB_CSUM:		sb->time++; want = -JRX_ERR_SB_CSUM; break;
-		case SB_VERSION:	sb->version = 2; break;
+		case SB_VERSION:	sb->version = JRX_FORMAT_VERSION + 1; break;
 		case SB_BLOCK:		sb->block_size = 512; break;
 		case SB_BUCKET_NOT_POW2: sb->bucket_size = 3 * 65536; break;
 		case SB_BUCKET_SMALL:	sb->bucket_size = 32768;
@@ -535,7 +535,7 @@ static void jb_roots(struct jb *b)
 
 static void jb_finish(struct jb *b, uint64_t seq, uint64_t last_seq)
 {
-	b->j->version = 1;
+	b->j->version = JRX_FORMAT_VERSION;
 	b->j->magic = jrx_jset_magic(UUID);
 	b->j->seq = seq;
 	b->j->last_seq = last_seq;
@@ -587,7 +587,7 @@ static void test_jset_roundtrip(void **state)
 	memcpy(raw, b.buf, bytes);
 	/* header bytes, §5.2 */
 	assert_int_equal(rd32(raw, 0), jrx_crc32c(raw + 8, 32 + b.j->u64s * 8));
-	assert_int_equal(rd32(raw, 4), 1);
+	assert_int_equal(rd32(raw, 4), JRX_FORMAT_VERSION);
 	assert_int_equal(rd64(raw, 8), jrx_jset_magic(UUID));
 	assert_int_equal(rd64(raw, 16), 1000);
 	assert_int_equal(rd64(raw, 24), 990);
@@ -802,7 +802,7 @@ static void test_jset_rejects(void **state)
 			want = -JRX_ERR_JSET_CSUM;
 			break;
 		case J_VERSION:
-			b.j->version = 2;	/* not covered by csum */
+			b.j->version = JRX_FORMAT_VERSION + 1;	/* not covered by csum */
 			break;
 		case J_PAST_BUCKET:
 			avail = 4096;
@@ -858,7 +858,7 @@ static void test_keys_every_type(void **state)
 		  "1:259:0 accounting version=42 d0=1 d1=-5" },
 		{ "btree_ptr", JRX_BTREE_INODES, 1, 11,
 		  "18446744073709551615:18446744073709551615:4294967295 btree_ptr"
-		  " dev=0 sector=4096 nonce=00000000deadbeef min=3:4:5" },
+		  " dev=0 sector=4096 blocks=1 nonce=00000000deadbeef min=3:4:5" },
 	};
 
 	(void)state;
@@ -1155,7 +1155,7 @@ static void make_node_hdr(uint8_t *node, uint64_t nonce, struct jrx_bpos min,
 	struct jrx_btree_node *h = (void *)node;
 
 	memset(h, 0, sizeof(*h));
-	h->version = 1;
+	h->version = JRX_FORMAT_VERSION;
 	h->magic = jrx_node_magic(UUID);
 	h->nonce = nonce;
 	h->btree_id = JRX_BTREE_XATTRS;
@@ -1193,7 +1193,7 @@ static void test_node_roundtrip(void **state)
 
 	/* header bytes, §7.1, and bset bytes, §7.2 */
 	assert_int_equal(rd32(node, 0), jrx_crc32c(node + 8, 72));
-	assert_int_equal(rd32(node, 4), 1);
+	assert_int_equal(rd32(node, 4), JRX_FORMAT_VERSION);
 	assert_int_equal(rd64(node, 8), magic);
 	assert_int_equal(rd64(node, 16), nonce);
 	assert_int_equal(node[24], JRX_BTREE_XATTRS);
@@ -1220,7 +1220,8 @@ static void test_node_roundtrip(void **state)
 					 nonce, &why), -JRX_ERR_NODE_INVALID);
 
 	/* merged view: later bset wins, the whiteout deletes */
-	assert_jrx_ok(jrx_bnode_decode(n, node, NODE_SIZE, magic, NULL, &why));
+	assert_jrx_ok(jrx_bnode_decode(n, node, NODE_SIZE, 8192, magic, NULL,
+				       &why));
 	assert_int_equal(n->nonce, nonce);
 	assert_int_equal(n->bsets, 2);
 	assert_int_equal(n->written, end1);
@@ -1233,12 +1234,32 @@ static void test_node_roundtrip(void **state)
 			    "20:0:0 xattr name=d value=");
 	assert_int_equal(n->live_u64s, b0[0]->u64s + b1[0]->u64s + b1[2]->u64s);
 
+	/*
+	 * The pointer's written length bounds the walk (§7.4): one block
+	 * is the first bset alone, whatever follows it; three blocks make
+	 * the invalid third block part of the node, which is then invalid.
+	 */
+	assert_jrx_ok(jrx_bnode_decode(n, node, NODE_SIZE, 4096, magic, NULL,
+				       &why));
+	assert_int_equal(n->bsets, 1);
+	assert_int_equal(n->written, end0);
+	assert_string_equal(th_key_text(n->keys[2], text, sizeof(text)),
+			    "12:1:0 xattr name=c value=333333");
+	assert_jrx_err(jrx_bnode_decode(n, node, NODE_SIZE, 3 * 4096, magic,
+					NULL, &why), -JRX_ERR_NODE_INVALID);
+	assert_string_equal(why, "bset nonce or block does not match the node");
+	assert_jrx_err(jrx_bnode_decode(n, node, NODE_SIZE, 0, magic, NULL,
+					&why), -JRX_ERR_NODE_INVALID);
+	assert_jrx_err(jrx_bnode_decode(n, node, NODE_SIZE, NODE_SIZE + 4096,
+					magic, NULL, &why), -JRX_ERR_NODE_INVALID);
+
 	/* a blacklisted bset is skipped, the walk goes on past it */
 	{
 		struct jrx_blacklist_entry e = { 9, 9 };
 		struct jrx_blacklist bl = { &e, 1 };
 
-		assert_jrx_ok(jrx_bnode_decode(n, node, NODE_SIZE, magic, &bl, &why));
+		assert_jrx_ok(jrx_bnode_decode(n, node, NODE_SIZE, 8192, magic,
+					       &bl, &why));
 		assert_int_equal(n->nr, 3);
 		assert_string_equal(th_key_text(n->keys[1], text, sizeof(text)),
 				    "11:1:0 xattr name=b value=3232");
@@ -1257,8 +1278,8 @@ static void test_node_roundtrip(void **state)
 
 		memcpy(copy, node, NODE_SIZE);
 		put_bset(copy, off1, nonce, 9, &out, 1);
-		assert_jrx_err(jrx_bnode_decode(n, copy, NODE_SIZE, magic, NULL,
-						&why), -JRX_ERR_NODE_INVALID);
+		assert_jrx_err(jrx_bnode_decode(n, copy, NODE_SIZE, 8192, magic,
+						NULL, &why), -JRX_ERR_NODE_INVALID);
 		assert_non_null(why);
 		/* keys out of order within a bset */
 		{
@@ -1266,8 +1287,8 @@ static void test_node_roundtrip(void **state)
 
 			memcpy(copy, node, NODE_SIZE);
 			put_bset(copy, 80, nonce, 5, rev, 2);
-			assert_jrx_err(jrx_bnode_decode(n, copy, NODE_SIZE, magic,
-							NULL, &why),
+			assert_jrx_err(jrx_bnode_decode(n, copy, NODE_SIZE, 8192,
+							magic, NULL, &why),
 				       -JRX_ERR_NODE_INVALID);
 		}
 		/* a key of the wrong type for the node's btree */
@@ -1278,8 +1299,8 @@ static void test_node_roundtrip(void **state)
 
 			memcpy(copy, node, NODE_SIZE);
 			put_bset(copy, off1, nonce, 9, &ik, 1);
-			assert_jrx_err(jrx_bnode_decode(n, copy, NODE_SIZE, magic,
-							NULL, &why),
+			assert_jrx_err(jrx_bnode_decode(n, copy, NODE_SIZE, 8192,
+							magic, NULL, &why),
 				       -JRX_ERR_NODE_INVALID);
 		}
 		free(copy);
@@ -1310,7 +1331,7 @@ static void test_node_rejects(void **state)
 	HDR_CASE(h->magic ^= 1, -JRX_ERR_NODE_INVALID);
 	HDR_CASE(h->nonce ^= 1, -JRX_ERR_NODE_CSUM);
 	HDR_CASE(h->csum ^= 1, -JRX_ERR_NODE_CSUM);
-	HDR_CASE(h->version = 2, -JRX_ERR_NODE_INVALID);
+	HDR_CASE(h->version = JRX_FORMAT_VERSION + 1, -JRX_ERR_NODE_INVALID);
 	HDR_CASE((h->btree_id = 6, jrx_node_set_csum(h)), -JRX_ERR_NODE_INVALID);
 	HDR_CASE((h->level = 8, jrx_node_set_csum(h)), -JRX_ERR_NODE_INVALID);
 	HDR_CASE((h->min_key = jrx_bpos(20, 0, 1), jrx_node_set_csum(h)),

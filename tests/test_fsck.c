@@ -562,7 +562,7 @@ static void test_middle_bset_csum(void **state)
 		skip();		/* no leaf with three bsets in this workload */
 	read_raw(e, &m.l, size, &r);
 	assert_true(r.nr >= 3);
-	/* the second bset fails, a valid one follows: damage, not a torn tail */
+	/* the second bset fails inside the written part its pointer gives */
 	bad = m.l.sector * JRX_SECTOR_SIZE + r.bset[1];
 	flip_byte(e->p[m.l.dev], bad + sizeof(struct jrx_bset) + 8);
 	free(r.buf);
@@ -571,9 +571,9 @@ static void test_middle_bset_csum(void **state)
 	s = first_seen(JRX_PR_BSET_CSUM);
 	assert_int_equal(s->c.dev, m.l.dev);
 	assert_int_equal(s->c.offset, bad);
-	assert_contains(s->c.why, "valid bset follows");
-	/* the node itself is still read, up to the damage */
-	assert_int_equal(res.bad_nodes, 0);
+	assert_contains(s->c.why, "inside the node's written part");
+	/* the node is lost: a reader never merges part of a node */
+	assert_int_equal(res.bad_nodes, 1);
 	assert_int_equal(res.counts.sev[JRX_SEV_ERROR], 1);
 }
 

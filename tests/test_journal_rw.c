@@ -1445,7 +1445,7 @@ static void test_corruption(void **state)
 	jrx_journal_scan_free(&s);
 
 	/*
-	 * Bucket 1: a flipped payload byte.  Bucket 2: version 2 with the
+	 * Bucket 1: a flipped payload byte.  Bucket 2: a wrong version with the
 	 * checksum redone.  Bucket 3: u64s past the bucket.  Bucket 4:
 	 * last_seq above seq, checksum redone.  Bucket 5: a flipped magic.
 	 */
@@ -1470,7 +1470,7 @@ static void test_corruption(void **state)
 			sl[c]->kind = SLOT_CSUM;
 			break;
 		case 1:
-			h->version = 2;
+			h->version = JRX_FORMAT_VERSION + 1;
 			jrx_jset_set_csum(h);
 			sl[c]->kind = SLOT_BAD;
 			break;

@@ -377,8 +377,9 @@ static void test_crash_during_recovery(void **state)
 		load(e, seed, 3000, 2000 + th_rand_below(&rnd, 900), seed & 1, &lr);
 		view = dump_view(e);
 		assert_jrx_ok(recover(e, true, &r));
-		/* node writes, then the superblock: 2 copies x 2 devices */
-		writes = r.nodes_written + 4;
+		/* node writes (whole nodes and appended bsets), then the
+		 * superblock: 2 copies x 2 devices */
+		writes = r.nodes_written + r.bsets_appended + 4;
 		at = 1 + th_rand_below(&rnd, writes);
 
 		jrx_recover_crash_after_writes(at);

@@ -232,6 +232,20 @@ int jrx_bnode_settle_deferred(struct jrx_bnode *n)
 			in[x] = s[x].k;
 		free(s);
 	}
+	/*
+	 * The newest update of every position is also unwritten: pend, as
+	 * jrx_bnode_apply() keeps it (a whiteout too, once an older bset
+	 * may hold the key), so write-back can append exactly what changed.
+	 */
+	for (size_t x = 0; x < nin; x++) {
+		int ret;
+
+		if (x + 1 < nin && jrx_bpos_eq(in[x]->p, in[x + 1]->p))
+			continue;
+		ret = sorted_put(n, true, in[x], n->written > 0);
+		if (ret)
+			return ret;
+	}
 	v = malloc((cap ? cap : 1) * sizeof(*v));
 	if (!v)
 		return jrx_fail(-ENOMEM, "allocating to merge a btree node's"
@@ -273,8 +287,8 @@ int jrx_bnode_settle_deferred(struct jrx_bnode *n)
 #define BAD(msg) do { *why = (msg); ret = -JRX_ERR_NODE_INVALID; goto err; } while (0)
 
 int jrx_bnode_decode(struct jrx_bnode *n, const void *buf, size_t node_size,
-		     uint64_t magic, const struct jrx_blacklist *bl,
-		     const char **why)
+		     size_t limit, uint64_t magic,
+		     const struct jrx_blacklist *bl, const char **why)
 {
 	void *img = jrx_blob_alloc(node_size);
 
@@ -283,13 +297,13 @@ int jrx_bnode_decode(struct jrx_bnode *n, const void *buf, size_t node_size,
 		return jrx_fail(-ENOMEM, "allocating a btree node image"
 				" (%zu bytes)", node_size);
 	}
-	memcpy(img, buf, node_size);
-	return jrx_bnode_decode_adopt(n, img, node_size, magic, bl, why);
+	memcpy(img, buf, limit < node_size ? limit : node_size);
+	return jrx_bnode_decode_adopt(n, img, node_size, limit, magic, bl, why);
 }
 
 int jrx_bnode_decode_adopt(struct jrx_bnode *n, void *img, size_t node_size,
-			   uint64_t magic, const struct jrx_blacklist *bl,
-			   const char **why)
+			   size_t limit, uint64_t magic,
+			   const struct jrx_blacklist *bl, const char **why)
 {
 	const struct jrx_btree_node *h = img;
 	const char *buf = img;
@@ -299,6 +313,11 @@ int jrx_bnode_decode_adopt(struct jrx_bnode *n, void *img, size_t node_size,
 	jrx_bnode_reset(n);
 	n->blob = img;
 	n->blob_len = node_size;
+	if (!limit || limit > node_size || limit % JRX_BLOCK_SIZE) {
+		*why = "the written length is not a whole number of blocks"
+			" inside the node";
+		return -JRX_ERR_NODE_INVALID;
+	}
 	ret = jrx_node_hdr_validate(h, magic, why);
 	if (ret)
 		return ret;
@@ -308,19 +327,14 @@ int jrx_bnode_decode_adopt(struct jrx_bnode *n, void *img, size_t node_size,
 	n->min = h->min_key;
 	n->max = h->max_key;
 
-	while (off + sizeof(struct jrx_bset) <= node_size) {
+	/* every bset of the written part is whole, and they end at limit */
+	while (off < limit) {
 		const struct jrx_bset *b = (const void *)(buf + off);
 		const struct jrx_bkey *k, *end, *prev = NULL;
-		const char *bwhy;
 
-		if (jrx_bset_validate(b, off, node_size, n->nonce, &bwhy)) {
-			if (!n->bsets) {
-				*why = bwhy;
-				ret = -JRX_ERR_NODE_INVALID;
-				goto err;
-			}
-			break;		/* end of the written part */
-		}
+		ret = jrx_bset_validate(b, off, limit, n->nonce, why);
+		if (ret)
+			goto err;
 		n->bsets++;
 		n->written = (uint32_t)(off + jrx_bset_bytes(b));
 		off = jrx_bset_next_offset(off + jrx_bset_bytes(b));
@@ -448,23 +462,32 @@ int jrx_bnode_adopt_image(struct jrx_bnode *n, void *img, size_t bytes)
 	return 0;
 }
 
-size_t jrx_bnode_encode_append(const struct jrx_bnode *n, void *buf,
-			       uint64_t journal_seq, size_t *off)
+size_t jrx_bset_encode_keys(void *buf, uint64_t nonce, size_t off,
+			    const struct jrx_bkey *const *keys, size_t nr,
+			    uint64_t journal_seq)
 {
 	struct jrx_bset *b = buf;
 	size_t bytes;
 
-	*off = jrx_bset_next_offset(n->written);
 	memset(b, 0, sizeof(*b));
-	b->block = (uint32_t)(*off / JRX_BLOCK_SIZE);
-	b->nonce = n->nonce;
+	b->block = (uint32_t)(off / JRX_BLOCK_SIZE);
+	b->nonce = nonce;
 	b->journal_seq = journal_seq;
-	bytes = put_keys(b + 1, n->pend, 0, n->pnr);
+	bytes = put_keys(b + 1, (struct jrx_bkey *const *)keys, 0, nr);
 	b->u64s = (uint32_t)(bytes / 8);
 	jrx_bset_set_csum(b);
 	bytes += sizeof(*b);
 	memset((char *)buf + bytes, 0, jrx_bset_next_offset(bytes) - bytes);
 	return jrx_bset_next_offset(bytes);
+}
+
+size_t jrx_bnode_encode_append(const struct jrx_bnode *n, void *buf,
+			       uint64_t journal_seq, size_t *off)
+{
+	*off = jrx_bset_next_offset(n->written);
+	return jrx_bset_encode_keys(buf, n->nonce, *off,
+				    (const struct jrx_bkey *const *)n->pend,
+				    n->pnr, journal_seq);
 }
 
 void jrx_bnode_written(struct jrx_bnode *n, uint32_t written)

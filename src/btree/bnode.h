@@ -44,6 +44,8 @@ struct jrx_bnode {
 	uint64_t	  dirty_seq;	/* oldest seq among pend (0: clean) */
 	bool		  fresh;	/* placed by the running recovery: no
 					   committed state points at it */
+	bool		  mem_only;	/* a dry run appended to it: the device
+					   lacks its last bsets */
 	char		 *blob;		/* image the keys point into (owned) */
 	size_t		  blob_len;
 	struct jrx_bkey	**in;		/* deferred updates, arrival order */
@@ -62,22 +64,24 @@ struct jrx_bnode *jrx_bnode_alloc(void);
 void jrx_bnode_free(struct jrx_bnode *n);
 
 /*
- * Decode a node read from disk.  The header must verify against magic;
- * bsets are merged until one fails validation; bsets whose journal_seq is
- * blacklisted are skipped.  Keys are validated for the node's btree and
- * level and must lie inside [min, max] and be sorted within their bset.
- * *why says what failed.
+ * Decode a node read from disk, whose written part is its first limit
+ * bytes (the pointer's blocks * 4096; only those need to have been read).
+ * The header must verify against magic; every bset in [0, limit) must
+ * validate and the last one ends in limit's block (FORMAT.md 7.4); bsets
+ * whose journal_seq is blacklisted are skipped.  Keys are validated for
+ * the node's btree and level and must lie inside [min, max] and be
+ * sorted within their bset.  *why says what failed.
  */
 int jrx_bnode_decode(struct jrx_bnode *n, const void *buf, size_t node_size,
-		     uint64_t magic, const struct jrx_blacklist *bl,
-		     const char **why);
+		     size_t limit, uint64_t magic,
+		     const struct jrx_blacklist *bl, const char **why);
 /*
  * The same, but n takes img (a blob of node_size bytes, blob.h) as its
  * own, whether decoding succeeds or not: no copy is made.
  */
 int jrx_bnode_decode_adopt(struct jrx_bnode *n, void *img, size_t node_size,
-			   uint64_t magic, const struct jrx_blacklist *bl,
-			   const char **why);
+			   size_t limit, uint64_t magic,
+			   const struct jrx_blacklist *bl, const char **why);
 /*
  * n (reset) takes img, a node image jrx_bnode_encode() just made (bytes
  * long), as its blob and its keys as its view: the node as written, clean.
@@ -100,7 +104,9 @@ int jrx_bnode_apply(struct jrx_bnode *n, const struct jrx_bkey *k, uint64_t seq)
  * the node's size.  The view is brought up to date by
  * jrx_bnode_settle(), which every reader of keys[] must call first; the
  * result is what jrx_bnode_apply() in arrival order would give.  The
- * node becomes dirty; pend is not kept (a replay rewrites whole nodes).
+ * node becomes dirty; settling also records the newest update of every
+ * position in pend (whiteouts once the node has been written), as apply
+ * does, so a replay can append exactly what changed.
  */
 int jrx_bnode_defer(struct jrx_bnode *n, const struct jrx_bkey *k,
 		    uint64_t seq);
@@ -115,6 +121,12 @@ static inline size_t jrx_bnode_compact_bytes(const struct jrx_bnode *n)
 {
 	return sizeof(struct jrx_btree_node) + sizeof(struct jrx_bset) +
 		n->live_u64s * 8;
+}
+
+/* The written part in blocks: what a pointer to n says (FORMAT.md 6.4.7). */
+static inline uint32_t jrx_bnode_blocks(const struct jrx_bnode *n)
+{
+	return (n->written + JRX_BLOCK_SIZE - 1) / JRX_BLOCK_SIZE;
 }
 
 /* Whether pend fits as a bset appended past the written tail. */
@@ -140,6 +152,15 @@ struct jrx_node_meta {
 size_t jrx_node_encode_keys(const struct jrx_node_meta *m,
 			    const struct jrx_bkey *const *keys, size_t nr,
 			    void *buf, size_t node_size, uint64_t magic,
+			    uint64_t journal_seq);
+
+/*
+ * Encode keys[0, nr) as one bset that starts at byte off (block aligned)
+ * of a node with this nonce, into buf (block aligned, room for the bset
+ * rounded up to a block).  Returns the bytes to write at off.
+ */
+size_t jrx_bset_encode_keys(void *buf, uint64_t nonce, size_t off,
+			    const struct jrx_bkey *const *keys, size_t nr,
 			    uint64_t journal_seq);
 
 /*

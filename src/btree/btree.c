@@ -81,6 +81,7 @@ int jrx_fs_read_node(struct jrx_fs *fs, unsigned btree_id, unsigned level,
 	struct jrx_bnode *n;
 	const char *why = NULL;
 	struct jrx_dev *d;
+	size_t len;
 	void *img;
 	int ret;
 
@@ -88,6 +89,15 @@ int jrx_fs_read_node(struct jrx_fs *fs, unsigned btree_id, unsigned level,
 		return jrx_fail(-JRX_ERR_NODE_INVALID, "btree %s level %u: pointer"
 				" to device %u, array has %u", jrx_btree_name(btree_id),
 				level, v->dev, fs->a->nr_devs);
+	if (!v->blocks || v->blocks > fs->node_size / JRX_BLOCK_SIZE)
+		return jrx_fail(-JRX_ERR_NODE_INVALID, "%s: btree %s level %u"
+				" node at offset %" PRIu64 ": its pointer's"
+				" blocks is %" PRIu32 ", outside [1, %u] (a"
+				" node is %u bytes)", fs->a->devs[v->dev].path,
+				jrx_btree_name(btree_id), level,
+				v->sector * JRX_SECTOR_SIZE, v->blocks,
+				fs->node_size / JRX_BLOCK_SIZE, fs->node_size);
+	len = (size_t)v->blocks * JRX_BLOCK_SIZE;
 	d = fs->direct ? &fs->direct[v->dev] : &fs->a->devs[v->dev];
 	n = jrx_bnode_alloc();
 	img = jrx_blob_alloc(fs->node_size);
@@ -98,14 +108,20 @@ int jrx_fs_read_node(struct jrx_fs *fs, unsigned btree_id, unsigned level,
 				" level %u node (%u bytes)",
 				jrx_btree_name(btree_id), level, fs->node_size);
 	}
-	ret = jrx_dev_pread(d, img, fs->node_size, v->sector * JRX_SECTOR_SIZE);
+	/* only the written part: the pointer says how long it is */
+	ret = jrx_dev_pread(d, img, len, v->sector * JRX_SECTOR_SIZE);
 	if (ret) {
 		jrx_blob_free(img);
 		jrx_bnode_free(n);
 		return ret;
 	}
-	ret = jrx_bnode_decode_adopt(n, img, fs->node_size, fs->a->node_magic,
-				     &fs->bl, &why);
+	jrx_fs_lock(fs);
+	fs->nodes_read++;
+	fs->leaves_read += !level;
+	fs->node_bytes_read += len;
+	jrx_fs_unlock(fs);
+	ret = jrx_bnode_decode_adopt(n, img, fs->node_size, len,
+				     fs->a->node_magic, &fs->bl, &why);
 	if (!ret && (n->nonce != v->nonce || n->btree_id != btree_id ||
 		     n->level != level || !jrx_bpos_eq(n->min, v->min_key) ||
 		     !jrx_bpos_eq(n->max, ptr->p))) {
@@ -160,6 +176,7 @@ void jrx_fs_node_ptr(const struct jrx_bnode *n, struct jrx_bkey *k)
 	memset(v, 0, sizeof(*v));
 	v->sector = n->sector;
 	v->dev = n->dev;
+	v->blocks = jrx_bnode_blocks(n);
 	v->nonce = n->nonce;
 	v->min_key = n->min;
 }

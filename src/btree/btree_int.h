@@ -71,6 +71,8 @@ int  jrx_btree_split(struct jrx_fs *fs, struct jrx_bnode *n);
 
 /* Write all of n's keys as the whole node at n's place. */
 int  jrx_fs_node_write_full(struct jrx_fs *fs, struct jrx_bnode *n);
+/* Append n's unwritten keys past its tail and update its pointer. */
+int  jrx_fs_node_append(struct jrx_fs *fs, struct jrx_bnode *n);
 
 /* --- replay_layout.c */
 
@@ -103,5 +105,11 @@ void jrx_fs_roots_to_sb(struct jrx_fs *fs);
 int  jrx_fs_drain_alloc(struct jrx_fs *fs);
 /* Accounting deltas become keys (version = seq) and btree totals. */
 int  jrx_fs_drain_accounting(struct jrx_fs *fs);
+/*
+ * Close and write the open jset (alloc and accounting drained, roots and
+ * clock added), without journal reclaim: jrx_fs_journal_flush() less its
+ * write-back, which calls this when what it journals fills a jset.
+ */
+int  jrx_fs_journal_write_open(struct jrx_fs *fs, bool torn);
 
 #endif

@@ -1,12 +1,13 @@
 /*
  * btree_replay.h - what a replay may do to a store opened for replay
  * (jrx_fs_open_replay) besides inserting keys one by one: read a node
- * without the cache, write a node's keys as the pieces the layout rule
- * gives (layout.h), free a node's old place, and install the written
- * pieces in place of the old node (cache, root, parent pointers).
+ * without the cache, append a bset to a committed node without reading
+ * it, write a node's keys as the pieces the layout rule gives (layout.h),
+ * free a node's old place, and install the results in place of the old
+ * node (cache, root, parent pointers).
  *
- * Threads: jrx_fs_read_node, jrx_fs_write_piece(s) and
- * jrx_fs_free_node_loc may run on several threads at once inside a
+ * Threads: jrx_fs_read_node, jrx_fs_append_bset, jrx_fs_write_piece(s)
+ * and jrx_fs_free_node_loc may run on several threads at once inside a
  * parallel section (jrx_fs_parallel_begin/end): the store's lock then
  * guards the allocator, the accounting accumulator and the write
  * statistics, and nodes are read and written through the store's own
@@ -55,6 +56,29 @@ int  jrx_fs_write_piece(struct jrx_fs *fs, const struct jrx_node_meta *m,
 int  jrx_fs_write_pieces(struct jrx_fs *fs, const struct jrx_node_meta *m,
 			 const struct jrx_bkey *const *keys, size_t nr,
 			 struct jrx_bnode ***pieces, size_t *k);
+/*
+ * Append keys[0, nr) (sorted, whiteouts included: what the node gains) as
+ * one bset at the written tail of the committed node ptr names, with
+ * journal_seq = the replay's seq, without reading the node; the caller
+ * checked that it fits (jrx_replay_append_fits).  *out is the node as it
+ * now is, for jrx_fs_install_pieces(): same place, longer written part,
+ * not fresh, holding copies of view[0, nview) as its keys (its merged
+ * keys, when the caller keeps it; else pass none).
+ */
+int  jrx_fs_append_bset(struct jrx_fs *fs, const struct jrx_bkey *ptr,
+			unsigned btree_id, unsigned level,
+			const struct jrx_bkey *const *keys, size_t nr,
+			const struct jrx_bkey *const *view, size_t nview,
+			struct jrx_bnode **out);
+/* Whether key_bytes of keys fit as a bset appended to the node ptr names. */
+static inline bool jrx_replay_append_fits(const struct jrx_bkey *ptr,
+					  uint64_t key_bytes, size_t node_size)
+{
+	const struct jrx_btree_ptr_val *v = jrx_bkey_val(ptr);
+
+	return (uint64_t)v->blocks * JRX_BLOCK_SIZE + sizeof(struct jrx_bset) +
+		key_bytes <= node_size;
+}
 /* Free the place of a node the new pieces replace. */
 int  jrx_fs_free_node_loc(struct jrx_fs *fs, uint32_t dev, uint64_t sector);
 

@@ -120,6 +120,7 @@ static int close_level(struct jrx_bulk *b, unsigned level, struct jrx_bpos max,
 	memset(pv, 0, sizeof(*pv));
 	pv->sector = sector;
 	pv->dev = dev;
+	pv->blocks = (uint32_t)(bytes / JRX_BLOCK_SIZE);
 	pv->nonce = l->nonce;
 	pv->min_key = l->min;
 	if (root) {

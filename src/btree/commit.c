@@ -112,10 +112,6 @@ int jrx_fs_commit(struct jrx_fs *fs)
 
 int jrx_fs_journal_flush(struct jrx_fs *fs, bool torn)
 {
-	uint64_t buf[JRX_PTR_U64S];
-	struct jrx_bkey *k = (struct jrx_bkey *)buf;
-	struct jrx_clock_val clock;
-	uint64_t seq = fs->j.seq;
 	int ret = 0;
 
 	if (fs->dead)
@@ -125,8 +121,22 @@ int jrx_fs_journal_flush(struct jrx_fs *fs, bool torn)
 		fs->reclaims++;
 		ret = jrx_fs_writeback_all(fs);
 	}
-	if (!ret)
-		ret = jrx_fs_drain_alloc(fs);
+	if (ret) {
+		fs->dead = true;
+		return ret;
+	}
+	return jrx_fs_journal_write_open(fs, torn);
+}
+
+int jrx_fs_journal_write_open(struct jrx_fs *fs, bool torn)
+{
+	uint64_t buf[JRX_PTR_U64S];
+	struct jrx_bkey *k = (struct jrx_bkey *)buf;
+	struct jrx_clock_val clock;
+	uint64_t seq = fs->j.seq;
+	int ret;
+
+	ret = jrx_fs_drain_alloc(fs);
 	if (!ret)
 		ret = jrx_fs_drain_accounting(fs);
 	for (unsigned i = 0; !ret && i < JRX_BTREE_NR; i++) {

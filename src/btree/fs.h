@@ -42,8 +42,9 @@ struct jrx_fs {
 	void		   *iobuf;	/* node_size, aligned */
 	bool		    rdonly;
 	bool		    dead;	/* crashed or failed: writes nothing more */
-	/* recovery (jrx_fs_open_replay): nothing is journaled, every dirty
-	 * node moves to free space at write-back, nothing freed is reused */
+	/* recovery (jrx_fs_open_replay): nothing is journaled, a dirty
+	 * node gets a bset appended or moves to free space at write-back
+	 * (FORMAT.md 7.5), nothing freed is reused */
 	bool		    replaying;
 	bool		    nowrite;	/* dry run: node writes are skipped and
 					   the cache holds the result */
@@ -62,6 +63,8 @@ struct jrx_fs {
 	void		   *hook_ctx;
 	/* stats */
 	uint64_t	    nodes_written, bsets_appended, splits, rewrites;
+	uint64_t	    nodes_read, leaves_read;	/* read from a device */
+	uint64_t	    node_bytes_read, node_bytes_written;
 	uint64_t	    reclaims;
 	/* journal totals, kept past jrx_fs_shutdown / jrx_fs_abandon */
 	uint64_t	    jsets_written, journal_bytes, journal_keys;

@@ -1,9 +1,11 @@
 /*
- * replay_layout.c - how a replay writes nodes back: a node's final keys
- * cut into pieces by the layout rule (layout.h, FORMAT.md 7.5), each
- * written to a new place, and the pieces installed in place of the node
- * (cache, root, parent pointers).  The rule depends on the keys alone, so
- * the reference and the parallel replay allocate alike.  The piece
+ * replay_layout.c - how a replay writes nodes back (FORMAT.md 7.5): the
+ * keys a committed node gains appended as one bset past its written tail
+ * when they fit, else the node's final keys cut into pieces by the layout
+ * rule (layout.h), each written to a new place, and the results installed
+ * in place of the node (cache, root, parent pointers).  Both choices
+ * depend on the keys and the pointer alone, so the reference and the
+ * parallel replay write and allocate alike.  The appender and the piece
  * writers run on a parallel replay's workers too (btree_replay.h).
  */
 #include <errno.h>
@@ -13,6 +15,7 @@
 #include "btree_replay.h"
 #include "layout.h"
 #include "jrx/errors.h"
+#include "../format/node.h"
 #include "../util/diag.h"
 
 int jrx_fs_write_piece(struct jrx_fs *fs, const struct jrx_node_meta *m,
@@ -53,6 +56,7 @@ int jrx_fs_write_piece(struct jrx_fs *fs, const struct jrx_node_meta *m,
 	p->fresh = true;
 	jrx_fs_lock(fs);
 	fs->nodes_written++;
+	fs->node_bytes_written += bytes;
 	jrx_fs_unlock(fs);
 	*out = p;
 	return 0;
@@ -113,6 +117,72 @@ int jrx_fs_write_pieces(struct jrx_fs *fs, const struct jrx_node_meta *m,
 	return 0;
 }
 
+int jrx_fs_append_bset(struct jrx_fs *fs, const struct jrx_bkey *ptr,
+		       unsigned btree_id, unsigned level,
+		       const struct jrx_bkey *const *keys, size_t nr,
+		       const struct jrx_bkey *const *view, size_t nview,
+		       struct jrx_bnode **out)
+{
+	const struct jrx_btree_ptr_val *v = jrx_bkey_val(ptr);
+	size_t off = (size_t)v->blocks * JRX_BLOCK_SIZE, bytes;
+	struct jrx_bnode *p = jrx_bnode_alloc();
+	void *img = jrx_blob_alloc(fs->node_size);
+	int ret = 0;
+
+	if (!p || !img) {
+		ret = jrx_fail(-ENOMEM, "allocating to append to a btree %s"
+			       " level %u node (%u bytes)",
+			       jrx_btree_name(btree_id), level, fs->node_size);
+		goto err;
+	}
+	if (v->dev >= fs->a->nr_devs || !v->blocks || off >= fs->node_size) {
+		ret = jrx_fail(-JRX_ERR_NODE_INVALID, "btree %s level %u:"
+			       " pointer to device %u with %u blocks written",
+			       jrx_btree_name(btree_id), level, v->dev,
+			       v->blocks);
+		goto err;
+	}
+	bytes = jrx_bset_encode_keys(img, v->nonce, off, keys, nr, fs->j.seq);
+	if (off + bytes > fs->node_size) {
+		ret = jrx_fail(-JRX_ERR_NO_SPACE, "btree %s level %u: %zu"
+			       " bytes appended at %zu run past the node",
+			       jrx_btree_name(btree_id), level, bytes, off);
+		goto err;
+	}
+	p->dev = v->dev;
+	p->sector = v->sector;
+	p->nonce = v->nonce;
+	p->btree_id = (uint8_t)btree_id;
+	p->level = (uint8_t)level;
+	p->min = v->min_key;
+	p->max = ptr->p;
+	for (size_t i = 0; i < nview && !ret; i++)
+		ret = jrx_bnode_apply(p, view[i], 0);
+	if (!ret && !fs->nowrite)
+		ret = jrx_dev_pwrite(fs->direct ? &fs->direct[v->dev] :
+				     &fs->a->devs[v->dev], img, bytes,
+				     v->sector * JRX_SECTOR_SIZE + off);
+	if (ret)
+		goto err;
+	p->written = (uint32_t)(off + jrx_bset_bytes(img));
+	p->bsets = 1;
+	p->mem_only = fs->nowrite;
+	jrx_blob_free(img);
+	jrx_fs_lock(fs);
+	fs->bsets_appended++;
+	fs->node_bytes_written += bytes;
+	jrx_fs_unlock(fs);
+	*out = p;
+	return 0;
+err:
+	jrx_blob_free(img);
+	jrx_bnode_free(p);
+	jrx_fs_lock(fs);
+	fs->dead = true;
+	jrx_fs_unlock(fs);
+	return ret;
+}
+
 int jrx_fs_install_pieces(struct jrx_fs *fs, unsigned btree_id,
 			  unsigned level, struct jrx_bnode *old, bool was_root,
 			  struct jrx_bnode **pieces, size_t k, bool keep)
@@ -125,8 +195,8 @@ int jrx_fs_install_pieces(struct jrx_fs *fs, unsigned btree_id,
 	}
 	if (k > 1)
 		fs->splits++;
-	else
-		fs->rewrites++;
+	else if (pieces[0]->fresh)
+		fs->rewrites++;		/* else a bset was appended in place */
 	if (keep || was_root)
 		for (size_t j = 0; j < k; j++)
 			jrx_fs_cache_add(fs, pieces[j]);
@@ -146,9 +216,11 @@ int jrx_fs_install_pieces(struct jrx_fs *fs, unsigned btree_id,
 }
 
 /*
- * Write-back during a replay: a node recovery placed is rewritten where
- * it is while it fits; any other node goes to new places, cut by the
- * layout rule, and the old place is freed.
+ * Write-back during a replay (FORMAT.md 7.5): a committed node whose
+ * unwritten keys fit past its written tail gets them appended as one
+ * bset, and its pointer the new length; a node recovery itself placed is
+ * rewritten where it is while it fits; any other node goes to new places,
+ * cut by the layout rule, and the old place is freed.
  */
 int jrx_fs_replay_writeback(struct jrx_fs *fs, struct jrx_bnode *n)
 {
@@ -158,14 +230,22 @@ int jrx_fs_replay_writeback(struct jrx_fs *fs, struct jrx_bnode *n)
 	};
 	struct jrx_bnode **pieces;
 	bool was_root = fs->root[n->btree_id] == n;
+	uint32_t blocks = jrx_bnode_blocks(n);
 	size_t k;
 	int ret = jrx_bnode_settle(n);
 
 	if (ret)
 		return ret;
+	if (!n->fresh && n->sector && jrx_bnode_append_fits(n, fs->node_size))
+		return jrx_fs_node_append(fs, n);
 	if (n->fresh && n->sector &&
-	    jrx_bnode_compact_bytes(n) <= fs->node_size)
-		return jrx_fs_node_write_full(fs, n);
+	    jrx_bnode_compact_bytes(n) <= fs->node_size) {
+		ret = jrx_fs_node_write_full(fs, n);
+		/* the pointer carries the written length */
+		if (!ret && !was_root && jrx_bnode_blocks(n) != blocks)
+			ret = jrx_btree_update_parent(fs, n);
+		return ret;
+	}
 	ret = jrx_fs_write_pieces(fs, &m, (const struct jrx_bkey *const *)n->keys,
 				  n->nr, &pieces, &k);
 	if (!ret && n->sector)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include "btree_int.h"
 #include "btree_replay.h"
+#include "../format/node.h"
 #include "../util/vec.h"
 
 static uint64_t node_offset(const struct jrx_bnode *n)
@@ -27,6 +28,7 @@ int jrx_fs_node_write_full(struct jrx_fs *fs, struct jrx_bnode *n)
 	if (ret)
 		return ret;
 	fs->nodes_written++;
+	fs->node_bytes_written += bytes;
 	/* the whole view is on disk now */
 	jrx_bnode_written(n, (uint32_t)bytes);
 	n->bsets = 1;
@@ -59,8 +61,6 @@ static int node_rewrite(struct jrx_fs *fs, struct jrx_bnode *n)
 
 static int node_writeback(struct jrx_fs *fs, struct jrx_bnode *n)
 {
-	size_t off, bytes;
-	int ret;
 
 	if (!n->dirty_seq)
 		return 0;
@@ -79,16 +79,33 @@ static int node_writeback(struct jrx_fs *fs, struct jrx_bnode *n)
 	if (!jrx_bnode_append_fits(n, fs->node_size))
 		return jrx_bnode_compact_bytes(n) > fs->node_size / 3 * 2 ?
 			jrx_btree_split(fs, n) : node_rewrite(fs, n);
-	bytes = jrx_bnode_encode_append(n, fs->iobuf, fs->j.seq, &off);
-	ret = jrx_dev_pwrite(&fs->a->devs[n->dev], fs->iobuf, bytes,
-			     node_offset(n) + off);
+	return jrx_fs_node_append(fs, n);
+}
+
+/*
+ * Append n's unwritten keys as one bset past its written tail, then tell
+ * the parent the new written length (FORMAT.md 8 point 1): journaled
+ * like any pointer change, and only once the bset is on the device.  A
+ * root's pointer goes out with every jset and in the superblock.
+ */
+int jrx_fs_node_append(struct jrx_fs *fs, struct jrx_bnode *n)
+{
+	size_t off, bytes = jrx_bnode_encode_append(n, fs->iobuf, fs->j.seq, &off);
+	int ret = fs->nowrite ? 0 :
+		jrx_dev_pwrite(&fs->a->devs[n->dev], fs->iobuf, bytes,
+			       node_offset(n) + off);
+
 	if (ret) {
 		fs->dead = true;
 		return ret;
 	}
-	jrx_bnode_written(n, (uint32_t)(off + bytes));
+	jrx_bnode_written(n, (uint32_t)(off + jrx_bset_bytes(fs->iobuf)));
+	n->mem_only |= fs->nowrite;
 	fs->bsets_appended++;
-	return 0;
+	fs->node_bytes_written += bytes;
+	if (fs->root[n->btree_id] == n)
+		return 0;
+	return jrx_btree_update_parent(fs, n);
 }
 
 /*
@@ -156,9 +173,21 @@ int jrx_fs_writeback_all(struct jrx_fs *fs)
 			 */
 			if (fs->replaying)
 				qsort(v, nr, sizeof(*v), cmp_writeback_order);
-			/* writing one node never frees another of its level */
-			for (size_t i = 0; i < nr && !ret; i++)
+			/*
+			 * Writing one node never frees another of its level.
+			 * Every node written journals its new pointer; when
+			 * that fills the open jset, the jset is written (its
+			 * drains may change the tree, so the level's dirty
+			 * nodes are collected again).
+			 */
+			for (size_t i = 0; i < nr && !ret; i++) {
 				ret = node_writeback(fs, v[i]);
+				if (!ret && !fs->replaying &&
+				    jrx_journal_open_bytes(&fs->j) >= fs->jset_target) {
+					ret = jrx_fs_journal_write_open(fs, false);
+					break;
+				}
+			}
 			if (ret)
 				break;
 		}

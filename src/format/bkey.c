@@ -118,6 +118,9 @@ int jrx_bkey_validate(const struct jrx_bkey *k, size_t avail,
 		BAD("value too small for its type");
 	if (k->type == JRX_KEY_WHITEOUT)
 		return 0;
+	if (k->type == JRX_KEY_BTREE_PTR &&
+	    !((const struct jrx_btree_ptr_val *)jrx_bkey_val(k))->blocks)
+		BAD("btree pointer with no written blocks");
 	if (level > 0) {
 		if (k->type != JRX_KEY_BTREE_PTR)
 			BAD("interior key is not a btree pointer");
@@ -239,8 +242,8 @@ size_t jrx_bkey_to_text(char *buf, size_t len, const struct jrx_bkey *k)
 
 		jrx_bpos_to_text(min, sizeof(min), b->min_key);
 		snprintf(v, sizeof(v), "dev=%" PRIu32 " sector=%" PRIu64
-			 " nonce=%016" PRIx64 " min=%s",
-			 b->dev, b->sector, b->nonce, min);
+			 " blocks=%" PRIu32 " nonce=%016" PRIx64 " min=%s",
+			 b->dev, b->sector, b->blocks, b->nonce, min);
 		break;
 	}
 	default:

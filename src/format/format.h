@@ -20,7 +20,7 @@
 #error "jrx's on-disk structs are little-endian and accessed in place"
 #endif
 
-#define JRX_FORMAT_VERSION	1u
+#define JRX_FORMAT_VERSION	2u	/* 2: btree pointers carry the written blocks */
 
 #define JRX_SECTOR_SIZE		512u
 #define JRX_BLOCK_SIZE		4096u
@@ -179,7 +179,8 @@ _Static_assert(sizeof(struct jrx_accounting_val) == 16, "accounting");
 struct jrx_btree_ptr_val {
 	uint64_t sector;	/* node start, in sectors, on dev */
 	uint32_t dev;
-	uint32_t pad;
+	uint32_t blocks;	/* the node's written part, in 4096-byte
+				   blocks: its bsets end there (>= 1) */
 	uint64_t nonce;		/* must equal the node header's nonce */
 	struct jrx_bpos min_key;
 };

@@ -71,7 +71,8 @@ int jrx_sb_validate(const struct jrx_sb *sb, const char **why)
 			continue;
 		if (r->btree_id != i || r->level >= JRX_BTREE_MAX_DEPTH ||
 		    r->k.type != JRX_KEY_BTREE_PTR ||
-		    r->v.dev >= sb->nr_devices)
+		    r->v.dev >= sb->nr_devices || !r->v.blocks ||
+		    r->v.blocks > sb->btree_node_size / JRX_BLOCK_SIZE)
 			BAD("clean-section root is malformed");
 	}
 	return 0;

@@ -48,7 +48,7 @@ static int collect_mem_nodes(struct jrx_fsck *f)
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t h = 0; h < JRX_CACHE_BUCKETS; h++)
 			for (struct jrx_bnode *b = v->cache[h]; b; b = b->hnext) {
-				if (!b->fresh && !b->dirty_seq)
+				if (!b->fresh && !b->dirty_seq && !b->mem_only)
 					continue;
 				if (pass)
 					f->mem[f->nr_mem++] = b;
@@ -78,7 +78,8 @@ static void roots_from_view(struct jrx_fsck *f)
 			continue;
 		f->root[i] = (struct fsck_ptr){
 			.btree_id = (uint8_t)i, .level = n->level, .dev = n->dev,
-			.sector = n->sector, .nonce = n->nonce, .min = n->min,
+			.sector = n->sector, .nonce = n->nonce,
+			.blocks = jrx_bnode_blocks(n), .min = n->min,
 			.max = n->max,
 		};
 		f->have_root[i] = true;
@@ -95,7 +96,7 @@ static void roots_from_sb(struct jrx_fsck *f)
 		f->root[i] = (struct fsck_ptr){
 			.btree_id = (uint8_t)i, .level = r->level, .dev = r->v.dev,
 			.sector = r->v.sector, .nonce = r->v.nonce,
-			.min = r->v.min_key, .max = r->k.p,
+			.blocks = r->v.blocks, .min = r->v.min_key, .max = r->k.p,
 		};
 		f->have_root[i] = true;
 	}

@@ -26,6 +26,7 @@ struct fsck_ptr {
 	uint32_t	dev;
 	uint64_t	sector;
 	uint64_t	nonce;
+	uint32_t	blocks;		/* the node's written part */
 	struct jrx_bpos	min, max;
 };
 

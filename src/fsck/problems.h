@@ -71,6 +71,8 @@ enum {
 	  "the root of btree %b covers %f, expected %e")		\
 	x(PTR_BAD_DEVICE, ERROR, NONE, 0,				\
 	  "%w (%b level %l, %p) names member %n, but the array has %e")	\
+	x(PTR_BAD_BLOCKS, ERROR, NONE, 0,				\
+	  "%D offset %o: %b level %l node (%p): its pointer gives %n written blocks, expected %e") \
 	x(NODE_READ, ERROR, NONE, 0,					\
 	  "%D offset %o: %b level %l node (%p) cannot be read: %w")	\
 	x(NODE_BAD_MAGIC, ERROR, NONE, 0,				\
@@ -89,8 +91,6 @@ enum {
 	  "%D offset %o: bset of %b level %l node (%p) fails its checksum: %w") \
 	x(BSET_BAD, ERROR, NONE, 0,					\
 	  "%D offset %o: bset of %b level %l node (%p) is malformed: %w") \
-	x(BSET_TORN, INFO, NONE, JRX_PRF_NO_NOMSG,			\
-	  "%D offset %o: torn bset at the tail of %b level %l node (%p), journal seq %n is blacklisted: ignored") \
 	x(KEY_INVALID, ERROR, NONE, 0,					\
 	  "%D offset %o: %b level %l key %p: %w")			\
 	x(KEYS_UNSORTED, ERROR, NONE, 0,				\

@@ -110,22 +110,6 @@ static struct jrx_bnode *mem_find(struct jrx_fsck *f, uint32_t dev,
 	return NULL;
 }
 
-/* Whether a valid bset of this node starts at a block past off. */
-static bool bset_follows(struct jrx_fsck *f, const char *buf, size_t off,
-			 uint64_t nonce, size_t *at)
-{
-	const char *why;
-
-	for (size_t o = jrx_bset_next_offset(off + 1);
-	     o + sizeof(struct jrx_bset) <= f->node_size; o += JRX_BLOCK_SIZE)
-		if (!jrx_bset_validate((const void *)(buf + o), o, f->node_size,
-				       nonce, &why)) {
-			*at = o;
-			return true;
-		}
-	return false;
-}
-
 /* The keys of one bset at byte off; false if the node is unusable. */
 static bool check_bset_keys(struct jrx_fsck *f, struct fsck_walk *w,
 			    const struct fsck_ptr *p,
@@ -179,8 +163,7 @@ static bool check_node_bytes(struct jrx_fsck *f, struct fsck_walk *w,
 			     const struct fsck_ptr *p, const char *buf)
 {
 	const struct jrx_btree_node *h = (const void *)buf;
-	size_t off = sizeof(*h), at;
-	unsigned bsets = 0;
+	size_t off = sizeof(*h), limit = (size_t)p->blocks * JRX_BLOCK_SIZE;
 	struct jrx_pr_ctx c;
 	const char *why;
 	bool ok = true;
@@ -205,52 +188,31 @@ static bool check_node_bytes(struct jrx_fsck *f, struct fsck_walk *w,
 		report(f, w, JRX_PR_NODE_BAD_HEADER, &c);
 		return false;
 	}
-	while (off + sizeof(struct jrx_bset) <= f->node_size) {
+	/*
+	 * The written part is the pointer's blocks (FORMAT.md 7.4): every
+	 * bset in it must be whole, and the last one ends in its last
+	 * block.  What lies past it (a torn or uncommitted append) is not
+	 * part of the node and is not read.
+	 */
+	while (off < limit) {
 		const struct jrx_bset *b = (const void *)(buf + off);
-		bool hdr_ok;
+		char msg[160];
 
-		ret = jrx_bset_validate(b, off, f->node_size, h->nonce, &why);
+		ret = jrx_bset_validate(b, off, limit, h->nonce, &why);
 		if (!ret) {
-			bsets++;
 			if (!jrx_blacklisted(&f->bl, b->journal_seq))
 				ok &= check_bset_keys(f, w, p, h, b, off);
 			off = jrx_bset_next_offset(off + jrx_bset_bytes(b));
 			continue;
 		}
-		/* the end of the written part, a torn tail, or damage */
 		c.offset = p->sector * JRX_SECTOR_SIZE + off;
-		hdr_ok = b->nonce == h->nonce && b->block == off / JRX_BLOCK_SIZE;
-		if (!bsets) {
-			c.why = why;
-			report(f, w, ret == -JRX_ERR_NODE_CSUM ? JRX_PR_BSET_CSUM :
-			       JRX_PR_BSET_BAD, &c);
-			return false;
-		}
-		if (bset_follows(f, buf, off, h->nonce, &at)) {
-			char msg[160];
-
-			snprintf(msg, sizeof(msg), "%s, and a valid bset follows at"
-				 " node offset %zu: its keys and those after it"
-				 " are ignored", why, at);
-			c.why = msg;
-			report(f, w, ret == -JRX_ERR_NODE_CSUM && hdr_ok ?
-			       JRX_PR_BSET_CSUM : JRX_PR_BSET_BAD, &c);
-			damaged(f, w, p);
-		} else if (hdr_ok && jrx_blacklisted(&f->bl, b->journal_seq)) {
-			c.num = b->journal_seq;
-			report(f, w, JRX_PR_BSET_TORN, &c);
-		} else if (hdr_ok) {
-			char msg[160];
-
-			snprintf(msg, sizeof(msg), "%s at the node's tail, journal"
-				 " seq %" PRIu64 " not blacklisted: its keys are"
-				 " ignored", why, b->journal_seq);
-			c.why = msg;
-			report(f, w, ret == -JRX_ERR_NODE_CSUM ? JRX_PR_BSET_CSUM :
-			       JRX_PR_BSET_BAD, &c);
-			damaged(f, w, p);
-		}
-		break;
+		snprintf(msg, sizeof(msg), "%s, inside the node's written part"
+			 " (%zu bytes, from its pointer): the node is lost",
+			 why, limit);
+		c.why = msg;
+		report(f, w, ret == -JRX_ERR_NODE_CSUM ? JRX_PR_BSET_CSUM :
+		       JRX_PR_BSET_BAD, &c);
+		return false;
 	}
 	return ok;
 }
@@ -282,7 +244,15 @@ static int read_node(struct jrx_fsck *f, struct fsck_walk *w,
 		report(f, w, JRX_PR_NODE_READ, &c);
 		return 0;
 	}
-	ret = jrx_dev_pread(d, f->buf, f->node_size, p->sector * JRX_SECTOR_SIZE);
+	if (!p->blocks || p->blocks > f->node_size / JRX_BLOCK_SIZE) {
+		c.num = p->blocks;
+		jrx_pr_expected(&c, "1..%u", f->node_size / JRX_BLOCK_SIZE);
+		report(f, w, JRX_PR_PTR_BAD_BLOCKS, &c);
+		return 0;
+	}
+	/* the written part only: what the pointer says is the node */
+	ret = jrx_dev_pread(d, f->buf, (size_t)p->blocks * JRX_BLOCK_SIZE,
+			    p->sector * JRX_SECTOR_SIZE);
 	if (ret) {
 		c.why = jrx_strerror(ret);
 		report(f, w, JRX_PR_NODE_READ, &c);
@@ -296,8 +266,9 @@ static int read_node(struct jrx_fsck *f, struct fsck_walk *w,
 				" at dev %u sector %" PRIu64 " to check",
 				jrx_btree_name(p->btree_id), p->level, p->dev,
 				p->sector);
-	ret = jrx_bnode_decode(n, f->buf, f->node_size, f->a->node_magic, &f->bl,
-			       &why);
+	ret = jrx_bnode_decode(n, f->buf, f->node_size,
+			       (size_t)p->blocks * JRX_BLOCK_SIZE,
+			       f->a->node_magic, &f->bl, &why);
 	if (ret) {
 		jrx_bnode_free(n);
 		if (ret == -ENOMEM)
@@ -415,7 +386,7 @@ static int visit_children(struct jrx_fsck *f, struct fsck_walk *w,
 		struct fsck_ptr cp = {
 			.btree_id = n->btree_id, .level = (uint8_t)(n->level - 1),
 			.dev = v->dev, .sector = v->sector, .nonce = v->nonce,
-			.min = v->min_key, .max = k->p,
+			.blocks = v->blocks, .min = v->min_key, .max = k->p,
 		};
 		int cmp;
 

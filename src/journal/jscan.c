@@ -177,7 +177,7 @@ static int64_t probe_parse(const struct jrx_array *a, const void *blk)
 
 	if (j->magic != a->jset_magic)
 		return P_EMPTY;
-	if (j->version != 1 || !j->seq || j->last_seq > j->seq ||
+	if (j->version != JRX_FORMAT_VERSION || !j->seq || j->last_seq > j->seq ||
 	    jrx_jset_disk_bytes(j->u64s) > a->sb.bucket_size ||
 	    j->seq > INT64_MAX)
 		return P_UNDEC;

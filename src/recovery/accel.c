@@ -166,7 +166,6 @@ int jrx_recover_accelerated(struct jrx_array *a,
 		ret = jrx_replay_parallel(fs, seqs, res.v, res.nr, &ro,
 					  &r->replay, &r->accounting_skipped);
 	jrx_recover_note_replay(r, fs);
-	r->nodes_read += r->replay.leaves_read;
 	jrx_phase_end(r, JRX_PHASE_REPLAY, t);
 	if (ret)
 		goto out;

@@ -87,9 +87,14 @@ uint64_t jrx_recover_note_index(struct jrx_report *r, const struct jrx_array *a,
 
 void jrx_recover_note_replay(struct jrx_report *r, const struct jrx_fs *fs)
 {
-	r->nodes_read = fs->cached;
+	r->nodes_read = fs->nodes_read;
+	r->leaves_read = fs->leaves_read;
 	r->nodes_written = fs->nodes_written;
 	r->splits = fs->splits;
+	r->bsets_appended = fs->bsets_appended;
+	r->nodes_moved = fs->rewrites;
+	r->node_bytes_read = fs->node_bytes_read;
+	r->node_bytes_written = fs->node_bytes_written;
 }
 
 bool jrx_recover_stop(const struct jrx_recover_opts *o, struct jrx_report *r,

@@ -93,9 +93,13 @@ void jrx_report_print_text(const struct jrx_report *r, FILE *f)
 		fprintf(f, "  sort: extract %.3f s, radix sort %.3f s, merge and"
 			" dedup %.3f s, %u-bit packed keys\n", r->sort_extract,
 			r->sort_sort, r->sort_merge, r->sort_key_bits);
-	fprintf(f, "  btree: %" PRIu64 " nodes read, %" PRIu64 " written%s, %"
-		PRIu64 " splits\n", r->nodes_read, r->nodes_written,
-		r->dry_run ? " (in memory only)" : "", r->splits);
+	fprintf(f, "  btree: %" PRIu64 " nodes read (%" PRIu64 " leaves, %.1f"
+		" MiB); %" PRIu64 " bsets appended in place, %" PRIu64 " nodes"
+		" written whole (%" PRIu64 " moved, %" PRIu64 " cut), %.1f MiB%s\n",
+		r->nodes_read, r->leaves_read, r->node_bytes_read / 1048576.0,
+		r->bsets_appended, r->nodes_written, r->nodes_moved, r->splits,
+		r->node_bytes_written / 1048576.0,
+		r->dry_run ? " (in memory only)" : "");
 	if (!r->dry_run)
 		fprintf(f, "  committed: the next journal starts at seq %" PRIu64
 			"\n", r->new_journal_seq);
@@ -174,10 +178,13 @@ void jrx_report_print_json(const struct jrx_report *r, FILE *f)
 	fputc(',', f);
 	if (r->replay.workers)
 		print_replay_json(&r->replay, f);
-	fprintf(f, "\"btree\":{\"nodes_read\":%" PRIu64 ",\"nodes_written\":%"
-		PRIu64 ",\"splits\":%" PRIu64 "},\"new_journal_seq\":%" PRIu64
-		",", r->nodes_read, r->nodes_written, r->splits,
-		r->new_journal_seq);
+	fprintf(f, "\"btree\":{\"nodes_read\":%" PRIu64 ",\"leaves_read\":%"
+		PRIu64 ",\"bytes_read\":%" PRIu64 ",\"nodes_written\":%" PRIu64
+		",\"appended\":%" PRIu64 ",\"moved\":%" PRIu64 ",\"splits\":%"
+		PRIu64 ",\"bytes_written\":%" PRIu64 "},\"new_journal_seq\":%"
+		PRIu64 ",", r->nodes_read, r->leaves_read, r->node_bytes_read,
+		r->nodes_written, r->bsets_appended, r->nodes_moved, r->splits,
+		r->node_bytes_written, r->new_journal_seq);
 	fprintf(f, "\"phases\":{");
 	for (unsigned i = 0; i < JRX_PHASE_NR; i++)
 		fprintf(f, "\"%s\":%.6f%s", jrx_phase_names[i], r->phase[i],

@@ -65,6 +65,10 @@ struct jrx_report {
 	struct jrx_replay_stats replay;
 	/* replay and commit */
 	uint64_t nodes_read, nodes_written, splits;
+	uint64_t leaves_read;		/* of nodes_read */
+	uint64_t bsets_appended;	/* to committed nodes, in place */
+	uint64_t nodes_moved;		/* written whole elsewhere, one piece */
+	uint64_t node_bytes_read, node_bytes_written;	/* the replay's node I/O */
 	uint64_t new_journal_seq;	/* first seq the next session writes */
 	double	 phase[JRX_PHASE_NR];	/* seconds */
 	/* when each phase began, jrx_now() (CLOCK_MONOTONIC) seconds: the

@@ -21,10 +21,14 @@ struct jrx_rleaf {
 	bool		  was_root;
 	uint8_t		  btree_id;
 	size_t		  lo, hi;	/* its journal keys: v[lo, hi) */
+	uint64_t	  key_bytes;	/* their bytes */
+	bool		  append;	/* they fit past its written tail: one
+					   bset appended, the leaf not read */
 	size_t		  first_unit, nr_units;	/* 1, or its slices */
 };
 
-/* A work unit: a whole leaf, or one slice of a leaf's journal keys. */
+/* A work unit: a whole leaf, or one slice of a leaf's journal keys (a
+ * leaf that gets an append is never sliced). */
 struct jrx_runit {
 	size_t		  leaf;		/* index in plan->leaf */
 	size_t		  lo, hi;	/* journal keys v[lo, hi) */
@@ -44,6 +48,7 @@ struct jrx_rplan {
 	struct jrx_runit *unit;
 	size_t		  nr_units;
 	uint64_t	  leaf_keys, sliced;
+	uint64_t	  appends;	/* leaves with append set */
 };
 
 /*

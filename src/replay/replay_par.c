@@ -164,13 +164,68 @@ static void unit_leaf_range(const struct par *c, const struct jrx_rleaf *l,
 		key_upper(n->keys, *a, n->nr, c->v[u->hi - 1].k->p) : n->nr;
 }
 
-/* Drop what a written piece holds in memory but its place and range. */
+/* Drop what a written piece holds in memory but its place, range and
+ * written length (what its pointer says). */
 static void piece_drop_keys(struct jrx_bnode *n)
 {
+	uint32_t written = n->written;
+
 	jrx_bnode_reset(n);		/* keeps dev, sector, nonce, range */
+	n->written = written;
 	free(n->keys);
 	n->keys = NULL;
 	n->cap = 0;
+}
+
+/*
+ * A leaf whose journal keys fit past its written tail: they are appended
+ * as one bset, and the leaf is read only when the result must stay in
+ * memory (a root, or a dry run).
+ */
+static int unit_append(struct worker *w, struct jrx_runit *u)
+{
+	struct par *c = w->c;
+	struct jrx_rleaf *l = &c->plan->leaf[u->leaf];
+	const struct jrx_bkey *ptr = leaf_ptr(l);
+	struct jrx_bnode *n = l->cached, *out = NULL;
+	const struct jrx_bkey **view = NULL;
+	size_t jn = u->hi - u->lo, nview = 0;
+	uint64_t bytes;
+	int ret;
+
+	ret = grow_keys(&w->scratch, &w->cap, jn);
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < jn; i++)
+		w->scratch[i] = c->v[u->lo + i].k;
+	if (c->keep || l->was_root) {
+		if (!n) {
+			ret = jrx_fs_read_node(c->fs, l->btree_id, 0, ptr, &n);
+			if (ret)
+				return ret;
+			w->st.leaves_read++;
+		}
+		view = malloc((n->nr + jn + 1) * sizeof(*view));
+		if (!view) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		nview = merge(n->keys, n->nr, c->v + u->lo, jn, view, &bytes);
+	}
+	ret = jrx_fs_append_bset(c->fs, ptr, l->btree_id, 0, w->scratch, jn,
+				 view, nview, &out);
+	if (!ret) {
+		ret = add_piece(u, out);
+		if (ret)
+			jrx_bnode_free(out);
+	}
+	w->st.keys += jn;
+	w->st.appended++;
+out:
+	free((void *)view);
+	if (n != l->cached)
+		jrx_bnode_free(n);
+	return ret;
 }
 
 static int unit_phase1(struct worker *w, struct jrx_runit *u)
@@ -190,6 +245,8 @@ static int unit_phase1(struct worker *w, struct jrx_runit *u)
 	uint64_t bytes;
 	int ret;
 
+	if (l->append)
+		return unit_append(w, u);
 	if (!n) {
 		ret = jrx_fs_read_node(c->fs, l->btree_id, 0, ptr, &n);
 		if (ret)
@@ -488,7 +545,8 @@ static int install(struct jrx_fs *fs, struct jrx_rplan *p, bool keep,
 			o += x->nr_pieces;
 			x->nr_pieces = 0;	/* the install owns them now */
 		}
-		st->pieces += k;
+		if (k != 1 || pieces[0]->fresh)
+			st->pieces += k;	/* not an append */
 		ret = jrx_fs_install_pieces(fs, l->btree_id, 0, l->cached,
 					    l->was_root, pieces, k, keep);
 	}
@@ -551,6 +609,7 @@ static void note_workers(struct jrx_replay_stats *st, const struct par *c,
 	for (unsigned i = 0; i < nw && i < JRX_REPLAY_MAX_WORKERS; i++) {
 		st->w[i] = c->w[i].st;
 		st->leaves_read += c->w[i].st.leaves_read;
+		st->appended_leaves += c->w[i].st.appended;
 	}
 }
 

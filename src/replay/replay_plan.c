@@ -7,8 +7,10 @@
  * sorted, that is one binary search per pointer instead of one descent
  * per key.
  *
- * A unit weighs its journal keys plus a fixed cost for the leaf it reads
- * and writes.  A leaf whose keys alone weigh more than a unit is cut into
+ * A leaf whose journal keys fit past its written tail gets them appended
+ * as one bset (FORMAT.md 7.5) and is not read.  A unit weighs its journal
+ * keys plus a fixed cost for the leaf it reads and writes (much less for
+ * an append).  A leaf whose keys alone weigh more than a unit is cut into
  * slices of consecutive keys, so a hot leaf (one inode, one btree, a zipf
  * head) is spread over several workers like any other range.
  */
@@ -22,6 +24,8 @@
 /* A leaf's read, decode, encode and write, in journal keys: about the
  * keys a node holds. */
 #define LEAF_COST(node_size)	((node_size) / 64u)
+/* An append writes a block or two and reads nothing. */
+#define APPEND_COST(node_size)	((node_size) / 1024u)
 /* Units are never cut finer than this many keys. */
 #define MIN_UNIT	4096u
 
@@ -71,7 +75,8 @@ size_t jrx_replay_btree_end(const struct jrx_jkey *v, size_t lo, size_t hi)
 }
 
 static int add_leaf(struct jrx_fs *fs, struct jrx_rplan *p, unsigned btree_id,
-		    const struct jrx_bkey *ptr, size_t lo, size_t hi)
+		    const struct jrx_bkey *ptr, const struct jrx_jkey *v,
+		    size_t lo, size_t hi)
 {
 	struct jrx_rleaf *l;
 
@@ -93,6 +98,11 @@ static int add_leaf(struct jrx_fs *fs, struct jrx_rplan *p, unsigned btree_id,
 	l->btree_id = (uint8_t)btree_id;
 	l->lo = lo;
 	l->hi = hi;
+	for (size_t i = lo; i < hi; i++)
+		l->key_bytes += v[i].k->u64s * 8u;
+	/* the rule write-back applies to a committed node (FORMAT.md 7.5) */
+	l->append = jrx_replay_append_fits(ptr, l->key_bytes, fs->node_size);
+	p->appends += l->append;
 	return 0;
 }
 
@@ -109,7 +119,7 @@ static int route(struct jrx_fs *fs, struct jrx_rplan *p, struct jrx_bnode *n,
 		if (end == lo)
 			continue;
 		if (n->level == 1) {
-			ret = add_leaf(fs, p, n->btree_id, ptr, lo, end);
+			ret = add_leaf(fs, p, n->btree_id, ptr, v, lo, end);
 		} else {
 			ret = jrx_fs_get_node(fs, n->btree_id, n->level - 1u,
 					      ptr, &c);
@@ -141,7 +151,7 @@ static int route_btree(struct jrx_fs *fs, struct jrx_rplan *p,
 		return route(fs, p, root, v, lo, hi);
 	/* the root is the only leaf */
 	jrx_fs_node_ptr(root, (struct jrx_bkey *)buf);
-	if (add_leaf(fs, p, btree_id, (struct jrx_bkey *)buf, lo, hi))
+	if (add_leaf(fs, p, btree_id, (struct jrx_bkey *)buf, v, lo, hi))
 		return -ENOMEM;
 	p->leaf[p->nr_leaves - 1].cached = root;
 	p->leaf[p->nr_leaves - 1].was_root = true;
@@ -164,7 +174,8 @@ static int cut_units(struct jrx_rplan *p, unsigned workers, unsigned per_worker,
 	for (size_t i = 0; i < p->nr_leaves; i++) {
 		uint64_t keys = p->leaf[i].hi - p->leaf[i].lo;
 
-		p->leaf[i].nr_units = keys > unit ? (size_t)((keys + unit - 1) / unit) : 1;
+		p->leaf[i].nr_units = keys > unit && !p->leaf[i].append ?
+			(size_t)((keys + unit - 1) / unit) : 1;
 		nr += p->leaf[i].nr_units;
 	}
 	p->unit = calloc(nr ? nr : 1, sizeof(*p->unit));
@@ -184,7 +195,8 @@ static int cut_units(struct jrx_rplan *p, unsigned workers, unsigned per_worker,
 			x->lo = l->lo + keys * s / l->nr_units;
 			x->hi = l->lo + keys * (s + 1) / l->nr_units;
 			x->weight = x->hi - x->lo +
-				(l->nr_units > 1 ? leaf_cost / 2 : leaf_cost);
+				(l->append ? APPEND_COST(node_size) :
+				 l->nr_units > 1 ? leaf_cost / 2 : leaf_cost);
 		}
 	}
 	p->nr_units = nr;
