@@ -185,10 +185,17 @@ static void differential(struct env *e, struct jrx_recover_opts o,
 	assert_same(want, got, what);
 	th_assert_fsck_clean(e->acc, 2, what);
 	/* and the same node writes: the layout is a function of the keys */
-	if (rr.nodes_written != r->nodes_written)
-		fail_msg("%s: reference wrote %llu nodes, accelerated %llu", what,
-			 (unsigned long long)rr.nodes_written,
-			 (unsigned long long)r->nodes_written);
+	if (rr.nodes_written != r->nodes_written ||
+	    rr.bsets_appended != r->bsets_appended ||
+	    rr.node_bytes_written != r->node_bytes_written)
+		fail_msg("%s: reference wrote %llu nodes and appended %llu bsets"
+			 " (%llu bytes), accelerated %llu, %llu (%llu bytes)",
+			 what, (unsigned long long)rr.nodes_written,
+			 (unsigned long long)rr.bsets_appended,
+			 (unsigned long long)rr.node_bytes_written,
+			 (unsigned long long)r->nodes_written,
+			 (unsigned long long)r->bsets_appended,
+			 (unsigned long long)r->node_bytes_written);
 	free(want);
 	free(got);
 }
@@ -277,6 +284,93 @@ static void test_alloc_leaves_cut_again(void **state)
 			 " %llu, %u threads", (unsigned long long)cases[i].keys,
 			 (unsigned long long)cases[i].base_keys, cases[i].threads);
 		differential(e, o, what, &r);
+	}
+}
+
+/*
+ * A base much bigger than the journal, nodes filled as a live store
+ * leaves them (synth's default fill): most touched leaves take the
+ * journal's keys as one appended bset and are never read (FORMAT.md 7.5),
+ * both recoveries append the same bsets, the replay writes at most twice
+ * the journal's bytes plus a block per append (issue 14), and a crash at
+ * any write, inside or between appends or in the commit, then another
+ * recovery of either kind, ends as the reference did.
+ */
+static void test_appends(void **state)
+{
+	static const struct {
+		uint64_t keys, base_keys, seed;
+		unsigned dist, threads;
+	} cases[] = {
+		{ 6000, 150000, 5, JRX_SYNTH_UNIFORM, 2 },
+		{ 6000, 150000, 6, JRX_SYNTH_ZIPF, 1 },
+		{ 3000, 100000, 7, JRX_SYNTH_HOT, 3 },
+	};
+	struct env *e = *state;
+	uint64_t rnd = 0x2545f4914f6cdd1dull;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct jrx_recover_opts acc = { .threads = cases[i].threads };
+		struct jrx_synth_opts so;
+		struct jrx_report r, rr;
+		char what[128], *want, *got;
+		uint64_t writes, at, bound;
+
+		synth_opts(&so, cases[i].keys, cases[i].dist, cases[i].seed);
+		so.base_keys = cases[i].base_keys;
+		make(e, &so);
+		snprintf(what, sizeof(what), "%llu keys on a base of %llu, dist"
+			 " %u, %u threads", (unsigned long long)cases[i].keys,
+			 (unsigned long long)cases[i].base_keys, cases[i].dist,
+			 cases[i].threads);
+		differential(e, acc, what, &r);
+		if (r.replay.appended_leaves * 2 < r.replay.leaves)
+			fail_msg("%s: %llu of %llu leaves appended to", what,
+				 (unsigned long long)r.replay.appended_leaves,
+				 (unsigned long long)r.replay.leaves);
+		/* a leaf that gets an append is not read */
+		assert_int_equal(r.replay.leaves_read,
+				 r.replay.leaves - r.replay.appended_leaves);
+		bound = 2 * r.bytes_read + 4096 * r.bsets_appended;
+		if (r.node_bytes_written > bound)
+			fail_msg("%s: the replay wrote %llu bytes; journal %llu"
+				 " bytes, %llu bsets appended: at most %llu", what,
+				 (unsigned long long)r.node_bytes_written,
+				 (unsigned long long)r.bytes_read,
+				 (unsigned long long)r.bsets_appended,
+				 (unsigned long long)bound);
+		want = dump(e->acc);
+
+		/* a crash at a random write of an appending recovery: the
+		 * reference's copy stays crashed, each round starts from it */
+		make(e, &so);
+		for (unsigned round = 0; round < 3; round++) {
+			struct jrx_recover_opts again = {
+				.reference = (round + i) & 1, .threads = 2,
+			};
+			int ret;
+
+			for (unsigned d = 0; d < 2; d++)
+				copy_sparse(e->ref[d], e->acc[d]);
+			writes = r.nodes_written + r.bsets_appended + 4;
+			at = 1 + th_rand_below(&rnd, writes);
+			snprintf(what, sizeof(what), "case %zu round %u: crash at"
+				 " write %llu of %llu, then %s", i, round,
+				 (unsigned long long)at,
+				 (unsigned long long)writes,
+				 again.reference ? "the reference" : "accelerated");
+			jrx_recover_crash_after_writes(at);
+			ret = recover(e->acc, &acc, &rr);
+			jrx_recover_crash_after_writes(0);
+			if (at < writes)
+				assert_jrx_err(ret, -JRX_ERR_CRASHED);
+			assert_jrx_ok(recover(e->acc, &again, &rr));
+			got = dump(e->acc);
+			assert_same(want, got, what);
+			th_assert_fsck_clean(e->acc, 2, what);
+			free(got);
+		}
+		free(want);
 	}
 }
 
@@ -406,7 +500,8 @@ static void test_crash_during_accelerated(void **state)
 		for (unsigned i = 0; i < 2; i++)
 			copy_sparse(e->ref[i], e->acc[i]);
 		assert_jrx_ok(recover(e->acc, &dry, &r));
-		writes = r.nodes_written + 4;	/* + 2 sb copies x 2 devices */
+		/* nodes, bsets appended, 2 sb copies x 2 devices */
+		writes = r.nodes_written + r.bsets_appended + 4;
 		at = 1 + th_rand_below(&rnd, writes);
 		snprintf(what, sizeof(what), "round %u, crash at write %llu of"
 			 " %llu", round, (unsigned long long)at,
@@ -500,6 +595,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_shapes),
 		cmocka_unit_test(test_alloc_leaves_cut_again),
+		cmocka_unit_test(test_appends),
 		cmocka_unit_test(test_skew_spread),
 		cmocka_unit_test(test_crash_during_accelerated),
 		cmocka_unit_test(test_failed_thread_starts),
