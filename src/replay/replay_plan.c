@@ -165,7 +165,8 @@ static int cut_units(struct jrx_rplan *p, unsigned workers, unsigned per_worker,
 	size_t nr = 0, u = 0;
 
 	for (size_t i = 0; i < p->nr_leaves; i++)
-		total += p->leaf[i].hi - p->leaf[i].lo + leaf_cost;
+		total += p->leaf[i].hi - p->leaf[i].lo +
+			(p->leaf[i].append ? APPEND_COST(node_size) : leaf_cost);
 	unit = total / ((uint64_t)workers * per_worker);
 	if (unit < MIN_UNIT)
 		unit = MIN_UNIT;
