@@ -1253,6 +1253,29 @@ static void test_node_roundtrip(void **state)
 	assert_jrx_err(jrx_bnode_decode(n, node, NODE_SIZE, NODE_SIZE + 4096,
 					magic, NULL, &why), -JRX_ERR_NODE_INVALID);
 
+	/* a bset longer than the written part: the node is invalid */
+	{
+		uint8_t *big = calloc(1, NODE_SIZE);
+		uint64_t (*kw)[TH_KEY_WORDS] = calloc(64, sizeof(*kw));
+		const struct jrx_bkey *kv[64];
+		size_t end;
+
+		make_node_hdr(big, nonce, jrx_bpos(10, 0, 0), jrx_bpos(20, 0, 0));
+		for (unsigned i = 0; i < 64; i++)
+			kv[i] = th_key_xattr(kw[i], jrx_bpos(10, 100 + i, 0),
+					     "name", "a value of some length", 22);
+		end = put_bset(big, 80, nonce, 5, kv, 64);
+		assert_true(end > 4096 && end <= 8192);
+		assert_jrx_err(jrx_bnode_decode(n, big, NODE_SIZE, 4096, magic,
+						NULL, &why), -JRX_ERR_NODE_INVALID);
+		assert_string_equal(why, "bset runs past the node's written part");
+		assert_jrx_ok(jrx_bnode_decode(n, big, NODE_SIZE, 8192, magic,
+					       NULL, &why));
+		assert_int_equal(n->nr, 64);
+		free(kw);
+		free(big);
+	}
+
 	/* a blacklisted bset is skipped, the walk goes on past it */
 	{
 		struct jrx_blacklist_entry e = { 9, 9 };

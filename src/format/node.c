@@ -35,11 +35,11 @@ int jrx_node_hdr_validate(const struct jrx_btree_node *n, uint64_t magic,
 	return 0;
 }
 
-int jrx_bset_validate(const struct jrx_bset *b, size_t off, size_t node_size,
+int jrx_bset_validate(const struct jrx_bset *b, size_t off, size_t end,
 		      uint64_t nonce, const char **why)
 {
 	*why = NULL;
-	if (off + sizeof(*b) > node_size) {
+	if (off + sizeof(*b) > end) {
 		*why = "bset header runs past the node";
 		return -JRX_ERR_NODE_INVALID;
 	}
@@ -47,8 +47,12 @@ int jrx_bset_validate(const struct jrx_bset *b, size_t off, size_t node_size,
 		*why = "bset nonce or block does not match the node";
 		return -JRX_ERR_NODE_INVALID;
 	}
-	if (off + jrx_bset_bytes(b) > node_size || b->flags) {
-		*why = "bset runs past the node";
+	if (off + jrx_bset_bytes(b) > end) {
+		*why = "bset runs past the node's written part";
+		return -JRX_ERR_NODE_INVALID;
+	}
+	if (b->flags) {
+		*why = "bset flags are not zero";
 		return -JRX_ERR_NODE_INVALID;
 	}
 	if (b->csum != jrx_crc32c((const char *)b + 8, jrx_bset_bytes(b) - 8)) {

@@ -15,11 +15,12 @@ int jrx_node_hdr_validate(const struct jrx_btree_node *n, uint64_t magic,
 			  const char **why);
 
 /*
- * One bset at byte offset off of a node of node_size bytes: nonce, block,
- * size and checksum.  Keys themselves are checked by the caller, which
- * knows the btree and level.
+ * One bset at byte offset off of a node whose written part ends at byte
+ * end (the pointer's blocks * 4096): nonce, block, size and checksum.
+ * Keys themselves are checked by the caller, which knows the btree and
+ * level.
  */
-int jrx_bset_validate(const struct jrx_bset *b, size_t off, size_t node_size,
+int jrx_bset_validate(const struct jrx_bset *b, size_t off, size_t end,
 		      uint64_t nonce, const char **why);
 
 /* Where the bset after one ending at byte end starts. */
