@@ -8,7 +8,9 @@
  * newer backup or an older device is picked up and noted; a superblock
  * write interrupted between the backup and primary passes still opens;
  * opening read-only (array, and fs on top) writes nothing; and jrx_format
- * rejects bad options and too-small devices.
+ * rejects bad options and too-small devices; the write queue (io/wq.h)
+ * lands every write, stops at an injected crash and refuses read-only
+ * devices.
  *
  * Devices are 64 MiB sparse files, bucket 256 KiB, node 64 KiB.
  */
@@ -23,6 +25,7 @@
 #include "btree/fs.h"
 #include "format/sb.h"
 #include "btree/mkfs.h"
+#include "io/wq.h"
 
 #define NDEV 3
 #define DEV_SIZE (64ull << 20)
@@ -598,6 +601,101 @@ static void test_format_bad_options(void **state)
 	}
 }
 
+/* ------------------------------------------------------------ write queue */
+
+struct wq_count {
+	unsigned ok, failed;
+	int	 first_err;
+};
+
+static void wq_done(void *ctx, int res)
+{
+	struct wq_count *c = ctx;
+
+	if (res) {
+		c->failed++;
+		if (!c->first_err)
+			c->first_err = res;
+	} else {
+		c->ok++;
+	}
+}
+
+/*
+ * io/wq.h: more writes than the queue's depth all land where they were
+ * aimed; crash injection counts them like pwrites (the first refused write
+ * fails the queue and writes nothing, later ones neither); a read-only
+ * device refuses them.
+ */
+static void test_write_queue(void **state)
+{
+	struct fx *f = *state;
+	enum { NR = 100, BLK = 4096, BASE = 8u << 20 };
+	uint8_t *buf = jrx_alloc_aligned((size_t)NR * BLK), *got = malloc(BLK);
+	struct wq_count c = { 0 };
+	struct jrx_dev d, ro;
+	struct jrx_wq *q;
+
+	if (!th_uring_or_skip("write queue")) {
+		free(buf);
+		free(got);
+		return;
+	}
+	assert_non_null(buf);
+	assert_jrx_ok(jrx_dev_open(&d, f->p[0], JRX_DEV_DIRECT));
+	assert_jrx_ok(jrx_wq_open(&q, 8));
+	for (unsigned i = 0; i < NR; i++) {
+		memset(buf + (size_t)i * BLK, 1 + i, BLK);
+		assert_jrx_ok(jrx_wq_write(q, &d, buf + (size_t)i * BLK, BLK,
+					   BASE + (uint64_t)i * 2 * BLK, wq_done,
+					   &c));
+	}
+	assert_jrx_ok(jrx_wq_drain(q));
+	assert_int_equal(c.ok, NR);
+	for (unsigned i = 0; i < NR; i++) {
+		th_file_pread(f->p[0], got, BLK, BASE + (uint64_t)i * 2 * BLK);
+		if (got[0] != (uint8_t)(1 + i) || got[BLK - 1] != (uint8_t)(1 + i))
+			fail_msg("write %u of %u: found byte %u at its offset,"
+				 " expected %u", i, NR, got[0], 1 + i);
+	}
+
+	/* a crash after 5 more writes: the 6th and later fail, write nothing */
+	memset(buf, 0xee, (size_t)NR * BLK);
+	c = (struct wq_count){ 0 };
+	jrx_dev_crash_after_writes(5);
+	for (unsigned i = 0; i < 10; i++) {
+		int ret = jrx_wq_write(q, &d, buf + (size_t)i * BLK, BLK,
+				       BASE + (uint64_t)i * 2 * BLK, wq_done, &c);
+
+		if (i < 5)
+			assert_jrx_ok(ret);
+		else
+			assert_jrx_err(ret, -JRX_ERR_CRASHED);
+	}
+	assert_jrx_err(jrx_wq_drain(q), -JRX_ERR_CRASHED);
+	jrx_dev_crash_after_writes(0);
+	assert_int_equal(c.ok, 5);
+	assert_int_equal(c.failed, 5);
+	for (unsigned i = 0; i < 10; i++) {
+		th_file_pread(f->p[0], got, BLK, BASE + (uint64_t)i * 2 * BLK);
+		assert_int_equal(got[0], i < 5 ? 0xee : 1 + i);
+	}
+	jrx_wq_close(q);
+
+	/* read-only: refused, nothing written */
+	assert_jrx_ok(jrx_dev_open(&ro, f->p[0], JRX_DEV_RDONLY));
+	assert_jrx_ok(jrx_wq_open(&q, 4));
+	c = (struct wq_count){ 0 };
+	assert_jrx_err(jrx_wq_write(q, &ro, buf, BLK, BASE, wq_done, &c),
+		       -JRX_ERR_READ_ONLY);
+	assert_int_equal(c.failed, 1);
+	jrx_wq_close(q);
+	jrx_dev_close(&ro);
+	jrx_dev_close(&d);
+	free(buf);
+	free(got);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -616,8 +714,10 @@ int main(void)
 		T(test_sb_write_interrupted),
 		T(test_rdonly_writes_nothing),
 		T(test_format_bad_options),
+		T(test_write_queue),
 	};
 #undef T
 
-	return cmocka_run_group_tests_name("array_open", tests, NULL, NULL);
+	return th_exit_code(cmocka_run_group_tests_name("array_open", tests,
+							NULL, NULL));
 }

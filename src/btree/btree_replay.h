@@ -19,6 +19,7 @@
 #define JRX_BTREE_REPLAY_H
 
 #include "fs.h"
+#include "../io/wq.h"
 
 /*
  * Open the parallel section: the lock, and a second, O_DIRECT descriptor
@@ -63,13 +64,16 @@ int  jrx_fs_write_pieces(struct jrx_fs *fs, const struct jrx_node_meta *m,
  * checked that it fits (jrx_replay_append_fits).  *out is the node as it
  * now is, for jrx_fs_install_pieces(): same place, longer written part,
  * not fresh, holding copies of view[0, nview) as its keys (its merged
- * keys, when the caller keeps it; else pass none).
+ * keys, when the caller keeps it; else pass none).  With q (the calling
+ * thread's write queue, io/wq.h) the write is queued and this returns
+ * once it is; the caller drains q before anything reads the node or the
+ * commit syncs, and a failed write fails the drain.
  */
 int  jrx_fs_append_bset(struct jrx_fs *fs, const struct jrx_bkey *ptr,
 			unsigned btree_id, unsigned level,
 			const struct jrx_bkey *const *keys, size_t nr,
 			const struct jrx_bkey *const *view, size_t nview,
-			struct jrx_bnode **out);
+			struct jrx_wq *q, struct jrx_bnode **out);
 /* Whether key_bytes of keys fit as a bset appended to the node ptr names. */
 static inline bool jrx_replay_append_fits(const struct jrx_bkey *ptr,
 					  uint64_t key_bytes, size_t node_size)

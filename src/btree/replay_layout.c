@@ -117,11 +117,18 @@ int jrx_fs_write_pieces(struct jrx_fs *fs, const struct jrx_node_meta *m,
 	return 0;
 }
 
+/* A queued append landed (or failed: the queue's drain says so). */
+static void append_done(void *img, int res)
+{
+	(void)res;
+	jrx_blob_free(img);
+}
+
 int jrx_fs_append_bset(struct jrx_fs *fs, const struct jrx_bkey *ptr,
 		       unsigned btree_id, unsigned level,
 		       const struct jrx_bkey *const *keys, size_t nr,
 		       const struct jrx_bkey *const *view, size_t nview,
-		       struct jrx_bnode **out)
+		       struct jrx_wq *q, struct jrx_bnode **out)
 {
 	const struct jrx_btree_ptr_val *v = jrx_bkey_val(ptr);
 	size_t off = (size_t)v->blocks * JRX_BLOCK_SIZE, bytes;
@@ -158,15 +165,25 @@ int jrx_fs_append_bset(struct jrx_fs *fs, const struct jrx_bkey *ptr,
 	p->max = ptr->p;
 	for (size_t i = 0; i < nview && !ret; i++)
 		ret = jrx_bnode_apply(p, view[i], 0);
-	if (!ret && !fs->nowrite)
-		ret = jrx_dev_pwrite(fs->direct ? &fs->direct[v->dev] :
-				     &fs->a->devs[v->dev], img, bytes,
-				     v->sector * JRX_SECTOR_SIZE + off);
 	if (ret)
 		goto err;
 	p->written = (uint32_t)(off + jrx_bset_bytes(img));
 	p->bsets = 1;
 	p->mem_only = fs->nowrite;
+	if (!fs->nowrite && q) {
+		/* the queue owns img from here, failing or not */
+		ret = jrx_wq_write(q, fs->direct ? &fs->direct[v->dev] :
+				   &fs->a->devs[v->dev], img, bytes,
+				   v->sector * JRX_SECTOR_SIZE + off,
+				   append_done, img);
+		img = NULL;
+	} else if (!fs->nowrite) {
+		ret = jrx_dev_pwrite(fs->direct ? &fs->direct[v->dev] :
+				     &fs->a->devs[v->dev], img, bytes,
+				     v->sector * JRX_SECTOR_SIZE + off);
+	}
+	if (ret)
+		goto err;
 	jrx_blob_free(img);
 	jrx_fs_lock(fs);
 	fs->bsets_appended++;

@@ -150,10 +150,8 @@ int jrx_dev_pread(struct jrx_dev *d, void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
-int jrx_dev_pwrite(struct jrx_dev *d, const void *buf, size_t len, uint64_t off)
+int jrx_dev_write_permit(struct jrx_dev *d, uint64_t off)
 {
-	size_t done = 0;
-
 	if (d->rdonly)
 		return jrx_fail(-JRX_ERR_READ_ONLY, "%s: write at offset %" PRIu64
 				" refused: opened read-only", d->path, off);
@@ -165,6 +163,16 @@ int jrx_dev_pwrite(struct jrx_dev *d, const void *buf, size_t len, uint64_t off)
 					" write at offset %" PRIu64, d->path, off);
 		}
 	}
+	return 0;
+}
+
+int jrx_dev_pwrite(struct jrx_dev *d, const void *buf, size_t len, uint64_t off)
+{
+	size_t done = 0;
+	int ret = jrx_dev_write_permit(d, off);
+
+	if (ret)
+		return ret;
 	while (done < len) {
 		ssize_t r = pwrite(d->fd, (const char *)buf + done, len - done,
 				   (off_t)(off + done));

@@ -37,11 +37,17 @@ void jrx_dev_close(struct jrx_dev *d);
 /* Reads exactly len bytes; a short read is -JRX_ERR_DEV_TRUNCATED. */
 int  jrx_dev_pread(struct jrx_dev *d, void *buf, size_t len, uint64_t off);
 int  jrx_dev_pwrite(struct jrx_dev *d, const void *buf, size_t len, uint64_t off);
+/*
+ * Whether a write at off may be issued: not on a read-only device, and
+ * not past an injected crash (below).  jrx_dev_pwrite asks it first;
+ * writers that issue their own writes (io/wq.h) must too.
+ */
+int  jrx_dev_write_permit(struct jrx_dev *d, uint64_t off);
 int  jrx_dev_sync(struct jrx_dev *d);
 
 /*
  * Test hook for crash injection: after n more successful device writes
- * (pwrite calls) every further write fails with -JRX_ERR_CRASHED and
+ * (pwrite calls and write-queue writes) every further write fails with -JRX_ERR_CRASHED and
  * writes nothing, as if power had been cut.  0 disables.  Process-wide.
  */
 void jrx_dev_crash_after_writes(uint64_t n);

@@ -161,6 +161,9 @@ int jrx_recover_accelerated(struct jrx_array *a,
 	ro.threads = threads;
 	ro.numa = o->numa;
 	ro.unit_keys = o->replay_unit;
+	/* appends queue on io_uring where the journal read could use it */
+	ro.write_depth = !strcmp(r->io_backend,
+				 jrx_io_backend_name(JRX_IO_URING)) ? 32 : 0;
 	ret = jrx_jindex_seqs(&ix, &seqs);
 	if (!ret)
 		ret = jrx_replay_parallel(fs, seqs, res.v, res.nr, &ro,

@@ -79,12 +79,21 @@ void jrx_report_print_text(const struct jrx_report *r, FILE *f)
 	if (r->replay.workers)
 		fprintf(f, "  replay   %u workers in %u group(s): %s; %" PRIu64
 			" leaves in %" PRIu64 " units (%" PRIu64 " sliced), %"
-			PRIu64 " nodes written; plan %.3f s, leaves %.3f s,"
-			" install %.3f s, settle %.3f s\n", r->replay.workers,
+			PRIu64 " nodes written, %" PRIu64 " appended to; plan"
+			" %.3f s, leaves %.3f s, install %.3f s, settle %.3f s\n",
+			r->replay.workers,
 			r->replay.groups, r->replay.placement, r->replay.leaves,
 			r->replay.units, r->replay.sliced_leaves, r->replay.pieces,
+			r->replay.appended_leaves,
 			r->replay.plan_seconds, r->replay.leaves_seconds,
 			r->replay.install_seconds, r->replay.settle_seconds);
+	if (r->replay.workers && r->replay.appended_leaves)
+		fprintf(f, "  replay   appends: %s\n",
+			!r->replay.write_depth ? "one synchronous write at a time"
+			" per worker (no io_uring)" :
+			r->replay.queued_workers ? "up to 32 in flight per worker"
+			" (io_uring)" : "one at a time: io_uring refused for"
+			" writes");
 	if (r->replay.threads < r->replay.workers)
 		fprintf(f, "  replay   %u of %u worker threads started: the"
 			" recovering thread ran the others' share\n",
@@ -123,10 +132,12 @@ static void print_replay_json(const struct jrx_replay_stats *st, FILE *f)
 	fprintf(f, ",\"bind_errno\":%d,\"leaves\":%" PRIu64 ",\"units\":%"
 		PRIu64 ",\"sliced_leaves\":%" PRIu64 ",\"pieces\":%" PRIu64
 		",\"plan\":%.6f,\"leaves_seconds\":%.6f,\"install\":%.6f,"
-		"\"settle\":%.6f,\"per_worker\":[", st->bind_errno,
+		"\"settle\":%.6f,\"appended_leaves\":%" PRIu64 ",\"write_depth\""
+		":%u,\"queued_workers\":%u,\"per_worker\":[", st->bind_errno,
 		st->leaves, st->units, st->sliced_leaves, st->pieces,
 		st->plan_seconds, st->leaves_seconds, st->install_seconds,
-		st->settle_seconds);
+		st->settle_seconds, st->appended_leaves, st->write_depth,
+		st->queued_workers);
 	for (unsigned i = 0; i < st->workers && i < JRX_REPLAY_MAX_WORKERS; i++) {
 		const struct jrx_replay_worker_stats *w = &st->w[i];
 

@@ -47,6 +47,9 @@ struct jrx_replay_opts {
 					   (0: 8) */
 	unsigned unit_keys;		/* units of at most this many journal
 					   keys (0: from the balance) */
+	unsigned write_depth;		/* appended bsets in flight per worker
+					   on an io_uring of its own (io/wq.h);
+					   0: one synchronous write at a time */
 };
 
 /*

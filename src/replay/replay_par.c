@@ -41,6 +41,8 @@ struct worker {
 	char		  msg[512];
 	const struct jrx_bkey **scratch;	/* merged keys of a leaf */
 	size_t		  cap;
+	struct jrx_wq	 *wq;		/* its appends in flight (phase 1) */
+	bool		  wq_tried;
 	struct jrx_replay_worker_stats st;
 };
 
@@ -56,6 +58,7 @@ struct par {
 	atomic_bool		 stop;
 	atomic_int		 bind_errno;
 	unsigned		 threads;	/* the pool's started threads */
+	unsigned		 write_depth;	/* jrx_replay_opts */
 	int			 phase;		/* 1 or 2: set between pool phases */
 	struct worker		*w;
 };
@@ -212,8 +215,15 @@ static int unit_append(struct worker *w, struct jrx_runit *u)
 		}
 		nview = merge(n->keys, n->nr, c->v + u->lo, jn, view, &bytes);
 	}
+	if (!w->wq_tried && c->write_depth && !c->keep) {
+		/* on the thread that runs this id: the ring is its own */
+		w->wq_tried = true;
+		if (jrx_wq_open(&w->wq, c->write_depth))
+			w->wq = NULL;	/* refused: one write at a time */
+		w->st.queued_writes = w->wq != NULL;
+	}
 	ret = jrx_fs_append_bset(c->fs, ptr, l->btree_id, 0, w->scratch, jn,
-				 view, nview, &out);
+				 view, nview, w->wq, &out);
 	if (!ret) {
 		ret = add_piece(u, out);
 		if (ret)
@@ -448,6 +458,15 @@ static void pool_phase(void *arg, unsigned id)
 	double t = jrx_now();
 
 	run_phase(w, c->phase);
+	if (w->wq) {
+		/* every append on the device before the barrier */
+		int ret = jrx_wq_drain(w->wq);
+
+		jrx_wq_close(w->wq);
+		w->wq = NULL;
+		if (ret && !w->ret)
+			fail_worker(w, ret);
+	}
 	w->st.busy_seconds += jrx_now() - t;
 }
 
@@ -610,6 +629,7 @@ static void note_workers(struct jrx_replay_stats *st, const struct par *c,
 		st->w[i] = c->w[i].st;
 		st->leaves_read += c->w[i].st.leaves_read;
 		st->appended_leaves += c->w[i].st.appended;
+		st->queued_workers += c->w[i].st.queued_writes;
 	}
 }
 
@@ -679,6 +699,8 @@ int jrx_replay_parallel(struct jrx_fs *fs, const uint64_t *jset_seq,
 	c.plan = &plan;
 	c.pl = &pl;
 	c.keep = fs->nowrite;
+	c.write_depth = o->write_depth;
+	st->write_depth = o->write_depth;
 	ret = jrx_fs_parallel_begin(fs);
 	if (ret)
 		goto out;

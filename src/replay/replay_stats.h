@@ -16,6 +16,8 @@ struct jrx_replay_worker_stats {
 	int	 pu;			/* PU it was pinned to, -1: none */
 	uint64_t units, keys, leaves_read, pieces;
 	uint64_t appended;		/* leaves it appended a bset to */
+	bool	 queued_writes;		/* its appends went through a write
+					   queue (io/wq.h), not one by one */
 	uint64_t weight;		/* the plan's estimate of its work */
 	uint64_t unit_lo, unit_hi;	/* lowest and highest unit index it
 					   took (units are in key order);
@@ -33,6 +35,8 @@ struct jrx_replay_stats {
 	uint64_t leaves, units, sliced_leaves;
 	uint64_t leaves_read, pieces;
 	uint64_t appended_leaves;	/* leaves that got one bset appended */
+	unsigned write_depth;		/* the option; 0: synchronous writes */
+	unsigned queued_workers;	/* workers whose write queue opened */
 	uint64_t group_first[JRX_PLACE_MAX_GROUPS + 1];	/* units of group g:
 					   [group_first[g], group_first[g+1]) */
 	double	 plan_seconds, leaves_seconds, install_seconds,

@@ -1,0 +1,162 @@
+/*
+ * wq.c - a thread's write queue on its own io_uring (wq.h).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <liburing.h>
+#include <stdlib.h>
+#include <string.h>
+#include "wq.h"
+#include "jrx/errors.h"
+#include "../util/diag.h"
+
+struct wq_slot {
+	struct jrx_dev	*d;
+	uint64_t	 off;
+	size_t		 len;
+	jrx_wq_done_fn	 done;
+	void		*ctx;
+	struct wq_slot	*next_free;
+};
+
+struct jrx_wq {
+	struct io_uring	 ring;
+	unsigned	 depth, inflight;
+	struct wq_slot	*slot, *free;
+	int		 err;		/* first error; the queue stops */
+};
+
+int jrx_wq_open(struct jrx_wq **out, unsigned depth)
+{
+	struct jrx_wq *q = calloc(1, sizeof(*q));
+	struct io_uring_params p;
+	int ret;
+
+	if (!q)
+		return jrx_fail(-ENOMEM, "allocating a write queue");
+	q->depth = depth ? depth : 32;
+	q->slot = calloc(q->depth, sizeof(*q->slot));
+	if (!q->slot) {
+		free(q);
+		return jrx_fail(-ENOMEM, "allocating a write queue of %u",
+				depth);
+	}
+	for (unsigned i = 0; i < q->depth; i++) {
+		q->slot[i].next_free = q->free;
+		q->free = &q->slot[i];
+	}
+	memset(&p, 0, sizeof(p));
+	p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+	ret = io_uring_queue_init_params(q->depth, &q->ring, &p);
+	if (ret == -EINVAL) {		/* kernel older than 6.1 */
+		memset(&p, 0, sizeof(p));
+		ret = io_uring_queue_init_params(q->depth, &q->ring, &p);
+	}
+	if (ret) {
+		free(q->slot);
+		free(q);
+		return jrx_fail(ret, "io_uring set-up for writes failed: %s",
+				strerror(-ret));
+	}
+	*out = q;
+	return 0;
+}
+
+/* Reap one completion (waiting for it if wait), run its callback. */
+static int reap(struct jrx_wq *q, bool wait)
+{
+	struct io_uring_cqe *cqe;
+	struct wq_slot *s;
+	int ret, res;
+
+	ret = wait ? io_uring_wait_cqe(&q->ring, &cqe) :
+		io_uring_peek_cqe(&q->ring, &cqe);
+	if (ret == -EAGAIN && !wait)
+		return 0;
+	if (ret) {
+		if (!q->err)
+			q->err = jrx_fail(ret, "waiting for a write: %s",
+					  strerror(-ret));
+		return ret;
+	}
+	s = io_uring_cqe_get_data(cqe);
+	res = cqe->res;
+	io_uring_cqe_seen(&q->ring, cqe);
+	q->inflight--;
+	if (res >= 0 && (size_t)res == s->len)
+		res = 0;
+	else if (res >= 0)
+		res = jrx_fail(-EIO, "%s: short write at offset %" PRIu64
+			       ": %d of %zu bytes", s->d->path, s->off, res,
+			       s->len);
+	else
+		res = jrx_fail(res, "%s: write error at offset %" PRIu64 ": %s",
+			       s->d->path, s->off, strerror(-res));
+	if (res && !q->err)
+		q->err = res;
+	if (!s->done)
+		return 1;	/* a write whose submit failed (below) */
+	s->done(s->ctx, res);
+	s->next_free = q->free;
+	q->free = s;
+	return 1;
+}
+
+int jrx_wq_write(struct jrx_wq *q, struct jrx_dev *d, const void *buf,
+		 size_t len, uint64_t off, jrx_wq_done_fn done, void *ctx)
+{
+	struct io_uring_sqe *sqe;
+	struct wq_slot *s;
+	int ret;
+
+	while (!q->err && reap(q, false) > 0)
+		;
+	while (!q->err && !q->free)
+		reap(q, true);
+	ret = q->err ? q->err : jrx_dev_write_permit(d, off);
+	if (ret) {
+		q->err = ret;
+		done(ctx, ret);
+		return ret;
+	}
+	s = q->free;
+	q->free = s->next_free;
+	*s = (struct wq_slot){ .d = d, .off = off, .len = len, .done = done,
+			       .ctx = ctx };
+	sqe = io_uring_get_sqe(&q->ring);	/* depth slots: never NULL */
+	io_uring_prep_write(sqe, d->fd, buf, (unsigned)len, off);
+	io_uring_sqe_set_data(sqe, s);
+	q->inflight++;
+	ret = io_uring_submit(&q->ring);
+	if (ret < 0) {
+		/*
+		 * Not submitted: it fails here, and the queue with it.  Its
+		 * slot is never reused, in case the kernel takes the entry
+		 * later (a completion then finds no callback).
+		 */
+		q->inflight--;
+		q->err = jrx_fail(ret, "%s: submitting a write at offset %"
+				  PRIu64 ": %s", d->path, off, strerror(-ret));
+		s->done = NULL;
+		done(ctx, q->err);
+		return q->err;
+	}
+	return 0;
+}
+
+int jrx_wq_drain(struct jrx_wq *q)
+{
+	while (q->inflight && reap(q, true) >= 0)
+		;
+	return q->err;
+}
+
+void jrx_wq_close(struct jrx_wq *q)
+{
+	if (!q)
+		return;
+	jrx_wq_drain(q);
+	io_uring_queue_exit(&q->ring);
+	free(q->slot);
+	free(q);
+}

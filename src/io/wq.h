@@ -1,0 +1,43 @@
+/*
+ * wq.h - a write queue: one thread's writes to member devices, up to
+ * `depth` in flight on an io_uring of its own, so a thread whose work is
+ * many small writes (the parallel replay's appended bsets) keeps the
+ * device busy instead of waiting on each write.  Where io_uring is
+ * refused (EPERM, ENOSYS, EACCES) the caller gets the error from
+ * jrx_wq_open and writes with jrx_dev_pwrite instead.
+ *
+ * Ownership: a queue belongs to the thread that opened it; every call,
+ * and every done callback (run from jrx_wq_write when it waits for room,
+ * and from jrx_wq_drain), happens on that thread.  Buffers must stay
+ * valid until their callback ran; O_DIRECT rules (4096-aligned buffer,
+ * offset and length) are the device's.
+ */
+#ifndef JRX_IO_WQ_H
+#define JRX_IO_WQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "device.h"
+
+struct jrx_wq;
+
+/* Called once a write has completed whole (res 0) or failed (res < 0). */
+typedef void (*jrx_wq_done_fn)(void *ctx, int res);
+
+/* A queue of up to depth writes in flight; -errno if io_uring is refused. */
+int  jrx_wq_open(struct jrx_wq **out, unsigned depth);
+/*
+ * Queue a write of buf[0, len) at off of d (jrx_dev_write_permit() is
+ * asked first, so crash injection and read-only devices behave as with
+ * jrx_dev_pwrite).  Returns 0 once it is queued, or the first error of
+ * the queue, whose writes then all fail; done(ctx, res) runs for every
+ * write queued, whatever happens.
+ */
+int  jrx_wq_write(struct jrx_wq *q, struct jrx_dev *d, const void *buf,
+		  size_t len, uint64_t off, jrx_wq_done_fn done, void *ctx);
+/* Wait for every queued write; the first error of the queue, or 0. */
+int  jrx_wq_drain(struct jrx_wq *q);
+/* Drains, then frees the queue. */
+void jrx_wq_close(struct jrx_wq *q);
+
+#endif
