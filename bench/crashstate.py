@@ -3,11 +3,13 @@
 
 A fresh sparse copy of a crashed array per run (bench_recover) needs room
 for a second array; a 200 M-key base is tens of GB.  Recovery writes
-nothing the crashed state reads (docs/FORMAT.md §8 point 7): its nodes go
-to buckets that are free in that state, and its commit is one superblock
-write.  So the crashed state comes back when each device's reserved area
-(everything before first_bucket * bucket_size, where both superblock
-copies live: FORMAT.md §3.1) is written back.  bench/lib.sh saves those
+nothing the crashed state reads (docs/FORMAT.md §8 point 7): it appends
+bsets past a committed node's written part (bytes no committed reader
+reads) or writes nodes to buckets that are free in that state, and its
+commit is one superblock write.  So the crashed state comes back when
+each device's reserved area (everything before first_bucket *
+bucket_size, where both superblock copies live: FORMAT.md §3.1) is
+written back.  bench/lib.sh saves those
 bytes with dd after synth and writes them back before every run; this
 file does the rest:
 
@@ -19,10 +21,11 @@ file does the rest:
                            SEEK_HOLE) in DEV.map: the crashed state's
                            allocated blocks, the rest being holes
   punch DEV...             punch (fallocate PUNCH_HOLE) every data range of
-                           DEV outside DEV.map: the nodes the last recovery
-                           wrote into what were holes become holes again,
-                           so every run writes into unallocated space as
-                           the first did, and the disk use does not grow.
+                           DEV outside DEV.map: the nodes and appended bsets
+                           the last recovery wrote into what were holes
+                           become holes again, so every run writes into
+                           unallocated space as the first did, and the disk
+                           use does not grow.
                            The holes read as zeros, as they did after
                            synth: the bytes the crashed state reads are
                            unchanged.  Prints the bytes punched.

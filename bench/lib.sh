@@ -29,8 +29,10 @@
 #                        unclean, with the saved superblock seq, and the
 #                        data ranges are the saved ones.  Right because
 #                        recovery writes nothing the crashed state reads
-#                        (FORMAT.md §8 point 7): its nodes go to buckets
-#                        free in that state, its commit is the superblocks
+#                        (FORMAT.md §8 point 7): it appends bsets past a
+#                        committed node's written part or writes nodes to
+#                        buckets free in that state, and its commit is the
+#                        superblocks
 #   bench_run OUT LABEL ARGS...
 #                        one recovery of a fresh crashed state: with
 #                        $bench_fresh "copy" (default) a sparse copy $dir/c0

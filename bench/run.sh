@@ -50,10 +50,11 @@
 # both superblock copies; docs/FORMAT.md §3) is saved once after synth and
 # written back with dd conv=notrunc, then sync, and the ranges the last
 # recovery allocated are punched back into holes (bench/crashstate.py).
-# Recovery writes nothing the crashed state reads (FORMAT.md §8 point 7),
-# so that is the crashed array again; the script checks that `jrx
-# show-super` reports it unclean with the crashed superblock seq, and stops
-# otherwise.  After the last run of each array, `jrx fsck -n` checks it and
+# Recovery writes nothing the crashed state reads (FORMAT.md §8 point 7:
+# bsets appended past a node's written part, nodes in free buckets, then
+# the superblocks), so that is the crashed array again; the script checks
+# that `jrx show-super` reports it unclean with the crashed superblock
+# seq, and stops otherwise.  After the last run of each array, `jrx fsck -n` checks it and
 # its exit code is recorded.  --no-bigtree skips the scenario.
 #
 # Every recovery also records the load average (1 min) just before and
@@ -68,8 +69,9 @@
 # Needs root (drop_caches, packages) and, for the default sizes, about
 # 40 GB free under /var/tmp (--dir) and about 70 minutes (2-core VM: most
 # of it RocksDB loading and replaying 50 M keys); the big tree needs about
-# 50 GB free for its 200 M-key base (the array, the nodes one recovery
-# writes, and the floor's file) and several hours.
+# 30 GB free for its 200 M-key base (extrapolated from 8 M: the array,
+# about 14 GB, what one recovery writes, and the floor's file, as long as
+# the most one recovery reads or writes) and a few hours.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sizes=- threads="1 2 all" ios="uring pread" reps=3 out="" dir="" peer=1 micro=1
