@@ -442,8 +442,8 @@ def bigtree_table(B, skipped, fscks):
             s += ("| %s | %s | %s | %d | %s | **%s** (%s–%s) | %s | %s | %s | %s | %s | %s | %d |\n" % (
                 human(k[1]), k[2], k[3], k[4], io_label(g), fmt(g.total), fmt(g.lo), fmt(g.hi),
                 fmt(g.phase["replay"]),
-                ap + "%.2f" % (g.io_read / 1e9) if g.io_read is not None else "—",
-                ap + "%.2f" % (g.io_written / 1e9) if g.io_written is not None else "—",
+                ap + "%.3f" % (g.io_read / 1e9) if g.io_read is not None else "—",
+                ap + "%.3f" % (g.io_written / 1e9) if g.io_written is not None else "—",
                 fmt(g.floor), g.xfloor_cell(), g.load_cell(), len(g.reps)))
         notes = []
         for sk in skipped:
@@ -453,7 +453,8 @@ def bigtree_table(B, skipped, fscks):
         fk_j = [fk for fk in fscks if fk.get("scenario") == "bigtree" and fk["keys"] == j]
         if fk_j and all(fk["exit_code"] == 0 for fk in fk_j):
             notes.append("`jrx fsck -n` after the last recovery of each array: clean (exit "
-                         "code 0) on all %d arrays." % len(fk_j))
+                         "code 0) on %s." % ("the one array" if len(fk_j) == 1 else
+                                              "all %d arrays" % len(fk_j)))
         for fk in fk_j:
             if fk["exit_code"] != 0:
                 notes.append(fsck_sentence(fk, "the %s base keys, %s array after its last "
