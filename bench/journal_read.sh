@@ -27,7 +27,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 keys=30000000 runs=3 dir="" out="bench/results/journal_read.jsonl"
-jsize=2G size=256G threads=""
+jsize=2G size=256G threads=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --keys) keys="$2"; shift 2 ;;
@@ -36,7 +36,7 @@ while [ $# -gt 0 ]; do
     --out) out="$2"; shift 2 ;;
     --journal-size) jsize="$2"; shift 2 ;;
     --size) size="$2"; shift 2 ;;
-    --threads) threads="--threads $2"; shift 2 ;;
+    --threads) threads=(--threads "$2"); shift 2 ;;
     *) echo "usage: $0 [--keys N] [--runs R] [--dir DIR] [--out FILE]" \
             "[--journal-size S] [--size S] [--threads T]" >&2; exit 2 ;;
   esac
@@ -55,10 +55,10 @@ super=$($jrx show-super --json "$d0" "$d1")
 rj() { $jrx recover --dry-run --json --stop-after journal_read "$@" "$d0" "$d1"; }
 for run in $(seq 1 "$runs"); do
   drop_caches
-  uring_cold=$(rj --io=uring $threads)
+  uring_cold=$(rj --io=uring "${threads[@]}")
   # again at once: the memory the last run freed is still backed by the host
-  uring=$(rj --io=uring $threads)
-  pread=$(rj --io=pread $threads)
+  uring=$(rj --io=uring "${threads[@]}")
+  pread=$(rj --io=pread "${threads[@]}")
   drop_caches
   ref=$(rj --reference)
   # dd over the bytes the uring run read on each device, from the journal start

@@ -4,18 +4,51 @@
 One JSON object per line in results.jsonl:
   {"bench":"machine", ...}                       what ran the benchmark
   {"bench":"recovery","keys":N,"rep":R,"mode":"reference"|"accelerated",
-   "threads":T,"io":"uring"|"pread","report":<jrx recover --json>}
-  {"bench":"skipped","keys":N,"mode":M,"why":"..."}
-  {"bench":"peer","keys":N,"rep":R,"load":{...},"recover":{...}}   RocksDB
+   "threads":T,"io":"uring"|"pread","fresh":"copy","load_before":L,
+   "load_after":L,"floor":FLOOR,"report":<jrx recover --json>}
+  {"bench":"bigtree","keys":J,"base_keys":B,"distribution":"uniform"|"zipf",
+   "synth":"ARGS","rep":R,"mode":...,"threads":T,"io":...,"fresh":"restore",
+   "load_before":L,"load_after":L,"floor":FLOOR,"report":...}
+                                                 big tree, small journal
+  {"bench":"skipped","keys":N,"mode":M,"why":"..."}   (bigtree: plus
+                                                 "scenario","base_keys",
+                                                 "distribution")
+  {"bench":"fsck","scenario":"recovery"|"bigtree","keys":N,...,
+   "exit_code":RC,"errors":E,"warnings":W,"seconds":S}
+                                                 jrx fsck -n after the last
+                                                 recovery of an array
+  {"bench":"peer","keys":N,"rep":R,"load":{...},"recover":{...},
+   "load_before":L,"load_after":L}               RocksDB
+L is the 1-minute load average (/proc/loadavg) just before and just after
+the run.  FLOOR, the I/O floor of one recovery, measured right after it in
+the same scratch directory: {"read_bytes","write_bytes","estimated",
+"node_size","read_seconds","write_seconds","seconds","cache_dropped"}: the
+bytes it read (journal.bytes_read + btree.bytes_read) and wrote
+(btree.bytes_written), "estimated" when the report has no btree byte
+fields and they are nodes_read / nodes_written x node_size; the seconds of
+`dd oflag=direct conv=fsync` writing that many bytes (whole MiB) to a new
+file and of `dd iflag=direct` reading that many back after the page cache
+is dropped; "seconds" is their sum.  Lines written before these fields
+existed lack them; the tables show "—" there.
 
 Subcommands (bench/run.sh calls them):
   machine DIR CMD             print the machine line (DIR: the scratch dir,
                               CMD: the bench/run.sh command line)
-  refskip RESULTS N           print why the reference must not run at N keys
+  refskip RESULTS N [BASE [DIST]]
+                              print why the reference must not run at N keys
                               (its peak RSS scaled from smaller sizes would
-                              not fit in 70% of MemAvailable), or nothing
+                              not fit in 70% of MemAvailable), or nothing;
+                              with BASE: a bigtree array of BASE base keys
+                              (RSS scaled by base keys, from the bigtree
+                              reference runs of DIST, else any bigtree
+                              reference runs, else the recovery ones)
   row REPORT LABEL [BASE]     one progress line for a jrx report (with
                               BASE seconds: and its speedup over BASE)
+  floor DIR REPORT NODE_SIZE  measure the I/O floor of REPORT's bytes with dd
+                              in DIR (drops the page cache: root); print FLOOR
+  floorrow FLOOR REPORT       one progress line: the floor and total/floor
+  fsck FSCK_JSON RC           the fields of an fsck line from `jrx fsck -n
+                              --json` output (a file) and its exit code
   peerrow REPORT LABEL        one progress line for a peer report
   render RESULTS MICRO MD DIR the tables of MD (BENCHMARKS.md) and the
                               plots (gnuplot, bench/plots/*.gp) in DIR
@@ -98,19 +131,112 @@ def load(path):
     return out
 
 
-def refskip(results, n):
-    runs = [r for r in load(results) if r.get("bench") == "recovery"
-            and r["mode"] == "reference"]
+def refskip(results, n, base=None, dist=None):
+    res = load(results)
+    if base is None:
+        runs = [r for r in res if r.get("bench") == "recovery"
+                and r["mode"] == "reference"]
+        scale = [r["keys"] for r in runs]
+        need_keys = n
+    else:
+        # the reference keeps every node it touches: with a journal much
+        # smaller than the base that is about every leaf, so its RSS
+        # grows with the base; scale per base key (the recovery runs'
+        # base is as big as their journal)
+        big = [r for r in res if r.get("bench") == "bigtree" and r["mode"] == "reference"]
+        runs = [r for r in big if r.get("distribution") == dist] or big
+        if runs:
+            scale = [r["base_keys"] for r in runs]
+        else:
+            runs = [r for r in res if r.get("bench") == "recovery"
+                    and r["mode"] == "reference"]
+            scale = [r["keys"] for r in runs]
+        need_keys = max(n, base)
     if not runs:
         return ""
-    per_key = max(r["report"]["peak_rss_bytes"] / max(r["keys"], 1) for r in runs)
-    need = per_key * n
+    per_key = max(r["report"]["peak_rss_bytes"] / max(k, 1) for r, k in zip(runs, scale))
+    need = per_key * need_keys
     avail = meminfo("MemAvailable")
     if need > 0.7 * avail:
-        return ("reference peak RSS scaled from %d M keys: %.1f GiB, more than "
+        return ("reference peak RSS scaled from %s %skeys: %.1f GiB, more than "
                 "70%% of MemAvailable (%.1f GiB)" %
-                (max(r["keys"] for r in runs) // 10**6, need / 2**30, avail / 2**30))
+                (human(max(scale)), "" if base is None else "base ", need / 2**30, avail / 2**30))
     return ""
+
+
+def io_bytes(rep, node_size):
+    """(read, written, estimated): the bytes a recovery read and wrote."""
+    bt = rep["btree"]
+    jr = rep["journal"]["bytes_read"]
+    if "bytes_read" in bt and "bytes_written" in bt:
+        return jr + bt["bytes_read"], bt["bytes_written"], False
+    return jr + bt["nodes_read"] * node_size, bt["nodes_written"] * node_size, True
+
+
+def drop_page_cache():
+    os.sync()
+    try:
+        with open("/proc/sys/vm/drop_caches", "w") as f:
+            f.write("3\n")
+        return True
+    except OSError:
+        print("bench/results.py floor: cannot drop the page cache (not root?): "
+              "the floor's read may be cached", file=sys.stderr)
+        return False
+
+
+def timed_dd(*args):
+    t = time.monotonic()
+    subprocess.run(["dd", "bs=1M", "status=none"] + list(args), check=True)
+    return time.monotonic() - t
+
+
+def floor(scratch, rep, node_size):
+    """dd O_DIRECT over the bytes one recovery read and wrote, in scratch."""
+    rb, wb, est = io_bytes(rep, node_size)
+    mib = 1 << 20
+    rc, wc = -(-rb // mib), -(-wb // mib)
+    f = os.path.join(scratch, "floor.dat")
+    if os.path.exists(f):
+        os.unlink(f)
+    # the writes first, to a new file (recovery's nodes go to holes); the
+    # same file, made as long as the reads need, is then read back cold
+    ws = timed_dd("if=/dev/zero", "of=" + f, "count=%d" % wc, "oflag=direct",
+                  "conv=fsync") if wc else 0.0
+    if rc > wc:
+        subprocess.run(["dd", "bs=1M", "status=none", "if=/dev/zero", "of=" + f,
+                        "seek=%d" % wc, "count=%d" % (rc - wc), "oflag=direct",
+                        "conv=notrunc,fsync"], check=True)
+    dropped = drop_page_cache()
+    rs = timed_dd("if=" + f, "of=/dev/null", "count=%d" % rc, "iflag=direct") if rc else 0.0
+    if os.path.exists(f):
+        os.unlink(f)
+    return {"read_bytes": rb, "write_bytes": wb, "estimated": est, "node_size": node_size,
+            "read_seconds": round(rs, 6), "write_seconds": round(ws, 6),
+            "seconds": round(rs + ws, 6), "cache_dropped": dropped}
+
+
+def floorrow(fl, rep):
+    t = rep["total_seconds"]
+    return ("%-22s read %s%.3f GB in %.3f s, write %s%.3f GB in %.3f s: floor %.3f s,"
+            " total %.3f s = %s floor" % (
+                "    I/O floor (dd)", "≈" if fl["estimated"] else "", fl["read_bytes"] / 1e9,
+                fl["read_seconds"], "≈" if fl["estimated"] else "", fl["write_bytes"] / 1e9,
+                fl["write_seconds"], fl["seconds"], t,
+                "%.2fx" % (t / fl["seconds"]) if fl["seconds"] > 0 else "—"))
+
+
+def fsck_fields(path, rc):
+    out = {"exit_code": rc}
+    try:
+        with open(path) as f:
+            j = json.load(f)
+        out.update({"state": j.get("state"), "errors": j.get("errors"),
+                    "warnings": j.get("warnings"), "bad_nodes": j.get("bad_nodes"),
+                    "seconds": round(sum(p.get("seconds", 0) for p in j.get("passes", [])), 6)})
+    except (OSError, ValueError):
+        pass
+    return json.dumps(out)[1:-1]
 
 
 def row(rep, label, base=None):
@@ -169,6 +295,25 @@ class Group:
         self.written = reps[0]["btree"]["nodes_written"]
         # what ran: auto or a refused io_uring may fall back to pread
         self.backend = reps[0]["io_backend"]
+        # the I/O floor and the load, where the lines have them
+        fl = [r for r in runs if r.get("floor")]
+        self.floor = med([r["floor"]["seconds"] for r in fl])
+        self.xfloor = med([r["report"]["total_seconds"] / r["floor"]["seconds"]
+                           for r in fl if r["floor"]["seconds"] > 0])
+        self.estimated = any(r["floor"].get("estimated") for r in fl)
+        self.io_read = fl[0]["floor"]["read_bytes"] if fl else None
+        self.io_written = fl[0]["floor"]["write_bytes"] if fl else None
+        self.loads = [r[k] for r in runs for k in ("load_before", "load_after") if k in r]
+
+    def xfloor_cell(self):
+        if self.xfloor != self.xfloor:
+            return "—"
+        return "%s%.2fx" % ("≈" if self.estimated else "", self.xfloor)
+
+    def load_cell(self):
+        if not self.loads:
+            return "—"
+        return "%.2f–%.2f" % (min(self.loads), max(self.loads))
 
 
 def groups(results):
@@ -212,7 +357,7 @@ def io_label(g):
     return g.backend
 
 
-def recovery_tables(G, skipped, sizes):
+def recovery_tables(G, skipped, sizes, fscks=()):
     s = ""
     for n in sizes:
         gs = sorted((g for k, g in G.items() if k[0] == n),
@@ -229,20 +374,109 @@ def recovery_tables(G, skipped, sizes):
               "journal bucket, the accelerated recovery the live range.\n\n"
               % (human(g0.keys_read), human(g0.keys_kept), human(g0.written), len(g0.reps)))
         s += ("| recovery | threads | io | read GB | journal_read | sort | replay | commit "
-              "| total (min–max) | M keys/s | peak RSS | vs reference |\n")
-        s += "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+              "| total (min–max) | x floor | M keys/s | peak RSS | vs reference |\n")
+        s += "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
         for g in gs:
             r0 = g.runs[0]
             sp = "%.1fx" % (ref.total / g.total) if ref else "—"
-            s += ("| %s | %d | %s | %.2f | %s | %s | %s | %s | **%s** (%s–%s) | %.2f | %.0f MiB | %s |\n" % (
+            s += ("| %s | %d | %s | %.2f | %s | %s | %s | %s | **%s** (%s–%s) | %s | %.2f | %.0f MiB | %s |\n" % (
                 r0["mode"], r0["threads"], io_label(g), g.bytes / 1e9,
                 fmt(g.phase["journal_read"]), fmt(g.phase["sort"]), fmt(g.phase["replay"]),
-                fmt(g.phase["commit"]), fmt(g.total), fmt(g.lo), fmt(g.hi),
+                fmt(g.phase["commit"]), fmt(g.total), fmt(g.lo), fmt(g.hi), g.xfloor_cell(),
                 g.keys_read / g.total / 1e6, g.rss / 2**20, sp))
+        loads = [x for g in gs for x in g.loads]
+        if loads:
+            s += ("\nLoad average (1 min) before and after the runs: %.2f–%.2f.\n"
+                  % (min(loads), max(loads)))
+        for fk in fscks:
+            if fk.get("scenario") == "recovery" and fk["keys"] == n:
+                s += "\n" + fsck_sentence(fk, "the last recovery's copy") + "\n"
         for sk in skipped:
-            if sk["keys"] == n:
+            if sk.get("scenario", "recovery") == "recovery" and sk["keys"] == n:
                 s += "\nThe %s recovery was not run: %s.\n" % (sk["mode"], sk["why"])
     return s
+
+
+def fsck_sentence(fk, what):
+    if fk["exit_code"] == 0:
+        return "`jrx fsck -n` on %s: clean (exit code 0%s)." % (
+            what, ", %.1f s" % fk["seconds"] if "seconds" in fk else "")
+    return ("**`jrx fsck -n` on %s: exit code %d** (%s errors, %s warnings)." % (
+        what, fk["exit_code"], fk.get("errors", "?"), fk.get("warnings", "?")))
+
+
+def bigtree_groups(results):
+    by = {}
+    for r in results:
+        if r.get("bench") != "bigtree":
+            continue
+        k = (r["keys"], r["base_keys"], r["distribution"], r["mode"], r["threads"], r["io"])
+        by.setdefault(k, []).append(r)
+    return {k: Group(v) for k, v in by.items()}
+
+
+def bt_order(k):
+    # journal, base, distribution (uniform first), reference first, threads, io
+    return (k[0], k[1], k[2] != "uniform", k[2], k[3] != "reference", k[4], k[5])
+
+
+def bt_series(k, g):
+    return "%s/%s" % (k[2], "reference" if k[3] == "reference" else
+                      "T=%d/%s" % (k[4], g.backend))
+
+
+def bigtree_table(B, skipped, fscks):
+    s = ""
+    for j in sorted({k[0] for k in B}):
+        ks = sorted((k for k in B if k[0] == j), key=bt_order)
+        s += "\n### %s journal keys over bases of %s keys\n\n" % (
+            human(j), ", ".join(human(b) for b in sorted({k[1] for k in ks})))
+        s += ("| base keys | distribution | recovery | threads | io | total (min–max) "
+              "| replay | read GB | written GB | floor | x floor | load | reps |\n"
+              "|---:|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+        est = False
+        for k in ks:
+            g = B[k]
+            est = est or g.estimated
+            ap = "≈" if g.estimated else ""
+            s += ("| %s | %s | %s | %d | %s | **%s** (%s–%s) | %s | %s | %s | %s | %s | %s | %d |\n" % (
+                human(k[1]), k[2], k[3], k[4], io_label(g), fmt(g.total), fmt(g.lo), fmt(g.hi),
+                fmt(g.phase["replay"]),
+                ap + "%.3f" % (g.io_read / 1e9) if g.io_read is not None else "—",
+                ap + "%.3f" % (g.io_written / 1e9) if g.io_written is not None else "—",
+                fmt(g.floor), g.xfloor_cell(), g.load_cell(), len(g.reps)))
+        notes = []
+        for sk in skipped:
+            if sk.get("scenario") == "bigtree" and sk["keys"] == j:
+                notes.append("The %s recovery over %s base keys (%s) was not run: %s." % (
+                    sk["mode"], human(sk["base_keys"]), sk["distribution"], sk["why"]))
+        fk_j = [fk for fk in fscks if fk.get("scenario") == "bigtree" and fk["keys"] == j]
+        if fk_j and all(fk["exit_code"] == 0 for fk in fk_j):
+            notes.append("`jrx fsck -n` after the last recovery of each array: clean (exit "
+                         "code 0) on %s." % ("the one array" if len(fk_j) == 1 else
+                                              "all %d arrays" % len(fk_j)))
+        for fk in fk_j:
+            if fk["exit_code"] != 0:
+                notes.append(fsck_sentence(fk, "the %s base keys, %s array after its last "
+                                           "recovery" % (human(fk["base_keys"]),
+                                                         fk["distribution"])))
+        if est:
+            notes.append("≈: the reports have no btree byte counts; the node bytes are "
+                         "nodes read / written x the btree node size.")
+        if notes:
+            s += "\n" + "\n\n".join(notes) + "\n"
+    return s
+
+
+def bigtree_data(B, j, path):
+    ks = sorted((k for k in B if k[0] == j), key=bt_order)
+    with open(path, "w") as f:
+        f.write("# series base_keys total_median total_min total_max\n")
+        for k in sorted(ks, key=lambda k: (bt_series(k, B[k]), k[1])):
+            g = B[k]
+            f.write("%s %d %.6f %.6f %.6f\n" % (bt_series(k, g), k[1], g.total, g.lo, g.hi))
+    bases = sorted({k[1] for k in ks})
+    return bases
 
 
 def scaling_table(G, sizes, path):
@@ -369,7 +603,9 @@ def render(results_path, micro_path, md_path, out_dir):
     res = load(results_path)
     m = next((r for r in res if r.get("bench") == "machine"), None)
     G = groups(res)
+    B = bigtree_groups(res)
     skipped = [r for r in res if r.get("bench") == "skipped"]
+    fscks = [r for r in res if r.get("bench") == "fsck"]
     peers = [r for r in res if r.get("bench") == "peer"]
     sizes = sorted({k[0] for k in G})
     rel = os.path.relpath(out_dir, os.path.dirname(os.path.abspath(md_path)) or ".")
@@ -388,6 +624,17 @@ def render(results_path, micro_path, md_path, out_dir):
         gnuplot("scaling.gp", scal, os.path.join(out_dir, "scaling.png"),
                 str(max(threads_of(G))))
         plots += "![thread scaling](%s/scaling.png)\n\n" % rel
+    # big tree: one plot per journal size, bigtree.png the largest's
+    journals = sorted({k[0] for k in B})
+    for j in journals:
+        name = "bigtree" if j == journals[-1] else "bigtree-%s" % tag(j)
+        dat = os.path.join(out_dir, name + ".dat")
+        bases = bigtree_data(B, j, dat)
+        tics = ", ".join('"%s" %d' % (human(b), b) for b in bases)
+        gnuplot("bigtree.gp", dat, os.path.join(out_dir, name + ".png"),
+                "Recovery of a %s-key journal by base size" % human(j), tics,
+                str(bases[0] / 1.6), str(bases[-1] * 1.6))
+        plots += "![big tree, %s journal keys](%s/%s.png)\n\n" % (human(j), rel, name)
 
     with open(os.path.join(HERE, "doc", "peer.md")) as f:
         peer_notes = f.read()
@@ -408,14 +655,28 @@ def render(results_path, micro_path, md_path, out_dir):
                    relres, "one command" if len(cmds) == 1 else
                    "these commands, the later ones with `--append`",
                    "".join("    %s\n" % c for c in cmds)))
-    doc.append("Each run is `jrx recover --json` (the reference with `--reference`) on a "
-               "fresh sparse copy of the same crashed array (`jrx synth --keys N`, default "
+    doc.append("Each run of the end-to-end tables is `jrx recover --json` (the reference "
+               "with `--reference`) on a fresh sparse copy of the same crashed array (`jrx synth --keys N`, default "
                "mix: extents 70, inodes 10, dirents 15, xattrs 5; overwrite ratio 0.3; "
                "uniform; as many base keys as journal keys), after `echo 3 > "
                "/proc/sys/vm/drop_caches`. Times are seconds, medians over the "
                "repetitions; the min–max range shows how noisy the machine was. "
                "\"M keys/s\" is journal keys read over the whole recovery. Speedups "
-               "are ratios of medians taken in the same run.\n\n")
+               "are ratios of medians taken in the same run. The big-tree scenario "
+               "recovers its arrays in place instead (its section says how).\n\n")
+    doc.append("\"x floor\" is each recovery's total time over its I/O floor, measured "
+               "right after it in the same run on the same filesystem: the bytes it read "
+               "(journal plus btree nodes) read back with `dd iflag=direct bs=1M` from a "
+               "file written beforehand, the page cache dropped, plus the bytes it wrote "
+               "(btree nodes) written with `dd oflag=direct conv=fsync bs=1M` to a new "
+               "file; the median of the repetitions' ratios. It is the time sequential "
+               "1 MiB direct I/O needs for the same bytes, one after the other; a "
+               "recovery that overlaps its reads and writes can be under 1x, one that "
+               "reads nodes scattered over the disk is above it. \"≈\" marks byte counts "
+               "estimated from node counts (reports without btree byte fields); \"—\" "
+               "a run recorded before the floor was measured. The "
+               "load average (1 min, /proc/loadavg) is recorded before and after "
+               "every run.\n\n")
     doc.append("## Machine\n\n" + machine_table(m) + "\n")
     if m and m["hypervisor"]:
         doc.append("A virtual machine: its disk and memory are shared with other guests, "
@@ -425,9 +686,32 @@ def render(results_path, micro_path, md_path, out_dir):
         doc.append("One NUMA node: the replay's NUMA placement (one worker group per "
                    "node, memory bound to it) is tested on hwloc's synthetic topologies "
                    "only, and no figure here says anything about multi-node hardware.\n\n")
-    doc.append("## End-to-end recovery\n" + recovery_tables(G, skipped, sizes) + "\n")
+    doc.append("## End-to-end recovery\n" + (recovery_tables(G, skipped, sizes, fscks) if G else
+                                               "\nNot run (`--sizes \"\"`).\n") + "\n")
+    if B:
+        doc.append("## Big tree, small journal\n\nA fixed journal (`jrx synth --keys J "
+                   "--base-keys B`, the default mix and leaf fill, 75%) over bases much "
+                   "bigger than it, with uniform and with `--distribution zipf` "
+                   "positions: the replay touches a small share of a big tree. A "
+                   "copy of such an array per run does not fit on the disk, so each "
+                   "array is recovered in place and its crashed state restored before "
+                   "every run: each device's reserved area (the bytes before "
+                   "`first_bucket * bucket_size`, both superblock copies) is saved once "
+                   "after synth and written back with `dd conv=notrunc` (then sync), and "
+                   "the ranges the last recovery allocated are punched back into holes. "
+                   "Recovery writes nothing the crashed state reads (docs/FORMAT.md §8 "
+                   "point 7: bsets appended past a node's written part, nodes in free "
+                   "buckets, then the superblocks), so this is the crashed array again; the script checks "
+                   "that `jrx show-super` reports it unclean with the crashed "
+                   "superblock seq, and runs `jrx fsck -n` after the last recovery of "
+                   "each array. \"read GB\" and \"written GB\" are the bytes the "
+                   "floor is measured over (one repetition's; they are the same in "
+                   "every repetition); \"floor\" is its seconds (median), \"load\" the "
+                   "lowest and highest load average seen before and after the runs.\n"
+                   + bigtree_table(B, skipped, fscks) + "\n")
     doc.append("## Thread scaling\n\nAccelerated recovery, total seconds by worker "
-               "threads (every stage uses that many).\n\n" + stable + "\n")
+               "threads (every stage uses that many).\n\n" +
+               (stable if threads_of(G) else "Not run.\n") + "\n")
     doc.append("## Plots\n\n" + plots)
     doc.append("## RocksDB peer\n\n" + (peer_table(G, peers, sizes) if peers else
                                         "Not run (`--no-peer`).\n") + "\n" + peer_notes + "\n")
@@ -448,10 +732,17 @@ def main(argv):
     if cmd == "machine":
         print(json.dumps(machine(argv[2], argv[3] if len(argv) > 3 else "")))
     elif cmd == "refskip":
-        print(refskip(argv[2], int(argv[3])))
+        print(refskip(argv[2], int(argv[3]), int(argv[4]) if len(argv) > 4 else None,
+                      argv[5] if len(argv) > 5 else None))
     elif cmd == "row":
         print(row(json.loads(argv[2]), argv[3],
                   float(argv[4]) if len(argv) > 4 and argv[4] else None))
+    elif cmd == "floor":
+        print(json.dumps(floor(argv[2], json.loads(argv[3]), int(argv[4]))))
+    elif cmd == "floorrow":
+        print(floorrow(json.loads(argv[2]), json.loads(argv[3])))
+    elif cmd == "fsck":
+        print(fsck_fields(argv[2], int(argv[3])))
     elif cmd == "peerrow":
         print(peerrow(json.loads(argv[2]), argv[3]))
     elif cmd == "render":

@@ -1,46 +1,97 @@
 #!/usr/bin/env bash
 # bench/run.sh - the one benchmark command: end-to-end recovery across
 # sizes, thread counts and io backends, the reference against the
-# accelerated recovery, a RocksDB peer on the same key stream, and the
-# Google Benchmark micro-benchmarks; every JSON report goes into one
-# results file, from which bench/results.py writes the BENCHMARKS tables
-# and gnuplot draws the plots.
+# accelerated recovery, a big tree under a small journal, a RocksDB peer
+# on the same key stream, and the Google Benchmark micro-benchmarks; every
+# JSON report goes into one results file, from which bench/results.py
+# writes the BENCHMARKS tables and gnuplot draws the plots.
 #
 #   bash bench/run.sh [--quick] [--sizes "1000000 10000000 50000000"]
 #                     [--threads "1 2 all"] [--io "uring pread"] [--reps 3]
+#                     [--bases "10000000 50000000 200000000"]
+#                     [--bigtree-keys 2000000] [--distributions "uniform zipf"]
+#                     [--bigtree-modes "ref acc:1 acc:all"] [--no-bigtree]
 #                     [--out DIR] [--dir SCRATCH] [--no-peer] [--no-micro]
 #                     [--no-setup] [--append]
 #
-# Default: sizes 1 M, 10 M and 50 M journal keys, 3 repetitions of every
-# run, results in docs/bench/ (results.jsonl, micro.json, *.png) and the
-# tables in docs/BENCHMARKS.md.  --quick: 1 M keys only, results and
-# BENCHMARKS.md in bench/results/quick/ (docs/ untouched).  --out DIR puts
-# everything (BENCHMARKS.md included) in DIR.  --append adds to the results
-# file instead of starting it afresh (say, a bigger size run later with
-# fewer repetitions); the tables are made from everything in it, and list
-# every command that wrote it.
+# Default: sizes 1 M, 10 M and 50 M journal keys, then the big tree
+# (below), 3 repetitions of every run, results in docs/bench/
+# (results.jsonl, micro.json, *.png) and the tables in docs/BENCHMARKS.md.
+# --quick: 1 M keys only and a tiny big tree (200 k journal keys over a
+# 2 M-key base, uniform only), results and BENCHMARKS.md in
+# bench/results/quick/ (docs/ untouched); options given beside --quick
+# override its values.  --out DIR puts everything (BENCHMARKS.md included)
+# in DIR.  --sizes "" runs no journal sizes (the big tree alone, say).
+# --append adds to the results file instead of starting it afresh (say, a
+# bigger size run later with fewer repetitions); the tables are made from
+# everything in it, and list every command that wrote it.
 #
 # For each size: one crashed array (`jrx format` + `jrx synth --keys N`,
 # default mix), then every run recovers a fresh sparse copy of it with the
 # page cache dropped: the reference (`--reference`) once per repetition
 # unless its peak RSS, scaled from the smaller sizes, would not fit in 70%
 # of the available memory (the skip and its reason are recorded), and the
-# accelerated recovery for each thread count x io backend.  The RocksDB
-# peer (bench/peer) loads the same array's journal into a WAL, "crashes",
-# and is timed reopening it.  Needs root (drop_caches, packages) and,
-# for the default sizes, about 40 GB free under /var/tmp and 70 minutes
-# (2-core VM: most of it RocksDB loading and replaying 50 M keys).
+# accelerated recovery for each thread count x io backend.  After the last
+# recovery of a size, `jrx fsck -n` checks its copy (the exit code is
+# recorded).  The RocksDB peer (bench/peer) loads the same array's journal
+# into a WAL, "crashes", and is timed reopening it.
+#
+# Big tree, small journal: a fixed journal of --bigtree-keys keys (default
+# 2 M) over each base of --bases keys (`jrx synth --keys J --base-keys B`,
+# default leaf fill 75), once with the default uniform distribution and
+# once with `--distribution zipf` (--distributions picks them).  Each
+# repetition runs --bigtree-modes: "ref" the reference (skipped, recorded,
+# when its RSS, scaled by base keys, would not fit), "acc:T" the
+# accelerated recovery with T threads ("all": every core) and the first
+# backend of --io.  A 200 M-key base is tens of GB, too big for a copy per
+# run, so these arrays are recovered in place, their crashed state
+# restored before every run (bench/lib.sh bench_restore_crash): each
+# device's reserved area (the bytes before first_bucket * bucket_size,
+# both superblock copies; docs/FORMAT.md §3) is saved once after synth and
+# written back with dd conv=notrunc, then sync, and the ranges the last
+# recovery allocated are punched back into holes (bench/crashstate.py).
+# Recovery writes nothing the crashed state reads (FORMAT.md §8 point 7:
+# bsets appended past a node's written part, nodes in free buckets, then
+# the superblocks), so that is the crashed array again; the script checks
+# that `jrx show-super` reports it unclean with the crashed superblock
+# seq, and stops otherwise.  After the last run of each array, `jrx fsck -n` checks it and
+# its exit code is recorded.  --no-bigtree skips the scenario.
+#
+# Every recovery also records the load average (1 min) just before and
+# after it, and its I/O floor, measured right after it in the scratch
+# directory: the bytes its report says it read (journal.bytes_read +
+# btree.bytes_read) and wrote (btree.bytes_written; without those fields
+# nodes x btree node size, marked estimated) timed with dd O_DIRECT, 1 MiB
+# blocks (a new file written with oflag=direct conv=fsync, then read back
+# with iflag=direct after the page cache is dropped); each progress line
+# and table gives the recovery's total as a multiple of it ("x floor").
+#
+# Needs root (drop_caches, packages) and, for the default sizes, about
+# 40 GB free under /var/tmp (--dir) and about 70 minutes (2-core VM: most
+# of it RocksDB loading and replaying 50 M keys); the big tree needs about
+# 30 GB free for its 200 M-key base (extrapolated from 8 M: the array,
+# about 14 GB, what one recovery writes, and the floor's file, as long as
+# the most one recovery reads or writes) and a few hours.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-sizes="1000000 10000000 50000000" threads="1 2 all" ios="uring pread"
-reps=3 out="" dir="" peer=1 micro=1 setup=1 quick=0 append=0 argv="$*"
+sizes=- threads="1 2 all" ios="uring pread" reps=3 out="" dir="" peer=1 micro=1
+setup=1 quick=0 append=0 argv="" bigtree=1 bases=- bkeys=- dists=-
+for a in "$@"; do
+  case "$a" in *[[:space:]]*|"") argv+=" \"$a\"" ;; *) argv+=" $a" ;; esac
+done
+bmodes="ref acc:1 acc:all"
 while [ $# -gt 0 ]; do
   case "$1" in
-    --quick) quick=1; sizes="1000000"; shift ;;
+    --quick) quick=1; shift ;;
     --sizes) sizes="$2"; shift 2 ;;
     --threads) threads="$2"; shift 2 ;;
     --io) ios="$2"; shift 2 ;;
     --reps) reps="$2"; shift 2 ;;
+    --bases) bases="$2"; shift 2 ;;
+    --bigtree-keys) bkeys="$2"; shift 2 ;;
+    --distributions) dists="$2"; shift 2 ;;
+    --bigtree-modes) bmodes="$2"; shift 2 ;;
+    --no-bigtree) bigtree=0; shift ;;
     --out) out="$2"; shift 2 ;;
     --dir) dir="$2"; shift 2 ;;
     --no-peer) peer=0; shift ;;
@@ -49,6 +100,21 @@ while [ $# -gt 0 ]; do
     --append) append=1; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed -n 's/^# \{0,1\}//p'; exit 0 ;;
     *) echo "bench/run.sh: unknown option $1" >&2; sed -n '/^#   bash bench/,/^#$/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+  esac
+done
+if [ $quick = 1 ]; then q() { echo "$1"; }; else q() { echo "$2"; }; fi
+[ "$sizes" != - ] || sizes=$(q "1000000" "1000000 10000000 50000000")
+[ "$bases" != - ] || bases=$(q "2000000" "10000000 50000000 200000000")
+[ "$bkeys" != - ] || bkeys=$(q 200000 2000000)
+[ "$dists" != - ] || dists=$(q "uniform" "uniform zipf")
+for m in $bmodes; do
+  case "$m" in ref|acc:all|acc:[1-9]|acc:[1-9][0-9]) ;;
+    *) echo "bench/run.sh: --bigtree-modes: unknown mode $m (ref, acc:T, acc:all)" >&2; exit 2 ;;
+  esac
+done
+for d in $dists; do
+  case "$d" in uniform|zipf|sequential|hot) ;;
+    *) echo "bench/run.sh: --distributions: unknown distribution $d" >&2; exit 2 ;;
   esac
 done
 if [ -z "$out" ]; then
@@ -69,44 +135,101 @@ bench_setup "$dir" "$results"
 [ $append = 1 ] || : > "$results"
 ncpu=$(nproc)
 tlist=$(for t in $threads; do [ "$t" = all ] && t=$ncpu; echo "$t"; done | sort -nu | xargs)
-python3 bench/results.py machine "$dir" "bash bench/run.sh${argv:+ $argv}" >> "$results"
+python3 bench/results.py machine "$dir" "bash bench/run.sh$argv" >> "$results"
 
 # journal space ~85 B per key, device space ~3 KB per key of base + journal
 jsize_for() { echo "$(( ($1 * 120 + (1 << 30) - 1) >> 30 ))G"; }
 dsize_for() { local g=$(( ($1 * 6000) >> 30 )); [ $g -lt 64 ] && g=64; echo "${g}G"; }
 
+load1() { cut -d' ' -f1 /proc/loadavg; }
+short() { if [ $(($1 % 1000000)) = 0 ]; then echo "$(($1 / 1000000))M"; else echo "$1"; fi; }
+
 for n in $sizes; do
   echo "== $n journal keys: synth" >&2
+  bench_fresh=copy
   bench_array "$n" "$(jsize_for "$n")" "$(dsize_for "$n")" ""
   for r in $(seq 1 "$reps"); do
     skip=$(python3 bench/results.py refskip "$results" "$n")
     if [ -z "$skip" ]; then
-      bench_recover "$results" "\"bench\":\"recovery\",\"keys\":$n,\"rep\":$r,\"mode\":\"reference\",\"threads\":1,\"io\":\"pread\"" --reference
+      bench_run "$results" "\"bench\":\"recovery\",\"keys\":$n,\"rep\":$r,\"mode\":\"reference\",\"threads\":1,\"io\":\"pread\"" --reference
       python3 bench/results.py row "$report" "$n reference" >&2
+      python3 bench/results.py floorrow "$floor" "$report" >&2
     elif [ "$r" = 1 ]; then
       echo "{\"bench\":\"skipped\",\"keys\":$n,\"mode\":\"reference\",\"why\":\"$skip\"}" >> "$results"
       echo "$n reference skipped: $skip" >&2
     fi
     for t in $tlist; do
       for io in $ios; do
-        bench_recover "$results" "\"bench\":\"recovery\",\"keys\":$n,\"rep\":$r,\"mode\":\"accelerated\",\"threads\":$t,\"io\":\"$io\"" --threads "$t" --io="$io"
+        bench_run "$results" "\"bench\":\"recovery\",\"keys\":$n,\"rep\":$r,\"mode\":\"accelerated\",\"threads\":$t,\"io\":\"$io\"" --threads "$t" --io="$io"
         python3 bench/results.py row "$report" "$n acc T=$t $io" >&2
+        python3 bench/results.py floorrow "$floor" "$report" >&2
       done
     done
+    # the last recovery's copy: checked after the last repetition
+    if [ "$r" = "$reps" ] && [ -e "$dir/c0" ]; then
+      bench_fsck "$results" "\"scenario\":\"recovery\",\"keys\":$n" "$dir/c0" "$dir/c1"
+    fi
+    rm -f "$dir/c0" "$dir/c1"
     if [ $peer = 1 ]; then
       # the peer only reads the crashed array; its WAL replay consumes
       # the WAL, so every repetition loads a fresh one
       rm -rf "$dir/rocksdb"
       load=$(build/bench/peer/jrx-rocksdb-peer load --db "$dir/rocksdb" "$dir/d0" "$dir/d1")
       drop_caches --warn
+      l0=$(load1)
       rec=$(build/bench/peer/jrx-rocksdb-peer recover --db "$dir/rocksdb")
-      echo "{\"bench\":\"peer\",\"keys\":$n,\"rep\":$r,\"load\":$load,\"recover\":$rec}" >> "$results"
+      echo "{\"bench\":\"peer\",\"keys\":$n,\"rep\":$r,\"load_before\":$l0,\"load_after\":$(load1),\"load\":$load,\"recover\":$rec}" >> "$results"
       python3 bench/results.py peerrow "$rec" "$n rocksdb" >&2
       rm -rf "$dir/rocksdb"
     fi
   done
 done
 rm -f "$dir/d0" "$dir/d1"
+
+# big tree, small journal: in place, the crashed state restored per run
+if [ $bigtree = 1 ]; then
+  bio=${ios%% *}
+  for b in $bases; do
+    for d in $dists; do
+      sargs="--base-keys $b"
+      [ "$d" = uniform ] || sargs+=" --distribution $d"
+      echo "== big tree: $bkeys journal keys over $b base keys, $d: synth" >&2
+      bench_array "$bkeys" "$(jsize_for "$bkeys")" "$(dsize_for $((b + bkeys)))" "$sargs"
+      bench_save_crash
+      bench_fresh=restore
+      lab="\"bench\":\"bigtree\",\"keys\":$bkeys,\"base_keys\":$b,\"distribution\":\"$d\",\"synth\":\"$sargs\""
+      ran=0
+      for r in $(seq 1 "$reps"); do
+        for m in $bmodes; do
+          if [ "$m" = ref ]; then
+            skip=$(python3 bench/results.py refskip "$results" "$bkeys" "$b" "$d")
+            if [ -n "$skip" ]; then
+              if [ "$r" = 1 ]; then
+                echo "{\"bench\":\"skipped\",\"scenario\":\"bigtree\",\"keys\":$bkeys,\"base_keys\":$b,\"distribution\":\"$d\",\"mode\":\"reference\",\"why\":\"$skip\"}" >> "$results"
+                echo "$b $d reference skipped: $skip" >&2
+              fi
+              continue
+            fi
+            bench_run "$results" "$lab,\"rep\":$r,\"mode\":\"reference\",\"threads\":1,\"io\":\"pread\"" --reference
+            lbl="reference"
+          else
+            t=${m#acc:}
+            [ "$t" = all ] && t=$ncpu
+            bench_run "$results" "$lab,\"rep\":$r,\"mode\":\"accelerated\",\"threads\":$t,\"io\":\"$bio\"" --threads "$t" --io="$bio"
+            lbl="T=$t $bio"
+          fi
+          ran=1
+          python3 bench/results.py row "$report" "$(short "$b") $d $lbl" >&2
+          python3 bench/results.py floorrow "$floor" "$report" >&2
+        done
+      done
+      if [ $ran = 1 ]; then
+        bench_fsck "$results" "\"scenario\":\"bigtree\",\"keys\":$bkeys,\"base_keys\":$b,\"distribution\":\"$d\"" "$dir/d0" "$dir/d1"
+      fi
+      rm -f "$dir/d0" "$dir/d1" "$dir"/d[01].reserved "$dir"/d[01].map
+    done
+  done
+fi
 
 micro_json="$out/micro.json"
 if [ $micro = 1 ]; then
