@@ -131,15 +131,20 @@ int jrx_fs_append_bset(struct jrx_fs *fs, const struct jrx_bkey *ptr,
 		       struct jrx_wq *q, struct jrx_bnode **out)
 {
 	const struct jrx_btree_ptr_val *v = jrx_bkey_val(ptr);
-	size_t off = (size_t)v->blocks * JRX_BLOCK_SIZE, bytes;
+	size_t off = (size_t)v->blocks * JRX_BLOCK_SIZE, bytes = 0;
 	struct jrx_bnode *p = jrx_bnode_alloc();
-	void *img = jrx_blob_alloc(fs->node_size);
+	void *img;
 	int ret = 0;
 
+	/* the bset rounded up to a block, not a whole node */
+	for (size_t i = 0; i < nr; i++)
+		bytes += jrx_bkey_bytes(keys[i]);
+	bytes = jrx_bset_next_offset(sizeof(struct jrx_bset) + bytes);
+	img = jrx_blob_alloc(bytes);
 	if (!p || !img) {
 		ret = jrx_fail(-ENOMEM, "allocating to append to a btree %s"
-			       " level %u node (%u bytes)",
-			       jrx_btree_name(btree_id), level, fs->node_size);
+			       " level %u node (%zu bytes)",
+			       jrx_btree_name(btree_id), level, bytes);
 		goto err;
 	}
 	if (v->dev >= fs->a->nr_devs || !v->blocks || off >= fs->node_size) {
@@ -149,13 +154,13 @@ int jrx_fs_append_bset(struct jrx_fs *fs, const struct jrx_bkey *ptr,
 			       v->blocks);
 		goto err;
 	}
-	bytes = jrx_bset_encode_keys(img, v->nonce, off, keys, nr, fs->j.seq);
 	if (off + bytes > fs->node_size) {
 		ret = jrx_fail(-JRX_ERR_NO_SPACE, "btree %s level %u: %zu"
 			       " bytes appended at %zu run past the node",
 			       jrx_btree_name(btree_id), level, bytes, off);
 		goto err;
 	}
+	jrx_bset_encode_keys(img, v->nonce, off, keys, nr, fs->j.seq);
 	p->dev = v->dev;
 	p->sector = v->sector;
 	p->nonce = v->nonce;
