@@ -357,6 +357,21 @@ def io_label(g):
     return g.backend
 
 
+def btree_cells(g):
+    """What the replay did to the btree (the same in every repetition):
+    bsets appended / nodes moved / nodes cut, leaves read, node MB read /
+    written; "—" for reports from before these fields existed."""
+    b = g.runs[0].get("report", {}).get("btree", {})
+    if "appended" not in b:
+        return ["—", "—", "—"]
+    return ["%d / %d / %d" % (b["appended"], b.get("moved", 0), b.get("splits", 0)),
+            "%d" % b.get("leaves_read", 0),
+            "%.0f / %.0f" % (b.get("bytes_read", 0) / 1e6, b.get("bytes_written", 0) / 1e6)]
+
+
+BTREE_COLS = "| appended / moved / cut | leaves read | node MB read / written "
+
+
 def recovery_tables(G, skipped, sizes, fscks=()):
     s = ""
     for n in sizes:
@@ -374,16 +389,17 @@ def recovery_tables(G, skipped, sizes, fscks=()):
               "journal bucket, the accelerated recovery the live range.\n\n"
               % (human(g0.keys_read), human(g0.keys_kept), human(g0.written), len(g0.reps)))
         s += ("| recovery | threads | io | read GB | journal_read | sort | replay | commit "
-              "| total (min–max) | x floor | M keys/s | peak RSS | vs reference |\n")
-        s += "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+              "| total (min–max) | x floor | M keys/s | peak RSS | vs reference "
+              + BTREE_COLS + "|\n")
+        s += "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
         for g in gs:
             r0 = g.runs[0]
             sp = "%.1fx" % (ref.total / g.total) if ref else "—"
-            s += ("| %s | %d | %s | %.2f | %s | %s | %s | %s | **%s** (%s–%s) | %s | %.2f | %.0f MiB | %s |\n" % (
+            s += ("| %s | %d | %s | %.2f | %s | %s | %s | %s | **%s** (%s–%s) | %s | %.2f | %.0f MiB | %s | %s |\n" % (
                 r0["mode"], r0["threads"], io_label(g), g.bytes / 1e9,
                 fmt(g.phase["journal_read"]), fmt(g.phase["sort"]), fmt(g.phase["replay"]),
                 fmt(g.phase["commit"]), fmt(g.total), fmt(g.lo), fmt(g.hi), g.xfloor_cell(),
-                g.keys_read / g.total / 1e6, g.rss / 2**20, sp))
+                g.keys_read / g.total / 1e6, g.rss / 2**20, sp, " | ".join(btree_cells(g))))
         loads = [x for g in gs for x in g.loads]
         if loads:
             s += ("\nLoad average (1 min) before and after the runs: %.2f–%.2f.\n"
@@ -432,19 +448,21 @@ def bigtree_table(B, skipped, fscks):
         s += "\n### %s journal keys over bases of %s keys\n\n" % (
             human(j), ", ".join(human(b) for b in sorted({k[1] for k in ks})))
         s += ("| base keys | distribution | recovery | threads | io | total (min–max) "
-              "| replay | read GB | written GB | floor | x floor | load | reps |\n"
-              "|---:|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+              "| replay | read GB | written GB | floor | x floor | load | reps "
+              + BTREE_COLS + "|\n"
+              "|---:|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
         est = False
         for k in ks:
             g = B[k]
             est = est or g.estimated
             ap = "≈" if g.estimated else ""
-            s += ("| %s | %s | %s | %d | %s | **%s** (%s–%s) | %s | %s | %s | %s | %s | %s | %d |\n" % (
+            s += ("| %s | %s | %s | %d | %s | **%s** (%s–%s) | %s | %s | %s | %s | %s | %s | %d | %s |\n" % (
                 human(k[1]), k[2], k[3], k[4], io_label(g), fmt(g.total), fmt(g.lo), fmt(g.hi),
                 fmt(g.phase["replay"]),
                 ap + "%.3f" % (g.io_read / 1e9) if g.io_read is not None else "—",
                 ap + "%.3f" % (g.io_written / 1e9) if g.io_written is not None else "—",
-                fmt(g.floor), g.xfloor_cell(), g.load_cell(), len(g.reps)))
+                fmt(g.floor), g.xfloor_cell(), g.load_cell(), len(g.reps),
+                " | ".join(btree_cells(g))))
         notes = []
         for sk in skipped:
             if sk.get("scenario") == "bigtree" and sk["keys"] == j:
