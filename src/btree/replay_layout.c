@@ -18,6 +18,33 @@
 #include "../format/node.h"
 #include "../util/diag.h"
 
+/* The descriptor nodes are written by: the parallel section's, if open. */
+static struct jrx_dev *node_dev(struct jrx_fs *fs, uint32_t dev)
+{
+	return fs->direct ? &fs->direct[dev] : &fs->a->devs[dev];
+}
+
+/* One write done: its count (a node or a bset) and its bytes. */
+static void note_write(struct jrx_fs *fs, uint64_t *count, size_t bytes)
+{
+	jrx_fs_lock(fs);
+	(*count)++;
+	fs->node_bytes_written += bytes;
+	jrx_fs_unlock(fs);
+}
+
+/* A write failed: drop what was made; the store may not commit. */
+static int fail_write(struct jrx_fs *fs, void *img, struct jrx_bnode *p,
+		      int ret)
+{
+	jrx_blob_free(img);
+	jrx_bnode_free(p);
+	jrx_fs_lock(fs);
+	fs->dead = true;	/* a place may be allocated and not used */
+	jrx_fs_unlock(fs);
+	return ret;
+}
+
 int jrx_fs_write_piece(struct jrx_fs *fs, const struct jrx_node_meta *m,
 		       const struct jrx_bkey *const *keys, size_t nr,
 		       struct jrx_bnode **out)
@@ -45,8 +72,8 @@ int jrx_fs_write_piece(struct jrx_fs *fs, const struct jrx_node_meta *m,
 	bytes = jrx_node_encode_keys(&pm, keys, nr, img, fs->node_size,
 				     fs->a->node_magic, fs->j.seq);
 	ret = fs->nowrite ? 0 :
-		jrx_dev_pwrite(fs->direct ? &fs->direct[dev] : &fs->a->devs[dev],
-			       img, bytes, sector * JRX_SECTOR_SIZE);
+		jrx_dev_pwrite(node_dev(fs, dev), img, bytes,
+			       sector * JRX_SECTOR_SIZE);
 	if (!ret)
 		ret = jrx_bnode_adopt_image(p, img, bytes);
 	if (ret)
@@ -54,19 +81,11 @@ int jrx_fs_write_piece(struct jrx_fs *fs, const struct jrx_node_meta *m,
 	p->dev = dev;
 	p->sector = sector;
 	p->fresh = true;
-	jrx_fs_lock(fs);
-	fs->nodes_written++;
-	fs->node_bytes_written += bytes;
-	jrx_fs_unlock(fs);
+	note_write(fs, &fs->nodes_written, bytes);
 	*out = p;
 	return 0;
 err:
-	jrx_blob_free(img);
-	jrx_bnode_free(p);
-	jrx_fs_lock(fs);
-	fs->dead = true;	/* a place may be allocated and not used */
-	jrx_fs_unlock(fs);
-	return ret;
+	return fail_write(fs, img, p, ret);
 }
 
 int jrx_fs_write_pieces(struct jrx_fs *fs, const struct jrx_node_meta *m,
@@ -177,32 +196,22 @@ int jrx_fs_append_bset(struct jrx_fs *fs, const struct jrx_bkey *ptr,
 	p->mem_only = fs->nowrite;
 	if (!fs->nowrite && q) {
 		/* the queue owns img from here, failing or not */
-		ret = jrx_wq_write(q, fs->direct ? &fs->direct[v->dev] :
-				   &fs->a->devs[v->dev], img, bytes,
+		ret = jrx_wq_write(q, node_dev(fs, v->dev), img, bytes,
 				   v->sector * JRX_SECTOR_SIZE + off,
 				   append_done, img);
 		img = NULL;
 	} else if (!fs->nowrite) {
-		ret = jrx_dev_pwrite(fs->direct ? &fs->direct[v->dev] :
-				     &fs->a->devs[v->dev], img, bytes,
+		ret = jrx_dev_pwrite(node_dev(fs, v->dev), img, bytes,
 				     v->sector * JRX_SECTOR_SIZE + off);
 	}
 	if (ret)
 		goto err;
 	jrx_blob_free(img);
-	jrx_fs_lock(fs);
-	fs->bsets_appended++;
-	fs->node_bytes_written += bytes;
-	jrx_fs_unlock(fs);
+	note_write(fs, &fs->bsets_appended, bytes);
 	*out = p;
 	return 0;
 err:
-	jrx_blob_free(img);
-	jrx_bnode_free(p);
-	jrx_fs_lock(fs);
-	fs->dead = true;
-	jrx_fs_unlock(fs);
-	return ret;
+	return fail_write(fs, img, p, ret);
 }
 
 int jrx_fs_install_pieces(struct jrx_fs *fs, unsigned btree_id,
