@@ -61,13 +61,13 @@ static int node_rewrite(struct jrx_fs *fs, struct jrx_bnode *n)
 
 static int node_writeback(struct jrx_fs *fs, struct jrx_bnode *n)
 {
-
 	if (!n->dirty_seq)
 		return 0;
 	/*
-	 * Recovery never writes into a node the committed state uses: such
-	 * a node moves (or splits).  A node recovery itself placed is
-	 * rewritten where it is, which is what lets write-back settle.
+	 * Recovery writes nothing the committed state reads: it appends
+	 * past a committed node's written part, or moves (cuts) the node by
+	 * the layout rule; a node it placed itself is rewritten where it
+	 * is, which is what lets write-back settle (FORMAT.md 7.5).
 	 */
 	if (fs->replaying)
 		return jrx_fs_replay_writeback(fs, n);
