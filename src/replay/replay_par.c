@@ -1,7 +1,8 @@
 /*
  * replay_par.c - the parallel replay (replay.h): the sequential passes,
- * the workers that merge sorted keys into leaves and write them out, and
- * the install of the new leaves into their parents.
+ * the workers that append the sorted keys to leaves (or merge them into
+ * leaves and write them out whole), and the install of the results into
+ * their parents.
  *
  * Shared state and its owners:
  *  - the plan (replay_int.h): read-only while workers run, except that a
@@ -13,7 +14,10 @@
  *  - struct par: the cursors and the stop flag are atomics; the workers
  *    and the barrier between the two phases are the worker pool's
  *    (util/pool.h: a phase returns when every worker has finished it);
- *  - struct worker: the thread that runs its id's, until the pool stops.
+ *  - struct worker: the thread that runs its id's, until the pool stops;
+ *    its write queue (io/wq.h, the appends it has in flight) is opened by
+ *    that thread in phase 1 and drained and closed by it before the
+ *    phase's barrier, so every append is on the device before install.
  */
 #include <errno.h>
 #include <mimalloc.h>
