@@ -69,8 +69,10 @@ static int reap(struct jrx_wq *q, bool wait)
 	struct wq_slot *s;
 	int ret, res;
 
-	ret = wait ? io_uring_wait_cqe(&q->ring, &cqe) :
-		io_uring_peek_cqe(&q->ring, &cqe);
+	do
+		ret = wait ? io_uring_wait_cqe(&q->ring, &cqe) :
+			io_uring_peek_cqe(&q->ring, &cqe);
+	while (ret == -EINTR);
 	if (ret == -EAGAIN && !wait)
 		return 0;
 	if (ret) {
@@ -82,6 +84,8 @@ static int reap(struct jrx_wq *q, bool wait)
 	s = io_uring_cqe_get_data(cqe);
 	res = cqe->res;
 	io_uring_cqe_seen(&q->ring, cqe);
+	if (!s->done)
+		return 1;	/* a write whose submit failed (below): counted */
 	q->inflight--;
 	if (res >= 0 && (size_t)res == s->len)
 		res = 0;
@@ -94,8 +98,6 @@ static int reap(struct jrx_wq *q, bool wait)
 			       s->d->path, s->off, strerror(-res));
 	if (res && !q->err)
 		q->err = res;
-	if (!s->done)
-		return 1;	/* a write whose submit failed (below) */
 	s->done(s->ctx, res);
 	s->next_free = q->free;
 	q->free = s;
