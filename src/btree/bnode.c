@@ -371,8 +371,8 @@ err:
 
 bool jrx_bnode_append_fits(const struct jrx_bnode *n, size_t node_size)
 {
-	return jrx_bset_next_offset(n->written) + sizeof(struct jrx_bset) +
-		n->pend_u64s * 8 <= node_size;
+	return jrx_bset_append_fits(jrx_bset_next_offset(n->written),
+				    n->pend_u64s * 8, node_size);
 }
 
 static size_t put_keys(void *dst, struct jrx_bkey *const *v, size_t lo,

@@ -61,7 +61,7 @@ int  jrx_fs_write_pieces(struct jrx_fs *fs, const struct jrx_node_meta *m,
  * Append keys[0, nr) (sorted, whiteouts included: what the node gains) as
  * one bset at the written tail of the committed node ptr names, with
  * journal_seq = the replay's seq, without reading the node; the caller
- * checked that it fits (jrx_replay_append_fits).  *out is the node as it
+ * checked that it fits (jrx_bset_append_fits at blocks * 4096).  *out is the node as it
  * now is, for jrx_fs_install_pieces(): same place, longer written part,
  * not fresh, holding copies of view[0, nview) as its keys (its merged
  * keys, when the caller keeps it; else pass none).  With q (the calling
@@ -74,15 +74,6 @@ int  jrx_fs_append_bset(struct jrx_fs *fs, const struct jrx_bkey *ptr,
 			const struct jrx_bkey *const *keys, size_t nr,
 			const struct jrx_bkey *const *view, size_t nview,
 			struct jrx_wq *q, struct jrx_bnode **out);
-/* Whether key_bytes of keys fit as a bset appended to the node ptr names. */
-static inline bool jrx_replay_append_fits(const struct jrx_bkey *ptr,
-					  uint64_t key_bytes, size_t node_size)
-{
-	const struct jrx_btree_ptr_val *v = jrx_bkey_val(ptr);
-
-	return (uint64_t)v->blocks * JRX_BLOCK_SIZE + sizeof(struct jrx_bset) +
-		key_bytes <= node_size;
-}
 /* Free the place of a node the new pieces replace. */
 int  jrx_fs_free_node_loc(struct jrx_fs *fs, uint32_t dev, uint64_t sector);
 

@@ -5,6 +5,7 @@
 #ifndef JRX_NODE_H
 #define JRX_NODE_H
 
+#include <stdbool.h>
 #include "format.h"
 
 void jrx_node_set_csum(struct jrx_btree_node *n);
@@ -32,6 +33,17 @@ static inline size_t jrx_bset_next_offset(size_t end)
 static inline size_t jrx_bset_bytes(const struct jrx_bset *b)
 {
 	return sizeof(*b) + (size_t)b->u64s * 8;
+}
+
+/*
+ * The append rule (FORMAT.md 7.5): whether a bset of key_bytes of keys
+ * fits when it starts at byte tail (block aligned: the end of the node's
+ * written part) of a node of node_size bytes.
+ */
+static inline bool jrx_bset_append_fits(uint64_t tail, uint64_t key_bytes,
+					size_t node_size)
+{
+	return tail + sizeof(struct jrx_bset) + key_bytes <= node_size;
 }
 
 #endif

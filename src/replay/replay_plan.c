@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "replay_int.h"
+#include "../format/node.h"
 #include "jrx/errors.h"
 #include "../util/diag.h"
 
@@ -78,6 +79,9 @@ static int add_leaf(struct jrx_fs *fs, struct jrx_rplan *p, unsigned btree_id,
 		    const struct jrx_bkey *ptr, const struct jrx_jkey *v,
 		    size_t lo, size_t hi)
 {
+	const struct jrx_btree_ptr_val *pv = jrx_bkey_val(ptr);
+	/* where an append would start: the end of the written part */
+	uint64_t tail = (uint64_t)pv->blocks * JRX_BLOCK_SIZE;
 	struct jrx_rleaf *l;
 
 	if (p->nr_leaves == p->cap_leaves) {
@@ -101,7 +105,7 @@ static int add_leaf(struct jrx_fs *fs, struct jrx_rplan *p, unsigned btree_id,
 	for (size_t i = lo; i < hi; i++)
 		l->key_bytes += v[i].k->u64s * 8u;
 	/* the rule write-back applies to a committed node (FORMAT.md 7.5) */
-	l->append = jrx_replay_append_fits(ptr, l->key_bytes, fs->node_size);
+	l->append = jrx_bset_append_fits(tail, l->key_bytes, fs->node_size);
 	p->appends += l->append;
 	return 0;
 }
