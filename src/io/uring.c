@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/uio.h>
 #include "engine_int.h"
+#include "ring.h"
 #include "jrx/errors.h"
 #include "../util/diag.h"
 
@@ -19,18 +20,10 @@
 int jrx_uring_setup(struct jrx_io_worker *w)
 {
 	struct jrx_io_engine *e = w->e;
-	struct io_uring_params p;
-	int ret;
+	int ret = jrx_ring_init(&w->ring, e->depth);
 
-	memset(&p, 0, sizeof(p));
-	p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
-	ret = io_uring_queue_init_params(e->depth, &w->ring, &p);
-	if (ret == -EINVAL) {		/* kernel older than 6.1 */
-		memset(&p, 0, sizeof(p));
-		ret = io_uring_queue_init_params(e->depth, &w->ring, &p);
-	}
 	if (ret)
-		return jrx_fail(ret, "io_uring set-up failed: %s", strerror(-ret));
+		return ret;
 	w->ring_ok = true;
 	w->files_fixed = !io_uring_register_files(&w->ring, e->fds, e->nr_devs);
 	return 0;

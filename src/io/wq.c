@@ -3,10 +3,10 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <liburing.h>
 #include <stdlib.h>
 #include <string.h>
 #include "wq.h"
+#include "ring.h"
 #include "jrx/errors.h"
 #include "../util/diag.h"
 
@@ -29,7 +29,6 @@ struct jrx_wq {
 int jrx_wq_open(struct jrx_wq **out, unsigned depth)
 {
 	struct jrx_wq *q = calloc(1, sizeof(*q));
-	struct io_uring_params p;
 	int ret;
 
 	if (!q)
@@ -45,18 +44,11 @@ int jrx_wq_open(struct jrx_wq **out, unsigned depth)
 		q->slot[i].next_free = q->free;
 		q->free = &q->slot[i];
 	}
-	memset(&p, 0, sizeof(p));
-	p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
-	ret = io_uring_queue_init_params(q->depth, &q->ring, &p);
-	if (ret == -EINVAL) {		/* kernel older than 6.1 */
-		memset(&p, 0, sizeof(p));
-		ret = io_uring_queue_init_params(q->depth, &q->ring, &p);
-	}
+	ret = jrx_ring_init(&q->ring, q->depth);
 	if (ret) {
 		free(q->slot);
 		free(q);
-		return jrx_fail(ret, "io_uring set-up for writes failed: %s",
-				strerror(-ret));
+		return ret;
 	}
 	*out = q;
 	return 0;
