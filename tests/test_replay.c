@@ -200,6 +200,36 @@ static void differential(struct env *e, struct jrx_recover_opts o,
 	free(got);
 }
 
+/*
+ * A power cut at a random one of `writes` device writes of an accelerated
+ * recovery (acc) of the array in e->acc, then a recovery of either kind
+ * (again): the dump must be want, and fsck clean.
+ */
+static void crash_then_recover(struct env *e, const struct jrx_recover_opts *acc,
+			       const struct jrx_recover_opts *again,
+			       uint64_t writes, uint64_t *rnd, const char *want,
+			       const char *label)
+{
+	uint64_t at = 1 + th_rand_below(rnd, writes);
+	struct jrx_report r;
+	char what[160], *got;
+	int ret;
+
+	snprintf(what, sizeof(what), "%s: crash at write %llu of %llu, then %s",
+		 label, (unsigned long long)at, (unsigned long long)writes,
+		 again->reference ? "the reference" : "accelerated");
+	jrx_recover_crash_after_writes(at);
+	ret = recover(e->acc, acc, &r);
+	jrx_recover_crash_after_writes(0);
+	if (at < writes)
+		assert_jrx_err(ret, -JRX_ERR_CRASHED);
+	assert_jrx_ok(recover(e->acc, again, &r));
+	got = dump(e->acc);
+	assert_same(want, got, what);
+	th_assert_fsck_clean(e->acc, 2, what);
+	free(got);
+}
+
 /* ------------------------------------------------------------ tests */
 
 /* Distributions x mixes x workers x unit sizes. */
@@ -312,9 +342,9 @@ static void test_appends(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct jrx_recover_opts acc = { .threads = cases[i].threads };
 		struct jrx_synth_opts so;
-		struct jrx_report r, rr;
-		char what[128], *want, *got;
-		uint64_t writes, at, bound;
+		struct jrx_report r;
+		char what[128], *want;
+		uint64_t bound;
 
 		synth_opts(&so, cases[i].keys, cases[i].dist, cases[i].seed);
 		so.base_keys = cases[i].base_keys;
@@ -348,27 +378,12 @@ static void test_appends(void **state)
 			struct jrx_recover_opts again = {
 				.reference = (round + i) & 1, .threads = 2,
 			};
-			int ret;
 
 			for (unsigned d = 0; d < 2; d++)
 				copy_sparse(e->ref[d], e->acc[d]);
-			writes = r.nodes_written + r.bsets_appended + 4;
-			at = 1 + th_rand_below(&rnd, writes);
-			snprintf(what, sizeof(what), "case %zu round %u: crash at"
-				 " write %llu of %llu, then %s", i, round,
-				 (unsigned long long)at,
-				 (unsigned long long)writes,
-				 again.reference ? "the reference" : "accelerated");
-			jrx_recover_crash_after_writes(at);
-			ret = recover(e->acc, &acc, &rr);
-			jrx_recover_crash_after_writes(0);
-			if (at < writes)
-				assert_jrx_err(ret, -JRX_ERR_CRASHED);
-			assert_jrx_ok(recover(e->acc, &again, &rr));
-			got = dump(e->acc);
-			assert_same(want, got, what);
-			th_assert_fsck_clean(e->acc, 2, what);
-			free(got);
+			snprintf(what, sizeof(what), "case %zu round %u", i, round);
+			crash_then_recover(e, &acc, &again, r.nodes_written +
+					   r.bsets_appended + 4, &rnd, want, what);
 		}
 		free(want);
 	}
@@ -476,7 +491,7 @@ static void test_crash_during_accelerated(void **state)
 	struct jrx_recover_opts ref = { .reference = true };
 	struct jrx_recover_opts dry = { .dry_run = true, .threads = 2 };
 	struct jrx_report r;
-	char *want, *got;
+	char *want;
 	uint64_t rnd = 0x9e3779b97f4a7c15ull;
 
 	/* a0, a1 stay as crashed; every round starts from a copy */
@@ -493,30 +508,15 @@ static void test_crash_during_accelerated(void **state)
 			.reference = round & 2, .threads = 2,
 		};
 		struct th_file_state before[2], after[2];
-		uint64_t writes, at;
 		char what[64];
-		int ret;
 
 		for (unsigned i = 0; i < 2; i++)
 			copy_sparse(e->ref[i], e->acc[i]);
 		assert_jrx_ok(recover(e->acc, &dry, &r));
 		/* nodes, bsets appended, 2 sb copies x 2 devices */
-		writes = r.nodes_written + r.bsets_appended + 4;
-		at = 1 + th_rand_below(&rnd, writes);
-		snprintf(what, sizeof(what), "round %u, crash at write %llu of"
-			 " %llu", round, (unsigned long long)at,
-			 (unsigned long long)writes);
-
-		jrx_recover_crash_after_writes(at);
-		ret = recover(e->acc, &acc, &r);
-		jrx_recover_crash_after_writes(0);
-		if (at < writes)
-			assert_jrx_err(ret, -JRX_ERR_CRASHED);
-		assert_jrx_ok(recover(e->acc, &again, &r));
-		got = dump(e->acc);
-		assert_same(want, got, what);
-		th_assert_fsck_clean(e->acc, 2, what);
-		free(got);
+		snprintf(what, sizeof(what), "round %u", round);
+		crash_then_recover(e, &acc, &again, r.nodes_written +
+				   r.bsets_appended + 4, &rnd, want, what);
 
 		if (round > 1)
 			continue;
