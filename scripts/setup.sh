@@ -13,6 +13,7 @@ PKGS=(
   libbenchmark-dev libcmocka-dev
   libisal-dev libxxhash-dev
   libsqlite3-dev sqlite3
+  libblkid-dev
   python3
 )
 case "${1:-}" in

@@ -297,6 +297,7 @@ int th_format(const char *const *paths, unsigned n, const struct th_geom *g)
 	o.btree_node_size = g->node_size;
 	o.replicas = g->replicas;
 	o.journal_size = g->journal_size;
+	o.force = g->force;
 	return jrx_format(paths, n, &o);
 }
 

@@ -122,6 +122,7 @@ struct th_geom {
 	uint32_t node_size;
 	uint32_t replicas;
 	uint64_t journal_size;	/* 0: mkfs default */
+	bool	 force;		/* format over an existing array */
 };
 
 /* jrx_format with the given geometry; returns its result. */

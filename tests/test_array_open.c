@@ -561,6 +561,7 @@ static void test_format_bad_options(void **state)
 		g.replicas = 1;
 		g.size = 64ull << 30;	/* sparse: 1024 buckets */
 		g.journal_size = 2ull * (64u << 20);
+		g.force = true;		/* p1 holds the array just made */
 		assert_jrx_ok(th_format(one, 1, &g));
 		assert_jrx_ok(jrx_array_open(&f->a, one, 1, JRX_OPEN_RDONLY));
 		assert_int_equal(f->a.sb.members[0].journal_nr, 2);
@@ -571,7 +572,7 @@ static void test_format_bad_options(void **state)
 	{
 		struct th_geom g = {
 			.size = 2 << 20, .bucket_size = BUCKET, .node_size = NODE,
-			.replicas = 1,
+			.replicas = 1, .force = true,
 		};
 
 		jrx_diag_clear();

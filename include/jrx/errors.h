@@ -33,7 +33,9 @@
 	x(READ_ONLY,		"array was opened read-only")		\
 	x(CRASHED,		"simulated crash point reached")	\
 	x(ORACLE,		"oracle database error")		\
-	x(NOT_FOUND,		"not found")
+	x(NOT_FOUND,		"not found")				\
+	x(DEV_BUSY,		"device is in use by another process")	\
+	x(DEV_HAS_DATA,		"device already holds an array or a file system")
 
 enum jrx_err {
 	JRX_ERR_START = 2048,

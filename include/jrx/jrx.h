@@ -14,6 +14,7 @@
 #ifndef JRX_JRX_H
 #define JRX_JRX_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "jrx/errors.h"
 
@@ -30,6 +31,9 @@ struct jrx_format_opts {
 	uint64_t journal_size;	  /* journal bytes per device; 0: 1/16 of the
 				     device, at least 8 buckets, at most 1 GiB */
 	uint32_t replicas;	  /* journal copies, 1 or 2 (<= devices) */
+	bool	 force;		  /* format over an existing jrx array, file
+				     system or partition table (refused
+				     otherwise, naming what was found) */
 };
 
 void jrx_format_opts_default(struct jrx_format_opts *o);
@@ -37,7 +41,9 @@ void jrx_format_opts_default(struct jrx_format_opts *o);
 /*
  * Make a new, clean array over n devices (1..64): superblocks, journal
  * buckets, empty btrees with the root directory, allocation info.
- * Everything on the devices is discarded.
+ * Each device is claimed exclusively first; one that holds anything
+ * (-JRX_ERR_DEV_HAS_DATA) is left untouched unless o->force, and then
+ * everything on it is discarded.
  */
 int jrx_format(const char *const *paths, unsigned n,
 	       const struct jrx_format_opts *o);

@@ -13,6 +13,8 @@
 #include "../util/diag.h"
 #include "../format/sb.h"
 #include "../io/array.h"
+#include "../io/lock.h"
+#include "../io/signature.h"
 
 void jrx_format_opts_default(struct jrx_format_opts *o)
 {
@@ -47,26 +49,47 @@ static int check_opts(const struct jrx_format_opts *o, unsigned n)
 	return 0;
 }
 
-/* Create or resize regular files when a size was asked for. */
-static int prepare(const char *path, uint64_t size)
+/*
+ * Open member i for formatting: created first when a size is asked for and
+ * it does not exist, claimed exclusively (io/lock.h), refused if it holds
+ * anything (io/signature.h) unless forced, and only then sized.
+ */
+static int open_member(struct jrx_dev *d, const char *path,
+		       const struct jrx_format_opts *o)
 {
-	int fd;
+	char what[256];
+	int fd, ret;
 
-	if (!size)
-		return 0;
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return jrx_fail(-errno, "%s: cannot create: %s", path,
-				strerror(errno));
-	if (ftruncate(fd, 0) || ftruncate(fd, (off_t)size)) {
-		int e = -errno;
-
+	if (o->size) {
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		if (fd < 0)
+			return jrx_fail(-errno, "%s: cannot create: %s", path,
+					strerror(errno));
 		close(fd);
-		return jrx_fail(e, "%s: cannot size to %" PRIu64 " bytes: %s",
-				path, size, strerror(-e));
 	}
-	close(fd);
-	return 0;
+	ret = jrx_dev_open(d, path, JRX_DEV_EXCL);
+	if (!ret)
+		ret = jrx_dev_lock(d, JRX_LOCK_EXCLUSIVE, false);
+	if (!ret && !o->force) {
+		ret = jrx_dev_signature(d, what, sizeof(what));
+		if (ret > 0)
+			ret = jrx_fail(-JRX_ERR_DEV_HAS_DATA, "%s: holds %s;"
+				       " not formatting it (--force discards"
+				       " what it holds)", path, what);
+	}
+	if (!ret && o->size && d->blockdev)
+		ret = jrx_fail(-JRX_ERR_BAD_OPTION, "%s: --size applies to"
+			       " regular files, not a block device", path);
+	if (!ret && o->size) {
+		if (ftruncate(d->fd, 0) || ftruncate(d->fd, (off_t)o->size))
+			ret = jrx_fail(-errno, "%s: cannot size to %" PRIu64
+				       " bytes: %s", path, o->size,
+				       strerror(errno));
+		d->size = o->size;
+	}
+	if (ret && d->fd >= 0)
+		jrx_dev_close(d);
+	return ret;
 }
 
 static int build_empty(struct jrx_array *a, struct jrx_buckets *bt,
@@ -108,16 +131,19 @@ int jrx_format(const char *const *paths, unsigned n,
 
 	if (!a)
 		return -ENOMEM;
-	ret = check_opts(o, n);
-	for (unsigned i = 0; !ret && i < n; i++)
-		ret = prepare(paths[i], o->size);
-	if (ret)
-		goto out_free;
 	for (unsigned i = 0; i < JRX_MAX_DEVICES; i++)
 		a->devs[i].fd = -1;
+	ret = check_opts(o, n);
+	if (ret)
+		goto out_free;
+	for (unsigned i = 0; i < n; i++) {
+		ret = open_member(&a->devs[i], paths[i], o);
+		if (ret)
+			goto out;
+	}
 	if (getrandom(uuid, sizeof(uuid), 0) != sizeof(uuid)) {
 		ret = -EIO;
-		goto out_free;
+		goto out;
 	}
 	sb = &a->sb;
 	memcpy(sb->magic, JRX_SB_MAGIC, sizeof(sb->magic));
@@ -138,9 +164,6 @@ int jrx_format(const char *const *paths, unsigned n,
 		uint64_t jbytes = o->journal_size;
 		uint64_t first, nb;
 
-		ret = jrx_dev_open(&a->devs[i], paths[i], 0);
-		if (ret)
-			goto out;
 		first = (JRX_RESERVED_BYTES + o->bucket_size - 1) / o->bucket_size;
 		nb = a->devs[i].size / o->bucket_size;
 		if (!jbytes) {

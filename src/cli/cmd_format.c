@@ -8,13 +8,17 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: jrx format [--size BYTES] [--bucket-size BYTES]"
 		" [--btree-node-size BYTES]\n"
-		"                  [--journal-size BYTES] [--replicas 1|2] DEV...\n"
+		"                  [--journal-size BYTES] [--replicas 1|2] [--force]"
+		" DEV...\n"
 		"  --size            create/resize regular files to this size (sparse)\n"
 		"  --bucket-size     default 1M\n"
 		"  --btree-node-size default 256K\n"
 		"  --journal-size    journal bytes per device (default: 1/16 of the"
 		" device, 8 buckets to 1G)\n"
-		"  --replicas        metadata (journal) copies, default 1\n");
+		"  --replicas        metadata (journal) copies, default 1\n"
+		"  --force           format a device that holds a jrx array, a file"
+		" system\n"
+		"                    or a partition table (refused otherwise)\n");
 }
 
 int cmd_format(int argc, char **argv)
@@ -25,6 +29,7 @@ int cmd_format(int argc, char **argv)
 		{ "btree-node-size", required_argument, NULL, 'n' },
 		{ "journal-size", required_argument, NULL, 'j' },
 		{ "replicas", required_argument, NULL, 'r' },
+		{ "force", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -60,6 +65,9 @@ int cmd_format(int argc, char **argv)
 			if (!cli_parse_u64(arg, &v) || v > 2)
 				goto bad;
 			o.replicas = (uint32_t)v;
+			break;
+		case 'f':
+			o.force = true;
 			break;
 		case 'h':
 			usage(stdout);

@@ -6,7 +6,9 @@
 #include <string.h>
 #include <inttypes.h>
 #include <time.h>
+#include <sys/stat.h>
 #include "array.h"
+#include "lock.h"
 #include "jrx/errors.h"
 #include "../util/diag.h"
 #include "../format/sb.h"
@@ -98,9 +100,56 @@ static int read_dev_sb(struct jrx_array *a, struct jrx_dev *d, struct jrx_sb *ou
 	return 0;
 }
 
+/* Order of taking the members' locks: by file identity, so two waiting
+ * processes given the members in different orders cannot deadlock. */
+struct lock_order {
+	dev_t	 dev;
+	ino_t	 ino;
+	unsigned idx;
+};
+
+static int lock_order_cmp(const void *x, const void *y)
+{
+	const struct lock_order *a = x, *b = y;
+
+	if (a->dev != b->dev)
+		return a->dev < b->dev ? -1 : 1;
+	if (a->ino != b->ino)
+		return a->ino < b->ino ? -1 : 1;
+	return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+/* Claims every opened device (lock.h) before anything is read. */
+static int lock_all(struct jrx_dev *devs, unsigned n, bool rdonly, bool wait)
+{
+	struct lock_order ord[JRX_MAX_DEVICES];
+	struct stat st;
+
+	for (unsigned i = 0; i < n; i++) {
+		if (fstat(devs[i].fd, &st))
+			return jrx_fail(-errno, "%s: cannot stat: %s",
+					devs[i].path, strerror(errno));
+		ord[i] = (struct lock_order){ st.st_dev, st.st_ino, i };
+	}
+	qsort(ord, n, sizeof(ord[0]), lock_order_cmp);
+	for (unsigned i = 0; i < n; i++) {
+		int ret;
+
+		if (i && ord[i].dev == ord[i - 1].dev &&
+		    ord[i].ino == ord[i - 1].ino)
+			continue;	/* the same file twice: refused below */
+		ret = jrx_dev_lock(&devs[ord[i].idx], rdonly ? JRX_LOCK_SHARED :
+				   JRX_LOCK_EXCLUSIVE, wait);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 int jrx_array_open(struct jrx_array *a, const char *const *paths, unsigned n,
 		   unsigned flags)
 {
+	struct jrx_dev opened[JRX_MAX_DEVICES];
 	struct jrx_sb *sbs = NULL;
 	struct jrx_dev dev;
 	unsigned i, best = 0;
@@ -108,7 +157,7 @@ int jrx_array_open(struct jrx_array *a, const char *const *paths, unsigned n,
 
 	memset(a, 0, sizeof(*a));
 	for (i = 0; i < JRX_MAX_DEVICES; i++)
-		a->devs[i].fd = -1;
+		a->devs[i].fd = opened[i].fd = -1;
 	a->rdonly = flags & JRX_OPEN_RDONLY;
 	if (!n)
 		return jrx_fail(-JRX_ERR_BAD_OPTION, "no device given");
@@ -119,14 +168,24 @@ int jrx_array_open(struct jrx_array *a, const char *const *paths, unsigned n,
 	if (!sbs)
 		return -ENOMEM;
 
+	/* open and claim every device before reading any of them */
 	for (i = 0; i < n; i++) {
-		struct jrx_sb *sb = &sbs[i];
-
-		ret = jrx_dev_open(&dev, paths[i],
-				   (a->rdonly ? JRX_DEV_RDONLY : 0) |
+		ret = jrx_dev_open(&opened[i], paths[i],
+				   (a->rdonly ? JRX_DEV_RDONLY : JRX_DEV_EXCL) |
 				   ((flags & JRX_OPEN_DIRECT) ? JRX_DEV_DIRECT : 0));
 		if (ret)
 			goto err;
+	}
+	ret = lock_all(opened, n, a->rdonly, flags & JRX_OPEN_WAIT);
+	if (ret)
+		goto err;
+
+	for (i = 0; i < n; i++) {
+		struct jrx_sb *sb = &sbs[i];
+
+		dev = opened[i];
+		opened[i].fd = -1;
+		opened[i].path = NULL;
 		ret = read_dev_sb(a, &dev, sb);
 		if (ret) {
 			jrx_dev_close(&dev);
@@ -195,6 +254,9 @@ int jrx_array_open(struct jrx_array *a, const char *const *paths, unsigned n,
 	free(sbs);
 	return 0;
 err:
+	for (i = 0; i < n; i++)
+		if (opened[i].fd >= 0)
+			jrx_dev_close(&opened[i]);
 	free(sbs);
 	jrx_array_close(a);
 	return ret;

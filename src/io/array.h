@@ -6,6 +6,12 @@
  * uuid, every member once, sizes), places them by member index whatever the
  * order given, and notes anything repaired around (a bad primary copy).
  * Nothing is written by opening.
+ *
+ * Every device is claimed before anything is read from it and stays
+ * claimed until jrx_array_close (lock.h): exclusively when opened for
+ * writing, shared when read-only.  A claim held elsewhere fails the open
+ * with -JRX_ERR_DEV_BUSY naming the device and the holder, or is waited
+ * for with JRX_OPEN_WAIT.
  */
 #ifndef JRX_ARRAY_H
 #define JRX_ARRAY_H
@@ -30,6 +36,7 @@ struct jrx_array {
 enum {
 	JRX_OPEN_RDONLY	= 1 << 0,
 	JRX_OPEN_DIRECT	= 1 << 1,
+	JRX_OPEN_WAIT	= 1 << 2,	/* wait for a device's holder (lock.h) */
 };
 
 /* Returns 0 or an error with the device and reason in jrx_diag(). */

@@ -11,6 +11,7 @@
 #include <linux/fs.h>
 #include <inttypes.h>
 #include "device.h"
+#include "lock.h"
 #include "jrx/errors.h"
 #include "../util/diag.h"
 
@@ -38,21 +39,61 @@ void *jrx_alloc_aligned(size_t len)
 	return p;
 }
 
+/* Why open(2) refused path, with what the system tells about a busy device. */
+static int open_error(const char *path, int e, bool excl)
+{
+	char mnt[256];
+	int fd;
+
+	if (e != EBUSY || !excl)
+		return jrx_fail(-e, "%s: cannot open: %s", path, strerror(e));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && jrx_dev_mountpoint(fd, mnt, sizeof(mnt))) {
+		close(fd);
+		return jrx_fail(-JRX_ERR_DEV_BUSY, "%s: in use: mounted on %s;"
+				" not writing it", path, mnt);
+	}
+	if (fd >= 0)
+		close(fd);
+	return jrx_fail(-JRX_ERR_DEV_BUSY, "%s: in use: another program holds"
+			" the block device open exclusively (a mount, a"
+			" device-mapper or md holder, or a jrx writer); not"
+			" writing it", path);
+}
+
 int jrx_dev_open(struct jrx_dev *d, const char *path, unsigned flags)
 {
-	int oflags = (flags & JRX_DEV_RDONLY) ? O_RDONLY : O_RDWR;
+	bool rdonly = flags & JRX_DEV_RDONLY;
+	bool excl = !rdonly && (flags & JRX_DEV_EXCL);
+	int oflags = (rdonly ? O_RDONLY : O_RDWR) | O_CLOEXEC |
+		(excl ? O_EXCL : 0);	/* Linux: O_EXCL claims a block device */
 	struct stat st;
 
 	memset(d, 0, sizeof(*d));
 	d->fd = -1;
-	d->fd = open(path, oflags | O_CLOEXEC |
-		     ((flags & JRX_DEV_DIRECT) ? O_DIRECT : 0));
+	/* a directory, a fifo or a tty is refused before open can hang or
+	 * the superblock read can misreport it */
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+		return jrx_fail(-JRX_ERR_NOT_JRX, "%s: is a %s, not a regular"
+				" file or block device", path,
+				S_ISDIR(st.st_mode) ? "directory" :
+				S_ISCHR(st.st_mode) ? "character device" :
+				S_ISFIFO(st.st_mode) ? "fifo" :
+				S_ISSOCK(st.st_mode) ? "socket" : "special file");
+	if (!rdonly && S_ISREG(st.st_mode) && !(st.st_mode & 0222))
+		/* root's open(2) ignores the mode; an operator who made an
+		 * image read-only meant it */
+		return jrx_fail(-JRX_ERR_READ_ONLY, "%s: the file is read-only"
+				" (mode %04o); not writing it (chmod u+w to allow,"
+				" or open read-only with -n)", path,
+				(unsigned)(st.st_mode & 07777));
+	d->fd = open(path, oflags | ((flags & JRX_DEV_DIRECT) ? O_DIRECT : 0));
 	if (d->fd < 0 && (flags & JRX_DEV_DIRECT) && errno == EINVAL)
-		d->fd = open(path, oflags | O_CLOEXEC);	/* no O_DIRECT here */
+		d->fd = open(path, oflags);	/* no O_DIRECT here */
 	else if (d->fd >= 0 && (flags & JRX_DEV_DIRECT))
 		d->direct = true;
 	if (d->fd < 0)
-		return jrx_fail(-errno, "%s: cannot open: %s", path, strerror(errno));
+		return open_error(path, errno, excl);
 	if (fstat(d->fd, &st)) {
 		int e = -errno;
 
@@ -74,7 +115,7 @@ int jrx_dev_open(struct jrx_dev *d, const char *path, unsigned flags)
 		return jrx_fail(-JRX_ERR_NOT_JRX,
 				"%s: not a regular file or block device", path);
 	}
-	d->rdonly = flags & JRX_DEV_RDONLY;
+	d->rdonly = rdonly;
 	d->path = strdup(path);
 	if (!d->path) {
 		close(d->fd);
@@ -92,6 +133,7 @@ int jrx_dev_reopen(struct jrx_dev *out, const struct jrx_dev *d,
 
 	if (d->rdonly)
 		flags |= JRX_DEV_RDONLY;
+	flags &= ~JRX_DEV_EXCL;	/* d's claim covers this descriptor (lock.h) */
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", d->fd);
 	if (access(proc, F_OK) == 0) {
 		ret = jrx_dev_open(out, proc, flags);

@@ -13,6 +13,9 @@
 enum {
 	JRX_DEV_RDONLY	= 1 << 0,
 	JRX_DEV_DIRECT	= 1 << 1,	/* O_DIRECT where the file system allows */
+	/* a block device opened O_EXCL: refused while mounted or claimed
+	 * (lock.h); ignored for a read-only open and for regular files */
+	JRX_DEV_EXCL	= 1 << 2,
 };
 
 struct jrx_dev {

@@ -239,8 +239,9 @@ int jrx_io_open(struct jrx_io_engine **out, const struct jrx_array *a,
 	e->nr_devs = a->nr_devs;
 	e->direct = true;
 	for (unsigned d = 0; d < a->nr_devs && !ret; d++) {
-		ret = jrx_dev_open(&e->devs[d], a->devs[d].path,
-				   JRX_DEV_RDONLY | JRX_DEV_DIRECT);
+		/* a second descriptor of the claimed member, never its path */
+		ret = jrx_dev_reopen(&e->devs[d], &a->devs[d],
+				     JRX_DEV_RDONLY | JRX_DEV_DIRECT);
 		if (ret) {
 			e->nr_devs = d;
 			break;
