@@ -28,6 +28,7 @@ int cmd_dump(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "btree", required_argument, NULL, 'b' },
 		{ "recovered", no_argument, NULL, 'r' },
+		{ "wait", no_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -36,11 +37,14 @@ int cmd_dump(int argc, char **argv)
 	struct jrx_fs fs;
 	int c, only = -1, ret = 0;
 	bool recovered = false;
+	unsigned wait = 0;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (c == 'r') {
 			recovered = true;
+		} else if (c == 'w') {
+			wait = JRX_OPEN_WAIT;
 		} else if (c == 'b') {
 			only = jrx_btree_id_parse(optarg);
 			if (only < 0) {
@@ -51,16 +55,16 @@ int cmd_dump(int argc, char **argv)
 			}
 		} else {
 			fprintf(c == 'h' ? stdout : stderr,
-				"usage: jrx dump [--btree NAME] [--recovered] DEV...\n");
+				"usage: jrx dump [--btree NAME] [--recovered] [--wait] DEV...\n");
 			return c == 'h' ? JRX_EXIT_OK : JRX_EXIT_USAGE;
 		}
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "usage: jrx dump [--btree NAME] [--recovered] DEV...\n");
+		fprintf(stderr, "usage: jrx dump [--btree NAME] [--recovered] [--wait] DEV...\n");
 		return JRX_EXIT_USAGE;
 	}
 	if (cli_open_array("dump", &a, argv + optind, argc - optind,
-			   JRX_OPEN_RDONLY))
+			   JRX_OPEN_RDONLY | wait))
 		return JRX_EXIT_ERROR;
 	ret = recovered ? jrx_open_view(&a, &fs, NULL) :
 		jrx_fs_open(&fs, &a, JRX_FS_RDONLY);

@@ -24,6 +24,8 @@ static const char usage_text[] =
 	"  -f         force a full check (always done)\n"
 	"  -v         verbose: per-pass and per-btree detail\n"
 	"  --json     print one JSON object\n"
+	"  --wait     wait while another process holds a device (default:\n"
+	"             refuse at once, naming it)\n"
 	"Without -n an unclean array is recovered (journal replay) first.\n"
 	"Exit code: 0 clean, 4 problems left uncorrected, 8 operational error.\n";
 
@@ -33,6 +35,7 @@ int cmd_fsck(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "read-only", no_argument, NULL, 'n' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "wait", no_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -59,6 +62,9 @@ int cmd_fsck(int argc, char **argv)
 			break;
 		case 'j':
 			o.json = true;
+			break;
+		case 'W':
+			o.wait = true;
 			break;
 		default:
 			fputs(usage_text, c == 'h' ? stdout : stderr);

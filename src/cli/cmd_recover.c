@@ -17,6 +17,8 @@ static const char usage_text[] =
 	"  --reference        the sequential reference recovery (the oracle)\n"
 	"  -n, --dry-run      replay in memory only, write nothing, report\n"
 	"  --json             print the report as one JSON object\n"
+	"  --wait             wait while another process holds a device\n"
+	"                     (default: refuse at once, naming it)\n"
 	"accelerated recovery:\n"
 	"  --io=auto|uring|pread  journal read backend (auto: io_uring, pread\n"
 	"                     where io_uring is not allowed)\n"
@@ -57,7 +59,7 @@ static int bad_value(const char *opt, const char *v)
 int cmd_recover(int argc, char **argv)
 {
 	enum { O_REF = 256, O_JSON, O_IO, O_THREADS, O_FULL, O_STOP, O_NUMA,
-	       O_UNIT };
+	       O_UNIT, O_WAIT };
 	static const struct option opts[] = {
 		{ "reference", no_argument, NULL, O_REF },
 		{ "dry-run", no_argument, NULL, 'n' },
@@ -68,6 +70,7 @@ int cmd_recover(int argc, char **argv)
 		{ "stop-after", required_argument, NULL, O_STOP },
 		{ "numa", required_argument, NULL, O_NUMA },
 		{ "replay-unit", required_argument, NULL, O_UNIT },
+		{ "wait", no_argument, NULL, O_WAIT },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -102,6 +105,9 @@ int cmd_recover(int argc, char **argv)
 			break;
 		case O_FULL:
 			o.full_scan = true;
+			break;
+		case O_WAIT:
+			o.wait = true;
 			break;
 		case O_NUMA:
 			if (!strcmp(optarg, "auto"))

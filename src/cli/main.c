@@ -1,7 +1,10 @@
 /* main.c - the jrx front end: dispatch to one command per cmd_*.c file. */
+#include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "cli.h"
+#include "io/device.h"
 
 static const struct jrx_cmd cmds[] = {
 	{ "format",	cmd_format,	"make a new array over one or more devices" },
@@ -24,12 +27,35 @@ static void usage(FILE *f)
 	fprintf(f, "\n'jrx COMMAND --help' describes a command's options.\n");
 }
 
+static void print_writes(void)
+{
+	fprintf(stderr, "jrx: test hook: %" PRIu64 " device writes\n",
+		jrx_dev_writes());
+}
+
+/*
+ * Test hooks of tests/test_kill.c, off unless set: JRX_TEST_STOP_AT_WRITE=N
+ * stops the process before its N-th device write (io/device.h);
+ * JRX_TEST_COUNT_WRITES=1 prints how many writes it issued at exit.
+ */
+static void test_hooks(void)
+{
+	const char *stop = getenv("JRX_TEST_STOP_AT_WRITE");
+	uint64_t n;
+
+	if (stop && cli_parse_u64(stop, &n))
+		jrx_dev_stop_at_write(n);
+	if (getenv("JRX_TEST_COUNT_WRITES"))
+		atexit(print_writes);
+}
+
 int main(int argc, char **argv)
 {
 	const char *self = argc ? strrchr(argv[0], '/') : NULL;
 
 	/* fsck.jrx is this binary under the fsck(8) name */
 	self = self ? self + 1 : argc ? argv[0] : "";
+	test_hooks();
 	if (!strcmp(self, "fsck.jrx"))
 		return cmd_fsck(argc, argv);
 	if (argc < 2) {

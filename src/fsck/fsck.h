@@ -27,6 +27,8 @@ struct jrx_fsck_opts {
 	bool	 read_only;	/* -n: open nothing for writing, never recover */
 	bool	 verbose;	/* per-pass and per-btree detail */
 	bool	 json;		/* one JSON object instead of text */
+	bool	 wait;		/* wait for a device's holder instead of
+				   refusing (io/lock.h) */
 	FILE	*out;		/* problems and summary; NULL: silent */
 	const char *state;	/* how the checked state was obtained, for the
 				   report: "clean", "recovered", "dry_run" */

@@ -59,7 +59,8 @@ int jrx_fsck_run(const char *const *paths, unsigned n,
 		return fail(res, o, state, ret);
 	}
 	jrx_diag_clear();
-	ret = jrx_array_open(a, paths, n, o->read_only ? JRX_OPEN_RDONLY : 0);
+	ret = jrx_array_open(a, paths, n, (o->read_only ? JRX_OPEN_RDONLY : 0) |
+			     (o->wait ? JRX_OPEN_WAIT : 0));
 	if (ret) {
 		free(a);
 		return fail(res, o, "unopened", ret);
@@ -76,8 +77,22 @@ int jrx_fsck_run(const char *const *paths, unsigned n,
 			snprintf(why, sizeof(why), "%s", jrx_diag());
 			view_err = ret;
 		}
-		jrx_array_close(a);
-		ret = jrx_array_open(a, paths, n, JRX_OPEN_RDONLY);
+		/* check what was committed without letting a writer in
+		 * between: the claim turns shared, the read-only open shares
+		 * it, then the writable handle goes */
+		ret = jrx_array_claim_shared(a);
+		if (!ret) {
+			struct jrx_array *ro = malloc(sizeof(*ro));
+
+			ret = ro ? jrx_array_open(ro, paths, n, JRX_OPEN_RDONLY) :
+				jrx_fail(-ENOMEM, "allocating the array handle");
+			jrx_array_close(a);
+			if (!ret)
+				memcpy(a, ro, sizeof(*a));
+			free(ro);
+		} else {
+			jrx_array_close(a);
+		}
 		if (ret) {
 			free(a);
 			return fail(res, o, state, ret);

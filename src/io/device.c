@@ -1,5 +1,6 @@
 /* device.c - member device open/read/write with contextual errors. */
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "../util/diag.h"
 
 static _Atomic uint64_t crash_budget;	/* 0: disabled */
+static _Atomic uint64_t writes_permitted, stop_at;	/* stop_at 0: off */
 static _Atomic bool crash_armed, crash_hit;
 
 void jrx_dev_crash_after_writes(uint64_t n)
@@ -28,6 +30,16 @@ void jrx_dev_crash_after_writes(uint64_t n)
 bool jrx_dev_crashed(void)
 {
 	return atomic_load(&crash_hit);
+}
+
+void jrx_dev_stop_at_write(uint64_t n)
+{
+	atomic_store(&stop_at, n);
+}
+
+uint64_t jrx_dev_writes(void)
+{
+	return atomic_load(&writes_permitted);
 }
 
 void *jrx_alloc_aligned(size_t len)
@@ -205,6 +217,8 @@ int jrx_dev_write_permit(struct jrx_dev *d, uint64_t off)
 					" write at offset %" PRIu64, d->path, off);
 		}
 	}
+	if (atomic_fetch_add(&writes_permitted, 1) + 1 == atomic_load(&stop_at))
+		raise(SIGSTOP);		/* every thread stops here */
 	return 0;
 }
 

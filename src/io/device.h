@@ -56,6 +56,16 @@ int  jrx_dev_sync(struct jrx_dev *d);
 void jrx_dev_crash_after_writes(uint64_t n);
 bool jrx_dev_crashed(void);
 
+/*
+ * Test hook for real kills (tests/test_kill.c): the whole process stops
+ * (SIGSTOP) just before issuing its n-th device write, counted from 1,
+ * so a test can kill -9 it at that exact point, or let it go on with
+ * SIGCONT.  0 disables.  jrx_dev_writes() counts the writes permitted so
+ * far.  Process-wide; the CLI arms it from JRX_TEST_STOP_AT_WRITE.
+ */
+void jrx_dev_stop_at_write(uint64_t n);
+uint64_t jrx_dev_writes(void);
+
 /* Page-aligned buffer suitable for O_DIRECT; free with free(). */
 void *jrx_alloc_aligned(size_t len);
 

@@ -20,7 +20,8 @@ int jrx_recover_open(struct jrx_array *a, const char *const *paths,
 
 	jrx_report_init(r, o && o->reference ? "reference" : "accelerated");
 	t = jrx_phase_begin(r, JRX_PHASE_SUPERBLOCK);
-	ret = jrx_array_open(a, paths, n, dry ? JRX_OPEN_RDONLY : 0);
+	ret = jrx_array_open(a, paths, n, (dry ? JRX_OPEN_RDONLY : 0) |
+			     (o && o->wait ? JRX_OPEN_WAIT : 0));
 	jrx_phase_end(r, JRX_PHASE_SUPERBLOCK, t);
 	r->total_seconds = r->phase[JRX_PHASE_SUPERBLOCK];
 	return ret;

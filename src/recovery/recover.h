@@ -34,6 +34,8 @@ enum jrx_stop {
 struct jrx_recover_opts {
 	bool dry_run;		/* replay in memory only: no write at all */
 	bool reference;		/* jrx_recover(): the reference recovery */
+	bool wait;		/* jrx_recover_open(): wait for a device's
+				   holder instead of refusing (io/lock.h) */
 	enum jrx_stop stop_after; /* dry runs only */
 	/* accelerated recovery */
 	enum jrx_io_backend io;	/* journal read backend (default auto) */

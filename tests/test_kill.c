@@ -1,0 +1,362 @@
+/*
+ * test_kill.c - real processes against one array (io/lock.h, FORMAT.md
+ * 8.7): a `jrx recover` killed with SIGKILL at spread-out device writes,
+ * the last ones inside the commit included, is finished by the next
+ * recovery (accelerated or reference) to the state a single reference
+ * recovery reaches, fsck-clean; while a recovery runs, a second recovery,
+ * `fsck -n`, `dump` and `format --force` refuse at once naming it, and
+ * `recover --wait` waits for it; `recover` refuses while `jrx load`
+ * writes the array.
+ *
+ * The moments are exact: JRX_TEST_STOP_AT_WRITE=N (io/device.h) stops
+ * the jrx process before its N-th device write, the test then kills it
+ * or lets it go on.  The jrx binary is the build's (JRX_BIN).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
+
+#include "helpers.h"
+
+#define KEYS "40000"
+#define BASE "150000"
+
+struct fx {
+	struct th_dir dir;
+	char a[256], b[256], a0[256], b0[256], ref[256], out[256], err[256];
+	uint64_t writes;	/* device writes of one whole recovery */
+};
+
+/* Starts jrx with args (NULL-ended), stdout/stderr to files; stop_at
+ * arms the stop hook (0: off). */
+static pid_t spawn(struct fx *f, uint64_t stop_at, bool count,
+		   const char *const *args)
+{
+	const char *argv[16] = { JRX_BIN };
+	pid_t pid;
+	int n = 1;
+
+	for (; args[n - 1]; n++) {
+		assert_true(n < 15);
+		argv[n] = args[n - 1];
+	}
+	argv[n] = NULL;
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char stop[32];
+		int o = open(f->out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int e = open(f->err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
+			_exit(126);
+		if (stop_at) {
+			snprintf(stop, sizeof(stop), "%llu",
+				 (unsigned long long)stop_at);
+			setenv("JRX_TEST_STOP_AT_WRITE", stop, 1);
+		}
+		if (count)
+			setenv("JRX_TEST_COUNT_WRITES", "1", 1);
+		execv(JRX_BIN, (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+static char *slurp(const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	char *buf = calloc(1, 1 << 20);
+	size_t n;
+
+	assert_non_null(fp);
+	assert_non_null(buf);
+	n = fread(buf, 1, (1 << 20) - 1, fp);
+	buf[n] = 0;
+	fclose(fp);
+	return buf;
+}
+
+/* Exit code of a finished pid; fails the test naming args if it was
+ * killed by a signal. */
+static int wait_exit(struct fx *f, pid_t pid, const char *what)
+{
+	int st;
+
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	if (!WIFEXITED(st)) {
+		char *err = slurp(f->err);
+
+		fail_msg("%s: ended by signal %d; stderr:\n%s", what,
+			 WTERMSIG(st), err);
+	}
+	return WEXITSTATUS(st);
+}
+
+/* Runs jrx to its end; the exit code must be want, else the test fails
+ * printing stderr. */
+static void run(struct fx *f, int want, const char *const *args)
+{
+	pid_t pid = spawn(f, 0, false, args);
+	int got = wait_exit(f, pid, args[0]);
+
+	if (got != want) {
+		char *err = slurp(f->err);
+
+		fail_msg("jrx %s %s: exit %d, expected %d; stderr:\n%s", args[0],
+			 args[1] ? args[1] : "", got, want, err);
+	}
+}
+
+/* The stopped pid of `jrx recover ...` halted before write n. */
+static pid_t start_stopped(struct fx *f, uint64_t n, const char *const *args)
+{
+	pid_t pid = spawn(f, n, false, args);
+	int st;
+
+	assert_int_equal(waitpid(pid, &st, WUNTRACED), pid);
+	if (!WIFSTOPPED(st)) {
+		char *err = slurp(f->err);
+
+		fail_msg("jrx %s did not reach write %llu (exit %d); stderr:\n%s",
+			 args[0], (unsigned long long)n,
+			 WIFEXITED(st) ? WEXITSTATUS(st) : -1, err);
+	}
+	return pid;
+}
+
+static void copy_file(const char *from, const char *to)
+{
+	char cmd[600];
+
+	snprintf(cmd, sizeof(cmd), "cp --sparse=always '%s' '%s'", from, to);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void restore(struct fx *f)
+{
+	copy_file(f->a0, f->a);
+	copy_file(f->b0, f->b);
+}
+
+/* dump of the array equals the reference dump; else the first line that
+ * differs is named. */
+static void assert_dump_is_reference(struct fx *f, const char *what)
+{
+	const char *dump[] = { "dump", f->a, f->b, NULL };
+	char *got, *want;
+	size_t i = 0, start = 0, line = 1;
+
+	run(f, 0, dump);
+	got = slurp(f->out);
+	want = slurp(f->ref);
+	while (got[i] && got[i] == want[i]) {
+		if (got[i] == '\n') {
+			line++;
+			start = i + 1;
+		}
+		i++;
+	}
+	if (got[i] != want[i]) {
+		char g[160] = "", w[160] = "";
+
+		sscanf(got + start, "%159[^\n]", g);
+		sscanf(want + start, "%159[^\n]", w);
+		fail_msg("%s: the dump differs from the reference recovery's at"
+			 " line %zu: got '%s', expected '%s'", what, line, g, w);
+	}
+	free(got);
+	free(want);
+}
+
+static void assert_fsck_clean(struct fx *f, const char *what)
+{
+	const char *fsck[] = { "fsck", "-n", f->a, f->b, NULL };
+	pid_t pid = spawn(f, 0, false, fsck);
+	int got = wait_exit(f, pid, "fsck");
+
+	if (got) {
+		char *out = slurp(f->out);
+
+		fail_msg("%s: fsck -n exit %d:\n%s", what, got, out);
+	}
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	const char *count[4] = { "recover", NULL, NULL, NULL };
+	char *err, *p;
+
+	assert_non_null(f);
+	th_dir_make(&f->dir);
+	th_path(f->a, &f->dir, "a");
+	th_path(f->b, &f->dir, "b");
+	th_path(f->a0, &f->dir, "a0");
+	th_path(f->b0, &f->dir, "b0");
+	th_path(f->ref, &f->dir, "ref.txt");
+	th_path(f->out, &f->dir, "out.txt");
+	th_path(f->err, &f->dir, "err.txt");
+	{
+		const char *fmt[] = { "format", "--size", "1G", f->a, f->b, NULL };
+		const char *syn[] = { "synth", "--keys", KEYS, "--base-keys", BASE,
+				      "--seed", "7", f->a, f->b, NULL };
+
+		run(f, 0, fmt);
+		run(f, 0, syn);
+	}
+	copy_file(f->a, f->a0);
+	copy_file(f->b, f->b0);
+	/* the reference's end state, and how many writes a recovery makes */
+	{
+		const char *ref[] = { "recover", "--reference", f->a, f->b, NULL };
+		const char *dump[] = { "dump", f->a, f->b, NULL };
+		char cmd[600];
+
+		run(f, 0, ref);
+		run(f, 0, dump);
+		snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", f->out, f->ref);
+		assert_int_equal(system(cmd), 0);
+	}
+	restore(f);
+	count[1] = f->a;
+	count[2] = f->b;
+	assert_int_equal(wait_exit(f, spawn(f, 0, true, count), "recover"), 0);
+	err = slurp(f->err);
+	p = strstr(err, "test hook: ");
+	assert_non_null(p);
+	f->writes = strtoull(p + strlen("test hook: "), NULL, 10);
+	free(err);
+	assert_true(f->writes > 20);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	th_dir_remove(&f->dir);
+	free(f);
+	return 0;
+}
+
+/* Kill -9 at spread-out writes, the commit's last ones included; the next
+ * recovery finishes the job. */
+static void test_kill_anywhere(void **state)
+{
+	struct fx *f = *state;
+	uint64_t t = f->writes;
+	uint64_t at[] = { 1, 2, t / 10, t / 4, t / 2, 3 * t / 4, t - 8, t - 4,
+			  t - 3, t - 2, t - 1, t };
+
+	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+		bool ref_first = i % 4 == 3, ref_next = i % 2;
+		const char *rec[] = { "recover", f->a, f->b, NULL };
+		const char *ref[] = { "recover", "--reference", f->a, f->b, NULL };
+		char what[96];
+		pid_t pid;
+
+		restore(f);
+		pid = start_stopped(f, at[i], ref_first ? ref : rec);
+		assert_int_equal(kill(pid, SIGKILL), 0);
+		assert_int_equal(waitpid(pid, NULL, 0), pid);
+		/* the kernel let go of the dead process's claim */
+		run(f, 0, ref_next ? ref : rec);
+		snprintf(what, sizeof(what), "%s killed before write %llu of %llu,"
+			 " then %s", ref_first ? "reference" : "accelerated",
+			 (unsigned long long)at[i], (unsigned long long)t,
+			 ref_next ? "reference" : "accelerated");
+		assert_dump_is_reference(f, what);
+		assert_fsck_clean(f, what);
+		/* once more changes nothing: the array is clean */
+		run(f, 0, rec);
+		assert_dump_is_reference(f, what);
+	}
+}
+
+/* While a recovery runs, every other opener refuses naming it, or waits. */
+static void test_one_writer(void **state)
+{
+	struct fx *f = *state;
+	const char *rec[] = { "recover", f->a, f->b, NULL };
+	const char *recw[] = { "recover", "--wait", f->a, f->b, NULL };
+	const char *fsck[] = { "fsck", "-n", f->a, f->b, NULL };
+	const char *dump[] = { "dump", f->b, f->a, NULL };
+	const char *fmt[] = { "format", "--force", f->b, NULL };
+	char holder[64], *err;
+	pid_t first, waiter;
+	int st;
+
+	restore(f);
+	first = start_stopped(f, f->writes / 2, rec);
+	snprintf(holder, sizeof(holder), "in use by pid %d:", (int)first);
+	run(f, 1, rec);
+	err = slurp(f->err);
+	assert_contains(err, holder);
+	assert_contains(err, f->a);
+	free(err);
+	run(f, 8, fsck);		/* fsck(8): operational error */
+	err = slurp(f->err);
+	assert_contains(err, holder);
+	free(err);
+	run(f, 1, dump);
+	err = slurp(f->err);
+	assert_contains(err, holder);
+	assert_contains(err, f->b);
+	free(err);
+	run(f, 1, fmt);
+	err = slurp(f->err);
+	assert_contains(err, holder);
+	free(err);
+
+	waiter = spawn(f, 0, false, recw);
+	usleep(300 * 1000);
+	assert_int_equal(waitpid(waiter, &st, WNOHANG), 0);	/* waiting */
+	assert_int_equal(kill(first, SIGCONT), 0);
+	assert_int_equal(wait_exit(f, first, "the first recovery"), 0);
+	assert_int_equal(wait_exit(f, waiter, "recover --wait"), 0);
+	assert_dump_is_reference(f, "a recovery that others tried to join");
+	assert_fsck_clean(f, "a recovery that others tried to join");
+}
+
+/* A recovery refuses an array that `jrx load` is writing. */
+static void test_recover_during_load(void **state)
+{
+	struct fx *f = *state;
+	char c[256], d[256], holder[64], *err;
+	const char *fmt[] = { "format", "--size", "256M", c, d, NULL };
+	const char *load[] = { "load", "--ops", "3000", c, d, NULL };
+	const char *rec[] = { "recover", c, d, NULL };
+	pid_t pid;
+
+	th_path(c, &f->dir, "c");
+	th_path(d, &f->dir, "d");
+	run(f, 0, fmt);
+	pid = start_stopped(f, 10, load);
+	snprintf(holder, sizeof(holder), "in use by pid %d:", (int)pid);
+	run(f, 1, rec);
+	err = slurp(f->err);
+	assert_contains(err, holder);
+	free(err);
+	assert_int_equal(kill(pid, SIGCONT), 0);
+	assert_int_equal(wait_exit(f, pid, "load"), 0);
+	run(f, 0, rec);		/* after it: a clean array, nothing to do */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_kill_anywhere),
+		cmocka_unit_test(test_one_writer),
+		cmocka_unit_test(test_recover_during_load),
+	};
+
+	return th_exit_code(cmocka_run_group_tests(tests, setup, teardown));
+}
