@@ -287,12 +287,43 @@ static void test_crashed(void **state)
 	assert_int_equal(res.counts.code[JRX_PR_JSET_BAD], 1);
 	assert_int_equal(res.counts.sev[JRX_SEV_ERROR] +
 			 res.counts.sev[JRX_SEV_WARNING], 0);
-	/* without -n: recovered, then checked from disk */
-	assert_int_equal(run_fsck(e, false, &res, NULL, false), 0);
+	/* without -n: recovered (exit 1: modified), then checked from disk */
+	assert_int_equal(run_fsck(e, false, &res, NULL, false), 1);
+	res.exit_code = 0;
 	expect_clean(&res);
+	/* nothing left to do: exit 0 */
+	assert_int_equal(run_fsck(e, false, &res, NULL, false), 0);
 	assert_jrx_ok(jrx_array_open(&a, e->paths, 2, JRX_OPEN_RDONLY));
 	assert_true(a.sb.flags & JRX_SB_CLEAN);
 	jrx_array_close(&a);
+}
+
+/* -p/-a on a clean array: reported clean without a check unless -f;
+ * nothing is written either way. */
+static void test_preen_clean(void **state)
+{
+	struct env *e = *state;
+	struct th_file_state before[2], after[2];
+	struct jrx_fsck_result res;
+	struct jrx_fsck_opts o;
+
+	for (int i = 0; i < 2; i++)
+		th_file_state(e->p[i], &before[i]);
+	jrx_fsck_opts_default(&o);
+	o.preen = true;
+	assert_jrx_ok(jrx_fsck_run(e->paths, 2, &o, &res));
+	assert_true(res.skipped);
+	assert_int_equal(res.exit_code, 0);
+	for (unsigned p = 0; p < JRX_PASS_NR; p++)
+		assert_false(res.pass[p].ran);
+	o.force = true;
+	assert_jrx_ok(jrx_fsck_run(e->paths, 2, &o, &res));
+	assert_false(res.skipped);
+	expect_clean(&res);
+	for (int i = 0; i < 2; i++) {
+		th_file_state(e->p[i], &after[i]);
+		assert_true(before[i].hash == after[i].hash);
+	}
 }
 
 static void test_leaf_bset_csum(void **state)
@@ -822,6 +853,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_clean, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crashed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_preen_clean, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_leaf_bset_csum, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_node_header_csum, setup,
 						teardown),

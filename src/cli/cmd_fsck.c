@@ -1,14 +1,13 @@
 /*
- * cmd_fsck.c - `jrx fsck [-n] [--json] [-v] DEV...`, also run as
- * fsck.jrx: check an array in six passes (docs/FSCK.md) and exit with
- * fsck(8) codes: 0 clean, 4 problems left uncorrected, 8 operational
- * error (bad device, failed recovery; the message names the device).
- * -n opens everything read-only and checks an unclean array through a
- * dry-run recovery in memory; without it an unclean array is recovered
- * first.  -y, -p/-a and -f are accepted for fsck(8); repairs do not exist
- * yet, so problems stay uncorrected.  -C fd is accepted and ignored.
+ * cmd_fsck.c - `jrx fsck`, also run as fsck.jrx: fsck(8)'s flags and exit
+ * codes over jrx_fsck_run (fsck/run.c has the policy): -n, -y and -p/-a
+ * exclusive, -f, the usage text with every exit code, SIGINT and SIGTERM
+ * ending with 32.  Repairs do not exist yet, so problems stay
+ * uncorrected (exit 4).  -C fd is accepted and ignored.
  */
 #include <getopt.h>
+#include <signal.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 #include "cli.h"
@@ -17,31 +16,60 @@
 #include "util/diag.h"
 
 static const char usage_text[] =
-	"usage: jrx fsck [-n] [-y|-p|-a] [-f] [-v] [--json] DEV...\n"
+	"usage: jrx fsck [-n|-y|-p|-a] [-f] [-v] [--json] [--wait] [--no-scan]"
+	" DEV...\n"
+	"       fsck.jrx ... (the same, under the name fsck(8) runs)\n"
+	"DEV is a member device, several joined by ':' (/dev/sdb:/dev/sdc), or\n"
+	"UUID=<array uuid>; members not named are found by scanning block\n"
+	"devices for the same array.\n"
 	"  -n         read-only: open nothing for writing; an unclean array is\n"
 	"             checked through a dry-run recovery in memory\n"
-	"  -y, -p, -a repair (not implemented yet: problems are reported)\n"
-	"  -f         force a full check (always done)\n"
+	"  -p, -a     preen (boot): a clean array is reported clean without a\n"
+	"             check unless -f; an unclean one is recovered and checked\n"
+	"  -y         recover and check (repairs are not implemented yet:\n"
+	"             problems are reported)\n"
+	"  -f         check even a clean array under -p/-a\n"
 	"  -v         verbose: per-pass and per-btree detail\n"
 	"  --json     print one JSON object\n"
 	"  --wait     wait while another process holds a device (default:\n"
 	"             refuse at once, naming it)\n"
-	"Without -n an unclean array is recovered (journal replay) first.\n"
-	"Exit code: 0 clean, 4 problems left uncorrected, 8 operational error.\n";
+	"  --no-scan  use only the devices named\n"
+	"  -C FD      accepted for fsck(8); no progress is written yet\n"
+	"Only one of -n, -y and -p/-a may be given.  Without -n an unclean\n"
+	"array is recovered (the journal replayed and committed) first.\n"
+	"Exit codes (fsck(8)), added together: 0 clean; 1 the array was\n"
+	"modified (recovered) and is clean now; 2 (never: no reboot needed);\n"
+	"4 problems left uncorrected; 8 operational error (a device missing,\n"
+	"busy or unreadable, a failed recovery); 16 usage error; 32\n"
+	"interrupted (SIGINT, SIGTERM: what was committed stays committed).\n";
+
+static void interrupted(int sig)
+{
+	static const char msg[] = "jrx fsck: interrupted\n";
+
+	(void)sig;
+	/* recovery and its commit are crash-safe: stopping here is a kill */
+	if (write(2, msg, sizeof(msg) - 1) < 0) {
+		/* nothing more to say */
+	}
+	_exit(32);
+}
 
 int cmd_fsck(int argc, char **argv)
 {
+	enum { O_NO_SCAN = 256 };
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "read-only", no_argument, NULL, 'n' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "wait", no_argument, NULL, 'W' },
+		{ "no-scan", no_argument, NULL, O_NO_SCAN },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	struct jrx_fsck_opts o;
 	struct jrx_fsck_result res;
-	bool repair = false;
+	bool mode_n = false, mode_y = false, mode_p = false;
 	int c, ret;
 
 	jrx_fsck_opts_default(&o);
@@ -50,12 +78,18 @@ int cmd_fsck(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "nypafvC:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
-			o.read_only = true;
+			mode_n = true;
 			break;
-		case 'y': case 'p': case 'a':
-			repair = true;
+		case 'y':
+			mode_y = true;
 			break;
-		case 'f': case 'C':
+		case 'p': case 'a':
+			mode_p = true;
+			break;
+		case 'f':
+			o.force = true;
+			break;
+		case 'C':
 			break;
 		case 'v':
 			o.verbose = true;
@@ -66,26 +100,35 @@ int cmd_fsck(int argc, char **argv)
 		case 'W':
 			o.wait = true;
 			break;
+		case O_NO_SCAN:
+			o.no_scan = true;
+			break;
 		default:
 			fputs(usage_text, c == 'h' ? stdout : stderr);
 			return c == 'h' ? 0 : 16;	/* fsck(8): usage error */
 		}
 	}
 	if (optind >= argc) {
+		fprintf(stderr, "jrx fsck: no device given\n");
 		fputs(usage_text, stderr);
 		return 16;
 	}
-	if (repair && o.read_only) {
-		fprintf(stderr, "jrx fsck: -n cannot be combined with -y, -p or -a\n");
+	if (mode_n + mode_y + mode_p > 1) {
+		fprintf(stderr, "jrx fsck: only one of the options -p/-a, -n or"
+			" -y may be specified\n");
 		return 16;
 	}
-	if (repair && !o.json)
-		fprintf(stderr, "jrx fsck: repairs are not implemented yet;"
-			" problems will be reported only\n");
+	o.read_only = mode_n;
+	o.preen = mode_p;
+	signal(SIGINT, interrupted);
+	signal(SIGTERM, interrupted);
 	ret = jrx_fsck_run((const char *const *)argv + optind,
 			   (unsigned)(argc - optind), &o, &res);
 	if (ret && !o.json)
 		fprintf(stderr, "jrx fsck: %s (%s)\n", jrx_diag(),
 			jrx_strerror(ret));
+	if (!ret && (mode_y || mode_p) && (res.exit_code & 4) && !o.json)
+		fprintf(stderr, "jrx fsck: repairs are not implemented yet; the"
+			" problems above are left uncorrected\n");
 	return res.exit_code;
 }

@@ -298,6 +298,9 @@ int fsck_check(struct jrx_array *a, struct jrx_fs *view,
 			       f->view_why ? f->view_why : jrx_strerror(f->view_err));
 	res->error = ret;
 	res->exit_code = jrx_pr_exit_code(&res->counts, ret != 0);
+	/* fsck(8): 1, the array was modified (a recovery was committed) */
+	if (!ret && o->state && !strcmp(o->state, "recovered"))
+		res->exit_code |= 1;
 	if (out && o->json)
 		json_end(f, out);
 	else if (out)

@@ -29,6 +29,11 @@ struct jrx_fsck_opts {
 	bool	 json;		/* one JSON object instead of text */
 	bool	 wait;		/* wait for a device's holder instead of
 				   refusing (io/lock.h) */
+	bool	 no_scan;	/* never scan block devices for members
+				   that were not named (io/members.h) */
+	bool	 preen;		/* -p/-a: a clean array is not checked
+				   unless force */
+	bool	 force;		/* -f */
 	FILE	*out;		/* problems and summary; NULL: silent */
 	const char *state;	/* how the checked state was obtained, for the
 				   report: "clean", "recovered", "dry_run" */
@@ -50,6 +55,7 @@ struct jrx_fsck_result {
 	struct jrx_fsck_pass_result pass[JRX_PASS_NR];
 	uint64_t nodes[JRX_BTREE_NR];	/* nodes read and valid */
 	uint64_t bad_nodes;		/* nodes skipped as damaged */
+	bool	 skipped;		/* clean, not checked (preen) */
 	uint64_t keys[JRX_BTREE_NR];	/* leaf keys */
 	unsigned depth[JRX_BTREE_NR];	/* root level + 1 */
 	int	 error;			/* operational error (0: none) */
@@ -71,9 +77,12 @@ int jrx_fsck_check(struct jrx_array *a, struct jrx_fs *view,
 /*
  * fsck of devices by path, as `jrx fsck` runs it: open the array
  * (read-only with o->read_only); an unclean array is recovered first
- * (jrx_recover_reference, committed) and re-opened read-only, or with
- * read_only checked through the dry-run view (jrx_open_view).  Returns
- * 0 or the operational error (res->exit_code has 8, jrx_diag() says why).
+ * (the accelerated recovery, committed: exit code 1, the array was
+ * modified) and checked from disk, or with read_only checked through the
+ * dry-run view (jrx_open_view).  With preen and not force a clean array
+ * is reported clean without a check (res->skipped), as e2fsck -p does.
+ * Returns 0 or the operational error (res->exit_code has 8, jrx_diag()
+ * says why).
  */
 int jrx_fsck_run(const char *const *paths, unsigned n,
 		 const struct jrx_fsck_opts *o, struct jrx_fsck_result *res);

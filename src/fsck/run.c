@@ -8,16 +8,19 @@
  *    that view cannot be built (a journal recovery refuses), the
  *    superblock and journal passes still run and say why, and the result
  *    is an operational error;
- *  - otherwise an unclean array is recovered first (the reference
- *    recovery, committed), and the result is checked from disk after the
- *    devices are opened again, read-only (a recovery that fails is
- *    handled like a view that fails).  A clean array is never written
- *    (repairs are a later issue).
+ *  - otherwise an unclean array is recovered first (the accelerated
+ *    recovery, committed; exit code 1), and the result is checked from
+ *    disk after the devices are opened again, read-only, under the same
+ *    claim (a recovery that fails is handled like a view that fails).  A
+ *    clean array is never written (repairs are a later issue);
+ *  - with preen (-p, -a) and without force (-f) a clean array is reported
+ *    clean at once, as e2fsck does at boot.
  *
  * Failing to open, recover or build the view is an operational error:
  * exit code 8, with jrx_diag() naming the device and the reason.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include "fsck_int.h"
@@ -43,6 +46,26 @@ static int fail(struct jrx_fsck_result *res, const struct jrx_fsck_opts *o,
 	return err;
 }
 
+/* A clean array under -p/-a without -f: one line, like e2fsck's. */
+static void skip_clean(const struct jrx_array *a, const struct jrx_fsck_opts *o,
+		       struct jrx_fsck_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	res->skipped = true;
+	if (!o->out)
+		return;
+	if (o->json) {
+		fprintf(o->out, "{\n  \"state\": \"clean\",\n  \"skipped\": true,"
+			"\n  \"devices\": %u,\n  \"sb_seq\": %" PRIu64 ",\n"
+			"  \"exit_code\": 0\n}\n", a->nr_devs, a->sb.seq);
+		return;
+	}
+	fprintf(o->out, "%s%s: clean, %u device%s, superblock seq %" PRIu64
+		" (not checked: -f checks it)\n", a->devs[0].path,
+		a->nr_devs > 1 ? " and the other members" : "", a->nr_devs,
+		a->nr_devs == 1 ? "" : "s", a->sb.seq);
+}
+
 int jrx_fsck_run(const char *const *paths, unsigned n,
 		 const struct jrx_fsck_opts *o, struct jrx_fsck_result *res)
 {
@@ -60,18 +83,25 @@ int jrx_fsck_run(const char *const *paths, unsigned n,
 	}
 	jrx_diag_clear();
 	ret = jrx_array_open(a, paths, n, (o->read_only ? JRX_OPEN_RDONLY : 0) |
-			     (o->wait ? JRX_OPEN_WAIT : 0));
+			     (o->wait ? JRX_OPEN_WAIT : 0) |
+			     (o->no_scan ? JRX_OPEN_NO_SCAN : 0));
 	if (ret) {
 		free(a);
 		return fail(res, o, "unopened", ret);
+	}
+	if (o->preen && !o->force && (a->sb.flags & JRX_SB_CLEAN)) {
+		skip_clean(a, o, res);
+		jrx_array_close(a);
+		free(a);
+		return 0;
 	}
 	if (!(a->sb.flags & JRX_SB_CLEAN) && !o->read_only) {
 		struct jrx_recover_opts ro = { .dry_run = false };
 		struct jrx_report r;
 
 		state = "recovered";
-		jrx_report_init(&r, "reference");
-		ret = jrx_recover_reference(a, &ro, &r, NULL);
+		jrx_report_init(&r, "accelerated");
+		ret = jrx_recover_accelerated(a, &ro, &r, NULL);
 		if (ret) {
 			/* as with -n: passes 1 and 2 still say why */
 			snprintf(why, sizeof(why), "%s", jrx_diag());

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include "array.h"
 #include "lock.h"
+#include "members.h"
 #include "jrx/errors.h"
 #include "../util/diag.h"
 #include "../format/sb.h"
@@ -146,8 +147,32 @@ static int lock_all(struct jrx_dev *devs, unsigned n, bool rdonly, bool wait)
 	return 0;
 }
 
-int jrx_array_open(struct jrx_array *a, const char *const *paths, unsigned n,
+static int open_members(struct jrx_array *a, const char *const *paths,
+			unsigned n, unsigned flags);
+
+int jrx_array_open(struct jrx_array *a, const char *const *names, unsigned n,
 		   unsigned flags)
+{
+	struct jrx_members m;
+	int ret;
+
+	memset(a, 0, sizeof(*a));
+	for (unsigned i = 0; i < JRX_MAX_DEVICES; i++)
+		a->devs[i].fd = -1;
+	if (!n)
+		return jrx_fail(-JRX_ERR_BAD_OPTION, "no device given");
+	ret = jrx_members_resolve(&m, names, n, !(flags & JRX_OPEN_NO_SCAN));
+	if (ret)
+		return ret;
+	ret = open_members(a, (const char *const *)m.paths, m.n, flags);
+	if (!ret && m.notes[0])
+		note(a, "%.*s", (int)strlen(m.notes) - 1, m.notes);
+	jrx_members_free(&m);
+	return ret;
+}
+
+static int open_members(struct jrx_array *a, const char *const *paths,
+			unsigned n, unsigned flags)
 {
 	struct jrx_dev opened[JRX_MAX_DEVICES];
 	struct jrx_sb *sbs = NULL;

@@ -1,7 +1,10 @@
 /*
  * array.h - the set of member devices of one array and its superblock.
  *
- * Opening reads both superblock copies of every device given, keeps the
+ * The names given are resolved by members.h first (':' lists, UUID=,
+ * members not named found by scanning block devices unless
+ * JRX_OPEN_NO_SCAN).  Opening reads both superblock copies of every device
+ * given, keeps the
  * newest valid one, checks that the devices form one complete array (same
  * uuid, every member once, sizes), places them by member index whatever the
  * order given, and notes anything repaired around (a bad primary copy).
@@ -37,6 +40,7 @@ enum {
 	JRX_OPEN_RDONLY	= 1 << 0,
 	JRX_OPEN_DIRECT	= 1 << 1,
 	JRX_OPEN_WAIT	= 1 << 2,	/* wait for a device's holder (lock.h) */
+	JRX_OPEN_NO_SCAN = 1 << 3,	/* never scan for members (members.h) */
 };
 
 /* Returns 0 or an error with the device and reason in jrx_diag(). */
