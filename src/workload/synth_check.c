@@ -140,5 +140,13 @@ int synth_check_opts(struct jrx_array *a, const struct jrx_synth_opts *o)
 	if (a->rdonly)
 		return jrx_fail(-JRX_ERR_READ_ONLY, "%s: opened read-only",
 				a->devs[0].path);
+	/* the base replaces the btrees and takes buckets as if the array
+	 * were empty: an array that has held data (its journal has been
+	 * written) would end up unrecoverable */
+	if (sb->journal_seq)
+		return jrx_fail(-JRX_ERR_BAD_OPTION, "%s: the array has held data"
+				" (journal seq %" PRIu64 "); synth needs a freshly"
+				" formatted one (jrx format --force)",
+				a->devs[0].path, sb->journal_seq);
 	return 0;
 }
