@@ -7,6 +7,7 @@
  * dry-run recovery in memory; without it an unclean array is recovered
  * first.  -y, -p/-a and -f are accepted for fsck(8); repairs do not exist
  * yet, so problems stay uncorrected.  -C fd is accepted and ignored.
+ * -V prints the version and exits 0, as e2fsck -V does.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 
 static const char usage_text[] =
 	"usage: jrx fsck [-n] [-y|-p|-a] [-f] [-v] [--json] DEV...\n"
+	"       jrx fsck -V\n"
 	"  -n         read-only: open nothing for writing; an unclean array is\n"
 	"             checked through a dry-run recovery in memory\n"
 	"  -y, -p, -a repair (not implemented yet: problems are reported)\n"
@@ -26,6 +28,7 @@ static const char usage_text[] =
 	"  --json     print one JSON object\n"
 	"  --wait     wait while another process holds a device (default:\n"
 	"             refuse at once, naming it)\n"
+	"  -V         print the version and exit\n"
 	"Without -n an unclean array is recovered (journal replay) first.\n"
 	"Exit code: 0 clean, 4 problems left uncorrected, 8 operational error.\n";
 
@@ -37,6 +40,7 @@ int cmd_fsck(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "wait", no_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ 0 }
 	};
 	struct jrx_fsck_opts o;
@@ -47,7 +51,7 @@ int cmd_fsck(int argc, char **argv)
 	jrx_fsck_opts_default(&o);
 	o.out = stdout;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "nypafvC:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "nypafvC:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			o.read_only = true;
@@ -66,6 +70,10 @@ int cmd_fsck(int argc, char **argv)
 		case 'W':
 			o.wait = true;
 			break;
+		case 'V':	/* as e2fsck -V: the version, nothing checked */
+			cli_print_version(strcmp(argv[0], "fsck") ?
+					  "fsck.jrx" : "jrx fsck");
+			return 0;
 		default:
 			fputs(usage_text, c == 'h' ? stdout : stderr);
 			return c == 'h' ? 0 : 16;	/* fsck(8): usage error */
