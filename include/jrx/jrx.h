@@ -18,6 +18,8 @@
 #include <stdint.h>
 #include "jrx/errors.h"
 
+/* The one place of the version: CMake's project() and `jrx --version` read
+ * it from here. */
 #define JRX_VERSION "0.1.0"
 
 /* Options of jrx_format(); start from jrx_format_opts_default(). */

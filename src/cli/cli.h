@@ -62,5 +62,9 @@ int cmd_demo(int argc, char **argv);
 int cmd_recover(int argc, char **argv);
 int cmd_fsck(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+
+/* "PROG 0.1.0 (commit c193a50)" on stdout (version.c). */
+void cli_print_version(const char *prog);
 
 #endif

@@ -2,7 +2,7 @@
  * cmd_fsck.c - `jrx fsck`, also run as fsck.jrx: fsck(8)'s flags and exit
  * codes over jrx_fsck_run (fsck/run.c has the policy): -n, -y and -p/-a
  * exclusive, -f, the usage text with every exit code, SIGINT and SIGTERM
- * ending with 32.  Repairs do not exist yet, so problems stay
+ * ending with 32, -V.  Repairs do not exist yet, so problems stay
  * uncorrected (exit 4).  -C fd is accepted and ignored.
  */
 #include <getopt.h>
@@ -18,6 +18,7 @@
 static const char usage_text[] =
 	"usage: jrx fsck [-n|-y|-p|-a] [-f] [-v] [--json] [--wait] [--no-scan]"
 	" DEV...\n"
+	"       jrx fsck -V\n"
 	"       fsck.jrx ... (the same, under the name fsck(8) runs)\n"
 	"DEV is a member device, several joined by ':' (/dev/sdb:/dev/sdc), or\n"
 	"UUID=<array uuid>; members not named are found by scanning block\n"
@@ -34,6 +35,7 @@ static const char usage_text[] =
 	"  --wait     wait while another process holds a device (default:\n"
 	"             refuse at once, naming it)\n"
 	"  --no-scan  use only the devices named\n"
+	"  -V         print the version and exit\n"
 	"  -C FD      accepted for fsck(8); no progress is written yet\n"
 	"Only one of -n, -y and -p/-a may be given.  Without -n an unclean\n"
 	"array is recovered (the journal replayed and committed) first.\n"
@@ -65,6 +67,7 @@ int cmd_fsck(int argc, char **argv)
 		{ "wait", no_argument, NULL, 'W' },
 		{ "no-scan", no_argument, NULL, O_NO_SCAN },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ 0 }
 	};
 	struct jrx_fsck_opts o;
@@ -75,7 +78,7 @@ int cmd_fsck(int argc, char **argv)
 	jrx_fsck_opts_default(&o);
 	o.out = stdout;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "nypafvC:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "nypafvC:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			mode_n = true;
@@ -103,6 +106,10 @@ int cmd_fsck(int argc, char **argv)
 		case O_NO_SCAN:
 			o.no_scan = true;
 			break;
+		case 'V':	/* as e2fsck -V: the version, nothing checked */
+			cli_print_version(strcmp(argv[0], "fsck") ?
+					  "fsck.jrx" : "jrx fsck");
+			return 0;
 		default:
 			fputs(usage_text, c == 'h' ? stdout : stderr);
 			return c == 'h' ? 0 : 16;	/* fsck(8): usage error */

@@ -17,6 +17,7 @@ static const struct jrx_cmd cmds[] = {
 	{ "dump",	cmd_dump,	"print the keys of the on-disk btrees" },
 	{ "show-super",	cmd_show_super,	"print a device's superblock" },
 	{ "demo",	cmd_demo,	"crash a small array, recover it both ways, compare" },
+	{ "version",	cmd_version,	"print the version and the git commit" },
 };
 
 static void usage(FILE *f)
@@ -24,7 +25,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: jrx COMMAND [options] DEV...\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		fprintf(f, "  %-11s %s\n", cmds[i].name, cmds[i].summary);
-	fprintf(f, "\n'jrx COMMAND --help' describes a command's options.\n");
+	fprintf(f, "\n'jrx COMMAND --help' describes a command's options;"
+		" 'jrx --version' (-V)\nprints the version.\n");
 }
 
 static void print_writes(void)
@@ -67,6 +69,8 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return JRX_EXIT_OK;
 	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V"))
+		return cmd_version(argc - 1, argv + 1);
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (!strcmp(argv[1], cmds[i].name))
 			return cmds[i].fn(argc - 1, argv + 1);
