@@ -89,6 +89,9 @@ int jrx_fsck_run(const char *const *paths, unsigned n,
 		free(a);
 		return fail(res, o, "unopened", ret);
 	}
+	/* what opening found (members by scanning, a bad primary copy) */
+	if (o->out && !o->json && a->notes[0])
+		fputs(a->notes, o->out);
 	if (o->preen && !o->force && (a->sb.flags & JRX_SB_CLEAN)) {
 		skip_clean(a, o, res);
 		jrx_array_close(a);
