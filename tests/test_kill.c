@@ -6,7 +6,8 @@
  * recovery reaches, fsck-clean; while a recovery runs, a second recovery,
  * `fsck -n`, `dump` and `format --force` refuse at once naming it, and
  * `recover --wait` waits for it; `recover` refuses while `jrx load`
- * writes the array.
+ * writes the array; and `fsck -C fd` writes e2fsck's progress lines to the
+ * descriptor and to a systemd-fsckd socket.
  *
  * The moments are exact: JRX_TEST_STOP_AT_WRITE=N (io/device.h) stops
  * the jrx process before its N-th device write, the test then kills it
@@ -19,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include "helpers.h"
@@ -30,6 +33,7 @@ struct fx {
 	struct th_dir dir;
 	char a[256], b[256], a0[256], b0[256], ref[256], out[256], err[256];
 	uint64_t writes;	/* device writes of one whole recovery */
+	int	 fd3;		/* given to the child as fd 3; -1: none */
 };
 
 /* Starts jrx with args (NULL-ended), stdout/stderr to files; stop_at
@@ -55,6 +59,8 @@ static pid_t spawn(struct fx *f, uint64_t stop_at, bool count,
 		int e = open(f->err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 
 		if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
+			_exit(126);
+		if (f->fd3 >= 0 && dup2(f->fd3, 3) < 0)
 			_exit(126);
 		if (stop_at) {
 			snprintf(stop, sizeof(stop), "%llu",
@@ -195,6 +201,7 @@ static int setup(void **state)
 	char *err, *p;
 
 	assert_non_null(f);
+	f->fd3 = -1;
 	th_dir_make(&f->dir);
 	th_path(f->a, &f->dir, "a");
 	th_path(f->b, &f->dir, "b");
@@ -350,12 +357,92 @@ static void test_recover_during_load(void **state)
 	run(f, 0, rec);		/* after it: a clean array, nothing to do */
 }
 
+/* Lines "pass done total device" as e2fsck writes them: every pass 1..6
+ * in order, each starting at 0 and ending at its total; false and why. */
+static bool protocol_ok(const char *text, const char *dev, char *why,
+			size_t len)
+{
+	unsigned pass = 0, p, d, t, ended = 0;
+	char name[256];
+	const char *s = text;
+
+	while (*s) {
+		if (sscanf(s, "%u %u %u %255s", &p, &d, &t, name) != 4) {
+			snprintf(why, len, "malformed line: %.60s", s);
+			return false;
+		}
+		if (strcmp(name, dev) || p < pass || p > 6 || d > t) {
+			snprintf(why, len, "out of order or range: %.60s", s);
+			return false;
+		}
+		if (p != pass && d) {
+			snprintf(why, len, "pass %u starts at %u", p, d);
+			return false;
+		}
+		pass = p;
+		ended += d == t;
+		s = strchr(s, '\n');
+		if (!s)
+			break;
+		s++;
+	}
+	if (pass != 6 || ended < 6) {
+		snprintf(why, len, "ended in pass %u with %u passes complete",
+			 pass, ended);
+		return false;
+	}
+	return true;
+}
+
+static void test_fsck_progress(void **state)
+{
+	struct fx *f = *state;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char prog[256], sock[256], why[128], buf[8192];
+	const char *fsck[] = { "fsck", "-n", "-C", "3", "--progress-socket", sock,
+			       f->a, f->b, NULL };
+	char *text;
+	ssize_t n, got = 0;
+	int ls, c;
+
+	restore(f);
+	th_path(prog, &f->dir, "progress.txt");
+	th_path(sock, &f->dir, "fsck.progress");
+	assert_true(strlen(sock) < sizeof(sa.sun_path));
+	memcpy(sa.sun_path, sock, strlen(sock) + 1);
+	ls = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(ls >= 0);
+	assert_int_equal(bind(ls, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(ls, 4), 0);
+	f->fd3 = open(prog, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(f->fd3 >= 0);
+	run(f, 0, fsck);
+	close(f->fd3);
+	f->fd3 = -1;
+
+	text = slurp(prog);
+	if (!protocol_ok(text, f->a, why, sizeof(why)))
+		fail_msg("-C 3: %s; the lines:\n%s", why, text);
+	free(text);
+	/* the same lines reached the socket (buffered until accepted) */
+	c = accept(ls, NULL, NULL);
+	assert_true(c >= 0);
+	while ((n = read(c, buf + got, sizeof(buf) - 1 - (size_t)got)) > 0)
+		got += n;
+	buf[got] = 0;
+	if (!protocol_ok(buf, f->a, why, sizeof(why)))
+		fail_msg("socket: %s; the lines:\n%s", why, buf);
+	close(c);
+	close(ls);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kill_anywhere),
 		cmocka_unit_test(test_one_writer),
 		cmocka_unit_test(test_recover_during_load),
+		cmocka_unit_test(test_fsck_progress),
 	};
 
 	return th_exit_code(cmocka_run_group_tests(tests, setup, teardown));

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "cli.h"
+#include "progress.h"
 #include "fsck/fsck.h"
 #include "jrx/errors.h"
 #include "util/diag.h"
@@ -36,7 +37,13 @@ static const char usage_text[] =
 	"             refuse at once, naming it)\n"
 	"  --no-scan  use only the devices named\n"
 	"  -V         print the version and exit\n"
-	"  -C FD      accepted for fsck(8); no progress is written yet\n"
+	"  -C FD      progress as e2fsck writes it (\"pass done total device\"\n"
+	"             lines, here per mille of each pass) to descriptor FD;\n"
+	"             -C 0: a bar on stdout.  A terminal on stderr gets the bar\n"
+	"             anyway.  The lines also go to systemd-fsckd's socket when\n"
+	"             it exists:\n"
+	"  --progress-socket PATH  that socket (default\n"
+	"             /run/systemd/fsck.progress)\n"
 	"Only one of -n, -y and -p/-a may be given.  Without -n an unclean\n"
 	"array is recovered (the journal replayed and committed) first.\n"
 	"Exit codes (fsck(8)), added together: 0 clean; 1 the array was\n"
@@ -59,13 +66,14 @@ static void interrupted(int sig)
 
 int cmd_fsck(int argc, char **argv)
 {
-	enum { O_NO_SCAN = 256 };
+	enum { O_NO_SCAN = 256, O_SOCKET };
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "read-only", no_argument, NULL, 'n' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "wait", no_argument, NULL, 'W' },
 		{ "no-scan", no_argument, NULL, O_NO_SCAN },
+		{ "progress-socket", required_argument, NULL, O_SOCKET },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 }
@@ -73,7 +81,10 @@ int cmd_fsck(int argc, char **argv)
 	struct jrx_fsck_opts o;
 	struct jrx_fsck_result res;
 	bool mode_n = false, mode_y = false, mode_p = false;
-	int c, ret;
+	const char *sock = "/run/systemd/fsck.progress";
+	struct cli_progress prog;
+	int c, ret, cfd = -1;
+	uint64_t v;
 
 	jrx_fsck_opts_default(&o);
 	o.out = stdout;
@@ -93,6 +104,15 @@ int cmd_fsck(int argc, char **argv)
 			o.force = true;
 			break;
 		case 'C':
+			if (!cli_parse_u64(optarg, &v) || v > 1024) {
+				fprintf(stderr, "jrx fsck: -C %s: not a file"
+					" descriptor\n", optarg);
+				return 16;
+			}
+			cfd = (int)v;
+			break;
+		case O_SOCKET:
+			sock = optarg;
 			break;
 		case 'v':
 			o.verbose = true;
@@ -129,8 +149,15 @@ int cmd_fsck(int argc, char **argv)
 	o.preen = mode_p;
 	signal(SIGINT, interrupted);
 	signal(SIGTERM, interrupted);
+	cli_progress_init(&prog, o.json ? (cfd > 0 ? cfd : -1) : cfd, sock,
+			  argv[optind]);
+	if (o.json && !cfd)
+		prog.bar = NULL;	/* stdout is the JSON's */
+	o.progress = cli_progress_fsck;
+	o.progress_ctx = &prog;
 	ret = jrx_fsck_run((const char *const *)argv + optind,
 			   (unsigned)(argc - optind), &o, &res);
+	cli_progress_end(&prog);
 	if (ret && !o.json)
 		fprintf(stderr, "jrx fsck: %s (%s)\n", jrx_diag(),
 			jrx_strerror(ret));

@@ -24,6 +24,13 @@ static const struct {
 	{ JRX_PASS_NAMESPACE,	fsck_pass_namespace },
 };
 
+void fsck_progress(struct jrx_fsck *f, uint64_t done, uint64_t total)
+{
+	if (f->o->progress)
+		f->o->progress(f->o->progress_ctx, (unsigned)f->out.pass + 1,
+			       done, total);
+}
+
 void jrx_fsck_opts_default(struct jrx_fsck_opts *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -285,7 +292,11 @@ int fsck_check(struct jrx_array *a, struct jrx_fs *view,
 			continue;
 		f->out.pass = p;
 		res->pass[p].ran = true;
+		f->walk_done = f->walk_known = 0;
+		fsck_progress(f, 0, 1);
 		ret = passes[i].fn(f);
+		if (!ret)
+			fsck_progress(f, 1, 1);
 		res->pass[p].seconds = jrx_now() - t;
 		res->pass[p].problems = res->counts.pass[p];
 		if (out && !o->json && o->verbose)

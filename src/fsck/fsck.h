@@ -41,6 +41,15 @@ struct jrx_fsck_opts {
 	void   (*on_problem)(void *ctx, enum jrx_pr_code code,
 			     const struct jrx_pr_ctx *c);
 	void    *hook_ctx;
+	/*
+	 * Progress, may be NULL: pass 1..6 (JRX_PASS_* + 1), done of total
+	 * units.  Each pass starts with (0, 1) and ends with (1, 1); pass 3
+	 * counts nodes, total growing as interior nodes name their children.
+	 * Called often: the callee rate-limits.
+	 */
+	void   (*progress)(void *ctx, unsigned pass, uint64_t done,
+			   uint64_t total);
+	void    *progress_ctx;
 };
 
 struct jrx_fsck_pass_result {

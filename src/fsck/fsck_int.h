@@ -69,7 +69,12 @@ struct jrx_fsck {
 	/* pass 4 -> pass 5 */
 	struct fsck_acct_exp	 acct[JRX_MAX_DEVICES][JRX_DATA_TYPE_NR];
 	bool			 acct_valid;
+	/* progress of the running pass's walks: nodes done, nodes known */
+	uint64_t		 walk_done, walk_known;
 };
+
+/* o->progress for the running pass, if any. */
+void fsck_progress(struct jrx_fsck *f, uint64_t done, uint64_t total);
 
 /* A context for a problem about node p (device, offset, btree, level, pos). */
 void fsck_ctx_node(struct jrx_pr_ctx *c, const struct fsck_ptr *p);

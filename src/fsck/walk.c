@@ -476,6 +476,9 @@ static int visit(struct jrx_fsck *f, struct fsck_walk *w,
 		goto out;
 	}
 	w->nodes++;
+	if (n->level)
+		f->walk_known += n->nr;
+	fsck_progress(f, ++f->walk_done, f->walk_known);
 	if (w->node && (ret = w->node(w->ctx, n, p)))
 		goto out;
 	if (n->level) {
@@ -501,6 +504,8 @@ int fsck_walk(struct jrx_fsck *f, struct fsck_walk *w)
 	int ret;
 
 	w->nodes = w->bad_nodes = w->keys = 0;
+	if (f->have_root[w->btree_id])
+		f->walk_known++;	/* progress: the root, then children */
 	jrx_pr_ctx_init(&c);
 	c.btree = (int)w->btree_id;
 	if (!f->have_root[w->btree_id]) {

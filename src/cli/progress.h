@@ -1,0 +1,36 @@
+/*
+ * progress.h - where a long fsck shows how far it is: e2fsck's progress
+ * protocol ("pass done total device" lines) on a file descriptor (-C fd)
+ * and on systemd-fsckd's socket when it exists, and a bar with the time
+ * left on a terminal (or stdout with -C 0).
+ */
+#ifndef JRX_CLI_PROGRESS_H
+#define JRX_CLI_PROGRESS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct cli_progress {
+	int	 fd;		/* protocol lines; -1: none */
+	int	 sock;		/* systemd-fsckd; -1: none */
+	FILE	*bar;		/* NULL: no bar */
+	const char *device;	/* named in the protocol lines */
+	unsigned pass;
+	unsigned permille;	/* last written */
+	double	 last, pass_start;
+	bool	 bar_drawn;
+};
+
+/*
+ * fd: -C's descriptor (> 0: the protocol there; 0: the bar on stdout; -1:
+ * no -C).  socket_path: systemd-fsckd's socket, used when it exists
+ * (NULL: none).  The bar also goes to stderr when it is a terminal.
+ */
+void cli_progress_init(struct cli_progress *p, int fd, const char *socket_path,
+		       const char *device);
+/* The fsck progress callback (fsck.h), ctx a struct cli_progress. */
+void cli_progress_fsck(void *ctx, unsigned pass, uint64_t done, uint64_t total);
+void cli_progress_end(struct cli_progress *p);
+
+#endif
