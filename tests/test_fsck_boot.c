@@ -5,7 +5,9 @@
  * one member alone (`fsck.jrx -a /dev/loopA`) finds the other by
  * scanning block devices; UUID= names the array; -p on a clean array
  * answers at once without a check; --no-scan with one member fails
- * naming the missing member.
+ * naming the missing member; systemd-fsck with an fstab entry of type
+ * jrx (LIBMOUNT_FSTAB points fsck(8) at a file of the test's) recovers
+ * the array and exits 0.
  *
  * Needs root, losetup and fsck(8); skips (exit 77, reason printed)
  * where any is missing or loop devices are refused.  The build's jrx and
@@ -195,6 +197,29 @@ static void test_boot(void **state)
 	crash(f, 3);
 	snprintf(cmd, sizeof(cmd), "fsck.jrx -y UUID=%s", uuid);
 	expect(f, 1, 1, cmd);
+
+	/* systemd-fsck, as systemd-fsck@.service runs it, with fstab type jrx */
+	if (access("/lib/systemd/systemd-fsck", X_OK)) {
+		printf("[  SKIPPED ] systemd-fsck part: /lib/systemd/systemd-fsck"
+		       " not installed\n");
+	} else {
+		char fstab[256];
+		FILE *fp;
+
+		th_path(fstab, &f->dir, "fstab");
+		fp = fopen(fstab, "w");
+		assert_non_null(fp);
+		fprintf(fp, "%s /mnt/jrx-test jrx defaults 0 2\n", f->loop[0]);
+		fclose(fp);
+		crash(f, 4);
+		snprintf(cmd, sizeof(cmd), "LIBMOUNT_FSTAB='%s'"
+			 " /lib/systemd/systemd-fsck %s", fstab, f->loop[0]);
+		expect(f, 0, 0, cmd);
+		assert_contains(output(f), "exit code 1");
+		snprintf(cmd, sizeof(cmd), "jrx show-super %s", f->loop[0]);
+		expect(f, 0, 0, cmd);
+		assert_contains(output(f), "state:             clean");
+	}
 
 	/* --no-scan: the member not named is missing */
 	snprintf(cmd, sizeof(cmd), "fsck.jrx -n --no-scan %s", f->loop[0]);
