@@ -60,6 +60,7 @@ int cmd_dump(int argc, char **argv)
 		}
 	}
 	if (optind >= argc) {
+		fprintf(stderr, "jrx dump: no device given\n");
 		fprintf(stderr, "usage: jrx dump [--btree NAME] [--recovered] [--wait] DEV...\n");
 		return JRX_EXIT_USAGE;
 	}

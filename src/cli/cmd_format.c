@@ -84,6 +84,7 @@ bad:
 		return JRX_EXIT_USAGE;
 	}
 	if (optind >= argc) {
+		fprintf(stderr, "jrx format: no device given\n");
 		usage(stderr);
 		return JRX_EXIT_USAGE;
 	}

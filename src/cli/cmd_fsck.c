@@ -159,7 +159,7 @@ int cmd_fsck(int argc, char **argv)
 			   (unsigned)(argc - optind), &o, &res);
 	cli_progress_end(&prog);
 	if (ret && !o.json)
-		fprintf(stderr, "jrx fsck: %s (%s)\n", jrx_diag(),
+		fprintf(stderr, "jrx fsck: %s\n", *jrx_diag() ? jrx_diag() :
 			jrx_strerror(ret));
 	if (!ret && (mode_y || mode_p) && (res.exit_code & 4) && !o.json)
 		fprintf(stderr, "jrx fsck: repairs are not implemented yet; the"

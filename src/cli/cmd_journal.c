@@ -75,6 +75,7 @@ int cmd_journal(int argc, char **argv)
 		}
 	}
 	if (optind >= argc) {
+		fprintf(stderr, "jrx journal: no device given\n");
 		fprintf(stderr, "usage: jrx journal [--keys] [--json] DEV...\n");
 		return JRX_EXIT_USAGE;
 	}

@@ -71,6 +71,7 @@ bad:
 		return JRX_EXIT_USAGE;
 	}
 	if (optind >= argc) {
+		fprintf(stderr, "jrx load: no device given\n");
 		usage(stderr);
 		return JRX_EXIT_USAGE;
 	}

@@ -136,6 +136,7 @@ int cmd_recover(int argc, char **argv)
 		}
 	}
 	if (optind >= argc) {
+		fprintf(stderr, "jrx recover: no device given\n");
 		fputs(usage_text, stderr);
 		return JRX_EXIT_USAGE;
 	}

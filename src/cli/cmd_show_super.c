@@ -36,11 +36,13 @@ int cmd_show_super(int argc, char **argv)
 		}
 	}
 	if (optind >= argc) {
+		fprintf(stderr, "jrx show-super: no device given\n");
 		fprintf(stderr, "usage: jrx show-super [--json] DEV...\n");
 		return JRX_EXIT_USAGE;
 	}
+	/* a superblock is worth seeing with members missing too */
 	if (cli_open_array("show-super", &a, argv + optind, argc - optind,
-			   JRX_OPEN_RDONLY))
+			   JRX_OPEN_RDONLY | JRX_OPEN_PARTIAL))
 		return JRX_EXIT_ERROR;
 	sb = &a.sb;
 	uuid_text(u, sb->uuid);

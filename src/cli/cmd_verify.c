@@ -46,7 +46,7 @@ static int op_error(const char *what, int err)
 	if (what)
 		fprintf(stderr, "%s: ", what);
 	if (d && *d)
-		fprintf(stderr, "%s (%s)\n", d, jrx_strerror(err));
+		fprintf(stderr, "%s\n", d);
 	else
 		fprintf(stderr, "%s\n", jrx_strerror(err));
 	return VERIFY_EXIT_ERROR;
@@ -120,6 +120,8 @@ int cmd_verify(int argc, char **argv)
 		}
 	}
 	if (!oracle || optind >= argc) {
+		fprintf(stderr, "jrx verify: %s\n", !oracle ? "--oracle FILE is"
+			" required" : "no device given");
 		fprintf(stderr, "jrx verify: %s\n", !oracle ?
 			"--oracle FILE is required" : "no device given");
 		usage(stderr);

@@ -25,8 +25,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: jrx COMMAND [options] DEV...\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		fprintf(f, "  %-11s %s\n", cmds[i].name, cmds[i].summary);
-	fprintf(f, "\n'jrx COMMAND --help' describes a command's options;"
-		" 'jrx --version' (-V)\nprints the version.\n");
+	fprintf(f, "\n'jrx help COMMAND' or 'jrx COMMAND --help' describes a"
+		" command's options;\n'jrx --version' (-V) prints the version.\n");
 }
 
 static void print_writes(void)
@@ -61,6 +61,17 @@ int main(int argc, char **argv)
 	if (!strcmp(self, "fsck.jrx"))
 		return cmd_fsck(argc, argv);
 	if (argc < 2) {
+		usage(stderr);
+		return JRX_EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "help") && argc > 2) {
+		/* jrx help CMD: that command's own help */
+		char *args[] = { argv[2], (char *)"--help", NULL };
+
+		for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+			if (!strcmp(argv[2], cmds[i].name))
+				return cmds[i].fn(2, args);
+		fprintf(stderr, "jrx: unknown command '%s'\n", argv[2]);
 		usage(stderr);
 		return JRX_EXIT_USAGE;
 	}

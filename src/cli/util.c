@@ -63,8 +63,9 @@ int cli_error(const char *cmd, int err)
 {
 	const char *d = jrx_diag();
 
+	/* the context says what and why; the code's text would repeat it */
 	if (d && *d)
-		fprintf(stderr, "jrx %s: %s (%s)\n", cmd, d, jrx_strerror(err));
+		fprintf(stderr, "jrx %s: %s\n", cmd, d);
 	else
 		fprintf(stderr, "jrx %s: %s\n", cmd, jrx_strerror(err));
 	return JRX_EXIT_ERROR;

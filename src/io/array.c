@@ -255,6 +255,11 @@ static int open_members(struct jrx_array *a, const char *const *paths,
 			char u[33];
 
 			uuid_text(u, a->sb.members[i].uuid);
+			if ((flags & JRX_OPEN_PARTIAL) && a->rdonly) {
+				note(a, "member %u of %u (device uuid %s) is missing",
+				     i, a->nr_devs, u);
+				continue;
+			}
 			ret = jrx_fail(-JRX_ERR_DEV_MISSING, "member %u of %u (device"
 				       " uuid %s) was not given", i, a->nr_devs, u);
 			goto err;

@@ -41,6 +41,9 @@ enum {
 	JRX_OPEN_DIRECT	= 1 << 1,
 	JRX_OPEN_WAIT	= 1 << 2,	/* wait for a device's holder (lock.h) */
 	JRX_OPEN_NO_SCAN = 1 << 3,	/* never scan for members (members.h) */
+	/* read-only inspection of what is there: members that are missing
+	 * are noted, not refused (their devs[] entry has fd -1) */
+	JRX_OPEN_PARTIAL = 1 << 4,
 };
 
 /* Returns 0 or an error with the device and reason in jrx_diag(). */
