@@ -247,8 +247,6 @@ bad:
 		return JRX_EXIT_USAGE;
 	}
 	if (!have_keys || optind >= argc) {
-		fprintf(stderr, "jrx synth: %s\n", !have_keys ? "--keys N is"
-			" required" : "no device given");
 		fprintf(stderr, "jrx synth: %s\n", !have_keys ?
 			"--keys N is required" : "no device given");
 		usage(stderr);
