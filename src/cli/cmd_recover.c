@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "cli.h"
+#include "progress.h"
 #include "jrx/errors.h"
 #include "util/diag.h"
 #include "recovery/recover.h"
@@ -76,6 +77,7 @@ int cmd_recover(int argc, char **argv)
 	};
 	struct jrx_recover_opts o = { 0 };
 	struct jrx_report r;
+	struct cli_progress prog;
 	bool json = false;
 	uint64_t v;
 	int c, ret;
@@ -144,7 +146,12 @@ int cmd_recover(int argc, char **argv)
 		fputs("jrx recover: --stop-after needs --dry-run\n", stderr);
 		return JRX_EXIT_USAGE;
 	}
+	/* a terminal on stderr sees the phases go by */
+	cli_progress_init(&prog, -1, NULL, argv[optind]);
+	o.progress = cli_progress_recover;
+	o.progress_ctx = &prog;
 	ret = cli_recover("recover", argv + optind, argc - optind, &o, &r);
+	cli_progress_end(&prog);
 	if (ret)
 		return ret;
 	if (json)

@@ -14,6 +14,7 @@
 #include <sys/un.h>
 #include "progress.h"
 #include "util/clock.h"
+#include "recovery/report.h"
 
 static const char *const pass_name[] = {
 	"", "superblocks", "journal", "nodes", "buckets", "accounting",
@@ -65,7 +66,7 @@ static void put_line(int fd, const char *line, size_t len)
 	}
 }
 
-static void draw_bar(struct cli_progress *p, unsigned pass, unsigned pm,
+static void draw_bar(struct cli_progress *p, const char *label, unsigned pm,
 		     double now)
 {
 	char bar[41];
@@ -75,8 +76,7 @@ static void draw_bar(struct cli_progress *p, unsigned pass, unsigned pm,
 	memset(bar, '=', fill);
 	memset(bar + fill, ' ', 40 - fill);
 	bar[40] = 0;
-	fprintf(p->bar, "\rpass %u %-11s [%s] %5.1f%%", pass,
-		pass < 7 ? pass_name[pass] : "", bar, pm / 10.0);
+	fprintf(p->bar, "\r%-20s [%s] %5.1f%%", label, bar, pm / 10.0);
 	if (pm > 20 && pm < 1000)
 		fprintf(p->bar, ", %.0f s left ", el * (1000 - pm) / pm);
 	else
@@ -85,26 +85,50 @@ static void draw_bar(struct cli_progress *p, unsigned pass, unsigned pm,
 	p->bar_drawn = true;
 }
 
+/* Whether step (done of total) is worth writing now; the per mille in *pm. */
+static bool due(struct cli_progress *p, unsigned step, uint64_t done,
+		uint64_t total, unsigned *pm, double now)
+{
+	*pm = total ? (unsigned)(done >= total ? 1000 : done * 1000 / total) : 0;
+	if (step == p->pass && (*pm == p->permille ||
+				(*pm != 1000 && now - p->last < 0.1)))
+		return false;
+	if (step != p->pass) {
+		if (p->bar && p->bar_drawn)
+			fputc('\n', p->bar);
+		p->pass = step;
+		p->pass_start = now;
+	}
+	p->permille = *pm;
+	p->last = now;
+	return true;
+}
+
+void cli_progress_recover(void *ctx, unsigned phase, uint64_t done,
+			  uint64_t total)
+{
+	struct cli_progress *p = ctx;
+	double now = jrx_now();
+	char label[64];
+	unsigned pm;
+
+	if (!p->bar || !due(p, phase + 1, done, total, &pm, now))
+		return;
+	snprintf(label, sizeof(label), "recover: %s",
+		 phase < JRX_PHASE_NR ? jrx_phase_names[phase] : "");
+	draw_bar(p, label, pm, now);
+}
+
 void cli_progress_fsck(void *ctx, unsigned pass, uint64_t done, uint64_t total)
 {
 	struct cli_progress *p = ctx;
-	unsigned pm = total ? (unsigned)(done >= total ? 1000 :
-					 done * 1000 / total) : 0;
 	double now = jrx_now();
 	char line[320];
+	unsigned pm;
 	int len;
 
-	if (pass == p->pass && (pm == p->permille ||
-				(pm != 1000 && now - p->last < 0.1)))
+	if (!due(p, pass, done, total, &pm, now))
 		return;
-	if (pass != p->pass) {
-		if (p->bar && p->bar_drawn)
-			fputc('\n', p->bar);
-		p->pass = pass;
-		p->pass_start = now;
-	}
-	p->permille = pm;
-	p->last = now;
 	/* e2fsck's: "pass current max device", here in per-mille of the pass */
 	len = snprintf(line, sizeof(line), "%u %u 1000 %s\n", pass, pm,
 		       p->device);
@@ -112,8 +136,11 @@ void cli_progress_fsck(void *ctx, unsigned pass, uint64_t done, uint64_t total)
 		put_line(p->fd, line, (size_t)len);
 		put_line(p->sock, line, (size_t)len);
 	}
-	if (p->bar)
-		draw_bar(p, pass, pm, now);
+	if (p->bar) {
+		snprintf(line, sizeof(line), "pass %u %s", pass,
+			 pass < 7 ? pass_name[pass] : "");
+		draw_bar(p, line, pm, now);
+	}
 }
 
 void cli_progress_end(struct cli_progress *p)

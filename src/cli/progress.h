@@ -2,7 +2,8 @@
  * progress.h - where a long fsck shows how far it is: e2fsck's progress
  * protocol ("pass done total device" lines) on a file descriptor (-C fd)
  * and on systemd-fsckd's socket when it exists, and a bar with the time
- * left on a terminal (or stdout with -C 0).
+ * left on a terminal (or stdout with -C 0); a recovery's phases as a bar
+ * on a terminal.
  */
 #ifndef JRX_CLI_PROGRESS_H
 #define JRX_CLI_PROGRESS_H
@@ -29,6 +30,9 @@ struct cli_progress {
  */
 void cli_progress_init(struct cli_progress *p, int fd, const char *socket_path,
 		       const char *device);
+/* A recovery's progress (report.h): a bar on the terminal only. */
+void cli_progress_recover(void *ctx, unsigned phase, uint64_t done,
+			  uint64_t total);
 /* The fsck progress callback (fsck.h), ctx a struct cli_progress. */
 void cli_progress_fsck(void *ctx, unsigned pass, uint64_t done, uint64_t total);
 void cli_progress_end(struct cli_progress *p);

@@ -95,6 +95,12 @@ static void count_kinds(const struct jrx_sort_result *res, struct jrx_report *r)
 	}
 }
 
+/* The replay's units done, as the recovery's progress. */
+static void replay_progress(void *ctx, uint64_t done, uint64_t total)
+{
+	jrx_progress(ctx, JRX_PHASE_REPLAY, done, total);
+}
+
 int jrx_recover_accelerated(struct jrx_array *a,
 			    const struct jrx_recover_opts *o,
 			    struct jrx_report *r, struct jrx_fs *view)
@@ -161,6 +167,8 @@ int jrx_recover_accelerated(struct jrx_array *a,
 	ro.threads = threads;
 	ro.numa = o->numa;
 	ro.unit_keys = o->replay_unit;
+	ro.progress = replay_progress;
+	ro.progress_ctx = r;
 	/* appends queue on io_uring where the journal read could use it */
 	ro.write_depth = !strcmp(r->io_backend,
 				 jrx_io_backend_name(JRX_IO_URING)) ? 32 : 0;

@@ -19,6 +19,10 @@ int jrx_recover_open(struct jrx_array *a, const char *const *paths,
 	int ret;
 
 	jrx_report_init(r, o && o->reference ? "reference" : "accelerated");
+	if (o) {
+		r->progress = o->progress;
+		r->progress_ctx = o->progress_ctx;
+	}
 	t = jrx_phase_begin(r, JRX_PHASE_SUPERBLOCK);
 	ret = jrx_array_open(a, paths, n, (dry ? JRX_OPEN_RDONLY : 0) |
 			     (o && o->wait ? JRX_OPEN_WAIT : 0));

@@ -45,6 +45,9 @@ struct jrx_recover_opts {
 				    node) or off */
 	unsigned replay_unit;	/* replay units of at most this many journal
 				   keys (0: automatic); tests force slices */
+	/* progress of every phase (report.h), may be NULL */
+	jrx_progress_fn progress;
+	void	*progress_ctx;
 };
 
 /*

@@ -198,12 +198,16 @@ static int replay(struct jrx_fs *fs, const struct ref_key *v, size_t n,
 	int ret = load_journal_alloc(fs, v, n);
 
 	for (unsigned pass = 0; !ret && pass < JRX_PASS_NR; pass++)
-		for (size_t i = 0; i < n && !ret; i++)
+		for (size_t i = 0; i < n && !ret; i++) {
+			if (!(i & 0xffff))
+				jrx_progress(r, JRX_PHASE_REPLAY,
+					     pass * n + i, JRX_PASS_NR * n);
 			if (jrx_replay_pass_of(v[i].btree_id, v[i].level) == pass)
 				ret = jrx_replay_apply(fs, v[i].btree_id,
 						       v[i].level, v[i].k,
 						       v[i].j->seq,
 						       &r->accounting_skipped);
+		}
 	if (!ret)
 		ret = jrx_replay_finish(fs);
 	return ret;

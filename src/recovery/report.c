@@ -23,17 +23,26 @@ void jrx_report_init(struct jrx_report *r, const char *mode)
 	r->threads = 1;
 }
 
+void jrx_progress(const struct jrx_report *r, enum jrx_report_phase p,
+		  uint64_t done, uint64_t total)
+{
+	if (r->progress)
+		r->progress(r->progress_ctx, p, done, total);
+}
+
 double jrx_phase_begin(struct jrx_report *r, enum jrx_report_phase p)
 {
 	double t = jrx_now();
 
 	r->phase_start[p] = t;
+	jrx_progress(r, p, 0, 1);
 	return t;
 }
 
 void jrx_phase_end(struct jrx_report *r, enum jrx_report_phase p, double t)
 {
 	r->phase[p] = jrx_now() - t;
+	jrx_progress(r, p, 1, 1);
 }
 
 /* Journal read bandwidth in MB/s (10^6 bytes), 0 if not timed. */

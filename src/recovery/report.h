@@ -27,6 +27,11 @@ enum jrx_report_phase {
 	JRX_PHASE_NR,
 };
 
+/* A recovery's progress callback: phase (enum jrx_report_phase), done of
+ * total.  Called by one thread at a time; the callee rate-limits. */
+typedef void (*jrx_progress_fn)(void *ctx, unsigned phase, uint64_t done,
+				uint64_t total);
+
 struct jrx_report {
 	const char *mode;		/* "reference" | "accelerated" */
 	const char *io_backend;		/* "pread" | "io_uring" */
@@ -77,9 +82,17 @@ struct jrx_report {
 	double	 phase_start[JRX_PHASE_NR];
 	double	 total_seconds;
 	uint64_t peak_rss_bytes;
+	/* not reported: where progress goes (jrx_recover_opts.progress) */
+	jrx_progress_fn	 progress;
+	void		*progress_ctx;
 };
 
 extern const char *const jrx_phase_names[JRX_PHASE_NR];
+
+/* Progress of a phase: (phase, 0, 1) when it begins, (phase, 1, 1) when it
+ * ends, done of total units between (the replay: units of work). */
+void jrx_progress(const struct jrx_report *r, enum jrx_report_phase p,
+		  uint64_t done, uint64_t total);
 
 void jrx_report_init(struct jrx_report *r, const char *mode);
 /* Time one phase: t = jrx_phase_begin(r, p); ...; jrx_phase_end(r, p, t). */

@@ -50,6 +50,9 @@ struct jrx_replay_opts {
 	unsigned write_depth;		/* appended bsets in flight per worker
 					   on an io_uring of its own (io/wq.h);
 					   0: one synchronous write at a time */
+	/* units done of all units, from worker 0's thread only; may be NULL */
+	void	(*progress)(void *ctx, uint64_t done, uint64_t total);
+	void	 *progress_ctx;
 };
 
 /*

@@ -60,6 +60,8 @@ struct par {
 	atomic_size_t		 next1[JRX_PLACE_MAX_GROUPS];
 	atomic_size_t		 next2[JRX_PLACE_MAX_GROUPS];
 	atomic_bool		 stop;
+	atomic_size_t		 units_done;	/* phase 1, for o->progress */
+	const struct jrx_replay_opts *o;
 	atomic_int		 bind_errno;
 	unsigned		 threads;	/* the pool's started threads */
 	unsigned		 write_depth;	/* jrx_replay_opts */
@@ -440,6 +442,11 @@ static void run_phase(struct worker *w, int phase)
 			continue;
 		ret = phase == 1 ? unit_phase1(w, x) : unit_phase2(w, x);
 		if (phase == 1) {
+			size_t done = atomic_fetch_add(&c->units_done, 1) + 1;
+
+			if (!w->id && c->o->progress)
+				c->o->progress(c->o->progress_ctx, done,
+					       c->plan->nr_units);
 			w->st.units++;
 			w->st.weight += x->weight;
 			if (u < w->st.unit_lo)
@@ -699,6 +706,7 @@ int jrx_replay_parallel(struct jrx_fs *fs, const uint64_t *jset_seq,
 
 	t = jrx_now();
 	c.fs = fs;
+	c.o = o;
 	c.v = v;
 	c.plan = &plan;
 	c.pl = &pl;
