@@ -10,6 +10,12 @@
  * dirent naming no inode, an extent past i_size, a journal seq lost on
  * every replica (recovery refuses: exit 4 | 8, the journal pass says
  * which); a device that is not jrx is an operational error (exit 8).
+ * Repairs: superblock copies that disagree and a bad alloc key are
+ * repaired by -y (exit 1), after which -n finds nothing, a second -y
+ * writes nothing and the load's oracle still matches; -p repairs them too
+ * (PREEN_OK) but answers "UNEXPECTED INCONSISTENCY" to a dangling dirent
+ * and writes nothing; a repair killed at any of its writes is finished
+ * by the next fsck -y.
  * TEST_FSCK_SHOW=1 prints every report.
  */
 #include <stdio.h>
@@ -23,12 +29,15 @@
 #include "fsck/fsck.h"
 #include "journal/jread.h"
 #include "workload/load.h"
+#include "workload/verify.h"
 #include "btree/mkfs.h"
+#include "btree/buckets.h"
 
 struct env {
 	struct th_dir dir;
 	char p[2][256];
 	const char *paths[2];
+	char oracle[256];
 };
 
 /* ------------------------------------------------------------ problems seen */
@@ -98,9 +107,11 @@ static int setup(void **state)
 	e.paths[0] = e.p[0];
 	e.paths[1] = e.p[1];
 	assert_jrx_ok(th_format(e.paths, 2, &g));
+	th_path(e.oracle, &e.dir, "oracle.sqlite");
 	jrx_load_opts_default(&o);
 	o.ops = 3000;
 	o.seed = 42;
+	o.oracle = e.oracle;
 	assert_jrx_ok(jrx_array_open(&a, e.paths, 2, 0));
 	assert_jrx_ok(jrx_load(&a, &o, &r));
 	jrx_array_close(&a);
@@ -113,6 +124,7 @@ static int teardown(void **state)
 {
 	struct env *e = *state;
 
+	jrx_dev_crash_after_writes(0);
 	th_dir_remove(&e->dir);
 	return 0;
 }
@@ -121,8 +133,19 @@ static int teardown(void **state)
  * fsck through jrx_fsck_run, as the CLI runs it; with read_only the
  * devices must come out byte-identical.  Returns the exit code.
  */
+static int run_fsck_mode(struct env *e, bool read_only,
+			 enum jrx_repair_mode mode, struct jrx_fsck_result *res,
+			 FILE *out, bool json);
+
 static int run_fsck(struct env *e, bool read_only, struct jrx_fsck_result *res,
 		    FILE *out, bool json)
+{
+	return run_fsck_mode(e, read_only, JRX_REPAIR_NONE, res, out, json);
+}
+
+static int run_fsck_mode(struct env *e, bool read_only,
+			 enum jrx_repair_mode mode, struct jrx_fsck_result *res,
+			 FILE *out, bool json)
 {
 	struct th_file_state before[2], after[2];
 	struct jrx_fsck_opts o;
@@ -132,6 +155,9 @@ static int run_fsck(struct env *e, bool read_only, struct jrx_fsck_result *res,
 		th_file_state(e->p[i], &before[i]);
 	jrx_fsck_opts_default(&o);
 	o.read_only = read_only;
+	o.repair = mode;
+	o.preen = mode == JRX_REPAIR_PREEN;
+	o.force = true;
 	o.json = json;
 	/* TEST_FSCK_SHOW=1 prints every report */
 	o.out = out ? out : getenv("TEST_FSCK_SHOW") ? stderr : NULL;
@@ -238,6 +264,61 @@ static void close_rw(struct jrx_array *a, struct jrx_fs *fs)
 	assert_jrx_ok(jrx_fs_commit(fs));
 	assert_jrx_ok(jrx_fs_shutdown(fs));
 	jrx_array_close(a);
+}
+
+/* ------------------------------------------------------------ repairs */
+
+/* Every durable operation of the setup's load is in the array. */
+static void expect_oracle(struct env *e, const char *what)
+{
+	struct jrx_verify_opts vo = { .out = stderr, .max_diffs = 5 };
+	struct jrx_verify_result vr;
+	struct jrx_array a;
+	struct jrx_fs fs;
+	int ret;
+
+	assert_jrx_ok(jrx_array_open(&a, e->paths, 2, JRX_OPEN_RDONLY));
+	assert_jrx_ok(jrx_fs_open(&fs, &a, JRX_FS_RDONLY));
+	ret = jrx_verify(&fs, e->oracle, &vo, &vr);
+	jrx_fs_abandon(&fs);
+	jrx_array_close(&a);
+	if (ret)
+		fail_msg("%s: the oracle does not match (%d)", what, ret);
+}
+
+/*
+ * fsck in mode repairs what the damage did (exit 1, fixes applied), then
+ * -n finds nothing, the same fsck again writes nothing (exit 0), and the
+ * load's oracle still matches: the damage destroyed no data.
+ */
+static void expect_repaired(struct env *e, enum jrx_repair_mode mode,
+			    unsigned fixes, const char *what)
+{
+	struct th_file_state before[2], after[2];
+	struct jrx_fsck_result res;
+	int got = run_fsck_mode(e, false, mode, &res, NULL, false);
+
+	if (got != 1) {
+		print_seen();
+		fail_msg("%s: fsck %s: exit %d, expected 1 (repaired)", what,
+			 mode == JRX_REPAIR_PREEN ? "-p" : "-y", got);
+	}
+	if (fixes)
+		assert_int_equal(res.repaired, fixes);
+	got = run_fsck(e, true, &res, NULL, false);
+	if (got) {
+		print_seen();
+		fail_msg("%s: fsck -n after the repair: exit %d", what, got);
+	}
+	for (int i = 0; i < 2; i++)
+		th_file_state(e->p[i], &before[i]);
+	assert_int_equal(run_fsck_mode(e, false, mode, &res, NULL, false), 0);
+	for (int i = 0; i < 2; i++) {
+		th_file_state(e->p[i], &after[i]);
+		if (before[i].hash != after[i].hash)
+			fail_msg("%s: a second repair wrote to %s", what, e->p[i]);
+	}
+	expect_oracle(e, what);
 }
 
 /* ------------------------------------------------------------ tests */
@@ -406,20 +487,21 @@ static void test_sb_copies_differ(void **state)
 	assert_int_equal(s->c.offset, JRX_SB_PRIMARY_OFFSET);
 	assert_string_equal(s->c.why, "seq");
 	free(sb);
+	expect_repaired(e, JRX_REPAIR_PREEN, 1u << JRX_FIX_REWRITE_SB,
+			"an older primary superblock");
 }
 
-static void test_alloc_mismatch(void **state)
+/* The alloc key of the first bucket holding user data says one sector more
+ * than the bucket has; returns its position. */
+static struct jrx_bpos damage_alloc_key(struct env *e)
 {
-	struct env *e = *state;
 	uint64_t buf[TH_KEY_WORDS];
 	struct jrx_bkey *k = (struct jrx_bkey *)buf;
 	struct jrx_alloc_val *v = (void *)(buf + JRX_BKEY_U64S);
 	const struct jrx_bkey *old;
-	struct jrx_fsck_result res;
 	struct jrx_array a;
 	struct jrx_fs fs;
 	struct jrx_bpos pos = jrx_bpos(0, 0, 0);
-	const struct seen *s;
 
 	open_rw(e, &a, &fs);
 	/* the first bucket holding user data: one sector more than it has */
@@ -436,6 +518,15 @@ static void test_alloc_mismatch(void **state)
 	pos = k->p;
 	assert_jrx_ok(jrx_fs_update(&fs, JRX_BTREE_ALLOC, k));
 	close_rw(&a, &fs);
+	return pos;
+}
+
+static void test_alloc_mismatch(void **state)
+{
+	struct env *e = *state;
+	struct jrx_bpos pos = damage_alloc_key(e);
+	struct jrx_fsck_result res;
+	const struct seen *s;
 
 	assert_int_equal(run_fsck(e, true, &res, NULL, false), 4);
 	expect_problem(&res, JRX_PR_ALLOC_MISMATCH, 1);
@@ -445,6 +536,8 @@ static void test_alloc_mismatch(void **state)
 	assert_string_equal(s->c.why, "dirty sectors");
 	/* accounting is checked against the btrees, not the alloc keys */
 	assert_int_equal(res.counts.code[JRX_PR_ACCOUNTING_MISMATCH], 0);
+	expect_repaired(e, JRX_REPAIR_ALL, 1u << JRX_FIX_REBUILD_ALLOC,
+			"an alloc key one sector off");
 }
 
 static void test_dirent_dangling(void **state)
@@ -479,6 +572,102 @@ static void test_dirent_dangling(void **state)
 	assert_contains(json, "\"exit_code\": 4");
 	assert_contains(json, "\"DIRENT_DANGLING\":1");
 	free(json);
+
+	/* -p: not a problem preen may repair: said, nothing written, exit 4 */
+	{
+		struct th_file_state before[2], after[2];
+		char *text = NULL;
+
+		for (int i = 0; i < 2; i++)
+			th_file_state(e->p[i], &before[i]);
+		out = open_memstream(&text, &len);
+		assert_non_null(out);
+		assert_int_equal(run_fsck_mode(e, false, JRX_REPAIR_PREEN, &res,
+					       out, false), 4);
+		fclose(out);
+		assert_contains(text, "UNEXPECTED INCONSISTENCY");
+		assert_int_equal(res.repaired, 0);
+		for (int i = 0; i < 2; i++) {
+			th_file_state(e->p[i], &after[i]);
+			assert_true(before[i].hash == after[i].hash);
+		}
+		free(text);
+	}
+}
+
+/* The allocator never hands out a held bucket (the buckets of the trees a
+ * repair replaces), even when it is the only free one. */
+static void test_held_buckets(void **state)
+{
+	struct env *e = *state;
+	struct jrx_buckets bt;
+	struct jrx_array a;
+	uint64_t sector, last = 0;
+	uint32_t dev, got, gen, ldev = 0;
+
+	assert_jrx_ok(jrx_array_open(&a, e->paths, 2, JRX_OPEN_RDONLY));
+	assert_jrx_ok(jrx_buckets_init(&bt, &a.sb, NULL));
+	jrx_array_close(&a);
+	for (unsigned d = 0; d < bt.nr_devs; d++)
+		for (uint64_t b = bt.first[d]; b < bt.nbuckets[d]; b++) {
+			jrx_bucket(&bt, d, b)->reusable_after = JRX_BUCKET_HELD;
+			ldev = d;
+			last = b;
+		}
+	assert_jrx_err(jrx_alloc_sectors(&bt, JRX_DATA_BTREE, 8, UINT64_MAX, 0,
+					 &dev, &sector, &got, &gen),
+		       -JRX_ERR_NO_SPACE);
+	jrx_bucket(&bt, ldev, last)->reusable_after = 0;
+	assert_jrx_ok(jrx_alloc_sectors(&bt, JRX_DATA_BTREE, 8, UINT64_MAX, 0,
+					&dev, &sector, &got, &gen));
+	assert_int_equal(dev, ldev);
+	assert_int_equal(sector / bt.bucket_sectors, last);
+	jrx_buckets_exit(&bt);
+}
+
+/* A repair killed at any of its writes: the next fsck -y finishes it. */
+static void test_repair_crash(void **state)
+{
+	struct env *e = *state;
+	struct jrx_fsck_result res;
+	char saved[2][300], cmd[700], what[96];
+	uint64_t total, w0;
+
+	damage_alloc_key(e);
+	for (int i = 0; i < 2; i++) {
+		snprintf(saved[i], sizeof(saved[i]), "%s.saved", e->p[i]);
+		snprintf(cmd, sizeof(cmd), "cp --sparse=always %s %s", e->p[i],
+			 saved[i]);
+		assert_int_equal(system(cmd), 0);
+	}
+	w0 = jrx_dev_writes();
+	assert_int_equal(run_fsck_mode(e, false, JRX_REPAIR_ALL, &res, NULL,
+				       false), 1);
+	total = jrx_dev_writes() - w0;
+	assert_true(total > 4);
+	for (uint64_t n = 1; n < total; n++) {
+		for (int i = 0; i < 2; i++) {
+			snprintf(cmd, sizeof(cmd), "cp --sparse=always %s %s",
+				 saved[i], e->p[i]);
+			assert_int_equal(system(cmd), 0);
+		}
+		jrx_dev_crash_after_writes(n);
+		{
+			struct jrx_fsck_opts o;
+
+			jrx_fsck_opts_default(&o);
+			o.repair = JRX_REPAIR_ALL;
+			assert_jrx_err(jrx_fsck_run(e->paths, 2, &o, &res),
+				       -JRX_ERR_CRASHED);
+		}
+		assert_true(jrx_dev_crashed());
+		jrx_dev_crash_after_writes(0);
+		snprintf(what, sizeof(what), "repair killed after write %llu of"
+			 " %llu", (unsigned long long)n, (unsigned long long)total);
+		/* before the commit: the alloc problem again; inside it:
+		 * superblock copies that differ, which a rewrite fixes */
+		expect_repaired(e, JRX_REPAIR_ALL, 0, what);
+	}
 }
 
 static void test_extent_past_isize(void **state)
@@ -858,6 +1047,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_node_header_csum, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_sb_copies_differ, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_held_buckets, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_repair_crash, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_alloc_mismatch, setup,
 						teardown),

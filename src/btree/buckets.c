@@ -129,7 +129,8 @@ static int find_free(struct jrx_buckets *bt, uint64_t durable_seq,
 				b -= n;
 			k = &bt->b[d][b];
 			if (k->data_type == JRX_DATA_FREE && !k->dirty_sectors &&
-			    !k->open && k->reusable_after <= durable_seq) {
+			    !k->open && k->reusable_after <= durable_seq &&
+			    k->reusable_after != JRX_BUCKET_HELD) {
 				bt->cursor[d] = b + 1 < bt->nbuckets[d] ?
 					b + 1 : bt->first[d];
 				bt->dev_rr = (d + 1) % bt->nr_devs;

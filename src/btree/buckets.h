@@ -23,8 +23,14 @@ struct jrx_bucket {
 	uint8_t  open;		/* an open bucket: allocation continues in it */
 	uint8_t  changed;	/* listed in changed[] */
 	uint8_t  pad;
-	uint64_t reusable_after; /* free, but only once this seq is durable */
+	uint64_t reusable_after; /* free, but only once this seq is durable;
+				    JRX_BUCKET_HELD: never handed out */
 };
+
+/* reusable_after of a free bucket that must not be allocated: it still
+ * holds what the durable state references (fsck's rebuild of the alloc
+ * btree keeps the old trees' buckets until its commit). */
+#define JRX_BUCKET_HELD	UINT64_MAX
 
 struct jrx_bucket_ref {
 	uint32_t dev;

@@ -27,9 +27,11 @@ static const char usage_text[] =
 	"  -n         read-only: open nothing for writing; an unclean array is\n"
 	"             checked through a dry-run recovery in memory\n"
 	"  -p, -a     preen (boot): a clean array is reported clean without a\n"
-	"             check unless -f; an unclean one is recovered and checked\n"
-	"  -y         recover and check (repairs are not implemented yet:\n"
-	"             problems are reported)\n"
+	"             check unless -f; an unclean one is recovered and checked;\n"
+	"             problems preen may repair (superblock copies, alloc and\n"
+	"             accounting) are repaired, any other stops it unrepaired\n"
+	"  -y         recover, check, and repair every problem that has a\n"
+	"             repair (docs/FSCK.md lists them)\n"
 	"  -f         check even a clean array under -p/-a\n"
 	"  -v         verbose: per-pass and per-btree detail\n"
 	"  --json     print one JSON object\n"
@@ -147,6 +149,8 @@ int cmd_fsck(int argc, char **argv)
 	}
 	o.read_only = mode_n;
 	o.preen = mode_p;
+	o.repair = mode_y ? JRX_REPAIR_ALL : mode_p ? JRX_REPAIR_PREEN :
+		JRX_REPAIR_NONE;
 	signal(SIGINT, interrupted);
 	signal(SIGTERM, interrupted);
 	cli_progress_init(&prog, o.json ? (cfd > 0 ? cfd : -1) : cfd, sock,
@@ -161,8 +165,10 @@ int cmd_fsck(int argc, char **argv)
 	if (ret && !o.json)
 		fprintf(stderr, "jrx fsck: %s\n", *jrx_diag() ? jrx_diag() :
 			jrx_strerror(ret));
-	if (!ret && (mode_y || mode_p) && (res.exit_code & 4) && !o.json)
-		fprintf(stderr, "jrx fsck: repairs are not implemented yet; the"
-			" problems above are left uncorrected\n");
+	if (!ret && (res.exit_code & 4) && !o.json)
+		fprintf(stderr, "jrx fsck: problems left uncorrected%s\n",
+			mode_y || mode_p ? " (no repair exists for them, or it"
+			" was refused)" : mode_n ? "" : " (-y repairs what can be"
+			" repaired)");
 	return res.exit_code;
 }

@@ -109,7 +109,7 @@ static void roots_from_sb(struct jrx_fsck *f)
 	}
 }
 
-static int setup(struct jrx_fsck *f)
+int fsck_setup(struct jrx_fsck *f)
 {
 	struct jrx_array *a = f->a;
 
@@ -280,7 +280,7 @@ int fsck_check(struct jrx_array *a, struct jrx_fs *view,
 		fprintf(out, "checking %u device%s (%s)\n", a->nr_devs,
 			a->nr_devs == 1 ? "" : "s", o->state ? o->state :
 			view ? "dry_run" : "clean");
-	ret = setup(f);
+	ret = fsck_setup(f);
 	if (!ret && out && !o->json && o->verbose && view)
 		fprintf(out, "%zu nodes exist only in the view (dry-run recovery)\n",
 			f->nr_mem);
@@ -309,16 +309,22 @@ int fsck_check(struct jrx_array *a, struct jrx_fs *view,
 			       f->view_why ? f->view_why : jrx_strerror(f->view_err));
 	res->error = ret;
 	res->exit_code = jrx_pr_exit_code(&res->counts, ret != 0);
-	/* fsck(8): 1, the array was modified (a recovery was committed) */
-	if (!ret && o->state && !strcmp(o->state, "recovered"))
+	/* fsck(8): 1, the array was modified (recovered or repaired) */
+	if (!ret && o->state && (!strcmp(o->state, "recovered") ||
+				 !strcmp(o->state, "repaired")))
 		res->exit_code |= 1;
 	if (out && o->json)
 		json_end(f, out);
 	else if (out)
 		text_end(f, out);
+	fsck_free(f);
+	return ret;
+}
+
+void fsck_free(struct jrx_fsck *f)
+{
 	free(f->damage);
 	free(f->mem);
 	free(f->buf);
 	free(f);
-	return ret;
 }

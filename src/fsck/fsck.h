@@ -34,6 +34,8 @@ struct jrx_fsck_opts {
 	bool	 preen;		/* -p/-a: a clean array is not checked
 				   unless force */
 	bool	 force;		/* -f */
+	enum jrx_repair_mode repair;	/* -p, -y (problems.h); needs
+					   !read_only */
 	FILE	*out;		/* problems and summary; NULL: silent */
 	const char *state;	/* how the checked state was obtained, for the
 				   report: "clean", "recovered", "dry_run" */
@@ -65,6 +67,7 @@ struct jrx_fsck_result {
 	uint64_t nodes[JRX_BTREE_NR];	/* nodes read and valid */
 	uint64_t bad_nodes;		/* nodes skipped as damaged */
 	bool	 skipped;		/* clean, not checked (preen) */
+	unsigned repaired;		/* 1 << JRX_FIX_* applied */
 	uint64_t keys[JRX_BTREE_NR];	/* leaf keys */
 	unsigned depth[JRX_BTREE_NR];	/* root level + 1 */
 	int	 error;			/* operational error (0: none) */

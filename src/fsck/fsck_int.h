@@ -76,6 +76,20 @@ struct jrx_fsck {
 /* o->progress for the running pass, if any. */
 void fsck_progress(struct jrx_fsck *f, uint64_t done, uint64_t total);
 
+/* Reading state of f (buffers, blacklist, roots from the view or the
+ * superblock) for f->a and f->view; fsck_free() ends it. */
+int  fsck_setup(struct jrx_fsck *f);
+void fsck_free(struct jrx_fsck *f);
+
+/*
+ * The repairs of fixes (1 << JRX_FIX_*) on a, which must be clean and
+ * open read-write; first is the check that found the problems.  What is
+ * done is said on o->out.  Crash-safe: new state in free space, then one
+ * superblock commit (repair.c).
+ */
+int  fsck_repair(struct jrx_array *a, const struct jrx_fsck_opts *o,
+		 unsigned fixes, const struct jrx_fsck_result *first);
+
 /* A context for a problem about node p (device, offset, btree, level, pos). */
 void fsck_ctx_node(struct jrx_pr_ctx *c, const struct fsck_ptr *p);
 

@@ -234,8 +234,31 @@ bool jrx_problem(struct jrx_pr_out *o, enum jrx_pr_code code,
 	}
 	if (o->hook)
 		o->hook(o->hook_ctx, code, c);
-	/* repairs: the -n/-y/-p policy and d->fix are applied here */
+	/* repairs are whole (a kind at a time): jrx_pr_fixes() decides them
+	 * from the counts once the check is over */
 	return false;
+}
+
+unsigned jrx_pr_fixes(const struct jrx_pr_counts *c, enum jrx_repair_mode mode,
+		      bool *unexpected)
+{
+	unsigned fixes = 0;
+
+	*unexpected = false;
+	if (mode == JRX_REPAIR_NONE)
+		return 0;
+	for (unsigned i = 0; i < JRX_PR_NR; i++) {
+		const struct jrx_problem_desc *d = &jrx_problem_table[i];
+
+		if (!c->code[i] || d->severity == JRX_SEV_INFO)
+			continue;
+		if (mode == JRX_REPAIR_PREEN &&
+		    (!(d->flags & JRX_PRF_PREEN_OK) || d->fix == JRX_FIX_NONE))
+			*unexpected = true;
+		if (d->fix != JRX_FIX_NONE)
+			fixes |= 1u << d->fix;
+	}
+	return *unexpected ? 0 : fixes;
 }
 
 int jrx_pr_exit_code(const struct jrx_pr_counts *c, bool operational_error)

@@ -31,12 +31,15 @@ enum jrx_pr_severity {
 };
 
 /*
- * What a repair will do.  Every row is JRX_FIX_NONE until repairs land
- * (a later issue); kinds such as "rewrite superblock", "rebuild alloc",
- * "drop key" are added here then, without reshaping the table.
+ * What a repair does (fsck/repair.c); NONE: no repair exists (FSCK.md says
+ * why for each such row).  A repair is whole: it fixes every instance of
+ * every problem of its kind at once.
  */
 enum jrx_pr_fix {
 	JRX_FIX_NONE = 0,
+	JRX_FIX_REWRITE_SB,	/* every superblock copy from the array's */
+	JRX_FIX_REBUILD_ALLOC,	/* alloc and accounting from the btrees */
+	JRX_FIX_NR,
 };
 
 /* Policy flags (e2fsck's PR_*). */
@@ -53,9 +56,9 @@ enum {
  */
 #define JRX_PROBLEMS(x)							\
 	/* pass 1: superblocks */					\
-	x(SB_COPY_BAD, ERROR, NONE, JRX_PRF_PREEN_OK,			\
+	x(SB_COPY_BAD, ERROR, REWRITE_SB, JRX_PRF_PREEN_OK,			\
 	  "%D: the superblock copy at offset %o is invalid: %w")	\
-	x(SB_COPIES_DIFFER, ERROR, NONE, JRX_PRF_PREEN_OK,		\
+	x(SB_COPIES_DIFFER, ERROR, REWRITE_SB, JRX_PRF_PREEN_OK,		\
 	  "%D: the superblock copy at offset %o differs from the array's in %w: expected %e, found %f") \
 	/* pass 2: journal (unclean arrays) */				\
 	x(JOURNAL_SEQ_MISSING, ERROR, NONE, 0,				\
@@ -110,16 +113,16 @@ enum {
 	  "%D offset %o (bucket %B): %n sectors are used twice: by %e and by %f") \
 	x(BUCKET_MIXED_DATA, ERROR, NONE, 0,				\
 	  "%D bucket %B holds both btree nodes and user data: %w")	\
-	x(ALLOC_MISMATCH, ERROR, NONE, JRX_PRF_PREEN_OK,		\
+	x(ALLOC_MISMATCH, ERROR, REBUILD_ALLOC, JRX_PRF_PREEN_OK,		\
 	  "%D bucket %B: alloc key %w is %f, expected %e")		\
-	x(ALLOC_KEY_OUTSIDE, ERROR, NONE, JRX_PRF_PREEN_OK,		\
+	x(ALLOC_KEY_OUTSIDE, ERROR, REBUILD_ALLOC, JRX_PRF_PREEN_OK,		\
 	  "alloc key %p names a bucket outside the array: %w")		\
 	/* pass 5: accounting */					\
-	x(ACCOUNTING_MISMATCH, ERROR, NONE, JRX_PRF_PREEN_OK,		\
+	x(ACCOUNTING_MISMATCH, ERROR, REBUILD_ALLOC, JRX_PRF_PREEN_OK,		\
 	  "accounting %w (key %p): expected %e, found %f")		\
-	x(ACCOUNTING_UNKNOWN, WARNING, NONE, JRX_PRF_PREEN_OK,		\
+	x(ACCOUNTING_UNKNOWN, WARNING, REBUILD_ALLOC, JRX_PRF_PREEN_OK,		\
 	  "accounting key %p names no known counter: %w")		\
-	x(ACCOUNTING_VERSION, WARNING, NONE, 0,				\
+	x(ACCOUNTING_VERSION, WARNING, REBUILD_ALLOC, 0,				\
 	  "accounting key %p has version %f, past the journal (%e): newer deltas would be skipped") \
 	/* pass 6: namespace */						\
 	x(ROOT_INODE_MISSING, ERROR, NONE, 0,				\
@@ -256,6 +259,22 @@ int jrx_problem_by_name(const char *name);
  * uncorrected, | 8 when fsck itself failed (operational error).  Info
  * never counts.  (1 "corrected" arrives with repairs.)
  */
+/* How far fsck may repair (fsck.h's repair option). */
+enum jrx_repair_mode {
+	JRX_REPAIR_NONE,	/* -n, or no -y/-p: report only */
+	JRX_REPAIR_PREEN,	/* -p/-a: PREEN_OK problems, silently */
+	JRX_REPAIR_ALL,		/* -y */
+};
+
+/*
+ * fsck(8)'s policy, in one place: the repairs (1 << JRX_FIX_*) to apply
+ * for what a check counted.  Under PREEN every error and warning found
+ * must be PREEN_OK and repairable, or nothing is repaired and *unexpected
+ * is set (e2fsck's "UNEXPECTED INCONSISTENCY; RUN fsck MANUALLY").
+ */
+unsigned jrx_pr_fixes(const struct jrx_pr_counts *c, enum jrx_repair_mode mode,
+		      bool *unexpected);
+
 int jrx_pr_exit_code(const struct jrx_pr_counts *c, bool operational_error);
 
 

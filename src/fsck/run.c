@@ -66,6 +66,36 @@ static void skip_clean(const struct jrx_array *a, const struct jrx_fsck_opts *o,
 		a->nr_devs == 1 ? "" : "s", a->sb.seq);
 }
 
+/*
+ * After a check that found problems on an array open read-write: the
+ * repairs the policy allows (problems.h), then the check again, whose
+ * result is the answer (exit 1 added: the array was modified).
+ */
+static int repair(struct jrx_array *a, struct jrx_fsck_opts *lo,
+		  struct jrx_fsck_result *res)
+{
+	bool unexpected;
+	unsigned fixes = jrx_pr_fixes(&res->counts, lo->repair, &unexpected);
+	struct jrx_fsck_result first = *res;
+	int ret;
+
+	if (unexpected && lo->out && !lo->json)
+		fprintf(lo->out, "UNEXPECTED INCONSISTENCY; RUN fsck.jrx"
+			" MANUALLY (without -a or -p)\n");
+	if (!fixes)
+		return 0;
+	ret = fsck_repair(a, lo, fixes, &first);
+	if (ret) {
+		res->error = ret;
+		res->exit_code |= 8;
+		return ret;
+	}
+	lo->state = "repaired";
+	ret = fsck_check(a, NULL, lo, res, 0, NULL);
+	res->repaired = fixes;
+	return ret;
+}
+
 int jrx_fsck_run(const char *const *paths, unsigned n,
 		 const struct jrx_fsck_opts *o, struct jrx_fsck_result *res)
 {
@@ -110,26 +140,8 @@ int jrx_fsck_run(const char *const *paths, unsigned n,
 			snprintf(why, sizeof(why), "%s", jrx_diag());
 			view_err = ret;
 		}
-		/* check what was committed without letting a writer in
-		 * between: the claim turns shared, the read-only open shares
-		 * it, then the writable handle goes */
-		ret = jrx_array_claim_shared(a);
-		if (!ret) {
-			struct jrx_array *ro = malloc(sizeof(*ro));
-
-			ret = ro ? jrx_array_open(ro, paths, n, JRX_OPEN_RDONLY) :
-				jrx_fail(-ENOMEM, "allocating the array handle");
-			jrx_array_close(a);
-			if (!ret)
-				memcpy(a, ro, sizeof(*a));
-			free(ro);
-		} else {
-			jrx_array_close(a);
-		}
-		if (ret) {
-			free(a);
-			return fail(res, o, state, ret);
-		}
+		/* the check goes on under the same exclusive claim: what the
+		 * commit wrote is a->sb, on every copy */
 		if (!view_err && !(a->sb.flags & JRX_SB_CLEAN)) {
 			ret = jrx_fail(-JRX_ERR_NEEDS_RECOVERY, "%s: still unclean"
 				       " after recovery", a->devs[0].path);
@@ -154,6 +166,8 @@ int jrx_fsck_run(const char *const *paths, unsigned n,
 	if (!lo.state)
 		lo.state = state;
 	ret = fsck_check(a, view, &lo, res, view_err, why);
+	if (!ret && !view && !o->read_only && (res->exit_code & 4))
+		ret = repair(a, &lo, res);
 	if (view) {
 		jrx_fs_abandon(view);
 		free(view);

@@ -292,17 +292,6 @@ err:
 	return ret;
 }
 
-int jrx_array_claim_shared(struct jrx_array *a)
-{
-	for (unsigned i = 0; i < a->nr_devs; i++) {
-		int ret = jrx_dev_lock(&a->devs[i], JRX_LOCK_SHARED, false);
-
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
 void jrx_array_close(struct jrx_array *a)
 {
 	for (unsigned i = 0; i < JRX_MAX_DEVICES; i++)

@@ -50,12 +50,7 @@ enum {
 int  jrx_array_open(struct jrx_array *a, const char *const *paths, unsigned n,
 		    unsigned flags);
 void jrx_array_close(struct jrx_array *a);
-/*
- * Turns a writer's claim on every member into a shared one, atomically
- * (no other writer can take it in between), so that a read-only open of
- * the same array by this process can follow before a is closed.
- */
-int  jrx_array_claim_shared(struct jrx_array *a);
+
 
 /*
  * Writes a->sb (seq + 1) to both copies of every device, backup copy first,

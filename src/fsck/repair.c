@@ -1,0 +1,213 @@
+/*
+ * repair.c - the repairs fsck applies (problems.h's fix kinds), each
+ * crash-safe and idempotent:
+ *
+ *  - REWRITE_SB: every superblock copy rewritten from the array's newest
+ *    valid one (jrx_array_write_sb: backup copies first, then primaries,
+ *    each pass synced), so a crash leaves one good copy per device;
+ *  - REBUILD_ALLOC: the alloc and accounting btrees rebuilt from what the
+ *    other btrees reference, as pass 4 recomputes it: reserved and journal
+ *    buckets full, a bucket holding nodes "btree" and one holding extents
+ *    "user" with their sectors, everything else free; each bucket keeps
+ *    its generation (its extents', else its old alloc key's).  The new
+ *    nodes go to buckets that nothing references and that the old alloc
+ *    and accounting nodes do not occupy, are synced, and only then does
+ *    the superblock switch the two roots.  Killed before that write, the
+ *    array is as it was and the next fsck repairs it again; after it, it
+ *    is repaired.  Refused while pass 3 found damage or pass 4 anything
+ *    but alloc problems: the references would not all be known.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "fsck_int.h"
+#include "../btree/buckets.h"
+#include "../btree/bulk.h"
+#include "../format/bkey.h"
+#include "../util/diag.h"
+
+struct rebuild {
+	struct jrx_fsck		*f;
+	struct jrx_buckets	 bt;
+	uint64_t		 held;	/* buckets of old alloc/accounting nodes */
+};
+
+static bool in_data(const struct jrx_member *m, uint64_t b)
+{
+	return b >= m->first_bucket && b < m->nbuckets &&
+		!(b >= m->journal_bucket && b < m->journal_bucket + m->journal_nr);
+}
+
+/* Old alloc keys: the generation of each bucket. */
+static int on_alloc_key(void *ctx, const struct fsck_ptr *leaf,
+			const struct jrx_bkey *k)
+{
+	struct rebuild *s = ctx;
+	const struct jrx_alloc_val *v = jrx_bkey_val(k);
+
+	(void)leaf;
+	if (k->type == JRX_KEY_ALLOC && k->p.inode < s->bt.nr_devs &&
+	    k->p.offset < s->bt.nbuckets[k->p.inode])
+		jrx_bucket(&s->bt, (uint32_t)k->p.inode, k->p.offset)->gen = v->gen;
+	return 0;
+}
+
+/* Nodes of the other btrees: btree sectors in their bucket. */
+static int on_ptr(void *ctx, const struct fsck_ptr *p)
+{
+	struct rebuild *s = ctx;
+	uint32_t sectors = s->f->node_size / JRX_SECTOR_SIZE;
+	uint64_t b = p->sector / s->f->bucket_sectors;
+
+	if (p->dev >= s->bt.nr_devs || !in_data(&s->f->a->sb.members[p->dev], b))
+		return 0;	/* reported; the guard refused such arrays */
+	return jrx_bucket_add_sectors(&s->bt, p->dev, b, JRX_DATA_BTREE,
+				      sectors, 0);
+}
+
+/* Nodes of the old alloc and accounting btrees: their buckets are not
+ * counted (they are free once the new trees are committed) but held back
+ * from the new trees' allocation until then. */
+static int on_old_ptr(void *ctx, const struct fsck_ptr *p)
+{
+	struct rebuild *s = ctx;
+	uint64_t b = p->sector / s->f->bucket_sectors;
+
+	if (p->dev < s->bt.nr_devs && b < s->bt.nbuckets[p->dev]) {
+		jrx_bucket(&s->bt, p->dev, b)->reusable_after = JRX_BUCKET_HELD;
+		s->held++;
+	}
+	return 0;
+}
+
+/* Extents: user sectors, and the generation their pointers carry. */
+static int on_extent(void *ctx, const struct fsck_ptr *leaf,
+		     const struct jrx_bkey *k)
+{
+	struct rebuild *s = ctx;
+	const struct jrx_extent_val *e = jrx_bkey_val(k);
+	uint64_t b;
+
+	(void)leaf;
+	if (k->type != JRX_KEY_EXTENT || e->dev >= s->bt.nr_devs)
+		return 0;
+	b = e->sector / s->f->bucket_sectors;
+	if (!in_data(&s->f->a->sb.members[e->dev], b))
+		return 0;
+	jrx_bucket(&s->bt, e->dev, b)->gen = e->gen;
+	return jrx_bucket_add_sectors(&s->bt, e->dev, b, JRX_DATA_USER, k->size, 0);
+}
+
+/* The references must all be known: no damage, no space problem but the
+ * alloc keys' own.  false, said on out, if not. */
+static bool rebuild_allowed(const struct jrx_fsck_result *first, FILE *out)
+{
+	const struct jrx_pr_counts *c = &first->counts;
+	uint64_t other = c->pass[JRX_PASS_BUCKETS] -
+		c->code[JRX_PR_ALLOC_MISMATCH] - c->code[JRX_PR_ALLOC_KEY_OUTSIDE];
+
+	if (first->bad_nodes || c->pass[JRX_PASS_NODES] ||
+	    c->code[JRX_PR_CHECK_INCOMPLETE] || other) {
+		if (out)
+			fprintf(out, "not repaired: alloc and accounting are not"
+				" rebuilt while the btrees' references are not"
+				" all known (%" PRIu64 " damaged nodes, %" PRIu64
+				" node problems, %" PRIu64 " other space"
+				" problems)\n", first->bad_nodes,
+				c->pass[JRX_PASS_NODES], other);
+		return false;
+	}
+	return true;
+}
+
+/* 1 when done (the superblock was written), 0 when refused, or an error. */
+static int rebuild_alloc(struct jrx_fsck *f, const struct jrx_fsck_result *first,
+			 FILE *out)
+{
+	struct jrx_array *a = f->a;
+	struct rebuild s = { .f = f };
+	struct jrx_btree_root acct, alloc;
+	int ret;
+
+	if (!rebuild_allowed(first, out))
+		return 0;
+	ret = jrx_buckets_init(&s.bt, &a->sb, NULL);
+	if (ret)
+		return ret;
+	for (unsigned d = 0; !ret && d < a->nr_devs; d++) {
+		const struct jrx_member *m = &a->sb.members[d];
+
+		for (uint64_t b = 0; !ret && b < m->first_bucket; b++)
+			ret = jrx_bucket_add_sectors(&s.bt, d, b, JRX_DATA_SB,
+						     s.bt.bucket_sectors, 0);
+		for (uint64_t b = 0; !ret && b < m->journal_nr; b++)
+			ret = jrx_bucket_add_sectors(&s.bt, d, m->journal_bucket + b,
+						     JRX_DATA_JOURNAL,
+						     s.bt.bucket_sectors, 0);
+	}
+	/* generations first (old alloc keys), then what references buckets */
+	for (unsigned id = 0; !ret && id < JRX_BTREE_NR; id++) {
+		bool old = id == JRX_BTREE_ALLOC || id == JRX_BTREE_ACCOUNTING;
+		struct fsck_walk w = {
+			.btree_id = id,
+			.leaves = id == JRX_BTREE_EXTENTS || id == JRX_BTREE_ALLOC,
+			.ptr = old ? on_old_ptr : on_ptr,
+			.key = id == JRX_BTREE_EXTENTS ? on_extent :
+				id == JRX_BTREE_ALLOC ? on_alloc_key : NULL,
+			.ctx = &s,
+		};
+
+		ret = fsck_walk(f, &w);
+	}
+	if (!ret)
+		ret = jrx_bulk_alloc_trees(a, &s.bt,
+					   (int64_t)first->keys[JRX_BTREE_INODES],
+					   0, &acct, &alloc);
+	for (unsigned d = 0; !ret && d < a->nr_devs; d++)
+		ret = jrx_dev_sync(&a->devs[d]);	/* nodes before the roots */
+	if (!ret) {
+		a->sb.roots[JRX_BTREE_ACCOUNTING] = acct;
+		a->sb.roots[JRX_BTREE_ALLOC] = alloc;
+		ret = jrx_array_write_sb(a);
+	}
+	if (!ret && out)
+		fprintf(out, "repaired: alloc and accounting btrees rebuilt from"
+			" the other btrees (%" PRIu64 " buckets of the old trees"
+			" freed)\n", s.held);
+	jrx_buckets_exit(&s.bt);
+	return ret ? ret : 1;
+}
+
+int fsck_repair(struct jrx_array *a, const struct jrx_fsck_opts *o,
+		unsigned fixes, const struct jrx_fsck_result *first)
+{
+	struct jrx_fsck *f = calloc(1, sizeof(*f));
+	FILE *out = o->json ? NULL : o->out;
+	int ret;
+
+	if (!f)
+		return jrx_fail(-ENOMEM, "allocating the repair state");
+	f->a = a;
+	f->o = o;
+	f->res = calloc(1, sizeof(*f->res));	/* the walks' own counts */
+	f->out = (struct jrx_pr_out){ .a = a, .counts = f->res ?
+				      &f->res->counts : NULL };
+	ret = f->res ? fsck_setup(f) : jrx_fail(-ENOMEM, "allocating the"
+						 " repair state");
+	/* the rebuild's commit also rewrites every superblock copy */
+	if (!ret && (fixes & (1u << JRX_FIX_REBUILD_ALLOC)))
+		ret = rebuild_alloc(f, first, out);
+	if (ret == 1)
+		ret = 0;
+	else if (!ret && (fixes & (1u << JRX_FIX_REWRITE_SB))) {
+		ret = jrx_array_write_sb(a);
+		if (!ret && out)
+			fprintf(out, "repaired: every superblock copy rewritten"
+				" (seq %" PRIu64 ")\n", a->sb.seq);
+	}
+	free(f->res);
+	fsck_free(f);
+	return ret;
+}
