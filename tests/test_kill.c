@@ -6,8 +6,9 @@
  * recovery reaches, fsck-clean; while a recovery runs, a second recovery,
  * `fsck -n`, `dump` and `format --force` refuse at once naming it, and
  * `recover --wait` waits for it; `recover` refuses while `jrx load`
- * writes the array; and `fsck -C fd` writes e2fsck's progress lines to the
- * descriptor and to a systemd-fsckd socket.
+ * writes the array; an `fsck -y` killed while it rebuilds a damaged
+ * alloc btree is finished by the next one; and `fsck -C fd` writes
+ * e2fsck's progress lines to the descriptor and to a systemd-fsckd socket.
  *
  * The moments are exact: JRX_TEST_STOP_AT_WRITE=N (io/device.h) stops
  * the jrx process before its N-th device write, the test then kills it
@@ -25,6 +26,7 @@
 #include <sys/wait.h>
 
 #include "helpers.h"
+#include "btree/fs.h"
 
 #define KEYS "40000"
 #define BASE "150000"
@@ -333,6 +335,78 @@ static void test_one_writer(void **state)
 	assert_fsck_clean(f, "a recovery that others tried to join");
 }
 
+/* One alloc key of the clean array a, b says a sector too many. */
+static void damage_alloc(struct fx *f)
+{
+	const char *paths[2] = { f->a, f->b };
+	uint64_t buf[TH_KEY_WORDS];
+	struct jrx_bkey *k = (struct jrx_bkey *)buf;
+	struct jrx_alloc_val *v = (void *)(buf + JRX_BKEY_U64S);
+	const struct jrx_bkey *old;
+	struct jrx_bpos pos = jrx_bpos(0, 0, 0);
+	struct jrx_array a;
+	struct jrx_fs fs;
+
+	assert_jrx_ok(jrx_array_open(&a, paths, 2, 0));
+	assert_jrx_ok(jrx_fs_open(&fs, &a, 0));
+	for (;;) {
+		assert_jrx_ok(jrx_btree_peek(&fs, JRX_BTREE_ALLOC, pos, &old));
+		assert_non_null(old);
+		if (((const struct jrx_alloc_val *)jrx_bkey_val(old))->data_type ==
+		    JRX_DATA_USER)
+			break;
+		pos = jrx_bpos_successor(old->p);
+	}
+	memcpy(k, old, jrx_bkey_bytes(old));
+	v->dirty_sectors += 1;
+	assert_jrx_ok(jrx_fs_update(&fs, JRX_BTREE_ALLOC, k));
+	assert_jrx_ok(jrx_fs_commit(&fs));
+	assert_jrx_ok(jrx_fs_shutdown(&fs));
+	jrx_array_close(&a);
+}
+
+/* fsck -y killed at spread-out writes of its repair: the next fsck -y
+ * repairs (exit 1), fsck -n is clean. */
+static void test_kill_repair(void **state)
+{
+	struct fx *f = *state;
+	const char *rec[] = { "recover", f->a, f->b, NULL };
+	const char *fix[] = { "fsck", "-y", f->a, f->b, NULL };
+	const char *chk[] = { "fsck", "-n", f->a, f->b, NULL };
+	char dmg[2][300];
+	uint64_t t;
+	char *err, *p;
+
+	restore(f);
+	run(f, 0, rec);
+	damage_alloc(f);
+	run(f, 4, chk);
+	snprintf(dmg[0], sizeof(dmg[0]), "%s.dmg", f->a);
+	snprintf(dmg[1], sizeof(dmg[1]), "%s.dmg", f->b);
+	copy_file(f->a, dmg[0]);
+	copy_file(f->b, dmg[1]);
+	assert_int_equal(wait_exit(f, spawn(f, 0, true, fix), "fsck -y"), 1);
+	err = slurp(f->err);
+	p = strstr(err, "test hook: ");
+	assert_non_null(p);
+	t = strtoull(p + strlen("test hook: "), NULL, 10);
+	free(err);
+	assert_true(t > 4);
+	for (uint64_t n = 1; n <= t; n += (t + 5) / 6) {
+		pid_t pid;
+
+		copy_file(dmg[0], f->a);
+		copy_file(dmg[1], f->b);
+		pid = start_stopped(f, n, fix);
+		assert_int_equal(kill(pid, SIGKILL), 0);
+		assert_int_equal(waitpid(pid, NULL, 0), pid);
+		run(f, 1, fix);
+		run(f, 0, chk);
+	}
+	unlink(dmg[0]);
+	unlink(dmg[1]);
+}
+
 /* A recovery refuses an array that `jrx load` is writing. */
 static void test_recover_during_load(void **state)
 {
@@ -442,6 +516,7 @@ int main(void)
 		cmocka_unit_test(test_kill_anywhere),
 		cmocka_unit_test(test_one_writer),
 		cmocka_unit_test(test_recover_during_load),
+		cmocka_unit_test(test_kill_repair),
 		cmocka_unit_test(test_fsck_progress),
 	};
 
