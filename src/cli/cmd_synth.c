@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "cli.h"
+#include "progress.h"
 #include "util/clock.h"
 #include "format/bkey.h"
 #include "util/diag.h"
@@ -57,32 +58,10 @@ static void usage(FILE *f)
 		JRX_SYNTH_DEFAULT_FILL, JRX_SYNTH_MIN_FILL);
 }
 
-struct progress {
-	bool	tty;
-	double	last;
-};
-
-static double mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static void show_progress(void *ctx, const char *phase, uint64_t done,
 			  uint64_t total)
 {
-	struct progress *p = ctx;
-	double t = mono();
-
-	if (!p->tty || t - p->last < 0.25)
-		return;
-	p->last = t;
-	fprintf(stderr, "\rsynth: %-7s %5.1f%% (%" PRIu64 "/%" PRIu64 " keys)  ",
-		phase, total ? 100.0 * (double)done / (double)total : 100.0,
-		done, total);
-	fflush(stderr);
+	cli_progress_named(ctx, "synth", phase, done, total);
 }
 
 static double share(uint64_t part, uint64_t whole)
@@ -172,7 +151,7 @@ int cmd_synth(int argc, char **argv)
 	};
 	struct jrx_synth_opts o;
 	struct jrx_synth_report r;
-	struct progress prog = { 0 };
+	struct cli_progress prog;
 	struct jrx_array a;
 	bool have_keys = false, have_base = false, json = false;
 	uint64_t v;
@@ -254,7 +233,7 @@ bad:
 	}
 	if (!have_base)
 		o.base_keys = o.keys;
-	prog.tty = isatty(STDERR_FILENO);
+	cli_progress_init(&prog, -1, NULL, argv[optind]);
 	o.progress = show_progress;
 	o.progress_ctx = &prog;
 
@@ -262,8 +241,7 @@ bad:
 		return JRX_EXIT_ERROR;
 	jrx_diag_clear();
 	ret = jrx_synth(&a, &o, &r);
-	if (prog.tty && prog.last > 0)
-		fprintf(stderr, "\r%60s\r", "");
+	cli_progress_end(&prog);
 	jrx_array_close(&a);
 	if (ret)
 		return cli_error("synth", ret);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include "cli.h"
 #include "io/device.h"
+#include "progress.h"
 
 static const struct jrx_cmd cmds[] = {
 	{ "format",	cmd_format,	"make a new array over one or more devices" },
@@ -26,7 +27,9 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		fprintf(f, "  %-11s %s\n", cmds[i].name, cmds[i].summary);
 	fprintf(f, "\n'jrx help COMMAND' or 'jrx COMMAND --help' describes a"
-		" command's options;\n'jrx --version' (-V) prints the version.\n");
+		" command's options;\n'jrx --version' (-V) prints the version.\n"
+		"Every command: --progress / --no-progress show or hide the"
+		" progress bars\n(default: on a terminal only).\n");
 }
 
 static void print_writes(void)
@@ -51,6 +54,26 @@ static void test_hooks(void)
 		atexit(print_writes);
 }
 
+/* --progress / --no-progress anywhere before "--": taken out, and the
+ * bars of every command follow it (cli/progress.h). */
+static int take_progress_option(int argc, char **argv)
+{
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!strcmp(argv[i], "--progress") ||
+		    !strcmp(argv[i], "--no-progress")) {
+			cli_progress_mode = argv[i][2] == 'p' ? CLI_PROGRESS_ON :
+				CLI_PROGRESS_OFF;
+			memmove(&argv[i], &argv[i + 1],
+				(size_t)(argc - i) * sizeof(*argv));
+			argc--;
+			i--;
+		}
+	}
+	return argc;
+}
+
 int main(int argc, char **argv)
 {
 	const char *self = argc ? strrchr(argv[0], '/') : NULL;
@@ -58,6 +81,7 @@ int main(int argc, char **argv)
 	/* fsck.jrx is this binary under the fsck(8) name */
 	self = self ? self + 1 : argc ? argv[0] : "";
 	test_hooks();
+	argc = take_progress_option(argc, argv);
 	if (!strcmp(self, "fsck.jrx"))
 		return cmd_fsck(argc, argv);
 	if (argc < 2) {

@@ -16,6 +16,8 @@
 #include "util/clock.h"
 #include "recovery/report.h"
 
+enum cli_progress_mode cli_progress_mode = CLI_PROGRESS_AUTO;
+
 static const char *const pass_name[] = {
 	"", "superblocks", "journal", "nodes", "buckets", "accounting",
 	"namespace",
@@ -47,7 +49,9 @@ void cli_progress_init(struct cli_progress *p, int fd, const char *socket_path,
 	memset(p, 0, sizeof(*p));
 	p->fd = fd > 0 ? fd : -1;
 	p->sock = connect_socket(socket_path);
-	p->bar = fd == 0 ? stdout : isatty(2) ? stderr : NULL;
+	p->bar = fd == 0 ? stdout :
+		cli_progress_mode == CLI_PROGRESS_ON ? stderr :
+		cli_progress_mode == CLI_PROGRESS_AUTO && isatty(2) ? stderr : NULL;
 	p->device = device;
 	p->permille = ~0u;
 }
@@ -116,6 +120,26 @@ void cli_progress_recover(void *ctx, unsigned phase, uint64_t done,
 		return;
 	snprintf(label, sizeof(label), "recover: %s",
 		 phase < JRX_PHASE_NR ? jrx_phase_names[phase] : "");
+	draw_bar(p, label, pm, now);
+}
+
+void cli_progress_named(struct cli_progress *p, const char *cmd,
+			const char *name, uint64_t done, uint64_t total)
+{
+	double now = jrx_now();
+	unsigned step = p->pass;
+	char label[64];
+	unsigned pm;
+
+	if (!p->bar)
+		return;
+	if (!p->name || strcmp(p->name, name)) {
+		p->name = name;
+		step++;			/* a new step: due() starts it */
+	}
+	if (!due(p, step, done, total, &pm, now))
+		return;
+	snprintf(label, sizeof(label), "%s: %s", cmd, name);
 	draw_bar(p, label, pm, now);
 }
 
