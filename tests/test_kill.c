@@ -7,7 +7,8 @@
  * `fsck -n`, `dump` and `format --force` refuse at once naming it, and
  * `recover --wait` waits for it; `recover` refuses while `jrx load`
  * writes the array; an `fsck -y` killed while it rebuilds a damaged
- * alloc btree is finished by the next one; and `fsck -C fd` writes
+ * alloc btree is finished by the next one, and one interrupted by SIGINT
+ * exits 32; and `fsck -C fd` writes
  * e2fsck's progress lines to the descriptor and to a systemd-fsckd socket.
  *
  * The moments are exact: JRX_TEST_STOP_AT_WRITE=N (io/device.h) stops
@@ -400,6 +401,22 @@ static void test_kill_repair(void **state)
 		pid = start_stopped(f, n, fix);
 		assert_int_equal(kill(pid, SIGKILL), 0);
 		assert_int_equal(waitpid(pid, NULL, 0), pid);
+		run(f, 1, fix);
+		run(f, 0, chk);
+	}
+	/* SIGINT in the middle of the repair: exit 32, finished next time */
+	{
+		pid_t pid;
+
+		copy_file(dmg[0], f->a);
+		copy_file(dmg[1], f->b);
+		pid = start_stopped(f, t / 2, fix);
+		assert_int_equal(kill(pid, SIGINT), 0);
+		assert_int_equal(kill(pid, SIGCONT), 0);
+		assert_int_equal(wait_exit(f, pid, "fsck -y interrupted"), 32);
+		err = slurp(f->err);
+		assert_contains(err, "interrupted");
+		free(err);
 		run(f, 1, fix);
 		run(f, 0, chk);
 	}
