@@ -1250,7 +1250,7 @@ static void test_node_roundtrip(void **state)
 			    "12:1:0 xattr name=c value=333333");
 	assert_jrx_err(jrx_bnode_decode(n, node, NODE_SIZE, 3 * 4096, magic,
 					NULL, &why), -JRX_ERR_NODE_INVALID);
-	assert_string_equal(why, "bset nonce or block does not match the node");
+	assert_string_equal(why, "bset nonce does not match the node");
 	assert_jrx_err(jrx_bnode_decode(n, node, NODE_SIZE, 0, magic, NULL,
 					&why), -JRX_ERR_NODE_INVALID);
 	assert_jrx_err(jrx_bnode_decode(n, node, NODE_SIZE, NODE_SIZE + 4096,
@@ -1271,7 +1271,7 @@ static void test_node_roundtrip(void **state)
 		assert_true(end > 4096 && end <= 8192);
 		assert_jrx_err(jrx_bnode_decode(n, big, NODE_SIZE, 4096, magic,
 						NULL, &why), -JRX_ERR_NODE_INVALID);
-		assert_string_equal(why, "bset runs past the node's written part");
+		assert_string_equal(why, "bset u64s runs past the node's written part");
 		assert_jrx_ok(jrx_bnode_decode(n, big, NODE_SIZE, 8192, magic,
 					       NULL, &why));
 		assert_int_equal(n->nr, 64);
