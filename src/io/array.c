@@ -74,6 +74,11 @@ static int read_dev_sb(struct jrx_array *a, struct jrx_dev *d, struct jrx_sb *ou
 			return jrx_fail(ret, "%s: not a jrx device: no superblock"
 					" magic at offset %u or %u", d->path,
 					JRX_SB_PRIMARY_OFFSET, JRX_SB_BACKUP_OFFSET);
+		if (!strcmp(why_p, why_b))	/* one reason, said once */
+			return jrx_fail(ret, "%s: no valid superblock: primary"
+					" at offset %u and backup at offset %u:"
+					" %s", d->path, JRX_SB_PRIMARY_OFFSET,
+					JRX_SB_BACKUP_OFFSET, why_p);
 		return jrx_fail(ret, "%s: no valid superblock: primary at offset"
 				" %u: %s; backup at offset %u: %s", d->path,
 				JRX_SB_PRIMARY_OFFSET, why_p, JRX_SB_BACKUP_OFFSET,
