@@ -95,13 +95,13 @@ static void test_format_layout(void **state)
 	struct jrx_sb *sb = malloc(sizeof(*sb)), *sb0 = malloc(sizeof(*sb));
 
 	for (int i = 0; i < NDEV; i++) {
-		const char *why;
+		char why[JRX_SB_WHY];
 
 		assert_int_equal(th_file_size(f->p[i]), DEV_SIZE);
 		for (int c = 0; c < 2; c++) {
 			read_sb_copy(f->p[i], c ? JRX_SB_BACKUP_OFFSET :
 				     JRX_SB_PRIMARY_OFFSET, sb);
-			assert_jrx_ok(jrx_sb_validate(sb, &why));
+			assert_jrx_ok(jrx_sb_validate(sb, why, sizeof(why)));
 			assert_int_equal(sb->dev_idx, i);
 			assert_int_equal(sb->nr_devices, NDEV);
 			assert_int_equal(sb->bucket_size, BUCKET);

@@ -87,20 +87,20 @@ static int sb_expect(size_t byte)
 static void test_sb_every_bit(void **state)
 {
 	struct jrx_sb *sb = valid_sb();
-	const char *why;
+	char why[JRX_SB_WHY];
 
 	(void)state;
-	assert_jrx_ok(jrx_sb_validate(sb, &why));
+	assert_jrx_ok(jrx_sb_validate(sb, why, sizeof(why)));
 	for (size_t bit = 0; bit < JRX_SB_SIZE * 8; bit++) {
 		int got, want = sb_expect(bit / 8);
 
 		flip(sb, bit);
-		got = jrx_sb_validate(sb, &why);
+		got = jrx_sb_validate(sb, why, sizeof(why));
 		if (got != want)
 			report("superblock", bit, got, want, why);
 		flip(sb, bit);
 	}
-	assert_jrx_ok(jrx_sb_validate(sb, &why));
+	assert_jrx_ok(jrx_sb_validate(sb, why, sizeof(why)));
 	free(sb);
 }
 
@@ -108,7 +108,7 @@ static void test_sb_bursts(void **state)
 {
 	struct jrx_sb *sb = valid_sb(), *copy = malloc(sizeof(*sb));
 	uint64_t rng = 42;
-	const char *why;
+	char why[JRX_SB_WHY];
 
 	(void)state;
 	for (int i = 0; i < 5000; i++) {
@@ -123,7 +123,7 @@ static void test_sb_bursts(void **state)
 		for (size_t b = start + 1; b < start + len - 1; b++)
 			if (th_rand(&rng) & 1)
 				flip(copy, b);
-		got = jrx_sb_validate(copy, &why);
+		got = jrx_sb_validate(copy, why, sizeof(why));
 		if (got != -JRX_ERR_SB_CSUM)
 			report("superblock burst", start, got, -JRX_ERR_SB_CSUM, why);
 	}

@@ -456,12 +456,12 @@ static void test_sb_copies_differ(void **state)
 	struct jrx_sb *sb = malloc(sizeof(*sb));
 	struct jrx_fsck_result res;
 	const struct seen *s;
-	const char *why;
+	char why[JRX_SB_WHY];
 
 	assert_non_null(sb);
 	/* the backup of device 1, still valid, but not clean */
 	th_file_pread(e->p[1], sb, sizeof(*sb), JRX_SB_BACKUP_OFFSET);
-	assert_jrx_ok(jrx_sb_validate(sb, &why));
+	assert_jrx_ok(jrx_sb_validate(sb, why, sizeof(why)));
 	assert_true(sb->flags & JRX_SB_CLEAN);
 	sb->flags &= ~JRX_SB_CLEAN;
 	jrx_sb_set_csum(sb);

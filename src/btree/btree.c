@@ -18,6 +18,7 @@
 #include "btree_replay.h"
 #include "jrx/errors.h"
 #include "../util/diag.h"
+#include "../format/sb.h"
 
 /* ---------------------------------------------------------------- cache */
 
@@ -81,6 +82,7 @@ int jrx_fs_read_node(struct jrx_fs *fs, unsigned btree_id, unsigned level,
 	struct jrx_bnode *n;
 	const char *why = NULL;
 	struct jrx_dev *d;
+	uint64_t off;
 	size_t len;
 	void *img;
 	int ret;
@@ -89,13 +91,18 @@ int jrx_fs_read_node(struct jrx_fs *fs, unsigned btree_id, unsigned level,
 		return jrx_fail(-JRX_ERR_NODE_INVALID, "btree %s level %u: pointer"
 				" to device %u, array has %u", jrx_btree_name(btree_id),
 				level, v->dev, fs->a->nr_devs);
+	why = jrx_sb_node_range(&fs->a->sb, v->dev, v->sector, &off);
+	if (why)
+		return jrx_fail(-JRX_ERR_NODE_INVALID, "%s: btree %s level %u"
+				" node at sector %" PRIu64 " (%u bytes): %s",
+				fs->a->devs[v->dev].path, jrx_btree_name(btree_id),
+				level, v->sector, fs->node_size, why);
 	if (!v->blocks || v->blocks > fs->node_size / JRX_BLOCK_SIZE)
 		return jrx_fail(-JRX_ERR_NODE_INVALID, "%s: btree %s level %u"
 				" node at offset %" PRIu64 ": its pointer's"
 				" blocks is %" PRIu32 ", outside [1, %u] (a"
 				" node is %u bytes)", fs->a->devs[v->dev].path,
-				jrx_btree_name(btree_id), level,
-				v->sector * JRX_SECTOR_SIZE, v->blocks,
+				jrx_btree_name(btree_id), level, off, v->blocks,
 				fs->node_size / JRX_BLOCK_SIZE, fs->node_size);
 	len = (size_t)v->blocks * JRX_BLOCK_SIZE;
 	d = fs->direct ? &fs->direct[v->dev] : &fs->a->devs[v->dev];
@@ -109,7 +116,7 @@ int jrx_fs_read_node(struct jrx_fs *fs, unsigned btree_id, unsigned level,
 				jrx_btree_name(btree_id), level, fs->node_size);
 	}
 	/* only the written part: the pointer says how long it is */
-	ret = jrx_dev_pread(d, img, len, v->sector * JRX_SECTOR_SIZE);
+	ret = jrx_dev_pread(d, img, len, off);
 	if (ret) {
 		jrx_blob_free(img);
 		jrx_bnode_free(n);
@@ -133,7 +140,7 @@ int jrx_fs_read_node(struct jrx_fs *fs, unsigned btree_id, unsigned level,
 		jrx_bnode_free(n);
 		return jrx_fail(ret, "%s: btree %s level %u node at offset %" PRIu64
 				": %s", d->path, jrx_btree_name(btree_id), level,
-				v->sector * JRX_SECTOR_SIZE, why ? why : "");
+				off, why ? why : "");
 	}
 	n->dev = v->dev;
 	n->sector = v->sector;

@@ -7,6 +7,7 @@
 #include "jrx/errors.h"
 #include "../util/diag.h"
 #include "../util/vec.h"
+#include "../util/checked.h"
 
 int jrx_buckets_init(struct jrx_buckets *bt, const struct jrx_sb *sb,
 		     struct jrx_acct *acct)
@@ -15,16 +16,35 @@ int jrx_buckets_init(struct jrx_buckets *bt, const struct jrx_sb *sb,
 	bt->nr_devs = sb->nr_devices;
 	bt->bucket_sectors = sb->bucket_size / JRX_SECTOR_SIZE;
 	bt->acct = acct;
+	if (bt->nr_devs > JRX_MAX_DEVICES)
+		return jrx_fail(-JRX_ERR_SB_INVALID, "bucket tables: nr_devices"
+				" %u is above %u", bt->nr_devs, JRX_MAX_DEVICES);
 	for (unsigned d = 0; d < bt->nr_devs; d++) {
-		bt->nbuckets[d] = sb->members[d].nbuckets;
-		bt->first[d] = sb->members[d].first_bucket;
+		const struct jrx_member *m = &sb->members[d];
+		size_t bytes;
+
+		/* sized from disk: bounded before it is allocated (FORMAT.md 9) */
+		if (m->nbuckets > JRX_MAX_NBUCKETS ||
+		    m->first_bucket >= m->nbuckets ||
+		    !jrx_mul_size(m->nbuckets, sizeof(struct jrx_bucket), &bytes)) {
+			jrx_buckets_exit(bt);
+			return jrx_fail(-JRX_ERR_SB_INVALID, "device %u's bucket"
+					" table: member %u: nbuckets %" PRIu64
+					" is not in [first_bucket %" PRIu64 " + 1,"
+					" %" PRIu64 "]", d, d, m->nbuckets,
+					m->first_bucket,
+					(uint64_t)JRX_MAX_NBUCKETS);
+		}
+		bt->nbuckets[d] = m->nbuckets;
+		bt->first[d] = m->first_bucket;
 		bt->cursor[d] = bt->first[d];
 		bt->b[d] = calloc(bt->nbuckets[d], sizeof(struct jrx_bucket));
 		if (!bt->b[d]) {
 			jrx_buckets_exit(bt);
 			return jrx_fail(-ENOMEM, "allocating device %u's"
-					" bucket table (%" PRIu64 " buckets)", d,
-					sb->members[d].nbuckets);
+					" bucket table (%" PRIu64 " buckets of"
+					" %zu bytes)", d, m->nbuckets,
+					sizeof(struct jrx_bucket));
 		}
 	}
 	return 0;

@@ -9,6 +9,7 @@
  * writers run on a parallel replay's workers too (btree_replay.h).
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include "btree_int.h"
 #include "blob.h"
@@ -17,6 +18,7 @@
 #include "jrx/errors.h"
 #include "../format/node.h"
 #include "../util/diag.h"
+#include "../format/sb.h"
 
 /* The descriptor nodes are written by: the parallel section's, if open. */
 static struct jrx_dev *node_dev(struct jrx_fs *fs, uint32_t dev)
@@ -152,6 +154,8 @@ int jrx_fs_append_bset(struct jrx_fs *fs, const struct jrx_bkey *ptr,
 	const struct jrx_btree_ptr_val *v = jrx_bkey_val(ptr);
 	size_t off = (size_t)v->blocks * JRX_BLOCK_SIZE, bytes = 0;
 	struct jrx_bnode *p = jrx_bnode_alloc();
+	const char *why;
+	uint64_t node_off;
 	void *img;
 	int ret = 0;
 
@@ -171,6 +175,15 @@ int jrx_fs_append_bset(struct jrx_fs *fs, const struct jrx_bkey *ptr,
 			       " pointer to device %u with %u blocks written",
 			       jrx_btree_name(btree_id), level, v->dev,
 			       v->blocks);
+		goto err;
+	}
+	why = jrx_sb_node_range(&fs->a->sb, v->dev, v->sector, &node_off);
+	if (why) {
+		ret = jrx_fail(-JRX_ERR_NODE_INVALID, "%s: btree %s level %u"
+			       " node at sector %" PRIu64 " (%u bytes): %s",
+			       fs->a->devs[v->dev].path,
+			       jrx_btree_name(btree_id), level, v->sector,
+			       fs->node_size, why);
 		goto err;
 	}
 	if (off + bytes > fs->node_size) {
@@ -197,12 +210,12 @@ int jrx_fs_append_bset(struct jrx_fs *fs, const struct jrx_bkey *ptr,
 	if (!fs->nowrite && q) {
 		/* the queue owns img from here, failing or not */
 		ret = jrx_wq_write(q, node_dev(fs, v->dev), img, bytes,
-				   v->sector * JRX_SECTOR_SIZE + off,
+				   node_off + off,
 				   append_done, img);
 		img = NULL;
 	} else if (!fs->nowrite) {
 		ret = jrx_dev_pwrite(node_dev(fs, v->dev), img, bytes,
-				     v->sector * JRX_SECTOR_SIZE + off);
+				     node_off + off);
 	}
 	if (ret)
 		goto err;

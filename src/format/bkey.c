@@ -102,58 +102,65 @@ int jrx_bkey_validate(const struct jrx_bkey *k, size_t avail,
 	if (avail < sizeof(*k))
 		BAD("key header runs past its container");
 	if (k->u64s < JRX_BKEY_U64S || k->u64s > JRX_KEY_MAX_U64S)
-		BAD("key size out of range");
+		BAD("key u64s out of range [5, 512]");
 	if (jrx_bkey_bytes(k) > avail)
-		BAD("key runs past its container");
+		BAD("key u64s runs past its container");
 	if (k->type >= JRX_KEY_TYPE_NR)
-		BAD("unknown key type");
-	if (k->flags || k->p.pad)
-		BAD("reserved key fields are not zero");
+		BAD("key type unknown");
+	if (k->flags)
+		BAD("key flags are not zero");
+	if (k->p.pad)
+		BAD("key p.pad is not zero");
 	if (btree_id >= JRX_BTREE_NR)
-		BAD("unknown btree id");
+		BAD("key btree id unknown");
 	if (level >= JRX_BTREE_MAX_DEPTH)
 		BAD("btree level out of range");
 	vb = jrx_bkey_val_bytes(k);
 	if (vb < val_min(k->type))
-		BAD("value too small for its type");
+		BAD("key u64s too small for its type's value");
 	if (k->type == JRX_KEY_WHITEOUT)
 		return 0;
 	if (k->type == JRX_KEY_BTREE_PTR &&
 	    !((const struct jrx_btree_ptr_val *)jrx_bkey_val(k))->blocks)
-		BAD("btree pointer with no written blocks");
+		BAD("btree pointer blocks is 0");
 	if (level > 0) {
 		if (k->type != JRX_KEY_BTREE_PTR)
-			BAD("interior key is not a btree pointer");
+			BAD("interior key type is not btree_ptr");
 		return 0;
 	}
 	if (k->type != leaf_types[btree_id])
 		BAD("key type does not belong in this btree");
 	if (k->type == JRX_KEY_EXTENT) {
-		if (!k->size || k->size > k->p.offset)
-			BAD("extent size is zero or starts before offset 0");
+		if (!k->size)
+			BAD("extent size is 0");
+		if (k->size > k->p.offset)
+			BAD("extent size above p.offset (starts before offset 0)");
 	} else if (k->size) {
-		BAD("size set on a non-extent key");
+		BAD("key size set on a non-extent key");
 	}
 	if (k->type != JRX_KEY_ACCOUNTING && k->version)
-		BAD("version set on a non-accounting key");
+		BAD("key version set on a non-accounting key");
 	if (k->type == JRX_KEY_DIRENT) {
 		const struct jrx_dirent_val *d = jrx_bkey_val(k);
 
-		if (!d->name_len || sizeof(*d) + d->name_len > vb)
-			BAD("dirent name runs past the value");
+		if (!d->name_len)
+			BAD("dirent name_len is 0");
+		if (sizeof(*d) + d->name_len > vb)
+			BAD("dirent name_len runs past the value");
 	}
 	if (k->type == JRX_KEY_XATTR) {
 		const struct jrx_xattr_val *x = jrx_bkey_val(k);
 
-		if (!x->name_len ||
-		    sizeof(*x) + (size_t)x->name_len + x->value_len > vb)
-			BAD("xattr name or value runs past the value");
+		if (!x->name_len)
+			BAD("xattr name_len is 0");
+		if (sizeof(*x) + (size_t)x->name_len + x->value_len > vb)
+			BAD("xattr name_len + value_len runs past the value");
 	}
 	if (k->type == JRX_KEY_ALLOC) {
 		const struct jrx_alloc_val *a = jrx_bkey_val(k);
 
 		if (a->data_type >= JRX_DATA_TYPE_NR)
-			BAD("alloc data type out of range");
+			BAD("alloc data_type out of range");
 	}
 	return 0;
 }

@@ -29,6 +29,12 @@
 #define JRX_SB_BACKUP_OFFSET	(512u * 1024u)	/* bytes */
 #define JRX_RESERVED_BYTES	(1024u * 1024u)	/* no bucket starts below */
 #define JRX_MAX_DEVICES		64u
+/*
+ * Buckets per member (FORMAT.md 9): the bucket tables are sized by
+ * nbuckets, and with buckets of at most 64 MiB every byte offset of a
+ * member stays below 2^58 (an off_t, and no sum of two wraps).
+ */
+#define JRX_MAX_NBUCKETS	(1ull << 32)
 #define JRX_SB_MAX_BLACKLIST	32u
 #define JRX_BTREE_ID_SLOTS	8u		/* root slots in the clean section */
 

@@ -3,6 +3,7 @@
 #include "bkey.h"
 #include "checksum.h"
 #include "jrx/errors.h"
+#include "../util/checked.h"
 
 static const char *const je_names[JRX_JE_TYPE_NR] = {
 	"unknown", "btree_keys", "btree_root", "blacklist", "clock",
@@ -31,16 +32,19 @@ int jrx_jset_validate_count(const struct jrx_jset *j, size_t avail,
 			    uint64_t magic, const char **why,
 			    struct jrx_jset_counts *n)
 {
-	const struct jrx_jset_entry *e, *end;
+	const uint64_t *words = (const uint64_t *)(j + 1);
 	struct jrx_jset_counts c = { 0 };
+	size_t pos, bytes;
 
 	*why = NULL;
 	if (avail < sizeof(*j))
-		BAD("no room for a jset header");
+		BAD("no room for a jset header before the end of its bucket");
 	if (j->magic != magic)
 		BAD("bad magic");
-	if (jrx_jset_disk_bytes(j->u64s) > avail)
-		BAD("jset runs past the end of its bucket");
+	/* 40 + u64s * 8, then rounded up to a block, inside the bucket */
+	if (!jrx_muladd_size(j->u64s, 8, sizeof(*j), &bytes) ||
+	    bytes > avail || jrx_jset_disk_bytes(j->u64s) > avail)
+		BAD("u64s runs past the end of its bucket");
 	if (j->csum != jrx_crc32c((const char *)j + 8,
 				  sizeof(*j) - 8 + (size_t)j->u64s * 8)) {
 		*why = "checksum mismatch";
@@ -48,22 +52,27 @@ int jrx_jset_validate_count(const struct jrx_jset *j, size_t avail,
 	}
 	if (j->version != JRX_FORMAT_VERSION)
 		BAD("unsupported version");
-	if (j->last_seq > j->seq || !j->seq)
-		BAD("last_seq above seq, or seq 0");
-	end = jrx_jset_end(j);
-	for (e = jrx_jset_entries(j); e < end; e = jrx_je_next(e)) {
+	if (!j->seq)
+		BAD("seq is 0");
+	if (j->last_seq > j->seq)
+		BAD("last_seq above seq");
+	/* entries by word offset: nothing is addressed past the jset */
+	for (pos = 0; pos < j->u64s;) {
+		const struct jrx_jset_entry *e = (const void *)(words + pos);
 		const struct jrx_bkey *k;
 
-		if ((const char *)end - (const char *)e < (long)sizeof(*e) ||
-		    jrx_je_next(e) > end)
-			BAD("entry runs past the end of the jset");
+		/* the 1-word header lies inside (pos < u64s); the payload? */
+		if (e->u64s > j->u64s - pos - 1)
+			BAD("entry u64s runs past the end of the jset");
+		pos += 1 + (size_t)e->u64s;
 		c.entries++;
 		switch (e->type) {
 		case JRX_JE_BTREE_KEYS:
 		case JRX_JE_BTREE_ROOT:
-			if (e->btree_id >= JRX_BTREE_NR ||
-			    e->level >= JRX_BTREE_MAX_DEPTH)
-				BAD("entry btree id or level out of range");
+			if (e->btree_id >= JRX_BTREE_NR)
+				BAD("entry btree_id out of range");
+			if (e->level >= JRX_BTREE_MAX_DEPTH)
+				BAD("entry level out of range");
 			for (k = jrx_je_keys(e); k < jrx_je_keys_end(e);
 			     k = jrx_bkey_next(k)) {
 				const char *kwhy;
@@ -76,22 +85,25 @@ int jrx_jset_validate_count(const struct jrx_jset *j, size_t avail,
 					BAD(kwhy);
 				c.keys += e->type == JRX_JE_BTREE_KEYS;
 			}
-			if (e->type == JRX_JE_BTREE_ROOT &&
-			    (e->u64s * 8 != sizeof(struct jrx_bkey) +
-			     sizeof(struct jrx_btree_ptr_val) ||
-			     jrx_je_keys(e)->type != JRX_KEY_BTREE_PTR))
-				BAD("btree_root entry is not one btree pointer");
+			if (e->type != JRX_JE_BTREE_ROOT)
+				break;
+			if (e->u64s * 8 != sizeof(struct jrx_bkey) +
+			    sizeof(struct jrx_btree_ptr_val))
+				BAD("btree_root entry u64s is not one btree"
+				    " pointer (11)");
+			if (jrx_je_keys(e)->type != JRX_KEY_BTREE_PTR)
+				BAD("btree_root entry key type is not btree_ptr");
 			break;
 		case JRX_JE_BLACKLIST:
 			if (e->u64s % 2)
-				BAD("blacklist entry size is not whole ranges");
+				BAD("blacklist entry u64s is not whole ranges");
 			break;
 		case JRX_JE_CLOCK:
 			if (e->u64s != 2)
-				BAD("clock entry has the wrong size");
+				BAD("clock entry u64s is not 2");
 			break;
 		default:
-			BAD("unknown entry type");
+			BAD("entry type unknown");
 		}
 	}
 	if (n)

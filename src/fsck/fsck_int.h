@@ -8,6 +8,20 @@
 
 #include "fsck.h"
 #include "../btree/bnode.h"
+#include "../util/checked.h"
+
+/*
+ * The byte offset sector * 512 (+ add) for a problem's context, or
+ * JRX_PR_NONE where a sector read from disk puts it past 2^64: the
+ * report then names the sector, never a wrapped offset.
+ */
+static inline uint64_t fsck_sector_offset(uint64_t sector, uint64_t add)
+{
+	uint64_t off;
+
+	return jrx_muladd_u64(sector, JRX_SECTOR_SIZE, add, &off) ?
+		off : JRX_PR_NONE;
+}
 
 /*
  * jrx_fsck_check, and for an unclean array whose post-recovery view could

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "fsck_int.h"
+#include "jrx/errors.h"
 #include "../format/bkey.h"
 #include "../util/diag.h"
 #include "../util/vec.h"
@@ -78,11 +79,14 @@ static bool locate(struct bk *s, uint32_t dev, uint64_t sector, uint64_t len,
 	const struct jrx_member *m = &s->f->a->sb.members[dev];
 	uint64_t bs = s->f->bucket_sectors;
 
+	uint64_t end, dev_sectors;
+
 	*b = sector / bs;
 	c->dev = (int)dev;
-	c->offset = sector * JRX_SECTOR_SIZE;
+	c->offset = fsck_sector_offset(sector, 0);
 	c->bucket = *b;
-	if (*b >= m->nbuckets || sector + len > m->nbuckets * bs)
+	if (*b >= m->nbuckets || !jrx_add_u64(sector, len, &end) ||
+	    !jrx_mul_u64(m->nbuckets, bs, &dev_sectors) || end > dev_sectors)
 		jrx_pr_found(c, "no bucket (the device has %" PRIu64 ")",
 			     m->nbuckets);
 	else if (*b < m->first_bucket)
@@ -229,7 +233,7 @@ static void check_overlaps(struct bk *s)
 
 			jrx_pr_ctx_init(&c);
 			c.dev = r->dev;
-			c.offset = r->start * JRX_SECTOR_SIZE;
+			c.offset = fsck_sector_offset(r->start, 0);
 			c.bucket = r->start / s->f->bucket_sectors;
 			c.num = end - r->start;
 			owner_text(c.expected, sizeof(c.expected), far);
@@ -367,9 +371,16 @@ int fsck_pass_buckets(struct jrx_fsck *f)
 
 	for (unsigned d = 0; !ret && d < f->a->nr_devs; d++) {
 		uint64_t nb = f->a->sb.members[d].nbuckets;
+		size_t bytes;
 
-		s.u[d] = calloc(nb ? nb : 1, sizeof(struct use));
-		if (!s.u[d])
+		/* sized from disk: bounded first (FORMAT.md 9) */
+		if (nb > JRX_MAX_NBUCKETS ||
+		    !jrx_mul_size(nb ? nb : 1, sizeof(struct use), &bytes))
+			ret = jrx_fail(-JRX_ERR_SB_INVALID, "%s: superblock member"
+				       " %u: nbuckets %" PRIu64 " is above the"
+				       " limit %" PRIu64, f->a->devs[d].path, d,
+				       nb, (uint64_t)JRX_MAX_NBUCKETS);
+		else if (!(s.u[d] = calloc(nb ? nb : 1, sizeof(struct use))))
 			ret = jrx_fail(-ENOMEM, "allocating the fsck bucket table"
 				       " of %s: %" PRIu64 " buckets of %zu bytes",
 				       f->a->devs[d].path, nb, sizeof(struct use));

@@ -18,6 +18,7 @@
 #include "fsck_int.h"
 #include "jrx/errors.h"
 #include "../util/diag.h"
+#include "../format/sb.h"
 
 static void uuid_text(char *buf, const uint8_t u[16])
 {
@@ -125,16 +126,18 @@ int fsck_pass_sb(struct jrx_fsck *f)
 	for (unsigned d = 0; d < a->nr_devs; d++) {
 		for (unsigned i = 0; i < 2; i++) {
 			struct jrx_pr_ctx c;
-			const char *why = NULL, *field;
+			char why[JRX_SB_WHY];
+			const char *field;
 			int ret;
 
 			jrx_pr_ctx_init(&c);
 			c.dev = (int)d;
 			c.offset = offs[i];
 			f->res->pass[JRX_PASS_SB].checked++;
-			ret = jrx_sb_read(&a->devs[d], offs[i], sb, &why);
+			ret = jrx_sb_read(&a->devs[d], offs[i], sb, why,
+					  sizeof(why));
 			if (ret) {
-				c.why = why ? why : jrx_strerror(ret);
+				c.why = *why ? why : jrx_strerror(ret);
 				fsck_report(f, JRX_PR_SB_COPY_BAD, &c);
 				continue;
 			}

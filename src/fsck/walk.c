@@ -29,7 +29,7 @@ void fsck_ctx_node(struct jrx_pr_ctx *c, const struct fsck_ptr *p)
 {
 	jrx_pr_ctx_init(c);
 	c->dev = (int)p->dev;
-	c->offset = p->sector * JRX_SECTOR_SIZE;
+	c->offset = fsck_sector_offset(p->sector, 0);
 	c->btree = p->btree_id;
 	c->level = p->level;
 	c->has_pos = true;
@@ -205,7 +205,7 @@ static bool check_node_bytes(struct jrx_fsck *f, struct fsck_walk *w,
 			off = jrx_bset_next_offset(off + jrx_bset_bytes(b));
 			continue;
 		}
-		c.offset = p->sector * JRX_SECTOR_SIZE + off;
+		c.offset = fsck_sector_offset(p->sector, off);
 		snprintf(msg, sizeof(msg), "%s, inside the node's written part"
 			 " (%zu bytes, from its pointer): the node is lost",
 			 why, limit);
@@ -224,6 +224,7 @@ static int read_node(struct jrx_fsck *f, struct fsck_walk *w,
 	struct jrx_pr_ctx c;
 	struct jrx_dev *d;
 	const char *why;
+	uint64_t end;		/* of the node's whole space */
 	int ret;
 
 	*out = NULL;
@@ -238,8 +239,8 @@ static int read_node(struct jrx_fsck *f, struct fsck_walk *w,
 		return 0;
 	}
 	d = &f->a->devs[p->dev];
-	if (p->sector > (d->size / JRX_SECTOR_SIZE) ||
-	    p->sector * JRX_SECTOR_SIZE + f->node_size > d->size) {
+	if (!jrx_muladd_u64(p->sector, JRX_SECTOR_SIZE, f->node_size, &end) ||
+	    end > d->size) {
 		c.why = "it lies past the end of the device";
 		report(f, w, JRX_PR_NODE_READ, &c);
 		return 0;
@@ -252,7 +253,7 @@ static int read_node(struct jrx_fsck *f, struct fsck_walk *w,
 	}
 	/* the written part only: what the pointer says is the node */
 	ret = jrx_dev_pread(d, f->buf, (size_t)p->blocks * JRX_BLOCK_SIZE,
-			    p->sector * JRX_SECTOR_SIZE);
+			    end - f->node_size);
 	if (ret) {
 		c.why = jrx_strerror(ret);
 		report(f, w, JRX_PR_NODE_READ, &c);

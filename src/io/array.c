@@ -33,21 +33,22 @@ static void note(struct jrx_array *a, const char *fmt, ...)
 }
 
 int jrx_sb_read(struct jrx_dev *d, uint64_t off, struct jrx_sb *sb,
-		const char **why)
+		char *why, size_t len)
 {
 	int ret;
 
-	*why = NULL;
+	snprintf(why, len, "%s", "");
 	if (d->size < off + JRX_SB_SIZE) {
-		*why = "device too small to hold it";
+		snprintf(why, len, "device too small to hold it (%" PRIu64
+			 " bytes)", d->size);
 		return -JRX_ERR_NOT_JRX;
 	}
 	ret = jrx_dev_pread(d, sb, JRX_SB_SIZE, off);
 	if (ret) {
-		*why = "read error";
+		snprintf(why, len, "read error (%s)", jrx_strerror(ret));
 		return ret;
 	}
-	return jrx_sb_validate(sb, why);
+	return jrx_sb_validate(sb, why, len);
 }
 
 static void uuid_text(char *buf, const uint8_t u[16])
@@ -60,13 +61,13 @@ static void uuid_text(char *buf, const uint8_t u[16])
 static int read_dev_sb(struct jrx_array *a, struct jrx_dev *d, struct jrx_sb *out)
 {
 	struct jrx_sb *b = jrx_alloc_aligned(JRX_SB_SIZE);
-	const char *why_p, *why_b;
+	char why_p[JRX_SB_WHY], why_b[JRX_SB_WHY];
 	int rp, rb;
 
 	if (!b)
 		return -ENOMEM;
-	rp = jrx_sb_read(d, JRX_SB_PRIMARY_OFFSET, out, &why_p);
-	rb = jrx_sb_read(d, JRX_SB_BACKUP_OFFSET, b, &why_b);
+	rp = jrx_sb_read(d, JRX_SB_PRIMARY_OFFSET, out, why_p, sizeof(why_p));
+	rb = jrx_sb_read(d, JRX_SB_BACKUP_OFFSET, b, why_b, sizeof(why_b));
 	if (rp && rb) {
 		int ret = rp == -JRX_ERR_NOT_JRX && rb == -JRX_ERR_NOT_JRX ?
 			-JRX_ERR_NOT_JRX : -JRX_ERR_SB_NO_VALID;
@@ -76,6 +77,11 @@ static int read_dev_sb(struct jrx_array *a, struct jrx_dev *d, struct jrx_sb *ou
 			return jrx_fail(ret, "%s: not a jrx device: no superblock"
 					" magic at offset %u or %u", d->path,
 					JRX_SB_PRIMARY_OFFSET, JRX_SB_BACKUP_OFFSET);
+		if (!strcmp(why_p, why_b))	/* one reason, said once */
+			return jrx_fail(ret, "%s: no valid superblock: primary"
+					" at offset %u and backup at offset %u:"
+					" %s", d->path, JRX_SB_PRIMARY_OFFSET,
+					JRX_SB_BACKUP_OFFSET, why_p);
 		return jrx_fail(ret, "%s: no valid superblock: primary at offset"
 				" %u: %s; backup at offset %u: %s", d->path,
 				JRX_SB_PRIMARY_OFFSET, why_p, JRX_SB_BACKUP_OFFSET,
@@ -178,6 +184,7 @@ static int open_members(struct jrx_array *a, const char *const *paths,
 	struct jrx_sb *sbs = NULL;
 	struct jrx_dev dev;
 	unsigned i, best = 0;
+	uint64_t need;
 	int ret = 0;
 
 	memset(a, 0, sizeof(*a));
@@ -235,12 +242,16 @@ static int open_members(struct jrx_array *a, const char *const *paths,
 			jrx_dev_close(&dev);
 			goto err;
 		}
-		if (dev.size < sb->members[sb->dev_idx].nbuckets * sb->bucket_size) {
-			ret = jrx_fail(-JRX_ERR_DEV_TRUNCATED, "%s: device is %" PRIu64
-				       " bytes but its superblock needs %" PRIu64
-				       " (truncated?)", paths[i], dev.size,
-				       sb->members[sb->dev_idx].nbuckets *
-				       (uint64_t)sb->bucket_size);
+		if (!jrx_sb_member_bytes(sb, sb->dev_idx, &need) ||
+		    dev.size < need) {
+			const struct jrx_member *m = &sb->members[sb->dev_idx];
+
+			ret = jrx_fail(-JRX_ERR_DEV_TRUNCATED, "dev %u (%s):"
+				       " superblock member %u: nbuckets %" PRIu64
+				       " of %" PRIu32 " bytes does not fit the"
+				       " device (%" PRIu64 " bytes; truncated?)",
+				       sb->dev_idx, paths[i], sb->dev_idx,
+				       m->nbuckets, sb->bucket_size, dev.size);
 			jrx_dev_close(&dev);
 			goto err;
 		}

@@ -58,9 +58,12 @@ void jrx_array_close(struct jrx_array *a);
  */
 int  jrx_array_write_sb(struct jrx_array *a);
 
-/* Read one superblock copy and validate it; *why says what was wrong. */
+/*
+ * Read one superblock copy and validate it; why (len bytes, JRX_SB_WHY is
+ * enough) says what was wrong, naming the field and its values.
+ */
 int  jrx_sb_read(struct jrx_dev *d, uint64_t off, struct jrx_sb *sb,
-		 const char **why);
+		 char *why, size_t len);
 
 static inline uint64_t jrx_array_bucket_bytes(const struct jrx_array *a)
 {

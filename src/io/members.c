@@ -72,7 +72,6 @@ static bool peek_sb(const char *path, struct jrx_sb *sb)
 {
 	struct jrx_sb *b = jrx_alloc_aligned(JRX_SB_SIZE);
 	struct jrx_dev d;
-	const char *why;
 	bool p_ok, b_ok;
 
 	if (!b)
@@ -82,8 +81,8 @@ static bool peek_sb(const char *path, struct jrx_sb *sb)
 		jrx_diag_clear();
 		return false;
 	}
-	p_ok = !jrx_sb_read(&d, JRX_SB_PRIMARY_OFFSET, sb, &why);
-	b_ok = !jrx_sb_read(&d, JRX_SB_BACKUP_OFFSET, b, &why);
+	p_ok = !jrx_sb_read(&d, JRX_SB_PRIMARY_OFFSET, sb, NULL, 0);
+	b_ok = !jrx_sb_read(&d, JRX_SB_BACKUP_OFFSET, b, NULL, 0);
 	if (b_ok && (!p_ok || b->seq > sb->seq))
 		memcpy(sb, b, JRX_SB_SIZE);
 	jrx_dev_close(&d);

@@ -26,7 +26,7 @@ static void uuid_text(char *buf, const uint8_t u[16])
 static int jrx_copy(struct jrx_dev *d, uint64_t off, char *what, size_t len)
 {
 	struct jrx_sb *sb;
-	const char *why;
+	char why[JRX_SB_WHY];
 	char u[33];
 	int ret;
 
@@ -35,7 +35,7 @@ static int jrx_copy(struct jrx_dev *d, uint64_t off, char *what, size_t len)
 	sb = jrx_alloc_aligned(JRX_SB_SIZE);
 	if (!sb)
 		return jrx_fail(-ENOMEM, "allocating a superblock buffer");
-	ret = jrx_sb_read(d, off, sb, &why);
+	ret = jrx_sb_read(d, off, sb, why, sizeof(why));
 	if (ret == -JRX_ERR_NOT_JRX && memcmp(sb->magic, JRX_SB_MAGIC,
 					      sizeof(sb->magic))) {
 		ret = 0;	/* no magic there */
@@ -50,7 +50,7 @@ static int jrx_copy(struct jrx_dev *d, uint64_t off, char *what, size_t len)
 		/* a read error (-errno): already named with its offset */
 	} else {
 		snprintf(what, len, "a damaged jrx superblock at offset %" PRIu64
-			 " (%s)", off, why ? why : jrx_strerror(ret));
+			 " (%s)", off, why[0] ? why : jrx_strerror(ret));
 		ret = 1;
 	}
 	free(sb);

@@ -14,6 +14,7 @@
 #include "jrx/errors.h"
 #include "../util/diag.h"
 #include "../util/vec.h"
+#include "../util/checked.h"
 #include "../format/jset.h"
 #include "../format/sb.h"
 
@@ -112,13 +113,18 @@ static int read_buckets(struct scan *sc, const uint32_t *dev,
 			const uint32_t *idx, size_t n, bool fixed)
 {
 	uint64_t bsize = sc->a->sb.bucket_size;
-	size_t len = n * bsize, base = sc->nr_reads;
+	size_t len, base = sc->nr_reads;
 	struct jrx_io_req *reqs;
 	char *arena;
 	int ret;
 
 	if (!n)
 		return 0;
+	/* n journal buckets of a validated member: they fit its device */
+	if (!jrx_mul_size(n, bsize, &len))
+		return jrx_fail(-ENOMEM, "allocating %zu journal buckets of %"
+				PRIu64 " bytes to read: the size overflows", n,
+				bsize);
 	ret = JRX_VEC_RESERVE(sc->reads, sc->nr_reads, sc->cap_reads, n,
 			      "list of journal bucket reads");
 	if (ret)
@@ -609,7 +615,7 @@ int jrx_journal_read_par(const struct jrx_array *a, struct jrx_io_engine *io,
 
 		ds->nr = m->journal_nr;
 		ds->first = m->journal_bucket;
-		ds->seq = malloc(ds->nr * sizeof(*ds->seq));
+		ds->seq = calloc(ds->nr, sizeof(*ds->seq));
 		if (!ds->seq)
 			ret = jrx_fail(-ENOMEM, "allocating the journal probe"
 				       " cache of %s: %u buckets",
