@@ -59,8 +59,10 @@ int jrx_sb_validate(const struct jrx_sb *sb, const char **why)
 			BAD("member entry not present");
 		if ((uint64_t)m->first_bucket * sb->bucket_size < JRX_RESERVED_BYTES)
 			BAD("first bucket overlaps the reserved area");
+		/* journal_bucket + journal_nr <= nbuckets, without wrapping */
 		if (m->journal_bucket < m->first_bucket ||
-		    m->journal_bucket + m->journal_nr > m->nbuckets ||
+		    m->journal_bucket > m->nbuckets ||
+		    m->journal_nr > m->nbuckets - m->journal_bucket ||
 		    m->journal_nr < 2)
 			BAD("journal buckets outside the device or fewer than 2");
 	}
