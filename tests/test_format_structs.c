@@ -1298,6 +1298,33 @@ static void test_node_roundtrip(void **state)
 		assert_false(jrx_blacklisted(&bl, 8));
 		assert_false(jrx_blacklisted(&bl, 10));
 	}
+
+	/*
+	 * a node whose one bset is empty decodes to no keys (keys[] never
+	 * allocated) and encodes again (found by fuzz_node under UBSan:
+	 * the encoder took NULL + 0)
+	 */
+	{
+		uint8_t *empty = calloc(1, NODE_SIZE), *out = malloc(NODE_SIZE);
+		struct jrx_bnode *e = jrx_bnode_alloc();
+
+		assert_non_null(empty);
+		assert_non_null(out);
+		assert_non_null(e);
+		make_node_hdr(empty, nonce, jrx_bpos(10, 0, 0), jrx_bpos(20, 0, 0));
+		put_bset(empty, 80, nonce, 5, NULL, 0);
+		assert_jrx_ok(jrx_bnode_decode(e, empty, NODE_SIZE, 4096, magic,
+					       NULL, &why));
+		assert_int_equal(e->nr, 0);
+		assert_int_equal(jrx_bnode_encode(e, 0, e->nr, out, NODE_SIZE,
+						  magic, 5), 4096);
+		assert_jrx_ok(jrx_bnode_decode(e, out, NODE_SIZE, 4096, magic,
+					       NULL, &why));
+		assert_int_equal(e->nr, 0);
+		jrx_bnode_free(e);
+		free(out);
+		free(empty);
+	}
 	/* a key outside [min, max] makes the node invalid */
 	{
 		uint64_t ob[TH_KEY_WORDS];
