@@ -16,9 +16,10 @@ target reads first (fuzz/*.c say which):
   node    [flags][blocks][size][nbl][uuid[8..16)][blacklist][written part]
   jindex  [flags][uuid[0..8)][journal_seq][nbl][ranges][buckets...]
 
-Every structure is written twice, as it is (flags 0: its own checksums
-must hold) and with every fix-up flag set.  File names are the content's
-sha1, so a second run over the same array adds nothing.  Only the
+Every structure is written as it is (flags 0: its own checksums must
+hold) and with the target's fix-up flags set.  File names are the
+content's sha1, so identical copies (a backup superblock, a replica) and
+a second run over the same array add nothing.  Only the
 standard library; no checksum is computed here.
 """
 import hashlib
@@ -138,7 +139,6 @@ def main():
         sys.exit(__doc__)
     outdir, devs = sys.argv[1], sys.argv[2:]
     all_j, all_n, geo = [], [], None
-    counts = {}
     for path in devs:
         with open(path, "rb") as f:
             copies = read_sb(f)
@@ -147,7 +147,6 @@ def main():
             for _, sb in copies:
                 for flags in (0, FIX_ALL):
                     write(outdir, "sb", bytes([flags]) + sb)
-                counts["sb"] = counts.get("sb", 0) + 2
             g = geometry(copies[0][1])
             geo = geo or g
             all_j += jsets(f, g)
@@ -159,7 +158,6 @@ def main():
     for _, _, b in spread(one_dev, MAX_PER_TARGET // 2):
         for flags in (0, 0x03):
             write(outdir, "jset", bytes([flags]) + uuid_lo + b)
-    counts["jset"] = 2 * len(spread(one_dev, MAX_PER_TARGET // 2))
 
     # node: every kind (btree, level, bset count), then a spread of the rest
     size_code = max(0, (geo["node"] // 16384).bit_length() - 1) & 3
@@ -179,7 +177,6 @@ def main():
         if bsets > 1:       # the last bset's seq blacklisted: skipped
             bl = struct.pack("<QQ", seqs[-1], seqs[-1])
             write(outdir, "node", bytes([0, blocks, size_code, 1]) + uuid_hi + bl + img)
-    counts["node"] = 2 * len(chosen) + sum(1 for n in chosen if n[2] > 1)
 
     # jindex: runs of consecutive seqs, every copy a bucket of its own
     by_seq = {}
@@ -207,9 +204,10 @@ def main():
         n += 3
         if n >= MAX_PER_TARGET:
             break
-    counts["jindex"] = n
-    print("fuzz_corpus: " + ", ".join(f"{t} {c}" for t, c in sorted(counts.items()))
-          + f" inputs in {outdir}")
+    print("fuzz_corpus: " + ", ".join(
+        f"{t} {len(os.listdir(os.path.join(outdir, t)))}"
+        for t in ("sb", "jset", "node", "jindex") if os.path.isdir(os.path.join(outdir, t)))
+        + f" inputs in {outdir}")
 
 
 if __name__ == "__main__":
