@@ -69,8 +69,9 @@ do_build() {
 
 # A small array: synth (bulk-built btrees, a journal), recovery (appended
 # bsets, a blacklist), then a load crashed with a torn jset; then the
-# extractor cuts superblocks, jsets and nodes out of it.
-do_corpus() {
+# extractor cuts superblocks, jsets and nodes out of it.  A subshell: the
+# scratch directory goes with it.
+do_corpus() (
   local jrx=${JRX_BIN:-} dir
   if [ -z "$jrx" ]; then
     if [ -x "$ROOT/build/jrx" ]; then
@@ -82,7 +83,7 @@ do_corpus() {
     fi
   fi
   dir=$(mktemp -d /tmp/jrx-fuzz-corpus.XXXXXX)
-  trap 'rm -rf "$dir"' RETURN
+  trap 'rm -rf "$dir"' EXIT
   (
     cd "$dir"
     "$jrx" format --size 32M --bucket-size 256K --btree-node-size 16K \
@@ -93,7 +94,7 @@ do_corpus() {
   ) || die "making the corpus array with $jrx failed"
   rm -rf "$B/corpus"
   python3 "$ROOT/scripts/fuzz_corpus.py" "$B/corpus" "$dir/d0" "$dir/d1"
-}
+)
 
 have_corpus() {
   local t
