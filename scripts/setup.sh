@@ -3,9 +3,10 @@
 # --bench also what the benchmarks (bench/run.sh) and the profiling scripts
 # (perf/) need: gnuplot, RocksDB (the peer), perf, valgrind, jq, bc
 # and npm (npm only when none is installed: a NodeSource nodejs brings its
-# own and conflicts with Debian's npm).
+# own and conflicts with Debian's npm); with --fuzz clang and its libFuzzer
+# runtime (scripts/fuzz.sh, docs/FUZZING.md).
 # Non-interactive and idempotent; run as root on Debian 12 (bookworm).
-#   bash scripts/setup.sh [--bench]
+#   bash scripts/setup.sh [--bench] [--fuzz]
 set -euo pipefail
 PKGS=(
   build-essential cmake pkg-config git
@@ -16,15 +17,19 @@ PKGS=(
   libblkid-dev
   python3
 )
-case "${1:-}" in
-  "") ;;
-  --bench)
-    PKGS+=(gnuplot-nox fonts-dejavu-core librocksdb-dev linux-perf valgrind
-          jq bc util-linux)
-    command -v npm >/dev/null || PKGS+=(npm)
-    ;;
-  *) echo "usage: $0 [--bench]" >&2; exit 2 ;;
-esac
+for arg in "$@"; do
+  case "$arg" in
+    --bench)
+      PKGS+=(gnuplot-nox fonts-dejavu-core librocksdb-dev linux-perf valgrind
+            jq bc util-linux)
+      command -v npm >/dev/null || PKGS+=(npm)
+      ;;
+    # libclang-rt-dev: the default clang's compiler-rt (libFuzzer), only a
+    # recommendation of clang, which --no-install-recommends skips
+    --fuzz) PKGS+=(clang libclang-rt-dev) ;;
+    *) echo "usage: $0 [--bench] [--fuzz]" >&2; exit 2 ;;
+  esac
+done
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -361,7 +361,7 @@ enum sb_bad {
 	SB_REPLICAS_0, SB_REPLICAS_3, SB_REPLICAS_GT_DEVS, SB_DEV_UUID,
 	SB_NR_BL, SB_BL_ORDER, SB_MEMBER_STATE, SB_FIRST_BUCKET,
 	SB_JOURNAL_BEFORE_FIRST, SB_JOURNAL_PAST_END, SB_JOURNAL_NR_1,
-	SB_ROOT_ID, SB_ROOT_LEVEL, SB_ROOT_TYPE, SB_ROOT_DEV,
+	SB_JOURNAL_WRAPS, SB_ROOT_ID, SB_ROOT_LEVEL, SB_ROOT_TYPE, SB_ROOT_DEV,
 	SB_BAD_NR,
 };
 
@@ -372,7 +372,8 @@ static const char *const sb_bad_names[SB_BAD_NR] = {
 	"replicas 0", "replicas 3", "replicas > devices", "dev_uuid",
 	"nr_blacklist 33", "blacklist start > end", "member state",
 	"first bucket in reserved area", "journal before first bucket",
-	"journal past nbuckets", "journal_nr 1", "root btree_id",
+	"journal past nbuckets", "journal_nr 1",
+	"journal_bucket + journal_nr wraps past 2^64", "root btree_id",
 	"root level 8", "root key type", "root dev",
 };
 
@@ -422,6 +423,11 @@ static void test_sb_rejects(void **state)
 				sb->members[1].journal_nr + 1;
 			break;
 		case SB_JOURNAL_NR_1:	sb->members[0].journal_nr = 1; break;
+		case SB_JOURNAL_WRAPS:
+			/* the sum wraps to 4 <= nbuckets (found by fuzz_sb) */
+			sb->members[0].journal_bucket = UINT64_MAX - 3;
+			sb->members[0].journal_nr = 8;
+			break;
 		case SB_ROOT_ID:	sb->roots[3].btree_id = 2; break;
 		case SB_ROOT_LEVEL:	sb->roots[1].level = 8; break;
 		case SB_ROOT_TYPE:	sb->roots[0].k.type = JRX_KEY_INODE; break;
@@ -1294,6 +1300,33 @@ static void test_node_roundtrip(void **state)
 		assert_true(jrx_blacklisted(&bl, 9));
 		assert_false(jrx_blacklisted(&bl, 8));
 		assert_false(jrx_blacklisted(&bl, 10));
+	}
+
+	/*
+	 * a node whose one bset is empty decodes to no keys (keys[] never
+	 * allocated) and encodes again (found by fuzz_node under UBSan:
+	 * the encoder took NULL + 0)
+	 */
+	{
+		uint8_t *empty = calloc(1, NODE_SIZE), *out = malloc(NODE_SIZE);
+		struct jrx_bnode *e = jrx_bnode_alloc();
+
+		assert_non_null(empty);
+		assert_non_null(out);
+		assert_non_null(e);
+		make_node_hdr(empty, nonce, jrx_bpos(10, 0, 0), jrx_bpos(20, 0, 0));
+		put_bset(empty, 80, nonce, 5, NULL, 0);
+		assert_jrx_ok(jrx_bnode_decode(e, empty, NODE_SIZE, 4096, magic,
+					       NULL, &why));
+		assert_int_equal(e->nr, 0);
+		assert_int_equal(jrx_bnode_encode(e, 0, e->nr, out, NODE_SIZE,
+						  magic, 5), 4096);
+		assert_jrx_ok(jrx_bnode_decode(e, out, NODE_SIZE, 4096, magic,
+					       NULL, &why));
+		assert_int_equal(e->nr, 0);
+		jrx_bnode_free(e);
+		free(out);
+		free(empty);
 	}
 	/* a key outside [min, max] makes the node invalid */
 	{

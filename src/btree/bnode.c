@@ -426,8 +426,11 @@ size_t jrx_bnode_encode(const struct jrx_bnode *n, size_t lo, size_t hi,
 		.min = n->min, .max = n->max,
 	};
 
-	return jrx_node_encode_keys(&m, (const struct jrx_bkey *const *)n->keys + lo,
-				    hi - lo, buf, node_size, magic, journal_seq);
+	const struct jrx_bkey *const *keys = (const struct jrx_bkey *const *)n->keys;
+
+	/* a node that never held a key has no keys[]: NULL + 0 is undefined */
+	return jrx_node_encode_keys(&m, hi > lo ? keys + lo : keys, hi - lo,
+				    buf, node_size, magic, journal_seq);
 }
 
 int jrx_bnode_adopt_image(struct jrx_bnode *n, void *img, size_t bytes)

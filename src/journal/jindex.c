@@ -31,6 +31,37 @@ static bool in_bl(const struct jrx_blacklist_entry *v, size_t nr, uint64_t seq)
 	return false;
 }
 
+/*
+ * Where the run of seqs that starts at seq and lies wholly inside the
+ * blacklist (*black) or wholly outside it (!*black) ends: the first seq
+ * after it, at most upto.  Runs are taken whole, so a range of 2^60 seqs
+ * costs as much as one seq.
+ */
+static uint64_t bl_run_end(const struct jrx_blacklist_entry *v, size_t nr,
+			   uint64_t seq, uint64_t upto, bool *black)
+{
+	uint64_t end = upto;
+	size_t i;
+
+	*black = in_bl(v, nr, seq);
+	if (!*black) {
+		for (i = 0; i < nr; i++)
+			if (v[i].start > seq && v[i].start < end)
+				end = v[i].start;
+		return end;
+	}
+	/* follow overlapping ranges; each step passes one range's end */
+	for (end = seq; end < upto;) {
+		for (i = 0; i < nr; i++)
+			if (end >= v[i].start && end <= v[i].end)
+				break;
+		if (i == nr)
+			break;
+		end = v[i].end >= upto - 1 ? upto : v[i].end + 1;
+	}
+	return end;
+}
+
 static int add_bl(struct jrx_jindex *ix, size_t *cap,
 		  const struct jrx_blacklist_entry *e)
 {
@@ -165,12 +196,17 @@ int jrx_jindex_build(struct jrx_jindex *ix, const struct jrx_sb *sb,
 	for (i = 0; i <= ix->nr; i++) {
 		uint64_t upto = i < ix->nr ? ix->v[i].seq : ix->max_seq + 1;
 
-		for (; expect < upto; expect++) {
-			if (in_bl(ix->bl, ix->nr_bl, expect)) {
+		while (expect < upto) {
+			bool black;
+			uint64_t next = bl_run_end(ix->bl, ix->nr_bl, expect,
+						   upto, &black);
+
+			if (black) {
 				if (run)
 					report_missing(report, ctx, run, expect - 1);
 				run = 0;
-				ix->blacklisted++;
+				ix->blacklisted += next - expect;
+				expect = next;
 				continue;
 			}
 			if (!report) {
@@ -185,9 +221,10 @@ int jrx_jindex_build(struct jrx_jindex *ix, const struct jrx_sb *sb,
 					newest->offset, expect);
 				goto out;
 			}
-			ix->missing++;
+			ix->missing += next - expect;
 			if (!run)
 				run = expect;
+			expect = next;
 		}
 		if (run)
 			report_missing(report, ctx, run, expect - 1);
