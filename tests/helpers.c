@@ -10,6 +10,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <liburing.h>
@@ -19,6 +20,7 @@
 #include "fsck/fsck.h"
 #include "btree/mkfs.h"
 #include "util/prng.h"
+#include "btree/fs.h"
 
 /* ------------------------------------------------------------ assertions */
 
@@ -452,4 +454,57 @@ const char *th_key_text(const struct jrx_bkey *k, char *buf, size_t len)
 	else
 		jrx_bkey_to_text(buf, len, k);
 	return buf;
+}
+
+/* ------------------------------------------------------------ damage */
+
+struct jrx_bpos th_damage_alloc_key(const char *const *paths, unsigned n)
+{
+	uint64_t buf[TH_KEY_WORDS];
+	struct jrx_bkey *k = (struct jrx_bkey *)buf;
+	struct jrx_alloc_val *v = (void *)(buf + JRX_BKEY_U64S);
+	const struct jrx_bkey *old;
+	struct jrx_bpos pos = jrx_bpos(0, 0, 0);
+	struct jrx_array a;
+	struct jrx_fs fs;
+
+	assert_jrx_ok(jrx_array_open(&a, paths, n, 0));
+	assert_jrx_ok(jrx_fs_open(&fs, &a, 0));
+	for (;;) {
+		assert_jrx_ok(jrx_btree_peek(&fs, JRX_BTREE_ALLOC, pos, &old));
+		assert_non_null(old);
+		if (((const struct jrx_alloc_val *)jrx_bkey_val(old))->data_type ==
+		    JRX_DATA_USER)
+			break;
+		pos = jrx_bpos_successor(old->p);
+	}
+	memcpy(k, old, jrx_bkey_bytes(old));
+	v->dirty_sectors += 1;
+	pos = k->p;
+	assert_jrx_ok(jrx_fs_update(&fs, JRX_BTREE_ALLOC, k));
+	assert_jrx_ok(jrx_fs_commit(&fs));
+	assert_jrx_ok(jrx_fs_shutdown(&fs));
+	jrx_array_close(&a);
+	return pos;
+}
+
+/* Cap the address space at what is mapped now plus headroom bytes. */
+int th_cap_address_space(size_t headroom)
+{
+	char buf[128] = "";
+	unsigned long pages;
+	struct rlimit rl;
+	ssize_t n;
+	int fd;
+
+	fd = open("/proc/self/statm", O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0 || sscanf(buf, "%lu", &pages) != 1)
+		return -1;
+	rl.rlim_cur = rl.rlim_max =
+		(rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + headroom;
+	return setrlimit(RLIMIT_AS, &rl);
 }

@@ -128,6 +128,21 @@ struct th_geom {
 /* jrx_format with the given geometry; returns its result. */
 int th_format(const char *const *paths, unsigned n, const struct th_geom *g);
 
+/*
+ * Damage for fsck's repair tests: the alloc key of the first bucket that
+ * holds user data on the clean array at paths says one sector more than
+ * the bucket has (written through the store, committed, clean again).
+ * Returns the key's position (dev:bucket).
+ */
+struct jrx_bpos th_damage_alloc_key(const char *const *paths, unsigned n);
+
+/*
+ * Cap this process's address space (RLIMIT_AS) at what is mapped now plus
+ * headroom bytes: later allocations beyond it fail, for tests of what
+ * happens when memory runs out.  0 or -1.
+ */
+int th_cap_address_space(size_t headroom);
+
 /* ------------------------------------------------------------ randomness */
 
 /*

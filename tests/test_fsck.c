@@ -491,34 +491,9 @@ static void test_sb_copies_differ(void **state)
 			"an older primary superblock");
 }
 
-/* The alloc key of the first bucket holding user data says one sector more
- * than the bucket has; returns its position. */
 static struct jrx_bpos damage_alloc_key(struct env *e)
 {
-	uint64_t buf[TH_KEY_WORDS];
-	struct jrx_bkey *k = (struct jrx_bkey *)buf;
-	struct jrx_alloc_val *v = (void *)(buf + JRX_BKEY_U64S);
-	const struct jrx_bkey *old;
-	struct jrx_array a;
-	struct jrx_fs fs;
-	struct jrx_bpos pos = jrx_bpos(0, 0, 0);
-
-	open_rw(e, &a, &fs);
-	/* the first bucket holding user data: one sector more than it has */
-	for (;;) {
-		assert_jrx_ok(jrx_btree_peek(&fs, JRX_BTREE_ALLOC, pos, &old));
-		assert_non_null(old);
-		if (((const struct jrx_alloc_val *)jrx_bkey_val(old))->data_type ==
-		    JRX_DATA_USER)
-			break;
-		pos = jrx_bpos_successor(old->p);
-	}
-	memcpy(k, old, jrx_bkey_bytes(old));
-	v->dirty_sectors += 1;
-	pos = k->p;
-	assert_jrx_ok(jrx_fs_update(&fs, JRX_BTREE_ALLOC, k));
-	close_rw(&a, &fs);
-	return pos;
+	return th_damage_alloc_key(e->paths, 2);
 }
 
 static void test_alloc_mismatch(void **state)

@@ -27,7 +27,6 @@
 #include <sys/wait.h>
 
 #include "helpers.h"
-#include "btree/fs.h"
 
 #define KEYS "40000"
 #define BASE "150000"
@@ -336,36 +335,6 @@ static void test_one_writer(void **state)
 	assert_fsck_clean(f, "a recovery that others tried to join");
 }
 
-/* One alloc key of the clean array a, b says a sector too many. */
-static void damage_alloc(struct fx *f)
-{
-	const char *paths[2] = { f->a, f->b };
-	uint64_t buf[TH_KEY_WORDS];
-	struct jrx_bkey *k = (struct jrx_bkey *)buf;
-	struct jrx_alloc_val *v = (void *)(buf + JRX_BKEY_U64S);
-	const struct jrx_bkey *old;
-	struct jrx_bpos pos = jrx_bpos(0, 0, 0);
-	struct jrx_array a;
-	struct jrx_fs fs;
-
-	assert_jrx_ok(jrx_array_open(&a, paths, 2, 0));
-	assert_jrx_ok(jrx_fs_open(&fs, &a, 0));
-	for (;;) {
-		assert_jrx_ok(jrx_btree_peek(&fs, JRX_BTREE_ALLOC, pos, &old));
-		assert_non_null(old);
-		if (((const struct jrx_alloc_val *)jrx_bkey_val(old))->data_type ==
-		    JRX_DATA_USER)
-			break;
-		pos = jrx_bpos_successor(old->p);
-	}
-	memcpy(k, old, jrx_bkey_bytes(old));
-	v->dirty_sectors += 1;
-	assert_jrx_ok(jrx_fs_update(&fs, JRX_BTREE_ALLOC, k));
-	assert_jrx_ok(jrx_fs_commit(&fs));
-	assert_jrx_ok(jrx_fs_shutdown(&fs));
-	jrx_array_close(&a);
-}
-
 /* fsck -y killed at spread-out writes of its repair: the next fsck -y
  * repairs (exit 1), fsck -n is clean. */
 static void test_kill_repair(void **state)
@@ -380,7 +349,11 @@ static void test_kill_repair(void **state)
 
 	restore(f);
 	run(f, 0, rec);
-	damage_alloc(f);
+	{
+		const char *paths[2] = { f->a, f->b };
+
+		th_damage_alloc_key(paths, 2);
+	}
 	run(f, 4, chk);
 	snprintf(dmg[0], sizeof(dmg[0]), "%s.dmg", f->a);
 	snprintf(dmg[1], sizeof(dmg[1]), "%s.dmg", f->b);

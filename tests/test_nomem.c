@@ -112,26 +112,6 @@ struct outcome {
 	char out[2048];		/* fsck's text output */
 };
 
-/* Cap the address space at what is mapped now plus headroom bytes. */
-static int cap_address_space(size_t headroom)
-{
-	char buf[128] = "";
-	unsigned long pages;
-	struct rlimit rl;
-	ssize_t n;
-	int fd;
-
-	fd = open("/proc/self/statm", O_RDONLY);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0 || sscanf(buf, "%lu", &pages) != 1)
-		return -1;
-	rl.rlim_cur = rl.rlim_max =
-		(rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + headroom;
-	return setrlimit(RLIMIT_AS, &rl);
-}
 
 typedef void (*capped_fn)(void *ctx, struct outcome *o);
 
@@ -165,7 +145,7 @@ static const char *run_capped(capped_fn fn, void *ctx, bool warm,
 				_exit(2);
 		}
 		jrx_diag_clear();
-		if (!cap_address_space(headroom))
+		if (!th_cap_address_space(headroom))
 			fn(ctx, &r);
 		snprintf(r.diag, sizeof(r.diag), "%s", jrx_diag());
 		_exit(write(pfd[1], &r, sizeof(r)) == sizeof(r) ? 0 : 1);

@@ -547,25 +547,6 @@ static void test_bucket_table_bounded(void **state)
 	free(sb);
 }
 
-/* Cap the address space at what is mapped now plus headroom bytes. */
-static int cap_address_space(size_t headroom)
-{
-	char buf[128] = "";
-	unsigned long pages;
-	struct rlimit rl;
-	ssize_t n;
-	int fd = open("/proc/self/statm", O_RDONLY);
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0 || sscanf(buf, "%lu", &pages) != 1)
-		return -1;
-	rl.rlim_cur = rl.rlim_max =
-		(rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + headroom;
-	return setrlimit(RLIMIT_AS, &rl);
-}
 
 /*
  * Opening the array and its store with nbuckets = 2^32 (the format's
@@ -596,7 +577,7 @@ static void test_open_allocates_nothing_first(void **state)
 
 		close(pfd[0]);
 		r.ret = 100;
-		if (a && fs && !cap_address_space(256u << 20)) {
+		if (a && fs && !th_cap_address_space(256u << 20)) {
 			r.ret = jrx_array_open(a, f->paths, 1, JRX_OPEN_RDONLY);
 			if (!r.ret) {
 				r.ret = jrx_fs_open(fs, a, JRX_FS_RDONLY);

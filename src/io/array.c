@@ -14,23 +14,8 @@
 #include "../util/diag.h"
 #include "../format/sb.h"
 
-static void note(struct jrx_array *a, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void note(struct jrx_array *a, const char *fmt, ...)
-{
-	size_t used = strlen(a->notes);
-	va_list ap;
-
-	if (used + 2 >= sizeof(a->notes))
-		return;
-	va_start(ap, fmt);
-	vsnprintf(a->notes + used, sizeof(a->notes) - used - 1, fmt, ap);
-	va_end(ap);
-	used = strlen(a->notes);
-	a->notes[used] = '\n';
-	a->notes[used + 1] = 0;
-}
+/* one line of a->notes */
+#define note(a, ...) jrx_note_line(a->notes, sizeof(a->notes), __VA_ARGS__)
 
 int jrx_sb_read(struct jrx_dev *d, uint64_t off, struct jrx_sb *sb,
 		char *why, size_t len)

@@ -4,7 +4,6 @@
  * named array found by reading the superblock of every block device.
  */
 #include <ctype.h>
-#include <stdarg.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -19,23 +18,8 @@
 #include "jrx/errors.h"
 #include "../util/diag.h"
 
-static void note(struct jrx_members *m, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void note(struct jrx_members *m, const char *fmt, ...)
-{
-	size_t used = strlen(m->notes);
-	va_list ap;
-
-	if (used + 2 >= sizeof(m->notes))
-		return;
-	va_start(ap, fmt);
-	vsnprintf(m->notes + used, sizeof(m->notes) - used - 1, fmt, ap);
-	va_end(ap);
-	used = strlen(m->notes);
-	m->notes[used] = '\n';
-	m->notes[used + 1] = 0;
-}
+/* one line of m->notes */
+#define note(m, ...) jrx_note_line(m->notes, sizeof(m->notes), __VA_ARGS__)
 
 static void uuid_text(char *buf, const uint8_t u[16])
 {

@@ -28,3 +28,18 @@ void jrx_diag_clear(void)
 {
 	diag_buf[0] = 0;
 }
+
+void jrx_note_line(char *buf, size_t size, const char *fmt, ...)
+{
+	size_t used = strlen(buf);
+	va_list ap;
+
+	if (used + 2 >= size)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf + used, size - used - 1, fmt, ap);
+	va_end(ap);
+	used = strlen(buf);
+	buf[used] = '\n';
+	buf[used + 1] = 0;
+}
