@@ -65,10 +65,11 @@ static int dump_hash(const char *const *paths, uint64_t *hash, uint64_t *keys)
 	ret = cli_open_array("demo", &a, (char **)paths, 2, JRX_OPEN_RDONLY);
 	if (!ret) {
 		ret = jrx_fs_open(&fs, &a, JRX_FS_RDONLY);
-		for (unsigned b = 0; !ret && b < JRX_BTREE_NR; b++)
-			ret = jrx_btree_walk(&fs, b, cli_dump_key, &out);
-		if (!ret)
+		if (!ret) {
+			for (unsigned b = 0; !ret && b < JRX_BTREE_NR; b++)
+				ret = jrx_btree_walk(&fs, b, cli_dump_key, &out);
 			jrx_fs_abandon(&fs);
+		}
 		jrx_array_close(&a);
 		if (ret)
 			ret = cli_error("demo", ret);
