@@ -80,19 +80,23 @@ int jrx_dev_open(struct jrx_dev *d, const char *path, unsigned flags)
 	int oflags = (rdonly ? O_RDONLY : O_RDWR) | O_CLOEXEC |
 		(excl ? O_EXCL : 0);	/* Linux: O_EXCL claims a block device */
 	struct stat st;
+	bool known;
 
 	memset(d, 0, sizeof(*d));
 	d->fd = -1;
 	/* a directory, a fifo or a tty is refused before open can hang or
-	 * the superblock read can misreport it */
-	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+	 * the superblock read can misreport it; without stat, open(2) says
+	 * why */
+	known = stat(path, &st) == 0;
+
+	if (known && !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
 		return jrx_fail(-JRX_ERR_NOT_JRX, "%s: is a %s, not a regular"
 				" file or block device", path,
 				S_ISDIR(st.st_mode) ? "directory" :
 				S_ISCHR(st.st_mode) ? "character device" :
 				S_ISFIFO(st.st_mode) ? "fifo" :
 				S_ISSOCK(st.st_mode) ? "socket" : "special file");
-	if (!rdonly && S_ISREG(st.st_mode) && !(st.st_mode & 0222))
+	if (known && !rdonly && S_ISREG(st.st_mode) && !(st.st_mode & 0222))
 		/* root's open(2) ignores the mode; an operator who made an
 		 * image read-only meant it */
 		return jrx_fail(-JRX_ERR_READ_ONLY, "%s: the file is read-only"
