@@ -42,10 +42,9 @@ static const char usage_text[] =
 	"  -C FD      progress as e2fsck writes it (\"pass done total device\"\n"
 	"             lines, here per mille of each pass) to descriptor FD;\n"
 	"             -C 0: a bar on stdout.  A terminal on stderr gets the bar\n"
-	"             anyway.  The lines also go to systemd-fsckd's socket when\n"
-	"             it exists:\n"
-	"  --progress-socket PATH  that socket (default\n"
-	"             /run/systemd/fsck.progress)\n"
+	"             anyway.  With -p/-a the lines also go to systemd-fsckd's\n"
+	"             socket when it exists (/run/systemd/fsck.progress):\n"
+	"  --progress-socket PATH  that socket, or another, in any mode\n"
 	"Only one of -n, -y and -p/-a may be given.  Without -n an unclean\n"
 	"array is recovered (the journal replayed and committed) first.\n"
 	"Exit codes (fsck(8)), added together: 0 clean; 1 the array was\n"
@@ -83,7 +82,7 @@ int cmd_fsck(int argc, char **argv)
 	struct jrx_fsck_opts o;
 	struct jrx_fsck_result res;
 	bool mode_n = false, mode_y = false, mode_p = false;
-	const char *sock = "/run/systemd/fsck.progress";
+	const char *sock = NULL;
 	struct cli_progress prog;
 	int c, ret, cfd = -1;
 	uint64_t v;
@@ -153,6 +152,10 @@ int cmd_fsck(int argc, char **argv)
 		JRX_REPAIR_NONE;
 	signal(SIGINT, interrupted);
 	signal(SIGTERM, interrupted);
+	/* systemd-fsckd's socket at boot (-a/-p), as fsck(8) runs us there;
+	 * an administrator's own run does not talk to it unless asked */
+	if (!sock && mode_p)
+		sock = "/run/systemd/fsck.progress";
 	cli_progress_init(&prog, o.json ? (cfd > 0 ? cfd : -1) : cfd, sock,
 			  argv[optind]);
 	if (o.json && !cfd)
