@@ -63,10 +63,12 @@ int cmd_show_super(int argc, char **argv)
 			const struct jrx_member *m = &sb->members[i];
 
 			uuid_text(du, m->uuid);
-			printf("%s{\"index\":%u,\"path\":\"%s\",\"uuid\":\"%s\","
+			printf("%s{\"index\":%u,\"path\":%s%s%s,\"uuid\":\"%s\","
 			       "\"nbuckets\":%" PRIu64 ",\"first_bucket\":%" PRIu64
 			       ",\"journal_bucket\":%" PRIu64 ",\"journal_nr\":%u}",
-			       i ? "," : "", i, a.devs[i].path, du, m->nbuckets,
+			       i ? "," : "", i, a.devs[i].path ? "\"" : "",
+			       a.devs[i].path ? a.devs[i].path : "null",
+			       a.devs[i].path ? "\"" : "", du, m->nbuckets,
 			       m->first_bucket, m->journal_bucket, m->journal_nr);
 		}
 		printf("],\"roots\":[");
@@ -98,7 +100,8 @@ int cmd_show_super(int argc, char **argv)
 			uuid_text(du, m->uuid);
 			printf("member %u: %s uuid %s buckets %" PRIu64 " first %"
 			       PRIu64 " journal %" PRIu64 "+%u\n", i,
-			       a.devs[i].path, du, m->nbuckets, m->first_bucket,
+			       a.devs[i].path ? a.devs[i].path : "(missing)", du,
+			       m->nbuckets, m->first_bucket,
 			       m->journal_bucket, m->journal_nr);
 		}
 		for (unsigned i = 0; i < JRX_BTREE_NR; i++)

@@ -96,7 +96,7 @@ void jrx_report_print_text(const struct jrx_report *r, FILE *f)
 			r->replay.appended_leaves,
 			r->replay.plan_seconds, r->replay.leaves_seconds,
 			r->replay.install_seconds, r->replay.settle_seconds);
-	if (r->replay.workers && r->replay.appended_leaves)
+	if (r->replay.workers && r->replay.appended_leaves && !r->dry_run)
 		fprintf(f, "  replay   appends: %s\n",
 			!r->replay.write_depth ? "one synchronous write at a time"
 			" per worker (no io_uring)" :
