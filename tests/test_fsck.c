@@ -600,6 +600,33 @@ static void test_held_buckets(void **state)
 	jrx_buckets_exit(&bt);
 }
 
+/* fsck -y --json that repairs prints one object: the re-check's. */
+static void test_repair_json(void **state)
+{
+	struct env *e = *state;
+	struct jrx_fsck_result res;
+	char *json = NULL;
+	size_t len = 0;
+	FILE *out;
+	const char *p;
+	int objects = 0;
+
+	damage_alloc_key(e);
+	out = open_memstream(&json, &len);
+	assert_non_null(out);
+	assert_int_equal(run_fsck_mode(e, false, JRX_REPAIR_ALL, &res, out,
+				       true), 1);
+	fclose(out);
+	for (p = json; (p = strstr(p, "\"exit_code\"")); p++)
+		objects++;
+	if (objects != 1)
+		fail_msg("%d JSON objects, expected 1:\n%s", objects, json);
+	assert_contains(json, "\"state\": \"repaired\"");
+	assert_contains(json, "\"exit_code\": 1");
+	free(json);
+	assert_int_equal(run_fsck(e, true, &res, NULL, false), 0);
+}
+
 /* A repair killed at any of its writes: the next fsck -y finishes it. */
 static void test_repair_crash(void **state)
 {
@@ -1022,6 +1049,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_node_header_csum, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_sb_copies_differ, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_repair_json, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_held_buckets, setup,
 						teardown),

@@ -103,7 +103,9 @@ int jrx_fsck_run(const char *const *paths, unsigned n,
 	struct jrx_fsck_opts lo = *o;
 	struct jrx_fs *view = NULL;
 	const char *state = "clean";
-	char why[512] = "";
+	char why[512] = "", *held_text = NULL;
+	size_t held_len = 0;
+	FILE *held = NULL;
 	int ret, view_err = 0;
 
 	if (!a) {
@@ -165,9 +167,23 @@ int jrx_fsck_run(const char *const *paths, unsigned n,
 	}
 	if (!lo.state)
 		lo.state = state;
+	/* JSON is one object: when a repair may follow, the first check's
+	 * object is held back and dropped if the re-check's replaces it */
+	if (lo.json && lo.out && lo.repair != JRX_REPAIR_NONE && !o->read_only) {
+		held = open_memstream(&held_text, &held_len);
+		if (held)
+			lo.out = held;
+	}
 	ret = fsck_check(a, view, &lo, res, view_err, why);
+	if (held) {
+		fclose(held);
+		lo.out = o->out;
+	}
 	if (!ret && !view && !o->read_only && (res->exit_code & 4))
 		ret = repair(a, &lo, res);
+	if (held_text && !res->repaired)
+		fputs(held_text, o->out);
+	free(held_text);
 	if (view) {
 		jrx_fs_abandon(view);
 		free(view);
