@@ -404,6 +404,7 @@ def recovery_tables(G, skipped, sizes, fscks=()):
         if loads:
             s += ("\nLoad average (1 min) before and after the runs: %.2f–%.2f.\n"
                   % (min(loads), max(loads)))
+            s += busy_sentence(loads)
         for fk in fscks:
             if fk.get("scenario") == "recovery" and fk["keys"] == n:
                 s += "\n" + fsck_sentence(fk, "the last recovery's copy") + "\n"
@@ -463,6 +464,7 @@ def bigtree_table(B, skipped, fscks):
                 ap + "%.3f" % (g.io_written / 1e9) if g.io_written is not None else "—",
                 fmt(g.floor), g.xfloor_cell(), g.load_cell(), len(g.reps),
                 " | ".join(btree_cells(g))))
+        s += busy_sentence([x for k in ks for x in B[k].loads])
         notes = []
         for sk in skipped:
             if sk.get("scenario") == "bigtree" and sk["keys"] == j:
@@ -617,8 +619,56 @@ def gnuplot(script, *args):
                    check=True)
 
 
+BUSY_LOAD = 1.5     # 1-minute load average on this 2-core machine
+
+
+def busy_sentence(loads):
+    """A warning when the machine was busy during the runs."""
+    if loads and max(loads) >= BUSY_LOAD:
+        return ("\n**Busy machine:** the load average reached %.2f during these"
+                " runs (2 cores); the figures may be slower than the code.\n"
+                % max(loads))
+    return ""
+
+
+CSV_FIELDS = ["bench", "scenario", "keys", "base_keys", "distribution", "rep",
+              "mode", "threads", "io", "total_seconds", "superblock",
+              "journal_read", "sort", "replay", "commit", "journal_bytes_read",
+              "node_bytes_read", "node_bytes_written", "bsets_appended",
+              "nodes_written", "peak_rss_bytes", "floor_seconds",
+              "load_before", "load_after"]
+
+
+def write_csv(res, path):
+    """One row per recovery run beside the JSONL: what a spreadsheet needs."""
+    import csv
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(CSV_FIELDS)
+        for r in res:
+            rep = r.get("report")
+            if not isinstance(rep, dict) or "phases" not in rep:
+                continue
+            ph = rep.get("phases", {})
+            bt = rep.get("btree", {})
+            fl = r.get("floor") if isinstance(r.get("floor"), dict) else {}
+            w.writerow([r.get("bench"), r.get("scenario", "recovery"),
+                        r.get("keys"), r.get("base_keys", ""),
+                        r.get("distribution", ""), r.get("rep"),
+                        rep.get("mode"), rep.get("threads"),
+                        rep.get("io_backend"), rep.get("total_seconds"),
+                        ph.get("superblock"), ph.get("journal_read"),
+                        ph.get("sort"), ph.get("replay"), ph.get("commit"),
+                        rep.get("journal", {}).get("bytes_read"),
+                        bt.get("bytes_read"), bt.get("bytes_written"),
+                        bt.get("appended"), bt.get("nodes_written"),
+                        rep.get("peak_rss_bytes"), fl.get("seconds", ""),
+                        r.get("load_before", ""), r.get("load_after", "")])
+
+
 def render(results_path, micro_path, md_path, out_dir):
     res = load(results_path)
+    write_csv(res, os.path.splitext(results_path)[0] + ".csv")
     m = next((r for r in res if r.get("bench") == "machine"), None)
     G = groups(res)
     B = bigtree_groups(res)
