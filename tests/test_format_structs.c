@@ -866,7 +866,7 @@ static void test_keys_every_type(void **state)
 		{ "accounting", JRX_BTREE_ACCOUNTING, 0, 7,
 		  "1:259:0 accounting version=42 d0=1 d1=-5" },
 		{ "btree_ptr", JRX_BTREE_INODES, 1, 11,
-		  "18446744073709551615:18446744073709551615:4294967295 btree_ptr"
+		  "POS_MAX btree_ptr"
 		  " dev=0 sector=4096 blocks=1 nonce=00000000deadbeef min=3:4:5" },
 	};
 
@@ -956,7 +956,7 @@ static void test_key_text_edges(void **state)
 
 	(void)state;
 	n = jrx_bpos_to_text(text, sizeof(text), JRX_POS_MAX);
-	assert_string_equal(text, "18446744073709551615:18446744073709551615:4294967295");
+	assert_string_equal(text, "POS_MAX");
 	assert_int_equal(n, strlen(text));
 	jrx_bpos_to_text(text, sizeof(text), JRX_POS_MIN);
 	assert_string_equal(text, "0:0:0");

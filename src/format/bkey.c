@@ -167,7 +167,8 @@ int jrx_bkey_validate(const struct jrx_bkey *k, size_t avail,
 
 size_t jrx_bpos_to_text(char *buf, size_t len, struct jrx_bpos p)
 {
-	int n = snprintf(buf, len, "%" PRIu64 ":%" PRIu64 ":%" PRIu32,
+	int n = jrx_bpos_eq(p, JRX_POS_MAX) ? snprintf(buf, len, "POS_MAX") :
+		snprintf(buf, len, "%" PRIu64 ":%" PRIu64 ":%" PRIu32,
 			 p.inode, p.offset, p.snapshot);
 	return n < 0 ? 0 : (size_t)n;
 }

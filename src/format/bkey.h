@@ -76,8 +76,10 @@ uint8_t jrx_btree_leaf_key_type(unsigned btree_id);
 int jrx_bkey_validate(const struct jrx_bkey *k, size_t avail,
 		      unsigned btree_id, unsigned level, const char **why);
 
-/* Stable text: "btree:level inode:offset:snapshot type fields...". */
+/* A position as "inode:offset:snapshot", POS_MAX as "POS_MAX"; the
+ * length written. */
 size_t jrx_bpos_to_text(char *buf, size_t len, struct jrx_bpos p);
+/* Stable text of a key: "inode:offset:snapshot type fields..." (dump). */
 size_t jrx_bkey_to_text(char *buf, size_t len, const struct jrx_bkey *k);
 
 #endif
