@@ -181,7 +181,8 @@ static int rebuild_alloc(struct jrx_fsck *f, const struct jrx_fsck_result *first
 }
 
 int fsck_repair(struct jrx_array *a, const struct jrx_fsck_opts *o,
-		unsigned fixes, const struct jrx_fsck_result *first)
+		unsigned fixes, const struct jrx_fsck_result *first,
+		unsigned *done)
 {
 	struct jrx_fsck *f = calloc(1, sizeof(*f));
 	FILE *out = o->json ? NULL : o->out;
@@ -197,12 +198,17 @@ int fsck_repair(struct jrx_array *a, const struct jrx_fsck_opts *o,
 	ret = f->res ? fsck_setup(f) : jrx_fail(-ENOMEM, "allocating the"
 						 " repair state");
 	/* the rebuild's commit also rewrites every superblock copy */
+	*done = 0;
 	if (!ret && (fixes & (1u << JRX_FIX_REBUILD_ALLOC)))
 		ret = rebuild_alloc(f, first, out);
-	if (ret == 1)
+	if (ret == 1) {
 		ret = 0;
-	else if (!ret && (fixes & (1u << JRX_FIX_REWRITE_SB))) {
+		*done = fixes & ((1u << JRX_FIX_REBUILD_ALLOC) |
+				 (1u << JRX_FIX_REWRITE_SB));
+	} else if (!ret && (fixes & (1u << JRX_FIX_REWRITE_SB))) {
 		ret = jrx_array_write_sb(a);
+		if (!ret)
+			*done = 1u << JRX_FIX_REWRITE_SB;
 		if (!ret && out)
 			fprintf(out, "repaired: every superblock copy rewritten"
 				" (seq %" PRIu64 ")\n", a->sb.seq);

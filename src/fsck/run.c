@@ -77,6 +77,7 @@ static int repair(struct jrx_array *a, struct jrx_fsck_opts *lo,
 	bool unexpected;
 	unsigned fixes = jrx_pr_fixes(&res->counts, lo->repair, &unexpected);
 	struct jrx_fsck_result first = *res;
+	unsigned done = 0;
 	int ret;
 
 	if (unexpected && lo->out && !lo->json)
@@ -84,15 +85,17 @@ static int repair(struct jrx_array *a, struct jrx_fsck_opts *lo,
 			" MANUALLY (without -a or -p)\n");
 	if (!fixes)
 		return 0;
-	ret = fsck_repair(a, lo, fixes, &first);
+	ret = fsck_repair(a, lo, fixes, &first, &done);
 	if (ret) {
 		res->error = ret;
 		res->exit_code |= 8;
 		return ret;
 	}
+	if (!done)
+		return 0;	/* refused, and said why: the first check stands */
 	lo->state = "repaired";
 	ret = fsck_check(a, NULL, lo, res, 0, NULL);
-	res->repaired = fixes;
+	res->repaired = done;
 	return ret;
 }
 
