@@ -632,7 +632,7 @@ static void test_repair_crash(void **state)
 {
 	struct env *e = *state;
 	struct jrx_fsck_result res;
-	char saved[2][300], cmd[700], what[96];
+	char saved[2][300], cmd[1024], what[96];
 	uint64_t total, w0;
 
 	damage_alloc_key(e);
