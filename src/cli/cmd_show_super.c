@@ -5,12 +5,7 @@
 #include <inttypes.h>
 #include "cli.h"
 #include "format/bkey.h"
-
-static void uuid_text(char *buf, const uint8_t u[16])
-{
-	for (int i = 0; i < 16; i++)
-		sprintf(buf + 2 * i, "%02x", u[i]);
-}
+#include "format/sb.h"
 
 int cmd_show_super(int argc, char **argv)
 {
@@ -45,7 +40,7 @@ int cmd_show_super(int argc, char **argv)
 			   JRX_OPEN_RDONLY | JRX_OPEN_PARTIAL))
 		return JRX_EXIT_ERROR;
 	sb = &a.sb;
-	uuid_text(u, sb->uuid);
+	jrx_uuid_text(u, sb->uuid);
 	if (json) {
 		printf("{\"uuid\":\"%s\",\"version\":%u,\"seq\":%" PRIu64
 		       ",\"clean\":%s,\"devices\":%u,\"block_size\":%u,"
@@ -62,7 +57,7 @@ int cmd_show_super(int argc, char **argv)
 		for (unsigned i = 0; i < sb->nr_devices; i++) {
 			const struct jrx_member *m = &sb->members[i];
 
-			uuid_text(du, m->uuid);
+			jrx_uuid_text(du, m->uuid);
 			printf("%s{\"index\":%u,\"path\":%s%s%s,\"uuid\":\"%s\","
 			       "\"nbuckets\":%" PRIu64 ",\"first_bucket\":%" PRIu64
 			       ",\"journal_bucket\":%" PRIu64 ",\"journal_nr\":%u}",
@@ -97,7 +92,7 @@ int cmd_show_super(int argc, char **argv)
 		for (unsigned i = 0; i < sb->nr_devices; i++) {
 			const struct jrx_member *m = &sb->members[i];
 
-			uuid_text(du, m->uuid);
+			jrx_uuid_text(du, m->uuid);
 			printf("member %u: %s uuid %s buckets %" PRIu64 " first %"
 			       PRIu64 " journal %" PRIu64 "+%u\n", i,
 			       a.devs[i].path ? a.devs[i].path : "(missing)", du,

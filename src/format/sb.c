@@ -191,6 +191,17 @@ static uint64_t le64_at(const uint8_t *p)
 	return v;
 }
 
+void jrx_uuid_text(char buf[33], const uint8_t uuid[16])
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (int i = 0; i < 16; i++) {
+		buf[2 * i] = digits[uuid[i] >> 4];
+		buf[2 * i + 1] = digits[uuid[i] & 15];
+	}
+	buf[32] = 0;
+}
+
 uint64_t jrx_jset_magic(const uint8_t uuid[16])
 {
 	return le64_at(uuid) ^ JRX_JSET_MAGIC_XOR;

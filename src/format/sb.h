@@ -41,6 +41,9 @@ bool jrx_sb_member_bytes(const struct jrx_sb *sb, unsigned dev,
 const char *jrx_sb_node_range(const struct jrx_sb *sb, uint32_t dev,
 			      uint64_t sector, uint64_t *off);
 
+/* A uuid as 32 lowercase hex digits into buf (33 bytes with the NUL). */
+void jrx_uuid_text(char buf[33], const uint8_t uuid[16]);
+
 uint64_t jrx_jset_magic(const uint8_t uuid[16]);
 uint64_t jrx_node_magic(const uint8_t uuid[16]);
 

@@ -20,12 +20,6 @@
 #include "../util/diag.h"
 #include "../format/sb.h"
 
-static void uuid_text(char *buf, const uint8_t u[16])
-{
-	for (int i = 0; i < 16; i++)
-		sprintf(buf + 2 * i, "%02x", u[i]);
-}
-
 #define CMP_U64(field)							\
 	do {								\
 		if (r->field != s->field) {				\
@@ -44,8 +38,8 @@ static const char *sb_differs(const struct jrx_sb *r, const struct jrx_sb *s,
 
 	CMP_U64(seq);
 	if (memcmp(r->uuid, s->uuid, 16)) {
-		uuid_text(t1, r->uuid);
-		uuid_text(t2, s->uuid);
+		jrx_uuid_text(t1, r->uuid);
+		jrx_uuid_text(t2, s->uuid);
 		jrx_pr_expected(c, "%s", t1);
 		jrx_pr_found(c, "%s", t2);
 		return "uuid";
@@ -87,8 +81,8 @@ static const char *sb_differs(const struct jrx_sb *r, const struct jrx_sb *s,
 			     PRIu64 "+%u, state %u", y->nbuckets, y->first_bucket,
 			     y->journal_bucket, y->journal_nr, y->state);
 		if (!strcmp(c->expected, c->found)) {
-			uuid_text(t1, x->uuid);
-			uuid_text(t2, y->uuid);
+			jrx_uuid_text(t1, x->uuid);
+			jrx_uuid_text(t2, y->uuid);
 			jrx_pr_expected(c, "uuid %s", t1);
 			jrx_pr_found(c, "uuid %s", t2);
 		}

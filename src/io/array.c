@@ -36,12 +36,6 @@ int jrx_sb_read(struct jrx_dev *d, uint64_t off, struct jrx_sb *sb,
 	return jrx_sb_validate(sb, why, len);
 }
 
-static void uuid_text(char *buf, const uint8_t u[16])
-{
-	for (int i = 0; i < 16; i++)
-		sprintf(buf + 2 * i, "%02x", u[i]);
-}
-
 /* Best superblock copy of one device; notes a bad copy next to a good one. */
 static int read_dev_sb(struct jrx_array *a, struct jrx_dev *d, struct jrx_sb *out)
 {
@@ -211,8 +205,8 @@ static int open_members(struct jrx_array *a, const char *const *paths,
 		if (i && memcmp(sb->uuid, sbs[0].uuid, 16)) {
 			char u0[33], u1[33];
 
-			uuid_text(u0, sbs[0].uuid);
-			uuid_text(u1, sb->uuid);
+			jrx_uuid_text(u0, sbs[0].uuid);
+			jrx_uuid_text(u1, sb->uuid);
 			ret = jrx_fail(-JRX_ERR_DEV_OTHER_ARRAY, "%s: belongs to array"
 				       " %s, but %s belongs to array %s", paths[i],
 				       u1, paths[0], u0);
@@ -250,7 +244,7 @@ static int open_members(struct jrx_array *a, const char *const *paths,
 		if (a->devs[i].fd < 0) {
 			char u[33];
 
-			uuid_text(u, a->sb.members[i].uuid);
+			jrx_uuid_text(u, a->sb.members[i].uuid);
 			if ((flags & JRX_OPEN_PARTIAL) && a->rdonly) {
 				note(a, "member %u of %u (device uuid %s) is missing",
 				     i, a->nr_devs, u);

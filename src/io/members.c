@@ -17,15 +17,10 @@
 #include "device.h"
 #include "jrx/errors.h"
 #include "../util/diag.h"
+#include "../format/sb.h"
 
 /* one line of m->notes */
 #define note(m, ...) jrx_note_line(m->notes, sizeof(m->notes), __VA_ARGS__)
-
-static void uuid_text(char *buf, const uint8_t u[16])
-{
-	for (int i = 0; i < 16; i++)
-		sprintf(buf + 2 * i, "%02x", u[i]);
-}
 
 /* "UUID=" text to 16 bytes: 32 hex digits, dashes anywhere. */
 static bool uuid_parse(const char *s, uint8_t out[16])
@@ -202,7 +197,7 @@ static int scan_missing(struct jrx_members *m, const uint8_t uuid[16],
 		    sb->dev_idx < JRX_MAX_DEVICES)
 			f->have[sb->dev_idx] = true;
 	ret = jrx_members_scan(uuid, on_found, f);
-	uuid_text(u, uuid);
+	jrx_uuid_text(u, uuid);
 	for (unsigned i = 0; ret >= 0 && i < JRX_MAX_DEVICES; i++) {
 		if (!f->path[i][0])
 			continue;
@@ -258,7 +253,7 @@ int jrx_members_resolve(struct jrx_members *m, const char *const *names,
 		char u[33];
 
 		ret = scan_missing(m, want, "UUID= given");
-		uuid_text(u, want);
+		jrx_uuid_text(u, want);
 		if (!ret && !m->n)
 			ret = jrx_fail(-JRX_ERR_DEV_MISSING, "UUID=%s: no block"
 				       " device holds a member of that array", u);

@@ -16,12 +16,6 @@
 #include "../util/diag.h"
 #include "../format/sb.h"
 
-static void uuid_text(char *buf, const uint8_t u[16])
-{
-	for (int i = 0; i < 16; i++)
-		sprintf(buf + 2 * i, "%02x", u[i]);
-}
-
 /* A jrx superblock copy at off: 1 with a description, 0, or an error. */
 static int jrx_copy(struct jrx_dev *d, uint64_t off, char *what, size_t len)
 {
@@ -40,7 +34,7 @@ static int jrx_copy(struct jrx_dev *d, uint64_t off, char *what, size_t len)
 					      sizeof(sb->magic))) {
 		ret = 0;	/* no magic there */
 	} else if (ret == 0) {
-		uuid_text(u, sb->uuid);
+		jrx_uuid_text(u, sb->uuid);
 		snprintf(what, len, "a jrx array (uuid %s, member %u of %u, %s,"
 			 " superblock at offset %" PRIu64 ")", u, sb->dev_idx,
 			 sb->nr_devices, sb->flags & JRX_SB_CLEAN ? "clean" :
