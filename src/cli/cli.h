@@ -51,6 +51,10 @@ struct cli_dump {
 	uint64_t keys;
 };
 int  cli_dump_key(void *ctx, unsigned btree_id, const struct jrx_bkey *k);
+/* Every key of every btree of the clean array at paths into out, as
+ * `jrx dump` prints them; an exit code, errors printed as cmd's. */
+int  cli_dump_array(const char *cmd, const char *const *paths, int n,
+		    struct cli_dump *out);
 
 int cmd_format(int argc, char **argv);
 int cmd_show_super(int argc, char **argv);

@@ -385,8 +385,6 @@ struct dump {
 /* Every key of every btree of a clean array, as `jrx dump` prints them. */
 static int demo_dump(const char *const *paths, struct dump *d)
 {
-	struct jrx_array a;
-	struct jrx_fs fs;
 	int ret;
 
 	memset(d, 0, sizeof(*d));
@@ -395,19 +393,7 @@ static int demo_dump(const char *const *paths, struct dump *d)
 		perror("jrx demo: open_memstream");
 		return JRX_EXIT_ERROR;
 	}
-	ret = cli_open_array("demo", &a, (char **)paths, 2, JRX_OPEN_RDONLY);
-	if (!ret) {
-		ret = jrx_fs_open(&fs, &a, JRX_FS_RDONLY);
-		if (!ret) {
-			for (unsigned b = 0; !ret && b < JRX_BTREE_NR; b++)
-				ret = jrx_btree_walk(&fs, b, cli_dump_key,
-						     &d->out);
-			jrx_fs_abandon(&fs);
-		}
-		jrx_array_close(&a);
-		if (ret)
-			ret = cli_error("demo", ret);
-	}
+	ret = cli_dump_array("demo", paths, 2, &d->out);
 	if (fclose(d->out.f) && !ret) {
 		perror("jrx demo: dump");
 		ret = JRX_EXIT_ERROR;

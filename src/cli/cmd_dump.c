@@ -23,6 +23,25 @@ int cli_dump_key(void *ctx, unsigned btree_id, const struct jrx_bkey *k)
 		-EIO : 0;
 }
 
+int cli_dump_array(const char *cmd, const char *const *paths, int n,
+		   struct cli_dump *out)
+{
+	struct jrx_array a;
+	struct jrx_fs fs;
+	int ret;
+
+	if (cli_open_array(cmd, &a, (char **)paths, n, JRX_OPEN_RDONLY))
+		return JRX_EXIT_ERROR;
+	ret = jrx_fs_open(&fs, &a, JRX_FS_RDONLY);
+	if (!ret) {
+		for (unsigned b = 0; !ret && b < JRX_BTREE_NR; b++)
+			ret = jrx_btree_walk(&fs, b, cli_dump_key, out);
+		jrx_fs_abandon(&fs);
+	}
+	jrx_array_close(&a);
+	return ret ? cli_error(cmd, ret) : 0;
+}
+
 int cmd_dump(int argc, char **argv)
 {
 	static const struct option opts[] = {

@@ -50,8 +50,6 @@ static int dump_hash(const char *const *paths, uint64_t *hash, uint64_t *keys)
 	cookie_io_functions_t io = { .write = hash_write };
 	XXH3_state_t *st = XXH3_createState();
 	struct cli_dump out = { 0 };
-	struct jrx_array a;
-	struct jrx_fs fs;
 	int ret;
 
 	if (!st)
@@ -62,18 +60,7 @@ static int dump_hash(const char *const *paths, uint64_t *hash, uint64_t *keys)
 		XXH3_freeState(st);
 		return cli_error("demo", -errno);
 	}
-	ret = cli_open_array("demo", &a, (char **)paths, 2, JRX_OPEN_RDONLY);
-	if (!ret) {
-		ret = jrx_fs_open(&fs, &a, JRX_FS_RDONLY);
-		if (!ret) {
-			for (unsigned b = 0; !ret && b < JRX_BTREE_NR; b++)
-				ret = jrx_btree_walk(&fs, b, cli_dump_key, &out);
-			jrx_fs_abandon(&fs);
-		}
-		jrx_array_close(&a);
-		if (ret)
-			ret = cli_error("demo", ret);
-	}
+	ret = cli_dump_array("demo", paths, 2, &out);
 	fclose(out.f);
 	*hash = XXH3_64bits_digest(st);
 	*keys = out.keys;
