@@ -30,6 +30,11 @@ static const char usage_text[] =
 	"                     memory from their node (auto), or not pinned\n"
 	"  --replay-unit N    replay work units of at most N journal keys\n"
 	"                     (default: balanced automatically)\n"
+	"  --memory-limit SIZE  the recovery's memory, RSS included (K/M/G;\n"
+	"                     default 70% of MemAvailable): a journal that\n"
+	"                     does not fit is sorted in runs spilled to disk\n"
+	"  --scratch DIR      where spilled runs go (default $TMPDIR, else\n"
+	"                     /var/tmp); an unlinked file, gone at exit\n"
 	"  --stop-after journal_read|sort\n"
 	"                     dry runs: stop after that phase (benchmarks,\n"
 	"                     profiles)\n";
@@ -60,7 +65,7 @@ static int bad_value(const char *opt, const char *v)
 int cmd_recover(int argc, char **argv)
 {
 	enum { O_REF = 256, O_JSON, O_IO, O_THREADS, O_FULL, O_STOP, O_NUMA,
-	       O_UNIT, O_WAIT };
+	       O_UNIT, O_WAIT, O_MEM, O_SCRATCH };
 	static const struct option opts[] = {
 		{ "reference", no_argument, NULL, O_REF },
 		{ "dry-run", no_argument, NULL, 'n' },
@@ -72,6 +77,8 @@ int cmd_recover(int argc, char **argv)
 		{ "numa", required_argument, NULL, O_NUMA },
 		{ "replay-unit", required_argument, NULL, O_UNIT },
 		{ "wait", no_argument, NULL, O_WAIT },
+		{ "memory-limit", required_argument, NULL, O_MEM },
+		{ "scratch", required_argument, NULL, O_SCRATCH },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -123,6 +130,14 @@ int cmd_recover(int argc, char **argv)
 			if (!cli_parse_u64(optarg, &v) || !v || v > UINT32_MAX)
 				return bad_value("--replay-unit", optarg);
 			o.replay_unit = (unsigned)v;
+			break;
+		case O_MEM:
+			if (!cli_parse_size(optarg, &v) || !v)
+				return bad_value("--memory-limit", optarg);
+			o.memory_limit = v;
+			break;
+		case O_SCRATCH:
+			o.scratch_dir = optarg;
 			break;
 		case O_STOP:
 			if (!strcmp(optarg, "journal_read"))

@@ -144,7 +144,11 @@ int jrx_jindex_build(struct jrx_jindex *ix, const struct jrx_sb *sb,
 		ix->copies++;
 		if (last && last->seq == c->seq) {
 			size_t bytes = sizeof(*c->j) + (size_t)c->j->u64s * 8;
-			bool differ = c->j->u64s != last->j->u64s ||
+			/* compact copies (jscan.h's sink) compare by hash */
+			bool differ = c->compact || last->compact ?
+				c->compact != last->compact ||
+				c->hash != last->hash || c->bytes != last->bytes :
+				c->j->u64s != last->j->u64s ||
 				memcmp(c->j, last->j, bytes);
 
 			if (differ && report) {
@@ -174,6 +178,8 @@ int jrx_jindex_build(struct jrx_jindex *ix, const struct jrx_sb *sb,
 		ix->v[ix->nr++] = (struct jrx_jindex_ent){
 			.seq = c->seq, .j = c->j, .dev = c->dev,
 			.offset = c->offset, .copies = 1,
+			.compact = c->compact, .hash = c->hash,
+			.bytes = c->bytes,
 		};
 	}
 	/* blacklist entries carried by the jsets of the range */

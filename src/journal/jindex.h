@@ -32,6 +32,10 @@ struct jrx_jindex_ent {
 	uint64_t offset;
 	uint32_t copies;		/* identical copies found */
 	bool	 blacklisted;		/* in range but to be skipped */
+	/* j is a compact copy (jlist.h), with its jset's hash and size */
+	bool	 compact;
+	uint64_t hash;
+	uint32_t bytes;
 };
 
 struct jrx_jindex {

@@ -48,6 +48,9 @@ void jrx_journal_scan_drop_arenas(struct jrx_journal_scan *s)
 void jrx_journal_scan_free(struct jrx_journal_scan *s)
 {
 	jrx_journal_scan_drop_arenas(s);
+	for (size_t i = 0; i < s->nr_copies; i++)
+		free(s->copies[i]);
+	free(s->copies);
 	free(s->arenas);
 	free(s->v);
 	memset(s, 0, sizeof(*s));

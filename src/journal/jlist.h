@@ -35,6 +35,14 @@ struct jrx_jset_info {
 	uint64_t keys;
 	const char *why;	/* for a bad jset: what failed */
 	const struct jrx_jset *j; /* the bytes (kept buffers), OK jsets only */
+	/*
+	 * A reader with a sink (jscan.h) keeps of each OK jset only a
+	 * compact copy: the header and the entries that are not keys, with
+	 * the header's u64s theirs; hash is then xxh3-64 of the whole jset
+	 * as read, which is how replicas are compared.
+	 */
+	bool	 compact;
+	uint64_t hash;
 };
 
 /* How a reader went about it (the report's read_mode). */
@@ -60,6 +68,10 @@ struct jrx_journal_scan {
 	char	 why_full[160];		/* why a bisect became a full scan */
 	uint64_t probes;		/* one-block bisect reads */
 	uint64_t buckets_total;		/* journal buckets of the array */
+	/* compact copies of sunk jsets (malloc'd, one each) */
+	void	**copies;
+	size_t	 nr_copies, cap_copies;
+	uint64_t batches;		/* batches handed to a sink */
 };
 
 /* "sequential", "full_scan", "bisect": the report's names. */

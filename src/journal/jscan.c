@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <xxhash.h>
 #include "jscan.h"
 #include "jrx/errors.h"
 #include "../util/diag.h"
@@ -56,6 +57,7 @@ struct scan {
 	size_t	 nr_reads, cap_reads;
 	uint64_t jseq;		/* the superblock's journal_seq */
 	bool	 full;		/* bisect gave up */
+	const struct jrx_jscan_sink *sink;	/* NULL: keep every bucket */
 };
 
 static int undecided(struct scan *sc, const char *fmt, ...)
@@ -109,8 +111,8 @@ static int bucket_done(void *ctx, struct jrx_io_req *req)
  * Read the buckets (dev[i], ring index idx[i]) whole, all at once, into a
  * new arena kept in s; their parsed jsets go to sc->reads.
  */
-static int read_buckets(struct scan *sc, const uint32_t *dev,
-			const uint32_t *idx, size_t n, bool fixed)
+static int read_kept(struct scan *sc, const uint32_t *dev,
+		     const uint32_t *idx, size_t n, bool fixed)
 {
 	uint64_t bsize = sc->a->sb.bucket_size;
 	size_t len, base = sc->nr_reads;
@@ -173,6 +175,150 @@ static int read_buckets(struct scan *sc, const uint32_t *dev,
 			(void)madvise(sc->reads[base + i].buf, bsize,
 				      MADV_DONTNEED);
 	return 0;
+}
+
+/*
+ * The jset's compact copy (jlist.h): the header and its entries that are
+ * not keys.
+ */
+static int compact(struct jrx_journal_scan *s, struct jrx_jset_info *info)
+{
+	const struct jrx_jset *j = info->j;
+	const struct jrx_jset_entry *e;
+	struct jrx_jset *c;
+	size_t u64s = 0;
+	char *p;
+	int ret;
+
+	jrx_for_each_jset_entry(e, j)
+		if (e->type != JRX_JE_BTREE_KEYS)
+			u64s += 1u + e->u64s;
+	ret = JRX_VEC_RESERVE(s->copies, s->nr_copies, s->cap_copies, 1,
+			      "compact jsets");
+	if (ret)
+		return ret;
+	c = malloc(sizeof(*c) + u64s * 8u);
+	if (!c)
+		return jrx_fail(-ENOMEM, "allocating a compact jset");
+	*c = *j;
+	c->u64s = (uint32_t)u64s;
+	p = (char *)(c + 1);
+	jrx_for_each_jset_entry(e, j)
+		if (e->type != JRX_JE_BTREE_KEYS) {
+			memcpy(p, e, 8u + e->u64s * 8u);
+			p += 8u + e->u64s * 8u;
+		}
+	s->copies[s->nr_copies++] = c;
+	info->hash = XXH3_64bits(j, info->bytes);
+	info->j = c;
+	info->compact = true;
+	return 0;
+}
+
+/* Hand the valid jsets of reads [base, base + n) to the sink, then compact. */
+static int sink_batch(struct scan *sc, size_t base, size_t n)
+{
+	const struct jrx_jset_info **v = NULL;
+	size_t nr = 0, cap = 0;
+	int ret = 0;
+
+	for (size_t r = base; r < base + n && !ret; r++)
+		for (size_t i = 0; i < sc->reads[r].nr && !ret; i++) {
+			const struct jrx_jset_info *x = &sc->reads[r].v[i];
+
+			if (x->state != JRX_JSET_OK || !x->j || x->compact)
+				continue;
+			ret = JRX_VEC_RESERVE(v, nr, cap, 1, "jsets of a batch");
+			if (!ret)
+				v[nr++] = x;
+		}
+	if (!ret && nr)
+		ret = sc->sink->fn(sc->sink->ctx, v, nr);
+	free(v);
+	sc->s->batches++;
+	for (size_t r = base; r < base + n && !ret; r++) {
+		for (size_t i = 0; i < sc->reads[r].nr && !ret; i++) {
+			struct jrx_jset_info *x = &sc->reads[r].v[i];
+
+			if (x->state == JRX_JSET_OK && x->j && !x->compact)
+				ret = compact(sc->s, x);
+		}
+		sc->reads[r].kept = false;
+	}
+	return ret;
+}
+
+/*
+ * With a sink: the same reads, batch_bytes at a time through one arena
+ * that is not kept; each batch goes to the sink once it is parsed.
+ */
+static int read_sunk(struct scan *sc, const uint32_t *dev, const uint32_t *idx,
+		     size_t n, bool fixed)
+{
+	uint64_t bsize = sc->a->sb.bucket_size;
+	size_t per = sc->sink->batch_bytes / bsize, len;
+	struct jrx_io_req *reqs;
+	char *arena;
+	int ret = 0;
+
+	if (!n)
+		return 0;
+	if (!per)
+		per = 1;
+	if (per > n)
+		per = n;
+	len = per * bsize;	/* <= batch_bytes, or one bucket */
+	ret = JRX_VEC_RESERVE(sc->reads, sc->nr_reads, sc->cap_reads, n,
+			      "list of journal bucket reads");
+	if (ret)
+		return ret;
+	reqs = calloc(per, sizeof(*reqs));
+	arena = jrx_io_arena(len);
+	if (!reqs || !arena) {
+		free(reqs);
+		jrx_io_arena_free(arena, len);
+		return jrx_fail(-ENOMEM, "allocating %zu journal buckets to read:"
+				" %zu bytes", per, len);
+	}
+	if (fixed)
+		jrx_io_set_arena(sc->io, arena, len);
+	for (size_t at = 0; at < n && !ret; at += per) {
+		size_t m = n - at < per ? n - at : per, base = sc->nr_reads;
+
+		for (size_t i = 0; i < m; i++) {
+			const struct dstate *ds = &sc->d[dev[at + i]];
+			struct bread *b = &sc->reads[base + i];
+
+			*b = (struct bread){
+				.dev = dev[at + i], .bucket = ds->first + idx[at + i],
+				.buf = arena + i * bsize,
+			};
+			reqs[i] = (struct jrx_io_req){
+				.dev = b->dev, .len = (uint32_t)bsize,
+				.off = jrx_bucket_offset(&sc->a->sb, b->bucket),
+				.buf = b->buf, .priv = b,
+			};
+		}
+		sc->nr_reads += m;
+		ret = jrx_io_read(sc->io, reqs, m, bucket_done, (void *)sc->a);
+		sc->s->bytes_read += m * bsize;
+		sc->s->buckets_read += m;
+		if (!ret)
+			ret = sink_batch(sc, base, m);
+	}
+	if (fixed)
+		jrx_io_set_arena(sc->io, NULL, 0);
+	free(reqs);
+	jrx_io_arena_free(arena, len);
+	return ret;
+}
+
+static int read_buckets(struct scan *sc, const uint32_t *dev,
+			const uint32_t *idx, size_t n, bool fixed)
+{
+	if (sc->sink && (uint64_t)n * sc->a->sb.bucket_size > sc->sink->threshold)
+		return read_sunk(sc, dev, idx, n, fixed);
+	return read_kept(sc, dev, idx, n, fixed);
 }
 
 /* ---------------------------------------------------------------- probes */
@@ -604,7 +750,15 @@ static void drop_reads(struct scan *sc)
 int jrx_journal_read_par(const struct jrx_array *a, struct jrx_io_engine *io,
 			 unsigned flags, struct jrx_journal_scan *s)
 {
-	struct scan sc = { .a = a, .io = io, .s = s, .jseq = a->sb.journal_seq };
+	return jrx_journal_read_sink(a, io, flags, s, NULL);
+}
+
+int jrx_journal_read_sink(const struct jrx_array *a, struct jrx_io_engine *io,
+			  unsigned flags, struct jrx_journal_scan *s,
+			  const struct jrx_jscan_sink *sink)
+{
+	struct scan sc = { .a = a, .io = io, .s = s, .jseq = a->sb.journal_seq,
+			   .sink = sink };
 	int ret = 0;
 
 	memset(s, 0, sizeof(*s));
@@ -632,11 +786,19 @@ int jrx_journal_read_par(const struct jrx_array *a, struct jrx_io_engine *io,
 			/* start over: what was read goes, the full scan reads all */
 			drop_reads(&sc);
 			jrx_journal_scan_drop_arenas(s);
+			s->batches = 0;
+			if (sink && sink->reset)
+				sink->reset(sink->ctx);
 		}
 	}
 	if (!ret && ((flags & JRX_JSCAN_FULL) || sc.full)) {
 		s->mode = JRX_SCAN_FULL;
 		ret = full_scan(&sc);
+	}
+	/* once anything went to the sink, everything does */
+	if (!ret && s->batches) {
+		ret = sink_batch(&sc, 0, sc.nr_reads);
+		jrx_journal_scan_drop_arenas(s);
 	}
 	if (!ret)
 		ret = assemble(&sc);

@@ -39,4 +39,28 @@ enum {
 int jrx_journal_read_par(const struct jrx_array *a, struct jrx_io_engine *io,
 			 unsigned flags, struct jrx_journal_scan *s);
 
+/*
+ * Reading a journal bigger than memory: a read of more than threshold
+ * bytes of buckets is done in batches
+ * of at most batch_bytes, one arena reused; when a batch has landed and
+ * been parsed, fn sees its valid jsets whole (v[i].j, in no particular
+ * order, replicas included), and then each keeps only a compact copy
+ * (jlist.h: the header and the non-key entries, and a hash), so the list
+ * and the journal index are built as usual but hold no keys.  reset is
+ * called when what was sunk must be forgotten (a bisect that gives up
+ * and starts a full scan).  A non-zero return of fn stops the read.
+ */
+struct jrx_jscan_sink {
+	uint64_t threshold;		/* reads of at most this many bytes
+					   are kept whole, as without a sink */
+	size_t batch_bytes;
+	int  (*fn)(void *ctx, const struct jrx_jset_info *const *v, size_t n);
+	void (*reset)(void *ctx);
+	void  *ctx;
+};
+
+int jrx_journal_read_sink(const struct jrx_array *a, struct jrx_io_engine *io,
+			  unsigned flags, struct jrx_journal_scan *s,
+			  const struct jrx_jscan_sink *sink);
+
 #endif

@@ -26,6 +26,8 @@
 #include "../journal/jscan.h"
 #include "../replay/replay.h"
 #include "../sort/sort.h"
+#include "budget.h"
+#include "spilled.h"
 
 static void note_io(struct jrx_report *r, const struct jrx_io_engine *io)
 {
@@ -42,10 +44,14 @@ static void note_io(struct jrx_report *r, const struct jrx_io_engine *io)
 	r->io_fixed_buffers = info.fixed_buffers;
 }
 
-/* Journal read and index, with the full-scan retry. */
+/*
+ * Journal read and index, with the full-scan retry.  With sink, a journal
+ * bigger than the budget's share goes to it batch by batch (spilled.h).
+ */
 static int read_journal(struct jrx_array *a, const struct jrx_recover_opts *o,
 			unsigned threads, struct jrx_report *r,
-			struct jrx_journal_scan *scan, struct jrx_jindex *ix)
+			struct jrx_journal_scan *scan, struct jrx_jindex *ix,
+			const struct jrx_jscan_sink *sink)
 {
 	struct jrx_io_opts io_opts = { .backend = o->io, .threads = threads };
 	struct jrx_io_engine *io;
@@ -56,7 +62,8 @@ static int read_journal(struct jrx_array *a, const struct jrx_recover_opts *o,
 	ret = jrx_io_open(&io, a, &io_opts);
 	if (ret)
 		return ret;
-	ret = jrx_journal_read_par(a, io, o->full_scan ? JRX_JSCAN_FULL : 0, scan);
+	ret = jrx_journal_read_sink(a, io, o->full_scan ? JRX_JSCAN_FULL : 0,
+				    scan, sink);
 	if (!ret)
 		ret = jrx_jindex_build(ix, &a->sb, scan, NULL, NULL);
 	if (ret && ret != -ENOMEM && scan->mode == JRX_SCAN_BISECT) {
@@ -67,7 +74,9 @@ static int read_journal(struct jrx_array *a, const struct jrx_recover_opts *o,
 		probes = scan->probes;
 		jrx_jindex_free(ix);
 		jrx_journal_scan_free(scan);
-		ret = jrx_journal_read_par(a, io, JRX_JSCAN_FULL, scan);
+		if (sink && sink->reset)
+			sink->reset(sink->ctx);
+		ret = jrx_journal_read_sink(a, io, JRX_JSCAN_FULL, scan, sink);
 		if (!ret) {
 			snprintf(scan->why_full, sizeof(scan->why_full), "%s", why);
 			ret = jrx_jindex_build(ix, &a->sb, scan, NULL, NULL);
@@ -113,6 +122,9 @@ int jrx_recover_accelerated(struct jrx_array *a,
 	struct jrx_sort_opts so = { 0 };
 	struct jrx_replay_opts ro = { 0 };
 	struct jrx_fs local, *fs = view ? view : &local;
+	struct jrx_budget budget;
+	struct jrx_spilled sx = { 0 };
+	struct jrx_jscan_sink sink;
 	bool fs_open = false, dry;
 	unsigned threads;
 	uint64_t max_seq, *seqs = NULL;
@@ -129,16 +141,37 @@ int jrx_recover_accelerated(struct jrx_array *a,
 	ret = jrx_recover_start(a, o, r, view);
 	if (ret)
 		goto out;
+	ret = jrx_budget_plan(&budget, o->memory_limit, a->sb.bucket_size);
+	if (ret)
+		goto out;
+	r->memory_limit_bytes = budget.limit;
+	r->memory_limit_default = budget.from_default;
+	r->memory_base_bytes = budget.base;
+	r->journal_in_memory_bytes = budget.journal_in_memory;
+	sx = (struct jrx_spilled){ .a = a, .b = &budget, .threads = threads,
+				   .scratch = o->scratch_dir };
+	jrx_spilled_sink(&sx, &sink);
 
 	/* journal read */
 	t = jrx_phase_begin(r, JRX_PHASE_JOURNAL_READ);
-	ret = read_journal(a, o, threads, r, &scan, &ix);
+	ret = read_journal(a, o, threads, r, &scan, &ix, &sink);
 	jrx_phase_end(r, JRX_PHASE_JOURNAL_READ, t);
+	if (sx.open)
+		snprintf(r->scratch_dir, sizeof(r->scratch_dir), "%s", sx.sp.path);
 	if (ret)
 		goto out;
 	max_seq = jrx_recover_note_index(r, a, &ix, &scan);
 	if (jrx_recover_stop(o, r, JRX_STOP_JOURNAL_READ))
 		goto out;
+	if (scan.batches) {
+		/* bigger than the budget: spilled runs, merged into replay */
+		ret = jrx_recover_spilled(a, o, r, fs, &fs_open, view, &sx, &ix,
+					  max_seq);
+		if (sx.open)
+			snprintf(r->scratch_dir, sizeof(r->scratch_dir), "%s",
+				 sx.sp.path);
+		goto out;
+	}
 
 	/* extract, sort, merge, dedup */
 	t = jrx_phase_begin(r, JRX_PHASE_SORT);
@@ -188,6 +221,7 @@ int jrx_recover_accelerated(struct jrx_array *a,
 out:
 	if (fs_open)
 		jrx_fs_abandon(fs);
+	jrx_spilled_free(&sx);
 	jrx_sort_result_free(&res);
 	free(seqs);
 	jrx_jindex_free(&ix);

@@ -45,6 +45,11 @@ struct jrx_recover_opts {
 				    node) or off */
 	unsigned replay_unit;	/* replay units of at most this many journal
 				   keys (0: automatic); tests force slices */
+	/* memory (recovery/budget.h): the process's limit in bytes (0: 70 %
+	 * of MemAvailable); a journal that does not fit is sorted in runs
+	 * spilled to a file in scratch_dir (NULL: $TMPDIR, else /var/tmp) */
+	uint64_t memory_limit;
+	const char *scratch_dir;
 	/* progress of every phase (report.h), may be NULL */
 	jrx_progress_fn progress;
 	void	*progress_ctx;

@@ -53,6 +53,53 @@ static double mbps(const struct jrx_report *r)
 	return t > 0 ? (double)r->bytes_read / t / 1e6 : 0;
 }
 
+/* "memory":{...}: the limit and, when the journal was spilled, the runs. */
+static void print_memory_json(const struct jrx_report *r, FILE *f)
+{
+	const struct jrx_spill_stats *sp = &r->spill;
+
+	if (!r->memory_limit_bytes)
+		return;		/* the reference: no limit */
+	fprintf(f, "\"memory\":{\"limit_bytes\":%" PRIu64 ",\"limit_default\":"
+		"%s,\"base_bytes\":%" PRIu64 ",\"journal_in_memory_bytes\":%"
+		PRIu64 ",\"spilled\":%s", r->memory_limit_bytes,
+		r->memory_limit_default ? "true" : "false", r->memory_base_bytes,
+		r->journal_in_memory_bytes, r->spilled ? "true" : "false");
+	if (r->spilled) {
+		fprintf(f, ",\"spill\":{\"dir\":");
+		jrx_json_str(f, r->scratch_dir);
+		fprintf(f, ",\"direct\":%s,\"runs\":%" PRIu64 ",\"keys\":%" PRIu64
+			",\"bytes_written\":%" PRIu64 ",\"bytes_read\":%" PRIu64
+			",\"merge_passes\":%u,\"runs_merged\":%" PRIu64
+			",\"windows\":%" PRIu64 ",\"write_seconds\":%.6f,"
+			"\"merge_seconds\":%.6f}", sp->direct ? "true" : "false",
+			sp->runs, sp->keys, sp->bytes_written, sp->bytes_read,
+			sp->merge_passes, r->spill_runs_left, r->spill_windows,
+			sp->write_seconds, sp->merge_seconds);
+	}
+	fprintf(f, "},");
+}
+
+/* The memory line of the text report. */
+static void print_memory_text(const struct jrx_report *r, FILE *f)
+{
+	const struct jrx_spill_stats *sp = &r->spill;
+
+	if (!r->memory_limit_bytes)
+		return;
+	fprintf(f, "  memory: limit %.0f MiB%s; ", r->memory_limit_bytes / 1048576.0,
+		r->memory_limit_default ? " (70% of MemAvailable)" : "");
+	if (!r->spilled)
+		fprintf(f, "journal held in memory\n");
+	else
+		fprintf(f, "journal spilled to %s: %" PRIu64 " runs, %.1f MiB"
+			" written, %.1f MiB read back, %u merge pass%s, %" PRIu64
+			" replay windows%s\n", r->scratch_dir, sp->runs,
+			sp->bytes_written / 1048576.0, sp->bytes_read / 1048576.0,
+			sp->merge_passes, sp->merge_passes == 1 ? "" : "es",
+			r->spill_windows, sp->direct ? "" : " (no O_DIRECT there)");
+}
+
 void jrx_report_print_text(const struct jrx_report *r, FILE *f)
 {
 	fprintf(f, "recovery (%s, %u thread%s, %s, %u device%s): %s\n",
@@ -125,6 +172,7 @@ void jrx_report_print_text(const struct jrx_report *r, FILE *f)
 	for (unsigned i = 0; i < JRX_PHASE_NR; i++)
 		fprintf(f, " %s %.3f s%s", jrx_phase_names[i], r->phase[i],
 			i + 1 < JRX_PHASE_NR ? "," : "\n");
+	print_memory_text(r, f);
 	fprintf(f, "  total %.3f s, peak RSS %.1f MiB\n", r->total_seconds,
 		(double)r->peak_rss_bytes / (1 << 20));
 }
@@ -213,6 +261,7 @@ void jrx_report_print_json(const struct jrx_report *r, FILE *f)
 	for (unsigned i = 0; i < JRX_PHASE_NR; i++)
 		fprintf(f, "\"%s\":%.6f%s", jrx_phase_names[i],
 			r->phase_start[i], i + 1 < JRX_PHASE_NR ? "," : "},");
+	print_memory_json(r, f);
 	fprintf(f, "\"total_seconds\":%.6f,\"peak_rss_bytes\":%" PRIu64 "}\n",
 		r->total_seconds, r->peak_rss_bytes);
 }

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include "../util/clock.h"
 #include "../replay/replay_stats.h"
+#include "../sort/spill.h"
 
 enum jrx_report_phase {
 	JRX_PHASE_SUPERBLOCK,
@@ -82,6 +83,16 @@ struct jrx_report {
 	double	 phase_start[JRX_PHASE_NR];
 	double	 total_seconds;
 	uint64_t peak_rss_bytes;
+	/* memory limit (recovery/budget.h) and the spilled sort (accelerated) */
+	uint64_t memory_limit_bytes;
+	bool	 memory_limit_default;	/* 70 % of MemAvailable */
+	uint64_t memory_base_bytes;	/* RSS when the recovery began */
+	uint64_t journal_in_memory_bytes; /* most journal read whole */
+	bool	 spilled;		/* the journal went through runs */
+	char	 scratch_dir[256];
+	struct jrx_spill_stats spill;
+	uint64_t spill_runs_left;	/* runs the last merge read */
+	uint64_t spill_windows;		/* replay windows */
 	/* not reported: where progress goes (jrx_recover_opts.progress) */
 	jrx_progress_fn	 progress;
 	void		*progress_ctx;

@@ -33,6 +33,7 @@
 #ifndef JRX_REPLAY_H
 #define JRX_REPLAY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "placement.h"
@@ -64,5 +65,57 @@ int jrx_replay_parallel(struct jrx_fs *fs, const uint64_t *jset_seq,
 			const struct jrx_jkey *v, size_t n,
 			const struct jrx_replay_opts *o,
 			struct jrx_replay_stats *st, uint64_t *skipped);
+
+/*
+ * The same replay in windows, for keys that do not fit in memory at once
+ * (a spilled sort, sort/spill.h), in three steps:
+ *  begin   the sequential passes over v[0, n): the interior keys and the
+ *          alloc and accounting keys (any leaf keys of other btrees in v
+ *          are left alone), and the workers' placement;
+ *  window  the level-0 keys of the other btrees, v[0, n) in journal
+ *          order, each window after the previous one: their leaves are
+ *          planned, merged or appended and installed as above.  Unless
+ *          last, the keys of the window's last leaf are held back (more
+ *          of them may follow): *done says how many keys were replayed,
+ *          and the caller starts the next window with v[*done, n).
+ *          *done == 0 means every key fell in one leaf: give more;
+ *  end     write-back level by level, alloc and accounting (settle), and
+ *          the session freed; abort frees it without that.
+ * Leaves are cut by their final keys (btree/layout.h), so a leaf whose
+ * keys all reach it in one window is laid out as by jrx_replay_parallel();
+ * that is why windows end at leaf boundaries.  Every key the stats count
+ * adds up over the windows.
+ */
+struct jrx_replay_session;
+
+int  jrx_replay_begin(struct jrx_replay_session **s, struct jrx_fs *fs,
+		      const uint64_t *jset_seq, const struct jrx_jkey *v,
+		      size_t n, const struct jrx_replay_opts *o,
+		      struct jrx_replay_stats *st, uint64_t *skipped);
+int  jrx_replay_window(struct jrx_replay_session *s, const struct jrx_jkey *v,
+		       size_t n, bool last, size_t *done);
+/*
+ * A leaf whose keys do not fit in a window even alone (*done == 0 at the
+ * window's most): the caller finds where the leaf ends (leaf_max: the
+ * last position routed to the leaf of key k), gathers the leaf's keys
+ * somewhere it can read them twice, and stream_leaf replays the leaf on
+ * the calling thread from that source, holding one node at a time, with
+ * the pieces the layout rule gives (the same as in one window).
+ */
+struct jrx_replay_source {
+	int  (*rewind)(void *ctx);	/* back to the first key: 0 or error */
+	/* the next key in journal order: 1 and *k (valid until the next
+	 * call), 0 and *k NULL at the end, or an error */
+	int  (*next)(void *ctx, const struct jrx_bkey **k);
+	void  *ctx;
+};
+
+int  jrx_replay_leaf_max(struct jrx_replay_session *s, const struct jrx_jkey *k,
+			 struct jrx_bpos *max);
+int  jrx_replay_stream_leaf(struct jrx_replay_session *s,
+			    const struct jrx_jkey *first,
+			    const struct jrx_replay_source *src);
+int  jrx_replay_end(struct jrx_replay_session *s);
+void jrx_replay_abort(struct jrx_replay_session *s);
 
 #endif

@@ -49,6 +49,8 @@ struct jrx_rplan {
 	size_t		  nr_units;
 	uint64_t	  leaf_keys, sliced;
 	uint64_t	  appends;	/* leaves with append set */
+	size_t		  held;		/* hold_last: where the keys of the
+					   leaf held back start (else hi) */
 };
 
 /*
@@ -64,11 +66,13 @@ size_t jrx_replay_btree_end(const struct jrx_jkey *v, size_t lo, size_t hi);
  * but those of alloc and accounting, to the leaves a descent would
  * give them, reading interior nodes into the cache; then cut the leaves
  * into units of about total weight / (workers * per_worker), or of at
- * most unit_keys journal keys if that is not 0.
+ * most unit_keys journal keys if that is not 0.  hold_last: the last
+ * leaf is left out of the plan (more of its keys may follow in the next
+ * window of a streaming replay); its keys start at p->held.
  */
 int  jrx_replay_plan(struct jrx_fs *fs, const struct jrx_jkey *v, size_t lo,
 		     size_t hi, unsigned workers, unsigned per_worker,
-		     unsigned unit_keys, struct jrx_rplan *p);
+		     unsigned unit_keys, bool hold_last, struct jrx_rplan *p);
 /* Frees the plan and whatever results its units still hold. */
 void jrx_replay_plan_free(struct jrx_rplan *p);
 

@@ -27,6 +27,7 @@
 #include <string.h>
 #include "replay.h"
 #include "replay_int.h"
+#include "replay_sess.h"
 #include "apply.h"
 #include "jrx/errors.h"
 #include "../btree/blob.h"
@@ -173,9 +174,7 @@ static void unit_leaf_range(const struct par *c, const struct jrx_rleaf *l,
 		key_upper(n->keys, *a, n->nr, c->v[u->hi - 1].k->p) : n->nr;
 }
 
-/* Drop what a written piece holds in memory but its place, range and
- * written length (what its pointer says). */
-static void piece_drop_keys(struct jrx_bnode *n)
+void jrx_replay_piece_drop_keys(struct jrx_bnode *n)
 {
 	uint32_t written = n->written;
 
@@ -301,7 +300,7 @@ static int unit_phase1(struct worker *w, struct jrx_runit *u)
 		w->st.pieces += k;
 		if (!c->keep && !l->was_root)
 			for (size_t j = 0; j < k; j++)
-				piece_drop_keys(pieces[j]);
+				jrx_replay_piece_drop_keys(pieces[j]);
 	}
 out:
 	if (n != l->cached)
@@ -403,7 +402,7 @@ static int unit_phase2(struct worker *w, struct jrx_runit *u)
 		if (!ret)
 			ret = add_piece(u, n);
 		if (!ret && !c->keep && !l->was_root)
-			piece_drop_keys(n);
+			jrx_replay_piece_drop_keys(n);
 		w->st.pieces++;
 		prev = key;
 		prev_bytes = key->u64s * 8u;
@@ -636,6 +635,8 @@ static int sequential_passes(struct jrx_fs *fs, const uint64_t *jset_seq,
 static void note_workers(struct jrx_replay_stats *st, const struct par *c,
 			 unsigned nw)
 {
+	st->leaves_read = st->appended_leaves = 0;
+	st->queued_workers = 0;
 	for (unsigned i = 0; i < nw && i < JRX_REPLAY_MAX_WORKERS; i++) {
 		st->w[i] = c->w[i].st;
 		st->leaves_read += c->w[i].st.leaves_read;
@@ -644,103 +645,178 @@ static void note_workers(struct jrx_replay_stats *st, const struct par *c,
 	}
 }
 
-int jrx_replay_parallel(struct jrx_fs *fs, const uint64_t *jset_seq,
-			const struct jrx_jkey *v, size_t n,
-			const struct jrx_replay_opts *o,
-			struct jrx_replay_stats *st, uint64_t *skipped)
+
+int jrx_replay_begin(struct jrx_replay_session **sp, struct jrx_fs *fs,
+		     const uint64_t *jset_seq, const struct jrx_jkey *v,
+		     size_t n, const struct jrx_replay_opts *o,
+		     struct jrx_replay_stats *st, uint64_t *skipped)
 {
 	static const struct jrx_replay_opts defaults;
-	struct jrx_placement pl = { 0 };
-	struct jrx_rplan plan = { 0 };
-	struct par c = { 0 };
-	uint64_t *weight = NULL, freed;
-	size_t lo = 0;
-	double t;
-	unsigned nw;
+	struct jrx_replay_session *s;
+	uint64_t freed;
+	size_t lo;
 	int ret;
 
-	if (!o)
-		o = &defaults;
+	*sp = NULL;
 	memset(st, 0, sizeof(*st));
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->fs = fs;
+	s->o = o ? *o : defaults;
+	s->st = st;
 	lo = jrx_replay_leaf_start(v, n);
 	ret = sequential_passes(fs, jset_seq, v, n, lo, st, skipped);
 	/* buckets open at the crash and emptied since hold nothing */
 	if (!ret)
 		ret = jrx_buckets_free_empty(&fs->bt, fs->j.seq, &freed);
-	if (ret)
+	if (!ret)
+		ret = jrx_placement_init(&s->pl, s->o.threads, s->o.numa);
+	if (ret) {
+		free(s);
+		fs->dead = true;
 		return ret;
-
-	t = jrx_now();
-	ret = jrx_placement_init(&pl, o->threads, o->numa);
-	if (ret)
-		return ret;
-	nw = pl.nr_workers;
-	if (nw > JRX_REPLAY_MAX_WORKERS) {
-		jrx_placement_free(&pl);
-		return jrx_fail(-JRX_ERR_BAD_OPTION, "replay: %u workers, at most"
-				" %u", nw, JRX_REPLAY_MAX_WORKERS);
 	}
-	st->workers = nw;
-	st->groups = pl.nr_groups;
-	jrx_placement_describe(&pl, st->placement, sizeof(st->placement));
-	ret = jrx_replay_plan(fs, v, lo, n, nw, o->units_per_worker,
-			      o->unit_keys, &plan);
+	s->nw = s->pl.nr_workers;
+	if (s->nw > JRX_REPLAY_MAX_WORKERS) {
+		ret = jrx_fail(-JRX_ERR_BAD_OPTION, "replay: %u workers, at most"
+			       " %u", s->nw, JRX_REPLAY_MAX_WORKERS);
+		goto fail;
+	}
+	st->workers = s->nw;
+	st->groups = s->pl.nr_groups;
+	jrx_placement_describe(&s->pl, st->placement, sizeof(st->placement));
+	s->c = calloc(1, sizeof(*s->c));
+	if (s->c)
+		s->c->w = calloc(s->nw, sizeof(*s->c->w));
+	if (!s->c || !s->c->w) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	*sp = s;
+	return 0;
+fail:
+	fs->dead = true;
+	jrx_replay_abort(s);
+	return ret;
+}
+
+int jrx_replay_window(struct jrx_replay_session *s, const struct jrx_jkey *v,
+		      size_t n, bool last, size_t *done)
+{
+	struct jrx_fs *fs = s->fs;
+	struct jrx_replay_stats *st = s->st;
+	struct jrx_rplan plan = { 0 };
+	struct par *c = s->c;
+	uint64_t *weight = NULL;
+	double t = jrx_now();
+	int ret;
+
+	*done = 0;
+	ret = jrx_replay_plan(fs, v, jrx_replay_leaf_start(v, n), n, s->nw,
+			      s->o.units_per_worker, s->o.unit_keys, !last,
+			      &plan);
 	if (ret)
 		goto out;
-	st->leaf_keys = plan.leaf_keys;
-	st->leaves = plan.nr_leaves;
-	st->units = plan.nr_units;
-	st->sliced_leaves = plan.sliced;
+	if (!last && !plan.nr_leaves)
+		goto out;	/* one leaf so far: the caller brings more */
+	st->leaf_keys += plan.leaf_keys;
+	st->leaves += plan.nr_leaves;
+	st->units += plan.nr_units;
+	st->sliced_leaves += plan.sliced;
 	weight = malloc((plan.nr_units ? plan.nr_units : 1) * sizeof(*weight));
-	c.w = calloc(nw, sizeof(*c.w));
-	if (!weight || !c.w) {
+	if (!weight) {
 		ret = -ENOMEM;
 		goto out;
 	}
 	for (size_t u = 0; u < plan.nr_units; u++)
 		weight[u] = plan.unit[u].weight;
-	jrx_placement_split(&pl, weight, plan.nr_units, c.group_first);
-	for (unsigned g = 0; g <= pl.nr_groups; g++)
-		st->group_first[g] = c.group_first[g];
-	st->plan_seconds = jrx_now() - t;
+	jrx_placement_split(&s->pl, weight, plan.nr_units, c->group_first);
+	for (unsigned g = 0; g <= s->pl.nr_groups; g++)
+		st->group_first[g] = c->group_first[g];
+	st->plan_seconds += jrx_now() - t;
 
 	t = jrx_now();
-	c.fs = fs;
-	c.o = o;
-	c.v = v;
-	c.plan = &plan;
-	c.pl = &pl;
-	c.keep = fs->nowrite;
-	c.write_depth = o->write_depth;
-	st->write_depth = o->write_depth;
+	c->fs = fs;
+	c->o = &s->o;
+	c->v = v;
+	c->plan = &plan;
+	c->pl = &s->pl;
+	c->keep = fs->nowrite;
+	c->write_depth = s->o.write_depth;
+	atomic_store(&c->units_done, 0);
+	for (unsigned g = 0; g < JRX_PLACE_MAX_GROUPS; g++) {
+		atomic_store(&c->next1[g], 0);	/* the cursors of a new plan */
+		atomic_store(&c->next2[g], 0);
+	}
+	st->write_depth = s->o.write_depth;
 	ret = jrx_fs_parallel_begin(fs);
 	if (ret)
 		goto out;
-	ret = run_workers(&c, nw);
+	ret = run_workers(c, s->nw);
 	jrx_fs_parallel_end(fs);
-	note_workers(st, &c, nw);
-	st->threads = c.threads;
-	st->bind_errno = atomic_load(&c.bind_errno);
-	st->leaves_seconds = jrx_now() - t;
+	note_workers(st, c, s->nw);
+	st->threads = c->threads;
+	st->bind_errno = atomic_load(&c->bind_errno);
+	st->leaves_seconds += jrx_now() - t;
 	if (ret)
 		goto out;
 
 	t = jrx_now();
-	ret = install(fs, &plan, c.keep, st);
-	st->install_seconds = jrx_now() - t;
-	if (ret)
-		goto out;
-	t = jrx_now();
-	ret = jrx_fs_replay_settle(fs);
-	st->settle_seconds = jrx_now() - t;
+	ret = install(fs, &plan, c->keep, st);
+	st->install_seconds += jrx_now() - t;
+	if (!ret)
+		*done = last ? n : plan.held;
 out:
 	if (ret)
 		fs->dead = true;
-	for (unsigned i = 0; c.w && i < nw; i++)
-		free((void *)c.w[i].scratch);
-	free(c.w);
 	free(weight);
 	jrx_replay_plan_free(&plan);
-	jrx_placement_free(&pl);
 	return ret;
+}
+
+void jrx_replay_abort(struct jrx_replay_session *s)
+{
+	if (!s)
+		return;
+	for (unsigned i = 0; s->c && s->c->w && i < s->nw; i++)
+		free((void *)s->c->w[i].scratch);
+	if (s->c)
+		free(s->c->w);
+	free(s->c);
+	jrx_placement_free(&s->pl);
+	free(s);
+}
+
+int jrx_replay_end(struct jrx_replay_session *s)
+{
+	double t = jrx_now();
+	int ret;
+
+	ret = jrx_fs_replay_settle(s->fs);
+	s->st->settle_seconds = jrx_now() - t;
+	if (ret)
+		s->fs->dead = true;
+	jrx_replay_abort(s);
+	return ret;
+}
+
+int jrx_replay_parallel(struct jrx_fs *fs, const uint64_t *jset_seq,
+			const struct jrx_jkey *v, size_t n,
+			const struct jrx_replay_opts *o,
+			struct jrx_replay_stats *st, uint64_t *skipped)
+{
+	struct jrx_replay_session *s;
+	size_t done;
+	int ret;
+
+	ret = jrx_replay_begin(&s, fs, jset_seq, v, n, o, st, skipped);
+	if (ret)
+		return ret;
+	ret = jrx_replay_window(s, v, n, true, &done);
+	if (ret) {
+		jrx_replay_abort(s);
+		return ret;
+	}
+	return jrx_replay_end(s);
 }

@@ -210,11 +210,12 @@ static int cut_units(struct jrx_rplan *p, unsigned workers, unsigned per_worker,
 
 int jrx_replay_plan(struct jrx_fs *fs, const struct jrx_jkey *v, size_t lo,
 		    size_t hi, unsigned workers, unsigned per_worker,
-		    unsigned unit_keys, struct jrx_rplan *p)
+		    unsigned unit_keys, bool hold_last, struct jrx_rplan *p)
 {
 	int ret = 0;
 
 	memset(p, 0, sizeof(*p));
+	p->held = hi;
 	while (lo < hi && !ret) {
 		unsigned id = v[lo].btree_id;
 		size_t end = jrx_replay_btree_end(v, lo, hi);
@@ -231,6 +232,13 @@ int jrx_replay_plan(struct jrx_fs *fs, const struct jrx_jkey *v, size_t lo,
 		ret = route_btree(fs, p, id, v, lo, end);
 		p->leaf_keys += end - lo;
 		lo = end;
+	}
+	if (!ret && hold_last && p->nr_leaves) {
+		const struct jrx_rleaf *l = &p->leaf[--p->nr_leaves];
+
+		p->held = l->lo;
+		p->leaf_keys -= l->hi - l->lo;
+		p->appends -= l->append;
 	}
 	if (!ret)
 		ret = cut_units(p, workers ? workers : 1,

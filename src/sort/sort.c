@@ -106,6 +106,7 @@ struct sort_ctx {
 	uintptr_t *jptr;		/* jset address by index - L.jset.min */
 	size_t nj;
 	size_t next_range;
+	bool keep_all;			/* jrx_sort_opts */
 };
 
 /* ------------------------------------------------------------ threads */
@@ -177,7 +178,7 @@ static void job_merge(void *arg, unsigned t)
 	while ((r = __atomic_fetch_add(&c->next_range, 1, __ATOMIC_RELAXED)) < c->R)
 		c->out_n[r] = sort_merge(&d, &runs, c->bnd + r * c->T,
 					 c->bnd + (r + 1) * c->T,
-					 out + c->in_off[r], false);
+					 out + c->in_off[r], c->keep_all);
 }
 
 /* ------------------------------------------------------------ driver */
@@ -374,7 +375,8 @@ int sort_journal_algo(const struct jrx_jindex *ix, const struct jrx_sort_opts *o
 		      struct jrx_sort_result *res, struct jrx_sort_stats *st,
 		      enum sort_algo algo)
 {
-	struct sort_ctx c = { .ix = ix, .algo = algo };
+	struct sort_ctx c = { .ix = ix, .algo = algo,
+			      .keep_all = o && o->keep_all };
 	unsigned T = o && o->threads ? o->threads : 1;
 	size_t live = 0;
 	double t0 = jrx_now(), t1, t2, t3;

@@ -24,6 +24,7 @@
 #ifndef JRX_SORT_H
 #define JRX_SORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "../journal/jkey.h"
@@ -50,6 +51,12 @@ struct jrx_sort_opts {
 	 */
 	const struct jrx_sort_split *splits;
 	size_t nr_splits;
+	/*
+	 * Keep every key, in journal order, with no dedup: a spilled run
+	 * (spill.h), whose keys are deduplicated only when all runs are
+	 * merged, once the journal index is whole.
+	 */
+	bool keep_all;
 };
 
 struct jrx_sort_result {

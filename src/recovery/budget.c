@@ -1,0 +1,77 @@
+/*
+ * budget.c - the memory limit shared between a recovery's stages
+ * (budget.h).
+ */
+#include <inttypes.h>
+#include <string.h>
+#include "budget.h"
+#include "jrx/errors.h"
+#include "../util/diag.h"
+#include "../util/memory.h"
+
+#define MARGIN		(6ull << 20)	/* stacks, libraries' own, rounding */
+#define READER_MIN	(64u << 10)
+#define READER_MAX	(1u << 20)
+#define READER_CARRY	(8u << 10)	/* spill_merge.c's carry area */
+
+int jrx_budget_plan(struct jrx_budget *b, uint64_t limit, uint64_t bucket_size)
+{
+	uint64_t need;
+
+	memset(b, 0, sizeof(*b));
+	if (!limit) {
+		limit = jrx_mem_available() / 100 * JRX_BUDGET_DEFAULT_PCT;
+		b->from_default = true;
+		if (!limit)
+			limit = 1ull << 30;	/* no /proc: a modest guess */
+	}
+	b->limit = limit;
+	b->base = jrx_rss_now();
+	need = b->base + MARGIN + JRX_BUDGET_MIN_AVAIL;
+	/* a batch is at least one bucket, 0.4 A */
+	if (need < b->base + MARGIN + bucket_size * 5 / 2)
+		need = b->base + MARGIN + bucket_size * 5 / 2;
+	if (limit < need)
+		return jrx_fail(-JRX_ERR_BAD_OPTION, "memory limit %" PRIu64
+				" MiB is too small: this recovery needs at least"
+				" %" PRIu64 " MiB (%" PRIu64 " MiB in use when"
+				" it began, and %" PRIu64 " MiB for the smallest"
+				" batches)", limit >> 20, (need + (1 << 20) - 1) >> 20,
+				b->base >> 20, (need - b->base) >> 20);
+	b->avail = limit - b->base - MARGIN;
+	b->journal_in_memory = b->avail * 5 / 8;
+	b->batch_bytes = (size_t)(b->avail * 2 / 5);
+	b->readers_bytes = (size_t)(b->avail / 5);
+	b->window_bytes = (size_t)(b->avail / 4);
+	return 0;
+}
+
+size_t jrx_budget_reader(const struct jrx_budget *b, size_t nr_runs,
+			 size_t *max_runs)
+{
+	size_t per = nr_runs ? b->readers_bytes / nr_runs : READER_MAX;
+
+	*max_runs = b->readers_bytes / (READER_MIN + READER_CARRY);
+	if (*max_runs < 2)
+		*max_runs = 2;
+	if (per > READER_CARRY)
+		per -= READER_CARRY;
+	if (per < READER_MIN)
+		per = READER_MIN;
+	if (per > READER_MAX)
+		per = READER_MAX;
+	return per;
+}
+
+size_t jrx_budget_window(const struct jrx_budget *b, uint64_t held)
+{
+	/* the window's records and their key list (~1.25x), beside the run
+	 * readers, what the recovery holds already, and a quarter of A for the
+	 * replay's own (nodes in flight, parents, the allocator) */
+	uint64_t used = b->readers_bytes + held * 5 / 4 + b->avail / 4;
+	uint64_t w = used < b->avail ? (b->avail - used) * 4 / 5 : 0;
+
+	if (w > b->window_bytes)
+		w = b->window_bytes;
+	return w < (1u << 20) ? 1u << 20 : (size_t)w;
+}

@@ -1,0 +1,60 @@
+/*
+ * budget.h - how a recovery shares its memory limit (jrx_recover_opts.
+ * memory_limit; DESIGN.md section 4, "Memory") between the stages, and
+ * whether the journal is recovered in memory or through spilled runs.
+ *
+ * The limit covers the whole process: what it held when the recovery
+ * began (the program, the array's bucket tables, caches) is taken off
+ * first, with a margin; of the rest, A:
+ *  - in memory: the journal read whole costs its bytes plus about 60 %
+ *    (sort entries, replay), so a journal of up to A / 1.6 bytes is read
+ *    whole, as without a limit;
+ *  - spilled: batches of journal of 0.4 A are read and sorted (about 1.7
+ *    times their bytes at the peak), the run readers of the merge share
+ *    A / 4, and the replay's window of merged keys is A / 3 (about 1.3
+ *    times that with its key list).
+ * The default limit is 70 % of MemAvailable, so no journal size ends in
+ * ENOMEM or the OOM killer.  Owner: the recovering thread.
+ */
+#ifndef JRX_BUDGET_H
+#define JRX_BUDGET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct jrx_budget {
+	uint64_t limit;			/* bytes */
+	bool	 from_default;		/* 70 % of MemAvailable */
+	uint64_t base;			/* RSS when the recovery began */
+	uint64_t avail;			/* A: limit - base - margin */
+	uint64_t journal_in_memory;	/* most journal bytes read whole */
+	size_t	 batch_bytes;		/* journal per spilled run */
+	size_t	 readers_bytes;		/* all run readers of a merge */
+	size_t	 window_bytes;		/* replay window, record bytes */
+};
+
+/* Percent of MemAvailable the default limit takes. */
+#define JRX_BUDGET_DEFAULT_PCT	70u
+/* Below this much for the stages (A), a recovery refuses to start. */
+#define JRX_BUDGET_MIN_AVAIL	(12ull << 20)
+
+/*
+ * Plan b for limit bytes (0: the default); bucket_size is the journal's
+ * (a batch holds at least one bucket).  -JRX_ERR_BAD_OPTION, saying
+ * how much would be needed, when the limit leaves too little.
+ */
+int jrx_budget_plan(struct jrx_budget *b, uint64_t limit, uint64_t bucket_size);
+
+/* Per-reader buffer and the most runs one merge reads, for nr runs. */
+size_t jrx_budget_reader(const struct jrx_budget *b, size_t nr_runs,
+			 size_t *max_runs);
+
+/*
+ * The replay window's bytes once held bytes (the interior, alloc and
+ * accounting keys, kept whole) are taken: at most window_bytes, at least
+ * 1 MiB (a smaller limit streams its leaves, slowly, but stays in it).
+ */
+size_t jrx_budget_window(const struct jrx_budget *b, uint64_t held);
+
+#endif

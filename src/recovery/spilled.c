@@ -1,0 +1,462 @@
+/*
+ * spilled.c - the accelerated recovery of a journal bigger than its
+ * memory limit (spilled.h): the sink that turns each batch of jsets into
+ * a sorted run, and the merge of the runs into the replay's windows.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "spilled.h"
+#include "jrx/errors.h"
+#include "../replay/replay.h"
+#include "../util/clock.h"
+#include "../util/diag.h"
+#include "../util/vec.h"
+
+/* The writer's buffer: big enough to stream, small beside a batch. */
+#define WRITE_BUF_MAX	(4u << 20)
+
+/* ---------------------------------------------------------------- sink */
+
+static int cmp_seq(const void *x, const void *y)
+{
+	const struct jrx_jindex_ent *a = x, *b = y;
+
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/*
+ * A batch of jsets: one per seq (replicas in one batch collapse; across
+ * batches the merge drops the identical records), the seqs an earlier
+ * session already committed left out, sorted with every key kept, spilled
+ * as one run.  Which seqs are replayed is decided at the merge, when the
+ * index is whole.
+ */
+static int sink_fn(void *ctx, const struct jrx_jset_info *const *v, size_t n)
+{
+	struct jrx_spilled *x = ctx;
+	struct jrx_sort_opts so = { .threads = x->threads, .keep_all = true };
+	struct jrx_sort_result res = { 0 };
+	struct jrx_jindex ix = { 0 };
+	size_t m = 0, wbuf;
+	double t;
+	int ret;
+
+	if (!x->open) {
+		/*
+		 * From here on memory is tight: glibc's mmap threshold would
+		 * rise with every big block freed, until the batches, windows
+		 * and node images come from a heap that is never given back;
+		 * a fixed threshold returns each big block when it is freed.
+		 */
+		(void)mallopt(M_MMAP_THRESHOLD, 256 << 10);
+		(void)mallopt(M_TRIM_THRESHOLD, 1 << 20);
+		wbuf = x->b->batch_bytes / 8 < WRITE_BUF_MAX ?
+			x->b->batch_bytes / 8 : WRITE_BUF_MAX;
+		ret = jrx_spill_open(&x->sp, x->scratch, wbuf);
+		if (ret)
+			return ret;
+		x->open = true;
+	}
+	ix.v = malloc(n * sizeof(*ix.v));
+	if (!ix.v)
+		return jrx_fail(-ENOMEM, "allocating the index of a batch of %zu"
+				" jsets", n);
+	for (size_t i = 0; i < n; i++)
+		if (v[i]->seq > x->a->sb.journal_seq)
+			ix.v[m++] = (struct jrx_jindex_ent){
+				.seq = v[i]->seq, .j = v[i]->j, .dev = v[i]->dev,
+				.offset = v[i]->offset, .copies = 1,
+			};
+	qsort(ix.v, m, sizeof(*ix.v), cmp_seq);
+	for (size_t i = 0; i < m; i++)
+		if (!ix.nr || ix.v[ix.nr - 1].seq != ix.v[i].seq)
+			ix.v[ix.nr++] = ix.v[i];
+	t = jrx_now();
+	ret = ix.nr ? jrx_sort_journal(&ix, &so, &res, NULL) : 0;
+	x->sort_seconds += jrx_now() - t;
+	if (!ret && res.nr) {
+		x->keys += res.nr;
+		ret = jrx_spill_write_run(&x->sp, &ix, &res);
+	}
+	jrx_sort_result_free(&res);
+	free(ix.v);
+	return ret;
+}
+
+/* A bisect gave up: the full scan that follows sinks everything again. */
+static void sink_reset(void *ctx)
+{
+	struct jrx_spilled *x = ctx;
+
+	if (x->open)
+		jrx_spill_close(&x->sp);
+	x->open = false;
+	x->keys = 0;
+	x->sort_seconds = 0;
+}
+
+void jrx_spilled_sink(struct jrx_spilled *x, struct jrx_jscan_sink *sink)
+{
+	*sink = (struct jrx_jscan_sink){
+		.threshold = x->b->journal_in_memory,
+		.batch_bytes = x->b->batch_bytes,
+		.fn = sink_fn, .reset = sink_reset, .ctx = x,
+	};
+}
+
+void jrx_spilled_free(struct jrx_spilled *x)
+{
+	if (x->open)
+		jrx_spill_close(&x->sp);
+	x->open = false;
+}
+
+/* ---------------------------------------------------------------- keys */
+
+/* Records in a byte buffer and the journal keys that point into it. */
+struct window {
+	char	*buf;
+	size_t	 used, cap;
+	struct jrx_jkey *k;
+	size_t	 nr, cap_k;
+};
+
+static int win_push(struct window *w, const struct jrx_spill_rec *r, bool grow)
+{
+	size_t len = jrx_spill_rec_bytes(r);
+	int ret;
+
+	if (w->used + len > w->cap) {
+		if (!grow)
+			return 1;
+		ret = jrx_vec_reserve((void **)&w->buf, &w->cap, w->used, len, 1,
+				      1 << 16, "spilled interior, alloc and"
+				      " accounting keys");
+		if (ret)
+			return ret;
+	}
+	ret = JRX_VEC_RESERVE(w->k, w->nr, w->cap_k, 1, "replay window keys");
+	if (ret)
+		return ret;
+	memcpy(w->buf + w->used, r, len);
+	w->k[w->nr++] = (struct jrx_jkey){ .level = r->level,
+					   .btree_id = r->btree_id };
+	w->used += len;
+	return 0;
+}
+
+/* Point the keys at their records (after the buffer moved or shifted). */
+static void win_link(struct window *w)
+{
+	const char *p = w->buf;
+
+	for (size_t i = 0; i < w->nr; i++) {
+		const struct jrx_spill_rec *r = (const void *)p;
+
+		w->k[i].k = jrx_spill_key(r);
+		p += jrx_spill_rec_bytes(r);
+	}
+}
+
+static void win_free(struct window *w)
+{
+	free(w->buf);
+	free(w->k);
+	memset(w, 0, sizeof(*w));
+}
+
+/* Every record of section s into w (which grows), counted in r. */
+static int take_section(struct jrx_spill *sp, enum jrx_spill_section s,
+			const struct jrx_spill_filter *f, struct window *w,
+			struct jrx_report *r)
+{
+	struct jrx_spill_merge *m;
+	const struct jrx_spill_rec *rec;
+	int ret;
+
+	ret = jrx_spill_merge_open(&m, sp, s, f);
+	while (!ret && (ret = jrx_spill_merge_next(m, &rec)) > 0) {
+		if (rec->level)
+			r->keys_interior++;
+		else if (rec->btree_id == JRX_BTREE_ALLOC)
+			r->keys_alloc++;
+		else if (rec->btree_id == JRX_BTREE_ACCOUNTING)
+			r->keys_accounting++;
+		ret = win_push(w, rec, true);
+	}
+	jrx_spill_merge_close(m);
+	return ret;
+}
+
+/* ---------------------------------------------------------------- replay */
+
+/* A spilled run walked as a replay source (replay.h), as often as asked. */
+struct run_source {
+	struct jrx_spill *sp;
+	size_t run;
+	struct jrx_spill_merge *m;
+};
+
+static int src_rewind(void *ctx)
+{
+	static const struct jrx_spill_filter all = { .first = 0,
+						     .last = UINT64_MAX };
+	struct run_source *rs = ctx;
+
+	jrx_spill_merge_close(rs->m);
+	rs->m = NULL;
+	return jrx_spill_merge_runs(&rs->m, rs->sp, rs->run, 1,
+				    JRX_SPILL_LEAVES, &all);
+}
+
+static int src_next(void *ctx, const struct jrx_bkey **k)
+{
+	struct run_source *rs = ctx;
+	const struct jrx_spill_rec *r;
+	int ret = jrx_spill_merge_next(rs->m, &r);
+
+	*k = ret > 0 ? jrx_spill_key(r) : NULL;
+	return ret;
+}
+
+/* Where the merge stands between windows. */
+struct stream {
+	struct jrx_spill_merge *m;
+	uint64_t *pend;			/* a record taken but not yet placed */
+	bool	 have, end;
+};
+
+/* The next merged record into s->pend (s->have), or s->end. */
+static int stream_pull(struct stream *s)
+{
+	const struct jrx_spill_rec *rec;
+	int ret;
+
+	if (s->have || s->end)
+		return 0;
+	ret = jrx_spill_merge_next(s->m, &rec);
+	if (ret < 0)
+		return ret;
+	if (!ret) {
+		s->end = true;
+		return 0;
+	}
+	memcpy(s->pend, rec, jrx_spill_rec_bytes(rec));
+	s->have = true;
+	return 0;
+}
+
+/*
+ * The window holds keys of one leaf only and is full: the leaf's keys
+ * (the window's and those the merge still has up to the leaf's end) go
+ * to a run of their own, and the leaf is replayed streaming from it.
+ */
+static int stream_leaf(struct jrx_replay_session *rs, struct jrx_spill *sp,
+		       struct stream *st, struct window *w, uint64_t *replayed)
+{
+	struct run_source src = { .sp = sp };
+	struct jrx_replay_source rsrc = { src_rewind, src_next, &src };
+	struct jrx_spill_writer wr;
+	struct jrx_jkey first = w->k[0];
+	struct jrx_bpos max;
+	uint64_t keys = w->nr;
+	int ret;
+
+	ret = jrx_replay_leaf_max(rs, &first, &max);
+	if (ret)
+		return ret;
+	jrx_spill_writer_start(&wr, sp);
+	for (size_t i = 0; i < w->nr && !ret; i++) {
+		const struct jrx_spill_rec *r = (const void *)
+			((const char *)w->k[i].k - sizeof(*r));
+
+		ret = jrx_spill_put(&wr, r, w->k[i].k);
+	}
+	while (!ret) {
+		const struct jrx_spill_rec *r = (const void *)st->pend;
+
+		ret = stream_pull(st);
+		if (ret || !st->have || r->level || r->btree_id != first.btree_id ||
+		    jrx_bpos_cmp(jrx_spill_key(r)->p, max) > 0)
+			break;
+		ret = jrx_spill_put(&wr, r, jrx_spill_key(r));
+		st->have = false;
+		keys++;
+	}
+	if (!ret)
+		ret = jrx_spill_writer_end(&wr);
+	if (ret)
+		return ret;
+	src.run = sp->nr_runs - 1;
+	ret = jrx_replay_stream_leaf(rs, &first, &rsrc);
+	jrx_spill_merge_close(src.m);
+	jrx_spill_drop_last(sp);	/* the leaf's run is done with */
+	w->used = w->nr = 0;
+	*replayed += keys;
+	return ret;
+}
+
+/*
+ * The leaf keys of the ordinary btrees, merged into windows of at most
+ * the budget's bytes, each replayed up to its last leaf (whose keys may
+ * go on in the next window).  A leaf whose keys alone fill a window is
+ * streamed (stream_leaf).
+ */
+static int replay_leaves(struct jrx_replay_session *rs, struct jrx_spilled *x,
+			 const struct jrx_spill_filter *f, uint64_t held,
+			 struct jrx_report *r)
+{
+	struct stream st = { 0 };
+	struct window w = { 0 };
+	uint64_t replayed = 0;
+	size_t done;
+	bool last;
+	int ret = 0;
+
+	st.pend = malloc(JRX_SPILL_MAX_REC_BYTES);
+	w.cap = jrx_budget_window(x->b, held);
+	w.buf = malloc(w.cap);
+	if (!w.buf || !st.pend) {
+		ret = jrx_fail(-ENOMEM, "allocating the replay window: %zu bytes",
+			       w.cap);
+		goto out;
+	}
+	ret = jrx_spill_merge_open(&st.m, &x->sp, JRX_SPILL_LEAVES, f);
+	while (!ret) {
+		/* fill the window */
+		while (!(ret = stream_pull(&st)) && st.have) {
+			ret = win_push(&w, (const void *)st.pend, false);
+			if (ret)
+				break;		/* full, or an error */
+			st.have = false;
+		}
+		if (ret < 0)
+			break;
+		ret = 0;
+		last = st.end && !st.have;
+		if (last && !w.nr)
+			break;
+		win_link(&w);
+		ret = jrx_replay_window(rs, w.k, w.nr, last, &done);
+		r->spill_windows++;
+		if (ret || last)
+			break;
+		if (!done) {
+			/* one leaf fills the window */
+			ret = stream_leaf(rs, &x->sp, &st, &w, &replayed);
+		} else {
+			/* the held leaf's keys start the next window */
+			size_t off = (size_t)((const char *)w.k[done].k -
+					      sizeof(struct jrx_spill_rec) - w.buf);
+
+			memmove(w.buf, w.buf + off, w.used - off);
+			memmove(w.k, w.k + done, (w.nr - done) * sizeof(*w.k));
+			w.used -= off;
+			w.nr -= done;
+			replayed += done;
+		}
+		jrx_progress(r, JRX_PHASE_REPLAY, replayed, x->keys);
+	}
+out:
+	r->keys_after_dedup += replayed + w.nr;
+	jrx_spill_merge_close(st.m);
+	win_free(&w);
+	free(st.pend);
+	return ret;
+}
+
+int jrx_recover_spilled(struct jrx_array *a, const struct jrx_recover_opts *o,
+			struct jrx_report *r, struct jrx_fs *fs, bool *fs_open,
+			struct jrx_fs *view, struct jrx_spilled *x,
+			const struct jrx_jindex *ix, uint64_t max_seq)
+{
+	struct jrx_spill_filter f = {
+		.first = ix->max_seq ? ix->last_seq : 1, .last = ix->max_seq,
+		.bl = ix->bl, .nr_bl = ix->nr_bl,
+	};
+	struct jrx_replay_opts ro = { 0 };
+	struct jrx_replay_session *rs = NULL;
+	struct window sp = { 0 };
+	uint64_t *seqs = NULL;
+	size_t max_runs;
+	bool dry = o->dry_run;
+	double t;
+	int ret = 0;
+
+	r->spilled = true;
+	r->keys_read = x->keys;
+	r->sort_sort = x->sort_seconds;
+	if (!x->open)		/* every batch was empty */
+		ret = jrx_spill_open(&x->sp, x->scratch, 0);
+	if (ret)
+		return ret;
+	x->open = true;
+
+	/* sort: the passes that leave few enough runs for one merge */
+	t = jrx_phase_begin(r, JRX_PHASE_SORT);
+	x->sp.read_bytes = jrx_budget_reader(x->b, x->sp.nr_runs, &max_runs);
+	ret = jrx_spill_reduce(&x->sp, &f, max_runs);
+	x->sp.read_bytes = jrx_budget_reader(x->b, x->sp.nr_runs, &max_runs);
+	x->sp.st.merge_passes++;	/* the one into replay */
+	/* the interior keys, then alloc and accounting: held whole */
+	if (!ret)
+		ret = take_section(&x->sp, JRX_SPILL_INTERIOR, &f, &sp, r);
+	if (!ret)
+		ret = take_section(&x->sp, JRX_SPILL_ALLOC, &f, &sp, r);
+	if (!ret) {
+		win_link(&sp);
+		seqs = malloc((sp.nr ? sp.nr : 1) * sizeof(*seqs));
+		if (!seqs)
+			ret = -ENOMEM;
+	}
+	for (size_t i = 0; !ret && i < sp.nr; i++) {
+		seqs[i] = ((const struct jrx_spill_rec *)sp.k[i].k - 1)->seq;
+		sp.k[i].jset = (uint32_t)i;
+	}
+	jrx_phase_end(r, JRX_PHASE_SORT, t);
+	if (ret)
+		goto out;
+	r->keys_after_dedup = sp.nr;
+	if (jrx_recover_stop(o, r, JRX_STOP_SORT))
+		goto out;
+
+	/* replay, window by window */
+	t = jrx_phase_begin(r, JRX_PHASE_REPLAY);
+	r->replay_mode = "parallel";
+	ret = jrx_fs_open_replay(fs, a, ix->newest, max_seq, dry);
+	if (!ret) {
+		*fs_open = true;
+		ro.threads = x->threads;
+		ro.numa = o->numa;
+		ro.unit_keys = o->replay_unit;
+		ret = jrx_replay_begin(&rs, fs, seqs, sp.k, sp.nr, &ro, &r->replay,
+				       &r->accounting_skipped);
+	}
+	if (!ret)
+		ret = replay_leaves(rs, x, &f, sp.cap + sp.cap_k *
+				    sizeof(*sp.k) + sp.nr * sizeof(*seqs), r);
+	if (!ret) {
+		ret = jrx_replay_end(rs);
+		rs = NULL;
+	}
+	jrx_recover_note_replay(r, fs);
+	jrx_phase_end(r, JRX_PHASE_REPLAY, t);
+	if (ret)
+		goto out;
+
+	/* commit */
+	t = jrx_phase_begin(r, JRX_PHASE_COMMIT);
+	ret = jrx_recover_end(a, fs, fs_open, max_seq, dry, view, r);
+	jrx_phase_end(r, JRX_PHASE_COMMIT, t);
+out:
+	jrx_replay_abort(rs);
+	r->spill = x->sp.st;
+	r->spill_runs_left = x->sp.nr_runs;
+	win_free(&sp);
+	free(seqs);
+	return ret;
+}

@@ -1,0 +1,44 @@
+/*
+ * spilled.h - the accelerated recovery of a journal bigger than its
+ * memory limit (budget.h): the journal reader's sink that sorts each
+ * batch of jsets and spills it as a run (sort/spill.h), and, once the
+ * index is whole, the streaming merge of the runs straight into the
+ * replay's windows (replay/replay.h), then the commit every recovery
+ * shares.  Owner: the recovering thread.
+ */
+#ifndef JRX_SPILLED_H
+#define JRX_SPILLED_H
+
+#include "recover_int.h"
+#include "budget.h"
+#include "../journal/jscan.h"
+#include "../sort/spill.h"
+
+struct jrx_spilled {
+	const struct jrx_array	*a;
+	const struct jrx_budget	*b;
+	const char		*scratch;	/* directory, NULL: default */
+	unsigned		 threads;
+	struct jrx_spill	 sp;
+	bool			 open;		/* sp created (on the first batch) */
+	double			 sort_seconds;	/* batches sorted in memory */
+	uint64_t		 keys;		/* keys the batches held */
+};
+
+/* The sink for jrx_journal_read_sink(), spilling into x. */
+void jrx_spilled_sink(struct jrx_spilled *x, struct jrx_jscan_sink *sink);
+
+/*
+ * Sort (the last merge passes), replay into fs and commit from x's runs,
+ * with ix the index the read built: the report's phases from sort on.
+ * fs and *fs_open as the accelerated recovery keeps them (abandoned by
+ * the caller while *fs_open).
+ */
+int  jrx_recover_spilled(struct jrx_array *a, const struct jrx_recover_opts *o,
+			 struct jrx_report *r, struct jrx_fs *fs, bool *fs_open,
+			 struct jrx_fs *view, struct jrx_spilled *x,
+			 const struct jrx_jindex *ix, uint64_t max_seq);
+
+void jrx_spilled_free(struct jrx_spilled *x);
+
+#endif

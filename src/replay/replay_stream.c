@@ -1,0 +1,255 @@
+/*
+ * replay_stream.c - a leaf whose journal keys do not fit in a replay
+ * window (replay.h, jrx_replay_stream_leaf): replayed on the calling
+ * thread from a source the caller can walk twice, holding one node's
+ * keys at a time.
+ *
+ * The layout rule (btree/layout.h) needs the leaf's final key bytes and
+ * count before the first cut, so the first walk merges the source with
+ * the leaf's own keys and only counts; the second walks the same merge
+ * again and writes each piece as soon as its keys are gathered.  The
+ * pieces are those the parallel replay's slices would cut
+ * (replay_par.c, unit_phase2), so the result is the reference's.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "replay.h"
+#include "replay_int.h"
+#include "replay_sess.h"
+#include "jrx/errors.h"
+#include "../btree/layout.h"
+#include "../util/clock.h"
+#include "../util/diag.h"
+#include "../util/vec.h"
+
+/* The merge of a leaf's keys with a source: journal keys replace the
+ * leaf's at their position, whiteouts delete. */
+struct walk {
+	const struct jrx_bnode *n;
+	size_t i;			/* next leaf key */
+	const struct jrx_replay_source *src;
+	const struct jrx_bkey *jk;	/* next source key, NULL: none left */
+	uint64_t cur[JRX_KEY_MAX_U64S];	/* the source key handed out (the
+					   source's is gone once it moves on) */
+};
+
+static int walk_start(struct walk *w, const struct jrx_bnode *n,
+		      const struct jrx_replay_source *src)
+{
+	int ret;
+
+	w->n = n;
+	w->i = 0;
+	w->src = src;
+	ret = src->rewind(src->ctx);
+	if (!ret)
+		ret = src->next(src->ctx, &w->jk);
+	return ret < 0 ? ret : 0;
+}
+
+/* The next final key: 1 and *k, 0 at the end, or an error. */
+static int walk_next(struct walk *w, const struct jrx_bkey **k)
+{
+	for (;;) {
+		const struct jrx_bkey *lk = w->i < w->n->nr ? w->n->keys[w->i] : NULL;
+		int c, ret;
+
+		if (!lk && !w->jk)
+			return 0;
+		c = !lk ? 1 : !w->jk ? -1 : jrx_bpos_cmp(lk->p, w->jk->p);
+		if (c < 0) {
+			w->i++;
+			*k = lk;
+			return 1;
+		}
+		if (!c)
+			w->i++;
+		memcpy(w->cur, w->jk, w->jk->u64s * 8u);
+		*k = (const struct jrx_bkey *)w->cur;
+		ret = w->src->next(w->src->ctx, &w->jk);
+		if (ret < 0)
+			return ret;
+		if ((*k)->type == JRX_KEY_WHITEOUT)
+			continue;
+		return 1;
+	}
+}
+
+/* One piece: its keys copied (the source may move them), then written. */
+struct piece {
+	uint64_t *buf;			/* key copies */
+	size_t	  used, cap;		/* u64 words */
+	const struct jrx_bkey **keys;
+	size_t	  nr, cap_k;
+};
+
+static int piece_add(struct piece *p, const struct jrx_bkey *k)
+{
+	int ret = JRX_VEC_RESERVE(p->buf, p->used, p->cap, k->u64s,
+				  "streamed leaf piece");
+
+	if (!ret)
+		ret = JRX_VEC_RESERVE(p->keys, p->nr, p->cap_k, 1,
+				      "streamed leaf piece keys");
+	if (ret)
+		return ret;
+	memcpy(p->buf + p->used, k, k->u64s * 8u);
+	p->used += k->u64s;
+	p->nr++;
+	return 0;
+}
+
+/* Point the keys at their copies (the buffer may have moved). */
+static void piece_link(struct piece *p)
+{
+	const uint64_t *q = p->buf;
+
+	for (size_t i = 0; i < p->nr; i++) {
+		p->keys[i] = (const struct jrx_bkey *)q;
+		q += p->keys[i]->u64s;
+	}
+}
+
+int jrx_replay_stream_leaf(struct jrx_replay_session *s,
+			   const struct jrx_jkey *first,
+			   const struct jrx_replay_source *src)
+{
+	struct jrx_fs *fs = s->fs;
+	bool keep = fs->nowrite;
+	struct jrx_rplan plan = { 0 };
+	struct jrx_rleaf *l = NULL;
+	const struct jrx_btree_ptr_val *pv;
+	const struct jrx_bkey *ptr, *k;
+	struct jrx_bnode *n = NULL, **pieces = NULL;
+	size_t nr = 0, np = 0, cap_p = 0, kp, j = 0;
+	uint64_t total = 0, before = 0;
+	struct piece pc = { 0 };
+	struct jrx_node_meta m;
+	struct walk w;
+	double t = jrx_now();
+	int ret;
+
+	/* the leaf: routed like any key */
+	ret = jrx_replay_plan(fs, first, 0, 1, 1, 1, 0, false, &plan);
+	if (ret)
+		return ret;
+	if (plan.nr_leaves != 1) {
+		ret = jrx_fail(-JRX_ERR_KEY_INVALID, "streamed replay: key of"
+			       " btree %u level %u routes to no leaf",
+			       first->btree_id, first->level);
+		goto out;
+	}
+	l = &plan.leaf[0];
+	ptr = (const struct jrx_bkey *)l->ptr;
+	pv = jrx_bkey_val(ptr);
+	m = (struct jrx_node_meta){ .btree_id = l->btree_id, .level = 0,
+				    .min = pv->min_key, .max = ptr->p };
+	n = l->cached;
+	if (!n) {
+		ret = jrx_fs_read_node(fs, l->btree_id, 0, ptr, &n);
+		if (ret)
+			goto out;
+		s->st->leaves_read++;
+	}
+
+	/* walk 1: the final keys' bytes and count */
+	ret = walk_start(&w, n, src);
+	while (!ret) {
+		ret = walk_next(&w, &k);
+		if (ret <= 0)
+			break;
+		ret = 0;
+		total += k->u64s * 8u;
+		nr++;
+	}
+	if (ret < 0)
+		goto out;
+	kp = jrx_layout_pieces(total, nr, fs->node_size);
+
+	/* walk 2: each piece written once its keys are gathered */
+	ret = walk_start(&w, n, src);
+	for (;;) {
+		bool end;
+		struct jrx_bnode *out;
+
+		if (!ret)
+			ret = walk_next(&w, &k);
+		if (ret < 0)
+			goto out;
+		end = !ret;
+		ret = 0;
+		if (!end && jrx_layout_piece_of(before, total, kp) == j) {
+			ret = piece_add(&pc, k);
+			before += k->u64s * 8u;
+			if (!ret)
+				continue;
+			goto out;
+		}
+		/* k starts piece j + 1 (or there is none): write piece j */
+		if (pc.nr || (end && !np)) {
+			piece_link(&pc);
+			m.max = end ? ptr->p : pc.keys[pc.nr - 1]->p;
+			ret = JRX_VEC_RESERVE(pieces, np, cap_p, 1,
+					      "streamed leaf pieces");
+			if (!ret)
+				ret = jrx_fs_write_piece(fs, &m, pc.keys, pc.nr,
+							 &out);
+			if (ret)
+				goto out;
+			pieces[np++] = out;
+			if (!keep && !l->was_root)
+				jrx_replay_piece_drop_keys(out);
+			if (pc.nr)
+				m.min = jrx_bpos_successor(pc.keys[pc.nr - 1]->p);
+			pc.used = pc.nr = 0;
+		}
+		if (end)
+			break;
+		j = jrx_layout_piece_of(before, total, kp);
+		ret = piece_add(&pc, k);
+		before += k->u64s * 8u;
+		if (ret)
+			goto out;
+	}
+	ret = jrx_fs_free_node_loc(fs, pv->dev, pv->sector);
+	if (ret)
+		goto out;
+	s->st->pieces += np;
+	s->st->leaf_keys += nr;
+	s->st->leaves++;
+	s->st->streamed_leaves++;
+	ret = jrx_fs_install_pieces(fs, l->btree_id, 0, l->cached, l->was_root,
+				    pieces, np, keep);
+	pieces = NULL;		/* the install took them */
+	np = 0;
+out:
+	for (size_t i = 0; i < np; i++)
+		jrx_bnode_free(pieces[i]);
+	free(pieces);
+	if (n && l && n != l->cached)
+		jrx_bnode_free(n);
+	free(pc.buf);
+	free(pc.keys);
+	jrx_replay_plan_free(&plan);
+	s->st->leaves_seconds += jrx_now() - t;
+	if (ret)
+		fs->dead = true;
+	return ret;
+}
+
+int jrx_replay_leaf_max(struct jrx_replay_session *s, const struct jrx_jkey *k,
+			struct jrx_bpos *max)
+{
+	struct jrx_rplan plan = { 0 };
+	int ret = jrx_replay_plan(s->fs, k, 0, 1, 1, 1, 0, false, &plan);
+
+	if (!ret && plan.nr_leaves != 1)
+		ret = jrx_fail(-JRX_ERR_KEY_INVALID, "replay: key of btree %u"
+			       " level %u routes to no leaf", k->btree_id,
+			       k->level);
+	if (!ret)
+		*max = ((const struct jrx_bkey *)plan.leaf[0].ptr)->p;
+	jrx_replay_plan_free(&plan);
+	return ret;
+}

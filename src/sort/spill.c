@@ -1,0 +1,290 @@
+/*
+ * spill.c - the scratch file of a spilled sort (spill.h): creating it,
+ * writing runs through one block-aligned buffer, and the passes that
+ * merge groups of runs into longer ones.  The merge itself is in
+ * spill_merge.c.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "spill.h"
+#include "spill_int.h"
+#include "../util/clock.h"
+#include "../util/diag.h"
+#include "../util/vec.h"
+
+static int open_tmp(const char *dir, int flags)
+{
+	char path[300];
+	int fd = open(dir, O_TMPFILE | O_RDWR | flags, 0600);
+
+	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR &&
+			errno != ENOENT))
+		return fd >= 0 ? fd : -errno;
+	/* no O_TMPFILE here: a named file, unlinked at once */
+	if (snprintf(path, sizeof(path), "%s/jrx-spill-XXXXXX", dir) >=
+	    (int)sizeof(path))
+		return -ENAMETOOLONG;
+	fd = mkostemp(path, flags);
+	if (fd < 0)
+		return -errno;
+	(void)unlink(path);
+	return fd;
+}
+
+int jrx_spill_open(struct jrx_spill *sp, const char *dir, size_t buf_bytes)
+{
+	int fd;
+
+	memset(sp, 0, sizeof(*sp));
+	sp->fd = -1;
+	if (!dir || !*dir)
+		dir = getenv("TMPDIR");
+	if (!dir || !*dir)
+		dir = "/var/tmp";
+	snprintf(sp->path, sizeof(sp->path), "%s", dir);
+	if (buf_bytes < JRX_SPILL_MIN_BUF)
+		buf_bytes = JRX_SPILL_MIN_BUF;
+	sp->buf_bytes = (buf_bytes + JRX_SPILL_ALIGN - 1) & ~(size_t)(JRX_SPILL_ALIGN - 1);
+	sp->read_bytes = sp->buf_bytes;
+	fd = open_tmp(dir, O_DIRECT);
+	if (fd == -EINVAL)	/* no O_DIRECT on this filesystem (tmpfs) */
+		fd = open_tmp(dir, 0);
+	else
+		sp->direct = fd >= 0;
+	if (fd < 0)
+		return jrx_fail(fd, "creating the spill file in %s", dir);
+	sp->fd = fd;
+	sp->st.direct = sp->direct;
+	if (posix_memalign(&sp->wbuf, JRX_SPILL_ALIGN, sp->buf_bytes)) {
+		sp->wbuf = NULL;
+		jrx_spill_close(sp);
+		return jrx_fail(-ENOMEM, "allocating the spill writer's buffer:"
+				" %zu bytes", buf_bytes);
+	}
+	return 0;
+}
+
+void jrx_spill_close(struct jrx_spill *sp)
+{
+	if (sp->fd >= 0)
+		close(sp->fd);
+	free(sp->run);
+	free(sp->wbuf);
+	sp->fd = -1;
+	sp->run = NULL;
+	sp->wbuf = NULL;
+	sp->nr_runs = sp->cap_runs = 0;
+}
+
+/* ---------------------------------------------------------------- writer */
+
+int jrx_spill_pwrite(struct jrx_spill *sp, const void *buf, size_t len,
+		     uint64_t off)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pwrite(sp->fd, (const char *)buf + done, len - done,
+				   (off_t)(off + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return jrx_fail(n < 0 ? -errno : -EIO, "writing the spill"
+					" file in %s at offset %" PRIu64, sp->path,
+					off + done);
+		done += (size_t)n;
+	}
+	sp->st.bytes_written += len;
+	return 0;
+}
+
+void jrx_spill_writer_start(struct jrx_spill_writer *w, struct jrx_spill *sp)
+{
+	memset(w, 0, sizeof(*w));
+	w->sp = sp;
+	w->run.off = sp->end;
+	w->pos = sp->end;
+	for (unsigned s = 0; s <= JRX_SPILL_SECTIONS; s++)
+		w->run.sect[s] = UINT64_MAX;
+}
+
+static int wflush(struct jrx_spill_writer *w)
+{
+	int ret = jrx_spill_pwrite(w->sp, w->sp->wbuf, w->sp->buf_bytes, w->pos);
+
+	w->pos += w->sp->buf_bytes;
+	w->fill = 0;
+	return ret;
+}
+
+static enum jrx_spill_section section_of(unsigned level, unsigned btree_id)
+{
+	if (level)
+		return JRX_SPILL_INTERIOR;
+	return btree_id < JRX_BTREE_ALLOC ? JRX_SPILL_LEAVES : JRX_SPILL_ALLOC;
+}
+
+int jrx_spill_put(struct jrx_spill_writer *w, const struct jrx_spill_rec *r,
+		  const struct jrx_bkey *k)
+{
+	const void *part[2] = { r, k };
+	size_t len[2] = { sizeof(*r), (size_t)r->u64s * 8u };
+	enum jrx_spill_section s = section_of(r->level, r->btree_id);
+	char *buf = w->sp->wbuf;
+	int ret;
+
+	for (int t = (int)s; t >= 0 && w->run.sect[t] == UINT64_MAX; t--)
+		w->run.sect[t] = w->run.bytes;
+	for (int i = 0; i < 2; i++) {
+		const char *p = part[i];
+		size_t n = len[i];
+
+		while (n) {
+			size_t c = w->sp->buf_bytes - w->fill;
+
+			if (c > n)
+				c = n;
+			memcpy(buf + w->fill, p, c);
+			w->fill += c;
+			p += c;
+			n -= c;
+			if (w->fill == w->sp->buf_bytes && (ret = wflush(w)))
+				return ret;
+		}
+	}
+	w->run.bytes += len[0] + len[1];
+	w->run.keys++;
+	return 0;
+}
+
+int jrx_spill_writer_end(struct jrx_spill_writer *w)
+{
+	struct jrx_spill *sp = w->sp;
+	size_t pad;
+	int ret;
+
+	for (unsigned s = 0; s <= JRX_SPILL_SECTIONS; s++)
+		if (w->run.sect[s] == UINT64_MAX)
+			w->run.sect[s] = w->run.bytes;
+	if (w->fill) {
+		pad = (JRX_SPILL_ALIGN - w->fill % JRX_SPILL_ALIGN) % JRX_SPILL_ALIGN;
+		memset((char *)sp->wbuf + w->fill, 0, pad);
+		ret = jrx_spill_pwrite(sp, sp->wbuf, w->fill + pad, w->pos);
+		if (ret)
+			return ret;
+		w->pos += w->fill + pad;
+		w->fill = 0;
+	}
+	ret = JRX_VEC_RESERVE(sp->run, sp->nr_runs, sp->cap_runs, 1,
+			      "list of spilled runs");
+	if (ret)
+		return ret;
+	sp->run[sp->nr_runs++] = w->run;
+	sp->end = w->pos;
+	return 0;
+}
+
+int jrx_spill_write_run(struct jrx_spill *sp, const struct jrx_jindex *ix,
+			const struct jrx_sort_result *res)
+{
+	struct jrx_spill_writer w;
+	double t = jrx_now();
+	int ret = 0;
+
+	jrx_spill_writer_start(&w, sp);
+	for (size_t i = 0; i < res->nr && !ret; i++) {
+		const struct jrx_jkey *jk = &res->v[i];
+		const struct jrx_jindex_ent *e = &ix->v[jk->jset];
+		struct jrx_spill_rec r = {
+			.seq = e->seq,
+			.off = (uint32_t)((const char *)jk->k - (const char *)e->j),
+			.level = jk->level, .btree_id = jk->btree_id,
+			.u64s = jk->k->u64s,
+		};
+
+		ret = jrx_spill_put(&w, &r, jk->k);
+	}
+	if (!ret)
+		ret = jrx_spill_writer_end(&w);
+	if (!ret) {
+		sp->st.runs++;
+		sp->st.keys += res->nr;
+	}
+	sp->st.write_seconds += jrx_now() - t;
+	return ret;
+}
+
+/* ---------------------------------------------------------------- passes */
+
+static void punch(struct jrx_spill *sp, const struct jrx_spill_run *r)
+{
+	uint64_t len = (r->bytes + JRX_SPILL_ALIGN - 1) &
+		~(uint64_t)(JRX_SPILL_ALIGN - 1);
+
+	if (len)
+		(void)fallocate(sp->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				(off_t)r->off, (off_t)len);
+}
+
+void jrx_spill_drop_last(struct jrx_spill *sp)
+{
+	if (sp->nr_runs)
+		punch(sp, &sp->run[--sp->nr_runs]);
+}
+
+/* Merge runs [0, n) into one run appended to the file, then drop them. */
+static int reduce_group(struct jrx_spill *sp, const struct jrx_spill_filter *f,
+			size_t n)
+{
+	struct jrx_spill_writer w;
+	int ret = 0;
+
+	jrx_spill_writer_start(&w, sp);
+	for (unsigned s = 0; s < JRX_SPILL_SECTIONS && !ret; s++) {
+		struct jrx_spill_merge *m;
+		const struct jrx_spill_rec *r;
+
+		ret = jrx_spill_merge_runs(&m, sp, 0, n, s, f);
+		while (!ret && (ret = jrx_spill_merge_next(m, &r)) > 0)
+			ret = jrx_spill_put(&w, r, jrx_spill_key(r));
+		jrx_spill_merge_close(m);
+	}
+	if (!ret)
+		ret = jrx_spill_writer_end(&w);
+	if (ret)
+		return ret;
+	/* the group's blocks are free again (best effort) */
+	for (size_t i = 0; i < n; i++)
+		punch(sp, &sp->run[i]);
+	memmove(sp->run, sp->run + n, (sp->nr_runs - n) * sizeof(*sp->run));
+	sp->nr_runs -= n;
+	return 0;
+}
+
+int jrx_spill_reduce(struct jrx_spill *sp, const struct jrx_spill_filter *f,
+		     size_t max_runs)
+{
+	int ret = 0;
+
+	if (max_runs < 2)
+		max_runs = 2;
+	while (sp->nr_runs > max_runs && !ret) {
+		/* one pass merges every group once; the new runs go last */
+		size_t left = sp->nr_runs;
+
+		sp->st.merge_passes++;
+		while (left > 1 && !ret) {
+			size_t n = left < max_runs ? left : max_runs;
+
+			ret = reduce_group(sp, f, n);
+			left -= n;
+		}
+	}
+	return ret;
+}

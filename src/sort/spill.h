@@ -1,0 +1,168 @@
+/*
+ * spill.h - sorted runs of journal keys on a scratch file, and their
+ * streaming merge: the sort stage of a recovery whose journal does not
+ * fit its memory limit (DESIGN.md section 4, "Memory").
+ *
+ *   write   a batch of jsets is sorted in memory with every key kept
+ *           (jrx_sort_opts.keep_all) and appended to the scratch file as
+ *           one run of records (struct jrx_spill_rec, then the key);
+ *   merge   once the journal index is whole, the runs are merged with a
+ *           loser tree, streaming, a section at a time (interior keys,
+ *           the leaf keys of the ordinary btrees, alloc and accounting);
+ *           keys of seqs the index does not replay (outside its range,
+ *           blacklisted) are dropped before the dedup, which keeps what
+ *           jrx_sort_journal() keeps: the newest key of a position, and
+ *           every accounting delta once (copies of one jset on two
+ *           devices give identical records; one survives).
+ *   passes  when there are more runs than the merge's memory can read
+ *           at once, groups of runs are first merged into longer runs
+ *           (the same filter and dedup; both are idempotent).
+ *
+ * The file is created unlinked in the scratch directory (O_TMPFILE, or
+ * mkstemp and unlink), so nothing outlives the process; it is written and
+ * read with O_DIRECT where the filesystem allows it, so a spill neither
+ * fills the page cache nor reads back from it.  Owner: the calling
+ * thread; nothing in it is shared.
+ */
+#ifndef JRX_SPILL_H
+#define JRX_SPILL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "sort.h"
+#include "../format/format.h"
+#include "../journal/jindex.h"
+
+/* One key in a run: this header, then the key (key->u64s words). */
+struct jrx_spill_rec {
+	uint64_t seq;
+	uint32_t off;		/* the key's byte offset in its jset */
+	uint8_t	 level;
+	uint8_t	 btree_id;
+	uint16_t u64s;		/* the key's u64s */
+};
+_Static_assert(sizeof(struct jrx_spill_rec) == 16, "spill record");
+
+/* The longest record: its header and the longest key. */
+#define JRX_SPILL_MAX_REC_BYTES	(sizeof(struct jrx_spill_rec) + JRX_KEY_MAX_U64S * 8u)
+
+static inline const struct jrx_bkey *jrx_spill_key(const struct jrx_spill_rec *r)
+{
+	return (const struct jrx_bkey *)(r + 1);
+}
+
+static inline size_t jrx_spill_rec_bytes(const struct jrx_spill_rec *r)
+{
+	return sizeof(*r) + (size_t)r->u64s * 8u;
+}
+
+/* The sections a merge reads; in journal order. */
+enum jrx_spill_section {
+	JRX_SPILL_INTERIOR = 0,	/* level > 0 */
+	JRX_SPILL_LEAVES,	/* level 0, the btrees below alloc */
+	JRX_SPILL_ALLOC,	/* level 0, alloc and accounting */
+	JRX_SPILL_SECTIONS,
+};
+
+struct jrx_spill_run {
+	uint64_t off;			/* where it starts: block-aligned */
+	uint64_t bytes;			/* of records */
+	uint64_t keys;
+	uint64_t sect[JRX_SPILL_SECTIONS + 1];	/* section s: bytes
+					   [sect[s], sect[s + 1]) of the run */
+};
+
+struct jrx_spill_stats {
+	uint64_t runs;			/* written from the journal */
+	uint64_t keys;			/* records written from the journal */
+	uint64_t bytes_written;		/* all passes */
+	uint64_t bytes_read;		/* all passes */
+	unsigned merge_passes;		/* 1, plus the passes that made longer
+					   runs */
+	bool	 direct;		/* O_DIRECT */
+	double	 write_seconds, merge_seconds;
+};
+
+struct jrx_spill {
+	int	 fd;
+	bool	 direct;
+	char	 path[256];		/* the scratch directory, for messages */
+	uint64_t end;			/* where the next run goes */
+	struct jrx_spill_run *run;
+	size_t	 nr_runs, cap_runs;
+	size_t	 buf_bytes;		/* the writer's buffer */
+	size_t	 read_bytes;		/* each reader's (default buf_bytes) */
+	void	*wbuf;			/* the writer's buffer (buf_bytes) */
+	struct jrx_spill_stats st;
+};
+
+/*
+ * Create the scratch file in dir (NULL: $TMPDIR, else /var/tmp).
+ * buf_bytes: the writer's buffer and each reader's, rounded to 4 KiB
+ * (at least 64 KiB).
+ */
+int  jrx_spill_open(struct jrx_spill *sp, const char *dir, size_t buf_bytes);
+void jrx_spill_close(struct jrx_spill *sp);
+
+/*
+ * Append the sorted keys res (jrx_sort_journal() over ix with keep_all)
+ * as one run.  ix's jsets are only read.
+ */
+int  jrx_spill_write_run(struct jrx_spill *sp, const struct jrx_jindex *ix,
+			 const struct jrx_sort_result *res);
+
+/* Which seqs the merge keeps: the index's range, less the blacklisted. */
+struct jrx_spill_filter {
+	uint64_t first, last;		/* [first, last] (last 0: none) */
+	const struct jrx_blacklist_entry *bl;
+	size_t	 nr_bl;
+};
+
+struct jrx_spill_merge;
+
+/*
+ * While more than max_runs runs are on the file, merge groups of them
+ * into longer runs (filtered and deduplicated).  Counts the passes.
+ */
+int  jrx_spill_reduce(struct jrx_spill *sp, const struct jrx_spill_filter *f,
+		      size_t max_runs);
+/* Merge section s of every run: records come out of next(). */
+int  jrx_spill_merge_open(struct jrx_spill_merge **m, struct jrx_spill *sp,
+			  enum jrx_spill_section s,
+			  const struct jrx_spill_filter *f);
+/*
+ * The next record in journal order, filtered and deduplicated: 1 and
+ * *out (valid until the next call), 0 at the end, or a negative errno.
+ */
+int  jrx_spill_merge_next(struct jrx_spill_merge *m,
+			  const struct jrx_spill_rec **out);
+void jrx_spill_merge_close(struct jrx_spill_merge *m);
+
+/*
+ * A run written record by record (in journal order), appended to the
+ * file through sp->wbuf: start, put..., end (which adds it to sp->run).
+ */
+struct jrx_spill_writer {
+	struct jrx_spill *sp;
+	struct jrx_spill_run run;
+	uint64_t pos;			/* file offset of wbuf[0] */
+	size_t	 fill;
+};
+
+void jrx_spill_writer_start(struct jrx_spill_writer *w, struct jrx_spill *sp);
+int  jrx_spill_put(struct jrx_spill_writer *w, const struct jrx_spill_rec *r,
+		   const struct jrx_bkey *k);
+int  jrx_spill_writer_end(struct jrx_spill_writer *w);
+
+/* Section s of runs [first, first + n) (a merge of one run: a run read
+ * back in order). */
+int  jrx_spill_merge_runs(struct jrx_spill_merge **m, struct jrx_spill *sp,
+			  size_t first, size_t n, enum jrx_spill_section s,
+			  const struct jrx_spill_filter *f);
+
+/* Drop the last run (its blocks are freed where the filesystem can). */
+void jrx_spill_drop_last(struct jrx_spill *sp);
+
+
+#endif

@@ -1,0 +1,346 @@
+/*
+ * spill_merge.c - the streaming merge of spilled runs (spill.h): one
+ * buffered reader per run, a loser tree over their current records, and
+ * the filter and dedup applied on the way out.
+ *
+ * A reader's buffer is a carry area (room for one record) followed by the
+ * block-aligned area that reads land in: a record cut by the end of a
+ * read is moved to just before the read area, so every record is
+ * contiguous when it is compared.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "spill_int.h"
+#include "../format/bkey.h"
+#include "../util/clock.h"
+#include "../util/diag.h"
+
+#define CARRY	((JRX_SPILL_MAX_REC + JRX_SPILL_ALIGN - 1) & ~(size_t)(JRX_SPILL_ALIGN - 1))
+
+struct reader {
+	char	*mem;			/* CARRY + area bytes, aligned */
+	size_t	 area;			/* bytes of the read area */
+	uint64_t next;			/* file offset of the next read */
+	uint64_t end;			/* file offset where the section ends */
+	uint64_t left;			/* section bytes not yet consumed */
+	const char *p;			/* current record */
+	size_t	 avail;			/* bytes from p that are in memory */
+	bool	 done;
+};
+
+struct jrx_spill_merge {
+	struct jrx_spill *sp;
+	struct jrx_spill_filter f;
+	size_t	 k;
+	struct reader *rd;
+	size_t	*tree;			/* loser tree: tree[0] the winner */
+	/* dedup: the record held back, and the one handed out */
+	uint64_t *held, *out;
+	bool	 have_held;
+	double	 t;
+};
+
+/* ---------------------------------------------------------------- readers */
+
+static int rd_fill(struct jrx_spill *sp, struct reader *r)
+{
+	char *area = r->mem + CARRY;
+	uint64_t want = r->end - r->next;
+	ssize_t n;
+
+	if (r->avail) {
+		memmove(area - r->avail, r->p, r->avail);
+	}
+	r->p = area - r->avail;
+	if (want > r->area)
+		want = r->area;
+	want = (want + JRX_SPILL_ALIGN - 1) & ~(uint64_t)(JRX_SPILL_ALIGN - 1);
+	do
+		n = pread(sp->fd, area, (size_t)want, (off_t)r->next);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return jrx_fail(-errno, "reading the spill file in %s at offset %"
+				PRIu64, sp->path, r->next);
+	if ((uint64_t)n > r->end - r->next)
+		n = (ssize_t)(r->end - r->next);
+	if (!n)
+		return jrx_fail(-EIO, "reading the spill file in %s at offset %"
+				PRIu64 ": it ends early", sp->path, r->next);
+	sp->st.bytes_read += (uint64_t)n;
+	r->next += (uint64_t)n;
+	r->avail += (size_t)n;
+	return 0;
+}
+
+/* Make the record at r->p whole in memory, or mark the reader done. */
+static int rd_ready(struct jrx_spill *sp, struct reader *r)
+{
+	const struct jrx_spill_rec *h;
+	int ret;
+
+	if (!r->left) {
+		r->done = true;
+		return 0;
+	}
+	if (r->avail < sizeof(*h) && (ret = rd_fill(sp, r)))
+		return ret;
+	h = (const struct jrx_spill_rec *)r->p;
+	if (h->u64s < JRX_BKEY_U64S || h->u64s > JRX_KEY_MAX_U64S ||
+	    jrx_spill_rec_bytes(h) > r->left)
+		return jrx_fail(-EIO, "the spill file in %s: a record of %u"
+				" words where %" PRIu64 " bytes are left: the"
+				" file was changed", sp->path, h->u64s, r->left);
+	if (r->avail < jrx_spill_rec_bytes(h)) {
+		if ((ret = rd_fill(sp, r)))
+			return ret;
+		h = (const struct jrx_spill_rec *)r->p;
+		if (r->avail < jrx_spill_rec_bytes(h))
+			return jrx_fail(-EIO, "the spill file in %s ends inside"
+					" a record", sp->path);
+	}
+	return 0;
+}
+
+static int rd_advance(struct jrx_spill *sp, struct reader *r)
+{
+	size_t n = jrx_spill_rec_bytes((const struct jrx_spill_rec *)r->p);
+
+	r->p += n;
+	r->avail -= n;
+	r->left -= n;
+	return rd_ready(sp, r);
+}
+
+static int rd_open(struct jrx_spill *sp, struct reader *r,
+		   const struct jrx_spill_run *run, enum jrx_spill_section s,
+		   size_t area)
+{
+	uint64_t start = run->off + run->sect[s];
+	uint64_t aligned = start & ~(uint64_t)(JRX_SPILL_ALIGN - 1);
+	void *mem;
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	if (posix_memalign(&mem, JRX_SPILL_ALIGN, CARRY + area))
+		return jrx_fail(-ENOMEM, "allocating a spill reader's buffer:"
+				" %zu bytes", CARRY + area);
+	r->mem = mem;
+	r->area = area;
+	r->left = run->sect[s + 1] - run->sect[s];
+	r->next = aligned;
+	r->end = run->off + run->sect[s + 1];
+	if (!r->left) {
+		r->done = true;
+		return 0;
+	}
+	ret = rd_fill(sp, r);
+	if (ret)
+		return ret;
+	/* skip what the aligned read brought from before the section */
+	r->p += start - aligned;
+	r->avail -= (size_t)(start - aligned);
+	return rd_ready(sp, r);
+}
+
+/* ---------------------------------------------------------------- order */
+
+/* Journal order: level descending, btree id, position, seq, offset. */
+static int rec_cmp(const struct jrx_spill_rec *a, const struct jrx_spill_rec *b)
+{
+	int c;
+
+	if (a->level != b->level)
+		return a->level > b->level ? -1 : 1;
+	if (a->btree_id != b->btree_id)
+		return a->btree_id < b->btree_id ? -1 : 1;
+	c = jrx_bpos_cmp(jrx_spill_key(a)->p, jrx_spill_key(b)->p);
+	if (c)
+		return c;
+	if (a->seq != b->seq)
+		return a->seq < b->seq ? -1 : 1;
+	return a->off < b->off ? -1 : a->off > b->off;
+}
+
+/* Does reader a's record come before b's?  A finished reader never does. */
+static bool before(const struct jrx_spill_merge *m, size_t a, size_t b)
+{
+	const struct reader *x = &m->rd[a], *y = &m->rd[b];
+	int c;
+
+	if (x->done || y->done)
+		return !x->done;
+	c = rec_cmp((const void *)x->p, (const void *)y->p);
+	return c < 0 || (c == 0 && a < b);
+}
+
+static int build_tree(struct jrx_spill_merge *m)
+{
+	size_t k = m->k, *win = malloc(2 * k * sizeof(*win));
+
+	if (!win)
+		return -ENOMEM;
+	for (size_t i = 0; i < k; i++)
+		win[k + i] = i;
+	for (size_t n = k - 1; n >= 1; n--) {
+		size_t a = win[2 * n], b = win[2 * n + 1];
+
+		if (before(m, a, b)) {
+			win[n] = a;
+			m->tree[n] = b;
+		} else {
+			win[n] = b;
+			m->tree[n] = a;
+		}
+	}
+	m->tree[0] = win[1];
+	free(win);
+	return 0;
+}
+
+/* Reader i has moved on: play its new record up the tree. */
+static void replay(struct jrx_spill_merge *m, size_t i)
+{
+	size_t w = i;
+
+	for (size_t n = (i + m->k) / 2; n >= 1; n /= 2)
+		if (before(m, m->tree[n], w)) {
+			size_t t = m->tree[n];
+
+			m->tree[n] = w;
+			w = t;
+		}
+	m->tree[0] = w;
+}
+
+/* ---------------------------------------------------------------- merge */
+
+int jrx_spill_merge_runs(struct jrx_spill_merge **mp, struct jrx_spill *sp,
+			 size_t first, size_t n, enum jrx_spill_section s,
+			 const struct jrx_spill_filter *f)
+{
+	struct jrx_spill_merge *m = calloc(1, sizeof(*m));
+	int ret = 0;
+
+	*mp = m;
+	if (!m)
+		return jrx_fail(-ENOMEM, "allocating a spill merge");
+	m->t = jrx_now();
+	m->sp = sp;
+	m->f = *f;
+	m->k = n ? n : 1;
+	m->rd = calloc(m->k, sizeof(*m->rd));
+	m->tree = calloc(m->k, sizeof(*m->tree));
+	m->held = malloc(JRX_SPILL_MAX_REC);
+	m->out = malloc(JRX_SPILL_MAX_REC);
+	if (!m->rd || !m->tree || !m->held || !m->out)
+		return jrx_fail(-ENOMEM, "allocating a merge of %zu spilled runs",
+				n);
+	if (!n)
+		m->rd[0].done = true;
+	for (size_t i = 0; i < n && !ret; i++)
+		ret = rd_open(sp, &m->rd[i], &sp->run[first + i], s,
+			      (sp->read_bytes + JRX_SPILL_ALIGN - 1) &
+			      ~(size_t)(JRX_SPILL_ALIGN - 1));
+	if (!ret)
+		ret = build_tree(m);
+	return ret;
+}
+
+int jrx_spill_merge_open(struct jrx_spill_merge **m, struct jrx_spill *sp,
+			 enum jrx_spill_section s,
+			 const struct jrx_spill_filter *f)
+{
+	return jrx_spill_merge_runs(m, sp, 0, sp->nr_runs, s, f);
+}
+
+static bool keep_seq(const struct jrx_spill_filter *f, uint64_t seq)
+{
+	if (seq < f->first || seq > f->last)
+		return false;
+	for (size_t i = 0; i < f->nr_bl; i++)
+		if (seq >= f->bl[i].start && seq <= f->bl[i].end)
+			return false;
+	return true;
+}
+
+/* Same level, btree and position: one slot of the dedup. */
+static bool same_slot(const struct jrx_spill_rec *a, const struct jrx_spill_rec *b)
+{
+	return a->level == b->level && a->btree_id == b->btree_id &&
+		jrx_bpos_eq(jrx_spill_key(a)->p, jrx_spill_key(b)->p);
+}
+
+int jrx_spill_merge_next(struct jrx_spill_merge *m,
+			 const struct jrx_spill_rec **out)
+{
+	for (;;) {
+		size_t w = m->tree[0];
+		struct reader *r = &m->rd[w];
+		const struct jrx_spill_rec *c, *h = (const void *)m->held;
+		bool delta;
+		void *t;
+		int ret;
+
+		if (r->done) {
+			if (!m->have_held)
+				return 0;
+			/* the last one */
+			t = m->out;
+			m->out = m->held;
+			m->held = t;
+			m->have_held = false;
+			*out = (const void *)m->out;
+			return 1;
+		}
+		c = (const void *)r->p;
+		if (!keep_seq(&m->f, c->seq)) {
+			if ((ret = rd_advance(m->sp, r)))
+				return ret;
+			replay(m, w);
+			continue;
+		}
+		if (m->have_held && same_slot(h, c)) {
+			/* accounting deltas all count, once each */
+			delta = !c->level && c->btree_id == JRX_BTREE_ACCOUNTING &&
+				(c->seq != h->seq || c->off != h->off);
+			if (!delta) {
+				/* newer (or a copy): it replaces the held one */
+				memcpy(m->held, c, jrx_spill_rec_bytes(c));
+				if ((ret = rd_advance(m->sp, r)))
+					return ret;
+				replay(m, w);
+				continue;
+			}
+		}
+		/* c starts a new slot (or is another delta): hand out the held */
+		t = m->out;
+		m->out = m->held;
+		m->held = t;
+		memcpy(m->held, c, jrx_spill_rec_bytes(c));
+		if ((ret = rd_advance(m->sp, r)))
+			return ret;
+		replay(m, w);
+		if (m->have_held) {
+			*out = (const void *)m->out;
+			return 1;
+		}
+		m->have_held = true;
+	}
+}
+
+void jrx_spill_merge_close(struct jrx_spill_merge *m)
+{
+	if (!m)
+		return;
+	m->sp->st.merge_seconds += jrx_now() - m->t;
+	for (size_t i = 0; m->rd && i < m->k; i++)
+		free(m->rd[i].mem);
+	free(m->rd);
+	free(m->tree);
+	free(m->held);
+	free(m->out);
+	free(m);
+}
