@@ -16,7 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "helpers.h"
+#include "replay_env.h"
 #include "btree/fs.h"
 #include "fsck/fsck.h"
 #include "io/copy.h"
@@ -24,44 +24,7 @@
 #include "util/pool.h"
 #include "workload/synth.h"
 
-struct env {
-	struct th_dir dir;
-	char p[4][256];
-	const char *ref[2];		/* the reference's copy */
-	const char *acc[2];		/* the accelerated recovery's */
-};
-
-static int setup(void **state)
-{
-	static struct env e;
-	static const char *names[] = { "a0", "a1", "b0", "b1" };
-
-	th_dir_make(&e.dir);
-	for (unsigned i = 0; i < 4; i++)
-		th_path(e.p[i], &e.dir, names[i]);
-	e.ref[0] = e.p[0];
-	e.ref[1] = e.p[1];
-	e.acc[0] = e.p[2];
-	e.acc[1] = e.p[3];
-	*state = &e;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct env *e = *state;
-
-	th_dir_remove(&e->dir);
-	return 0;
-}
-
 /* ------------------------------------------------------------ arrays */
-
-/* A sparse copy of a device (io/copy.h). */
-static void copy_sparse(const char *src, const char *dst)
-{
-	assert_jrx_ok(jrx_copy_sparse(src, dst, NULL));
-}
 
 /* The arrays' geometry: small nodes, so many leaves, splits and sliced
  * leaves. */
@@ -70,27 +33,9 @@ static const struct th_geom geom = {
 	.node_size = 16u << 10, .replicas = 1, .journal_size = 96u << 20,
 };
 
-/* A crashed array of geometry g in the reference's copy, and the same
- * bytes in the accelerated recovery's. */
-static void make_geom(struct env *e, const struct jrx_synth_opts *so,
-		      const struct th_geom *g)
-{
-	struct jrx_synth_report sr;
-	struct jrx_array a;
-
-	for (unsigned i = 0; i < 4; i++)
-		remove(e->p[i]);
-	assert_jrx_ok(th_format(e->ref, 2, g));
-	assert_jrx_ok(jrx_array_open(&a, e->ref, 2, 0));
-	assert_jrx_ok(jrx_synth(&a, so, &sr));
-	jrx_array_close(&a);
-	for (unsigned i = 0; i < 2; i++)
-		copy_sparse(e->ref[i], e->acc[i]);
-}
-
 static void make(struct env *e, const struct jrx_synth_opts *so)
 {
-	make_geom(e, so, &geom);
+	re_make_geom(e, so, &geom);
 }
 
 static void synth_opts(struct jrx_synth_opts *o, uint64_t keys, unsigned dist,
@@ -104,131 +49,7 @@ static void synth_opts(struct jrx_synth_opts *o, uint64_t keys, unsigned dist,
 	o->jset_size = 64u << 10;
 }
 
-static int recover(const char *const *paths, const struct jrx_recover_opts *o,
-		   struct jrx_report *r)
-{
-	struct jrx_array a;
-	int ret;
-
-	assert_jrx_ok(jrx_array_open(&a, paths, 2, o->dry_run ? JRX_OPEN_RDONLY : 0));
-	jrx_report_init(r, o->reference ? "reference" : "accelerated");
-	ret = jrx_recover(&a, o, r, NULL);
-	jrx_array_close(&a);
-	return ret;
-}
-
 /* ------------------------------------------------------------ checks */
-
-static int dump_key(void *ctx, unsigned btree_id, const struct jrx_bkey *k)
-{
-	char buf[1600];
-
-	jrx_bkey_to_text(buf, sizeof(buf), k);
-	fprintf(ctx, "%s %s\n", jrx_btree_name(btree_id), buf);
-	return 0;
-}
-
-/* Every btree of the (clean) array, as text. */
-static char *dump(const char *const *paths)
-{
-	struct jrx_array a;
-	struct jrx_fs fs;
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-
-	assert_non_null(f);
-	assert_jrx_ok(jrx_array_open(&a, paths, 2, JRX_OPEN_RDONLY));
-	assert_true(a.sb.flags & JRX_SB_CLEAN);
-	assert_jrx_ok(jrx_fs_open(&fs, &a, JRX_FS_RDONLY));
-	for (unsigned b = 0; b < JRX_BTREE_NR; b++)
-		assert_jrx_ok(jrx_btree_walk(&fs, b, dump_key, f));
-	jrx_fs_abandon(&fs);
-	jrx_array_close(&a);
-	fclose(f);
-	return text;
-}
-
-static void assert_same(const char *want, const char *got, const char *what)
-{
-	size_t line = 1;
-	const char *w = want, *g = got;
-
-	if (!strcmp(want, got))
-		return;
-	while (*w && *w == *g) {
-		if (*w == '\n') {
-			line++;
-			want = w + 1;
-			got = g + 1;
-		}
-		w++;
-		g++;
-	}
-	fail_msg("%s: dumps differ at line %zu:\n  reference:   %.150s\n"
-		 "  accelerated: %.150s", what, line, want, got);
-}
-
-/* Reference on one copy, accelerated (o) on the other: same end state. */
-static void differential(struct env *e, struct jrx_recover_opts o,
-			 const char *what, struct jrx_report *r)
-{
-	struct jrx_recover_opts ref = { .reference = true };
-	struct jrx_report rr;
-	char *want, *got;
-
-	assert_jrx_ok(recover(e->ref, &ref, &rr));
-	assert_jrx_ok(recover(e->acc, &o, r));
-	assert_string_equal(r->result, "recovered");
-	want = dump(e->ref);
-	got = dump(e->acc);
-	assert_same(want, got, what);
-	th_assert_fsck_clean(e->acc, 2, what);
-	/* and the same node writes: the layout is a function of the keys */
-	if (rr.nodes_written != r->nodes_written ||
-	    rr.bsets_appended != r->bsets_appended ||
-	    rr.node_bytes_written != r->node_bytes_written)
-		fail_msg("%s: reference wrote %llu nodes and appended %llu bsets"
-			 " (%llu bytes), accelerated %llu, %llu (%llu bytes)",
-			 what, (unsigned long long)rr.nodes_written,
-			 (unsigned long long)rr.bsets_appended,
-			 (unsigned long long)rr.node_bytes_written,
-			 (unsigned long long)r->nodes_written,
-			 (unsigned long long)r->bsets_appended,
-			 (unsigned long long)r->node_bytes_written);
-	free(want);
-	free(got);
-}
-
-/*
- * A power cut at a random one of `writes` device writes of an accelerated
- * recovery (acc) of the array in e->acc, then a recovery of either kind
- * (again): the dump must be want, and fsck clean.
- */
-static void crash_then_recover(struct env *e, const struct jrx_recover_opts *acc,
-			       const struct jrx_recover_opts *again,
-			       uint64_t writes, uint64_t *rnd, const char *want,
-			       const char *label)
-{
-	uint64_t at = 1 + th_rand_below(rnd, writes);
-	struct jrx_report r;
-	char what[160], *got;
-	int ret;
-
-	snprintf(what, sizeof(what), "%s: crash at write %llu of %llu, then %s",
-		 label, (unsigned long long)at, (unsigned long long)writes,
-		 again->reference ? "the reference" : "accelerated");
-	jrx_recover_crash_after_writes(at);
-	ret = recover(e->acc, acc, &r);
-	jrx_recover_crash_after_writes(0);
-	if (at < writes)
-		assert_jrx_err(ret, -JRX_ERR_CRASHED);
-	assert_jrx_ok(recover(e->acc, again, &r));
-	got = dump(e->acc);
-	assert_same(want, got, what);
-	th_assert_fsck_clean(e->acc, 2, what);
-	free(got);
-}
 
 /* ------------------------------------------------------------ tests */
 
@@ -271,7 +92,7 @@ static void test_shapes(void **state)
 		snprintf(what, sizeof(what), "case %zu (dist %u, %u threads, unit"
 			 " %u)", i, cases[i].dist, cases[i].threads,
 			 cases[i].unit);
-		differential(e, o, what, &r);
+		re_differential(e, o, what, &r);
 		assert_int_equal(r.replay.workers, cases[i].threads);
 		assert_true(r.replay.leaves > 0);
 		if (cases[i].unit && cases[i].unit < 40 && !r.replay.sliced_leaves)
@@ -309,11 +130,11 @@ static void test_alloc_leaves_cut_again(void **state)
 
 		synth_opts(&so, cases[i].keys, JRX_SYNTH_UNIFORM, cases[i].seed);
 		so.base_keys = cases[i].base_keys;
-		make_geom(e, &so, &g);
+		re_make_geom(e, &so, &g);
 		snprintf(what, sizeof(what), "64K buckets, %llu keys on a base of"
 			 " %llu, %u threads", (unsigned long long)cases[i].keys,
 			 (unsigned long long)cases[i].base_keys, cases[i].threads);
-		differential(e, o, what, &r);
+		re_differential(e, o, what, &r);
 	}
 }
 
@@ -353,7 +174,7 @@ static void test_appends(void **state)
 			 " %u, %u threads", (unsigned long long)cases[i].keys,
 			 (unsigned long long)cases[i].base_keys, cases[i].dist,
 			 cases[i].threads);
-		differential(e, acc, what, &r);
+		re_differential(e, acc, what, &r);
 		if (r.replay.appended_leaves * 2 < r.replay.leaves)
 			fail_msg("%s: %llu of %llu leaves appended to", what,
 				 (unsigned long long)r.replay.appended_leaves,
@@ -369,7 +190,7 @@ static void test_appends(void **state)
 				 (unsigned long long)r.bytes_read,
 				 (unsigned long long)r.bsets_appended,
 				 (unsigned long long)bound);
-		want = dump(e->acc);
+		want = re_dump(e->acc);
 
 		/* a crash at a random write of an appending recovery: the
 		 * reference's copy stays crashed, each round starts from it */
@@ -380,9 +201,9 @@ static void test_appends(void **state)
 			};
 
 			for (unsigned d = 0; d < 2; d++)
-				copy_sparse(e->ref[d], e->acc[d]);
+				re_copy_sparse(e->ref[d], e->acc[d]);
 			snprintf(what, sizeof(what), "case %zu round %u", i, round);
-			crash_then_recover(e, &acc, &again, r.nodes_written +
+			re_crash_then_recover(e, &acc, &again, r.nodes_written +
 					   r.bsets_appended + 4, &rnd, want, what);
 		}
 		free(want);
@@ -439,7 +260,7 @@ static void test_skew_spread(void **state)
 		snprintf(what, sizeof(what), "%s, %u workers, dist %u",
 			 cases[i].topo, cases[i].threads, cases[i].dist);
 		setenv("HWLOC_SYNTHETIC", cases[i].topo, 1);
-		differential(e, o, what, &r);
+		re_differential(e, o, what, &r);
 		unsetenv("HWLOC_SYNTHETIC");
 
 		assert_int_equal(r.replay.groups, cases[i].threads /
@@ -497,8 +318,8 @@ static void test_crash_during_accelerated(void **state)
 	/* a0, a1 stay as crashed; every round starts from a copy */
 	synth_opts(&so, 40000, JRX_SYNTH_ZIPF, 77);
 	make(e, &so);
-	assert_jrx_ok(recover(e->acc, &ref, &r));
-	want = dump(e->acc);
+	assert_jrx_ok(re_recover(e->acc, &ref, &r));
+	want = re_dump(e->acc);
 
 	for (unsigned round = 0; round < 8; round++) {
 		struct jrx_recover_opts acc = {
@@ -511,11 +332,11 @@ static void test_crash_during_accelerated(void **state)
 		char what[64];
 
 		for (unsigned i = 0; i < 2; i++)
-			copy_sparse(e->ref[i], e->acc[i]);
-		assert_jrx_ok(recover(e->acc, &dry, &r));
+			re_copy_sparse(e->ref[i], e->acc[i]);
+		assert_jrx_ok(re_recover(e->acc, &dry, &r));
 		/* nodes, bsets appended, 2 sb copies x 2 devices */
 		snprintf(what, sizeof(what), "round %u", round);
-		crash_then_recover(e, &acc, &again, r.nodes_written +
+		re_crash_then_recover(e, &acc, &again, r.nodes_written +
 				   r.bsets_appended + 4, &rnd, want, what);
 
 		if (round > 1)
@@ -523,7 +344,7 @@ static void test_crash_during_accelerated(void **state)
 		/* idempotent: the next recovery finds it clean, writes nothing */
 		for (unsigned i = 0; i < 2; i++)
 			th_file_state(e->acc[i], &before[i]);
-		assert_jrx_ok(recover(e->acc, &acc, &r));
+		assert_jrx_ok(re_recover(e->acc, &acc, &r));
 		assert_string_equal(r.result, "clean");
 		for (unsigned i = 0; i < 2; i++) {
 			th_file_state(e->acc[i], &after[i]);
@@ -567,7 +388,7 @@ static void test_failed_thread_starts(void **state)
 		snprintf(what, sizeof(what), "%u workers, starts refused %#llx",
 			 cases[i].threads, (unsigned long long)cases[i].refused);
 		jrx_pool_inject_start_failure(cases[i].refused);
-		differential(e, o, what, &r);
+		re_differential(e, o, what, &r);
 		jrx_pool_inject_start_failure(0);
 		assert_int_equal(r.replay.workers, cases[i].threads);
 		if (r.replay.threads != cases[i].started)
@@ -601,5 +422,5 @@ int main(void)
 		cmocka_unit_test(test_failed_thread_starts),
 	};
 
-	return th_exit_code(cmocka_run_group_tests(tests, setup, teardown));
+	return th_exit_code(cmocka_run_group_tests(tests, re_setup, re_teardown));
 }

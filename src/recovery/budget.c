@@ -9,7 +9,7 @@
 #include "../util/diag.h"
 #include "../util/memory.h"
 
-#define MARGIN		(6ull << 20)	/* stacks, libraries' own, rounding */
+#define MARGIN		(8ull << 20)	/* stacks, libraries' own, rounding */
 #define READER_MIN	(64u << 10)
 #define READER_MAX	(1u << 20)
 #define READER_CARRY	(8u << 10)	/* spill_merge.c's carry area */

@@ -1,0 +1,379 @@
+/*
+ * test_spill.c - journals bigger than the memory limit (issue 17;
+ * sort/spill.h, recovery/budget.h, recovery/spilled.h):
+ *  - the spilled sort alone: a journal cut into runs across its replicas,
+ *    merged in passes of two, gives exactly the in-memory sort's keys,
+ *    accounting deltas and seqs included;
+ *  - recoveries whose journal is at least 4x the limit: uniform, zipf,
+ *    hot and one-btree journals end identical to the
+ *    reference and to the unlimited recovery, fsck clean, with the same
+ *    node writes; hot leaves that alone overflow a window are streamed;
+ *  - a power cut at a random write of a spilled recovery, then another
+ *    recovery (spilled, unlimited or the reference), ends the same;
+ *  - a limit too small for the smallest batches is refused before
+ *    anything is written;
+ *  - the jrx binary's peak RSS stays within --memory-limit, and its report
+ *    says the journal was spilled.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
+#include "replay_env.h"
+#include "journal/jindex.h"
+#include "journal/jscan.h"
+#include "sort/spill.h"
+#include "util/memory.h"
+
+/* Big enough for journals of 100 MB and more, small nodes (many leaves). */
+static const struct th_geom geom = {
+	.size = 4ull << 30, .bucket_size = 256u << 10,
+	.node_size = 16u << 10, .replicas = 1, .journal_size = 320u << 20,
+};
+
+/* The stages' share of a limit: what this process holds now, plus this. */
+#define STAGES (16u << 20)
+
+static void synth_opts(struct jrx_synth_opts *o, uint64_t keys, unsigned dist,
+		       uint64_t seed)
+{
+	jrx_synth_opts_default(o);
+	o->keys = keys;
+	o->base_keys = keys / 2;
+	o->dist = dist;
+	o->seed = seed;
+	o->jset_size = 64u << 10;
+}
+
+/* A limit that leaves the stages STAGES bytes in this process. */
+static uint64_t small_limit(void)
+{
+	return jrx_rss_now() + (8u << 20) + STAGES;
+}
+
+/* ------------------------------------------------------------ the sort */
+
+static int cmp_seq(const void *x, const void *y)
+{
+	const struct jrx_jindex_ent *a = x, *b = y;
+
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* One run of the jsets s->v[lo, hi) (scan order: device by device). */
+static void spill_chunk(struct jrx_spill *sp, const struct jrx_journal_scan *s,
+			size_t lo, size_t hi)
+{
+	struct jrx_jindex ix = { 0 };
+	struct jrx_sort_opts so = { .threads = 2, .keep_all = true };
+	struct jrx_sort_result res;
+
+	ix.v = calloc(hi - lo + 1, sizeof(*ix.v));
+	assert_non_null(ix.v);
+	for (size_t i = lo; i < hi; i++)
+		if (s->v[i].state == JRX_JSET_OK)
+			ix.v[ix.nr++] = (struct jrx_jindex_ent){
+				.seq = s->v[i].seq, .j = s->v[i].j, .copies = 1 };
+	qsort(ix.v, ix.nr, sizeof(*ix.v), cmp_seq);
+	assert_jrx_ok(jrx_sort_journal(&ix, &so, &res, NULL));
+	assert_jrx_ok(jrx_spill_write_run(sp, &ix, &res));
+	jrx_sort_result_free(&res);
+	free(ix.v);
+}
+
+/*
+ * A journal written on two replicas, cut into 7 runs in scan order (so a
+ * seq's two copies land in different runs), merged two at a time until
+ * two are left and then streamed: the in-memory sort's result, key for
+ * key.
+ */
+static void test_runs_merge(void **state)
+{
+	struct env *e = *state;
+	struct th_geom g = geom;
+	struct jrx_synth_opts so;
+	struct jrx_array a;
+	struct jrx_io_engine *io;
+	struct jrx_journal_scan s;
+	struct jrx_jindex ix;
+	struct jrx_sort_opts o = { .threads = 2 };
+	struct jrx_sort_result want;
+	struct jrx_spill sp;
+	struct jrx_spill_filter f;
+	size_t at = 0, chunks = 7;
+	uint64_t copies = 0;
+
+	g.replicas = 2;
+	g.journal_size = 64u << 20;
+	synth_opts(&so, 60000, JRX_SYNTH_ZIPF, 5);
+	re_make_geom(e, &so, &g);
+	assert_jrx_ok(jrx_array_open(&a, e->ref, 2, JRX_OPEN_RDONLY));
+	assert_jrx_ok(jrx_io_open(&io, &a, &(struct jrx_io_opts){
+		.backend = JRX_IO_PREAD, .threads = 2 }));
+	assert_jrx_ok(jrx_journal_read_par(&a, io, 0, &s));
+	assert_jrx_ok(jrx_jindex_build(&ix, &a.sb, &s, NULL, NULL));
+	for (size_t i = 0; i < ix.nr; i++)
+		copies += ix.v[i].copies;
+	assert_true(copies > ix.nr);		/* replicas are there */
+	assert_jrx_ok(jrx_sort_journal(&ix, &o, &want, NULL));
+
+	assert_jrx_ok(jrx_spill_open(&sp, e->dir.path, 64u << 10));
+	for (size_t c = 0; c < chunks; c++) {
+		size_t end = s.nr * (c + 1) / chunks;
+
+		spill_chunk(&sp, &s, at, end);
+		at = end;
+	}
+	assert_int_equal(sp.nr_runs, chunks);
+	f = (struct jrx_spill_filter){ .first = ix.last_seq, .last = ix.max_seq,
+				       .bl = ix.bl, .nr_bl = ix.nr_bl };
+	assert_jrx_ok(jrx_spill_reduce(&sp, &f, 2));
+	assert_true(sp.nr_runs <= 2);
+	assert_true(sp.st.merge_passes >= 2);
+
+	at = 0;
+	for (unsigned sec = 0; sec < JRX_SPILL_SECTIONS; sec++) {
+		struct jrx_spill_merge *m;
+		const struct jrx_spill_rec *r;
+		int ret;
+
+		assert_jrx_ok(jrx_spill_merge_open(&m, &sp, sec, &f));
+		while ((ret = jrx_spill_merge_next(m, &r)) > 0) {
+			const struct jrx_jkey *k;
+
+			if (at >= want.nr)
+				fail_msg("section %u: more keys than the in-memory"
+					 " sort's %zu", sec, want.nr);
+			k = &want.v[at];
+			if (r->level != k->level || r->btree_id != k->btree_id ||
+			    r->seq != ix.v[k->jset].seq || r->u64s != k->k->u64s ||
+			    memcmp(jrx_spill_key(r), k->k, k->k->u64s * 8u))
+				fail_msg("key %zu of %zu differs: spilled btree %u"
+					 " level %u seq %llu, in memory btree %u"
+					 " level %u seq %llu", at, want.nr,
+					 r->btree_id, r->level,
+					 (unsigned long long)r->seq, k->btree_id,
+					 k->level,
+					 (unsigned long long)ix.v[k->jset].seq);
+			at++;
+		}
+		assert_jrx_ok(ret < 0 ? ret : 0);
+		jrx_spill_merge_close(m);
+	}
+	assert_int_equal(at, want.nr);
+	jrx_spill_close(&sp);
+	jrx_sort_result_free(&want);
+	jrx_jindex_free(&ix);
+	jrx_journal_scan_free(&s);
+	jrx_io_close(io);
+	jrx_array_close(&a);
+}
+
+/* ------------------------------------------------------------ recoveries */
+
+/* The journal was spilled, and it was at least 4x the stages' share. */
+static void assert_spilled(const struct jrx_report *r, const char *what)
+{
+	uint64_t share = r->memory_limit_bytes - r->memory_base_bytes;
+
+	if (!r->spilled)
+		fail_msg("%s: the journal was not spilled (limit %llu, journal"
+			 " read %llu bytes)", what,
+			 (unsigned long long)r->memory_limit_bytes,
+			 (unsigned long long)r->bytes_read);
+	if (r->bytes_read < 4 * share)
+		fail_msg("%s: journal of %llu bytes, less than 4x the %llu"
+			 " bytes the limit left", what,
+			 (unsigned long long)r->bytes_read,
+			 (unsigned long long)share);
+	assert_true(r->spill.runs >= 4);
+	assert_true(r->spill_windows >= 2);
+}
+
+static void test_shapes(void **state)
+{
+	static const struct {
+		unsigned dist;
+		uint32_t mix[JRX_SYNTH_NR_BTREES];
+		uint64_t keys;
+	} cases[] = {
+		{ JRX_SYNTH_UNIFORM, { 0 }, 1300000 },
+		{ JRX_SYNTH_ZIPF, { 0 }, 1300000 },
+		{ JRX_SYNTH_HOT, { 0 }, 1300000 },
+		{ JRX_SYNTH_HOT, { 0, 0, 1, 0 }, 1400000 },	/* dirents only */
+	};
+	struct env *e = *state;
+	uint64_t streamed = 0;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct jrx_synth_opts so;
+		struct jrx_recover_opts o = {
+			.threads = 2, .memory_limit = small_limit(),
+			.scratch_dir = e->dir.path,
+		};
+		struct jrx_report r;
+		char what[96];
+
+		synth_opts(&so, cases[i].keys, cases[i].dist, 31 + i);
+		if (cases[i].mix[0] + cases[i].mix[1] + cases[i].mix[2] +
+		    cases[i].mix[3])
+			memcpy(so.mix, cases[i].mix, sizeof(so.mix));
+		re_make_geom(e, &so, &geom);
+		snprintf(what, sizeof(what), "spilled case %zu (dist %u)", i,
+			 cases[i].dist);
+		re_differential(e, o, what, &r);
+		assert_spilled(&r, what);
+		streamed += r.replay.streamed_leaves;
+		if (i == 0) {
+			/* and the unlimited recovery of the same journal */
+			struct jrx_recover_opts un = { .threads = 2 };
+			char *want = re_dump(e->ref), *got;
+
+			re_make_geom(e, &so, &geom);
+			assert_jrx_ok(re_recover(e->acc, &un, &r));
+			assert_false(r.spilled);
+			got = re_dump(e->acc);
+			re_assert_same(want, got, "unlimited against reference");
+			free(want);
+			free(got);
+		}
+	}
+	if (!streamed)
+		fail_msg("no shape had a leaf too big for a window: the streamed"
+			 " leaf went untested");
+}
+
+static void test_crash_spilled(void **state)
+{
+	struct env *e = *state;
+	struct jrx_synth_opts so;
+	struct jrx_recover_opts ref = { .reference = true };
+	struct jrx_report r;
+	uint64_t rnd = 0x2545f4914f6cdd1dull, writes;
+	char *want;
+
+	synth_opts(&so, 1000000, JRX_SYNTH_HOT, 91);
+	re_make_geom(e, &so, &geom);
+	assert_jrx_ok(re_recover(e->acc, &ref, &r));
+	want = re_dump(e->acc);
+	/* the writes of one spilled recovery: nodes, bsets, 2 x 2 sb copies */
+	{
+		struct jrx_recover_opts dry = { .dry_run = true, .threads = 2,
+						.memory_limit = small_limit(),
+						.scratch_dir = e->dir.path };
+
+		assert_jrx_ok(re_recover(e->ref, &dry, &r));
+		assert_true(r.spilled);
+		writes = r.nodes_written + r.bsets_appended + 4;
+	}
+	for (unsigned round = 0; round < 4; round++) {
+		struct jrx_recover_opts acc = {
+			.threads = 2, .memory_limit = small_limit(),
+			.scratch_dir = e->dir.path,
+		};
+		struct jrx_recover_opts again = {
+			.threads = 2, .reference = round == 3,
+			.memory_limit = round & 1 ? small_limit() : 0,
+			.scratch_dir = e->dir.path,
+		};
+		char what[64];
+
+		for (unsigned i = 0; i < 2; i++)
+			re_copy_sparse(e->ref[i], e->acc[i]);
+		snprintf(what, sizeof(what), "spilled round %u", round);
+		re_crash_then_recover(e, &acc, &again, writes, &rnd, want, what);
+	}
+	free(want);
+}
+
+static void test_too_small(void **state)
+{
+	struct env *e = *state;
+	struct jrx_synth_opts so;
+	struct jrx_recover_opts o = { .threads = 2, .scratch_dir = e->dir.path };
+	struct th_file_state before[2], after[2];
+	struct jrx_report r;
+	int ret;
+
+	synth_opts(&so, 50000, JRX_SYNTH_UNIFORM, 3);
+	re_make_geom(e, &so, &geom);
+	for (unsigned i = 0; i < 2; i++)
+		th_file_state(e->acc[i], &before[i]);
+	o.memory_limit = jrx_rss_now() + (1u << 20);
+	ret = re_recover(e->acc, &o, &r);
+	assert_jrx_err(ret, -JRX_ERR_BAD_OPTION);
+	assert_contains(jrx_diag(), "is too small");
+	assert_contains(jrx_diag(), "needs at least");
+	for (unsigned i = 0; i < 2; i++) {
+		th_file_state(e->acc[i], &after[i]);
+		assert_int_equal(before[i].hash, after[i].hash);
+	}
+}
+
+/* ------------------------------------------------------------ the binary */
+
+static uint64_t json_u64(const char *json, const char *key)
+{
+	const char *p = strstr(json, key);
+
+	if (!p)
+		fail_msg("no %s in the report: %.400s", key, json);
+	return strtoull(p + strlen(key), NULL, 10);
+}
+
+/* `jrx recover --memory-limit 24M --json` in a process of its own. */
+static void test_binary_peak_rss(void **state)
+{
+	struct env *e = *state;
+	struct jrx_synth_opts so;
+	struct jrx_recover_opts ref = { .reference = true };
+	struct jrx_report r;
+	char cmd[1200], out[256], *json = calloc(1, 1 << 20), *want, *got;
+	uint64_t limit = 24u << 20, peak;
+	FILE *f;
+	size_t n;
+
+	assert_non_null(json);
+	synth_opts(&so, 1300000, JRX_SYNTH_ZIPF, 17);
+	re_make_geom(e, &so, &geom);
+	assert_jrx_ok(re_recover(e->ref, &ref, &r));
+	th_path(out, &e->dir, "report.json");
+	snprintf(cmd, sizeof(cmd), "%s recover --threads 2 --memory-limit 24M"
+		 " --scratch %s --json %s %s > %s", JRX_BIN, e->dir.path,
+		 e->acc[0], e->acc[1], out);
+	if (system(cmd))
+		fail_msg("%s: failed", cmd);
+	f = fopen(out, "r");
+	assert_non_null(f);
+	n = fread(json, 1, (1 << 20) - 1, f);
+	fclose(f);
+	json[n] = 0;
+	assert_contains(json, "\"spilled\":true");
+	assert_int_equal(json_u64(json, "\"limit_bytes\":"), limit);
+	peak = json_u64(json, "\"peak_rss_bytes\":");
+	if (peak > limit)
+		fail_msg("peak RSS %llu bytes over the %llu-byte limit",
+			 (unsigned long long)peak, (unsigned long long)limit);
+	if (json_u64(json, "\"bytes_read\":") < 4 * limit)
+		fail_msg("the journal is not 4x the limit: %.300s", json);
+	want = re_dump(e->ref);
+	got = re_dump(e->acc);
+	re_assert_same(want, got, "jrx recover --memory-limit 24M");
+	free(want);
+	free(got);
+	free(json);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_runs_merge),
+		cmocka_unit_test(test_shapes),
+		cmocka_unit_test(test_crash_spilled),
+		cmocka_unit_test(test_too_small),
+		cmocka_unit_test(test_binary_peak_rss),
+	};
+
+	return th_exit_code(cmocka_run_group_tests(tests, re_setup, re_teardown));
+}
