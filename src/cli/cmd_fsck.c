@@ -45,6 +45,8 @@ static const char usage_text[] =
 	"             anyway.  With -p/-a the lines also go to systemd-fsckd's\n"
 	"             socket when it exists (/run/systemd/fsck.progress):\n"
 	"  --progress-socket PATH  that socket, or another, in any mode\n"
+	"  --memory-limit SIZE  the recovery's memory (jrx recover --help)\n"
+	"  --scratch DIR  where a recovery's spilled runs go\n"
 	"Only one of -n, -y and -p/-a may be given.  Without -n an unclean\n"
 	"array is recovered (the journal replayed and committed) first.\n"
 	"Exit codes (fsck(8)), added together: 0 clean; 1 the array was\n"
@@ -67,7 +69,7 @@ static void interrupted(int sig)
 
 int cmd_fsck(int argc, char **argv)
 {
-	enum { O_NO_SCAN = 256, O_SOCKET };
+	enum { O_NO_SCAN = 256, O_SOCKET, O_MEM, O_SCRATCH };
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "read-only", no_argument, NULL, 'n' },
@@ -75,6 +77,8 @@ int cmd_fsck(int argc, char **argv)
 		{ "wait", no_argument, NULL, 'W' },
 		{ "no-scan", no_argument, NULL, O_NO_SCAN },
 		{ "progress-socket", required_argument, NULL, O_SOCKET },
+		{ "memory-limit", required_argument, NULL, O_MEM },
+		{ "scratch", required_argument, NULL, O_SCRATCH },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 }
@@ -126,6 +130,17 @@ int cmd_fsck(int argc, char **argv)
 			break;
 		case O_NO_SCAN:
 			o.no_scan = true;
+			break;
+		case O_MEM:
+			if (!cli_parse_size(optarg, &o.memory_limit) ||
+			    !o.memory_limit) {
+				fprintf(stderr, "jrx fsck: --memory-limit %s: not a"
+					" size\n", optarg);
+				return 16;
+			}
+			break;
+		case O_SCRATCH:
+			o.scratch_dir = optarg;
 			break;
 		case 'V':	/* as e2fsck -V: the version, nothing checked */
 			cli_print_version(strcmp(argv[0], "fsck") ?

@@ -34,6 +34,10 @@ struct jrx_fsck_opts {
 	bool	 preen;		/* -p/-a: a clean array is not checked
 				   unless force */
 	bool	 force;		/* -f */
+	/* the recovery of an unclean array (recovery/recover.h): its memory
+	 * limit (0: 70 % of MemAvailable) and where spilled runs go */
+	uint64_t memory_limit;
+	const char *scratch_dir;
 	enum jrx_repair_mode repair;	/* -p, -y (problems.h); needs
 					   !read_only */
 	FILE	*out;		/* problems and summary; NULL: silent */

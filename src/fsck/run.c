@@ -134,7 +134,8 @@ int jrx_fsck_run(const char *const *paths, unsigned n,
 		return 0;
 	}
 	if (!(a->sb.flags & JRX_SB_CLEAN) && !o->read_only) {
-		struct jrx_recover_opts ro = { .dry_run = false };
+		struct jrx_recover_opts ro = { .memory_limit = o->memory_limit,
+					       .scratch_dir = o->scratch_dir };
 		struct jrx_report r;
 
 		state = "recovered";
@@ -155,9 +156,12 @@ int jrx_fsck_run(const char *const *paths, unsigned n,
 			return fail(res, o, state, ret);
 		}
 	} else if (!(a->sb.flags & JRX_SB_CLEAN)) {
+		struct jrx_recover_opts vo = { .memory_limit = o->memory_limit,
+					       .scratch_dir = o->scratch_dir };
+
 		state = "dry_run";
 		view = calloc(1, sizeof(*view));
-		ret = view ? jrx_open_view(a, view, NULL) :
+		ret = view ? jrx_open_view_opts(a, view, NULL, &vo) :
 			jrx_fail(-ENOMEM, "allocating the dry-run recovery's"
 				 " view: %zu bytes", sizeof(*view));
 		if (ret) {

@@ -139,16 +139,27 @@ int jrx_recover_end(struct jrx_array *a, struct jrx_fs *fs, bool *fs_open,
 int jrx_open_view(struct jrx_array *a, struct jrx_fs *view,
 		  struct jrx_report *r)
 {
+	return jrx_open_view_opts(a, view, r, NULL);
+}
+
+int jrx_open_view_opts(struct jrx_array *a, struct jrx_fs *view,
+		       struct jrx_report *r, const struct jrx_recover_opts *lim)
+{
 	struct jrx_recover_opts o = { .dry_run = true, .reference = true };
 	struct jrx_report local;
 
 	if (a->sb.flags & JRX_SB_CLEAN)
 		return jrx_fs_open(view, a, JRX_FS_RDONLY);
+	if (lim && lim->memory_limit) {
+		o = *lim;
+		o.dry_run = true;
+		o.reference = false;
+	}
 	if (!r) {
-		jrx_report_init(&local, "reference");
+		jrx_report_init(&local, o.reference ? "reference" : "accelerated");
 		r = &local;
 	}
-	return jrx_recover_reference(a, &o, r, view);
+	return jrx_recover(a, &o, r, view);
 }
 
 void jrx_recover_crash_after_writes(uint64_t n)

@@ -99,6 +99,15 @@ int jrx_recover_accelerated(struct jrx_array *a,
  */
 int jrx_open_view(struct jrx_array *a, struct jrx_fs *view,
 		  struct jrx_report *r);
+/*
+ * The same with a memory limit (o->memory_limit, o->scratch_dir; o may be
+ * NULL): the dry run is then the accelerated recovery, whose journal
+ * read and sort stay within the limit (spilled runs); the leaves it
+ * replays stay in memory as the view, as with every dry run, so a limit
+ * bounds the journal's share, not the view's.
+ */
+int jrx_open_view_opts(struct jrx_array *a, struct jrx_fs *view,
+		       struct jrx_report *r, const struct jrx_recover_opts *o);
 
 /*
  * Crash injection for tests: the recovery stops (as a power cut would)
