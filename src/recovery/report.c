@@ -189,11 +189,13 @@ static void print_replay_json(const struct jrx_replay_stats *st, FILE *f)
 	fprintf(f, ",\"bind_errno\":%d,\"leaves\":%" PRIu64 ",\"units\":%"
 		PRIu64 ",\"sliced_leaves\":%" PRIu64 ",\"pieces\":%" PRIu64
 		",\"plan\":%.6f,\"leaves_seconds\":%.6f,\"install\":%.6f,"
-		"\"settle\":%.6f,\"appended_leaves\":%" PRIu64 ",\"write_depth\""
+		"\"settle\":%.6f,\"appended_leaves\":%" PRIu64 ",\"streamed_leaves\":%"
+		PRIu64 ",\"write_depth\""
 		":%u,\"queued_workers\":%u,\"per_worker\":[", st->bind_errno,
 		st->leaves, st->units, st->sliced_leaves, st->pieces,
 		st->plan_seconds, st->leaves_seconds, st->install_seconds,
-		st->settle_seconds, st->appended_leaves, st->write_depth,
+		st->settle_seconds, st->appended_leaves, st->streamed_leaves,
+		st->write_depth,
 		st->queued_workers);
 	for (unsigned i = 0; i < st->workers && i < JRX_REPLAY_MAX_WORKERS; i++) {
 		const struct jrx_replay_worker_stats *w = &st->w[i];

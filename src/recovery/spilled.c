@@ -260,13 +260,14 @@ static int stream_leaf(struct jrx_replay_session *rs, struct jrx_spill *sp,
 {
 	struct run_source src = { .sp = sp };
 	struct jrx_replay_source rsrc = { src_rewind, src_next, &src };
+	struct jrx_replay_stream *h;
 	struct jrx_spill_writer wr;
 	struct jrx_jkey first = w->k[0];
 	struct jrx_bpos max;
 	uint64_t keys = w->nr;
 	int ret;
 
-	ret = jrx_replay_leaf_max(rs, &first, &max);
+	ret = jrx_replay_stream_begin(rs, &first, &h, &max);
 	if (ret)
 		return ret;
 	jrx_spill_writer_start(&wr, sp);
@@ -274,6 +275,7 @@ static int stream_leaf(struct jrx_replay_session *rs, struct jrx_spill *sp,
 		const struct jrx_spill_rec *r = (const void *)
 			((const char *)w->k[i].k - sizeof(*r));
 
+		jrx_replay_stream_count(h, w->k[i].k);
 		ret = jrx_spill_put(&wr, r, w->k[i].k);
 	}
 	while (!ret) {
@@ -283,16 +285,19 @@ static int stream_leaf(struct jrx_replay_session *rs, struct jrx_spill *sp,
 		if (ret || !st->have || r->level || r->btree_id != first.btree_id ||
 		    jrx_bpos_cmp(jrx_spill_key(r)->p, max) > 0)
 			break;
+		jrx_replay_stream_count(h, jrx_spill_key(r));
 		ret = jrx_spill_put(&wr, r, jrx_spill_key(r));
 		st->have = false;
 		keys++;
 	}
 	if (!ret)
 		ret = jrx_spill_writer_end(&wr);
-	if (ret)
+	if (ret) {
+		jrx_replay_stream_abort(h);
 		return ret;
+	}
 	src.run = sp->nr_runs - 1;
-	ret = jrx_replay_stream_leaf(rs, &first, &rsrc);
+	ret = jrx_replay_stream_end(h, &rsrc);
 	jrx_spill_merge_close(src.m);
 	jrx_spill_drop_last(sp);	/* the leaf's run is done with */
 	w->used = w->nr = 0;

@@ -96,11 +96,15 @@ int  jrx_replay_window(struct jrx_replay_session *s, const struct jrx_jkey *v,
 		       size_t n, bool last, size_t *done);
 /*
  * A leaf whose keys do not fit in a window even alone (*done == 0 at the
- * window's most): the caller finds where the leaf ends (leaf_max: the
- * last position routed to the leaf of key k), gathers the leaf's keys
- * somewhere it can read them twice, and stream_leaf replays the leaf on
- * the calling thread from that source, holding one node at a time, with
- * the pieces the layout rule gives (the same as in one window).
+ * window's most), replayed streaming, holding one node at a time:
+ *  begin   routes the leaf's first key, reads the leaf, and says where
+ *          the leaf ends (*max: its last position);
+ *  count   each of the leaf's journal keys, in order, as the caller
+ *          gathers them somewhere it can read them again: the final
+ *          keys' bytes and count, which the layout rule needs first;
+ *  end     one walk over src (the same keys) writes the pieces the rule
+ *          gives (the same as in one window) and installs them; frees
+ *          the stream (abort frees it without that).
  */
 struct jrx_replay_source {
 	int  (*rewind)(void *ctx);	/* back to the first key: 0 or error */
@@ -109,12 +113,16 @@ struct jrx_replay_source {
 	int  (*next)(void *ctx, const struct jrx_bkey **k);
 	void  *ctx;
 };
+struct jrx_replay_stream;
 
-int  jrx_replay_leaf_max(struct jrx_replay_session *s, const struct jrx_jkey *k,
-			 struct jrx_bpos *max);
-int  jrx_replay_stream_leaf(struct jrx_replay_session *s,
-			    const struct jrx_jkey *first,
-			    const struct jrx_replay_source *src);
+int  jrx_replay_stream_begin(struct jrx_replay_session *s,
+			     const struct jrx_jkey *first,
+			     struct jrx_replay_stream **h, struct jrx_bpos *max);
+void jrx_replay_stream_count(struct jrx_replay_stream *h,
+			     const struct jrx_bkey *k);
+int  jrx_replay_stream_end(struct jrx_replay_stream *h,
+			   const struct jrx_replay_source *src);
+void jrx_replay_stream_abort(struct jrx_replay_stream *h);
 int  jrx_replay_end(struct jrx_replay_session *s);
 void jrx_replay_abort(struct jrx_replay_session *s);
 

@@ -111,64 +111,113 @@ static void piece_link(struct piece *p)
 	}
 }
 
-int jrx_replay_stream_leaf(struct jrx_replay_session *s,
-			   const struct jrx_jkey *first,
-			   const struct jrx_replay_source *src)
+/* A leaf being streamed: routed and read at begin, counted as the
+ * caller gathers its keys, written at end. */
+struct jrx_replay_stream {
+	struct jrx_replay_session *s;
+	struct jrx_rplan plan;		/* one leaf */
+	struct jrx_rleaf *l;
+	struct jrx_bnode *n;		/* its keys (cached or read) */
+	size_t	 i;			/* count: next leaf key */
+	uint64_t total;			/* final key bytes */
+	size_t	 nr;			/* final keys */
+	double	 seconds;
+};
+
+int jrx_replay_stream_begin(struct jrx_replay_session *s,
+			    const struct jrx_jkey *first,
+			    struct jrx_replay_stream **hp, struct jrx_bpos *max)
 {
+	struct jrx_replay_stream *h = calloc(1, sizeof(*h));
+	double t = jrx_now();
+	int ret;
+
+	*hp = NULL;
+	if (!h)
+		return jrx_fail(-ENOMEM, "allocating a streamed leaf");
+	h->s = s;
+	/* the leaf: routed like any key */
+	ret = jrx_replay_plan(s->fs, first, 0, 1, 1, 1, 0, false, &h->plan);
+	if (!ret && h->plan.nr_leaves != 1)
+		ret = jrx_fail(-JRX_ERR_KEY_INVALID, "streamed replay: key of"
+			       " btree %u level %u routes to no leaf",
+			       first->btree_id, first->level);
+	if (!ret) {
+		h->l = &h->plan.leaf[0];
+		h->n = h->l->cached;
+		*max = ((const struct jrx_bkey *)h->l->ptr)->p;
+	}
+	if (!ret && !h->n) {
+		ret = jrx_fs_read_node(s->fs, h->l->btree_id, 0,
+				       (const struct jrx_bkey *)h->l->ptr, &h->n);
+		s->st->leaves_read += !ret;
+	}
+	h->seconds = jrx_now() - t;
+	if (ret) {
+		jrx_replay_stream_abort(h);
+		return ret;
+	}
+	*hp = h;
+	return 0;
+}
+
+/* The leaf's keys up to (not at) p, counted as final keys. */
+static void count_leaf_below(struct jrx_replay_stream *h, const struct jrx_bpos *p)
+{
+	while (h->i < h->n->nr &&
+	       (!p || jrx_bpos_cmp(h->n->keys[h->i]->p, *p) < 0)) {
+		h->total += h->n->keys[h->i]->u64s * 8u;
+		h->nr++;
+		h->i++;
+	}
+}
+
+void jrx_replay_stream_count(struct jrx_replay_stream *h,
+			     const struct jrx_bkey *k)
+{
+	count_leaf_below(h, &k->p);
+	if (h->i < h->n->nr && jrx_bpos_eq(h->n->keys[h->i]->p, k->p))
+		h->i++;			/* replaced or deleted */
+	if (k->type != JRX_KEY_WHITEOUT) {
+		h->total += k->u64s * 8u;
+		h->nr++;
+	}
+}
+
+void jrx_replay_stream_abort(struct jrx_replay_stream *h)
+{
+	if (!h)
+		return;
+	if (h->n && (!h->l || h->n != h->l->cached))
+		jrx_bnode_free(h->n);
+	jrx_replay_plan_free(&h->plan);
+	free(h);
+}
+
+int jrx_replay_stream_end(struct jrx_replay_stream *h,
+			  const struct jrx_replay_source *src)
+{
+	struct jrx_replay_session *s = h->s;
 	struct jrx_fs *fs = s->fs;
 	bool keep = fs->nowrite;
-	struct jrx_rplan plan = { 0 };
-	struct jrx_rleaf *l = NULL;
-	const struct jrx_btree_ptr_val *pv;
-	const struct jrx_bkey *ptr, *k;
-	struct jrx_bnode *n = NULL, **pieces = NULL;
-	size_t nr = 0, np = 0, cap_p = 0, kp, j = 0;
-	uint64_t total = 0, before = 0;
+	struct jrx_rleaf *l = h->l;
+	const struct jrx_bkey *ptr = (const struct jrx_bkey *)l->ptr, *k;
+	const struct jrx_btree_ptr_val *pv = jrx_bkey_val(ptr);
+	struct jrx_bnode **pieces = NULL;
+	size_t np = 0, cap_p = 0, kp, j = 0;
+	uint64_t before = 0;
 	struct piece pc = { 0 };
-	struct jrx_node_meta m;
+	struct jrx_node_meta m = { .btree_id = l->btree_id, .level = 0,
+				   .min = pv->min_key, .max = ptr->p };
 	struct walk w;
 	double t = jrx_now();
 	int ret;
 
-	/* the leaf: routed like any key */
-	ret = jrx_replay_plan(fs, first, 0, 1, 1, 1, 0, false, &plan);
-	if (ret)
-		return ret;
-	if (plan.nr_leaves != 1) {
-		ret = jrx_fail(-JRX_ERR_KEY_INVALID, "streamed replay: key of"
-			       " btree %u level %u routes to no leaf",
-			       first->btree_id, first->level);
-		goto out;
-	}
-	l = &plan.leaf[0];
-	ptr = (const struct jrx_bkey *)l->ptr;
-	pv = jrx_bkey_val(ptr);
-	m = (struct jrx_node_meta){ .btree_id = l->btree_id, .level = 0,
-				    .min = pv->min_key, .max = ptr->p };
-	n = l->cached;
-	if (!n) {
-		ret = jrx_fs_read_node(fs, l->btree_id, 0, ptr, &n);
-		if (ret)
-			goto out;
-		s->st->leaves_read++;
-	}
+	count_leaf_below(h, NULL);	/* the leaf's keys past the last */
+	kp = jrx_layout_pieces(h->total, h->nr, fs->node_size);
 
-	/* walk 1: the final keys' bytes and count */
-	ret = walk_start(&w, n, src);
-	while (!ret) {
-		ret = walk_next(&w, &k);
-		if (ret <= 0)
-			break;
-		ret = 0;
-		total += k->u64s * 8u;
-		nr++;
-	}
-	if (ret < 0)
-		goto out;
-	kp = jrx_layout_pieces(total, nr, fs->node_size);
-
-	/* walk 2: each piece written once its keys are gathered */
-	ret = walk_start(&w, n, src);
+	/* one walk: each piece written once its keys are gathered */
+	ret = walk_start(&w, h->n, src);
 	for (;;) {
 		bool end;
 		struct jrx_bnode *out;
@@ -179,7 +228,7 @@ int jrx_replay_stream_leaf(struct jrx_replay_session *s,
 			goto out;
 		end = !ret;
 		ret = 0;
-		if (!end && jrx_layout_piece_of(before, total, kp) == j) {
+		if (!end && jrx_layout_piece_of(before, h->total, kp) == j) {
 			ret = piece_add(&pc, k);
 			before += k->u64s * 8u;
 			if (!ret)
@@ -206,17 +255,23 @@ int jrx_replay_stream_leaf(struct jrx_replay_session *s,
 		}
 		if (end)
 			break;
-		j = jrx_layout_piece_of(before, total, kp);
+		j = jrx_layout_piece_of(before, h->total, kp);
 		ret = piece_add(&pc, k);
 		before += k->u64s * 8u;
 		if (ret)
 			goto out;
 	}
-	ret = jrx_fs_free_node_loc(fs, pv->dev, pv->sector);
+	if (before != h->total)
+		ret = jrx_fail(-JRX_ERR_KEY_INVALID, "streamed replay: the leaf's"
+			       " keys came to %llu bytes, counted %llu",
+			       (unsigned long long)before,
+			       (unsigned long long)h->total);
+	if (!ret)
+		ret = jrx_fs_free_node_loc(fs, pv->dev, pv->sector);
 	if (ret)
 		goto out;
 	s->st->pieces += np;
-	s->st->leaf_keys += nr;
+	s->st->leaf_keys += h->nr;
 	s->st->leaves++;
 	s->st->streamed_leaves++;
 	ret = jrx_fs_install_pieces(fs, l->btree_id, 0, l->cached, l->was_root,
@@ -227,29 +282,11 @@ out:
 	for (size_t i = 0; i < np; i++)
 		jrx_bnode_free(pieces[i]);
 	free(pieces);
-	if (n && l && n != l->cached)
-		jrx_bnode_free(n);
 	free(pc.buf);
 	free(pc.keys);
-	jrx_replay_plan_free(&plan);
-	s->st->leaves_seconds += jrx_now() - t;
+	s->st->leaves_seconds += h->seconds + jrx_now() - t;
+	jrx_replay_stream_abort(h);
 	if (ret)
 		fs->dead = true;
-	return ret;
-}
-
-int jrx_replay_leaf_max(struct jrx_replay_session *s, const struct jrx_jkey *k,
-			struct jrx_bpos *max)
-{
-	struct jrx_rplan plan = { 0 };
-	int ret = jrx_replay_plan(s->fs, k, 0, 1, 1, 1, 0, false, &plan);
-
-	if (!ret && plan.nr_leaves != 1)
-		ret = jrx_fail(-JRX_ERR_KEY_INVALID, "replay: key of btree %u"
-			       " level %u routes to no leaf", k->btree_id,
-			       k->level);
-	if (!ret)
-		*max = ((const struct jrx_bkey *)plan.leaf[0].ptr)->p;
-	jrx_replay_plan_free(&plan);
 	return ret;
 }

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# bench/memory.sh - recovery under a memory limit (issue 17): one crashed
+# array, recovered from fresh sparse copies with and without
+# --memory-limit, each run beside its I/O floor measured in the same run.
+#
+#   bash bench/memory.sh [--keys N] [--base N] [--limits "none 2G ..."]
+#                        [--reps R] [--dir DIR] [--out FILE] [--fsck]
+#                        [--keep-array]
+#
+# A limit "quarter" is a quarter of the unlimited run's peak RSS (so the
+# list must start with "none" for it).  The floor of a run is what dd
+# needs, with O_DIRECT on the same filesystems, to move the bytes the run
+# moved: read the journal bytes it read (from the journal areas of the
+# images), write and read back the bytes it spilled (in the scratch
+# directory) and write its node bytes.  Every row of FILE (JSON lines,
+# default docs/bench/memory.jsonl) carries the load average before and
+# after the run; a figure from a busy machine is not a result.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. bench/lib.sh
+
+keys=10000000 base=2000000 limits="none quarter" reps=2 out=docs/bench/memory.jsonl
+dir="" fsck=0 keep=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --keys) keys=$2; shift ;;
+    --base) base=$2; shift ;;
+    --limits) limits=$2; shift ;;
+    --reps) reps=$2; shift ;;
+    --dir) dir=$2; shift ;;
+    --out) out=$2; shift ;;
+    --fsck) fsck=1 ;;
+    --keep-array) keep=1 ;;
+    *) echo "bench/memory.sh: unknown option $1" >&2; exit 2 ;;
+    esac
+    shift
+done
+bench_setup "$dir" "$out"
+scratch="$dir/scratch"
+mkdir -p "$scratch"
+
+# journal: ~85 bytes a key on disk, with room; the devices sparse
+jsize=$(( (keys * 100 / 2 / 1048576 + 256) ))M
+dsize=$(( (keys + base) * 3 / 1000000 + 16 ))G
+echo "== array: $keys journal keys over a base of $base (journal $jsize a device)" >&2
+"$jrx" format --size "$dsize" --journal-size "$jsize" "$dir/d0" "$dir/d1" >/dev/null
+t0=$(date +%s.%N)
+"$jrx" synth --keys "$keys" --base-keys "$base" --seed 17 "$dir/d0" "$dir/d1" >&2
+echo "   synth: $(python3 -c "import sys; print(round($(date +%s.%N) - $t0, 1))") s" >&2
+
+# where each device's journal lives: byte offset and length
+read -r joff jlen < <("$jrx" show-super --json "$dir/d0" "$dir/d1" | python3 -c '
+import json, sys
+s = json.load(sys.stdin); m = s["members"][0]; b = s["bucket_size"]
+print(m["journal_bucket"] * b, m["journal_nr"] * b)')
+
+dd_floor() {	# read_bytes spill_written spill_read node_bytes -> seconds
+    local per=$(( ($1 / 2 + 4194303) / 4194304 )) t0 t1
+    t0=$(date +%s.%N)
+    for d in d0 d1; do
+        dd if="$dir/$d" of=/dev/null bs=4M iflag=direct skip=$(( joff / 4194304 )) \
+            count=$(( per < jlen / 4194304 ? per : jlen / 4194304 )) status=none
+    done
+    if [ "$2" -gt 0 ]; then
+        dd if=/dev/zero of="$scratch/floor" bs=4M oflag=direct \
+            count=$(( ($2 + 4194303) / 4194304 )) status=none
+        dd if="$scratch/floor" of=/dev/null bs=4M iflag=direct \
+            count=$(( ($3 + 4194303) / 4194304 )) status=none
+        rm -f "$scratch/floor"
+    fi
+    dd if=/dev/zero of="$dir/nodes.floor" bs=4M oflag=direct \
+        count=$(( ($4 + 4194303) / 4194304 )) status=none
+    rm -f "$dir/nodes.floor"
+    t1=$(date +%s.%N)
+    python3 -c "print(round($t1 - $t0, 3))"
+}
+
+unlimited_peak=0
+for lim in $limits; do
+    for r in $(seq 1 "$reps"); do
+        args=(--threads 2 --scratch "$scratch" --json)
+        label=$lim
+        if [ "$lim" = quarter ]; then
+            [ "$unlimited_peak" -gt 0 ] || { echo "quarter needs a 'none' run first" >&2; exit 2; }
+            label=$(( unlimited_peak / 4 ))
+            args+=(--memory-limit "$label")
+        elif [ "$lim" != none ]; then
+            args+=(--memory-limit "$lim")
+        fi
+        rm -f "$dir/c0" "$dir/c1"
+        cp --sparse=always "$dir/d0" "$dir/c0"
+        cp --sparse=always "$dir/d1" "$dir/c1"
+        drop_caches
+        load0=$(cut -d' ' -f1 /proc/loadavg)
+        report=$("$jrx" recover "${args[@]}" "$dir/c0" "$dir/c1")
+        load1=$(cut -d' ' -f1 /proc/loadavg)
+        read -r total peak jread sw sr nodes spilled < <(python3 -c '
+import json, sys
+r = json.loads(sys.argv[1]); m = r.get("memory", {}); s = m.get("spill", {})
+print(r["total_seconds"], r["peak_rss_bytes"], r["journal"]["bytes_read"],
+      s.get("bytes_written", 0), s.get("bytes_read", 0),
+      r["btree"]["bytes_written"], int(m.get("spilled", False)))' "$report")
+        [ "$lim" = none ] && [ "$peak" -gt "$unlimited_peak" ] && unlimited_peak=$peak
+        drop_caches
+        floor=$(dd_floor "$jread" "$sw" "$sr" "$nodes")
+        load2=$(cut -d' ' -f1 /proc/loadavg)
+        printf '{"bench":"memory","keys":%s,"base":%s,"limit":"%s","rep":%s,"load_before":%s,"load_after":%s,"load_after_floor":%s,"floor_seconds":%s,"report":%s}\n' \
+            "$keys" "$base" "$label" "$r" "$load0" "$load1" "$load2" "$floor" "$report" >>"$out"
+        python3 -c "
+t, p, f = $total, $peak, $floor
+print(f'   limit $label rep $r: {t:.2f} s, peak RSS {p/2**20:.0f} MiB, spilled $spilled,'
+      f' floor {f:.2f} s ({t/f:.2f}x), journal {$jread/2**20:.0f} MiB, spill {$sw/2**20:.0f}/{$sr/2**20:.0f} MiB,'
+      f' nodes {$nodes/2**20:.0f} MiB, load $load0/$load1')" >&2
+    done
+done
+if [ "$fsck" = 1 ]; then
+    echo "== fsck -n of the last recovery" >&2
+    "$jrx" fsck -n "$dir/c0" "$dir/c1" | tail -1 >&2
+fi
+[ "$keep" = 1 ] || rm -f "$dir/c0" "$dir/c1"
