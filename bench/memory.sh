@@ -5,8 +5,10 @@
 #
 #   bash bench/memory.sh [--keys N] [--base N] [--limits "none 2G ..."]
 #                        [--reps R] [--dir DIR] [--out FILE] [--fsck]
-#                        [--keep-array]
+#                        [--keep-array] [--in-place]
 #
+# --in-place recovers the array itself, not a copy (one limit, one rep:
+# for journals so big that a copy does not fit on the disk).
 # A limit "quarter" is a quarter of the unlimited run's peak RSS (so the
 # list must start with "none" for it).  The floor of a run is what dd
 # needs, with O_DIRECT on the same filesystems, to move the bytes the run
@@ -20,7 +22,7 @@ cd "$(dirname "$0")/.."
 . bench/lib.sh
 
 keys=10000000 base=2000000 limits="none quarter" reps=2 out=docs/bench/memory.jsonl
-dir="" fsck=0 keep=0
+dir="" fsck=0 keep=0 inplace=0
 while [ $# -gt 0 ]; do
     case "$1" in
     --keys) keys=$2; shift ;;
@@ -31,6 +33,7 @@ while [ $# -gt 0 ]; do
     --out) out=$2; shift ;;
     --fsck) fsck=1 ;;
     --keep-array) keep=1 ;;
+    --in-place) inplace=1 ;;
     *) echo "bench/memory.sh: unknown option $1" >&2; exit 2 ;;
     esac
     shift
@@ -88,8 +91,13 @@ for lim in $limits; do
             args+=(--memory-limit "$lim")
         fi
         rm -f "$dir/c0" "$dir/c1"
-        cp --sparse=always "$dir/d0" "$dir/c0"
-        cp --sparse=always "$dir/d1" "$dir/c1"
+        if [ "$inplace" = 1 ]; then
+            ln -s "$dir/d0" "$dir/c0"
+            ln -s "$dir/d1" "$dir/c1"
+        else
+            cp --sparse=always "$dir/d0" "$dir/c0"
+            cp --sparse=always "$dir/d1" "$dir/c1"
+        fi
         drop_caches
         load0=$(cut -d' ' -f1 /proc/loadavg)
         report=$("$jrx" recover "${args[@]}" "$dir/c0" "$dir/c1")
@@ -104,8 +112,8 @@ print(r["total_seconds"], r["peak_rss_bytes"], r["journal"]["bytes_read"],
         drop_caches
         floor=$(dd_floor "$jread" "$sw" "$sr" "$nodes")
         load2=$(cut -d' ' -f1 /proc/loadavg)
-        printf '{"bench":"memory","keys":%s,"base":%s,"limit":"%s","rep":%s,"load_before":%s,"load_after":%s,"load_after_floor":%s,"floor_seconds":%s,"report":%s}\n' \
-            "$keys" "$base" "$label" "$r" "$load0" "$load1" "$load2" "$floor" "$report" >>"$out"
+        printf '{"bench":"memory","keys":%s,"base":%s,"limit":"%s","rep":%s,"in_place":%s,"load_before":%s,"load_after":%s,"load_after_floor":%s,"floor_seconds":%s,"report":%s}\n' \
+            "$keys" "$base" "$label" "$r" "$inplace" "$load0" "$load1" "$load2" "$floor" "$report" >>"$out"
         python3 -c "
 t, p, f = $total, $peak, $floor
 print(f'   limit $label rep $r: {t:.2f} s, peak RSS {p/2**20:.0f} MiB, spilled $spilled,'
