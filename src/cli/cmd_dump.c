@@ -48,9 +48,22 @@ int cmd_dump(int argc, char **argv)
 		{ "btree", required_argument, NULL, 'b' },
 		{ "recovered", no_argument, NULL, 'r' },
 		{ "wait", no_argument, NULL, 'w' },
+		{ "memory-limit", required_argument, NULL, 'm' },
+		{ "scratch", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
+	struct jrx_recover_opts ro = { 0 };
+	static const char usage[] =
+		"usage: jrx dump [--btree NAME] [--recovered] [--wait] DEV...\n"
+		"  --btree NAME   only that btree (extents, inodes, dirents,\n"
+		"                 xattrs, alloc, accounting)\n"
+		"  --recovered    the state a recovery would reach, computed in\n"
+		"                 memory (nothing is written)\n"
+		"  --wait         wait while another process holds a device\n"
+		"  --memory-limit SIZE, --scratch DIR\n"
+		"                 with --recovered: the dry run's journal read and\n"
+		"                 sort keep to the limit (jrx recover --help)\n";
 	struct cli_dump out = { .f = stdout };
 	struct jrx_array a;
 	struct jrx_fs fs;
@@ -64,6 +77,15 @@ int cmd_dump(int argc, char **argv)
 			recovered = true;
 		} else if (c == 'w') {
 			wait = JRX_OPEN_WAIT;
+		} else if (c == 'm') {
+			if (!cli_parse_size(optarg, &ro.memory_limit) ||
+			    !ro.memory_limit) {
+				fprintf(stderr, "jrx dump: --memory-limit %s: not a"
+					" size\n", optarg);
+				return JRX_EXIT_USAGE;
+			}
+		} else if (c == 's') {
+			ro.scratch_dir = optarg;
 		} else if (c == 'b') {
 			only = jrx_btree_id_parse(optarg);
 			if (only < 0) {
@@ -73,20 +95,19 @@ int cmd_dump(int argc, char **argv)
 				return JRX_EXIT_USAGE;
 			}
 		} else {
-			fprintf(c == 'h' ? stdout : stderr,
-				"usage: jrx dump [--btree NAME] [--recovered] [--wait] DEV...\n");
+			fputs(usage, c == 'h' ? stdout : stderr);
 			return c == 'h' ? JRX_EXIT_OK : JRX_EXIT_USAGE;
 		}
 	}
 	if (optind >= argc) {
 		fprintf(stderr, "jrx dump: no device given\n");
-		fprintf(stderr, "usage: jrx dump [--btree NAME] [--recovered] [--wait] DEV...\n");
+		fputs(usage, stderr);
 		return JRX_EXIT_USAGE;
 	}
 	if (cli_open_array("dump", &a, argv + optind, argc - optind,
 			   JRX_OPEN_RDONLY | wait))
 		return JRX_EXIT_ERROR;
-	ret = recovered ? jrx_open_view(&a, &fs, NULL) :
+	ret = recovered ? jrx_open_view_opts(&a, &fs, NULL, &ro) :
 		jrx_fs_open(&fs, &a, JRX_FS_RDONLY);
 	if (ret) {
 		jrx_array_close(&a);
