@@ -11,7 +11,7 @@
 #include "../util/diag.h"
 
 struct wq_slot {
-	struct jrx_dev	*d;
+	const char	*name;		/* the device's or file's, for messages */
 	uint64_t	 off;
 	size_t		 len;
 	jrx_wq_done_fn	 done;
@@ -83,11 +83,11 @@ static int reap(struct jrx_wq *q, bool wait)
 		res = 0;
 	else if (res >= 0)
 		res = jrx_fail(-EIO, "%s: short write at offset %" PRIu64
-			       ": %d of %zu bytes", s->d->path, s->off, res,
+			       ": %d of %zu bytes", s->name, s->off, res,
 			       s->len);
 	else
 		res = jrx_fail(res, "%s: write error at offset %" PRIu64 ": %s",
-			       s->d->path, s->off, strerror(-res));
+			       s->name, s->off, strerror(-res));
 	if (res && !q->err)
 		q->err = res;
 	s->done(s->ctx, res);
@@ -96,18 +96,15 @@ static int reap(struct jrx_wq *q, bool wait)
 	return 1;
 }
 
-int jrx_wq_write(struct jrx_wq *q, struct jrx_dev *d, const void *buf,
-		 size_t len, uint64_t off, jrx_wq_done_fn done, void *ctx)
+/* Queue the write once the caller allowed it (err 0). */
+static int queue(struct jrx_wq *q, int fd, const char *name, const void *buf,
+		 size_t len, uint64_t off, jrx_wq_done_fn done, void *ctx,
+		 int err)
 {
 	struct io_uring_sqe *sqe;
 	struct wq_slot *s;
-	int ret;
+	int ret = q->err ? q->err : err;
 
-	while (!q->err && reap(q, false) > 0)
-		;
-	while (!q->err && !q->free)
-		reap(q, true);
-	ret = q->err ? q->err : jrx_dev_write_permit(d, off);
 	if (ret) {
 		q->err = ret;
 		done(ctx, ret);
@@ -115,10 +112,10 @@ int jrx_wq_write(struct jrx_wq *q, struct jrx_dev *d, const void *buf,
 	}
 	s = q->free;
 	q->free = s->next_free;
-	*s = (struct wq_slot){ .d = d, .off = off, .len = len, .done = done,
-			       .ctx = ctx };
+	*s = (struct wq_slot){ .name = name, .off = off, .len = len,
+			       .done = done, .ctx = ctx };
 	sqe = io_uring_get_sqe(&q->ring);	/* depth slots: never NULL */
-	io_uring_prep_write(sqe, d->fd, buf, (unsigned)len, off);
+	io_uring_prep_write(sqe, fd, buf, (unsigned)len, off);
 	io_uring_sqe_set_data(sqe, s);
 	q->inflight++;
 	ret = io_uring_submit(&q->ring);
@@ -130,12 +127,44 @@ int jrx_wq_write(struct jrx_wq *q, struct jrx_dev *d, const void *buf,
 		 */
 		q->inflight--;
 		q->err = jrx_fail(ret, "%s: submitting a write at offset %"
-				  PRIu64 ": %s", d->path, off, strerror(-ret));
+				  PRIu64 ": %s", name, off, strerror(-ret));
 		s->done = NULL;
 		done(ctx, q->err);
 		return q->err;
 	}
 	return 0;
+}
+
+/* Room for one more write: completions reaped, waiting if none is free. */
+static void make_room(struct jrx_wq *q)
+{
+	while (!q->err && reap(q, false) > 0)
+		;
+	while (!q->err && !q->free)
+		reap(q, true);
+}
+
+int jrx_wq_write(struct jrx_wq *q, struct jrx_dev *d, const void *buf,
+		 size_t len, uint64_t off, jrx_wq_done_fn done, void *ctx)
+{
+	make_room(q);
+	return queue(q, d->fd, d->path, buf, len, off, done, ctx,
+		     q->err ? 0 : jrx_dev_write_permit(d, off));
+}
+
+int jrx_wq_write_file(struct jrx_wq *q, int fd, const char *name,
+		      const void *buf, size_t len, uint64_t off,
+		      jrx_wq_done_fn done, void *ctx)
+{
+	make_room(q);
+	return queue(q, fd, name, buf, len, off, done, ctx, 0);
+}
+
+int jrx_wq_reap(struct jrx_wq *q)
+{
+	if (q->inflight && !q->err)
+		reap(q, true);
+	return q->err;
 }
 
 int jrx_wq_drain(struct jrx_wq *q)

@@ -35,6 +35,17 @@ int  jrx_wq_open(struct jrx_wq **out, unsigned depth);
  */
 int  jrx_wq_write(struct jrx_wq *q, struct jrx_dev *d, const void *buf,
 		  size_t len, uint64_t off, jrx_wq_done_fn done, void *ctx);
+/*
+ * The same for a plain file that is not a member (a scratch file): no
+ * write permit is asked (crash injection counts device writes only);
+ * name is for messages and must outlive the write.
+ */
+int  jrx_wq_write_file(struct jrx_wq *q, int fd, const char *name,
+		       const void *buf, size_t len, uint64_t off,
+		       jrx_wq_done_fn done, void *ctx);
+/* Wait for one write to complete (if any is in flight), its callback run;
+ * the first error of the queue, or 0. */
+int  jrx_wq_reap(struct jrx_wq *q);
 /* Wait for every queued write; the first error of the queue, or 0. */
 int  jrx_wq_drain(struct jrx_wq *q);
 /* Drains, then frees the queue. */

@@ -16,7 +16,7 @@
 #include "../util/diag.h"
 #include "../util/vec.h"
 
-/* The writer's buffer: big enough to stream, small beside a batch. */
+/* A writer's buffer: big enough to stream, small beside a batch. */
 #define WRITE_BUF_MAX	(4u << 20)
 
 /* ---------------------------------------------------------------- sink */
@@ -54,8 +54,10 @@ static int sink_fn(void *ctx, const struct jrx_jset_info *const *v, size_t n)
 		 */
 		(void)mallopt(M_MMAP_THRESHOLD, 256 << 10);
 		(void)mallopt(M_TRIM_THRESHOLD, 1 << 20);
-		wbuf = x->b->batch_bytes / 8 < WRITE_BUF_MAX ?
-			x->b->batch_bytes / 8 : WRITE_BUF_MAX;
+		/* the writer's buffers: an eighth of a batch in all */
+		wbuf = x->b->batch_bytes / (8 * JRX_SPILL_WBUFS);
+		if (wbuf > WRITE_BUF_MAX)
+			wbuf = WRITE_BUF_MAX;
 		ret = jrx_spill_open(&x->sp, x->scratch, wbuf);
 		if (ret)
 			return ret;
@@ -194,35 +196,6 @@ static int take_section(struct jrx_spill *sp, enum jrx_spill_section s,
 
 /* ---------------------------------------------------------------- replay */
 
-/* A spilled run walked as a replay source (replay.h), as often as asked. */
-struct run_source {
-	struct jrx_spill *sp;
-	size_t run;
-	struct jrx_spill_merge *m;
-};
-
-static int src_rewind(void *ctx)
-{
-	static const struct jrx_spill_filter all = { .first = 0,
-						     .last = UINT64_MAX };
-	struct run_source *rs = ctx;
-
-	jrx_spill_merge_close(rs->m);
-	rs->m = NULL;
-	return jrx_spill_merge_runs(&rs->m, rs->sp, rs->run, 1,
-				    JRX_SPILL_LEAVES, &all);
-}
-
-static int src_next(void *ctx, const struct jrx_bkey **k)
-{
-	struct run_source *rs = ctx;
-	const struct jrx_spill_rec *r;
-	int ret = jrx_spill_merge_next(rs->m, &r);
-
-	*k = ret > 0 ? jrx_spill_key(r) : NULL;
-	return ret;
-}
-
 /* Where the merge stands between windows. */
 struct stream {
 	struct jrx_spill_merge *m;
@@ -250,56 +223,117 @@ static int stream_pull(struct stream *s)
 	return 0;
 }
 
-/*
- * The window holds keys of one leaf only and is full: the leaf's keys
- * (the window's and those the merge still has up to the leaf's end) go
- * to a run of their own, and the leaf is replayed streaming from it.
- */
-static int stream_leaf(struct jrx_replay_session *rs, struct jrx_spill *sp,
-		       struct stream *st, struct window *w, uint64_t *replayed)
+/* Is r one of the leaf's keys (level 0, its btree, up to its end)? */
+static bool in_leaf(const struct jrx_spill_rec *r, unsigned btree_id,
+		    struct jrx_bpos max)
 {
-	struct run_source src = { .sp = sp };
-	struct jrx_replay_source rsrc = { src_rewind, src_next, &src };
-	struct jrx_replay_stream *h;
-	struct jrx_spill_writer wr;
-	struct jrx_jkey first = w->k[0];
+	return !r->level && r->btree_id == btree_id &&
+		jrx_bpos_cmp(jrx_spill_key(r)->p, max) <= 0;
+}
+
+/*
+ * A leaf's keys walked a second time (replay.h's source): those in the
+ * window, the record taken after them, then a fork of the merge from
+ * where the window ended, up to the leaf's end.
+ */
+struct leaf_source {
+	const struct window *w;
+	size_t	 i;
+	uint64_t *pend;			/* the record after the window */
+	bool	 pend_used, started;
+	struct jrx_spill_merge *fork;
+	unsigned btree_id;
 	struct jrx_bpos max;
+};
+
+static int leaf_rewind(void *ctx)
+{
+	struct leaf_source *ls = ctx;
+
+	/* walked once: the fork cannot go back */
+	if (ls->started)
+		return jrx_fail(-EINVAL, "streamed leaf: its keys walked twice");
+	ls->started = true;
+	return 0;
+}
+
+static int leaf_next(void *ctx, const struct jrx_bkey **k)
+{
+	struct leaf_source *ls = ctx;
+	const struct jrx_spill_rec *r;
+	int ret;
+
+	*k = NULL;
+	if (ls->i < ls->w->nr) {
+		*k = ls->w->k[ls->i++].k;
+		return 1;
+	}
+	if (!ls->pend_used) {
+		ls->pend_used = true;
+		r = (const void *)ls->pend;
+		if (!ls->pend || !in_leaf(r, ls->btree_id, ls->max))
+			return 0;
+		*k = jrx_spill_key(r);
+		return 1;
+	}
+	ret = jrx_spill_merge_next(ls->fork, &r);
+	if (ret <= 0 || !in_leaf(r, ls->btree_id, ls->max))
+		return ret < 0 ? ret : 0;
+	*k = jrx_spill_key(r);
+	return 1;
+}
+
+/*
+ * The window holds keys of one leaf only and is full: the merge goes on
+ * to the leaf's end while the replay counts its keys, then a fork of the
+ * merge taken where the window ended walks them again as the leaf is
+ * written.  Nothing is spilled twice.
+ */
+static int stream_leaf(struct jrx_replay_session *rs, struct stream *st,
+		       struct window *w, uint64_t *replayed)
+{
+	struct leaf_source ls = { .w = w };
+	struct jrx_replay_source src = { leaf_rewind, leaf_next, &ls };
+	struct jrx_replay_stream *h;
+	uint64_t *pend0 = NULL;
 	uint64_t keys = w->nr;
 	int ret;
 
-	ret = jrx_replay_stream_begin(rs, &first, &h, &max);
+	ret = jrx_replay_stream_begin(rs, &w->k[0], &h, &ls.max);
 	if (ret)
 		return ret;
-	jrx_spill_writer_start(&wr, sp);
-	for (size_t i = 0; i < w->nr && !ret; i++) {
-		const struct jrx_spill_rec *r = (const void *)
-			((const char *)w->k[i].k - sizeof(*r));
-
+	ls.btree_id = w->k[0].btree_id;
+	for (size_t i = 0; i < w->nr; i++)
 		jrx_replay_stream_count(h, w->k[i].k);
-		ret = jrx_spill_put(&wr, r, w->k[i].k);
+	/* the merge as the window left it, and the record it had taken */
+	ret = jrx_spill_merge_fork(st->m, 64u << 10, &ls.fork);
+	if (!ret && st->have) {
+		size_t len = jrx_spill_rec_bytes((const void *)st->pend);
+
+		pend0 = malloc(len);
+		if (!pend0)
+			ret = -ENOMEM;
+		else
+			memcpy(pend0, st->pend, len);
 	}
+	ls.pend = pend0;
+	/* count the rest of the leaf, the merge going on past it */
 	while (!ret) {
 		const struct jrx_spill_rec *r = (const void *)st->pend;
 
 		ret = stream_pull(st);
-		if (ret || !st->have || r->level || r->btree_id != first.btree_id ||
-		    jrx_bpos_cmp(jrx_spill_key(r)->p, max) > 0)
+		if (ret || !st->have || !in_leaf(r, ls.btree_id, ls.max))
 			break;
 		jrx_replay_stream_count(h, jrx_spill_key(r));
-		ret = jrx_spill_put(&wr, r, jrx_spill_key(r));
 		st->have = false;
 		keys++;
 	}
-	if (!ret)
-		ret = jrx_spill_writer_end(&wr);
-	if (ret) {
+	if (ret)
 		jrx_replay_stream_abort(h);
-		return ret;
-	}
-	src.run = sp->nr_runs - 1;
-	ret = jrx_replay_stream_end(h, &rsrc);
-	jrx_spill_merge_close(src.m);
-	jrx_spill_drop_last(sp);	/* the leaf's run is done with */
+	else
+		ret = jrx_replay_stream_end(h, &src);
+	jrx_spill_merge_close(ls.fork);
+	free(pend0);
 	w->used = w->nr = 0;
 	*replayed += keys;
 	return ret;
@@ -352,7 +386,7 @@ static int replay_leaves(struct jrx_replay_session *rs, struct jrx_spilled *x,
 			break;
 		if (!done) {
 			/* one leaf fills the window */
-			ret = stream_leaf(rs, &x->sp, &st, &w, &replayed);
+			ret = stream_leaf(rs, &st, &w, &replayed);
 		} else {
 			/* the held leaf's keys start the next window */
 			size_t off = (size_t)((const char *)w.k[done].k -

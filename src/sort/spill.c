@@ -60,24 +60,36 @@ int jrx_spill_open(struct jrx_spill *sp, const char *dir, size_t buf_bytes)
 		return jrx_fail(fd, "creating the spill file in %s", dir);
 	sp->fd = fd;
 	sp->st.direct = sp->direct;
-	if (posix_memalign(&sp->wbuf, JRX_SPILL_ALIGN, sp->buf_bytes)) {
-		sp->wbuf = NULL;
-		jrx_spill_close(sp);
-		return jrx_fail(-ENOMEM, "allocating the spill writer's buffer:"
-				" %zu bytes", buf_bytes);
+	/* writes in flight where io_uring is allowed, else one at a time */
+	if (jrx_wq_open(&sp->wq, JRX_SPILL_WBUFS)) {
+		sp->wq = NULL;
+		jrx_diag_clear();
 	}
+	sp->nr_wbufs = sp->wq ? JRX_SPILL_WBUFS : 1;
+	for (unsigned i = 0; i < sp->nr_wbufs; i++)
+		if (posix_memalign(&sp->wbuf[i], JRX_SPILL_ALIGN, sp->buf_bytes)) {
+			sp->wbuf[i] = NULL;
+			jrx_spill_close(sp);
+			return jrx_fail(-ENOMEM, "allocating the spill writer's"
+					" buffers: %u of %zu bytes",
+					JRX_SPILL_WBUFS, sp->buf_bytes);
+		}
 	return 0;
 }
 
 void jrx_spill_close(struct jrx_spill *sp)
 {
+	jrx_wq_close(sp->wq);	/* drains: no write is left in flight */
+	sp->wq = NULL;
 	if (sp->fd >= 0)
 		close(sp->fd);
 	free(sp->run);
-	free(sp->wbuf);
+	for (unsigned i = 0; i < JRX_SPILL_WBUFS; i++) {
+		free(sp->wbuf[i]);
+		sp->wbuf[i] = NULL;
+	}
 	sp->fd = -1;
 	sp->run = NULL;
-	sp->wbuf = NULL;
 	sp->nr_runs = sp->cap_runs = 0;
 }
 
@@ -114,9 +126,38 @@ void jrx_spill_writer_start(struct jrx_spill_writer *w, struct jrx_spill *sp)
 		w->run.sect[s] = UINT64_MAX;
 }
 
+/* A write of the queue has ended: its buffer is free again. */
+static void wdone(void *ctx, int res)
+{
+	bool *busy = ctx;
+
+	*busy = false;
+	(void)res;		/* the queue keeps the first error */
+}
+
+/* Write the current buffer's first len bytes at w->pos, then move to the
+ * next buffer, waiting until it is free. */
+static int wsubmit(struct jrx_spill_writer *w, size_t len)
+{
+	struct jrx_spill *sp = w->sp;
+	unsigned i = sp->cur;
+	int ret;
+
+	if (!sp->wq)
+		return jrx_spill_pwrite(sp, sp->wbuf[i], len, w->pos);
+	sp->busy[i] = true;
+	ret = jrx_wq_write_file(sp->wq, sp->fd, sp->path, sp->wbuf[i], len,
+				w->pos, wdone, &sp->busy[i]);
+	sp->st.bytes_written += len;
+	sp->cur = (i + 1) % sp->nr_wbufs;
+	while (!ret && sp->busy[sp->cur])
+		ret = jrx_wq_reap(sp->wq);
+	return ret;
+}
+
 static int wflush(struct jrx_spill_writer *w)
 {
-	int ret = jrx_spill_pwrite(w->sp, w->sp->wbuf, w->sp->buf_bytes, w->pos);
+	int ret = wsubmit(w, w->sp->buf_bytes);
 
 	w->pos += w->sp->buf_bytes;
 	w->fill = 0;
@@ -136,7 +177,7 @@ int jrx_spill_put(struct jrx_spill_writer *w, const struct jrx_spill_rec *r,
 	const void *part[2] = { r, k };
 	size_t len[2] = { sizeof(*r), (size_t)r->u64s * 8u };
 	enum jrx_spill_section s = section_of(r->level, r->btree_id);
-	char *buf = w->sp->wbuf;
+	char *buf;
 	int ret;
 
 	for (int t = (int)s; t >= 0 && w->run.sect[t] == UINT64_MAX; t--)
@@ -148,6 +189,7 @@ int jrx_spill_put(struct jrx_spill_writer *w, const struct jrx_spill_rec *r,
 		while (n) {
 			size_t c = w->sp->buf_bytes - w->fill;
 
+			buf = w->sp->wbuf[w->sp->cur];
 			if (c > n)
 				c = n;
 			memcpy(buf + w->fill, p, c);
@@ -174,13 +216,16 @@ int jrx_spill_writer_end(struct jrx_spill_writer *w)
 			w->run.sect[s] = w->run.bytes;
 	if (w->fill) {
 		pad = (JRX_SPILL_ALIGN - w->fill % JRX_SPILL_ALIGN) % JRX_SPILL_ALIGN;
-		memset((char *)sp->wbuf + w->fill, 0, pad);
-		ret = jrx_spill_pwrite(sp, sp->wbuf, w->fill + pad, w->pos);
+		memset((char *)sp->wbuf[sp->cur] + w->fill, 0, pad);
+		ret = wsubmit(w, w->fill + pad);
 		if (ret)
 			return ret;
 		w->pos += w->fill + pad;
 		w->fill = 0;
 	}
+	/* the run is read only once all of it is on the file */
+	if (sp->wq && (ret = jrx_wq_drain(sp->wq)))
+		return ret;
 	ret = JRX_VEC_RESERVE(sp->run, sp->nr_runs, sp->cap_runs, 1,
 			      "list of spilled runs");
 	if (ret)

@@ -32,6 +32,7 @@
 #include <stdint.h>
 #include "sort.h"
 #include "../format/format.h"
+#include "../io/wq.h"
 #include "../journal/jindex.h"
 
 /* One key in a run: this header, then the key (key->u64s words). */
@@ -56,6 +57,9 @@ static inline size_t jrx_spill_rec_bytes(const struct jrx_spill_rec *r)
 {
 	return sizeof(*r) + (size_t)r->u64s * 8u;
 }
+
+/* Buffers of the spill writer (see struct jrx_spill). */
+#define JRX_SPILL_WBUFS	4
 
 /* The sections a merge reads; in journal order. */
 enum jrx_spill_section {
@@ -91,9 +95,19 @@ struct jrx_spill {
 	uint64_t end;			/* where the next run goes */
 	struct jrx_spill_run *run;
 	size_t	 nr_runs, cap_runs;
-	size_t	 buf_bytes;		/* the writer's buffer */
+	size_t	 buf_bytes;		/* each of the writer's buffers */
 	size_t	 read_bytes;		/* each reader's (default buf_bytes) */
-	void	*wbuf;			/* the writer's buffer (buf_bytes) */
+	/*
+	 * The writer's buffers: one is filled while the others are written
+	 * through wq (io/wq.h: io_uring, O_DIRECT), so the records of a run
+	 * are made while the disk writes the previous ones; without io_uring
+	 * (refused) one buffer and synchronous writes.  busy[i]: in flight.
+	 */
+	void	*wbuf[JRX_SPILL_WBUFS];
+	bool	 busy[JRX_SPILL_WBUFS];
+	unsigned nr_wbufs, cur;
+	struct jrx_wq *wq;
+	int	 werr;			/* the first failed write's error */
 	struct jrx_spill_stats st;
 };
 
@@ -138,15 +152,23 @@ int  jrx_spill_merge_open(struct jrx_spill_merge **m, struct jrx_spill *sp,
 int  jrx_spill_merge_next(struct jrx_spill_merge *m,
 			  const struct jrx_spill_rec **out);
 void jrx_spill_merge_close(struct jrx_spill_merge *m);
+/*
+ * A second merge standing where m stands (the same records will come out
+ * of both, m going on unaffected), its readers with read_bytes buffers:
+ * a range read twice without being written again.
+ */
+int  jrx_spill_merge_fork(struct jrx_spill_merge *m, size_t read_bytes,
+			  struct jrx_spill_merge **out);
 
 /*
  * A run written record by record (in journal order), appended to the
- * file through sp->wbuf: start, put..., end (which adds it to sp->run).
+ * file through sp's write buffers: start, put..., end (which waits until
+ * the run is on the file, then adds it to sp->run).
  */
 struct jrx_spill_writer {
 	struct jrx_spill *sp;
 	struct jrx_spill_run run;
-	uint64_t pos;			/* file offset of wbuf[0] */
+	uint64_t pos;			/* file offset of the current buffer */
 	size_t	 fill;
 };
 

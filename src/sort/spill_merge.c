@@ -114,11 +114,10 @@ static int rd_advance(struct jrx_spill *sp, struct reader *r)
 	return rd_ready(sp, r);
 }
 
-static int rd_open(struct jrx_spill *sp, struct reader *r,
-		   const struct jrx_spill_run *run, enum jrx_spill_section s,
-		   size_t area)
+/* A reader of [start, end) of the file, left bytes of records. */
+static int rd_open_at(struct jrx_spill *sp, struct reader *r, uint64_t start,
+		      uint64_t left, uint64_t end, size_t area)
 {
-	uint64_t start = run->off + run->sect[s];
 	uint64_t aligned = start & ~(uint64_t)(JRX_SPILL_ALIGN - 1);
 	void *mem;
 	int ret;
@@ -129,9 +128,9 @@ static int rd_open(struct jrx_spill *sp, struct reader *r,
 				" %zu bytes", CARRY + area);
 	r->mem = mem;
 	r->area = area;
-	r->left = run->sect[s + 1] - run->sect[s];
+	r->left = left;
 	r->next = aligned;
-	r->end = run->off + run->sect[s + 1];
+	r->end = end;
 	if (!r->left) {
 		r->done = true;
 		return 0;
@@ -139,10 +138,19 @@ static int rd_open(struct jrx_spill *sp, struct reader *r,
 	ret = rd_fill(sp, r);
 	if (ret)
 		return ret;
-	/* skip what the aligned read brought from before the section */
+	/* skip what the aligned read brought from before the start */
 	r->p += start - aligned;
 	r->avail -= (size_t)(start - aligned);
 	return rd_ready(sp, r);
+}
+
+static int rd_open(struct jrx_spill *sp, struct reader *r,
+		   const struct jrx_spill_run *run, enum jrx_spill_section s,
+		   size_t area)
+{
+	return rd_open_at(sp, r, run->off + run->sect[s],
+			  run->sect[s + 1] - run->sect[s],
+			  run->off + run->sect[s + 1], area);
 }
 
 /* ---------------------------------------------------------------- order */
@@ -217,35 +225,81 @@ static void replay(struct jrx_spill_merge *m, size_t i)
 
 /* ---------------------------------------------------------------- merge */
 
+static struct jrx_spill_merge *merge_new(struct jrx_spill *sp, size_t k,
+					 const struct jrx_spill_filter *f);
+
+
 int jrx_spill_merge_runs(struct jrx_spill_merge **mp, struct jrx_spill *sp,
 			 size_t first, size_t n, enum jrx_spill_section s,
 			 const struct jrx_spill_filter *f)
 {
-	struct jrx_spill_merge *m = calloc(1, sizeof(*m));
+	struct jrx_spill_merge *m = merge_new(sp, n, f);
 	int ret = 0;
 
 	*mp = m;
 	if (!m)
-		return jrx_fail(-ENOMEM, "allocating a spill merge");
-	m->t = jrx_now();
-	m->sp = sp;
-	m->f = *f;
-	m->k = n ? n : 1;
-	m->rd = calloc(m->k, sizeof(*m->rd));
-	m->tree = calloc(m->k, sizeof(*m->tree));
-	m->held = malloc(JRX_SPILL_MAX_REC);
-	m->out = malloc(JRX_SPILL_MAX_REC);
-	if (!m->rd || !m->tree || !m->held || !m->out)
 		return jrx_fail(-ENOMEM, "allocating a merge of %zu spilled runs",
 				n);
-	if (!n)
-		m->rd[0].done = true;
 	for (size_t i = 0; i < n && !ret; i++)
 		ret = rd_open(sp, &m->rd[i], &sp->run[first + i], s,
 			      (sp->read_bytes + JRX_SPILL_ALIGN - 1) &
 			      ~(size_t)(JRX_SPILL_ALIGN - 1));
 	if (!ret)
 		ret = build_tree(m);
+	return ret;
+}
+
+/* A merge's shell for k readers, nothing opened. */
+static struct jrx_spill_merge *merge_new(struct jrx_spill *sp, size_t k,
+					 const struct jrx_spill_filter *f)
+{
+	struct jrx_spill_merge *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return NULL;
+	m->t = jrx_now();
+	m->sp = sp;
+	m->f = *f;
+	m->k = k ? k : 1;
+	m->rd = calloc(m->k, sizeof(*m->rd));
+	m->tree = calloc(m->k, sizeof(*m->tree));
+	m->held = malloc(JRX_SPILL_MAX_REC);
+	m->out = malloc(JRX_SPILL_MAX_REC);
+	if (!k)
+		m->rd[0].done = true;
+	if (m->rd && m->tree && m->held && m->out)
+		return m;
+	jrx_spill_merge_close(m);
+	return NULL;
+}
+
+int jrx_spill_merge_fork(struct jrx_spill_merge *m, size_t read_bytes,
+			 struct jrx_spill_merge **out)
+{
+	struct jrx_spill_merge *c = merge_new(m->sp, m->k, &m->f);
+	size_t area = (read_bytes + JRX_SPILL_ALIGN - 1) &
+		~(size_t)(JRX_SPILL_ALIGN - 1);
+	int ret = 0;
+
+	*out = c;
+	if (!c)
+		return jrx_fail(-ENOMEM, "allocating a copy of a spill merge");
+	for (size_t i = 0; i < m->k && !ret; i++) {
+		const struct reader *r = &m->rd[i];
+
+		if (r->done)
+			c->rd[i].done = true;
+		else	/* its current record is at next - avail */
+			ret = rd_open_at(m->sp, &c->rd[i], r->next - r->avail,
+					 r->left, r->end, area);
+	}
+	if (m->have_held) {
+		memcpy(c->held, m->held,
+		       jrx_spill_rec_bytes((const void *)m->held));
+		c->have_held = true;
+	}
+	if (!ret)
+		ret = build_tree(c);
 	return ret;
 }
 
