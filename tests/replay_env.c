@@ -183,3 +183,14 @@ void re_crash_then_recover(struct env *e, const struct jrx_recover_opts *acc,
 	free(got);
 }
 
+
+void re_synth_opts(struct jrx_synth_opts *o, uint64_t keys, unsigned dist,
+		   uint64_t seed)
+{
+	jrx_synth_opts_default(o);
+	o->keys = keys;
+	o->base_keys = keys / 2;
+	o->dist = dist;
+	o->seed = seed;
+	o->jset_size = 64u << 10;
+}

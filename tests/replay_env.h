@@ -20,6 +20,9 @@ struct env {
 	const char *acc[2];		/* the accelerated recovery's */
 };
 
+/* synth options: keys journal keys over keys / 2 base keys, 64 KiB jsets. */
+void  re_synth_opts(struct jrx_synth_opts *o, uint64_t keys, unsigned dist,
+		    uint64_t seed);
 /* cmocka group fixtures: the scratch directory and the four paths. */
 int   re_setup(void **state);
 int   re_teardown(void **state);

@@ -38,17 +38,6 @@ static void make(struct env *e, const struct jrx_synth_opts *so)
 	re_make_geom(e, so, &geom);
 }
 
-static void synth_opts(struct jrx_synth_opts *o, uint64_t keys, unsigned dist,
-		       uint64_t seed)
-{
-	jrx_synth_opts_default(o);
-	o->keys = keys;
-	o->base_keys = keys / 2;
-	o->dist = dist;
-	o->seed = seed;
-	o->jset_size = 64u << 10;
-}
-
 /* ------------------------------------------------------------ checks */
 
 /* ------------------------------------------------------------ tests */
@@ -84,7 +73,7 @@ static void test_shapes(void **state)
 		struct jrx_report r;
 		char what[96];
 
-		synth_opts(&so, 30000 + 7000 * i, cases[i].dist, 11 + i);
+		re_synth_opts(&so, 30000 + 7000 * i, cases[i].dist, 11 + i);
 		if (cases[i].mix[0] + cases[i].mix[1] + cases[i].mix[2] +
 		    cases[i].mix[3])
 			memcpy(so.mix, cases[i].mix, sizeof(so.mix));
@@ -128,7 +117,7 @@ static void test_alloc_leaves_cut_again(void **state)
 		struct jrx_report r;
 		char what[96];
 
-		synth_opts(&so, cases[i].keys, JRX_SYNTH_UNIFORM, cases[i].seed);
+		re_synth_opts(&so, cases[i].keys, JRX_SYNTH_UNIFORM, cases[i].seed);
 		so.base_keys = cases[i].base_keys;
 		re_make_geom(e, &so, &g);
 		snprintf(what, sizeof(what), "64K buckets, %llu keys on a base of"
@@ -167,7 +156,7 @@ static void test_appends(void **state)
 		char what[128], *want;
 		uint64_t bound;
 
-		synth_opts(&so, cases[i].keys, cases[i].dist, cases[i].seed);
+		re_synth_opts(&so, cases[i].keys, cases[i].dist, cases[i].seed);
 		so.base_keys = cases[i].base_keys;
 		make(e, &so);
 		snprintf(what, sizeof(what), "%llu keys on a base of %llu, dist"
@@ -252,7 +241,7 @@ static void test_skew_spread(void **state)
 		struct jrx_report r;
 		char what[96];
 
-		synth_opts(&so, 60000, cases[i].dist, 40 + i);
+		re_synth_opts(&so, 60000, cases[i].dist, 40 + i);
 		if (cases[i].mix[0] + cases[i].mix[1] + cases[i].mix[2] +
 		    cases[i].mix[3])
 			memcpy(so.mix, cases[i].mix, sizeof(so.mix));
@@ -316,7 +305,7 @@ static void test_crash_during_accelerated(void **state)
 	uint64_t rnd = 0x9e3779b97f4a7c15ull;
 
 	/* a0, a1 stay as crashed; every round starts from a copy */
-	synth_opts(&so, 40000, JRX_SYNTH_ZIPF, 77);
+	re_synth_opts(&so, 40000, JRX_SYNTH_ZIPF, 77);
 	make(e, &so);
 	assert_jrx_ok(re_recover(e->acc, &ref, &r));
 	want = re_dump(e->acc);
@@ -383,7 +372,7 @@ static void test_failed_thread_starts(void **state)
 		size_t len = 0;
 		FILE *f;
 
-		synth_opts(&so, 40000, JRX_SYNTH_ZIPF, 70 + i);
+		re_synth_opts(&so, 40000, JRX_SYNTH_ZIPF, 70 + i);
 		make(e, &so);
 		snprintf(what, sizeof(what), "%u workers, starts refused %#llx",
 			 cases[i].threads, (unsigned long long)cases[i].refused);

@@ -35,17 +35,6 @@ static const struct th_geom geom = {
 /* The stages' share of a limit: what this process holds now, plus this. */
 #define STAGES (16u << 20)
 
-static void synth_opts(struct jrx_synth_opts *o, uint64_t keys, unsigned dist,
-		       uint64_t seed)
-{
-	jrx_synth_opts_default(o);
-	o->keys = keys;
-	o->base_keys = keys / 2;
-	o->dist = dist;
-	o->seed = seed;
-	o->jset_size = 64u << 10;
-}
-
 /* A limit that leaves the stages STAGES bytes in this process. */
 static uint64_t small_limit(void)
 {
@@ -106,7 +95,7 @@ static void test_runs_merge(void **state)
 
 	g.replicas = 2;
 	g.journal_size = 64u << 20;
-	synth_opts(&so, 60000, JRX_SYNTH_ZIPF, 5);
+	re_synth_opts(&so, 60000, JRX_SYNTH_ZIPF, 5);
 	re_make_geom(e, &so, &g);
 	assert_jrx_ok(jrx_array_open(&a, e->ref, 2, JRX_OPEN_RDONLY));
 	assert_jrx_ok(jrx_io_open(&io, &a, &(struct jrx_io_opts){
@@ -215,7 +204,7 @@ static void test_shapes(void **state)
 		struct jrx_report r;
 		char what[96];
 
-		synth_opts(&so, cases[i].keys, cases[i].dist, 31 + i);
+		re_synth_opts(&so, cases[i].keys, cases[i].dist, 31 + i);
 		if (cases[i].mix[0] + cases[i].mix[1] + cases[i].mix[2] +
 		    cases[i].mix[3])
 			memcpy(so.mix, cases[i].mix, sizeof(so.mix));
@@ -253,7 +242,7 @@ static void test_crash_spilled(void **state)
 	uint64_t rnd = 0x2545f4914f6cdd1dull, writes;
 	char *want;
 
-	synth_opts(&so, 1000000, JRX_SYNTH_HOT, 91);
+	re_synth_opts(&so, 1000000, JRX_SYNTH_HOT, 91);
 	re_make_geom(e, &so, &geom);
 	assert_jrx_ok(re_recover(e->acc, &ref, &r));
 	want = re_dump(e->acc);
@@ -296,7 +285,7 @@ static void test_too_small(void **state)
 	struct jrx_report r;
 	int ret;
 
-	synth_opts(&so, 50000, JRX_SYNTH_UNIFORM, 3);
+	re_synth_opts(&so, 50000, JRX_SYNTH_UNIFORM, 3);
 	re_make_geom(e, &so, &geom);
 	for (unsigned i = 0; i < 2; i++)
 		th_file_state(e->acc[i], &before[i]);
@@ -335,7 +324,7 @@ static void test_binary_peak_rss(void **state)
 	size_t n;
 
 	assert_non_null(json);
-	synth_opts(&so, 1300000, JRX_SYNTH_ZIPF, 17);
+	re_synth_opts(&so, 1300000, JRX_SYNTH_ZIPF, 17);
 	re_make_geom(e, &so, &geom);
 	assert_jrx_ok(re_recover(e->ref, &ref, &r));
 	th_path(out, &e->dir, "report.json");

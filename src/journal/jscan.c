@@ -108,76 +108,6 @@ static int bucket_done(void *ctx, struct jrx_io_req *req)
 }
 
 /*
- * Read the buckets (dev[i], ring index idx[i]) whole, all at once, into a
- * new arena kept in s; their parsed jsets go to sc->reads.
- */
-static int read_kept(struct scan *sc, const uint32_t *dev,
-		     const uint32_t *idx, size_t n, bool fixed)
-{
-	uint64_t bsize = sc->a->sb.bucket_size;
-	size_t len, base = sc->nr_reads;
-	struct jrx_io_req *reqs;
-	char *arena;
-	int ret;
-
-	if (!n)
-		return 0;
-	/* n journal buckets of a validated member: they fit its device */
-	if (!jrx_mul_size(n, bsize, &len))
-		return jrx_fail(-ENOMEM, "allocating %zu journal buckets of %"
-				PRIu64 " bytes to read: the size overflows", n,
-				bsize);
-	ret = JRX_VEC_RESERVE(sc->reads, sc->nr_reads, sc->cap_reads, n,
-			      "list of journal bucket reads");
-	if (ret)
-		return ret;
-	reqs = calloc(n, sizeof(*reqs));
-	arena = jrx_io_arena(len);
-	if (!reqs || !arena) {
-		free(reqs);
-		jrx_io_arena_free(arena, len);
-		return jrx_fail(-ENOMEM, "allocating %zu journal buckets to read:"
-				" %zu bytes", n, len);
-	}
-	ret = jrx_journal_scan_keep(sc->s, arena, len);
-	if (ret) {
-		free(reqs);
-		return ret;
-	}
-	for (size_t i = 0; i < n; i++) {
-		const struct dstate *ds = &sc->d[dev[i]];
-		struct bread *b = &sc->reads[base + i];
-
-		*b = (struct bread){
-			.dev = dev[i], .bucket = ds->first + idx[i],
-			.buf = arena + i * bsize,
-		};
-		reqs[i] = (struct jrx_io_req){
-			.dev = dev[i], .len = (uint32_t)bsize,
-			.off = jrx_bucket_offset(&sc->a->sb, b->bucket),
-			.buf = b->buf, .priv = b,
-		};
-	}
-	sc->nr_reads += n;
-	if (fixed)
-		jrx_io_set_arena(sc->io, arena, len);
-	ret = jrx_io_read(sc->io, reqs, n, bucket_done, (void *)sc->a);
-	if (fixed)
-		jrx_io_set_arena(sc->io, NULL, 0);
-	free(reqs);
-	sc->s->bytes_read += len;
-	sc->s->buckets_read += n;
-	if (ret)
-		return ret;
-	/* buckets with nothing valid need no memory */
-	for (size_t i = 0; i < n; i++)
-		if (!sc->reads[base + i].kept)
-			(void)madvise(sc->reads[base + i].buf, bsize,
-				      MADV_DONTNEED);
-	return 0;
-}
-
-/*
  * The jset's compact copy (jlist.h): the header and its entries that are
  * not keys.
  */
@@ -249,17 +179,21 @@ static int sink_batch(struct scan *sc, size_t base, size_t n)
 }
 
 /*
- * With a sink: the same reads, batch_bytes at a time through one arena
- * that is not kept; each batch goes to the sink once it is parsed.
+ * Read the buckets (dev[i], ring index idx[i]) whole.  Without a sink, or
+ * for a read of at most its threshold, all at once into a new arena kept
+ * in s, their parsed jsets going to sc->reads.  Otherwise batch_bytes at
+ * a time through one arena that is not kept, each batch going to the sink
+ * once it is parsed (then its jsets are compact copies).
  */
-static int read_sunk(struct scan *sc, const uint32_t *dev, const uint32_t *idx,
-		     size_t n, bool fixed)
+static int read_buckets(struct scan *sc, const uint32_t *dev,
+			const uint32_t *idx, size_t n, bool fixed)
 {
 	uint64_t bsize = sc->a->sb.bucket_size;
-	size_t per = sc->sink->batch_bytes / bsize, len;
+	bool sunk = sc->sink && (uint64_t)n * bsize > sc->sink->threshold;
+	size_t per = sunk ? sc->sink->batch_bytes / bsize : n, len;
 	struct jrx_io_req *reqs;
 	char *arena;
-	int ret = 0;
+	int ret;
 
 	if (!n)
 		return 0;
@@ -267,7 +201,11 @@ static int read_sunk(struct scan *sc, const uint32_t *dev, const uint32_t *idx,
 		per = 1;
 	if (per > n)
 		per = n;
-	len = per * bsize;	/* <= batch_bytes, or one bucket */
+	/* per journal buckets of a validated member: they fit its device */
+	if (!jrx_mul_size(per, bsize, &len))
+		return jrx_fail(-ENOMEM, "allocating %zu journal buckets of %"
+				PRIu64 " bytes to read: the size overflows", per,
+				bsize);
 	ret = JRX_VEC_RESERVE(sc->reads, sc->nr_reads, sc->cap_reads, n,
 			      "list of journal bucket reads");
 	if (ret)
@@ -279,6 +217,10 @@ static int read_sunk(struct scan *sc, const uint32_t *dev, const uint32_t *idx,
 		jrx_io_arena_free(arena, len);
 		return jrx_fail(-ENOMEM, "allocating %zu journal buckets to read:"
 				" %zu bytes", per, len);
+	}
+	if (!sunk && (ret = jrx_journal_scan_keep(sc->s, arena, len))) {
+		free(reqs);
+		return ret;
 	}
 	if (fixed)
 		jrx_io_set_arena(sc->io, arena, len);
@@ -303,22 +245,20 @@ static int read_sunk(struct scan *sc, const uint32_t *dev, const uint32_t *idx,
 		ret = jrx_io_read(sc->io, reqs, m, bucket_done, (void *)sc->a);
 		sc->s->bytes_read += m * bsize;
 		sc->s->buckets_read += m;
-		if (!ret)
+		if (!ret && sunk)
 			ret = sink_batch(sc, base, m);
+		/* kept: buckets with nothing valid need no memory */
+		for (size_t i = 0; !ret && !sunk && i < m; i++)
+			if (!sc->reads[base + i].kept)
+				(void)madvise(sc->reads[base + i].buf, bsize,
+					      MADV_DONTNEED);
 	}
 	if (fixed)
 		jrx_io_set_arena(sc->io, NULL, 0);
 	free(reqs);
-	jrx_io_arena_free(arena, len);
+	if (sunk)
+		jrx_io_arena_free(arena, len);
 	return ret;
-}
-
-static int read_buckets(struct scan *sc, const uint32_t *dev,
-			const uint32_t *idx, size_t n, bool fixed)
-{
-	if (sc->sink && (uint64_t)n * sc->a->sb.bucket_size > sc->sink->threshold)
-		return read_sunk(sc, dev, idx, n, fixed);
-	return read_kept(sc, dev, idx, n, fixed);
 }
 
 /* ---------------------------------------------------------------- probes */

@@ -156,8 +156,6 @@ int jrx_recover_accelerated(struct jrx_array *a,
 	t = jrx_phase_begin(r, JRX_PHASE_JOURNAL_READ);
 	ret = read_journal(a, o, threads, r, &scan, &ix, &sink);
 	jrx_phase_end(r, JRX_PHASE_JOURNAL_READ, t);
-	if (sx.open)
-		snprintf(r->scratch_dir, sizeof(r->scratch_dir), "%s", sx.sp.path);
 	if (ret)
 		goto out;
 	max_seq = jrx_recover_note_index(r, a, &ix, &scan);
@@ -167,9 +165,6 @@ int jrx_recover_accelerated(struct jrx_array *a,
 		/* bigger than the budget: spilled runs, merged into replay */
 		ret = jrx_recover_spilled(a, o, r, fs, &fs_open, view, &sx, &ix,
 					  max_seq);
-		if (sx.open)
-			snprintf(r->scratch_dir, sizeof(r->scratch_dir), "%s",
-				 sx.sp.path);
 		goto out;
 	}
 
@@ -221,6 +216,8 @@ int jrx_recover_accelerated(struct jrx_array *a,
 out:
 	if (fs_open)
 		jrx_fs_abandon(fs);
+	if (sx.open)
+		snprintf(r->scratch_dir, sizeof(r->scratch_dir), "%s", sx.sp.path);
 	jrx_spilled_free(&sx);
 	jrx_sort_result_free(&res);
 	free(seqs);
