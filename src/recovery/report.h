@@ -7,7 +7,12 @@
  * mode, threads, io_backend, devices, journal{bytes_read,jsets,seq_first,
  * seq_last}, keys{read,after_dedup}, phases{superblock,journal_read,sort,
  * replay,commit}, phase_starts{same names: CLOCK_MONOTONIC seconds},
- * total_seconds, peak_rss_bytes; more may be added.
+ * total_seconds, peak_rss_bytes; more may be added.  The accelerated
+ * recovery adds memory{limit_bytes, limit_default, base_bytes,
+ * journal_in_memory_bytes, spilled, spill{dir, direct, runs, keys,
+ * bytes_written, bytes_read, merge_passes, runs_merged, windows,
+ * write_seconds, merge_seconds}} (spill only when spilled) and
+ * replay.streamed_leaves.
  */
 #ifndef JRX_REPORT_H
 #define JRX_REPORT_H
