@@ -152,6 +152,13 @@ int cmd_recover(int argc, char **argv)
 			return c == 'h' ? JRX_EXIT_OK : JRX_EXIT_USAGE;
 		}
 	}
+	if (o.reference && (o.memory_limit || o.scratch_dir)) {
+		jrx_fail(-JRX_ERR_BAD_OPTION, "--memory-limit and --scratch are"
+			 " the accelerated recovery's: the reference keeps the"
+			 " whole journal in memory");
+		cli_error("recover", -JRX_ERR_BAD_OPTION);
+		return JRX_EXIT_USAGE;
+	}
 	if (optind >= argc) {
 		fprintf(stderr, "jrx recover: no device given\n");
 		fputs(usage_text, stderr);

@@ -33,11 +33,13 @@ int jrx_budget_plan(struct jrx_budget *b, uint64_t limit, uint64_t bucket_size)
 		need = b->base + MARGIN + bucket_size * 5 / 2;
 	if (limit < need)
 		return jrx_fail(-JRX_ERR_BAD_OPTION, "memory limit %" PRIu64
-				" MiB is too small: this recovery needs at least"
-				" %" PRIu64 " MiB (%" PRIu64 " MiB in use when"
-				" it began, and %" PRIu64 " MiB for the smallest"
-				" batches)", limit >> 20, (need + (1 << 20) - 1) >> 20,
-				b->base >> 20, (need - b->base) >> 20);
+				" bytes (%" PRIu64 " MiB) is too small: this"
+				" recovery needs at least %" PRIu64 " MiB (%" PRIu64
+				" MiB in use when it began, and %" PRIu64 " MiB for"
+				" the smallest batches)", limit, limit >> 20,
+				(need + (1 << 20) - 1) >> 20,
+				(b->base + (1 << 20) - 1) >> 20,
+				(need - b->base + (1 << 20) - 1) >> 20);
 	b->avail = limit - b->base - MARGIN;
 	b->journal_in_memory = b->avail * 5 / 8;
 	b->batch_bytes = (size_t)(b->avail * 2 / 5);

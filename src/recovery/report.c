@@ -68,11 +68,12 @@ static void print_memory_json(const struct jrx_report *r, FILE *f)
 	if (r->spilled) {
 		fprintf(f, ",\"spill\":{\"dir\":");
 		jrx_json_str(f, r->scratch_dir);
-		fprintf(f, ",\"direct\":%s,\"runs\":%" PRIu64 ",\"keys\":%" PRIu64
+		fprintf(f, ",\"direct\":%s,\"tmpfs\":%s,\"runs\":%" PRIu64 ",\"keys\":%" PRIu64
 			",\"bytes_written\":%" PRIu64 ",\"bytes_read\":%" PRIu64
 			",\"merge_passes\":%u,\"runs_merged\":%" PRIu64
 			",\"windows\":%" PRIu64 ",\"write_seconds\":%.6f,"
 			"\"merge_seconds\":%.6f}", sp->direct ? "true" : "false",
+			sp->tmpfs ? "true" : "false",
 			sp->runs, sp->keys, sp->bytes_written, sp->bytes_read,
 			sp->merge_passes, r->spill_runs_left, r->spill_windows,
 			sp->write_seconds, sp->merge_seconds);
@@ -97,7 +98,9 @@ static void print_memory_text(const struct jrx_report *r, FILE *f)
 			" replay windows%s\n", r->scratch_dir, sp->runs,
 			sp->bytes_written / 1048576.0, sp->bytes_read / 1048576.0,
 			sp->merge_passes, sp->merge_passes == 1 ? "" : "es",
-			r->spill_windows, sp->direct ? "" : " (no O_DIRECT there)");
+			r->spill_windows, sp->tmpfs ? " (tmpfs: the spilled"
+			" bytes were in memory too; --scratch elsewhere)" :
+			sp->direct ? "" : " (no O_DIRECT there)");
 }
 
 void jrx_report_print_text(const struct jrx_report *r, FILE *f)

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/magic.h>
+#include <sys/vfs.h>
 #include "spill.h"
 #include "spill_int.h"
 #include "../util/clock.h"
@@ -38,6 +40,7 @@ static int open_tmp(const char *dir, int flags)
 
 int jrx_spill_open(struct jrx_spill *sp, const char *dir, size_t buf_bytes)
 {
+	struct statfs fs;
 	int fd;
 
 	memset(sp, 0, sizeof(*sp));
@@ -57,9 +60,11 @@ int jrx_spill_open(struct jrx_spill *sp, const char *dir, size_t buf_bytes)
 	else
 		sp->direct = fd >= 0;
 	if (fd < 0)
-		return jrx_fail(fd, "creating the spill file in %s", dir);
+		return jrx_fail(fd, "creating the spill file in %s: %s", dir,
+				strerror(-fd));
 	sp->fd = fd;
 	sp->st.direct = sp->direct;
+	sp->st.tmpfs = !fstatfs(fd, &fs) && fs.f_type == TMPFS_MAGIC;
 	/* writes in flight where io_uring is allowed, else one at a time */
 	if (jrx_wq_open(&sp->wq, JRX_SPILL_WBUFS)) {
 		sp->wq = NULL;
@@ -108,8 +113,9 @@ int jrx_spill_pwrite(struct jrx_spill *sp, const void *buf, size_t len,
 			continue;
 		if (n <= 0)
 			return jrx_fail(n < 0 ? -errno : -EIO, "writing the spill"
-					" file in %s at offset %" PRIu64, sp->path,
-					off + done);
+					" file in %s at offset %" PRIu64 ": %s",
+					sp->path, off + done,
+					n < 0 ? strerror(errno) : "nothing written");
 		done += (size_t)n;
 	}
 	sp->st.bytes_written += len;

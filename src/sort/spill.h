@@ -85,6 +85,8 @@ struct jrx_spill_stats {
 	unsigned merge_passes;		/* 1, plus the passes that made longer
 					   runs */
 	bool	 direct;		/* O_DIRECT */
+	bool	 tmpfs;			/* the scratch directory is tmpfs: the
+					   spilled bytes are in memory too */
 	double	 write_seconds, merge_seconds;
 };
 
