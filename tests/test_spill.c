@@ -198,8 +198,7 @@ static void test_shapes(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct jrx_synth_opts so;
 		struct jrx_recover_opts o = {
-			.threads = 2, .memory_limit = small_limit(),
-			.scratch_dir = e->dir.path,
+			.threads = 2, .scratch_dir = e->dir.path,
 		};
 		struct jrx_report r;
 		char what[96];
@@ -209,6 +208,7 @@ static void test_shapes(void **state)
 		    cases[i].mix[3])
 			memcpy(so.mix, cases[i].mix, sizeof(so.mix));
 		re_make_geom(e, &so, &geom);
+		o.memory_limit = small_limit();	/* after synth grew the RSS */
 		snprintf(what, sizeof(what), "spilled case %zu (dist %u)", i,
 			 cases[i].dist);
 		re_differential(e, o, what, &r);
@@ -302,6 +302,15 @@ static void test_too_small(void **state)
 
 /* ------------------------------------------------------------ the binary */
 
+/* "24M" as bytes. */
+static bool cli_size(const char *s, uint64_t *out)
+{
+	char *end;
+
+	*out = strtoull(s, &end, 10) << 20;
+	return *end == 'M' && !end[1];
+}
+
 static uint64_t json_u64(const char *json, const char *key)
 {
 	const char *p = strstr(json, key);
@@ -311,7 +320,17 @@ static uint64_t json_u64(const char *json, const char *key)
 	return strtoull(p + strlen(key), NULL, 10);
 }
 
-/* `jrx recover --memory-limit 24M --json` in a process of its own. */
+/*
+ * `jrx recover --memory-limit 24M --json` in a process of its own.  Under
+ * a sanitizer the runtime's shadow memory and quarantine are resident
+ * too: the limit is raised and only the release build's peak RSS is
+ * held to it (the journal is then no longer 4x the limit).
+ */
+#ifdef JRX_TEST_SANITIZED
+#define BIN_LIMIT "96M"
+#else
+#define BIN_LIMIT "24M"
+#endif
 static void test_binary_peak_rss(void **state)
 {
 	struct env *e = *state;
@@ -319,7 +338,7 @@ static void test_binary_peak_rss(void **state)
 	struct jrx_recover_opts ref = { .reference = true };
 	struct jrx_report r;
 	char cmd[1200], out[256], *json = calloc(1, 1 << 20), *want, *got;
-	uint64_t limit = 24u << 20, peak;
+	uint64_t limit, peak;
 	FILE *f;
 	size_t n;
 
@@ -328,9 +347,10 @@ static void test_binary_peak_rss(void **state)
 	re_make_geom(e, &so, &geom);
 	assert_jrx_ok(re_recover(e->ref, &ref, &r));
 	th_path(out, &e->dir, "report.json");
-	snprintf(cmd, sizeof(cmd), "%s recover --threads 2 --memory-limit 24M"
-		 " --scratch %s --json %s %s > %s", JRX_BIN, e->dir.path,
-		 e->acc[0], e->acc[1], out);
+	assert_true(cli_size(BIN_LIMIT, &limit));
+	snprintf(cmd, sizeof(cmd), "%s recover --threads 2 --memory-limit "
+		 BIN_LIMIT " --scratch %s --json %s %s > %s", JRX_BIN,
+		 e->dir.path, e->acc[0], e->acc[1], out);
 	if (system(cmd))
 		fail_msg("%s: failed", cmd);
 	f = fopen(out, "r");
@@ -341,11 +361,15 @@ static void test_binary_peak_rss(void **state)
 	assert_contains(json, "\"spilled\":true");
 	assert_int_equal(json_u64(json, "\"limit_bytes\":"), limit);
 	peak = json_u64(json, "\"peak_rss_bytes\":");
+#ifndef JRX_TEST_SANITIZED
 	if (peak > limit)
 		fail_msg("peak RSS %llu bytes over the %llu-byte limit",
 			 (unsigned long long)peak, (unsigned long long)limit);
 	if (json_u64(json, "\"bytes_read\":") < 4 * limit)
 		fail_msg("the journal is not 4x the limit: %.300s", json);
+#else
+	(void)peak;
+#endif
 	want = re_dump(e->ref);
 	got = re_dump(e->acc);
 	re_assert_same(want, got, "jrx recover --memory-limit 24M");
