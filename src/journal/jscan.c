@@ -247,6 +247,8 @@ static int read_buckets(struct scan *sc, const uint32_t *dev,
 		sc->s->buckets_read += m;
 		if (!ret && sunk)
 			ret = sink_batch(sc, base, m);
+		if (!ret && sunk && sc->sink->progress)
+			sc->sink->progress(sc->sink->ctx, at + m, n);
 		/* kept: buckets with nothing valid need no memory */
 		for (size_t i = 0; !ret && !sunk && i < m; i++)
 			if (!sc->reads[base + i].kept)

@@ -56,6 +56,8 @@ struct jrx_jscan_sink {
 	size_t batch_bytes;
 	int  (*fn)(void *ctx, const struct jrx_jset_info *const *v, size_t n);
 	void (*reset)(void *ctx);
+	/* buckets read of a batched read's, after each batch; may be NULL */
+	void (*progress)(void *ctx, uint64_t done, uint64_t total);
 	void  *ctx;
 };
 

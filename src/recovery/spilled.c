@@ -101,12 +101,22 @@ static void sink_reset(void *ctx)
 	x->sort_seconds = 0;
 }
 
+/* The journal read's progress: buckets read and sunk of those to read. */
+static void sink_progress(void *ctx, uint64_t done, uint64_t total)
+{
+	struct jrx_spilled *x = ctx;
+
+	if (x->r)
+		jrx_progress(x->r, JRX_PHASE_JOURNAL_READ, done, total);
+}
+
 void jrx_spilled_sink(struct jrx_spilled *x, struct jrx_jscan_sink *sink)
 {
 	*sink = (struct jrx_jscan_sink){
 		.threshold = x->b->journal_in_memory,
 		.batch_bytes = x->b->batch_bytes,
-		.fn = sink_fn, .reset = sink_reset, .ctx = x,
+		.fn = sink_fn, .reset = sink_reset, .progress = sink_progress,
+		.ctx = x,
 	};
 }
 

@@ -22,6 +22,7 @@ struct jrx_spilled {
 	struct jrx_spill	 sp;
 	bool			 open;		/* sp created (on the first batch) */
 	double			 sort_seconds;	/* batches sorted in memory */
+	const struct jrx_report	*r;		/* progress, may be NULL */
 	uint64_t		 keys;		/* keys the batches held */
 };
 
