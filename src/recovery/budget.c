@@ -9,7 +9,7 @@
 #include "../util/diag.h"
 #include "../util/memory.h"
 
-#define MARGIN		(8ull << 20)	/* stacks, libraries' own, rounding */
+#define MARGIN		(10ull << 20)	/* stacks, libraries' own, caches, rounding */
 #define READER_MIN	(64u << 10)
 #define READER_MAX	(1u << 20)
 #define READER_CARRY	(8u << 10)	/* spill_merge.c's carry area */
@@ -42,9 +42,9 @@ int jrx_budget_plan(struct jrx_budget *b, uint64_t limit, uint64_t bucket_size)
 				(need - b->base + (1 << 20) - 1) >> 20);
 	b->avail = limit - b->base - MARGIN;
 	b->journal_in_memory = b->avail * 5 / 8;
-	b->batch_bytes = (size_t)(b->avail * 2 / 5);
+	b->batch_bytes = (size_t)(b->avail * 3 / 10);
 	b->readers_bytes = (size_t)(b->avail / 5);
-	b->window_bytes = (size_t)(b->avail / 4);
+	b->window_bytes = (size_t)(b->avail / 5);
 	return 0;
 }
 
@@ -68,9 +68,9 @@ size_t jrx_budget_reader(const struct jrx_budget *b, size_t nr_runs,
 size_t jrx_budget_window(const struct jrx_budget *b, uint64_t held)
 {
 	/* the window's records and their key list (~1.25x), beside the run
-	 * readers, what the recovery holds already, and a quarter of A for the
+	 * readers, what the recovery holds already, and a third of A for the
 	 * replay's own (nodes in flight, parents, the allocator) */
-	uint64_t used = b->readers_bytes + held * 5 / 4 + b->avail / 4;
+	uint64_t used = b->readers_bytes + held * 5 / 4 + b->avail / 3;
 	uint64_t w = used < b->avail ? (b->avail - used) * 4 / 5 : 0;
 
 	if (w > b->window_bytes)
