@@ -5,14 +5,16 @@
  *
  * The limit covers the whole process: what it held when the recovery
  * began (the program, the array's bucket tables, caches) is taken off
- * first, with a margin; of the rest, A:
+ * first, with a 10 MiB margin (the replay's fixed costs: stacks, node
+ * images in flight, the interior nodes it routes through); of the rest, A:
  *  - in memory: the journal read whole costs its bytes plus about 60 %
- *    (sort entries, replay), so a journal of up to A / 1.6 bytes is read
- *    whole, as without a limit;
- *  - spilled: batches of journal of 0.4 A are read and sorted (about 1.7
+ *    (sort entries, replay), so a journal of up to 5/8 A is read whole,
+ *    as without a limit;
+ *  - spilled: batches of 0.3 A of journal are read and sorted (about 1.7
  *    times their bytes at the peak), the run readers of the merge share
- *    A / 4, and the replay's window of merged keys is A / 3 (about 1.3
- *    times that with its key list).
+ *    A / 5, and the replay's window of merged keys is at most A / 5 (about
+ *    1.25 times that with its key list), less when the interior, alloc and
+ *    accounting keys held whole and a third of A for the replay leave less.
  * The default limit is 70 % of MemAvailable, so no journal size ends in
  * ENOMEM or the OOM killer.  Owner: the recovering thread.
  */
