@@ -323,6 +323,7 @@ int fsck_check(struct jrx_array *a, struct jrx_fs *view,
 
 void fsck_free(struct jrx_fsck *f)
 {
+	fsck_reader_close(f->rd);
 	free(f->damage);
 	free(f->mem);
 	free(f->buf);

@@ -11,7 +11,9 @@
  * bucket (pass 4), one entry per extent and node (used-twice check) and
  * per inode (pass 6); each pass re-reads the nodes it needs.
  *
- * Owner: the calling thread.
+ * Owner: the calling thread, which gets every callback (on_problem,
+ * progress) and every line of the report; the check's own threads
+ * (opts.threads) are joined before it returns.
  */
 #ifndef JRX_FSCK_H
 #define JRX_FSCK_H
@@ -40,6 +42,12 @@ struct jrx_fsck_opts {
 	const char *scratch_dir;
 	enum jrx_repair_mode repair;	/* -p, -y (problems.h); needs
 					   !read_only */
+	/* the check's threads (node reads and checks, the passes' own
+	 * parallel parts); 0: one per online core.  The report is the same
+	 * for any number. */
+	unsigned threads;
+	/* nodes read in one batch; 0: 64 MiB of them (tests set it small) */
+	unsigned window;
 	FILE	*out;		/* problems and summary; NULL: silent */
 	const char *state;	/* how the checked state was obtained, for the
 				   report: "clean", "recovered", "dry_run" */

@@ -85,7 +85,16 @@ struct jrx_fsck {
 	bool			 acct_valid;
 	/* progress of the running pass's walks: nodes done, nodes known */
 	uint64_t		 walk_done, walk_known;
+	/* the walks' reader (walk.c): the read engine and the pool, opened
+	 * at the first walk, closed by fsck_free() */
+	struct fsck_reader	*rd;
 };
+
+/* Nodes a walk reads in one batch, unless o->window says: 64 MiB of them. */
+#define FSCK_WINDOW_BYTES	(64u << 20)
+
+struct fsck_reader;
+void fsck_reader_close(struct fsck_reader *rd);
 
 /* o->progress for the running pass, if any. */
 void fsck_progress(struct jrx_fsck *f, uint64_t done, uint64_t total);
@@ -135,6 +144,9 @@ static inline bool fsck_report(struct jrx_fsck *f, enum jrx_pr_code code,
 
 /*
  * The node walker: every node reachable from a btree's root, pre-order.
+ * The nodes are read and checked on all threads (o->threads), many reads
+ * in flight; the callbacks and the problems come on the calling thread,
+ * in pre-order, whatever the number of threads.
  * With report set (pass 3) every damaged node is reported and its range
  * noted (fsck_damage_add); otherwise the same nodes are skipped silently.  Callbacks
  * return non-zero (an operational error) to stop.

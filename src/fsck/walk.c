@@ -1,28 +1,43 @@
 /*
- * walk.c - the node walker of every fsck pass (fsck_int.h).
+ * walk.c - the node walker of every fsck pass (fsck_int.h), on all
+ * threads.
  *
- * It follows btree pointers from a root, pre-order.  A node comes from
- * the view when the dry-run recovery made or changed it (it exists only
- * in memory), otherwise it is read from its device and checked here, bset
- * by bset and key by key, with the rules of FORMAT.md 7.4: header magic
- * and checksum, each bset's nonce, block and checksum, keys valid, sorted
- * within their bset and inside [min_key, max_key].  Then the node must
- * match the pointer that led to it (btree, level, nonce, key range), and
- * an interior node's children must tile its range.  Nothing it finds
- * stops the walk: a damaged node is reported (pass 3) or skipped (later
+ * It follows btree pointers from a root.  A node comes from the view when
+ * the dry-run recovery made or changed it (it exists only in memory),
+ * otherwise it is read from its device; either way nodecheck.c checks it
+ * (FORMAT.md 7.4) on the thread that has it.  The interior levels are
+ * read a level at a time, then the visit goes pre-order, reading the
+ * leaves a window ahead (a batch of FSCK_WINDOW_BYTES of nodes): the
+ * read engine (io/engine.h) has many reads in flight and checks each
+ * node on the worker it lands on; the pool's workers (util/pool.h) take
+ * the view's nodes and whatever the engine cannot read.  The callbacks,
+ * the problems (kept per node until then, wnode.h) and the damage list
+ * come in pre-order on the walk's thread, so the report is the same,
+ * in the same order, for any number of threads.  Nothing it finds stops
+ * the walk: a damaged node is reported (pass 3) or skipped (later
  * passes) with its subtree.
  *
- * Memory: one decoded node per level of the path being walked.
+ * Owners: the walk's thread owns the levels, the damage list, the
+ * progress counters and every callback; during a batch each wnode is
+ * written by the one worker its request went to (wnode.h), and the
+ * batch's return (jrx_io_read, jrx_pool_run) hands them back.
+ *
+ * Memory: every interior node of the btree (decoded, with its problems)
+ * for the walk's length, a window of leaves, the arena (a window of raw
+ * nodes) and one node per worker.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include "fsck_int.h"
+#include "wnode.h"
 #include "jrx/errors.h"
-#include "../format/checksum.h"
-#include "../format/node.h"
+#include "../io/device.h"
+#include "../io/engine.h"
+#include "../util/clock.h"
 #include "../util/diag.h"
+#include "../util/pool.h"
 #include "../util/vec.h"
 
 void fsck_ctx_node(struct jrx_pr_ctx *c, const struct fsck_ptr *p)
@@ -91,14 +106,14 @@ static void damaged(struct jrx_fsck *f, struct fsck_walk *w,
 		fsck_damage_add(f, p);
 }
 
-static struct jrx_bnode *mem_find(struct jrx_fsck *f, uint32_t dev,
-				  uint64_t sector)
+static const struct jrx_bnode *mem_find(const struct jrx_fsck *f, uint32_t dev,
+					uint64_t sector)
 {
 	size_t lo = 0, hi = f->nr_mem;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		struct jrx_bnode *n = f->mem[mid];
+		const struct jrx_bnode *n = f->mem[mid];
 
 		if (n->dev == dev && n->sector == sector)
 			return n;
@@ -110,369 +125,313 @@ static struct jrx_bnode *mem_find(struct jrx_fsck *f, uint32_t dev,
 	return NULL;
 }
 
-/* The keys of one bset at byte off; false if the node is unusable. */
-static bool check_bset_keys(struct jrx_fsck *f, struct fsck_walk *w,
-			    const struct fsck_ptr *p,
-			    const struct jrx_btree_node *h,
-			    const struct jrx_bset *b, size_t off)
+/* ------------------------------------------------------------ the reader */
+
+/*
+ * The reader of every walk of one check, opened at the first walk and
+ * closed by fsck_free(): the read engine (its own workers, many reads in
+ * flight) reads a batch of nodes into the arena and checks each one on
+ * the worker it landed on; the pool's workers check the view's nodes and
+ * read, one pread each, what the engine cannot (a node not 4 KiB-aligned,
+ * or every node of a batch the engine failed, so that a read error
+ * becomes a NODE_READ problem of its own node).
+ *
+ * Owner: the thread that runs the walks (f's); the arena and bufs are
+ * written only inside a batch, the arena slot i and bufs[id] each by one
+ * thread (the request's engine worker, the pool worker id).
+ */
+struct fsck_reader {
+	struct jrx_io_engine *io;	/* NULL: the engine would not open */
+	struct jrx_pool	*pool;
+	unsigned	 threads;
+	size_t		 window;	/* nodes per batch */
+	size_t		 stride;	/* arena bytes per node */
+	char		*arena;
+	size_t		 arena_len;
+	void		**bufs;		/* one node per pool worker */
+	struct jrx_io_req *reqs;	/* window entries */
+	struct fsck_wnode **pending;	/* window entries */
+};
+
+void fsck_reader_close(struct fsck_reader *rd)
 {
-	const struct jrx_bkey *k = (const void *)(b + 1), *prev = NULL;
-	const struct jrx_bkey *end = (const void *)((const uint64_t *)(b + 1) +
-						    b->u64s);
-	bool ok = true;
-
-	for (; k < end; k = jrx_bkey_next(k)) {
-		size_t avail = (size_t)((const char *)end - (const char *)k);
-		struct jrx_pr_ctx c;
-		const char *why;
-		char t1[96], t2[96];
-
-		fsck_ctx_node(&c, p);
-		c.offset += off + (size_t)((const char *)k - (const char *)b);
-		c.btree = h->btree_id;
-		c.level = h->level;
-		if (jrx_bkey_validate(k, avail, h->btree_id, h->level, &why)) {
-			if (avail >= sizeof(*k))
-				c.pos = k->p;
-			c.why = why;
-			report(f, w, JRX_PR_KEY_INVALID, &c);
-			return false;	/* its size cannot be trusted */
-		}
-		c.pos = k->p;
-		if (prev && jrx_bpos_cmp(prev->p, k->p) >= 0) {
-			pos_text(t1, sizeof(t1), prev->p);
-			jrx_pr_expected(&c, "%s", t1);
-			report(f, w, JRX_PR_KEYS_UNSORTED, &c);
-			ok = false;
-		}
-		if (jrx_bpos_cmp(k->p, h->min_key) < 0 ||
-		    jrx_bpos_cmp(k->p, h->max_key) > 0) {
-			pos_text(t1, sizeof(t1), h->min_key);
-			pos_text(t2, sizeof(t2), h->max_key);
-			jrx_pr_expected(&c, "%s..%s", t1, t2);
-			report(f, w, JRX_PR_KEY_OUTSIDE_NODE, &c);
-			ok = false;
-		}
-		prev = k;
+	if (!rd)
+		return;
+	jrx_pool_stop(rd->pool);
+	if (rd->io) {
+		if (rd->arena)
+			jrx_io_set_arena(rd->io, NULL, 0);
+		jrx_io_close(rd->io);
 	}
-	return ok;
+	jrx_io_arena_free(rd->arena, rd->arena_len);
+	for (unsigned i = 0; rd->bufs && i < rd->threads; i++)
+		free(rd->bufs[i]);
+	free(rd->bufs);
+	free(rd->reqs);
+	free(rd->pending);
+	free(rd);
 }
 
-/* Header and bsets of a node read from disk; false if it is unusable. */
-static bool check_node_bytes(struct jrx_fsck *f, struct fsck_walk *w,
-			     const struct fsck_ptr *p, const char *buf)
+static int reader_open(struct jrx_fsck *f)
 {
-	const struct jrx_btree_node *h = (const void *)buf;
-	size_t off = sizeof(*h), limit = (size_t)p->blocks * JRX_BLOCK_SIZE;
-	struct jrx_pr_ctx c;
-	const char *why;
-	bool ok = true;
+	const struct jrx_fsck_opts *o = f->o;
+	unsigned threads = o && o->threads ? o->threads : jrx_online_cpus();
+	struct fsck_reader *rd;
 	int ret;
 
-	fsck_ctx_node(&c, p);
-	if (h->magic != f->a->node_magic) {
-		jrx_pr_expected(&c, "%#018" PRIx64, f->a->node_magic);
-		jrx_pr_found(&c, "%#018" PRIx64, h->magic);
-		report(f, w, JRX_PR_NODE_BAD_MAGIC, &c);
-		return false;
+	if (threads > JRX_POOL_MAX)
+		threads = JRX_POOL_MAX;
+	if (!threads)
+		threads = 1;
+	rd = calloc(1, sizeof(*rd));
+	if (!rd)
+		return jrx_fail(-ENOMEM, "allocating the fsck node reader");
+	rd->threads = threads;
+	rd->stride = ((size_t)f->node_size + 4095) & ~(size_t)4095;
+	rd->window = o && o->window ? o->window :
+		(FSCK_WINDOW_BYTES / rd->stride ? FSCK_WINDOW_BYTES / rd->stride : 1);
+	rd->bufs = calloc(threads, sizeof(*rd->bufs));
+	rd->reqs = calloc(rd->window, sizeof(*rd->reqs));
+	rd->pending = calloc(rd->window, sizeof(*rd->pending));
+	if (!rd->bufs || !rd->reqs || !rd->pending) {
+		fsck_reader_close(rd);
+		return jrx_fail(-ENOMEM, "allocating the fsck node reader's"
+				" tables: %zu nodes a batch", rd->window);
 	}
-	ret = jrx_node_hdr_validate(h, f->a->node_magic, &why);
-	if (ret == -JRX_ERR_NODE_CSUM) {
-		jrx_pr_expected(&c, "%#010x", jrx_crc32c(buf + 8, sizeof(*h) - 8));
-		jrx_pr_found(&c, "%#010x", h->csum);
-		report(f, w, JRX_PR_NODE_CSUM, &c);
-		return false;
-	}
+	for (unsigned i = 0; i < threads; i++)
+		if (!(rd->bufs[i] = jrx_alloc_aligned(f->node_size))) {
+			fsck_reader_close(rd);
+			return jrx_fail(-ENOMEM, "allocating the fsck node"
+					" buffers: %u bytes", f->node_size);
+		}
+	ret = jrx_pool_start(&rd->pool, &(struct jrx_pool_opts){
+		.workers = threads, .name = "fsck" });
 	if (ret) {
-		c.why = why;
-		report(f, w, JRX_PR_NODE_BAD_HEADER, &c);
-		return false;
+		fsck_reader_close(rd);
+		return ret;
 	}
 	/*
-	 * The written part is the pointer's blocks (FORMAT.md 7.4): every
-	 * bset in it must be whole, and the last one ends in its last
-	 * block.  What lies past it (a torn or uncommitted append) is not
-	 * part of the node and is not read.
+	 * Without the engine (it would not open: no O_DIRECT descriptor,
+	 * no memory) every node is read by the pool's workers: slower, the
+	 * same result.
 	 */
-	while (off < limit) {
-		const struct jrx_bset *b = (const void *)(buf + off);
-		char msg[160];
-
-		ret = jrx_bset_validate(b, off, limit, h->nonce, &why);
-		if (!ret) {
-			if (!jrx_blacklisted(&f->bl, b->journal_seq))
-				ok &= check_bset_keys(f, w, p, h, b, off);
-			off = jrx_bset_next_offset(off + jrx_bset_bytes(b));
-			continue;
+	if (!jrx_io_open(&rd->io, f->a, &(struct jrx_io_opts){
+		.backend = JRX_IO_AUTO, .threads = threads })) {
+		rd->arena_len = rd->window * rd->stride;
+		rd->arena = jrx_io_arena(rd->arena_len);
+		if (rd->arena)
+			jrx_io_set_arena(rd->io, rd->arena, rd->arena_len);
+		else {
+			jrx_io_close(rd->io);
+			rd->io = NULL;
 		}
-		c.offset = fsck_sector_offset(p->sector, off);
-		snprintf(msg, sizeof(msg), "%s, inside the node's written part"
-			 " (%zu bytes, from its pointer): the node is lost",
-			 why, limit);
-		c.why = msg;
-		report(f, w, ret == -JRX_ERR_NODE_CSUM ? JRX_PR_BSET_CSUM :
-		       JRX_PR_BSET_BAD, &c);
-		return false;
+	} else {
+		rd->io = NULL;
 	}
-	return ok;
-}
-
-static int read_node(struct jrx_fsck *f, struct fsck_walk *w,
-		     const struct fsck_ptr *p, struct jrx_bnode **out)
-{
-	struct jrx_bnode *n;
-	struct jrx_pr_ctx c;
-	struct jrx_dev *d;
-	const char *why;
-	uint64_t end;		/* of the node's whole space */
-	int ret;
-
-	*out = NULL;
-	fsck_ctx_node(&c, p);
-	if (p->dev >= f->a->nr_devs) {
-		c.dev = -1;
-		c.offset = JRX_PR_NONE;
-		c.num = p->dev;
-		c.why = "node pointer";
-		jrx_pr_expected(&c, "%u members", f->a->nr_devs);
-		report(f, w, JRX_PR_PTR_BAD_DEVICE, &c);
-		return 0;
-	}
-	d = &f->a->devs[p->dev];
-	if (!jrx_muladd_u64(p->sector, JRX_SECTOR_SIZE, f->node_size, &end) ||
-	    end > d->size) {
-		c.why = "it lies past the end of the device";
-		report(f, w, JRX_PR_NODE_READ, &c);
-		return 0;
-	}
-	if (!p->blocks || p->blocks > f->node_size / JRX_BLOCK_SIZE) {
-		c.num = p->blocks;
-		jrx_pr_expected(&c, "1..%u", f->node_size / JRX_BLOCK_SIZE);
-		report(f, w, JRX_PR_PTR_BAD_BLOCKS, &c);
-		return 0;
-	}
-	/* the written part only: what the pointer says is the node */
-	ret = jrx_dev_pread(d, f->buf, (size_t)p->blocks * JRX_BLOCK_SIZE,
-			    end - f->node_size);
-	if (ret) {
-		c.why = jrx_strerror(ret);
-		report(f, w, JRX_PR_NODE_READ, &c);
-		return 0;
-	}
-	if (!check_node_bytes(f, w, p, f->buf))
-		return 0;
-	n = jrx_bnode_alloc();
-	if (!n)
-		return jrx_fail(-ENOMEM, "allocating the btree %s level %u node"
-				" at dev %u sector %" PRIu64 " to check",
-				jrx_btree_name(p->btree_id), p->level, p->dev,
-				p->sector);
-	ret = jrx_bnode_decode(n, f->buf, f->node_size,
-			       (size_t)p->blocks * JRX_BLOCK_SIZE,
-			       f->a->node_magic, &f->bl, &why);
-	if (ret) {
-		jrx_bnode_free(n);
-		if (ret == -ENOMEM)
-			return ret;
-		/* the checks above cover every rule decode applies */
-		c.why = why ? why : jrx_strerror(ret);
-		report(f, w, JRX_PR_NODE_BAD_HEADER, &c);
-		return 0;
-	}
-	n->dev = p->dev;
-	n->sector = p->sector;
-	*out = n;
+	jrx_diag_clear();
+	f->rd = rd;
 	return 0;
 }
 
-/* A node the dry-run recovery made: its merged keys, in memory. */
-static bool check_mem_node(struct jrx_fsck *f, struct fsck_walk *w,
-			   const struct fsck_ptr *p, const struct jrx_bnode *n)
+/* ------------------------------------------------------------ loading */
+
+struct load {
+	struct fsck_wcheck x;
+	struct fsck_reader *rd;
+	struct fsck_wnode **v;		/* pending entries */
+	size_t		 nr;
+	_Atomic size_t	 next;
+};
+
+/* Engine worker: one node has landed. */
+static int node_landed(void *ctx, struct jrx_io_req *req)
 {
-	bool ok = true;
+	const struct fsck_wcheck *x = ctx;
 
-	for (size_t i = 0; i < n->nr; i++) {
-		const struct jrx_bkey *k = n->keys[i];
-		struct jrx_pr_ctx c;
-		const char *why;
-		char t1[96], t2[96];
-
-		fsck_ctx_node(&c, p);
-		c.pos = k->p;
-		if (jrx_bkey_validate(k, jrx_bkey_bytes(k), n->btree_id, n->level,
-				      &why)) {
-			c.why = why;
-			report(f, w, JRX_PR_KEY_INVALID, &c);
-			ok = false;
-		}
-		if (i && jrx_bpos_cmp(n->keys[i - 1]->p, k->p) >= 0) {
-			pos_text(t1, sizeof(t1), n->keys[i - 1]->p);
-			jrx_pr_expected(&c, "%s", t1);
-			report(f, w, JRX_PR_KEYS_UNSORTED, &c);
-			ok = false;
-		}
-		if (jrx_bpos_cmp(k->p, n->min) < 0 || jrx_bpos_cmp(k->p, n->max) > 0) {
-			pos_text(t1, sizeof(t1), n->min);
-			pos_text(t2, sizeof(t2), n->max);
-			jrx_pr_expected(&c, "%s..%s", t1, t2);
-			report(f, w, JRX_PR_KEY_OUTSIDE_NODE, &c);
-			ok = false;
-		}
-	}
-	return ok;
+	return fsck_wnode_check(x, req->priv, NULL, req->buf, 0);
 }
 
-/* The node against its pointer; false if it is not the node meant. */
-static bool match_ptr(struct jrx_fsck *f, struct fsck_walk *w,
-		      const struct fsck_ptr *p, const struct jrx_bnode *n)
+/* Pool worker: the view's nodes, and nodes read one pread at a time. */
+static void load_pending(void *arg, unsigned id)
 {
-	struct jrx_pr_ctx c;
-	char t1[96], t2[96];
+	struct load *ld = arg;
+	const struct jrx_fsck *f = ld->x.f;
 
-	fsck_ctx_node(&c, p);
-	if (n->btree_id != p->btree_id) {
-		jrx_pr_expected(&c, "%s", jrx_btree_name(p->btree_id));
-		jrx_pr_found(&c, "%s", jrx_btree_name(n->btree_id));
-		report(f, w, JRX_PR_NODE_WRONG_BTREE, &c);
-		return false;
+	for (;;) {
+		size_t k = atomic_fetch_add(&ld->next, 1);
+		struct fsck_wnode *wn;
+		const struct jrx_bnode *mem;
+		int err = 0;
+
+		if (k >= ld->nr)
+			return;
+		wn = ld->v[k];
+		mem = mem_find(f, wn->p.dev, wn->p.sector);
+		if (!mem)
+			err = jrx_dev_pread(&f->a->devs[wn->p.dev], ld->rd->bufs[id],
+					    fsck_wnode_len(wn),
+					    fsck_wnode_off(f, wn));
+		fsck_wnode_check(&ld->x, wn, mem, ld->rd->bufs[id], err);
 	}
-	if (n->level != p->level) {
-		jrx_pr_expected(&c, "%u", p->level);
-		jrx_pr_found(&c, "%u", n->level);
-		report(f, w, JRX_PR_NODE_WRONG_LEVEL, &c);
-		return false;
-	}
-	if (n->nonce != p->nonce) {
-		c.why = "nonce";
-		jrx_pr_expected(&c, "%#018" PRIx64, p->nonce);
-		jrx_pr_found(&c, "%#018" PRIx64, n->nonce);
-		report(f, w, JRX_PR_NODE_PTR_MISMATCH, &c);
-		return false;
-	}
-	if (!jrx_bpos_eq(n->min, p->min)) {
-		c.why = "min_key";
-		pos_text(t1, sizeof(t1), p->min);
-		pos_text(t2, sizeof(t2), n->min);
-		jrx_pr_expected(&c, "%s", t1);
-		jrx_pr_found(&c, "%s", t2);
-		report(f, w, JRX_PR_NODE_PTR_MISMATCH, &c);
-	}
-	if (!jrx_bpos_eq(n->max, p->max)) {
-		c.why = "max_key";
-		pos_text(t1, sizeof(t1), p->max);
-		pos_text(t2, sizeof(t2), n->max);
-		jrx_pr_expected(&c, "%s", t1);
-		jrx_pr_found(&c, "%s", t2);
-		report(f, w, JRX_PR_NODE_PTR_MISMATCH, &c);
-	}
-	/* a range mismatch is reported, but the keys are still worth a look */
-	return true;
 }
 
-static int visit(struct jrx_fsck *f, struct fsck_walk *w,
-		 const struct fsck_ptr *p);
-
-/* An interior node: children tile [min, max]; each is visited. */
-static int visit_children(struct jrx_fsck *f, struct fsck_walk *w,
-			  const struct fsck_ptr *p, const struct jrx_bnode *n)
+/*
+ * Load v[from, to) of one level: each node read (the engine, many at
+ * once) and checked on the worker it landed on, its problems kept in it.
+ */
+static int load_range(struct jrx_fsck *f, struct fsck_walk *w,
+		      struct fsck_wnode *v, size_t from, size_t to)
 {
-	struct jrx_bpos expect = n->min;
-	struct jrx_pr_ctx c;
-	char t1[96], t2[96];
+	struct fsck_reader *rd = f->rd;
+	struct load ld = { .x = { .f = f, .report = w->report }, .rd = rd,
+			   .v = rd->pending };
+	size_t nreq = 0;
 	int ret;
 
-	for (size_t i = 0; i < n->nr; i++) {
-		const struct jrx_bkey *k = n->keys[i];
-		const struct jrx_btree_ptr_val *v = jrx_bkey_val(k);
-		struct fsck_ptr cp = {
-			.btree_id = n->btree_id, .level = (uint8_t)(n->level - 1),
-			.dev = v->dev, .sector = v->sector, .nonce = v->nonce,
-			.blocks = v->blocks, .min = v->min_key, .max = k->p,
-		};
-		int cmp;
+	for (size_t j = from; j < to; j++) {
+		struct fsck_wnode *wn = &v[j];
+		uint64_t off;
 
-		fsck_ctx_node(&c, p);
-		c.pos = k->p;
-		if (jrx_bpos_cmp(v->min_key, k->p) > 0) {
-			c.why = "btree pointer whose min_key is past its position";
-			report(f, w, JRX_PR_KEY_INVALID, &c);
-			expect = jrx_bpos_successor(k->p);
+		if (wn->skip || wn->loaded || !fsck_wnode_readable(&ld.x, wn))
 			continue;
+		off = fsck_wnode_off(f, wn);
+		if (rd->io && !(off & 4095) &&
+		    !mem_find(f, wn->p.dev, wn->p.sector)) {
+			rd->reqs[nreq] = (struct jrx_io_req){
+				.dev = wn->p.dev, .len = fsck_wnode_len(wn),
+				.off = off, .buf = rd->arena + nreq * rd->stride,
+				.priv = wn,
+			};
+			nreq++;
+		} else {
+			ld.v[ld.nr++] = wn;
 		}
-		cmp = jrx_bpos_cmp(v->min_key, expect);
-		if (cmp) {
-			pos_text(t1, sizeof(t1), expect);
-			pos_text(t2, sizeof(t2), v->min_key);
-			jrx_pr_expected(&c, "min_key %s", t1);
-			jrx_pr_found(&c, "%s", t2);
-			if (cmp > 0)
-				c.why = i ? "a gap before this child" :
-					"the first child starts after the node's min_key";
-			else
-				c.why = i ? "this child overlaps the previous one" :
-					"the first child starts before the node's min_key";
-			report(f, w, cmp > 0 ? JRX_PR_CHILD_GAP : JRX_PR_CHILD_OVERLAP,
-			       &c);
+	}
+	if (nreq && jrx_io_read(rd->io, rd->reqs, nreq, node_landed, &ld.x)) {
+		/* a read failed (which one, the engine does not say) or a
+		 * check ran out of memory: what did not land is read again,
+		 * one pread each, and a bad read is its node's problem */
+		jrx_diag_clear();
+		for (size_t i = 0; i < nreq; i++) {
+			struct fsck_wnode *wn = rd->reqs[i].priv;
+
+			if (!wn->loaded && !wn->err)
+				ld.v[ld.nr++] = wn;
 		}
-		expect = jrx_bpos_successor(k->p);
-		ret = visit(f, w, &cp);
+	}
+	if (ld.nr) {
+		atomic_store(&ld.next, 0);
+		jrx_pool_run(rd->pool, load_pending, &ld);
+	}
+	for (size_t j = from; j < to; j++)
+		if (v[j].err) {
+			ret = v[j].err;
+			return jrx_fail(ret, "checking the btree %s level %u node"
+					" at dev %u sector %" PRIu64 ": %s",
+					jrx_btree_name(v[j].p.btree_id),
+					v[j].p.level, v[j].p.dev, v[j].p.sector,
+					jrx_strerror(ret));
+		}
+	return 0;
+}
+
+/* ------------------------------------------------------------ the walk */
+
+/* A level of the tree being walked: its nodes left to right. */
+struct level {
+	struct fsck_wnode *v;
+	size_t		  nr, cap;
+};
+
+struct walk {
+	struct jrx_fsck	*f;
+	struct fsck_walk *w;
+	struct level	*lv;		/* by level, 0..top */
+	unsigned	 top;
+	size_t		 loaded_to;	/* leaves [0, loaded_to) loaded */
+};
+
+/* The children of v's sound interior nodes, in order, as level L - 1. */
+static int add_children(struct walk *s, unsigned L)
+{
+	struct level *up = &s->lv[L], *down = &s->lv[L - 1];
+
+	for (size_t i = 0; i < up->nr; i++) {
+		struct fsck_wnode *wn = &up->v[i];
+		const struct jrx_bnode *n = wn->n;
+		int ret;
+
+		if (wn->skip || wn->bad || !n)
+			continue;
+		ret = JRX_VEC_RESERVE(down->v, down->nr, down->cap, n->nr,
+				      "fsck walk level");
 		if (ret)
 			return ret;
-	}
-	fsck_ctx_node(&c, p);
-	if (!n->nr) {
-		c.why = "an interior node without children";
-		pos_text(t1, sizeof(t1), n->min);
-		pos_text(t2, sizeof(t2), n->max);
-		jrx_pr_expected(&c, "children covering %s..%s", t1, t2);
-		jrx_pr_found(&c, "none");
-		report(f, w, JRX_PR_CHILD_GAP, &c);
-	} else if (!jrx_bpos_eq(n->keys[n->nr - 1]->p, n->max)) {
-		c.pos = n->keys[n->nr - 1]->p;
-		c.why = "the last child ends before the node's max_key";
-		pos_text(t1, sizeof(t1), n->max);
-		pos_text(t2, sizeof(t2), n->keys[n->nr - 1]->p);
-		jrx_pr_expected(&c, "max_key %s", t1);
-		jrx_pr_found(&c, "%s", t2);
-		report(f, w, JRX_PR_CHILD_GAP, &c);
+		wn->first_child = down->nr;
+		for (size_t k = 0; k < n->nr; k++) {
+			const struct jrx_bkey *key = n->keys[k];
+			const struct jrx_btree_ptr_val *pv = jrx_bkey_val(key);
+
+			down->v[down->nr++] = (struct fsck_wnode){
+				.p = {
+					.btree_id = n->btree_id,
+					.level = (uint8_t)(n->level - 1),
+					.dev = pv->dev, .sector = pv->sector,
+					.nonce = pv->nonce, .blocks = pv->blocks,
+					.min = pv->min_key, .max = key->p,
+				},
+				.skip = jrx_bpos_cmp(pv->min_key, key->p) > 0,
+			};
+		}
 	}
 	return 0;
 }
 
-static int visit(struct jrx_fsck *f, struct fsck_walk *w,
-		 const struct fsck_ptr *p)
+/* Report wn's kept problems of slot, in the order they were found. */
+static void emit(struct jrx_fsck *f, const struct fsck_wnode *wn, uint32_t slot)
 {
-	struct jrx_bnode *n, *own = NULL;
+	for (size_t i = 0; i < wn->nr_probs; i++) {
+		const struct fsck_wprob *p = &wn->probs[i];
+		struct jrx_pr_ctx c;
+
+		if (p->slot != slot)
+			continue;
+		c = p->c;
+		c.why = p->has_why ? p->why : NULL;
+		fsck_report(f, p->code, &c);
+	}
+}
+
+static int visit(struct walk *s, unsigned L, size_t i)
+{
+	struct jrx_fsck *f = s->f;
+	struct fsck_walk *w = s->w;
+	struct fsck_wnode *wn = &s->lv[L].v[i];
+	const struct jrx_bnode *n;
 	int ret;
 
 	/* the damage list is short of a range: stop, its jrx_diag() kept */
 	if (f->nomem)
 		return -ENOMEM;
-	if (w->ptr && (ret = w->ptr(w->ctx, p)))
+	if (w->ptr && (ret = w->ptr(w->ctx, &wn->p)))
 		return ret;
-	if (!p->level && !w->leaves)
+	if (!L && !w->leaves)
 		return 0;
-	n = mem_find(f, p->dev, p->sector);
-	if (n) {
-		if (!check_mem_node(f, w, p, n)) {
-			w->bad_nodes++;
-			damaged(f, w, p);
-			return 0;
-		}
-	} else {
-		ret = read_node(f, w, p, &own);
+	if (!wn->loaded) {
+		/* leaves: the next window of them, read ahead together */
+		size_t to = i + f->rd->window;
+
+		if (to > s->lv[0].nr)
+			to = s->lv[0].nr;
+		ret = load_range(f, w, s->lv[0].v, i, to);
 		if (ret)
 			return ret;
-		n = own;
-		if (!n) {
-			w->bad_nodes++;
-			damaged(f, w, p);
-			return 0;
-		}
 	}
-	if (!match_ptr(f, w, p, n)) {
+	emit(f, wn, 0);
+	n = wn->n;
+	if (wn->bad || !n) {
 		w->bad_nodes++;
-		damaged(f, w, p);
+		damaged(f, w, &wn->p);
 		ret = 0;
 		goto out;
 	}
@@ -480,20 +439,72 @@ static int visit(struct jrx_fsck *f, struct fsck_walk *w,
 	if (n->level)
 		f->walk_known += n->nr;
 	fsck_progress(f, ++f->walk_done, f->walk_known);
-	if (w->node && (ret = w->node(w->ctx, n, p)))
+	if (w->node && (ret = w->node(w->ctx, n, &wn->p)))
 		goto out;
 	if (n->level) {
-		ret = visit_children(f, w, p, n);
+		for (size_t k = 0; k < n->nr; k++) {
+			size_t child = wn->first_child + k;
+
+			emit(f, wn, (uint32_t)k + 1);
+			if (s->lv[L - 1].v[child].skip)
+				continue;
+			if ((ret = visit(s, L - 1, child)))
+				goto out;
+		}
+		emit(f, wn, (uint32_t)n->nr + 1);
+		ret = 0;
 		goto out;
 	}
-	for (size_t i = 0; i < n->nr; i++) {
+	for (size_t k = 0; k < n->nr; k++) {
 		w->keys++;
-		if (w->key && (ret = w->key(w->ctx, p, n->keys[i])))
+		if (w->key && (ret = w->key(w->ctx, &wn->p, n->keys[k])))
 			goto out;
 	}
 	ret = 0;
 out:
-	jrx_bnode_free(own);
+	if (!L)
+		fsck_wnode_release(wn);	/* a leaf is done with */
+	return ret;
+}
+
+/*
+ * The walk from root p: the interior levels read and checked a level at
+ * a time (each a few batches), then the pre-order visit, which reads the
+ * leaves a window ahead; the callbacks and the problems come in
+ * pre-order on this thread, as one node at a time would give them.
+ */
+static int walk_tree(struct jrx_fsck *f, struct fsck_walk *w,
+		     const struct fsck_ptr *p)
+{
+	struct walk s = { .f = f, .w = w, .top = p->level };
+	int ret;
+
+	if (!f->rd && (ret = reader_open(f)))
+		return ret;
+	s.lv = calloc((size_t)s.top + 1, sizeof(*s.lv));
+	if (!s.lv)
+		return jrx_fail(-ENOMEM, "allocating the fsck walk's levels");
+	ret = JRX_VEC_RESERVE(s.lv[s.top].v, s.lv[s.top].nr, s.lv[s.top].cap, 1,
+			      "fsck walk level");
+	if (!ret)
+		s.lv[s.top].v[s.lv[s.top].nr++] = (struct fsck_wnode){ .p = *p };
+	for (unsigned L = s.top; !ret && L > 0; L--) {
+		struct level *lv = &s.lv[L];
+
+		for (size_t i = 0; !ret && i < lv->nr; i += f->rd->window)
+			ret = load_range(f, w, lv->v, i, i + f->rd->window < lv->nr ?
+					 i + f->rd->window : lv->nr);
+		if (!ret)
+			ret = add_children(&s, L);
+	}
+	if (!ret)
+		ret = visit(&s, s.top, 0);
+	for (unsigned L = 0; L <= s.top; L++) {
+		for (size_t i = 0; i < s.lv[L].nr; i++)
+			fsck_wnode_release(&s.lv[L].v[i]);
+		free(s.lv[L].v);
+	}
+	free(s.lv);
 	return ret;
 }
 
@@ -528,6 +539,6 @@ int fsck_walk(struct jrx_fsck *f, struct fsck_walk *w)
 		jrx_pr_expected(&c, "%s..%s", t1, t2);
 		report(f, w, JRX_PR_ROOT_BAD_RANGE, &c);
 	}
-	ret = visit(f, w, p);
+	ret = walk_tree(f, w, p);
 	return !ret && f->nomem ? -ENOMEM : ret;
 }
