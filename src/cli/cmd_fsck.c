@@ -18,7 +18,7 @@
 
 static const char usage_text[] =
 	"usage: jrx fsck [-n|-y|-p|-a] [-f] [-v] [--json] [--wait] [--no-scan]"
-	" DEV...\n"
+	" [--threads N] DEV...\n"
 	"       jrx fsck -V\n"
 	"       fsck.jrx ... (the same, under the name fsck(8) runs)\n"
 	"DEV is a member device, several joined by ':' (/dev/sdb:/dev/sdc), or\n"
@@ -47,6 +47,9 @@ static const char usage_text[] =
 	"  --progress-socket PATH  that socket, or another, in any mode\n"
 	"  --memory-limit SIZE  the recovery's memory (jrx recover --help)\n"
 	"  --scratch DIR  where a recovery's spilled runs go\n"
+	"  --threads N  threads of the check (nodes read and checked many at\n"
+	"             a time) and of a recovery; default: one per online core.\n"
+	"             The problems and their order are the same for any N\n"
 	"Only one of -n, -y and -p/-a may be given.  Without -n an unclean\n"
 	"array is recovered (the journal replayed and committed) first.\n"
 	"Exit codes (fsck(8)), added together: 0 clean; 1 the array was\n"
@@ -69,7 +72,7 @@ static void interrupted(int sig)
 
 int cmd_fsck(int argc, char **argv)
 {
-	enum { O_NO_SCAN = 256, O_SOCKET, O_MEM, O_SCRATCH };
+	enum { O_NO_SCAN = 256, O_SOCKET, O_MEM, O_SCRATCH, O_THREADS };
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "read-only", no_argument, NULL, 'n' },
@@ -79,6 +82,7 @@ int cmd_fsck(int argc, char **argv)
 		{ "progress-socket", required_argument, NULL, O_SOCKET },
 		{ "memory-limit", required_argument, NULL, O_MEM },
 		{ "scratch", required_argument, NULL, O_SCRATCH },
+		{ "threads", required_argument, NULL, O_THREADS },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 }
@@ -141,6 +145,14 @@ int cmd_fsck(int argc, char **argv)
 			break;
 		case O_SCRATCH:
 			o.scratch_dir = optarg;
+			break;
+		case O_THREADS:
+			if (!cli_parse_u64(optarg, &v) || !v || v > 1024) {
+				fprintf(stderr, "jrx fsck: --threads %s: not a"
+					" number of threads (1..1024)\n", optarg);
+				return 16;
+			}
+			o.threads = (unsigned)v;
 			break;
 		case 'V':	/* as e2fsck -V: the version, nothing checked */
 			cli_print_version(strcmp(argv[0], "fsck") ?

@@ -169,10 +169,12 @@ static void json_end(const struct jrx_fsck *f, FILE *out)
 	fprintf(out, "%s],\n  \"passes\": [", f->out.printed ? "\n  " : "");
 	for (unsigned p = 0; p < JRX_PASS_NR; p++)
 		fprintf(out, "%s\n    {\"pass\":\"%s\",\"ran\":%s,\"checked\":%" PRIu64
-			",\"problems\":%" PRIu64 ",\"seconds\":%.6f}",
+			",\"problems\":%" PRIu64 ",\"bytes_read\":%" PRIu64
+			",\"seconds\":%.6f}",
 			p ? "," : "", jrx_pass_names[p],
 			r->pass[p].ran ? "true" : "false", r->pass[p].checked,
-			r->pass[p].problems, r->pass[p].seconds);
+			r->pass[p].problems, r->pass[p].bytes_read,
+			r->pass[p].seconds);
 	fprintf(out, "\n  ],\n  \"btrees\": [");
 	for (unsigned i = 0; i < JRX_BTREE_NR; i++)
 		fprintf(out, "%s\n    {\"btree\":\"%s\",\"depth\":%u,\"nodes\":%"
@@ -190,6 +192,8 @@ static void json_end(const struct jrx_fsck *f, FILE *out)
 		",\n  \"infos\": %" PRIu64 ",\n  \"bad_nodes\": %" PRIu64,
 		r->counts.sev[JRX_SEV_ERROR], r->counts.sev[JRX_SEV_WARNING],
 		r->counts.sev[JRX_SEV_INFO], r->bad_nodes);
+	fprintf(out, ",\n  \"threads\": %u,\n  \"io\": ", r->threads);
+	jrx_json_str(out, r->io ? r->io : "none");
 	if (r->error) {
 		fprintf(out, ",\n  \"error\": ");
 		jrx_json_str(out, jrx_errname(r->error));
@@ -218,6 +222,9 @@ static void text_end(const struct jrx_fsck *f, FILE *out)
 	if (!f->o->verbose)
 		for (unsigned p = 0; p < JRX_PASS_NR; p++)
 			text_pass(f, p, out);
+	if (f->o->verbose && r->threads)
+		fprintf(out, "%u thread%s, nodes read with %s\n", r->threads,
+			r->threads == 1 ? "" : "s", r->io ? r->io : "?");
 	if (f->o->verbose)
 		for (unsigned i = 0; i < JRX_BTREE_NR; i++)
 			fprintf(out, "  %-10s depth %u, %" PRIu64 " nodes, %" PRIu64

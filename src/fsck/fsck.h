@@ -69,6 +69,7 @@ struct jrx_fsck_opts {
 struct jrx_fsck_pass_result {
 	uint64_t checked;	/* objects the pass looked at */
 	uint64_t problems;	/* errors and warnings it reported */
+	uint64_t bytes_read;	/* node bytes its walks read from devices */
 	double	 seconds;
 	bool	 ran;		/* false: skipped (e.g. journal of a clean array) */
 };
@@ -84,6 +85,9 @@ struct jrx_fsck_result {
 	unsigned depth[JRX_BTREE_NR];	/* root level + 1 */
 	int	 error;			/* operational error (0: none) */
 	int	 exit_code;		/* fsck(8): 0, 4, | 8 */
+	unsigned threads;		/* the check's threads (0: no walk ran) */
+	const char *io;			/* how nodes were read: "io_uring",
+					   "pread" (io/engine.h) */
 };
 
 void jrx_fsck_opts_default(struct jrx_fsck_opts *o);

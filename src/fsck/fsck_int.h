@@ -96,6 +96,13 @@ struct jrx_fsck {
 struct fsck_reader;
 void fsck_reader_close(struct fsck_reader *rd);
 
+/*
+ * The check's worker pool (util/pool.h: o->threads workers), for the
+ * passes' own parallel parts; *pool belongs to f (fsck_free stops it).
+ */
+struct jrx_pool;
+int fsck_pool(struct jrx_fsck *f, struct jrx_pool **pool);
+
 /* o->progress for the running pass, if any. */
 void fsck_progress(struct jrx_fsck *f, uint64_t done, uint64_t total);
 

@@ -21,6 +21,7 @@
 #include <string.h>
 #include "wnode.h"
 #include "jrx/errors.h"
+#include "../btree/blob.h"
 #include "../format/checksum.h"
 #include "../format/node.h"
 #include "../util/diag.h"
@@ -359,9 +360,13 @@ static void check_children(const struct fsck_wcheck *x, struct fsck_wnode *wn,
 	}
 }
 
-/* The node's bytes, checked, decoded into wn->n; NULL in wn->n if bad. */
+/*
+ * The node's bytes, checked, decoded into wn->n; NULL in wn->n if bad.
+ * With adopt, buf is a blob (btree/blob.h) the node takes, or that is
+ * freed here.
+ */
 static int decode(const struct fsck_wcheck *x, struct fsck_wnode *wn,
-		  const void *buf)
+		  void *buf, bool adopt)
 {
 	const struct jrx_fsck *f = x->f;
 	const struct fsck_ptr *p = &wn->p;
@@ -370,13 +375,22 @@ static int decode(const struct fsck_wcheck *x, struct fsck_wnode *wn,
 	const char *why;
 	int ret;
 
-	if (!check_node_bytes(x, wn, buf))
+	if (!check_node_bytes(x, wn, buf)) {
+		if (adopt)
+			jrx_blob_free(buf);
 		return 0;
+	}
 	n = jrx_bnode_alloc();
-	if (!n)
+	if (!n) {
+		if (adopt)
+			jrx_blob_free(buf);
 		return -ENOMEM;
-	ret = jrx_bnode_decode(n, buf, f->node_size, fsck_wnode_len(wn),
-			       f->a->node_magic, &f->bl, &why);
+	}
+	ret = adopt ? jrx_bnode_decode_adopt(n, buf, f->node_size,
+					     fsck_wnode_len(wn), f->a->node_magic,
+					     &f->bl, &why) :
+		jrx_bnode_decode(n, buf, f->node_size, fsck_wnode_len(wn),
+				 f->a->node_magic, &f->bl, &why);
 	if (ret) {
 		jrx_bnode_free(n);
 		if (ret == -ENOMEM)
@@ -395,7 +409,8 @@ static int decode(const struct fsck_wcheck *x, struct fsck_wnode *wn,
 }
 
 int fsck_wnode_check(const struct fsck_wcheck *x, struct fsck_wnode *wn,
-		     const struct jrx_bnode *mem, const void *buf, int read_err)
+		     const struct jrx_bnode *mem, void *buf, bool adopt,
+		     int read_err)
 {
 	int ret = 0;
 
@@ -410,8 +425,11 @@ int fsck_wnode_check(const struct fsck_wcheck *x, struct fsck_wnode *wn,
 		c.why = jrx_strerror(read_err);
 		keep(x, wn, 0, JRX_PR_NODE_READ, &c);
 	} else {
-		ret = decode(x, wn, buf);
+		ret = decode(x, wn, buf, adopt);
+		buf = NULL;
 	}
+	if (adopt && buf)
+		jrx_blob_free(buf);
 	if (!ret && wn->n && !match_ptr(x, wn, wn->n)) {
 		if (wn->own)
 			jrx_bnode_free(wn->n);

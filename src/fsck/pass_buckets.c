@@ -20,6 +20,7 @@
  * a bad alloc key is one problem and not two.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 #include "jrx/errors.h"
 #include "../format/bkey.h"
 #include "../util/diag.h"
+#include "../util/pool.h"
 #include "../util/vec.h"
 
 enum { U_HAVE_ALLOC = 1, U_HAVE_GEN = 2, U_GEN_CONFLICT = 4 };
@@ -49,9 +51,27 @@ struct range {
 	struct jrx_bpos	owner;
 };
 
+/*
+ * A range's place in the used-twice sort: by device and bucket (the
+ * counting sort's group), then start, len, and the order the walk found
+ * it in (idx), so the order is total and the report the same for any
+ * number of threads.
+ */
+struct skey {
+	uint64_t start;
+	uint64_t idx;			/* in bk.r */
+	uint32_t len;
+};
+
+/*
+ * Owner: the walk's thread (the callbacks), except the sort's groups,
+ * each sorted by one pool worker (sort_groups).
+ */
 struct bk {
 	struct jrx_fsck	*f;
 	struct use	*u[JRX_MAX_DEVICES];
+	uint64_t	 base[JRX_MAX_DEVICES];	/* first group of each device */
+	uint64_t	 groups;		/* buckets of every device */
 	struct range	*r;
 	size_t		 nr, cap;
 };
@@ -69,38 +89,55 @@ static int add_range(struct bk *s, uint32_t dev, uint64_t start, uint32_t len,
 	return 0;
 }
 
+enum { AT_DATA, AT_CROSSES, AT_OUTSIDE };
+
 /*
- * Whether [sector, sector + len) of dev lies in a data bucket (reported
- * otherwise); *b gets the bucket of its first sector.
+ * Where [sector, sector + len) of dev lies: in a data bucket (AT_DATA),
+ * starting in one but running past its end (AT_CROSSES), or not in a
+ * data bucket (AT_OUTSIDE); *b gets the bucket of its first sector.  No
+ * context is built: the sound range, the common case, costs nothing.
  */
-static bool locate(struct bk *s, uint32_t dev, uint64_t sector, uint64_t len,
-		   struct jrx_pr_ctx *c, uint64_t *b)
+static int where(const struct bk *s, uint32_t dev, uint64_t sector,
+		 uint64_t len, uint64_t *b)
 {
 	const struct jrx_member *m = &s->f->a->sb.members[dev];
 	uint64_t bs = s->f->bucket_sectors;
-
 	uint64_t end, dev_sectors;
 
 	*b = sector / bs;
+	if (*b >= m->nbuckets || !jrx_add_u64(sector, len, &end) ||
+	    !jrx_mul_u64(m->nbuckets, bs, &dev_sectors) || end > dev_sectors ||
+	    *b < m->first_bucket ||
+	    (*b >= m->journal_bucket && *b < m->journal_bucket + m->journal_nr))
+		return AT_OUTSIDE;
+	return (sector + len - 1) / bs != *b ? AT_CROSSES : AT_DATA;
+}
+
+/* The problem where() found, reported with c (what the range is). */
+static void misplaced(struct bk *s, int at, uint32_t dev, uint64_t sector,
+		      uint64_t len, uint64_t b, struct jrx_pr_ctx *c)
+{
+	const struct jrx_member *m = &s->f->a->sb.members[dev];
+	uint64_t end, dev_sectors;
+
 	c->dev = (int)dev;
 	c->offset = fsck_sector_offset(sector, 0);
-	c->bucket = *b;
-	if (*b >= m->nbuckets || !jrx_add_u64(sector, len, &end) ||
-	    !jrx_mul_u64(m->nbuckets, bs, &dev_sectors) || end > dev_sectors)
+	c->bucket = b;
+	if (at == AT_CROSSES) {
+		fsck_report(s->f, JRX_PR_PTR_CROSSES_BUCKET, c);
+		return;
+	}
+	if (b >= m->nbuckets || !jrx_add_u64(sector, len, &end) ||
+	    !jrx_mul_u64(m->nbuckets, s->f->bucket_sectors, &dev_sectors) ||
+	    end > dev_sectors)
 		jrx_pr_found(c, "no bucket (the device has %" PRIu64 ")",
 			     m->nbuckets);
-	else if (*b < m->first_bucket)
+	else if (b < m->first_bucket)
 		jrx_pr_found(c, "the reserved area (bucket %" PRIu64 " of %" PRIu64
-			     ")", *b, m->first_bucket);
-	else if (*b >= m->journal_bucket && *b < m->journal_bucket + m->journal_nr)
-		jrx_pr_found(c, "journal bucket %" PRIu64, *b);
-	else {
-		if ((sector + len - 1) / bs != *b)
-			fsck_report(s->f, JRX_PR_PTR_CROSSES_BUCKET, c);
-		return true;
-	}
+			     ")", b, m->first_bucket);
+	else
+		jrx_pr_found(c, "journal bucket %" PRIu64, b);
 	fsck_report(s->f, JRX_PR_PTR_OUTSIDE_DATA, c);
-	return false;
 }
 
 /* Every node pointer: where the node lies. */
@@ -108,18 +145,34 @@ static int on_ptr(void *ctx, const struct fsck_ptr *p)
 {
 	struct bk *s = ctx;
 	uint32_t sectors = s->f->node_size / JRX_SECTOR_SIZE;
-	struct jrx_pr_ctx c;
 	uint64_t b;
+	int at;
 
 	if (p->dev >= s->f->a->nr_devs)
 		return 0;		/* pass 3 reported it */
-	fsck_ctx_node(&c, p);
-	c.why = "btree node";
-	if (!locate(s, p->dev, p->sector, sectors, &c, &b))
-		return 0;
+	at = where(s, p->dev, p->sector, sectors, &b);
+	if (at != AT_DATA) {
+		struct jrx_pr_ctx c;
+
+		fsck_ctx_node(&c, p);
+		c.why = "btree node";
+		misplaced(s, at, p->dev, p->sector, sectors, b, &c);
+		if (at == AT_OUTSIDE)
+			return 0;
+	}
 	s->u[p->dev][b].btree_sectors += sectors;
 	return add_range(s, p->dev, p->sector, sectors, p->btree_id, p->level,
 			 p->max);
+}
+
+static void ctx_extent(struct jrx_pr_ctx *c, const struct jrx_bkey *k)
+{
+	jrx_pr_ctx_init(c);
+	c->btree = JRX_BTREE_EXTENTS;
+	c->level = 0;
+	c->has_pos = true;
+	c->pos = k->p;
+	c->why = "extent data";
 }
 
 static int on_extent(struct bk *s, const struct jrx_bkey *k)
@@ -128,21 +181,22 @@ static int on_extent(struct bk *s, const struct jrx_bkey *k)
 	struct jrx_pr_ctx c;
 	struct use *u;
 	uint64_t b;
+	int at;
 
-	jrx_pr_ctx_init(&c);
-	c.btree = JRX_BTREE_EXTENTS;
-	c.level = 0;
-	c.has_pos = true;
-	c.pos = k->p;
-	c.why = "extent data";
 	if (e->dev >= s->f->a->nr_devs) {
+		ctx_extent(&c, k);
 		c.num = e->dev;
 		jrx_pr_expected(&c, "%u members", s->f->a->nr_devs);
 		fsck_report(s->f, JRX_PR_PTR_BAD_DEVICE, &c);
 		return 0;
 	}
-	if (!locate(s, e->dev, e->sector, k->size, &c, &b))
-		return 0;
+	at = where(s, e->dev, e->sector, k->size, &b);
+	if (at != AT_DATA) {
+		ctx_extent(&c, k);
+		misplaced(s, at, e->dev, e->sector, k->size, b, &c);
+		if (at == AT_OUTSIDE)
+			return 0;
+	}
 	u = &s->u[e->dev][b];
 	u->user_sectors += k->size;
 	if (!(u->flags & U_HAVE_GEN)) {
@@ -194,15 +248,107 @@ static int on_key(void *ctx, const struct fsck_ptr *leaf,
 	return 0;
 }
 
-static int cmp_range(const void *x, const void *y)
+static int cmp_skey(const void *x, const void *y)
 {
-	const struct range *a = x, *b = y;
+	const struct skey *a = x, *b = y;
 
-	if (a->dev != b->dev)
-		return a->dev < b->dev ? -1 : 1;
 	if (a->start != b->start)
 		return a->start < b->start ? -1 : 1;
-	return a->len < b->len ? -1 : a->len > b->len;
+	if (a->len != b->len)
+		return a->len < b->len ? -1 : 1;
+	return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+struct sortjob {
+	struct skey	*k;
+	const size_t	*end;		/* of each group, after the scatter */
+	uint64_t	 groups;
+	_Atomic uint64_t next;		/* groups handed out */
+};
+
+#define SORT_CHUNK 4096u		/* groups a worker takes at a time */
+
+/* Pool worker: sort the groups it takes (each group is one bucket). */
+static void sort_groups(void *arg, unsigned id)
+{
+	struct sortjob *j = arg;
+
+	(void)id;
+	for (;;) {
+		uint64_t g0 = atomic_fetch_add(&j->next, SORT_CHUNK), g1;
+
+		if (g0 >= j->groups)
+			return;
+		g1 = g0 + SORT_CHUNK < j->groups ? g0 + SORT_CHUNK : j->groups;
+		for (uint64_t g = g0; g < g1; g++) {
+			size_t lo = g ? j->end[g - 1] : 0, n = j->end[g] - lo;
+			struct skey *k = j->k + lo;
+
+			if (n <= 16) {	/* insertion sort */
+				for (size_t i = 1; i < n; i++) {
+					struct skey t = k[i];
+					size_t m = i;
+
+					for (; m && cmp_skey(&k[m - 1], &t) > 0; m--)
+						k[m] = k[m - 1];
+					k[m] = t;
+				}
+			} else {
+				qsort(k, n, sizeof(*k), cmp_skey);
+			}
+		}
+	}
+}
+
+/*
+ * The ranges in (device, start, len, idx) order: a counting sort by
+ * bucket (every range starts in a data bucket: where() said so before
+ * it was added), then each bucket's few ranges sorted, the buckets
+ * shared among the pool's workers.  *out: the sorted keys.
+ */
+static int sort_ranges(struct bk *s, struct skey **out)
+{
+	struct jrx_pool *pool;
+	struct sortjob j = { .groups = s->groups };
+	size_t *end, bytes;
+	struct skey *k;
+	int ret;
+
+	*out = NULL;
+	if ((ret = fsck_pool(s->f, &pool)))
+		return ret;
+	if (!jrx_mul_size(s->groups ? s->groups : 1, sizeof(*end), &bytes) ||
+	    !(end = calloc(1, bytes)))
+		return jrx_fail(-ENOMEM, "allocating the fsck range sort's %"
+				PRIu64 " bucket counts", s->groups);
+	if (!jrx_mul_size(s->nr ? s->nr : 1, sizeof(*k), &bytes) ||
+	    !(k = malloc(bytes))) {
+		free(end);
+		return jrx_fail(-ENOMEM, "allocating the fsck range sort: %zu"
+				" ranges", s->nr);
+	}
+	for (size_t i = 0; i < s->nr; i++)
+		end[s->base[s->r[i].dev] + s->r[i].start / s->f->bucket_sectors]++;
+	for (uint64_t g = 0, sum = 0; g < s->groups; g++) {
+		size_t c = end[g];
+
+		end[g] = sum;		/* the group's start, for now */
+		sum += c;
+	}
+	for (size_t i = 0; i < s->nr; i++) {
+		const struct range *r = &s->r[i];
+		uint64_t g = s->base[r->dev] + r->start / s->f->bucket_sectors;
+
+		k[end[g]++] = (struct skey){ .start = r->start, .idx = i,
+					     .len = r->len };
+	}
+	/* end[g] is now where group g ends */
+	j.k = k;
+	j.end = end;
+	jrx_pool_run(pool, sort_groups, &j);
+	free(end);
+	*out = k;
+	return 0;
 }
 
 static void owner_text(char *buf, size_t len, const struct range *r)
@@ -218,13 +364,16 @@ static void owner_text(char *buf, size_t len, const struct range *r)
 }
 
 /* One sweep over the sorted ranges: every overlap is a sector used twice. */
-static void check_overlaps(struct bk *s)
+static int check_overlaps(struct bk *s)
 {
 	const struct range *far = NULL;	/* the range reaching furthest */
+	struct skey *k;
+	int ret = sort_ranges(s, &k);
 
-	qsort(s->r, s->nr, sizeof(*s->r), cmp_range);
+	if (ret)
+		return ret;
 	for (size_t i = 0; i < s->nr; i++) {
-		const struct range *r = &s->r[i];
+		const struct range *r = &s->r[k[i].idx];
 
 		if (far && far->dev == r->dev && r->start < far->start + far->len) {
 			uint64_t end = far->start + far->len < r->start + r->len ?
@@ -244,6 +393,8 @@ static void check_overlaps(struct bk *s)
 		    r->start + r->len > far->start + far->len)
 			far = r;
 	}
+	free(k);
+	return 0;
 }
 
 static void mismatch(struct bk *s, unsigned dev, uint64_t b, const char *what,
@@ -266,6 +417,8 @@ static void check_buckets(struct bk *s)
 {
 	const struct jrx_sb *sb = &s->f->a->sb;
 	uint64_t bs = s->f->bucket_sectors, hidden = 0;
+	/* the per-bucket damage lookup only when alloc nodes were lost */
+	bool alloc_damaged = fsck_btree_damaged(s->f, JRX_BTREE_ALLOC, false);
 
 	memset(s->f->acct, 0, sizeof(s->f->acct));
 	for (unsigned d = 0; d < s->f->a->nr_devs; d++) {
@@ -313,7 +466,8 @@ static void check_buckets(struct bk *s)
 				s->f->acct[d][type].sectors += (int64_t)sectors;
 			}
 			/* its alloc key was in a damaged alloc node */
-			if (fsck_damaged(s->f, JRX_BTREE_ALLOC, jrx_bpos(d, b, 0),
+			if (alloc_damaged &&
+			    fsck_damaged(s->f, JRX_BTREE_ALLOC, jrx_bpos(d, b, 0),
 					 jrx_bpos(d, b, 0))) {
 				hidden++;
 				continue;
@@ -384,6 +538,8 @@ int fsck_pass_buckets(struct jrx_fsck *f)
 			ret = jrx_fail(-ENOMEM, "allocating the fsck bucket table"
 				       " of %s: %" PRIu64 " buckets of %zu bytes",
 				       f->a->devs[d].path, nb, sizeof(struct use));
+		s.base[d] = s.groups;
+		s.groups += nb;		/* at most 64 x 2^32 */
 	}
 	for (unsigned id = 0; !ret && id < JRX_BTREE_NR; id++) {
 		struct fsck_walk w = {
@@ -394,10 +550,11 @@ int fsck_pass_buckets(struct jrx_fsck *f)
 
 		ret = fsck_walk(f, &w);
 	}
+	if (!ret)
+		ret = check_overlaps(&s);
 	if (!ret) {
 		unsigned hid;
 
-		check_overlaps(&s);
 		if (refs_complete(f, &hid))
 			check_buckets(&s);
 		else

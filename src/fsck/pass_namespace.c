@@ -16,14 +16,17 @@
  *    one, and nlink is the number of names of a file, or 2 + the number
  *    of subdirectories of a directory.
  *
- * Memory: one entry of 32 bytes per inode.
+ * Memory: one entry of 56 bytes per inode, and an index of 4 to 8
+ * bytes per inode (hash, open addressing) for the lookups.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include "fsck_int.h"
 #include "../format/checksum.h"
 #include "../format/format.h"
+#include "../util/diag.h"
 #include "../util/vec.h"
 
 #define S_IFMT_	0170000u
@@ -39,10 +42,21 @@ struct ino {
 	struct jrx_bpos pos;
 };
 
+/*
+ * Owner: the walk's thread (every callback runs there, walk.c).
+ */
 struct ns {
 	struct jrx_fsck *f;
 	struct ino	*v;
 	size_t		 nr, cap;
+	/* v's index by inum once the inodes are read: open addressing,
+	 * slot = index in v + 1, 0 empty; mask + 1 slots (a power of 2) */
+	uint32_t	*hash;
+	uint64_t	 mask;
+	/* the last lookup (extents come by inode: most repeat it) */
+	uint64_t	 last_inum;
+	struct ino	*last;
+	bool		 have_last;
 	uint64_t	 dirents;
 	uint64_t	 prev_inum, prev_end;	/* the last extent seen */
 	bool		 have_prev;
@@ -58,7 +72,40 @@ static bool lost(struct ns *s, uint64_t inum)
 	return true;
 }
 
-static struct ino *find(struct ns *s, uint64_t inum)
+static uint64_t hash_inum(uint64_t inum)
+{
+	inum ^= inum >> 33;
+	inum *= 0xff51afd7ed558ccdull;
+	inum ^= inum >> 33;
+	return inum;
+}
+
+/* v (sorted by inum, unique) indexed by hash; 0, or -ENOMEM. */
+static int index_inodes(struct ns *s)
+{
+	uint64_t slots = 16;
+	size_t bytes;
+
+	if (s->nr >= UINT32_MAX)
+		return 0;	/* the binary search alone then */
+	while (slots < (uint64_t)s->nr * 2)
+		slots <<= 1;
+	if (!jrx_mul_size(slots, sizeof(*s->hash), &bytes) ||
+	    !(s->hash = calloc(1, bytes)))
+		return jrx_fail(-ENOMEM, "allocating the fsck inode index: %"
+				PRIu64 " slots", slots);
+	s->mask = slots - 1;
+	for (size_t i = 0; i < s->nr; i++) {
+		uint64_t h = hash_inum(s->v[i].inum) & s->mask;
+
+		while (s->hash[h])
+			h = (h + 1) & s->mask;
+		s->hash[h] = (uint32_t)i + 1;
+	}
+	return 0;
+}
+
+static struct ino *find_sorted(struct ns *s, uint64_t inum)
 {
 	size_t lo = 0, hi = s->nr;
 
@@ -73,6 +120,28 @@ static struct ino *find(struct ns *s, uint64_t inum)
 			hi = mid;
 	}
 	return NULL;
+}
+
+static struct ino *find(struct ns *s, uint64_t inum)
+{
+	struct ino *i = NULL;
+
+	if (s->have_last && s->last_inum == inum)
+		return s->last;
+	if (!s->hash) {
+		i = find_sorted(s, inum);
+	} else {
+		for (uint64_t h = hash_inum(inum) & s->mask; s->hash[h];
+		     h = (h + 1) & s->mask)
+			if (s->v[s->hash[h] - 1].inum == inum) {
+				i = &s->v[s->hash[h] - 1];
+				break;
+			}
+	}
+	s->last_inum = inum;
+	s->last = i;
+	s->have_last = true;
+	return i;
 }
 
 static bool is_dir(const struct ino *i)
@@ -124,6 +193,26 @@ static int on_inode(void *ctx, const struct fsck_ptr *leaf,
 	return 0;
 }
 
+/* A problem's context, built at the first problem of a key only. */
+struct lazy {
+	struct jrx_pr_ctx c;
+	bool	 init;
+	char	 why[80];
+};
+
+static struct jrx_pr_ctx *named(struct lazy *z, unsigned btree,
+				const struct jrx_bkey *k, const char *name,
+				size_t nl)
+{
+	if (!z->init) {
+		name_text(z->why, sizeof(z->why), name, nl);
+		ctx_key(&z->c, btree, k);
+		z->c.why = z->why;
+		z->init = true;
+	}
+	return &z->c;
+}
+
 static int on_dirent(void *ctx, const struct fsck_ptr *leaf,
 		     const struct jrx_bkey *k)
 {
@@ -131,48 +220,65 @@ static int on_dirent(void *ctx, const struct fsck_ptr *leaf,
 	const char *name = (const char *)(d + 1);
 	struct ns *s = ctx;
 	struct ino *dir, *t;
-	struct jrx_pr_ctx c;
+	struct lazy z = { .init = false };
+	struct jrx_pr_ctx *c;
 	uint64_t h = jrx_name_hash(name, d->name_len);
-	char nm[80];
 
 	(void)leaf;
 	s->dirents++;
 	s->f->res->pass[JRX_PASS_NAMESPACE].checked++;
-	name_text(nm, sizeof(nm), name, d->name_len);
-	ctx_key(&c, JRX_BTREE_DIRENTS, k);
-	c.why = nm;
 	if (h != k->p.offset) {
-		jrx_pr_expected(&c, "%#" PRIx64, h);
-		jrx_pr_found(&c, "%#" PRIx64, k->p.offset);
-		fsck_report(s->f, JRX_PR_DIRENT_BAD_HASH, &c);
+		c = named(&z, JRX_BTREE_DIRENTS, k, name, d->name_len);
+		jrx_pr_expected(c, "%#" PRIx64, h);
+		jrx_pr_found(c, "%#" PRIx64, k->p.offset);
+		fsck_report(s->f, JRX_PR_DIRENT_BAD_HASH, c);
 	}
 	dir = find(s, k->p.inode);
 	if (!dir) {
 		if (!lost(s, k->p.inode))
-			fsck_report(s->f, JRX_PR_DIRENT_NO_DIR, &c);
+			fsck_report(s->f, JRX_PR_DIRENT_NO_DIR,
+				    named(&z, JRX_BTREE_DIRENTS, k, name,
+					  d->name_len));
 	} else if (!is_dir(dir)) {
-		jrx_pr_found(&c, "%#o", dir->mode);
-		fsck_report(s->f, JRX_PR_DIRENT_NOT_IN_DIR, &c);
+		c = named(&z, JRX_BTREE_DIRENTS, k, name, d->name_len);
+		jrx_pr_found(c, "%#o", dir->mode);
+		fsck_report(s->f, JRX_PR_DIRENT_NOT_IN_DIR, c);
 	}
 	t = find(s, d->target);
 	if (!t) {
-		jrx_pr_found(&c, "%" PRIu64, d->target);
-		if (!lost(s, d->target))
-			fsck_report(s->f, JRX_PR_DIRENT_DANGLING, &c);
-		else if (dir && d->d_type == (S_IFDIR_ >> 12))
+		if (!lost(s, d->target)) {
+			c = named(&z, JRX_BTREE_DIRENTS, k, name, d->name_len);
+			jrx_pr_found(c, "%" PRIu64, d->target);
+			fsck_report(s->f, JRX_PR_DIRENT_DANGLING, c);
+		} else if (dir && d->d_type == (S_IFDIR_ >> 12)) {
 			dir->subdirs++;	/* its parent's nlink counts it */
+		}
 		return 0;
 	}
 	t->names++;
 	if (is_dir(t) && dir)
 		dir->subdirs++;
 	if (d->d_type != ((t->mode & S_IFMT_) >> 12)) {
-		c.num = t->inum;
-		jrx_pr_expected(&c, "%u", (t->mode & S_IFMT_) >> 12);
-		jrx_pr_found(&c, "%u", d->d_type);
-		fsck_report(s->f, JRX_PR_DIRENT_WRONG_TYPE, &c);
+		c = named(&z, JRX_BTREE_DIRENTS, k, name, d->name_len);
+		c->num = t->inum;
+		jrx_pr_expected(c, "%u", (t->mode & S_IFMT_) >> 12);
+		jrx_pr_found(c, "%u", d->d_type);
+		fsck_report(s->f, JRX_PR_DIRENT_WRONG_TYPE, c);
 	}
 	return 0;
+}
+
+static struct jrx_pr_ctx *ranged(struct lazy *z, const struct jrx_bkey *k,
+				 uint64_t start, uint64_t end)
+{
+	if (!z->init) {
+		snprintf(z->why, sizeof(z->why), "%" PRIu64 "..%" PRIu64, start,
+			 end);
+		ctx_key(&z->c, JRX_BTREE_EXTENTS, k);
+		z->c.why = z->why;
+		z->init = true;
+	}
+	return &z->c;
 }
 
 static int on_extent(void *ctx, const struct fsck_ptr *leaf,
@@ -180,18 +286,16 @@ static int on_extent(void *ctx, const struct fsck_ptr *leaf,
 {
 	struct ns *s = ctx;
 	uint64_t end = k->p.offset, start = end - k->size;
-	struct jrx_pr_ctx c;
+	struct lazy z = { .init = false };
+	struct jrx_pr_ctx *c;
 	struct ino *i;
-	char range[64];
 
 	(void)leaf;
 	s->f->res->pass[JRX_PASS_NAMESPACE].checked++;
-	snprintf(range, sizeof(range), "%" PRIu64 "..%" PRIu64, start, end);
-	ctx_key(&c, JRX_BTREE_EXTENTS, k);
-	c.why = range;
 	if (s->have_prev && s->prev_inum == k->p.inode && start < s->prev_end) {
-		jrx_pr_expected(&c, "%" PRIu64, s->prev_end);
-		fsck_report(s->f, JRX_PR_EXTENT_OVERLAP, &c);
+		c = ranged(&z, k, start, end);
+		jrx_pr_expected(c, "%" PRIu64, s->prev_end);
+		fsck_report(s->f, JRX_PR_EXTENT_OVERLAP, c);
 	}
 	if (!s->have_prev || s->prev_inum != k->p.inode || end > s->prev_end)
 		s->prev_end = end;
@@ -200,19 +304,22 @@ static int on_extent(void *ctx, const struct fsck_ptr *leaf,
 	i = find(s, k->p.inode);
 	if (!i) {
 		if (!lost(s, k->p.inode))
-			fsck_report(s->f, JRX_PR_EXTENT_NO_INODE, &c);
+			fsck_report(s->f, JRX_PR_EXTENT_NO_INODE,
+				    ranged(&z, k, start, end));
 		return 0;
 	}
 	if ((i->mode & S_IFMT_) != S_IFREG_) {
-		jrx_pr_found(&c, "%#o", i->mode);
-		fsck_report(s->f, JRX_PR_EXTENT_NOT_FILE, &c);
+		c = ranged(&z, k, start, end);
+		jrx_pr_found(c, "%#o", i->mode);
+		fsck_report(s->f, JRX_PR_EXTENT_NOT_FILE, c);
 	}
 	if (end > (i->size + JRX_SECTOR_SIZE - 1) / JRX_SECTOR_SIZE) {
-		jrx_pr_expected(&c, "%" PRIu64 " bytes, %" PRIu64 " sectors",
+		c = ranged(&z, k, start, end);
+		jrx_pr_expected(c, "%" PRIu64 " bytes, %" PRIu64 " sectors",
 				i->size, (i->size + JRX_SECTOR_SIZE - 1) /
 				JRX_SECTOR_SIZE);
-		jrx_pr_found(&c, "%" PRIu64, end);
-		fsck_report(s->f, JRX_PR_EXTENT_PAST_ISIZE, &c);
+		jrx_pr_found(c, "%" PRIu64, end);
+		fsck_report(s->f, JRX_PR_EXTENT_PAST_ISIZE, c);
 	}
 	return 0;
 }
@@ -224,21 +331,20 @@ static int on_xattr(void *ctx, const struct fsck_ptr *leaf,
 	const char *name = (const char *)(x + 1);
 	uint64_t h = jrx_name_hash(name, x->name_len);
 	struct ns *s = ctx;
-	struct jrx_pr_ctx c;
-	char nm[80];
+	struct lazy z = { .init = false };
+	struct jrx_pr_ctx *c;
 
 	(void)leaf;
 	s->f->res->pass[JRX_PASS_NAMESPACE].checked++;
-	name_text(nm, sizeof(nm), name, x->name_len);
-	ctx_key(&c, JRX_BTREE_XATTRS, k);
-	c.why = nm;
 	if (h != k->p.offset) {
-		jrx_pr_expected(&c, "%#" PRIx64, h);
-		jrx_pr_found(&c, "%#" PRIx64, k->p.offset);
-		fsck_report(s->f, JRX_PR_XATTR_BAD_HASH, &c);
+		c = named(&z, JRX_BTREE_XATTRS, k, name, x->name_len);
+		jrx_pr_expected(c, "%#" PRIx64, h);
+		jrx_pr_found(c, "%#" PRIx64, k->p.offset);
+		fsck_report(s->f, JRX_PR_XATTR_BAD_HASH, c);
 	}
 	if (!find(s, k->p.inode) && !lost(s, k->p.inode))
-		fsck_report(s->f, JRX_PR_XATTR_NO_INODE, &c);
+		fsck_report(s->f, JRX_PR_XATTR_NO_INODE,
+			    named(&z, JRX_BTREE_XATTRS, k, name, x->name_len));
 	return 0;
 }
 
@@ -312,11 +418,15 @@ int fsck_pass_namespace(struct jrx_fsck *f)
 		};
 
 		ret = fsck_walk(f, &w);
+		/* the inode table is whole: index it for the lookups */
+		if (!ret && order[i].btree == JRX_BTREE_INODES)
+			ret = index_inodes(&s);
 	}
 	if (!ret) {
 		f->res->pass[JRX_PASS_NAMESPACE].checked += s.nr;
 		check_links(&s);
 	}
+	free(s.hash);
 	free(s.v);
 	return ret;
 }

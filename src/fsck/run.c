@@ -135,7 +135,8 @@ int jrx_fsck_run(const char *const *paths, unsigned n,
 	}
 	if (!(a->sb.flags & JRX_SB_CLEAN) && !o->read_only) {
 		struct jrx_recover_opts ro = { .memory_limit = o->memory_limit,
-					       .scratch_dir = o->scratch_dir };
+					       .scratch_dir = o->scratch_dir,
+					       .threads = o->threads };
 		struct jrx_report r;
 
 		state = "recovered";
@@ -157,7 +158,8 @@ int jrx_fsck_run(const char *const *paths, unsigned n,
 		}
 	} else if (!(a->sb.flags & JRX_SB_CLEAN)) {
 		struct jrx_recover_opts vo = { .memory_limit = o->memory_limit,
-					       .scratch_dir = o->scratch_dir };
+					       .scratch_dir = o->scratch_dir,
+					       .threads = o->threads };
 
 		state = "dry_run";
 		view = calloc(1, sizeof(*view));

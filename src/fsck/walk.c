@@ -23,8 +23,8 @@
  * batch's return (jrx_io_read, jrx_pool_run) hands them back.
  *
  * Memory: every interior node of the btree (decoded, with its problems)
- * for the walk's length, a window of leaves, the arena (a window of raw
- * nodes) and one node per worker.
+ * for the walk's length, a window of leaves (each read straight into the
+ * image its decoded node keeps: no copy), and one node per pool worker.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -33,6 +33,7 @@
 #include <string.h>
 #include "wnode.h"
 #include "jrx/errors.h"
+#include "../btree/blob.h"
 #include "../io/device.h"
 #include "../io/engine.h"
 #include "../util/clock.h"
@@ -130,24 +131,22 @@ static const struct jrx_bnode *mem_find(const struct jrx_fsck *f, uint32_t dev,
 /*
  * The reader of every walk of one check, opened at the first walk and
  * closed by fsck_free(): the read engine (its own workers, many reads in
- * flight) reads a batch of nodes into the arena and checks each one on
- * the worker it landed on; the pool's workers check the view's nodes and
+ * flight) reads a batch of nodes, each into a blob of its own, and
+ * checks each one on the worker it landed on; the pool's workers check the view's nodes and
  * read, one pread each, what the engine cannot (a node not 4 KiB-aligned,
  * or every node of a batch the engine failed, so that a read error
  * becomes a NODE_READ problem of its own node).
  *
- * Owner: the thread that runs the walks (f's); the arena and bufs are
- * written only inside a batch, the arena slot i and bufs[id] each by one
- * thread (the request's engine worker, the pool worker id).
+ * Owner: the thread that runs the walks (f's); inside a batch a
+ * request's blob is written by its engine worker only, bufs[id] by pool
+ * worker id only.
  */
 struct fsck_reader {
 	struct jrx_io_engine *io;	/* NULL: the engine would not open */
 	struct jrx_pool	*pool;
 	unsigned	 threads;
 	size_t		 window;	/* nodes per batch */
-	size_t		 stride;	/* arena bytes per node */
-	char		*arena;
-	size_t		 arena_len;
+	size_t		 stride;	/* bytes a node takes */
 	void		**bufs;		/* one node per pool worker */
 	struct jrx_io_req *reqs;	/* window entries */
 	struct fsck_wnode **pending;	/* window entries */
@@ -158,12 +157,7 @@ void fsck_reader_close(struct fsck_reader *rd)
 	if (!rd)
 		return;
 	jrx_pool_stop(rd->pool);
-	if (rd->io) {
-		if (rd->arena)
-			jrx_io_set_arena(rd->io, NULL, 0);
-		jrx_io_close(rd->io);
-	}
-	jrx_io_arena_free(rd->arena, rd->arena_len);
+	jrx_io_close(rd->io);
 	for (unsigned i = 0; rd->bufs && i < rd->threads; i++)
 		free(rd->bufs[i]);
 	free(rd->bufs);
@@ -215,22 +209,29 @@ static int reader_open(struct jrx_fsck *f)
 	 * no memory) every node is read by the pool's workers: slower, the
 	 * same result.
 	 */
-	if (!jrx_io_open(&rd->io, f->a, &(struct jrx_io_opts){
-		.backend = JRX_IO_AUTO, .threads = threads })) {
-		rd->arena_len = rd->window * rd->stride;
-		rd->arena = jrx_io_arena(rd->arena_len);
-		if (rd->arena)
-			jrx_io_set_arena(rd->io, rd->arena, rd->arena_len);
-		else {
-			jrx_io_close(rd->io);
-			rd->io = NULL;
-		}
-	} else {
+	if (jrx_io_open(&rd->io, f->a, &(struct jrx_io_opts){
+		.backend = JRX_IO_AUTO, .threads = threads }))
 		rd->io = NULL;
+	f->res->threads = threads;
+	if (rd->io) {
+		struct jrx_io_info info;
+
+		jrx_io_get_info(rd->io, &info);
+		f->res->io = jrx_io_backend_name(info.backend);
+	} else {
+		f->res->io = "pread";
 	}
 	jrx_diag_clear();
 	f->rd = rd;
 	return 0;
+}
+
+int fsck_pool(struct jrx_fsck *f, struct jrx_pool **pool)
+{
+	int ret = f->rd ? 0 : reader_open(f);
+
+	*pool = ret ? NULL : f->rd->pool;
+	return ret;
 }
 
 /* ------------------------------------------------------------ loading */
@@ -248,7 +249,8 @@ static int node_landed(void *ctx, struct jrx_io_req *req)
 {
 	const struct fsck_wcheck *x = ctx;
 
-	return fsck_wnode_check(x, req->priv, NULL, req->buf, 0);
+	/* the node keeps the blob it was read into */
+	return fsck_wnode_check(x, req->priv, NULL, req->buf, true, 0);
 }
 
 /* Pool worker: the view's nodes, and nodes read one pread at a time. */
@@ -271,7 +273,7 @@ static void load_pending(void *arg, unsigned id)
 			err = jrx_dev_pread(&f->a->devs[wn->p.dev], ld->rd->bufs[id],
 					    fsck_wnode_len(wn),
 					    fsck_wnode_off(f, wn));
-		fsck_wnode_check(&ld->x, wn, mem, ld->rd->bufs[id], err);
+		fsck_wnode_check(&ld->x, wn, mem, ld->rd->bufs[id], false, err);
 	}
 }
 
@@ -286,27 +288,35 @@ static int load_range(struct jrx_fsck *f, struct fsck_walk *w,
 	struct load ld = { .x = { .f = f, .report = w->report }, .rd = rd,
 			   .v = rd->pending };
 	size_t nreq = 0;
+	uint64_t bytes = 0;
 	int ret;
 
 	for (size_t j = from; j < to; j++) {
 		struct fsck_wnode *wn = &v[j];
 		uint64_t off;
+		void *buf;
 
 		if (wn->skip || wn->loaded || !fsck_wnode_readable(&ld.x, wn))
 			continue;
 		off = fsck_wnode_off(f, wn);
 		if (rd->io && !(off & 4095) &&
-		    !mem_find(f, wn->p.dev, wn->p.sector)) {
-			rd->reqs[nreq] = (struct jrx_io_req){
+		    !mem_find(f, wn->p.dev, wn->p.sector) &&
+		    (buf = jrx_blob_alloc(f->node_size))) {
+			/* read into the blob the decoded node keeps */
+			rd->reqs[nreq++] = (struct jrx_io_req){
 				.dev = wn->p.dev, .len = fsck_wnode_len(wn),
-				.off = off, .buf = rd->arena + nreq * rd->stride,
-				.priv = wn,
+				.off = off, .buf = buf, .priv = wn,
 			};
-			nreq++;
 		} else {
 			ld.v[ld.nr++] = wn;
 		}
 	}
+	for (size_t i = 0; i < nreq; i++)
+		bytes += rd->reqs[i].len;
+	for (size_t i = 0; i < ld.nr; i++)
+		if (!mem_find(f, ld.v[i]->p.dev, ld.v[i]->p.sector))
+			bytes += fsck_wnode_len(ld.v[i]);
+	f->res->pass[f->out.pass].bytes_read += bytes;
 	if (nreq && jrx_io_read(rd->io, rd->reqs, nreq, node_landed, &ld.x)) {
 		/* a read failed (which one, the engine does not say) or a
 		 * check ran out of memory: what did not land is read again,
@@ -315,7 +325,10 @@ static int load_range(struct jrx_fsck *f, struct fsck_walk *w,
 		for (size_t i = 0; i < nreq; i++) {
 			struct fsck_wnode *wn = rd->reqs[i].priv;
 
-			if (!wn->loaded && !wn->err)
+			if (wn->loaded)
+				continue;
+			jrx_blob_free(rd->reqs[i].buf);	/* never landed */
+			if (!wn->err)
 				ld.v[ld.nr++] = wn;
 		}
 	}

@@ -54,11 +54,14 @@ struct fsck_wcheck {
 /*
  * Check wn's node: from the view's nodes when it is one of them (mem),
  * otherwise from buf, which holds the pointer's written part (read_err:
- * the read failed with that error, buf unused).  Sets wn->n, wn->bad,
- * wn->probs, wn->loaded; wn->err on an operational error (also returned).
+ * the read failed with that error, buf unused).  With adopt, buf is a
+ * blob (btree/blob.h, node_size bytes) that the node keeps as its image
+ * (no copy), or that is freed here.  Sets wn->n, wn->bad, wn->probs,
+ * wn->loaded; wn->err on an operational error (also returned).
  */
 int fsck_wnode_check(const struct fsck_wcheck *x, struct fsck_wnode *wn,
-		     const struct jrx_bnode *mem, const void *buf, int read_err);
+		     const struct jrx_bnode *mem, void *buf, bool adopt,
+		     int read_err);
 
 /*
  * Whether wn's pointer can be read at all (device, range, blocks); when
