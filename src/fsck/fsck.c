@@ -11,6 +11,7 @@
 #include "jrx/errors.h"
 #include "../util/diag.h"
 #include "../util/clock.h"
+#include "../util/vec.h"
 
 static const struct {
 	enum jrx_fsck_pass pass;
@@ -133,6 +134,51 @@ int fsck_setup(struct jrx_fsck *f)
 		a->sb.nr_blacklist : JRX_SB_MAX_BLACKLIST;
 	roots_from_sb(f);
 	return 0;
+}
+
+void fsck_defer(struct jrx_fsck *f, enum jrx_pr_code code,
+		const struct jrx_pr_ctx *c)
+{
+	struct fsck_later *l;
+
+	if (JRX_VEC_RESERVE(f->later, f->nr_later, f->cap_later, 1,
+			    "fsck problems held back for their pass")) {
+		f->nomem = true;	/* jrx_diag() says what */
+		return;
+	}
+	l = &f->later[f->nr_later++];
+	l->code = code;
+	l->pass = (uint8_t)f->out.pass;
+	l->btree = f->defer_btree;
+	l->c = *c;
+	l->has_why = c->why != NULL;
+	snprintf(l->why, sizeof(l->why), "%s", c->why ? c->why : "");
+	l->c.why = NULL;
+}
+
+void fsck_report_later(struct jrx_fsck *f, enum jrx_fsck_pass pass,
+		       const unsigned *ids, size_t nr_ids)
+{
+	enum jrx_fsck_pass running = f->out.pass;
+	size_t kept = 0;
+
+	f->out.pass = pass;
+	for (size_t b = 0; b < nr_ids; b++)
+		for (size_t i = 0; i < f->nr_later; i++) {
+			struct fsck_later *l = &f->later[i];
+			struct jrx_pr_ctx c;
+
+			if (l->pass != pass || l->btree != ids[b])
+				continue;
+			c = l->c;
+			c.why = l->has_why ? l->why : NULL;
+			jrx_problem(&f->out, l->code, &c);
+		}
+	f->out.pass = running;
+	for (size_t i = 0; i < f->nr_later; i++)
+		if (f->later[i].pass != pass)
+			f->later[kept++] = f->later[i];
+	f->nr_later = kept;
 }
 
 void fsck_incomplete(struct jrx_fsck *f, const char *what, unsigned btree)
@@ -331,6 +377,9 @@ int fsck_check(struct jrx_array *a, struct jrx_fs *view,
 void fsck_free(struct jrx_fsck *f)
 {
 	fsck_reader_close(f->rd);
+	fsck_space_free(f->space);
+	fsck_names_free(f->names);
+	free(f->later);
 	free(f->damage);
 	free(f->mem);
 	free(f->buf);

@@ -88,7 +88,37 @@ struct jrx_fsck {
 	/* the walks' reader (walk.c): the read engine and the pool, opened
 	 * at the first walk, closed by fsck_free() */
 	struct fsck_reader	*rd;
+	/*
+	 * One read of every node (pass_nodes.c): pass 3's walk also feeds
+	 * pass 4's and pass 6's collectors, whose problems are held back
+	 * (later) until their pass runs and reports them in the order their
+	 * own walks would have found them.  Owner: the walk's thread.
+	 */
+	struct fsck_space	*space;		/* pass 4's, filled by pass 3 */
+	struct fsck_names	*names;		/* pass 6's, filled by pass 3 */
+	bool			 defer;		/* problems go to later */
+	uint8_t			 defer_btree;	/* the btree being walked */
+	struct fsck_later	*later;
+	size_t			 nr_later, cap_later;
 };
+
+/* A problem held back: its pass, the btree walked when it was found. */
+struct fsck_later {
+	enum jrx_pr_code code;
+	uint8_t		 pass;
+	uint8_t		 btree;
+	bool		 has_why;
+	struct jrx_pr_ctx c;		/* c.why: NULL; the text is in why */
+	char		 why[200];
+};
+
+/* Hold a problem back (f->defer); on no memory f->nomem stops the walk. */
+void fsck_defer(struct jrx_fsck *f, enum jrx_pr_code code,
+		const struct jrx_pr_ctx *c);
+/* Report the problems held back for pass, btree by btree in the order
+ * of ids (0..NR-1), each btree's in the order found, and drop them. */
+void fsck_report_later(struct jrx_fsck *f, enum jrx_fsck_pass pass,
+		       const unsigned *ids, size_t nr_ids);
 
 /* Nodes a walk reads in one batch, unless o->window says: 64 MiB of them. */
 #define FSCK_WINDOW_BYTES	(64u << 20)
@@ -146,6 +176,10 @@ void fsck_incomplete(struct jrx_fsck *f, const char *what, unsigned btree);
 static inline bool fsck_report(struct jrx_fsck *f, enum jrx_pr_code code,
 			       const struct jrx_pr_ctx *c)
 {
+	if (f->defer) {
+		fsck_defer(f, code, c);
+		return false;
+	}
 	return jrx_problem(&f->out, code, c);
 }
 
@@ -176,6 +210,30 @@ struct fsck_walk {
 };
 
 int fsck_walk(struct jrx_fsck *f, struct fsck_walk *w);
+
+/*
+ * Pass 4's collector (pass_buckets.c): every node pointer and the
+ * extents' and alloc keys, as walk callbacks (ctx: the collector).
+ */
+struct fsck_space;
+int  fsck_space_begin(struct jrx_fsck *f, struct fsck_space **out);
+int  fsck_space_ptr(void *space, const struct fsck_ptr *p);
+int  fsck_space_key(void *space, const struct fsck_ptr *leaf,
+		    const struct jrx_bkey *k);
+void fsck_space_free(struct fsck_space *s);
+
+/*
+ * Pass 6's collector (pass_namespace.c): the keys of the inodes,
+ * dirents, extents and xattrs btrees, walked in that order.
+ */
+struct fsck_names;
+int  fsck_names_begin(struct jrx_fsck *f, struct fsck_names **out);
+int  fsck_names_key(void *names, const struct fsck_ptr *leaf,
+		    const struct jrx_bkey *k);
+void fsck_names_free(struct fsck_names *s);
+/* inodes, dirents, extents, xattrs: the inode table comes first */
+#define FSCK_NAMES_NR 4
+extern const unsigned fsck_names_order[FSCK_NAMES_NR];
 
 /* Passes: 0 when the pass ran (whatever it found), or an operational error. */
 int fsck_pass_sb(struct jrx_fsck *f);

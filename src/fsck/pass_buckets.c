@@ -67,7 +67,7 @@ struct skey {
  * Owner: the walk's thread (the callbacks), except the sort's groups,
  * each sorted by one pool worker (sort_groups).
  */
-struct bk {
+struct fsck_space {
 	struct jrx_fsck	*f;
 	struct use	*u[JRX_MAX_DEVICES];
 	uint64_t	 base[JRX_MAX_DEVICES];	/* first group of each device */
@@ -76,7 +76,7 @@ struct bk {
 	size_t		 nr, cap;
 };
 
-static int add_range(struct bk *s, uint32_t dev, uint64_t start, uint32_t len,
+static int add_range(struct fsck_space *s, uint32_t dev, uint64_t start, uint32_t len,
 		     unsigned btree, unsigned level, struct jrx_bpos owner)
 {
 	int ret = JRX_VEC_RESERVE(s->r, s->nr, s->cap, 1,
@@ -97,7 +97,7 @@ enum { AT_DATA, AT_CROSSES, AT_OUTSIDE };
  * data bucket (AT_OUTSIDE); *b gets the bucket of its first sector.  No
  * context is built: the sound range, the common case, costs nothing.
  */
-static int where(const struct bk *s, uint32_t dev, uint64_t sector,
+static int where(const struct fsck_space *s, uint32_t dev, uint64_t sector,
 		 uint64_t len, uint64_t *b)
 {
 	const struct jrx_member *m = &s->f->a->sb.members[dev];
@@ -114,7 +114,7 @@ static int where(const struct bk *s, uint32_t dev, uint64_t sector,
 }
 
 /* The problem where() found, reported with c (what the range is). */
-static void misplaced(struct bk *s, int at, uint32_t dev, uint64_t sector,
+static void misplaced(struct fsck_space *s, int at, uint32_t dev, uint64_t sector,
 		      uint64_t len, uint64_t b, struct jrx_pr_ctx *c)
 {
 	const struct jrx_member *m = &s->f->a->sb.members[dev];
@@ -141,9 +141,9 @@ static void misplaced(struct bk *s, int at, uint32_t dev, uint64_t sector,
 }
 
 /* Every node pointer: where the node lies. */
-static int on_ptr(void *ctx, const struct fsck_ptr *p)
+int fsck_space_ptr(void *ctx, const struct fsck_ptr *p)
 {
-	struct bk *s = ctx;
+	struct fsck_space *s = ctx;
 	uint32_t sectors = s->f->node_size / JRX_SECTOR_SIZE;
 	uint64_t b;
 	int at;
@@ -175,7 +175,7 @@ static void ctx_extent(struct jrx_pr_ctx *c, const struct jrx_bkey *k)
 	c->why = "extent data";
 }
 
-static int on_extent(struct bk *s, const struct jrx_bkey *k)
+static int on_extent(struct fsck_space *s, const struct jrx_bkey *k)
 {
 	const struct jrx_extent_val *e = jrx_bkey_val(k);
 	struct jrx_pr_ctx c;
@@ -210,7 +210,7 @@ static int on_extent(struct bk *s, const struct jrx_bkey *k)
 			 EXTENT_DATA, k->p);
 }
 
-static int on_alloc(struct bk *s, const struct jrx_bkey *k)
+static int on_alloc(struct fsck_space *s, const struct jrx_bkey *k)
 {
 	const struct jrx_alloc_val *v = jrx_bkey_val(k);
 	const struct jrx_array *a = s->f->a;
@@ -236,10 +236,10 @@ static int on_alloc(struct bk *s, const struct jrx_bkey *k)
 	return 0;
 }
 
-static int on_key(void *ctx, const struct fsck_ptr *leaf,
-		  const struct jrx_bkey *k)
+int fsck_space_key(void *ctx, const struct fsck_ptr *leaf,
+		   const struct jrx_bkey *k)
 {
-	struct bk *s = ctx;
+	struct fsck_space *s = ctx;
 
 	if (leaf->btree_id == JRX_BTREE_EXTENTS)
 		return on_extent(s, k);
@@ -306,7 +306,7 @@ static void sort_groups(void *arg, unsigned id)
  * it was added), then each bucket's few ranges sorted, the buckets
  * shared among the pool's workers.  *out: the sorted keys.
  */
-static int sort_ranges(struct bk *s, struct skey **out)
+static int sort_ranges(struct fsck_space *s, struct skey **out)
 {
 	struct jrx_pool *pool;
 	struct sortjob j = { .groups = s->groups };
@@ -364,7 +364,7 @@ static void owner_text(char *buf, size_t len, const struct range *r)
 }
 
 /* One sweep over the sorted ranges: every overlap is a sector used twice. */
-static int check_overlaps(struct bk *s)
+static int check_overlaps(struct fsck_space *s)
 {
 	const struct range *far = NULL;	/* the range reaching furthest */
 	struct skey *k;
@@ -397,7 +397,7 @@ static int check_overlaps(struct bk *s)
 	return 0;
 }
 
-static void mismatch(struct bk *s, unsigned dev, uint64_t b, const char *what,
+static void mismatch(struct fsck_space *s, unsigned dev, uint64_t b, const char *what,
 		     const char *expected, const char *found)
 {
 	struct jrx_pr_ctx c;
@@ -413,7 +413,7 @@ static void mismatch(struct bk *s, unsigned dev, uint64_t b, const char *what,
 }
 
 /* Each bucket: what its alloc key says against what references it. */
-static void check_buckets(struct bk *s)
+static void check_buckets(struct fsck_space *s)
 {
 	const struct jrx_sb *sb = &s->f->a->sb;
 	uint64_t bs = s->f->bucket_sectors, hidden = 0;
@@ -518,11 +518,16 @@ static bool refs_complete(struct jrx_fsck *f, unsigned *hid)
 	return true;
 }
 
-int fsck_pass_buckets(struct jrx_fsck *f)
+int fsck_space_begin(struct jrx_fsck *f, struct fsck_space **out)
 {
-	struct bk s = { .f = f };
+	struct fsck_space *s = calloc(1, sizeof(*s));
 	int ret = 0;
 
+	*out = NULL;
+	if (!s)
+		return jrx_fail(-ENOMEM, "allocating the fsck space check: %zu"
+				" bytes", sizeof(*s));
+	s->f = f;
 	for (unsigned d = 0; !ret && d < f->a->nr_devs; d++) {
 		uint64_t nb = f->a->sb.members[d].nbuckets;
 		size_t bytes;
@@ -534,35 +539,68 @@ int fsck_pass_buckets(struct jrx_fsck *f)
 				       " %u: nbuckets %" PRIu64 " is above the"
 				       " limit %" PRIu64, f->a->devs[d].path, d,
 				       nb, (uint64_t)JRX_MAX_NBUCKETS);
-		else if (!(s.u[d] = calloc(nb ? nb : 1, sizeof(struct use))))
+		else if (!(s->u[d] = calloc(nb ? nb : 1, sizeof(struct use))))
 			ret = jrx_fail(-ENOMEM, "allocating the fsck bucket table"
 				       " of %s: %" PRIu64 " buckets of %zu bytes",
 				       f->a->devs[d].path, nb, sizeof(struct use));
-		s.base[d] = s.groups;
-		s.groups += nb;		/* at most 64 x 2^32 */
+		s->base[d] = s->groups;
+		s->groups += nb;	/* at most 64 x 2^32 */
 	}
-	for (unsigned id = 0; !ret && id < JRX_BTREE_NR; id++) {
-		struct fsck_walk w = {
-			.btree_id = id,
-			.leaves = id == JRX_BTREE_EXTENTS || id == JRX_BTREE_ALLOC,
-			.ptr = on_ptr, .key = on_key, .ctx = &s,
-		};
+	if (ret) {
+		fsck_space_free(s);
+		return ret;
+	}
+	*out = s;
+	return 0;
+}
 
-		ret = fsck_walk(f, &w);
+void fsck_space_free(struct fsck_space *s)
+{
+	if (!s)
+		return;
+	for (unsigned d = 0; d < JRX_MAX_DEVICES; d++)
+		free(s->u[d]);
+	free(s->r);
+	free(s);
+}
+
+int fsck_pass_buckets(struct jrx_fsck *f)
+{
+	static const unsigned ids[] = { 0, 1, 2, 3, 4, 5 };
+	struct fsck_space *s = f->space;
+	int ret = 0;
+
+	_Static_assert(JRX_BTREE_NR == 6, "btree ids");
+	f->space = NULL;	/* this pass's from now on */
+	if (s) {
+		/* pass 3's walk collected it: what it found, in the order of
+		 * a walk of each btree in turn */
+		fsck_report_later(f, JRX_PASS_BUCKETS, ids, JRX_BTREE_NR);
+	} else {
+		ret = fsck_space_begin(f, &s);
+		for (unsigned id = 0; !ret && id < JRX_BTREE_NR; id++) {
+			struct fsck_walk w = {
+				.btree_id = id,
+				.leaves = id == JRX_BTREE_EXTENTS ||
+					id == JRX_BTREE_ALLOC,
+				.ptr = fsck_space_ptr, .key = fsck_space_key,
+				.ctx = s,
+			};
+
+			ret = fsck_walk(f, &w);
+		}
 	}
 	if (!ret)
-		ret = check_overlaps(&s);
+		ret = check_overlaps(s);
 	if (!ret) {
 		unsigned hid;
 
 		if (refs_complete(f, &hid))
-			check_buckets(&s);
+			check_buckets(s);
 		else
 			fsck_incomplete(f, "alloc keys and accounting against the"
 					" btrees", hid);
 	}
-	for (unsigned d = 0; d < JRX_MAX_DEVICES; d++)
-		free(s.u[d]);
-	free(s.r);
+	fsck_space_free(s);
 	return ret;
 }

@@ -45,7 +45,7 @@ struct ino {
 /*
  * Owner: the walk's thread (every callback runs there, walk.c).
  */
-struct ns {
+struct fsck_names {
 	struct jrx_fsck *f;
 	struct ino	*v;
 	size_t		 nr, cap;
@@ -53,6 +53,7 @@ struct ns {
 	 * slot = index in v + 1, 0 empty; mask + 1 slots (a power of 2) */
 	uint32_t	*hash;
 	uint64_t	 mask;
+	bool		 no_index;
 	/* the last lookup (extents come by inode: most repeat it) */
 	uint64_t	 last_inum;
 	struct ino	*last;
@@ -64,7 +65,7 @@ struct ns {
 };
 
 /* An inode not found may only be hidden by damage: then say nothing. */
-static bool lost(struct ns *s, uint64_t inum)
+static bool lost(struct fsck_names *s, uint64_t inum)
 {
 	if (!fsck_inum_damaged(s->f, JRX_BTREE_INODES, inum))
 		return false;
@@ -80,20 +81,20 @@ static uint64_t hash_inum(uint64_t inum)
 	return inum;
 }
 
-/* v (sorted by inum, unique) indexed by hash; 0, or -ENOMEM. */
-static int index_inodes(struct ns *s)
+/* v (sorted by inum, unique) indexed by hash; 0, or an error (then
+ * lookups use the binary search). */
+static int index_inodes(struct fsck_names *s)
 {
 	uint64_t slots = 16;
 	size_t bytes;
 
 	if (s->nr >= UINT32_MAX)
-		return 0;	/* the binary search alone then */
+		return -E2BIG;	/* the binary search alone then */
 	while (slots < (uint64_t)s->nr * 2)
 		slots <<= 1;
 	if (!jrx_mul_size(slots, sizeof(*s->hash), &bytes) ||
 	    !(s->hash = calloc(1, bytes)))
-		return jrx_fail(-ENOMEM, "allocating the fsck inode index: %"
-				PRIu64 " slots", slots);
+		return -ENOMEM;
 	s->mask = slots - 1;
 	for (size_t i = 0; i < s->nr; i++) {
 		uint64_t h = hash_inum(s->v[i].inum) & s->mask;
@@ -105,7 +106,7 @@ static int index_inodes(struct ns *s)
 	return 0;
 }
 
-static struct ino *find_sorted(struct ns *s, uint64_t inum)
+static struct ino *find_sorted(struct fsck_names *s, uint64_t inum)
 {
 	size_t lo = 0, hi = s->nr;
 
@@ -122,12 +123,16 @@ static struct ino *find_sorted(struct ns *s, uint64_t inum)
 	return NULL;
 }
 
-static struct ino *find(struct ns *s, uint64_t inum)
+static struct ino *find(struct fsck_names *s, uint64_t inum)
 {
 	struct ino *i = NULL;
 
 	if (s->have_last && s->last_inum == inum)
 		return s->last;
+	/* the first lookup comes after the last inode (the inodes btree
+	 * is walked first): index the table once */
+	if (!s->hash && !s->no_index && index_inodes(s))
+		s->no_index = true;	/* no memory: the binary search */
 	if (!s->hash) {
 		i = find_sorted(s, inum);
 	} else {
@@ -177,7 +182,7 @@ static int on_inode(void *ctx, const struct fsck_ptr *leaf,
 		    const struct jrx_bkey *k)
 {
 	const struct jrx_inode_val *v = jrx_bkey_val(k);
-	struct ns *s = ctx;
+	struct fsck_names *s = ctx;
 	int ret;
 
 	(void)leaf;
@@ -218,7 +223,7 @@ static int on_dirent(void *ctx, const struct fsck_ptr *leaf,
 {
 	const struct jrx_dirent_val *d = jrx_bkey_val(k);
 	const char *name = (const char *)(d + 1);
-	struct ns *s = ctx;
+	struct fsck_names *s = ctx;
 	struct ino *dir, *t;
 	struct lazy z = { .init = false };
 	struct jrx_pr_ctx *c;
@@ -284,7 +289,7 @@ static struct jrx_pr_ctx *ranged(struct lazy *z, const struct jrx_bkey *k,
 static int on_extent(void *ctx, const struct fsck_ptr *leaf,
 		     const struct jrx_bkey *k)
 {
-	struct ns *s = ctx;
+	struct fsck_names *s = ctx;
 	uint64_t end = k->p.offset, start = end - k->size;
 	struct lazy z = { .init = false };
 	struct jrx_pr_ctx *c;
@@ -330,7 +335,7 @@ static int on_xattr(void *ctx, const struct fsck_ptr *leaf,
 	const struct jrx_xattr_val *x = jrx_bkey_val(k);
 	const char *name = (const char *)(x + 1);
 	uint64_t h = jrx_name_hash(name, x->name_len);
-	struct ns *s = ctx;
+	struct fsck_names *s = ctx;
 	struct lazy z = { .init = false };
 	struct jrx_pr_ctx *c;
 
@@ -349,7 +354,7 @@ static int on_xattr(void *ctx, const struct fsck_ptr *leaf,
 }
 
 /* Names and link counts, once every dirent has been seen. */
-static void check_links(struct ns *s)
+static void check_links(struct fsck_names *s)
 {
 	struct ino *root = find(s, JRX_ROOT_INO);
 	struct jrx_pr_ctx c;
@@ -397,36 +402,69 @@ static void check_links(struct ns *s)
 	}
 }
 
+int fsck_names_key(void *ctx, const struct fsck_ptr *leaf,
+		   const struct jrx_bkey *k)
+{
+	switch (leaf->btree_id) {
+	case JRX_BTREE_INODES:	return on_inode(ctx, leaf, k);
+	case JRX_BTREE_DIRENTS:	return on_dirent(ctx, leaf, k);
+	case JRX_BTREE_EXTENTS:	return on_extent(ctx, leaf, k);
+	case JRX_BTREE_XATTRS:	return on_xattr(ctx, leaf, k);
+	default:		return 0;
+	}
+}
+
+int fsck_names_begin(struct jrx_fsck *f, struct fsck_names **out)
+{
+	struct fsck_names *s = calloc(1, sizeof(*s));
+
+	*out = s;
+	if (!s)
+		return jrx_fail(-ENOMEM, "allocating the fsck namespace check:"
+				" %zu bytes", sizeof(*s));
+	s->f = f;
+	return 0;
+}
+
+void fsck_names_free(struct fsck_names *s)
+{
+	if (!s)
+		return;
+	free(s->hash);
+	free(s->v);
+	free(s);
+}
+
+/* The btrees of the namespace, in the order they must be read. */
+const unsigned fsck_names_order[FSCK_NAMES_NR] = {
+	JRX_BTREE_INODES, JRX_BTREE_DIRENTS, JRX_BTREE_EXTENTS, JRX_BTREE_XATTRS,
+};
+
 int fsck_pass_namespace(struct jrx_fsck *f)
 {
-	static const struct {
-		unsigned btree;
-		int (*fn)(void *, const struct fsck_ptr *, const struct jrx_bkey *);
-	} order[] = {
-		{ JRX_BTREE_INODES, on_inode },
-		{ JRX_BTREE_DIRENTS, on_dirent },
-		{ JRX_BTREE_EXTENTS, on_extent },
-		{ JRX_BTREE_XATTRS, on_xattr },
-	};
-	struct ns s = { .f = f };
+	struct fsck_names *s = f->names;
 	int ret = 0;
 
-	for (size_t i = 0; !ret && i < sizeof(order) / sizeof(order[0]); i++) {
-		struct fsck_walk w = {
-			.btree_id = order[i].btree, .leaves = true,
-			.key = order[i].fn, .ctx = &s,
-		};
+	f->names = NULL;	/* this pass's from now on */
+	if (s) {
+		/* pass 3's walk collected it (in the order below) */
+		fsck_report_later(f, JRX_PASS_NAMESPACE, fsck_names_order,
+				  FSCK_NAMES_NR);
+	} else {
+		ret = fsck_names_begin(f, &s);
+		for (size_t i = 0; !ret && i < FSCK_NAMES_NR; i++) {
+			struct fsck_walk w = {
+				.btree_id = fsck_names_order[i], .leaves = true,
+				.key = fsck_names_key, .ctx = s,
+			};
 
-		ret = fsck_walk(f, &w);
-		/* the inode table is whole: index it for the lookups */
-		if (!ret && order[i].btree == JRX_BTREE_INODES)
-			ret = index_inodes(&s);
+			ret = fsck_walk(f, &w);
+		}
 	}
 	if (!ret) {
-		f->res->pass[JRX_PASS_NAMESPACE].checked += s.nr;
-		check_links(&s);
+		f->res->pass[JRX_PASS_NAMESPACE].checked += s->nr;
+		check_links(s);
 	}
-	free(s.hash);
-	free(s.v);
+	fsck_names_free(s);
 	return ret;
 }
