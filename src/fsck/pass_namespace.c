@@ -54,10 +54,10 @@ struct fsck_names {
 	uint32_t	*hash;
 	uint64_t	 mask;
 	bool		 no_index;
-	/* the last lookup (extents come by inode: most repeat it) */
-	uint64_t	 last_inum;
-	struct ino	*last;
-	bool		 have_last;
+	/* lookups of a sorted stream (the keys' own inodes: dirents'
+	 * directories, extents, xattrs come by inode) go on from where
+	 * the previous one ended: the next entry, or the same */
+	size_t		 cursor;
 	uint64_t	 dirents;
 	uint64_t	 prev_inum, prev_end;	/* the last extent seen */
 	bool		 have_prev;
@@ -123,29 +123,42 @@ static struct ino *find_sorted(struct fsck_names *s, uint64_t inum)
 	return NULL;
 }
 
+/* Any inode (a dirent's target): the hash index. */
 static struct ino *find(struct fsck_names *s, uint64_t inum)
 {
-	struct ino *i = NULL;
-
-	if (s->have_last && s->last_inum == inum)
-		return s->last;
 	/* the first lookup comes after the last inode (the inodes btree
 	 * is walked first): index the table once */
 	if (!s->hash && !s->no_index && index_inodes(s))
 		s->no_index = true;	/* no memory: the binary search */
-	if (!s->hash) {
-		i = find_sorted(s, inum);
-	} else {
-		for (uint64_t h = hash_inum(inum) & s->mask; s->hash[h];
-		     h = (h + 1) & s->mask)
-			if (s->v[s->hash[h] - 1].inum == inum) {
-				i = &s->v[s->hash[h] - 1];
-				break;
-			}
+	if (!s->hash)
+		return find_sorted(s, inum);
+	for (uint64_t h = hash_inum(inum) & s->mask; s->hash[h];
+	     h = (h + 1) & s->mask)
+		if (s->v[s->hash[h] - 1].inum == inum)
+			return &s->v[s->hash[h] - 1];
+	return NULL;
+}
+
+/*
+ * The inode of a key of a stream sorted by inode: at the cursor or a
+ * few entries past it (no miss: the table is read in order), else
+ * looked up, and the cursor moves there.
+ */
+static struct ino *find_next(struct fsck_names *s, uint64_t inum)
+{
+	struct ino *i;
+
+	for (size_t c = s->cursor; c < s->nr && c < s->cursor + 4; c++) {
+		if (s->v[c].inum == inum) {
+			s->cursor = c;
+			return &s->v[c];
+		}
+		if (s->v[c].inum > inum)
+			break;
 	}
-	s->last_inum = inum;
-	s->last = i;
-	s->have_last = true;
+	i = find(s, inum);
+	if (i)
+		s->cursor = (size_t)(i - s->v);
 	return i;
 }
 
@@ -238,7 +251,7 @@ static int on_dirent(void *ctx, const struct fsck_ptr *leaf,
 		jrx_pr_found(c, "%#" PRIx64, k->p.offset);
 		fsck_report(s->f, JRX_PR_DIRENT_BAD_HASH, c);
 	}
-	dir = find(s, k->p.inode);
+	dir = find_next(s, k->p.inode);
 	if (!dir) {
 		if (!lost(s, k->p.inode))
 			fsck_report(s->f, JRX_PR_DIRENT_NO_DIR,
@@ -306,7 +319,7 @@ static int on_extent(void *ctx, const struct fsck_ptr *leaf,
 		s->prev_end = end;
 	s->prev_inum = k->p.inode;
 	s->have_prev = true;
-	i = find(s, k->p.inode);
+	i = find_next(s, k->p.inode);
 	if (!i) {
 		if (!lost(s, k->p.inode))
 			fsck_report(s->f, JRX_PR_EXTENT_NO_INODE,
@@ -347,7 +360,7 @@ static int on_xattr(void *ctx, const struct fsck_ptr *leaf,
 		jrx_pr_found(c, "%#" PRIx64, k->p.offset);
 		fsck_report(s->f, JRX_PR_XATTR_BAD_HASH, c);
 	}
-	if (!find(s, k->p.inode) && !lost(s, k->p.inode))
+	if (!find_next(s, k->p.inode) && !lost(s, k->p.inode))
 		fsck_report(s->f, JRX_PR_XATTR_NO_INODE,
 			    named(&z, JRX_BTREE_XATTRS, k, name, x->name_len));
 	return 0;
