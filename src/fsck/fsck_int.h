@@ -127,11 +127,12 @@ struct fsck_reader;
 void fsck_reader_close(struct fsck_reader *rd);
 
 /*
- * The check's worker pool (util/pool.h: o->threads workers), for the
- * passes' own parallel parts; *pool belongs to f (fsck_free stops it).
+ * fn(arg, id) for every id of the check's worker pool (util/pool.h:
+ * o->threads workers, reader.c), for the passes' own parallel parts;
+ * returns when all have returned.  0, or the error of opening the pool.
  */
-struct jrx_pool;
-int fsck_pool(struct jrx_fsck *f, struct jrx_pool **pool);
+int fsck_parallel(struct jrx_fsck *f, void (*fn)(void *arg, unsigned id),
+		  void *arg);
 
 /* o->progress for the running pass, if any. */
 void fsck_progress(struct jrx_fsck *f, uint64_t done, uint64_t total);

@@ -29,7 +29,6 @@
 #include "jrx/errors.h"
 #include "../format/bkey.h"
 #include "../util/diag.h"
-#include "../util/pool.h"
 #include "../util/vec.h"
 
 enum { U_HAVE_ALLOC = 1, U_HAVE_GEN = 2, U_GEN_CONFLICT = 4 };
@@ -365,15 +364,12 @@ static void sort_groups(void *arg, unsigned id)
  */
 static int sort_ranges(struct fsck_space *s, struct skey **out)
 {
-	struct jrx_pool *pool;
 	struct sortjob j = { .groups = s->groups };
 	size_t *end, bytes, ebytes;
 	struct skey *k;
 	int ret;
 
 	*out = NULL;
-	if ((ret = fsck_pool(s->f, &pool)))
-		return ret;
 	if (!jrx_mul_size(s->groups ? s->groups : 1, sizeof(*end), &ebytes) ||
 	    !(end = big_alloc(ebytes)))
 		return jrx_fail(-ENOMEM, "allocating the fsck range sort's %"
@@ -402,8 +398,12 @@ static int sort_ranges(struct fsck_space *s, struct skey **out)
 	/* end[g] is now where group g ends */
 	j.k = k;
 	j.end = end;
-	jrx_pool_run(pool, sort_groups, &j);
+	ret = fsck_parallel(s->f, sort_groups, &j);
 	big_free(end, ebytes);
+	if (ret) {
+		big_free(k, bytes);
+		return ret;
+	}
 	*out = k;
 	return 0;
 }

@@ -28,17 +28,12 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include "wnode.h"
+#include <pthread.h>
+#include "reader.h"
 #include "jrx/errors.h"
-#include "../btree/blob.h"
-#include "../io/device.h"
-#include "../io/engine.h"
-#include "../util/clock.h"
 #include "../util/diag.h"
-#include "../util/pool.h"
 #include "../util/vec.h"
 
 void fsck_ctx_node(struct jrx_pr_ctx *c, const struct fsck_ptr *p)
@@ -107,247 +102,6 @@ static void damaged(struct jrx_fsck *f, struct fsck_walk *w,
 		fsck_damage_add(f, p);
 }
 
-static const struct jrx_bnode *mem_find(const struct jrx_fsck *f, uint32_t dev,
-					uint64_t sector)
-{
-	size_t lo = 0, hi = f->nr_mem;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct jrx_bnode *n = f->mem[mid];
-
-		if (n->dev == dev && n->sector == sector)
-			return n;
-		if (n->dev < dev || (n->dev == dev && n->sector < sector))
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
-}
-
-/* ------------------------------------------------------------ the reader */
-
-/*
- * The reader of every walk of one check, opened at the first walk and
- * closed by fsck_free(): the read engine (its own workers, many reads in
- * flight) reads a batch of nodes, each into a blob of its own, and
- * checks each one on the worker it landed on; the pool's workers check the view's nodes and
- * read, one pread each, what the engine cannot (a node not 4 KiB-aligned,
- * or every node of a batch the engine failed, so that a read error
- * becomes a NODE_READ problem of its own node).
- *
- * Owner: the thread that runs the walks (f's); inside a batch a
- * request's blob is written by its engine worker only, bufs[id] by pool
- * worker id only.
- */
-struct fsck_reader {
-	struct jrx_io_engine *io;	/* NULL: the engine would not open */
-	struct jrx_pool	*pool;
-	unsigned	 threads;
-	size_t		 window;	/* nodes per batch */
-	size_t		 stride;	/* bytes a node takes */
-	void		**bufs;		/* one node per pool worker */
-	struct jrx_io_req *reqs;	/* window entries */
-	struct fsck_wnode **pending;	/* window entries */
-};
-
-void fsck_reader_close(struct fsck_reader *rd)
-{
-	if (!rd)
-		return;
-	jrx_pool_stop(rd->pool);
-	jrx_io_close(rd->io);
-	for (unsigned i = 0; rd->bufs && i < rd->threads; i++)
-		free(rd->bufs[i]);
-	free(rd->bufs);
-	free(rd->reqs);
-	free(rd->pending);
-	free(rd);
-}
-
-static int reader_open(struct jrx_fsck *f)
-{
-	const struct jrx_fsck_opts *o = f->o;
-	unsigned threads = o && o->threads ? o->threads : jrx_online_cpus();
-	struct fsck_reader *rd;
-	int ret;
-
-	if (threads > JRX_POOL_MAX)
-		threads = JRX_POOL_MAX;
-	if (!threads)
-		threads = 1;
-	rd = calloc(1, sizeof(*rd));
-	if (!rd)
-		return jrx_fail(-ENOMEM, "allocating the fsck node reader");
-	rd->threads = threads;
-	rd->stride = ((size_t)f->node_size + 4095) & ~(size_t)4095;
-	rd->window = o && o->window ? o->window :
-		(FSCK_WINDOW_BYTES / rd->stride ? FSCK_WINDOW_BYTES / rd->stride : 1);
-	rd->bufs = calloc(threads, sizeof(*rd->bufs));
-	rd->reqs = calloc(rd->window, sizeof(*rd->reqs));
-	rd->pending = calloc(rd->window, sizeof(*rd->pending));
-	if (!rd->bufs || !rd->reqs || !rd->pending) {
-		fsck_reader_close(rd);
-		return jrx_fail(-ENOMEM, "allocating the fsck node reader's"
-				" tables: %zu nodes a batch", rd->window);
-	}
-	for (unsigned i = 0; i < threads; i++)
-		if (!(rd->bufs[i] = jrx_alloc_aligned(f->node_size))) {
-			fsck_reader_close(rd);
-			return jrx_fail(-ENOMEM, "allocating the fsck node"
-					" buffers: %u bytes", f->node_size);
-		}
-	ret = jrx_pool_start(&rd->pool, &(struct jrx_pool_opts){
-		.workers = threads, .name = "fsck" });
-	if (ret) {
-		fsck_reader_close(rd);
-		return ret;
-	}
-	/*
-	 * Without the engine (it would not open: no O_DIRECT descriptor,
-	 * no memory) every node is read by the pool's workers: slower, the
-	 * same result.
-	 */
-	if (jrx_io_open(&rd->io, f->a, &(struct jrx_io_opts){
-		.backend = JRX_IO_AUTO, .threads = threads }))
-		rd->io = NULL;
-	f->res->threads = threads;
-	if (rd->io) {
-		struct jrx_io_info info;
-
-		jrx_io_get_info(rd->io, &info);
-		f->res->io = jrx_io_backend_name(info.backend);
-	} else {
-		f->res->io = "pread";
-	}
-	jrx_diag_clear();
-	f->rd = rd;
-	return 0;
-}
-
-int fsck_pool(struct jrx_fsck *f, struct jrx_pool **pool)
-{
-	int ret = f->rd ? 0 : reader_open(f);
-
-	*pool = ret ? NULL : f->rd->pool;
-	return ret;
-}
-
-/* ------------------------------------------------------------ loading */
-
-struct load {
-	struct fsck_wcheck x;
-	struct fsck_reader *rd;
-	struct fsck_wnode **v;		/* pending entries */
-	size_t		 nr;
-	_Atomic size_t	 next;
-};
-
-/* Engine worker: one node has landed. */
-static int node_landed(void *ctx, struct jrx_io_req *req)
-{
-	const struct fsck_wcheck *x = ctx;
-
-	/* the node keeps the blob it was read into */
-	return fsck_wnode_check(x, req->priv, NULL, req->buf, true, 0);
-}
-
-/* Pool worker: the view's nodes, and nodes read one pread at a time. */
-static void load_pending(void *arg, unsigned id)
-{
-	struct load *ld = arg;
-	const struct jrx_fsck *f = ld->x.f;
-
-	for (;;) {
-		size_t k = atomic_fetch_add(&ld->next, 1);
-		struct fsck_wnode *wn;
-		const struct jrx_bnode *mem;
-		int err = 0;
-
-		if (k >= ld->nr)
-			return;
-		wn = ld->v[k];
-		mem = mem_find(f, wn->p.dev, wn->p.sector);
-		if (!mem)
-			err = jrx_dev_pread(&f->a->devs[wn->p.dev], ld->rd->bufs[id],
-					    fsck_wnode_len(wn),
-					    fsck_wnode_off(f, wn));
-		fsck_wnode_check(&ld->x, wn, mem, ld->rd->bufs[id], false, err);
-	}
-}
-
-/*
- * Load v[from, to) of one level: each node read (the engine, many at
- * once) and checked on the worker it landed on, its problems kept in it.
- */
-static int load_range(struct jrx_fsck *f, struct fsck_walk *w,
-		      struct fsck_wnode *v, size_t from, size_t to)
-{
-	struct fsck_reader *rd = f->rd;
-	struct load ld = { .x = { .f = f, .report = w->report }, .rd = rd,
-			   .v = rd->pending };
-	size_t nreq = 0;
-	uint64_t bytes = 0;
-	int ret;
-
-	for (size_t j = from; j < to; j++) {
-		struct fsck_wnode *wn = &v[j];
-		uint64_t off;
-		void *buf;
-
-		if (wn->skip || wn->loaded || !fsck_wnode_readable(&ld.x, wn))
-			continue;
-		off = fsck_wnode_off(f, wn);
-		if (rd->io && !(off & 4095) &&
-		    !mem_find(f, wn->p.dev, wn->p.sector) &&
-		    (buf = jrx_blob_alloc(f->node_size))) {
-			/* read into the blob the decoded node keeps */
-			rd->reqs[nreq++] = (struct jrx_io_req){
-				.dev = wn->p.dev, .len = fsck_wnode_len(wn),
-				.off = off, .buf = buf, .priv = wn,
-			};
-		} else {
-			ld.v[ld.nr++] = wn;
-		}
-	}
-	for (size_t i = 0; i < nreq; i++)
-		bytes += rd->reqs[i].len;
-	for (size_t i = 0; i < ld.nr; i++)
-		if (!mem_find(f, ld.v[i]->p.dev, ld.v[i]->p.sector))
-			bytes += fsck_wnode_len(ld.v[i]);
-	f->res->pass[f->out.pass].bytes_read += bytes;
-	if (nreq && jrx_io_read(rd->io, rd->reqs, nreq, node_landed, &ld.x)) {
-		/* a read failed (which one, the engine does not say) or a
-		 * check ran out of memory: what did not land is read again,
-		 * one pread each, and a bad read is its node's problem */
-		jrx_diag_clear();
-		for (size_t i = 0; i < nreq; i++) {
-			struct fsck_wnode *wn = rd->reqs[i].priv;
-
-			if (wn->loaded)
-				continue;
-			jrx_blob_free(rd->reqs[i].buf);	/* never landed */
-			if (!wn->err)
-				ld.v[ld.nr++] = wn;
-		}
-	}
-	if (ld.nr) {
-		atomic_store(&ld.next, 0);
-		jrx_pool_run(rd->pool, load_pending, &ld);
-	}
-	for (size_t j = from; j < to; j++)
-		if (v[j].err) {
-			ret = v[j].err;
-			return jrx_fail(ret, "checking the btree %s level %u node"
-					" at dev %u sector %" PRIu64 ": %s",
-					jrx_btree_name(v[j].p.btree_id),
-					v[j].p.level, v[j].p.dev, v[j].p.sector,
-					jrx_strerror(ret));
-		}
-	return 0;
-}
-
 /* ------------------------------------------------------------ the walk */
 
 /* A level of the tree being walked: its nodes left to right. */
@@ -356,15 +110,41 @@ struct level {
 	size_t		  nr, cap;
 };
 
+/* How many leaf windows the reader may load ahead of the visit. */
+#define AHEAD 1
+
+/*
+ * One walk.  The reader's thread (id 0) loads the interior levels, then
+ * the leaf windows in order; the visit (id 1, when pair) goes pre-order
+ * and waits for the window of each leaf it reaches; without pair the
+ * reader's thread visits too, loading each window when it gets there.
+ *
+ * Owners: lv and the interior wnodes are the reader's until
+ * interior_ready, then the visit's (read-only); leaf window k is the
+ * reader's until win_loaded > k, then the visit's.  mu guards the fields
+ * below it; everything the visit touches of f (problems, damage,
+ * progress, callbacks) is the visit's alone during the walk.
+ */
 struct walk {
 	struct jrx_fsck	*f;
 	struct fsck_walk *w;
 	struct level	*lv;		/* by level, 0..top */
 	unsigned	 top;
-	size_t		 loaded_to;	/* leaves [0, loaded_to) loaded */
+	unsigned	 pass;		/* for the bytes read */
+	size_t		 window;
+	bool		 pair;
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	bool		 interior_ready;
+	bool		 stop;		/* the visit is over */
+	size_t		 win_loaded;	/* windows [0, win_loaded) loaded */
+	size_t		 win_visit;	/* the window the visit is in */
+	int		 load_err;
+	int		 ret;
+	char		 msg[512];	/* the failing thread's jrx_diag() */
 };
 
-/* The children of v's sound interior nodes, in order, as level L - 1. */
+/* The children of level L's sound interior nodes, in order, as L - 1. */
 static int add_children(struct walk *s, unsigned L)
 {
 	struct level *up = &s->lv[L], *down = &s->lv[L - 1];
@@ -400,6 +180,44 @@ static int add_children(struct walk *s, unsigned L)
 	return 0;
 }
 
+/* Leaf window k of the walk: [from, to). */
+static void window_of(const struct walk *s, size_t k, size_t *from, size_t *to)
+{
+	*from = k * s->window;
+	*to = *from + s->window < s->lv[0].nr ? *from + s->window : s->lv[0].nr;
+}
+
+/* Keep this thread's error context for the walk's caller. */
+static void keep_msg(struct walk *s)
+{
+	snprintf(s->msg, sizeof(s->msg), "%s", jrx_diag());
+}
+
+/* Leaf i, loaded: by this thread (no pair) or by the reader's. */
+static int need_leaf(struct walk *s, size_t i)
+{
+	size_t k = i / s->window, from, to;
+	int ret;
+
+	if (!s->pair) {
+		if (s->lv[0].v[i].loaded)
+			return 0;
+		window_of(s, k, &from, &to);
+		return fsck_reader_load(s->f, s->w->report, s->pass, s->lv[0].v,
+					from, to);
+	}
+	pthread_mutex_lock(&s->mu);
+	if (k > s->win_visit) {
+		s->win_visit = k;
+		pthread_cond_broadcast(&s->cv);
+	}
+	while (s->win_loaded <= k && !s->load_err)
+		pthread_cond_wait(&s->cv, &s->mu);
+	ret = s->win_loaded > k ? 0 : s->load_err;
+	pthread_mutex_unlock(&s->mu);
+	return ret;
+}
+
 /* Report wn's kept problems of slot, in the order they were found. */
 static void emit(struct jrx_fsck *f, const struct fsck_wnode *wn, uint32_t slot)
 {
@@ -430,16 +248,8 @@ static int visit(struct walk *s, unsigned L, size_t i)
 		return ret;
 	if (!L && !w->leaves)
 		return 0;
-	if (!wn->loaded) {
-		/* leaves: the next window of them, read ahead together */
-		size_t to = i + f->rd->window;
-
-		if (to > s->lv[0].nr)
-			to = s->lv[0].nr;
-		ret = load_range(f, w, s->lv[0].v, i, to);
-		if (ret)
-			return ret;
-	}
+	if (!L && (ret = need_leaf(s, i)))
+		return ret;
 	emit(f, wn, 0);
 	n = wn->n;
 	if (wn->bad || !n) {
@@ -480,38 +290,136 @@ out:
 	return ret;
 }
 
+/* The interior levels, top down, each loaded whole (a window at a time). */
+static int load_interior(struct walk *s)
+{
+	int ret = 0;
+
+	for (unsigned L = s->top; !ret && L > 0; L--) {
+		struct level *lv = &s->lv[L];
+
+		for (size_t i = 0; !ret && i < lv->nr; i += s->window)
+			ret = fsck_reader_load(s->f, s->w->report, s->pass, lv->v,
+					       i, i + s->window < lv->nr ?
+					       i + s->window : lv->nr);
+		if (!ret)
+			ret = add_children(s, L);
+	}
+	return ret;
+}
+
+/* The reader's side of a pair: the leaf windows, AHEAD of the visit. */
+static void load_leaves(struct walk *s)
+{
+	size_t nwin = s->w->leaves ? (s->lv[0].nr + s->window - 1) / s->window : 0;
+
+	for (size_t k = 0; k < nwin; k++) {
+		size_t from, to;
+		int ret;
+
+		pthread_mutex_lock(&s->mu);
+		while (!s->stop && k > s->win_visit + AHEAD)
+			pthread_cond_wait(&s->cv, &s->mu);
+		pthread_mutex_unlock(&s->mu);
+		if (s->stop)
+			return;
+		window_of(s, k, &from, &to);
+		ret = fsck_reader_load(s->f, s->w->report, s->pass, s->lv[0].v,
+				       from, to);
+		pthread_mutex_lock(&s->mu);
+		if (ret) {
+			s->load_err = ret;
+			keep_msg(s);
+		} else {
+			s->win_loaded = k + 1;
+		}
+		pthread_cond_broadcast(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+		if (ret)
+			return;
+	}
+}
+
+static void walk_phase(void *arg, unsigned id)
+{
+	struct walk *s = arg;
+	int ret;
+
+	if (id == 0) {
+		ret = load_interior(s);
+		if (!s->pair) {		/* this thread does it all */
+			if (!ret)
+				ret = visit(s, s->top, 0);
+			if (ret || s->f->nomem)
+				keep_msg(s);
+			s->ret = ret;
+			return;
+		}
+		pthread_mutex_lock(&s->mu);
+		s->interior_ready = true;
+		if (ret) {
+			s->load_err = ret;
+			keep_msg(s);
+		}
+		pthread_cond_broadcast(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+		if (!ret)
+			load_leaves(s);
+		return;
+	}
+	if (!s->pair)
+		return;
+	pthread_mutex_lock(&s->mu);
+	while (!s->interior_ready)
+		pthread_cond_wait(&s->cv, &s->mu);
+	ret = s->load_err;
+	pthread_mutex_unlock(&s->mu);
+	if (!ret) {
+		ret = visit(s, s->top, 0);
+		pthread_mutex_lock(&s->mu);
+		if ((ret && ret != s->load_err) || s->f->nomem)
+			keep_msg(s);	/* else the reader's is kept */
+		pthread_mutex_unlock(&s->mu);
+	}
+	pthread_mutex_lock(&s->mu);
+	s->stop = true;
+	s->ret = ret;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
 /*
  * The walk from root p: the interior levels read and checked a level at
- * a time (each a few batches), then the pre-order visit, which reads the
- * leaves a window ahead; the callbacks and the problems come in
- * pre-order on this thread, as one node at a time would give them.
+ * a time, then the pre-order visit with the leaves read a window ahead
+ * on the reader's thread; the callbacks and the problems come in
+ * pre-order on one thread, as one node at a time would give them.
  */
 static int walk_tree(struct jrx_fsck *f, struct fsck_walk *w,
 		     const struct fsck_ptr *p)
 {
-	struct walk s = { .f = f, .w = w, .top = p->level };
+	struct walk s = { .f = f, .w = w, .top = p->level,
+			  .pass = (unsigned)f->out.pass };
 	int ret;
 
-	if (!f->rd && (ret = reader_open(f)))
+	if (!f->rd && (ret = fsck_reader_open(f)))
 		return ret;
+	s.window = fsck_reader_window(f->rd);
 	s.lv = calloc((size_t)s.top + 1, sizeof(*s.lv));
 	if (!s.lv)
 		return jrx_fail(-ENOMEM, "allocating the fsck walk's levels");
 	ret = JRX_VEC_RESERVE(s.lv[s.top].v, s.lv[s.top].nr, s.lv[s.top].cap, 1,
 			      "fsck walk level");
-	if (!ret)
+	if (!ret) {
 		s.lv[s.top].v[s.lv[s.top].nr++] = (struct fsck_wnode){ .p = *p };
-	for (unsigned L = s.top; !ret && L > 0; L--) {
-		struct level *lv = &s.lv[L];
-
-		for (size_t i = 0; !ret && i < lv->nr; i += f->rd->window)
-			ret = load_range(f, w, lv->v, i, i + f->rd->window < lv->nr ?
-					 i + f->rd->window : lv->nr);
-		if (!ret)
-			ret = add_children(&s, L);
+		pthread_mutex_init(&s.mu, NULL);
+		pthread_cond_init(&s.cv, NULL);
+		fsck_reader_run(f->rd, walk_phase, &s, &s.pair);
+		pthread_cond_destroy(&s.cv);
+		pthread_mutex_destroy(&s.mu);
+		ret = s.ret;
+		if (ret || f->nomem)	/* the context, on this thread */
+			jrx_fail(ret ? ret : -ENOMEM, "%s", s.msg);
 	}
-	if (!ret)
-		ret = visit(&s, s.top, 0);
 	for (unsigned L = 0; L <= s.top; L++) {
 		for (size_t i = 0; i < s.lv[L].nr; i++)
 			fsck_wnode_release(&s.lv[L].v[i]);
