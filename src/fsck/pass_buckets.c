@@ -24,7 +24,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
+#include "bigmem.h"
 #include "fsck_int.h"
 #include "jrx/errors.h"
 #include "../format/bkey.h"
@@ -76,70 +76,15 @@ struct fsck_space {
 	size_t		 nr, cap;
 };
 
-/*
- * The pass's big arrays (a range per node and extent, the sort's keys,
- * the bucket tables): anonymous mappings with huge pages advised, and the
- * range list grown by mremap, never copied.  With 4 KiB pages their first
- * touch (page faults, zeroing) costs more than the checks themselves, as
- * in sort.c.  Zeroed, like calloc.
- */
-#define BIG_ALIGN ((size_t)2 << 20)
-
-static size_t big_len(size_t bytes)
-{
-	return bytes ? (bytes + BIG_ALIGN - 1) & ~(BIG_ALIGN - 1) : BIG_ALIGN;
-}
-
-static void big_advise(void *p, size_t len)
-{
-#ifdef MADV_HUGEPAGE
-	(void)madvise(p, len, MADV_HUGEPAGE);
-#else
-	(void)p;
-	(void)len;
-#endif
-}
-
-/* bytes (> 0, checked by the caller) of zeroes, or NULL. */
-static void *big_alloc(size_t bytes)
-{
-	void *p = mmap(NULL, big_len(bytes), PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-
-	if (p == MAP_FAILED)
-		return NULL;
-	big_advise(p, big_len(bytes));
-	return p;
-}
-
-static void big_free(void *p, size_t bytes)
-{
-	if (p)
-		munmap(p, big_len(bytes));
-}
-
 static int add_range(struct fsck_space *s, uint32_t dev, uint64_t start, uint32_t len,
 		     unsigned btree, unsigned level, struct jrx_bpos owner)
 {
-	if (s->nr == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : (size_t)1 << 16, bytes;
-		void *p;
+	int ret = fsck_big_reserve((void **)&s->r, &s->cap, s->nr,
+				   sizeof(*s->r), (size_t)1 << 16,
+				   "fsck list of used sector ranges");
 
-		if (!jrx_mul_size(cap, sizeof(*s->r), &bytes) ||
-		    bytes > (size_t)1 << 46)
-			return jrx_fail(-ENOMEM, "fsck list of used sector"
-					" ranges: more than %zu", s->cap);
-		p = s->r ? mremap(s->r, big_len(s->cap * sizeof(*s->r)),
-				  big_len(bytes), MREMAP_MAYMOVE) :
-			big_alloc(bytes);
-		if (!p || p == MAP_FAILED)
-			return jrx_fail(-ENOMEM, "growing the fsck list of used"
-					" sector ranges to %zu", cap);
-		if (s->r)
-			big_advise(p, big_len(bytes));
-		s->r = p;
-		s->cap = cap;
-	}
+	if (ret)
+		return ret;
 	s->r[s->nr++] = (struct range){ start, len, (uint16_t)dev,
 					(uint8_t)btree, (uint8_t)level, owner };
 	return 0;
@@ -371,12 +316,12 @@ static int sort_ranges(struct fsck_space *s, struct skey **out)
 
 	*out = NULL;
 	if (!jrx_mul_size(s->groups ? s->groups : 1, sizeof(*end), &ebytes) ||
-	    !(end = big_alloc(ebytes)))
+	    !(end = fsck_big_alloc(ebytes)))
 		return jrx_fail(-ENOMEM, "allocating the fsck range sort's %"
 				PRIu64 " bucket counts", s->groups);
 	if (!jrx_mul_size(s->nr ? s->nr : 1, sizeof(*k), &bytes) ||
-	    !(k = big_alloc(bytes))) {
-		big_free(end, ebytes);
+	    !(k = fsck_big_alloc(bytes))) {
+		fsck_big_free(end, ebytes);
 		return jrx_fail(-ENOMEM, "allocating the fsck range sort: %zu"
 				" ranges", s->nr);
 	}
@@ -399,9 +344,9 @@ static int sort_ranges(struct fsck_space *s, struct skey **out)
 	j.k = k;
 	j.end = end;
 	ret = fsck_parallel(s->f, sort_groups, &j);
-	big_free(end, ebytes);
+	fsck_big_free(end, ebytes);
 	if (ret) {
-		big_free(k, bytes);
+		fsck_big_free(k, bytes);
 		return ret;
 	}
 	*out = k;
@@ -450,7 +395,7 @@ static int check_overlaps(struct fsck_space *s)
 		    r->start + r->len > far->start + far->len)
 			far = r;
 	}
-	big_free(k, s->nr * sizeof(*k));
+	fsck_big_free(k, s->nr * sizeof(*k));
 	return 0;
 }
 
@@ -596,7 +541,7 @@ int fsck_space_begin(struct jrx_fsck *f, struct fsck_space **out)
 				       " %u: nbuckets %" PRIu64 " is above the"
 				       " limit %" PRIu64, f->a->devs[d].path, d,
 				       nb, (uint64_t)JRX_MAX_NBUCKETS);
-		else if (!(s->u[d] = big_alloc(bytes)))
+		else if (!(s->u[d] = fsck_big_alloc(bytes)))
 			ret = jrx_fail(-ENOMEM, "allocating the fsck bucket table"
 				       " of %s: %" PRIu64 " buckets of %zu bytes",
 				       f->a->devs[d].path, nb, sizeof(struct use));
@@ -617,10 +562,10 @@ void fsck_space_free(struct fsck_space *s)
 		return;
 	for (unsigned d = 0; d < JRX_MAX_DEVICES; d++)
 		if (s->u[d])
-			big_free(s->u[d], s->f->a->sb.members[d].nbuckets ?
+			fsck_big_free(s->u[d], s->f->a->sb.members[d].nbuckets ?
 				 s->f->a->sb.members[d].nbuckets *
 				 sizeof(struct use) : sizeof(struct use));
-	big_free(s->r, s->cap * sizeof(*s->r));
+	fsck_big_free(s->r, s->cap * sizeof(*s->r));
 	free(s);
 }
 

@@ -23,6 +23,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include "bigmem.h"
 #include "fsck_int.h"
 #include "../format/checksum.h"
 #include "../format/format.h"
@@ -93,7 +94,7 @@ static int index_inodes(struct fsck_names *s)
 	while (slots < (uint64_t)s->nr * 2)
 		slots <<= 1;
 	if (!jrx_mul_size(slots, sizeof(*s->hash), &bytes) ||
-	    !(s->hash = calloc(1, bytes)))
+	    !(s->hash = fsck_big_alloc(bytes)))
 		return -ENOMEM;
 	s->mask = slots - 1;
 	for (size_t i = 0; i < s->nr; i++) {
@@ -140,22 +141,37 @@ static struct ino *find(struct fsck_names *s, uint64_t inum)
 }
 
 /*
- * The inode of a key of a stream sorted by inode: at the cursor or a
- * few entries past it (no miss: the table is read in order), else
- * looked up, and the cursor moves there.
+ * The inode of a key of a stream sorted by inode: searched forward from
+ * the cursor, in steps that double (memory read in order, no miss), and
+ * the cursor moves there; a stream that goes back is looked up.
  */
 static struct ino *find_next(struct fsck_names *s, uint64_t inum)
 {
+	size_t lo = s->cursor, hi, step = 1;
 	struct ino *i;
 
-	for (size_t c = s->cursor; c < s->nr && c < s->cursor + 4; c++) {
-		if (s->v[c].inum == inum) {
-			s->cursor = c;
-			return &s->v[c];
-		}
-		if (s->v[c].inum > inum)
-			break;
+	if (lo >= s->nr || s->v[lo].inum > inum)
+		goto lookup;
+	/* v[lo].inum <= inum: find hi with v[hi].inum >= inum */
+	for (hi = lo; hi < s->nr && s->v[hi].inum < inum; step *= 2) {
+		lo = hi;
+		hi = step < s->nr - hi ? hi + step : s->nr;
+		if (step > 4096)
+			goto lookup;	/* far: the index is cheaper */
 	}
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->v[mid].inum < inum)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < s->nr) {
+		s->cursor = lo;
+		return s->v[lo].inum == inum ? &s->v[lo] : NULL;
+	}
+lookup:
 	i = find(s, inum);
 	if (i)
 		s->cursor = (size_t)(i - s->v);
@@ -201,7 +217,8 @@ static int on_inode(void *ctx, const struct fsck_ptr *leaf,
 	(void)leaf;
 	if (s->nr && s->v[s->nr - 1].inum == k->p.inode)
 		return 0;	/* another snapshot of it: the first one counts */
-	ret = JRX_VEC_RESERVE(s->v, s->nr, s->cap, 1, "fsck inode table");
+	ret = fsck_big_reserve((void **)&s->v, &s->cap, s->nr, sizeof(*s->v),
+			       (size_t)1 << 15, "fsck inode table");
 	if (ret)
 		return ret;
 	s->v[s->nr++] = (struct ino){
@@ -443,8 +460,8 @@ void fsck_names_free(struct fsck_names *s)
 {
 	if (!s)
 		return;
-	free(s->hash);
-	free(s->v);
+	fsck_big_free(s->hash, (s->mask + 1) * sizeof(*s->hash));
+	fsck_big_free(s->v, s->cap * sizeof(*s->v));
 	free(s);
 }
 
