@@ -15,7 +15,9 @@
  * writes nothing and the load's oracle still matches; -p repairs them too
  * (PREEN_OK) but answers "UNEXPECTED INCONSISTENCY" to a dangling dirent
  * and writes nothing; a repair killed at any of its writes is finished
- * by the next fsck -y.
+ * by the next fsck -y.  The report (text and JSON) is the same for 1, 2
+ * and 3 threads and any read batch size, on an array with problems in
+ * three passes.
  * TEST_FSCK_SHOW=1 prints every report.
  */
 #include <stdio.h>
@@ -1065,6 +1067,161 @@ static void test_not_jrx(void **state)
 	assert_contains(jrx_diag(), junk);
 }
 
+/* ------------------------------------------------------------ threads */
+
+/*
+ * A report with its timings and thread count blanked: "seconds":N,
+ * "threads": N and "(N.NNN s)" become T, the line "N threads, nodes read
+ * with ..." goes.  Everything else must not depend on the number of
+ * threads.
+ */
+static char *mask_times(const char *in)
+{
+	size_t n = strlen(in);
+	char *out = malloc(n + 1), *o = out;
+	const char *start = in;
+
+	assert_non_null(out);
+	while (*in) {
+		const char *keys[] = { "\"seconds\":", "\"threads\": " };
+		const char *eol = strchr(in, '\n');
+		bool masked = false;
+
+		if (eol && (in == start || in[-1] == '\n') &&
+		    memmem(in, (size_t)(eol - in), " nodes read with ", 17)) {
+			in = eol + 1;
+			continue;
+		}
+		for (size_t k = 0; k < 2 && !masked; k++) {
+			size_t kl = strlen(keys[k]);
+
+			if (!strncmp(in, keys[k], kl)) {
+				memcpy(o, in, kl);
+				o += kl;
+				in += kl;
+				while ((*in >= '0' && *in <= '9') || *in == '.')
+					in++;
+				*o++ = 'T';
+				masked = true;
+			}
+		}
+		if (!masked && *in == '(' && in[1] >= '0' && in[1] <= '9') {
+			const char *q = in + 1;
+
+			while ((*q >= '0' && *q <= '9') || *q == '.')
+				q++;
+			if (!strncmp(q, " s)", 3)) {
+				memcpy(o, "(T s)", 5);
+				o += 5;
+				in = q + 3;
+				masked = true;
+			}
+		}
+		if (!masked)
+			*o++ = *in++;
+	}
+	*o = 0;
+	return out;
+}
+
+/* fsck -n with threads and window, its report (text or JSON), masked. */
+static char *report_with(struct env *e, unsigned threads, unsigned window,
+			 bool json, struct jrx_fsck_result *res)
+{
+	struct jrx_fsck_opts o;
+	char *text = NULL, *masked;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+
+	assert_non_null(out);
+	jrx_fsck_opts_default(&o);
+	o.read_only = true;
+	o.force = true;
+	o.json = json;
+	o.verbose = !json;
+	o.threads = threads;
+	o.window = window;
+	o.out = out;
+	o.on_problem = on_problem;
+	nr_seen = 0;
+	if (jrx_fsck_run(e->paths, 2, &o, res))
+		fail_msg("fsck failed: %s", jrx_diag());
+	fclose(out);
+	assert_int_equal(res->threads, threads);
+	masked = mask_times(text);
+	free(text);
+	return masked;
+}
+
+/*
+ * The report is the same, problem for problem and in the same order,
+ * whatever the number of threads and the size of the read batches: a
+ * damaged array with problems in passes 3 (an xattrs leaf's bset), 4
+ * (an alloc key) and 6 (40 dangling dirents), checked with 1 thread and
+ * default batches, then
+ * 2 and 3 threads with batches of 1, 2 and 3 nodes (the reads run ahead
+ * of the visit, many batches per btree), text and JSON.
+ */
+static void test_threads_identical(void **state)
+{
+	struct env *e = *state;
+	uint64_t buf[TH_KEY_WORDS];
+	const struct { unsigned threads, window; } runs[] = {
+		{ 2, 1 }, { 2, 3 }, { 3, 2 }, { 1, 1 }, { 2, 0 },
+	};
+	struct jrx_fsck_result res, res1;
+	struct node_loc l;
+	struct jrx_array a;
+	struct jrx_fs fs;
+	char *want[2];
+
+	open_rw(e, &a, &fs);
+	for (unsigned i = 0; i < 40; i++) {
+		char name[16];
+		int nl = snprintf(name, sizeof(name), "ghost%u", i);
+		struct jrx_bpos pos = jrx_bpos(JRX_ROOT_INO,
+					       jrx_name_hash(name, (size_t)nl),
+					       JRX_SNAPSHOT_DEFAULT);
+
+		assert_jrx_ok(jrx_fs_update(&fs, JRX_BTREE_DIRENTS,
+					    th_key_dirent(buf, pos, 999000 + i, 8,
+							  name)));
+	}
+	close_rw(&a, &fs);
+	damage_alloc_key(e);
+	l = find_node(e, JRX_BTREE_XATTRS, 0);
+	flip_byte(e->p[l.dev], l.sector * JRX_SECTOR_SIZE +
+		  sizeof(struct jrx_btree_node) + sizeof(struct jrx_bset) + 16);
+
+	for (int json = 0; json < 2; json++)
+		want[json] = report_with(e, 1, 0, json, &res1);
+	/* what it is about: problems of three passes, many of them */
+	assert_true(res1.counts.pass[JRX_PASS_NODES] > 0);
+	assert_true(res1.counts.pass[JRX_PASS_BUCKETS] > 0);
+	assert_true(res1.counts.pass[JRX_PASS_NAMESPACE] >= 40);
+	assert_int_equal(res1.counts.code[JRX_PR_DIRENT_DANGLING], 40);
+	assert_int_equal(res1.exit_code, 4);
+	for (size_t r = 0; r < sizeof(runs) / sizeof(runs[0]); r++)
+		for (int json = 0; json < 2; json++) {
+			char *got = report_with(e, runs[r].threads, runs[r].window,
+						json, &res);
+
+			if (strcmp(got, want[json])) {
+				fprintf(stderr, "--- 1 thread:\n%s--- %u threads,"
+					" batches of %u:\n%s", want[json],
+					runs[r].threads, runs[r].window, got);
+				fail_msg("the %s report differs with %u threads",
+					 json ? "JSON" : "text", runs[r].threads);
+			}
+			assert_memory_equal(&res.counts, &res1.counts,
+					    sizeof(res.counts));
+			assert_int_equal(res.exit_code, res1.exit_code);
+			free(got);
+		}
+	free(want[0]);
+	free(want[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1095,6 +1252,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_journal_seq_missing, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_not_jrx, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_threads_identical, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
