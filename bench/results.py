@@ -17,6 +17,15 @@ One JSON object per line in results.jsonl:
    "exit_code":RC,"errors":E,"warnings":W,"seconds":S}
                                                  jrx fsck -n after the last
                                                  recovery of an array
+  {"bench":"fsck_parallel","base_keys":B,"keys":K,"threads":T,"rep":R,
+   "load_before":L,"load_after":L,"uptime":"...","wall":S,"exit_code":RC,
+   "floor":{"read_bytes","read_seconds"},"report":<jrx fsck -n --json>}
+                                                 bench/fsck.sh: fsck -n by
+                                                 threads; its floor is dd
+                                                 iflag=direct over the node
+                                                 bytes it read (the sum of
+                                                 its passes' bytes_read),
+                                                 right after it
   {"bench":"peer","keys":N,"rep":R,"load":{...},"recover":{...},
    "load_before":L,"load_after":L}               RocksDB
 L is the 1-minute load average (/proc/loadavg) just before and just after
@@ -49,6 +58,12 @@ Subcommands (bench/run.sh calls them):
   floorrow FLOOR REPORT       one progress line: the floor and total/floor
   fsck FSCK_JSON RC           the fields of an fsck line from `jrx fsck -n
                               --json` output (a file) and its exit code
+  fsckfloor DIR FSCK_JSON     dd iflag=direct over the bytes an fsck report
+                              read (a file written with oflag=direct in DIR
+                              first; both direct, so no cache to drop);
+                              print {"read_bytes","read_seconds"}
+  fsckrow LINE                one progress line for an fsck_parallel line
+  fscktable RESULTS           the fsck_parallel table (markdown)
   peerrow REPORT LABEL        one progress line for a peer report
   render RESULTS MICRO MD DIR the tables of MD (BENCHMARKS.md) and the
                               plots (gnuplot, bench/plots/*.gp) in DIR
@@ -224,6 +239,74 @@ def floorrow(fl, rep):
                 fl["read_seconds"], "≈" if fl["estimated"] else "", fl["write_bytes"] / 1e9,
                 fl["write_seconds"], fl["seconds"], t,
                 "%.2fx" % (t / fl["seconds"]) if fl["seconds"] > 0 else "—"))
+
+
+def fsck_bytes(rep):
+    return sum(p.get("bytes_read", 0) for p in rep.get("passes", []))
+
+
+def fsck_floor(scratch, path):
+    """dd O_DIRECT over the node bytes one fsck read, in scratch."""
+    with open(path) as f:
+        rb = fsck_bytes(json.load(f))
+    mib = 1 << 20
+    rc = -(-rb // mib)
+    fl = os.path.join(scratch, "floor.dat")
+    if os.path.exists(fl):
+        os.unlink(fl)
+    rs = 0.0
+    if rc:
+        subprocess.run(["dd", "bs=1M", "status=none", "if=/dev/zero", "of=" + fl,
+                        "count=%d" % rc, "oflag=direct", "conv=fsync"], check=True)
+        rs = timed_dd("if=" + fl, "of=/dev/null", "count=%d" % rc, "iflag=direct")
+        os.unlink(fl)
+    return {"read_bytes": rb, "read_seconds": round(rs, 6)}
+
+
+def fsck_pass_seconds(rep, name):
+    return next((p["seconds"] for p in rep.get("passes", []) if p["pass"] == name), 0.0)
+
+
+def fsckrow(ln):
+    rep, fl = ln["report"], ln["floor"]
+    return ("%-22s %.3f s (passes 3 %.3f, 4 %.3f, 6 %.3f), exit %d; dd floor %.3f GB in"
+            " %.3f s: %s floor; load %.2f/%.2f" % (
+                "    fsck -n T=%d" % ln["threads"], ln["wall"],
+                fsck_pass_seconds(rep, "nodes"), fsck_pass_seconds(rep, "buckets"),
+                fsck_pass_seconds(rep, "namespace"), ln["exit_code"],
+                fl["read_bytes"] / 1e9, fl["read_seconds"],
+                "%.2fx" % (ln["wall"] / fl["read_seconds"]) if fl["read_seconds"] else "—",
+                ln["load_before"], ln["load_after"]))
+
+
+def fsck_table(res):
+    rows = [r for r in res if r.get("bench") == "fsck_parallel"]
+    if not rows:
+        return ""
+    out = ["| base keys | nodes | node GB read | threads | fsck -n s (min–max) | "
+           "pass 3 / 4 / 6 s | dd floor s | x floor | speedup vs 1 thread | load |",
+           "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    keys = sorted({(r["base_keys"], r["threads"]) for r in rows})
+    for b, t in keys:
+        g = [r for r in rows if r["base_keys"] == b and r["threads"] == t]
+        one = [r["wall"] for r in rows if r["base_keys"] == b and r["threads"] == 1]
+        w = statistics.median(r["wall"] for r in g)
+        fl = statistics.median(r["floor"]["read_seconds"] for r in g)
+        xf = statistics.median(r["wall"] / r["floor"]["read_seconds"] for r in g
+                               if r["floor"]["read_seconds"])
+        rep = g[0]["report"]
+        nodes = sum(bt.get("nodes", 0) for bt in rep.get("btrees", []))
+        loads = [r[k] for r in g for k in ("load_before", "load_after")]
+        out.append("| %s | %d | %.2f | %d | %.2f (%.2f–%.2f) | %.2f / %.2f / %.2f | %.2f | "
+                   "%.1fx | %s | %.2f–%.2f |" % (
+                       human(b), nodes, fsck_bytes(rep) / 1e9, t, w,
+                       min(r["wall"] for r in g), max(r["wall"] for r in g),
+                       statistics.median(fsck_pass_seconds(r["report"], "nodes") for r in g),
+                       statistics.median(fsck_pass_seconds(r["report"], "buckets") for r in g),
+                       statistics.median(fsck_pass_seconds(r["report"], "namespace") for r in g),
+                       fl, xf, "%.2fx" % (statistics.median(one) / w) if one else "—",
+                       min(loads), max(loads)))
+    return "\n".join(out) + "\n"
 
 
 def fsck_fields(path, rc):
@@ -780,6 +863,13 @@ def render(results_path, micro_path, md_path, out_dir):
     doc.append("## Thread scaling\n\nAccelerated recovery, total seconds by worker "
                "threads (every stage uses that many).\n\n" +
                (stable if threads_of(G) else "Not run.\n") + "\n")
+    ft = fsck_table(res)
+    if ft:
+        doc.append("## fsck -n by threads\n\n`bash bench/fsck.sh`: `jrx fsck -n --threads "
+                   "T` of a clean array (`jrx synth --keys K --base-keys B`, recovered), "
+                   "wall seconds, medians; its floor is `dd iflag=direct bs=1M` reading "
+                   "back the node bytes that fsck read (each node once), right after "
+                   "each run.\n\n" + ft + "\n")
     doc.append("## Plots\n\n" + plots)
     doc.append("## RocksDB peer\n\n" + (peer_table(G, peers, sizes) if peers else
                                         "Not run (`--no-peer`).\n") + "\n" + peer_notes + "\n")
@@ -811,6 +901,12 @@ def main(argv):
         print(floorrow(json.loads(argv[2]), json.loads(argv[3])))
     elif cmd == "fsck":
         print(fsck_fields(argv[2], int(argv[3])))
+    elif cmd == "fsckfloor":
+        print(json.dumps(fsck_floor(argv[2], argv[3])))
+    elif cmd == "fsckrow":
+        print(fsckrow(json.loads(argv[2])))
+    elif cmd == "fscktable":
+        print(fsck_table(load(argv[2])), end="")
     elif cmd == "peerrow":
         print(peerrow(json.loads(argv[2]), argv[3]))
     elif cmd == "render":
