@@ -9,11 +9,14 @@
  * of the check; only an operational failure (out of memory, a pass that
  * cannot run) ends it early.  Memory: a table of a few dozen bytes per
  * bucket (pass 4), one entry per extent and node (used-twice check) and
- * per inode (pass 6); each pass re-reads the nodes it needs.
+ * per inode (pass 6); every node is read once, by pass 3's walk, which
+ * also feeds passes 4 and 6.
  *
- * Owner: the calling thread, which gets every callback (on_problem,
- * progress) and every line of the report; the check's own threads
- * (opts.threads) are joined before it returns.
+ * Owner: the calling thread.  The callbacks (on_problem, progress) and
+ * the report's lines come one at a time, in the same order for any
+ * number of threads, but during a walk on a thread of the check's (the
+ * walk's visitor, fsck/walk.c), not necessarily the caller's; the
+ * check's own threads (opts.threads) are joined before it returns.
  */
 #ifndef JRX_FSCK_H
 #define JRX_FSCK_H
