@@ -15,6 +15,7 @@ PKGS=(
   libisal-dev libxxhash-dev
   libsqlite3-dev sqlite3
   libblkid-dev
+  libjson-c-dev
   python3
 )
 for arg in "$@"; do

@@ -49,12 +49,20 @@ int  cli_recover(const char *cmd, char **paths, int n,
 struct cli_dump {
 	FILE	*f;
 	uint64_t keys;
+	bool	 json;		/* one JSON object a line (docs/REPORT.md) */
 };
+/* k as one JSON object (key_json.c), no newline; level < 0: none;
+ * root: the key sets a btree's root (a journal entry). */
+void cli_key_json(FILE *f, unsigned btree_id, int level, bool root,
+		  const struct jrx_bkey *k);
 int  cli_dump_key(void *ctx, unsigned btree_id, const struct jrx_bkey *k);
 /* Every key of every btree of the clean array at paths into out, as
  * `jrx dump` prints them; an exit code, errors printed as cmd's. */
 int  cli_dump_array(const char *cmd, const char *const *paths, int n,
 		    struct cli_dump *out);
+
+/* a's superblock as one JSON object and a newline (super_json.c). */
+void cli_super_json(FILE *f, const struct jrx_array *a);
 
 int cmd_format(int argc, char **argv);
 int cmd_show_super(int argc, char **argv);

@@ -29,6 +29,7 @@
 #include "format/bkey.h"
 #include "util/clock.h"
 #include "util/diag.h"
+#include "util/json.h"
 #include "fsck/fsck.h"
 #include "recovery/recover.h"
 #include "workload/inspect.h"
@@ -38,7 +39,7 @@
 
 static const char usage_text[] =
 	"usage: jrx demo [--quick] [--keys N] [--ops N] [--seed S] [--dir DIR]"
-	" [--keep]\n"
+	" [--keep] [--json]\n"
 	"  Formats two 512 MiB sparse devices in DIR (default: a new\n"
 	"  /tmp/jrx-demo.XXXXXX), loads N operations (default 20000, seed S)\n"
 	"  with a power cut at 3/4 of them and the last jset torn, copies the\n"
@@ -52,6 +53,8 @@ static const char usage_text[] =
 	"  bytes with O_DIRECT), identical dumps and fsck; about 30 s on 2\n"
 	"  cores, up to 16 GiB of sparse files (a few GiB written).\n"
 	"  --keep keeps the temporary directory (a --dir is always kept).\n"
+	"  --json prints one JSON object at the end (docs/REPORT.md); the\n"
+	"  narrative then goes to stderr.\n"
 	"  Exit code 0 only if every step passed.\n";
 
 /* Files of the demo directory; the first four are the two arrays. */
@@ -507,6 +510,39 @@ static void demo_done(struct demo *d)
 	       " the whole recovery: %s.\n", s);
 }
 
+/* demo --json: what both acts measured, as one object. */
+static void demo_json(FILE *f, const struct demo *d,
+		      const struct jrx_load_opts *lo,
+		      const struct demo_scale_result *sr, bool keep, int ret)
+{
+	fprintf(f, "{\"result\":\"%s\",\"exit_code\":%d,\"dir\":",
+		ret ? "failed" : "ok", ret);
+	jrx_json_str(f, d->dir);
+	fprintf(f, ",\"kept\":%s,\"small\":{\"ops\":%" PRIu64
+		",\"seed\":%" PRIu64 ",\"speedup\":%.3f,\"reference\":",
+		keep || ret ? "true" : "false", lo->ops, lo->seed,
+		d->ra.total_seconds > 0 ?
+		d->rr.total_seconds / d->ra.total_seconds : 0);
+	jrx_report_print_json(&d->rr, f);
+	fprintf(f, ",\"accelerated\":");
+	jrx_report_print_json(&d->ra, f);
+	fprintf(f, "}");
+	if (sr) {
+		fprintf(f, ",\"scale\":{\"keys\":%" PRIu64 ",\"speedup\":%.3f"
+			",\"floor_seconds\":%.6f,\"x_floor\":%.3f,"
+			"\"dump_keys\":%" PRIu64 ",\"reference\":", sr->keys,
+			sr->speedup, sr->floor_seconds > 0 ? sr->floor_seconds : 0,
+			sr->floor_seconds > 0 ?
+			sr->ra.total_seconds / sr->floor_seconds : 0,
+			sr->dump_keys);
+		jrx_report_print_json(&sr->rr, f);
+		fprintf(f, ",\"accelerated\":");
+		jrx_report_print_json(&sr->ra, f);
+		fprintf(f, "}");
+	}
+	fprintf(f, "}\n");
+}
+
 int cmd_demo(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -516,16 +552,18 @@ int cmd_demo(int argc, char **argv)
 		{ "keep", no_argument, NULL, 'k' },
 		{ "quick", no_argument, NULL, 'q' },
 		{ "keys", required_argument, NULL, 'K' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	char tmpl[] = "/tmp/jrx-demo.XXXXXX";
 	const char *dir = NULL;
-	struct demo d;
+	struct demo d = { 0 };
 	struct jrx_load_opts lo;
-	bool keep = false, quick = false;
+	bool keep = false, quick = false, json = false;
 	uint64_t keys = 2000000;
-	double scale_speedup = 0;
+	struct demo_scale_result *sr = NULL;
+	FILE *jout = NULL;
 	int c, ret;
 
 	jrx_load_opts_default(&lo);
@@ -544,6 +582,7 @@ int cmd_demo(int argc, char **argv)
 		case 'd': dir = optarg; break;
 		case 'k': keep = true; break;
 		case 'q': quick = true; break;
+		case 'j': json = true; break;
 		case 'K':
 			if (!cli_parse_u64(optarg, &keys) || keys < 1000 ||
 			    keys > 50000000)
@@ -574,6 +613,19 @@ int cmd_demo(int argc, char **argv)
 	lo.torn = true;
 	lo.oracle = d.path[F_ORACLE];
 
+	if (json) {	/* stdout keeps the JSON; the narrative goes to stderr */
+		int fd = dup(STDOUT_FILENO);
+
+		if (fd < 0 || !(jout = fdopen(fd, "w")) ||
+		    dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+			perror("jrx demo: --json");
+			return JRX_EXIT_ERROR;
+		}
+	}
+	if (!quick && !(sr = calloc(1, sizeof(*sr)))) {
+		perror("jrx demo");
+		return JRX_EXIT_ERROR;
+	}
 	/* a line at a time: error lines (stderr) land where they happen */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("jrx demo: two 512 MiB sparse devices in %s\n", dir);
@@ -589,16 +641,22 @@ int cmd_demo(int argc, char **argv)
 	if (!ret)
 		ret = demo_check(&d);
 	if (!ret && !quick)
-		ret = demo_scale(dir, keys, lo.seed, keep, &scale_speedup);
+		ret = demo_scale(dir, keys, lo.seed, keep, sr);
+	if (jout) {
+		demo_json(jout, &d, &lo, quick ? NULL : sr, keep, ret);
+		fclose(jout);
+	}
 	if (ret) {
 		fprintf(stderr, "\njrx demo: FAILED; the files are kept in %s\n",
 			dir);
+		free(sr);
 		return ret;
 	}
 	demo_done(&d);
-	if (scale_speedup > 0)
+	if (sr && sr->speedup > 0)
 		printf("At scale (%" PRIu64 " journal keys): %.1fx faster than the"
-		       " reference, same result.\n", keys, scale_speedup);
+		       " reference, same result.\n", keys, sr->speedup);
+	free(sr);
 	if (keep)
 		printf("Inspect them with:\n  jrx dump %s %s\n  jrx dump %s %s\n",
 		       d.ref[0], d.ref[1], d.acc[0], d.acc[1]);

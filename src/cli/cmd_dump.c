@@ -1,5 +1,5 @@
 /*
- * cmd_dump.c - `jrx dump [--btree NAME] [--recovered] DEV...`: the keys of
+ * cmd_dump.c - `jrx dump [--btree NAME] [--recovered] [--json] DEV...`: the keys of
  * the on-disk btrees, one per line, without any replay (on an unclean
  * array the roots are those of the newest valid jset), or with
  * --recovered the post-recovery view computed in memory (the on-disk
@@ -17,8 +17,12 @@ int cli_dump_key(void *ctx, unsigned btree_id, const struct jrx_bkey *k)
 	struct cli_dump *d = ctx;
 	char buf[1600];
 
-	jrx_bkey_to_text(buf, sizeof(buf), k);
 	d->keys++;
+	if (d->json) {
+		cli_key_json(d->f, btree_id, -1, false, k);
+		return fputc('\n', d->f) == EOF ? -EIO : 0;
+	}
+	jrx_bkey_to_text(buf, sizeof(buf), k);
 	return fprintf(d->f, "%s %s\n", jrx_btree_name(btree_id), buf) < 0 ?
 		-EIO : 0;
 }
@@ -50,16 +54,20 @@ int cmd_dump(int argc, char **argv)
 		{ "wait", no_argument, NULL, 'w' },
 		{ "memory-limit", required_argument, NULL, 'm' },
 		{ "scratch", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	struct jrx_recover_opts ro = { 0 };
 	static const char usage[] =
-		"usage: jrx dump [--btree NAME] [--recovered] [--wait] DEV...\n"
+		"usage: jrx dump [--btree NAME] [--recovered] [--json] [--wait]"
+		" DEV...\n"
 		"  --btree NAME   only that btree (extents, inodes, dirents,\n"
 		"                 xattrs, alloc, accounting)\n"
 		"  --recovered    the state a recovery would reach, computed in\n"
 		"                 memory (nothing is written)\n"
+		"  --json         one JSON object a key (JSON lines): btree, pos,\n"
+		"                 type and the value's fields (docs/REPORT.md)\n"
 		"  --wait         wait while another process holds a device\n"
 		"  --memory-limit SIZE, --scratch DIR\n"
 		"                 with --recovered: the dry run's journal read and\n"
@@ -75,6 +83,8 @@ int cmd_dump(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (c == 'r') {
 			recovered = true;
+		} else if (c == 'j') {
+			out.json = true;
 		} else if (c == 'w') {
 			wait = JRX_OPEN_WAIT;
 		} else if (c == 'm') {

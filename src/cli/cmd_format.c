@@ -9,7 +9,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: jrx format [--size BYTES] [--bucket-size BYTES]"
 		" [--btree-node-size BYTES]\n"
 		"                  [--journal-size BYTES] [--replicas 1|2] [--force]"
-		" DEV...\n"
+		" [--json] DEV...\n"
 		"  --size            create/resize regular files to this size (sparse)\n"
 		"  --bucket-size     default 1M\n"
 		"  --btree-node-size default 256K\n"
@@ -18,7 +18,9 @@ static void usage(FILE *f)
 		"  --replicas        metadata (journal) copies, default 1\n"
 		"  --force           format a device that holds a jrx array, a file"
 		" system\n"
-		"                    or a partition table (refused otherwise)\n");
+		"                    or a partition table (refused otherwise)\n"
+		"  --json            print the superblock written as one JSON\n"
+		"                    object (the form of show-super --json)\n");
 }
 
 int cmd_format(int argc, char **argv)
@@ -30,10 +32,12 @@ int cmd_format(int argc, char **argv)
 		{ "journal-size", required_argument, NULL, 'j' },
 		{ "replicas", required_argument, NULL, 'r' },
 		{ "force", no_argument, NULL, 'f' },
+		{ "json", no_argument, NULL, 'J' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	struct jrx_format_opts o;
+	bool json = false;
 	uint64_t v;
 	int c, ret;
 
@@ -69,6 +73,9 @@ int cmd_format(int argc, char **argv)
 		case 'f':
 			o.force = true;
 			break;
+		case 'J':
+			json = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return JRX_EXIT_OK;
@@ -92,6 +99,16 @@ bad:
 			 (unsigned)(argc - optind), &o);
 	if (ret)
 		return cli_error("format", ret);
+	if (json) {	/* the superblock written, as show-super prints it */
+		struct jrx_array a;
+
+		if (cli_open_array("format", &a, argv + optind, argc - optind,
+				   JRX_OPEN_RDONLY))
+			return JRX_EXIT_ERROR;
+		cli_super_json(stdout, &a);
+		jrx_array_close(&a);
+		return JRX_EXIT_OK;
+	}
 	printf("formatted %d device(s): bucket %u, btree node %u, replicas %u\n",
 	       argc - optind, o.bucket_size, o.btree_node_size, o.replicas);
 	return JRX_EXIT_OK;

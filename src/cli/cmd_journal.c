@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "format/jset.h"
 #include "journal/jread.h"
+#include "util/json.h"
 
 static const char *state_name(unsigned s)
 {
@@ -34,13 +35,15 @@ static void print_keys(const struct jrx_jset *j, bool json)
 		if (e->type != JRX_JE_BTREE_KEYS && e->type != JRX_JE_BTREE_ROOT)
 			continue;
 		jrx_for_each_entry_key(k, e) {
+			if (json) {
+				printf("%s", first ? "" : ",");
+				cli_key_json(stdout, e->btree_id, e->level,
+					     e->type == JRX_JE_BTREE_ROOT, k);
+				first = false;
+				continue;
+			}
 			jrx_bkey_to_text(buf, sizeof(buf), k);
-			if (json)
-				printf("%s\"%s:%u %s%s\"", first ? "" : ",",
-				       jrx_btree_name(e->btree_id), e->level,
-				       e->type == JRX_JE_BTREE_ROOT ? "root " : "", buf);
-			else
-				printf("    %s:%u %s%s\n", jrx_btree_name(e->btree_id),
+			printf("    %s:%u %s%s\n", jrx_btree_name(e->btree_id),
 				       e->level,
 				       e->type == JRX_JE_BTREE_ROOT ? "root " : "", buf);
 			first = false;
@@ -96,7 +99,7 @@ int cmd_journal(int argc, char **argv)
 				max_seq = s.v[i].seq;
 		}
 	if (json)
-		printf("{\"jsets\":[");
+		printf("{\"devices\":%u,\"copies\":[", a.nr_devs);
 	else
 		printf("%-20s %8s %12s %10s %10s %7s %7s %s\n", "device", "bucket",
 		       "offset", "seq", "last_seq", "entries", "keys", "state");
@@ -106,14 +109,17 @@ int cmd_journal(int argc, char **argv)
 			" (before the last clean shutdown)" : "";
 
 		if (json) {
-			printf("%s{\"device\":\"%s\",\"bucket\":%" PRIu64 ",\"offset\":%"
-			       PRIu64 ",\"seq\":%" PRIu64 ",\"last_seq\":%" PRIu64
+			printf("%s{\"device\":", i ? "," : "");
+			jrx_json_str(stdout, a.devs[v->dev].path);
+			printf(",\"bucket\":%" PRIu64 ",\"offset\":%" PRIu64
+			       ",\"seq\":%" PRIu64 ",\"last_seq\":%" PRIu64
 			       ",\"entries\":%u,\"keys\":%" PRIu64 ",\"state\":\"%s\"",
-			       i ? "," : "", a.devs[v->dev].path, v->bucket,
-			       v->offset, v->seq, v->last_seq, v->entries, v->keys,
-			       state_name(v->state));
-			if (v->why)
-				printf(",\"error\":\"%s\"", v->why);
+			       v->bucket, v->offset, v->seq, v->last_seq,
+			       v->entries, v->keys, state_name(v->state));
+			if (v->why) {
+				printf(",\"error\":");
+				jrx_json_str(stdout, v->why);
+			}
 			if (keys && v->j) {
 				printf(",\"key_list\":[");
 				print_keys(v->j, true);
@@ -131,8 +137,9 @@ int cmd_journal(int argc, char **argv)
 		}
 	}
 	if (json)
-		printf("],\"valid_jsets\":%" PRIu64 ",\"keys\":%" PRIu64
-		       ",\"max_seq\":%" PRIu64 ",\"bytes_read\":%" PRIu64 "}\n",
+		printf("],\"jset_copies\":%" PRIu64 ",\"keys\":{\"read\":%"
+		       PRIu64 "},\"seq_last\":%" PRIu64 ",\"bytes_read\":%"
+		       PRIu64 "}\n",
 		       nok, nkeys, max_seq, s.bytes_read);
 	else
 		printf("%" PRIu64 " valid jset copies, %" PRIu64 " keys, newest seq %"

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <inttypes.h>
 #include "cli.h"
+#include "util/clock.h"
 #include "workload/load.h"
 
 static void usage(FILE *f)
@@ -91,14 +92,15 @@ bad:
 		return cli_error("load", ret);
 	if (json)
 		printf("{\"ops\":%" PRIu64 ",\"ops_durable\":%" PRIu64 ",\"jsets\":%"
-		       PRIu64 ",\"journal_bytes\":%" PRIu64 ",\"keys\":%" PRIu64
-		       ",\"last_durable_seq\":%" PRIu64 ",\"splits\":%" PRIu64
+		       PRIu64 ",\"journal_bytes\":%" PRIu64 ",\"keys\":{\"written\":%"
+		       PRIu64 "},\"seq_durable\":%" PRIu64 ",\"splits\":%" PRIu64
 		       ",\"rewrites\":%" PRIu64 ",\"reclaims\":%" PRIu64
-		       ",\"crashed\":%s,\"torn\":%s,\"seconds\":%.3f}\n",
+		       ",\"crashed\":%s,\"torn\":%s,\"total_seconds\":%.6f,"
+		       "\"peak_rss_bytes\":%" PRIu64 "}\n",
 		       r.ops_done, r.ops_durable, r.jsets, r.journal_bytes, r.keys,
 		       r.last_durable_seq, r.splits, r.rewrites, r.reclaims,
 		       r.crashed ? "true" : "false", r.torn ? "true" : "false",
-		       r.seconds);
+		       r.seconds, jrx_peak_rss());
 	else
 		printf("%" PRIu64 " ops (%s), %" PRIu64 " jsets, %" PRIu64 " keys,"
 		       " %" PRIu64 " journal bytes, last durable seq %" PRIu64

@@ -42,39 +42,7 @@ int cmd_show_super(int argc, char **argv)
 	sb = &a.sb;
 	jrx_uuid_text(u, sb->uuid);
 	if (json) {
-		printf("{\"uuid\":\"%s\",\"version\":%u,\"seq\":%" PRIu64
-		       ",\"clean\":%s,\"devices\":%u,\"block_size\":%u,"
-		       "\"bucket_size\":%u,\"btree_node_size\":%u,"
-		       "\"metadata_replicas\":%u,\"journal_seq\":%" PRIu64
-		       ",\"blacklist\":[", u, sb->version, sb->seq,
-		       (sb->flags & JRX_SB_CLEAN) ? "true" : "false",
-		       sb->nr_devices, sb->block_size, sb->bucket_size,
-		       sb->btree_node_size, sb->metadata_replicas, sb->journal_seq);
-		for (unsigned i = 0; i < sb->nr_blacklist; i++)
-			printf("%s[%" PRIu64 ",%" PRIu64 "]", i ? "," : "",
-			       sb->blacklist[i].start, sb->blacklist[i].end);
-		printf("],\"members\":[");
-		for (unsigned i = 0; i < sb->nr_devices; i++) {
-			const struct jrx_member *m = &sb->members[i];
-
-			jrx_uuid_text(du, m->uuid);
-			printf("%s{\"index\":%u,\"path\":%s%s%s,\"uuid\":\"%s\","
-			       "\"nbuckets\":%" PRIu64 ",\"first_bucket\":%" PRIu64
-			       ",\"journal_bucket\":%" PRIu64 ",\"journal_nr\":%u}",
-			       i ? "," : "", i, a.devs[i].path ? "\"" : "",
-			       a.devs[i].path ? a.devs[i].path : "null",
-			       a.devs[i].path ? "\"" : "", du, m->nbuckets,
-			       m->first_bucket, m->journal_bucket, m->journal_nr);
-		}
-		printf("],\"roots\":[");
-		for (unsigned i = 0; i < JRX_BTREE_NR; i++) {
-			const struct jrx_btree_root *r = &sb->roots[i];
-
-			printf("%s{\"btree\":\"%s\",\"level\":%u,\"dev\":%u,"
-			       "\"sector\":%" PRIu64 "}", i ? "," : "",
-			       jrx_btree_name(i), r->level, r->v.dev, r->v.sector);
-		}
-		printf("]}\n");
+		cli_super_json(stdout, &a);
 	} else {
 		printf("array uuid:        %s\n", u);
 		printf("format version:    %u\n", sb->version);

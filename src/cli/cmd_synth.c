@@ -75,35 +75,39 @@ static void report(const struct jrx_synth_opts *o,
 	double kps = r->elapsed > 0 ? (double)r->keys / r->elapsed : 0;
 
 	if (json) {
-		printf("{\"keys\":%" PRIu64 ",\"keys_by_btree\":{", r->keys);
+		/* keys.written counts what a recovery reads (keys.read) */
+		printf("{\"keys\":{\"written\":%" PRIu64 ",\"leaf\":%" PRIu64
+		       ",\"alloc\":%" PRIu64 ",\"accounting\":%" PRIu64
+		       ",\"overwrites\":%" PRIu64 ",\"deletes\":%" PRIu64
+		       ",\"by_btree\":{", r->keys + r->alloc_keys + r->acct_keys,
+		       r->keys, r->alloc_keys, r->acct_keys, r->overwrites,
+		       r->deletes);
 		for (unsigned b = 0; b < JRX_SYNTH_NR_BTREES; b++)
 			printf("%s\"%s\":%" PRIu64, b ? "," : "", jrx_btree_name(b),
 			       r->keys_by_btree[b]);
-		printf("},\"overwrites\":%" PRIu64 ",\"deletes\":%" PRIu64
-		       ",\"alloc_keys\":%" PRIu64 ",\"accounting_keys\":%" PRIu64
-		       ",\"jsets\":%" PRIu64 ",\"first_seq\":%" PRIu64
-		       ",\"last_seq\":%" PRIu64 ",\"journal_bytes\":%" PRIu64
-		       ",\"journal_needed_per_device\":%" PRIu64
-		       ",\"base_keys\":%" PRIu64 ",\"base_by_btree\":{",
-		       r->overwrites, r->deletes, r->alloc_keys, r->acct_keys,
-		       r->jsets, r->first_seq, r->last_seq, r->journal_bytes,
-		       r->journal_needed, r->base_keys);
+		printf("}},\"journal\":{\"jsets\":%" PRIu64 ",\"seq_first\":%"
+		       PRIu64 ",\"seq_last\":%" PRIu64 ",\"bytes_written\":%"
+		       PRIu64 ",\"bytes_needed_per_device\":%" PRIu64 "}"
+		       ",\"base\":{\"keys\":%" PRIu64 ",\"nodes\":%" PRIu64
+		       ",\"by_btree\":{", r->jsets, r->first_seq, r->last_seq,
+		       r->journal_bytes, r->journal_needed, r->base_keys,
+		       r->base_nodes);
 		for (unsigned b = 0; b < JRX_SYNTH_NR_BTREES; b++)
 			printf("%s\"%s\":%" PRIu64, b ? "," : "", jrx_btree_name(b),
 			       r->base_by_btree[b]);
-		printf("},\"base_nodes\":%" PRIu64 ",\"inodes\":%" PRIu64,
-		       r->base_nodes, r->inodes);
+		printf("}},\"inodes\":%" PRIu64, r->inodes);
 		if (o->dist == JRX_SYNTH_HOT)
 			printf(",\"hot\":{\"file\":%" PRIu64 ",\"dir\":%" PRIu64
 			       ",\"keys\":%" PRIu64 ",\"share\":%.4f}", r->hot_file,
 			       r->hot_dir, r->hot_keys, share(r->hot_keys, r->keys));
 		printf(",\"overwrite_ratio\":%g,\"distribution\":\"%s\",\"seed\":%"
-		       PRIu64 ",\"jset_size\":%u,\"seconds\":{\"base\":%.3f,"
-		       "\"journal\":%.3f,\"superblock\":%.3f,\"total\":%.3f},"
-		       "\"keys_per_second\":%.0f,\"peak_rss_kb\":%" PRIu64 "}\n",
+		       PRIu64 ",\"jset_size\":%u,\"phases\":{\"base\":%.6f,"
+		       "\"journal\":%.6f,\"superblock\":%.6f},"
+		       "\"total_seconds\":%.6f,\"keys_per_second\":%.0f,"
+		       "\"peak_rss_bytes\":%" PRIu64 "}\n",
 		       o->overwrite_ratio, jrx_synth_dist_name(o->dist), o->seed,
 		       o->jset_size, r->t_base, r->t_journal, r->t_sb, r->elapsed, kps,
-		       jrx_peak_rss() >> 10);
+		       jrx_peak_rss());
 		return;
 	}
 	printf("synth: %" PRIu64 " journal keys (", r->keys);

@@ -26,15 +26,24 @@ void demo_table(const struct jrx_report *rr, const struct jrx_report *ra);
 /* fsck -n of a two-device array: a line, the log on a problem; 0 if clean. */
 int  demo_fsck(const char *who, const char *const *paths);
 
+/* What act two measured, for the summary and demo --json. */
+struct demo_scale_result {
+	uint64_t	 keys;
+	struct jrx_report rr, ra;	/* reference, accelerated */
+	double		 speedup;	/* rr.total_seconds / ra.total_seconds */
+	double		 floor_seconds;	/* <= 0: not measured */
+	uint64_t	 dump_keys;	/* keys in each dump (identical) */
+};
+
 /*
  * Act two: a synth array of `keys` journal keys over as big a btree in
  * dir, recovered by the reference and (on a sparse copy) by the
  * accelerated recovery, with the speedup, the bytes moved, the I/O floor
  * (the same bytes read and written with O_DIRECT in dir) and the checks
  * (identical dumps, fsck).  Its files are removed unless keep.  0 or an
- * exit code.
+ * exit code; *res filled as far as it got.
  */
 int  demo_scale(const char *dir, uint64_t keys, uint64_t seed, bool keep,
-		double *speedup);
+		struct demo_scale_result *res);
 
 #endif

@@ -137,17 +137,20 @@ static int make(char path[S_NR][PATH_MAX], uint64_t keys, uint64_t seed)
 }
 
 int demo_scale(const char *dir, uint64_t keys, uint64_t seed, bool keep,
-	       double *speedup)
+	       struct demo_scale_result *res)
 {
 	char path[S_NR][PATH_MAX];
 	const char *acc[2], *ref[2];
 	struct jrx_recover_opts ro = { .reference = true };
 	struct jrx_recover_opts ao = { .reference = false };
-	struct jrx_report rr, ra;
+	struct jrx_report *rr = &res->rr, *ra = &res->ra;
 	uint64_t hr, ha, kr, ka, n;
 	double t, floor_s;
 	char a[32], b[32];
 	int ret;
+
+	memset(res, 0, sizeof(*res));
+	res->keys = keys;
 
 	for (unsigned i = 0; i < S_NR; i++)
 		if (snprintf(path[i], sizeof(path[i]), "%s/%s", dir,
@@ -170,19 +173,22 @@ int demo_scale(const char *dir, uint64_t keys, uint64_t seed, bool keep,
 
 	demo_step("recover", -1, "reference on scale-ref0/1.img, accelerated"
 		  " on scale0/1.img");
-	if (cli_recover("demo", (char **)ref, 2, &ro, &rr) ||
-	    cli_recover("demo", (char **)acc, 2, &ao, &ra))
+	if (cli_recover("demo", (char **)ref, 2, &ro, rr) ||
+	    cli_recover("demo", (char **)acc, 2, &ao, ra))
 		return JRX_EXIT_ERROR;
-	demo_table(&rr, &ra);
-	demo_fmt_mib(a, sizeof(a), ra.bytes_read);
-	demo_fmt_mib(b, sizeof(b), ra.node_bytes_written);
+	demo_table(rr, ra);
+	res->speedup = ra->total_seconds > 0 ?
+		rr->total_seconds / ra->total_seconds : 0;
+	demo_fmt_mib(a, sizeof(a), ra->bytes_read);
+	demo_fmt_mib(b, sizeof(b), ra->node_bytes_written);
 	demo_step("", -1, "accelerated read %s of journal and wrote %s of"
 		  " nodes", a, b);
-	floor_s = io_floor(acc[0], ra.bytes_read, path[S_FLOOR],
-			   ra.node_bytes_written);
+	floor_s = io_floor(acc[0], ra->bytes_read, path[S_FLOOR],
+			   ra->node_bytes_written);
+	res->floor_seconds = floor_s;
 	if (floor_s > 0)
 		demo_step("floor", floor_s, "the same bytes with O_DIRECT here:"
-			  " accelerated at %.1fx", ra.total_seconds / floor_s);
+			  " accelerated at %.1fx", ra->total_seconds / floor_s);
 	else
 		demo_step("floor", -1, "not measured (O_DIRECT refused here)");
 
@@ -199,8 +205,9 @@ int demo_scale(const char *dir, uint64_t keys, uint64_t seed, bool keep,
 			  " keys (hash %016" PRIx64 ")", kr, hr);
 	}
 	if (!ret)
+		res->dump_keys = kr;
+	if (!ret)
 		ret = demo_fsck("accelerated:", acc);
-	*speedup = ra.total_seconds > 0 ? rr.total_seconds / ra.total_seconds : 0;
 	if (!ret && !keep)
 		for (unsigned i = 0; i < S_NR; i++)
 			unlink(path[i]);

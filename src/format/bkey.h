@@ -79,7 +79,33 @@ int jrx_bkey_validate(const struct jrx_bkey *k, size_t avail,
 /* A position as "inode:offset:snapshot", POS_MAX as "POS_MAX"; the
  * length written. */
 size_t jrx_bpos_to_text(char *buf, size_t len, struct jrx_bpos p);
-/* Stable text of a key: "inode:offset:snapshot type fields..." (dump). */
+/*
+ * The value fields of a key, in their stable order (bkey_fields.c): one
+ * call of fn per field, its name as dump prints it ("size", "dev",
+ * "name", ...).  Numbers are u (unsigned) or i (signed); OCT and HEX say
+ * how the text form prints a number; STR and BYTES point into the key
+ * (len bytes, not terminated); POS is a position.  A non-zero return of
+ * fn stops the walk and is returned.
+ */
+enum jrx_field_kind {
+	JRX_FIELD_U64, JRX_FIELD_I64, JRX_FIELD_OCT, JRX_FIELD_HEX,
+	JRX_FIELD_STR, JRX_FIELD_BYTES, JRX_FIELD_POS,
+};
+struct jrx_field {
+	const char	*name;
+	enum jrx_field_kind kind;
+	uint64_t	 u;
+	int64_t		 i;
+	const void	*s;		/* STR, BYTES */
+	size_t		 len;
+	struct jrx_bpos	 pos;
+};
+typedef int (*jrx_field_fn)(void *ctx, const struct jrx_field *f);
+int jrx_bkey_fields(const struct jrx_bkey *k, jrx_field_fn fn, void *ctx);
+
+/* Stable text of a key: "inode:offset:snapshot type fields..." (dump):
+ * each field as name=value, BYTES in hex (the first 256 bytes, then
+ * "...").  Returns the whole length, even when buf is too short. */
 size_t jrx_bkey_to_text(char *buf, size_t len, const struct jrx_bkey *k);
 
 #endif

@@ -198,8 +198,9 @@ static void json_begin(const struct jrx_fsck *f, FILE *out)
 	fprintf(out, "{\n  \"state\": ");
 	jrx_json_str(out, f->o->state ? f->o->state :
 		     f->view ? "dry_run" : "clean");
-	fprintf(out, ",\n  \"read_only\": %s,\n  \"devices\": [",
-		f->o->read_only ? "true" : "false");
+	fprintf(out, ",\n  \"read_only\": %s,\n  \"devices\": %u,"
+		"\n  \"device_paths\": [", f->o->read_only ? "true" : "false",
+		f->a->nr_devs);
 	for (unsigned i = 0; i < f->a->nr_devs; i++) {
 		fprintf(out, "%s", i ? ", " : "");
 		jrx_json_str(out, f->a->devs[i].path);
@@ -238,7 +239,7 @@ static void json_end(const struct jrx_fsck *f, FILE *out)
 		",\n  \"infos\": %" PRIu64 ",\n  \"bad_nodes\": %" PRIu64,
 		r->counts.sev[JRX_SEV_ERROR], r->counts.sev[JRX_SEV_WARNING],
 		r->counts.sev[JRX_SEV_INFO], r->bad_nodes);
-	fprintf(out, ",\n  \"threads\": %u,\n  \"io\": ", r->threads);
+	fprintf(out, ",\n  \"threads\": %u,\n  \"io_backend\": ", r->threads);
 	jrx_json_str(out, r->io ? r->io : "none");
 	if (r->error) {
 		fprintf(out, ",\n  \"error\": ");

@@ -147,7 +147,7 @@ int jrx_recover_accelerated(struct jrx_array *a,
 	r->memory_limit_bytes = budget.limit;
 	r->memory_limit_default = budget.from_default;
 	r->memory_base_bytes = budget.base;
-	r->journal_in_memory_bytes = budget.journal_in_memory;
+	r->journal_in_memory_max_bytes = budget.journal_in_memory;
 	sx = (struct jrx_spilled){ .a = a, .b = &budget, .threads = threads,
 				   .scratch = o->scratch_dir, .r = r };
 	jrx_spilled_sink(&sx, &sink);

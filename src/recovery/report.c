@@ -61,10 +61,10 @@ static void print_memory_json(const struct jrx_report *r, FILE *f)
 	if (!r->memory_limit_bytes)
 		return;		/* the reference: no limit */
 	fprintf(f, "\"memory\":{\"limit_bytes\":%" PRIu64 ",\"limit_default\":"
-		"%s,\"base_bytes\":%" PRIu64 ",\"journal_in_memory_bytes\":%"
+		"%s,\"base_bytes\":%" PRIu64 ",\"journal_in_memory_max_bytes\":%"
 		PRIu64 ",\"spilled\":%s", r->memory_limit_bytes,
 		r->memory_limit_default ? "true" : "false", r->memory_base_bytes,
-		r->journal_in_memory_bytes, r->spilled ? "true" : "false");
+		r->journal_in_memory_max_bytes, r->spilled ? "true" : "false");
 	if (r->spilled) {
 		fprintf(f, ",\"spill\":{\"dir\":");
 		jrx_json_str(f, r->scratch_dir);

@@ -9,7 +9,7 @@
  * replay,commit}, phase_starts{same names: CLOCK_MONOTONIC seconds},
  * total_seconds, peak_rss_bytes; more may be added.  The accelerated
  * recovery adds memory{limit_bytes, limit_default, base_bytes,
- * journal_in_memory_bytes, spilled, spill{dir, direct, runs, keys,
+ * journal_in_memory_max_bytes, spilled, spill{dir, direct, runs, keys,
  * bytes_written, bytes_read, merge_passes, runs_merged, windows,
  * write_seconds, merge_seconds}} (spill only when spilled) and
  * replay.streamed_leaves.
@@ -92,7 +92,7 @@ struct jrx_report {
 	uint64_t memory_limit_bytes;
 	bool	 memory_limit_default;	/* 70 % of MemAvailable */
 	uint64_t memory_base_bytes;	/* RSS when the recovery began */
-	uint64_t journal_in_memory_bytes; /* most journal read whole */
+	uint64_t journal_in_memory_max_bytes; /* most journal read whole */
 	bool	 spilled;		/* the journal went through runs */
 	char	 scratch_dir[256];
 	struct jrx_spill_stats spill;
