@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include "cli.h"
 #include "util/clock.h"
+#include "util/json.h"
 #include "workload/load.h"
 
 static void usage(FILE *f)
@@ -90,26 +91,29 @@ bad:
 	jrx_array_close(&a);
 	if (ret)
 		return cli_error("load", ret);
-	if (json)
+	if (json) {
 		printf("{\"ops\":%" PRIu64 ",\"ops_durable\":%" PRIu64 ",\"jsets\":%"
 		       PRIu64 ",\"journal_bytes\":%" PRIu64 ",\"keys\":{\"written\":%"
 		       PRIu64 "},\"seq_durable\":%" PRIu64 ",\"splits\":%" PRIu64
 		       ",\"rewrites\":%" PRIu64 ",\"reclaims\":%" PRIu64
 		       ",\"crashed\":%s,\"torn\":%s,\"total_seconds\":%.6f,"
-		       "\"peak_rss_bytes\":%" PRIu64 "}\n",
+		       "\"peak_rss_bytes\":%" PRIu64 ",\"oracle\":",
 		       r.ops_done, r.ops_durable, r.jsets, r.journal_bytes, r.keys,
 		       r.last_durable_seq, r.splits, r.rewrites, r.reclaims,
 		       r.crashed ? "true" : "false", r.torn ? "true" : "false",
 		       r.seconds, jrx_peak_rss());
-	else
-		printf("%" PRIu64 " ops (%s), %" PRIu64 " jsets, %" PRIu64 " keys,"
-		       " %" PRIu64 " journal bytes, last durable seq %" PRIu64
-		       "; %" PRIu64 " splits, %" PRIu64 " node rewrites, %" PRIu64
-		       " reclaims; %.2f s%s\n", r.ops_done,
-		       r.crashed ? (r.torn ? "crashed, last jset torn" : "crashed")
-		       : "clean shutdown", r.jsets, r.keys, r.journal_bytes,
-		       r.last_durable_seq, r.splits, r.rewrites, r.reclaims,
-		       r.seconds, o.oracle ? "" : "");
+		jrx_json_str_or_null(stdout, o.oracle);
+		printf("}\n");
+		return JRX_EXIT_OK;
+	}
+	printf("%" PRIu64 " ops (%s), %" PRIu64 " jsets, %" PRIu64 " keys,"
+	       " %" PRIu64 " journal bytes, last durable seq %" PRIu64
+	       "; %" PRIu64 " splits, %" PRIu64 " node rewrites, %" PRIu64
+	       " reclaims; %.2f s\n", r.ops_done,
+	       r.crashed ? (r.torn ? "crashed, last jset torn" : "crashed")
+	       : "clean shutdown", r.jsets, r.keys, r.journal_bytes,
+	       r.last_durable_seq, r.splits, r.rewrites, r.reclaims,
+	       r.seconds);
 	if (o.oracle)
 		printf("oracle %s: %" PRIu64 " durable operations\n", o.oracle,
 		       r.ops_durable);

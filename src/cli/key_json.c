@@ -15,7 +15,7 @@ static int json_field(void *ctx, const struct jrx_field *f)
 	FILE *out = ctx;
 	char pos[80];
 
-	fprintf(out, ",\"%s\":", f->name);
+	fprintf(out, ",\"%s\":", f->json ? f->json : f->name);
 	switch (f->kind) {
 	case JRX_FIELD_U64:
 	case JRX_FIELD_OCT:	/* a number is a number; only text is octal */

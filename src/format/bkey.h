@@ -93,6 +93,8 @@ enum jrx_field_kind {
 };
 struct jrx_field {
 	const char	*name;
+	const char	*json;		/* the JSON name when it differs: the
+					   key's own "type" is taken */
 	enum jrx_field_kind kind;
 	uint64_t	 u;
 	int64_t		 i;

@@ -64,7 +64,9 @@ int jrx_bkey_fields(const struct jrx_bkey *k, jrx_field_fn fn, void *ctx)
 		const struct jrx_dirent_val *d = val;
 
 		(void)((r = put(fn, ctx, "target", JRX_FIELD_U64, d->target)) ||
-		       (r = put(fn, ctx, "type", JRX_FIELD_U64, d->d_type)) ||
+		       (r = fn(ctx, &(struct jrx_field){
+				.name = "type", .json = "d_type",
+				.kind = JRX_FIELD_U64, .u = d->d_type })) ||
 		       (r = put_s(fn, ctx, "name", JRX_FIELD_STR, d + 1,
 				  d->name_len)));
 		break;
@@ -84,8 +86,10 @@ int jrx_bkey_fields(const struct jrx_bkey *k, jrx_field_fn fn, void *ctx)
 		const char *t = jrx_data_type_name(a->data_type);
 
 		(void)((r = put(fn, ctx, "gen", JRX_FIELD_U64, a->gen)) ||
-		       (r = put_s(fn, ctx, "type", JRX_FIELD_STR, t,
-				  strlen(t))) ||
+		       (r = fn(ctx, &(struct jrx_field){
+				.name = "type", .json = "data_type",
+				.kind = JRX_FIELD_STR, .s = t,
+				.len = strlen(t) })) ||
 		       (r = put(fn, ctx, "dirty_sectors", JRX_FIELD_U64,
 				a->dirty_sectors)));
 		break;

@@ -191,8 +191,8 @@ static void print_replay_json(const struct jrx_replay_stats *st, FILE *f)
 	jrx_json_str(f, st->placement);
 	fprintf(f, ",\"bind_errno\":%d,\"leaves\":%" PRIu64 ",\"units\":%"
 		PRIu64 ",\"sliced_leaves\":%" PRIu64 ",\"pieces\":%" PRIu64
-		",\"plan\":%.6f,\"leaves_seconds\":%.6f,\"install\":%.6f,"
-		"\"settle\":%.6f,\"appended_leaves\":%" PRIu64 ",\"streamed_leaves\":%"
+		",\"plan_seconds\":%.6f,\"leaves_seconds\":%.6f,"
+		"\"install_seconds\":%.6f,\"settle_seconds\":%.6f,\"appended_leaves\":%" PRIu64 ",\"streamed_leaves\":%"
 		PRIu64 ",\"write_depth\""
 		":%u,\"queued_workers\":%u,\"per_worker\":[", st->bind_errno,
 		st->leaves, st->units, st->sliced_leaves, st->pieces,
@@ -206,7 +206,7 @@ static void print_replay_json(const struct jrx_replay_stats *st, FILE *f)
 		fprintf(f, "%s{\"group\":%u,\"pu\":%d,\"units\":%" PRIu64
 			",\"keys\":%" PRIu64 ",\"weight\":%" PRIu64
 			",\"unit_lo\":%" PRIu64 ",\"unit_hi\":%" PRIu64
-			",\"busy\":%.6f}", i ? "," : "", w->group, w->pu,
+			",\"busy_seconds\":%.6f}", i ? "," : "", w->group, w->pu,
 			w->units, w->keys, w->weight, w->unit_lo, w->unit_hi,
 			w->busy_seconds);
 	}
@@ -244,7 +244,8 @@ void jrx_report_print_json(const struct jrx_report *r, FILE *f)
 		PRIu64 ",\"accounting_skipped\":%" PRIu64 "},",
 		r->keys_read, r->keys_after_dedup, r->keys_interior,
 		r->keys_alloc, r->keys_accounting, r->accounting_skipped);
-	fprintf(f, "\"sort\":{\"extract\":%.6f,\"sort\":%.6f,\"merge\":%.6f,"
+	fprintf(f, "\"sort\":{\"extract_seconds\":%.6f,\"sort_seconds\":%.6f,"
+		"\"merge_seconds\":%.6f,"
 		"\"key_bits\":%u},\"replay_mode\":", r->sort_extract, r->sort_sort,
 		r->sort_merge, r->sort_key_bits);
 	jrx_json_str_or_null(f, r->replay_mode);
