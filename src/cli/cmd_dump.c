@@ -55,12 +55,14 @@ int cmd_dump(int argc, char **argv)
 		{ "memory-limit", required_argument, NULL, 'm' },
 		{ "scratch", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "degraded", no_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	struct jrx_recover_opts ro = { 0 };
 	static const char usage[] =
-		"usage: jrx dump [--btree NAME] [--recovered] [--json] [--wait]"
+		"usage: jrx dump [--btree NAME] [--recovered] [--json] [--degraded]"
+		" [--wait]"
 		" DEV...\n"
 		"  --btree NAME   only that btree (extents, inodes, dirents,\n"
 		"                 xattrs, alloc, accounting)\n"
@@ -68,6 +70,9 @@ int cmd_dump(int argc, char **argv)
 		"                 memory (nothing is written)\n"
 		"  --json         one JSON object a key (JSON lines): btree, pos,\n"
 		"                 type and the value's fields (docs/REPORT.md)\n"
+		"  --degraded     a member may be missing when the journal's\n"
+		"                 replicas hold every jset; a btree node on it\n"
+		"                 cannot be read and ends the dump with an error\n"
 		"  --wait         wait while another process holds a device\n"
 		"  --memory-limit SIZE, --scratch DIR\n"
 		"                 with --recovered: the dry run's journal read and\n"
@@ -77,7 +82,7 @@ int cmd_dump(int argc, char **argv)
 	struct jrx_fs fs;
 	int c, only = -1, ret = 0;
 	bool recovered = false;
-	unsigned wait = 0;
+	unsigned flags = 0;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -85,8 +90,10 @@ int cmd_dump(int argc, char **argv)
 			recovered = true;
 		} else if (c == 'j') {
 			out.json = true;
+		} else if (c == 'D') {
+			flags |= JRX_OPEN_DEGRADED;
 		} else if (c == 'w') {
-			wait = JRX_OPEN_WAIT;
+			flags |= JRX_OPEN_WAIT;
 		} else if (c == 'm') {
 			if (!cli_parse_size(optarg, &ro.memory_limit) ||
 			    !ro.memory_limit) {
@@ -115,7 +122,7 @@ int cmd_dump(int argc, char **argv)
 		return JRX_EXIT_USAGE;
 	}
 	if (cli_open_array("dump", &a, argv + optind, argc - optind,
-			   JRX_OPEN_RDONLY | wait))
+			   JRX_OPEN_RDONLY | flags))
 		return JRX_EXIT_ERROR;
 	ret = recovered ? jrx_open_view_opts(&a, &fs, NULL, &ro) :
 		jrx_fs_open(&fs, &a, JRX_FS_RDONLY);

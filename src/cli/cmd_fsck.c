@@ -18,7 +18,7 @@
 
 static const char usage_text[] =
 	"usage: jrx fsck [-n|-y|-p|-a] [-f] [-v] [--json] [--wait] [--no-scan]"
-	" [--threads N] DEV...\n"
+	" [--degraded] [--threads N] DEV...\n"
 	"       jrx fsck -V\n"
 	"       fsck.jrx ... (the same, under the name fsck(8) runs)\n"
 	"DEV is a member device, several joined by ':' (/dev/sdb:/dev/sdc), or\n"
@@ -38,6 +38,9 @@ static const char usage_text[] =
 	"  --wait     wait while another process holds a device (default:\n"
 	"             refuse at once, naming it)\n"
 	"  --no-scan  use only the devices named\n"
+	"  --degraded with -n: check with a member missing when the journal's\n"
+	"             replicas hold every jset; nodes on the missing member\n"
+	"             are reported unreadable\n"
 	"  -V         print the version and exit\n"
 	"  -C FD      progress as e2fsck writes it (\"pass done total device\"\n"
 	"             lines, here per mille of each pass) to descriptor FD;\n"
@@ -72,13 +75,15 @@ static void interrupted(int sig)
 
 int cmd_fsck(int argc, char **argv)
 {
-	enum { O_NO_SCAN = 256, O_SOCKET, O_MEM, O_SCRATCH, O_THREADS };
+	enum { O_NO_SCAN = 256, O_SOCKET, O_MEM, O_SCRATCH, O_THREADS,
+	       O_DEGRADED };
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "read-only", no_argument, NULL, 'n' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "wait", no_argument, NULL, 'W' },
 		{ "no-scan", no_argument, NULL, O_NO_SCAN },
+		{ "degraded", no_argument, NULL, O_DEGRADED },
 		{ "progress-socket", required_argument, NULL, O_SOCKET },
 		{ "memory-limit", required_argument, NULL, O_MEM },
 		{ "scratch", required_argument, NULL, O_SCRATCH },
@@ -132,6 +137,9 @@ int cmd_fsck(int argc, char **argv)
 		case 'W':
 			o.wait = true;
 			break;
+		case O_DEGRADED:
+			o.degraded = true;
+			break;
 		case O_NO_SCAN:
 			o.no_scan = true;
 			break;
@@ -171,6 +179,12 @@ int cmd_fsck(int argc, char **argv)
 	if (mode_n + mode_y + mode_p > 1) {
 		fprintf(stderr, "jrx fsck: only one of the options -p/-a, -n or"
 			" -y may be specified\n");
+		return 16;
+	}
+	if (o.degraded && !mode_n) {
+		fprintf(stderr, "jrx fsck: --degraded needs -n: with a member"
+			" missing nothing may be written (a missing member would"
+			" come back inconsistent)\n");
 		return 16;
 	}
 	o.read_only = mode_n;

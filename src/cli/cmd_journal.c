@@ -56,12 +56,14 @@ int cmd_journal(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "keys", no_argument, NULL, 'k' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "degraded", no_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	struct jrx_journal_scan s;
 	struct jrx_array a;
 	bool keys = false, json = false;
+	unsigned degraded = 0;
 	uint64_t max_seq = 0, nok = 0, nkeys = 0;
 	int c, ret;
 
@@ -71,19 +73,21 @@ int cmd_journal(int argc, char **argv)
 			keys = true;
 		else if (c == 'j')
 			json = true;
+		else if (c == 'd')
+			degraded = JRX_OPEN_DEGRADED;
 		else {
 			fprintf(c == 'h' ? stdout : stderr,
-				"usage: jrx journal [--keys] [--json] DEV...\n");
+				"usage: jrx journal [--keys] [--json] [--degraded] DEV...\n");
 			return c == 'h' ? JRX_EXIT_OK : JRX_EXIT_USAGE;
 		}
 	}
 	if (optind >= argc) {
 		fprintf(stderr, "jrx journal: no device given\n");
-		fprintf(stderr, "usage: jrx journal [--keys] [--json] DEV...\n");
+		fprintf(stderr, "usage: jrx journal [--keys] [--json] [--degraded] DEV...\n");
 		return JRX_EXIT_USAGE;
 	}
 	if (cli_open_array("journal", &a, argv + optind, argc - optind,
-			   JRX_OPEN_RDONLY))
+			   JRX_OPEN_RDONLY | degraded))
 		return JRX_EXIT_ERROR;
 	ret = jrx_journal_read_seq(&a, &s, JRX_SCAN_KEEP);
 	if (ret) {

@@ -20,6 +20,9 @@ static const char usage_text[] =
 	"  --json             print the report as one JSON object\n"
 	"  --wait             wait while another process holds a device\n"
 	"                     (default: refuse at once, naming it)\n"
+	"  --degraded         with --dry-run: run with a member missing when\n"
+	"                     the journal's replicas hold every jset; btree\n"
+	"                     nodes on the missing member cannot be read\n"
 	"accelerated recovery:\n"
 	"  --io=auto|uring|pread  journal read backend (auto: io_uring, pread\n"
 	"                     where io_uring is not allowed)\n"
@@ -65,7 +68,7 @@ static int bad_value(const char *opt, const char *v)
 int cmd_recover(int argc, char **argv)
 {
 	enum { O_REF = 256, O_JSON, O_IO, O_THREADS, O_FULL, O_STOP, O_NUMA,
-	       O_UNIT, O_WAIT, O_MEM, O_SCRATCH };
+	       O_UNIT, O_WAIT, O_MEM, O_SCRATCH, O_DEGRADED };
 	static const struct option opts[] = {
 		{ "reference", no_argument, NULL, O_REF },
 		{ "dry-run", no_argument, NULL, 'n' },
@@ -77,6 +80,7 @@ int cmd_recover(int argc, char **argv)
 		{ "numa", required_argument, NULL, O_NUMA },
 		{ "replay-unit", required_argument, NULL, O_UNIT },
 		{ "wait", no_argument, NULL, O_WAIT },
+		{ "degraded", no_argument, NULL, O_DEGRADED },
 		{ "memory-limit", required_argument, NULL, O_MEM },
 		{ "scratch", required_argument, NULL, O_SCRATCH },
 		{ "help", no_argument, NULL, 'h' },
@@ -117,6 +121,9 @@ int cmd_recover(int argc, char **argv)
 			break;
 		case O_WAIT:
 			o.wait = true;
+			break;
+		case O_DEGRADED:
+			o.degraded = true;
 			break;
 		case O_NUMA:
 			if (!strcmp(optarg, "auto"))
@@ -162,6 +169,13 @@ int cmd_recover(int argc, char **argv)
 	if (optind >= argc) {
 		fprintf(stderr, "jrx recover: no device given\n");
 		fputs(usage_text, stderr);
+		return JRX_EXIT_USAGE;
+	}
+	if (o.degraded && !o.dry_run) {
+		fputs("jrx recover: --degraded needs --dry-run: a recovery"
+		      " writes to every member, and a missing one would come"
+		      " back inconsistent (the format cannot mark it failed);"
+		      " give every member to recover\n", stderr);
 		return JRX_EXIT_USAGE;
 	}
 	if (o.stop_after && !o.dry_run) {

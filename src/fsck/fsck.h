@@ -36,6 +36,9 @@ struct jrx_fsck_opts {
 				   refusing (io/lock.h) */
 	bool	 no_scan;	/* never scan block devices for members
 				   that were not named (io/members.h) */
+	bool	 degraded;	/* with read_only: members may be missing
+				   while the journal's replicas cover them
+				   (io/array.h JRX_OPEN_DEGRADED) */
 	bool	 preen;		/* -p/-a: a clean array is not checked
 				   unless force */
 	bool	 force;		/* -f */

@@ -119,7 +119,9 @@ int jrx_fsck_run(const char *const *paths, unsigned n,
 	jrx_diag_clear();
 	ret = jrx_array_open(a, paths, n, (o->read_only ? JRX_OPEN_RDONLY : 0) |
 			     (o->wait ? JRX_OPEN_WAIT : 0) |
-			     (o->no_scan ? JRX_OPEN_NO_SCAN : 0));
+			     (o->no_scan ? JRX_OPEN_NO_SCAN : 0) |
+			     (o->degraded && o->read_only ?
+			      JRX_OPEN_DEGRADED : 0));
 	if (ret) {
 		free(a);
 		return fail(res, o, "unopened", ret);

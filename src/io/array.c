@@ -162,7 +162,7 @@ static int open_members(struct jrx_array *a, const char *const *paths,
 	struct jrx_dev opened[JRX_MAX_DEVICES];
 	struct jrx_sb *sbs = NULL;
 	struct jrx_dev dev;
-	unsigned i, best = 0;
+	unsigned i, best = 0, missing = 0;
 	uint64_t need;
 	int ret = 0;
 
@@ -245,6 +245,15 @@ static int open_members(struct jrx_array *a, const char *const *paths,
 			char u[33];
 
 			jrx_uuid_text(u, a->sb.members[i].uuid);
+			if ((flags & JRX_OPEN_DEGRADED) && a->rdonly) {
+				missing++;
+				note(a, "member %u of %u (device uuid %s) is missing:"
+				     " degraded, read-only", i, a->nr_devs, u);
+				ret = jrx_dev_make_absent(&a->devs[i], i);
+				if (ret)
+					goto err;
+				continue;
+			}
 			if ((flags & JRX_OPEN_PARTIAL) && a->rdonly) {
 				note(a, "member %u of %u (device uuid %s) is missing",
 				     i, a->nr_devs, u);
@@ -269,6 +278,18 @@ static int open_members(struct jrx_array *a, const char *const *paths,
 			     " array's %" PRIu64 "; it will be rewritten", paths[i],
 			     sbs[i].seq, a->sb.seq);
 	}
+	if (missing && missing >= a->sb.metadata_replicas) {
+		ret = jrx_fail(-JRX_ERR_DEV_MISSING, "%u of %u members are"
+			       " missing and the journal has %u cop%s"
+			       " (metadata_replicas): jsets on the missing"
+			       " members may have no other copy, so no"
+			       " journal read can be trusted; give every"
+			       " member, or at least all but %u", missing,
+			       a->nr_devs, a->sb.metadata_replicas,
+			       a->sb.metadata_replicas == 1 ? "y" : "ies",
+			       a->sb.metadata_replicas - 1);
+		goto err;
+	}
 	a->jset_magic = jrx_jset_magic(a->sb.uuid);
 	a->node_magic = jrx_node_magic(a->sb.uuid);
 	free(sbs);
@@ -285,7 +306,7 @@ err:
 void jrx_array_close(struct jrx_array *a)
 {
 	for (unsigned i = 0; i < JRX_MAX_DEVICES; i++)
-		if (a->devs[i].fd >= 0)
+		if (a->devs[i].fd >= 0 || a->devs[i].absent)
 			jrx_dev_close(&a->devs[i]);
 }
 

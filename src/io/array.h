@@ -44,6 +44,15 @@ enum {
 	/* read-only inspection of what is there: members that are missing
 	 * are noted, not refused (their devs[] entry has fd -1) */
 	JRX_OPEN_PARTIAL = 1 << 4,
+	/*
+	 * --degraded, read-only: members that are missing become absent
+	 * devices (device.h: reads fail naming them), allowed only while
+	 * every jset still has a copy on the members given (fewer missing
+	 * than metadata_replicas); refused otherwise, naming the members
+	 * and the replicas.  Btree nodes have one copy: a node on a missing
+	 * member fails the read that needs it, naming it.
+	 */
+	JRX_OPEN_DEGRADED = 1 << 5,
 };
 
 /* Returns 0 or an error with the device and reason in jrx_diag(). */

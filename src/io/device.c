@@ -147,6 +147,11 @@ int jrx_dev_reopen(struct jrx_dev *out, const struct jrx_dev *d,
 	struct stat a, b;
 	int ret;
 
+	if (d->absent) {	/* another absent member of the same name */
+		*out = *d;
+		out->path = strdup(d->path);
+		return out->path ? 0 : -ENOMEM;
+	}
 	if (d->rdonly)
 		flags |= JRX_DEV_RDONLY;
 	flags &= ~JRX_DEV_EXCL;	/* d's claim covers this descriptor (lock.h) */
@@ -183,11 +188,34 @@ void jrx_dev_close(struct jrx_dev *d)
 	free(d->path);
 	d->fd = -1;
 	d->path = NULL;
+	d->absent = false;
+}
+
+int jrx_dev_make_absent(struct jrx_dev *d, unsigned idx)
+{
+	char name[48];
+
+	snprintf(name, sizeof(name), "member %u (missing)", idx);
+	*d = (struct jrx_dev){ .fd = -1, .rdonly = true, .absent = true,
+			       .path = strdup(name) };
+	return d->path ? 0 : -ENOMEM;
+}
+
+static int absent(const struct jrx_dev *d, const char *what, uint64_t off)
+{
+	return jrx_fail(-JRX_ERR_DEV_MISSING, "%s: cannot %s at offset %" PRIu64
+			": the member is missing (--degraded); only the"
+			" journal has copies on other members"
+			" (metadata_replicas), btree nodes have one",
+			d->path, what, off);
 }
 
 int jrx_dev_pread(struct jrx_dev *d, void *buf, size_t len, uint64_t off)
 {
 	size_t done = 0;
+
+	if (d->absent)
+		return absent(d, "read", off);
 
 	while (done < len) {
 		ssize_t r = pread(d->fd, (char *)buf + done, len - done,
@@ -210,6 +238,8 @@ int jrx_dev_pread(struct jrx_dev *d, void *buf, size_t len, uint64_t off)
 
 int jrx_dev_write_permit(struct jrx_dev *d, uint64_t off)
 {
+	if (d->absent)
+		return absent(d, "write", off);
 	if (d->rdonly)
 		return jrx_fail(-JRX_ERR_READ_ONLY, "%s: write at offset %" PRIu64
 				" refused: opened read-only", d->path, off);
@@ -249,7 +279,7 @@ int jrx_dev_pwrite(struct jrx_dev *d, const void *buf, size_t len, uint64_t off)
 
 int jrx_dev_sync(struct jrx_dev *d)
 {
-	if (d->rdonly)
+	if (d->rdonly || d->absent)
 		return 0;
 	if (fdatasync(d->fd))
 		return jrx_fail(-errno, "%s: fdatasync: %s", d->path, strerror(errno));

@@ -25,7 +25,14 @@ struct jrx_dev {
 	bool	 rdonly;
 	bool	 direct;	/* O_DIRECT is in effect */
 	bool	 blockdev;
+	/* a member missing from a degraded open (array.h): no descriptor
+	 * (fd -1); its path says "member N (missing)"; every read, write
+	 * and sync fails with -JRX_ERR_DEV_MISSING naming it */
+	bool	 absent;
 };
+
+/* d as the missing member idx: no descriptor; 0 or -ENOMEM. */
+int  jrx_dev_make_absent(struct jrx_dev *d, unsigned idx);
 
 int  jrx_dev_open(struct jrx_dev *d, const char *path, unsigned flags);
 /*

@@ -342,6 +342,10 @@ int jrx_io_read(struct jrx_io_engine *e, struct jrx_io_req *reqs, size_t nr,
 					" %u bytes at %" PRIu64 ": not a whole,"
 					" aligned block range", i, reqs[i].dev,
 					reqs[i].len, reqs[i].off);
+	for (size_t i = 0; i < nr; i++)
+		if (e->devs[reqs[i].dev].absent)	/* degraded (array.h) */
+			return jrx_dev_pread(&e->devs[reqs[i].dev], reqs[i].buf,
+					     reqs[i].len, reqs[i].off);
 	if (!nr)
 		return 0;
 	e->reqs = reqs;

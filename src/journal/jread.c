@@ -77,6 +77,8 @@ int jrx_journal_read_seq(struct jrx_array *a, struct jrx_journal_scan *s,
 	for (unsigned d = 0; d < a->nr_devs && !ret; d++) {
 		const struct jrx_member *m = &a->sb.members[d];
 
+		if (a->devs[d].absent)
+			continue;	/* degraded: its copies are elsewhere */
 		s->buckets_total += m->journal_nr;
 		for (uint32_t i = 0; i < m->journal_nr; i++) {
 			uint64_t bucket = m->journal_bucket + i;

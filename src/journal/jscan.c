@@ -709,8 +709,18 @@ int jrx_journal_read_sink(const struct jrx_array *a, struct jrx_io_engine *io,
 		const struct jrx_member *m = &a->sb.members[d];
 		struct dstate *ds = &sc.d[d];
 
-		ds->nr = m->journal_nr;
+		/* a missing member (degraded, io/array.h) has nothing to read:
+		 * its jsets' other copies are on the members given */
+		ds->nr = a->devs[d].absent ? 0 : m->journal_nr;
 		ds->first = m->journal_bucket;
+		if (a->devs[d].absent && !(flags & JRX_JSCAN_FULL)) {
+			/* bisection probes every member: read what is there */
+			flags |= JRX_JSCAN_FULL;
+			snprintf(s->why_full, sizeof(s->why_full), "%s: the array"
+				 " is degraded (--degraded): every journal"
+				 " bucket of the members given is read",
+				 a->devs[d].path);
+		}
 		ds->seq = calloc(ds->nr, sizeof(*ds->seq));
 		if (!ds->seq)
 			ret = jrx_fail(-ENOMEM, "allocating the journal probe"

@@ -23,9 +23,18 @@ int jrx_recover_open(struct jrx_array *a, const char *const *paths,
 		r->progress = o->progress;
 		r->progress_ctx = o->progress_ctx;
 	}
+	if (o && o->degraded && !dry)
+		return jrx_fail(-JRX_ERR_BAD_OPTION, "--degraded recovers in"
+				" memory only (--dry-run, dump --recovered, fsck"
+				" -n): a recovery writes nodes and superblocks to"
+				" every member, and the format cannot mark a"
+				" member failed, so the missing one would come"
+				" back inconsistent; give every member to"
+				" recover");
 	t = jrx_phase_begin(r, JRX_PHASE_SUPERBLOCK);
 	ret = jrx_array_open(a, paths, n, (dry ? JRX_OPEN_RDONLY : 0) |
-			     (o && o->wait ? JRX_OPEN_WAIT : 0));
+			     (o && o->wait ? JRX_OPEN_WAIT : 0) |
+			     (o && o->degraded ? JRX_OPEN_DEGRADED : 0));
 	jrx_phase_end(r, JRX_PHASE_SUPERBLOCK, t);
 	r->total_seconds = r->phase[JRX_PHASE_SUPERBLOCK];
 	return ret;

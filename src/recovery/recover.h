@@ -36,6 +36,9 @@ struct jrx_recover_opts {
 	bool reference;		/* jrx_recover(): the reference recovery */
 	bool wait;		/* jrx_recover_open(): wait for a device's
 				   holder instead of refusing (io/lock.h) */
+	bool degraded;		/* jrx_recover_open(), dry runs only: open
+				   with members missing while the journal's
+				   replicas cover them (JRX_OPEN_DEGRADED) */
 	enum jrx_stop stop_after; /* dry runs only */
 	/* accelerated recovery */
 	enum jrx_io_backend io;	/* journal read backend (default auto) */
