@@ -12,7 +12,9 @@
  *    fails naming it, and a writing recovery is refused up front; the
  *    member given is left byte for byte as it was;
  *  - the commands: journal --degraded works, recover --degraded without
- *    --dry-run and fsck --degraded without -n are usage errors.
+ *    --dry-run and fsck --degraded without -n are usage errors; fsck -n
+ *    --degraded of a clean array names the missing member and the nodes
+ *    on it, and checks the rest.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -219,7 +221,33 @@ static void test_commands(void **state)
 	assert_int_equal(jrx(e, "recover --degraded"), 2);
 	assert_int_equal(jrx(e, "recover --dry-run --degraded"), 1);
 	assert_int_equal(jrx(e, "fsck --degraded"), 16);
-	assert_int_equal(jrx(e, "fsck -n --degraded"), 12);
+	assert_int_equal(jrx(e, "fsck -n --degraded"), 12);	/* unclean */
+
+	/* clean: what is on the missing member is listed, not checked */
+	{
+		char cmd[4096], out[1024], text[8192] = "";
+		FILE *f;
+		size_t n;
+		int st;
+
+		snprintf(cmd, sizeof(cmd), "%s recover %s %s > /dev/null",
+			 JRX_BIN, e->p[0], e->p[1]);
+		assert_int_equal(system(cmd), 0);
+		th_path(out, &e->dir, "fsck.txt");
+		snprintf(cmd, sizeof(cmd), "%s fsck -n --degraded %s > %s 2>&1",
+			 JRX_BIN, e->p[0], out);
+		st = system(cmd);
+		assert_true(WIFEXITED(st));
+		assert_int_equal(WEXITSTATUS(st), 4);
+		f = fopen(out, "r");
+		assert_non_null(f);
+		n = fread(text, 1, sizeof(text) - 1, f);
+		text[n] = 0;
+		fclose(f);
+		assert_contains(text, "MEMBER_MISSING: dev 1 (member 1 (missing))");
+		assert_contains(text, "its member is missing (--degraded)");
+		assert_true(strstr(text, "SB_COPY_BAD") == NULL);
+	}
 }
 
 int main(void)

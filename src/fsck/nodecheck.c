@@ -185,6 +185,10 @@ bool fsck_wnode_readable(const struct fsck_wcheck *x, struct fsck_wnode *wn)
 		c.why = "node pointer";
 		jrx_pr_expected(&c, "%u members", f->a->nr_devs);
 		keep(x, wn, 0, JRX_PR_PTR_BAD_DEVICE, &c);
+	} else if (f->a->devs[p->dev].absent) {
+		c.why = "its member is missing (--degraded) and nodes have"
+			" one copy";
+		keep(x, wn, 0, JRX_PR_NODE_READ, &c);
 	} else if (!jrx_muladd_u64(p->sector, JRX_SECTOR_SIZE, f->node_size,
 				   &end) || end > f->a->devs[p->dev].size) {
 		c.why = "it lies past the end of the device";

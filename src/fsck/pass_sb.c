@@ -118,6 +118,15 @@ int fsck_pass_sb(struct jrx_fsck *f)
 		return jrx_fail(-ENOMEM, "allocating a superblock buffer to"
 				" check: %u bytes", JRX_SB_SIZE);
 	for (unsigned d = 0; d < a->nr_devs; d++) {
+		if (a->devs[d].absent) {	/* --degraded: said once */
+			struct jrx_pr_ctx c;
+
+			jrx_pr_ctx_init(&c);
+			c.dev = (int)d;
+			c.num = d;
+			fsck_report(f, JRX_PR_MEMBER_MISSING, &c);
+			continue;
+		}
 		for (unsigned i = 0; i < 2; i++) {
 			struct jrx_pr_ctx c;
 			char why[JRX_SB_WHY];

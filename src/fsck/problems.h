@@ -157,7 +157,10 @@ enum {
 	  "inode %n (%p) has nlink %f, expected %e (%w)")		\
 	/* any pass */							\
 	x(CHECK_INCOMPLETE, INFO, NONE, 0,				\
-	  "%w: not checked, damaged %b nodes hide keys it needs")
+	  "%w: not checked, damaged %b nodes hide keys it needs")	\
+	/* pass 1, --degraded */					\
+	x(MEMBER_MISSING, WARNING, NONE, 0,				\
+	  "%D: member %n is missing (--degraded): its superblocks and the btree nodes on it are not checked")
 
 enum jrx_pr_code {
 #define JRX_X(name, sev, fix, flags, msg) JRX_PR_##name,
