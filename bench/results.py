@@ -65,8 +65,10 @@ Subcommands (bench/run.sh calls them):
   fsckrow LINE                one progress line for an fsck_parallel line
   fscktable RESULTS           the fsck_parallel table (markdown)
   peerrow REPORT LABEL        one progress line for a peer report
-  render RESULTS MICRO MD DIR the tables of MD (BENCHMARKS.md) and the
-                              plots (gnuplot, bench/plots/*.gp) in DIR
+  render RESULTS MICRO MD DIR [--quick]
+                              the tables of MD (BENCHMARKS.md) and the
+                              plots (gnuplot, bench/plots/*.gp) in DIR;
+                              --quick leaves out the history section
 """
 import json
 import os
@@ -602,10 +604,13 @@ def scaling_table(G, sizes, path):
                 "%.2fx" % (one.phase["replay"] / top.phase["replay"]) if one and top.phase["replay"] else "—")
             for t in ts:
                 g = G[(n, "accelerated", t, io)]
-                lines.append("%s-%s %d %.6f %.6f\n" % (tag(n), io, t,
-                             one.total / g.total if one else 0, g.total))
+                # the spread: the slowest one-thread run against the
+                # fastest run at t, and the other way round
+                lines.append("%s-%s %d %.6f %.6f %.6f %.6f\n" % (
+                    tag(n), io, t, one.total / g.total if one else 0, g.total,
+                    one.lo / g.hi if one else 0, one.hi / g.lo if one else 0))
     with open(path, "w") as f:
-        f.write("# series threads speedup_vs_1 total_seconds\n")
+        f.write("# series threads speedup_vs_1 total_seconds speedup_min speedup_max\n")
         f.writelines(lines)
     return s
 
@@ -683,17 +688,28 @@ def micro_table(path):
     return s
 
 
+def median_run(g):
+    """The repetition whose total is the median (the lower one of an even
+    count): its phases add up to its own total, which medians taken phase
+    by phase need not."""
+    reps = sorted(g.reps, key=lambda r: r["total_seconds"])
+    return reps[(len(reps) - 1) // 2]
+
+
 def phase_data(G, n, path):
     gs = sorted((g for k, g in G.items() if k[0] == n),
                 key=lambda g: (g.runs[0]["mode"] != "reference",
                                g.runs[0]["threads"], g.runs[0]["io"]))
     with open(path, "w") as f:
-        f.write("label " + " ".join(PHASES[1:]) + "\n")
+        f.write("label " + " ".join(PHASES) + " total total_min total_max\n")
         for g in gs:
             r0 = g.runs[0]
+            m = median_run(g)
             label = "reference" if r0["mode"] == "reference" else \
                 "T=%d %s" % (r0["threads"], r0["io"])
-            f.write('"%s" %s\n' % (label, " ".join("%.6f" % g.phase[p] for p in PHASES[1:])))
+            f.write('"%s" %s %.6f %.6f %.6f\n' % (
+                label, " ".join("%.6f" % m["phases"][p] for p in PHASES),
+                m["total_seconds"], g.lo, g.hi))
     return len(gs)
 
 
@@ -749,7 +765,7 @@ def write_csv(res, path):
                         r.get("load_before", ""), r.get("load_after", "")])
 
 
-def render(results_path, micro_path, md_path, out_dir):
+def render(results_path, micro_path, md_path, out_dir, quick=False):
     res = load(results_path)
     write_csv(res, os.path.splitext(results_path)[0] + ".csv")
     m = next((r for r in res if r.get("bench") == "machine"), None)
@@ -876,9 +892,10 @@ def render(results_path, micro_path, md_path, out_dir):
     doc.append("## Micro-benchmarks (sort stage)\n\n`build/bench/micro/jrx-microbench`%s.\n\n" % (
         ", JSON in `%s`" % os.path.relpath(micro_path) if micro_path and
         os.path.exists(micro_path) else "") + micro_table(micro_path) + "\n")
-    doc.append("# Earlier measurements\n\n"
-               "Hand-run figures from the issues that built each stage, kept as "
-               "they were measured (docs/bench/history.md).\n\n" + history)
+    if not quick:   # a quick run's page is its own figures only
+        doc.append("# Earlier measurements\n\n"
+                   "Hand-run figures from the issues that built each stage, kept as "
+                   "they were measured (docs/bench/history.md).\n\n" + history)
     with open(md_path, "w") as f:
         f.write("".join(doc))
 
@@ -910,7 +927,7 @@ def main(argv):
     elif cmd == "peerrow":
         print(peerrow(json.loads(argv[2]), argv[3]))
     elif cmd == "render":
-        render(argv[2], argv[3], argv[4], argv[5])
+        render(argv[2], argv[3], argv[4], argv[5], "--quick" in argv[6:])
     else:
         sys.exit("bench/results.py: unknown subcommand %s\n%s" % (cmd, __doc__))
 

@@ -243,5 +243,6 @@ else
   rm -f "$micro_json"
 fi
 
-python3 bench/results.py render "$results" "$micro_json" "$md" "$out"
+python3 bench/results.py render "$results" "$micro_json" "$md" "$out" \
+  $( [ $quick = 1 ] && echo --quick )
 echo "results: $results; tables: $md; plots: $out/*.png" >&2
