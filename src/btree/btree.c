@@ -287,16 +287,23 @@ static int walk(struct jrx_fs *fs, struct jrx_bnode *n, jrx_key_cb kcb,
 	return 0;
 }
 
+int jrx_btree_walk_all(struct jrx_fs *fs, unsigned btree_id, jrx_key_cb kcb,
+		       jrx_node_cb ncb, void *ctx)
+{
+	return fs->root[btree_id] ? walk(fs, fs->root[btree_id], kcb, ncb, ctx) :
+		0;
+}
+
 int jrx_btree_walk(struct jrx_fs *fs, unsigned btree_id, jrx_key_cb cb,
 		   void *ctx)
 {
-	return fs->root[btree_id] ? walk(fs, fs->root[btree_id], cb, NULL, ctx) : 0;
+	return jrx_btree_walk_all(fs, btree_id, cb, NULL, ctx);
 }
 
 int jrx_btree_walk_nodes(struct jrx_fs *fs, unsigned btree_id, jrx_node_cb cb,
 			 void *ctx)
 {
-	return fs->root[btree_id] ? walk(fs, fs->root[btree_id], NULL, cb, ctx) : 0;
+	return jrx_btree_walk_all(fs, btree_id, NULL, cb, ctx);
 }
 
 /* ---------------------------------------------------------------- roots */

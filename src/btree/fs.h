@@ -156,6 +156,9 @@ int  jrx_btree_walk(struct jrx_fs *fs, unsigned btree_id, jrx_key_cb cb,
 typedef int (*jrx_node_cb)(void *ctx, const struct jrx_bnode *n);
 int  jrx_btree_walk_nodes(struct jrx_fs *fs, unsigned btree_id,
 			  jrx_node_cb cb, void *ctx);
+/* Both: each node (pre-order) before its keys; either callback NULL. */
+int  jrx_btree_walk_all(struct jrx_fs *fs, unsigned btree_id, jrx_key_cb kcb,
+			jrx_node_cb ncb, void *ctx);
 
 /* Whether any cached node has changes not yet written. */
 bool jrx_fs_any_dirty_node(const struct jrx_fs *fs);

@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include "cli.h"
+#include "progress.h"
 #include "btree/fs.h"
 #include "recovery/recover.h"
 
@@ -46,6 +47,50 @@ int cli_dump_array(const char *cmd, const char *const *paths, int n,
 	return ret ? cli_error(cmd, ret) : 0;
 }
 
+/*
+ * The bar of a dump on a terminal: leaves printed of the leaves of the
+ * btree, estimated as it goes (the level-1 nodes not yet read are taken
+ * to have as many children as those read), exact for trees of depth 2.
+ */
+struct dump_bar {
+	struct cli_dump	 out;	/* first: the keys' callback takes it */
+	struct cli_progress prog;
+	const char *btree;
+	uint64_t leaves_known, leaves_done;
+	uint64_t l1_known, l1_seen, l1_children;
+};
+
+static int dump_node(void *ctx, const struct jrx_bnode *n)
+{
+	struct dump_bar *b = ctx;
+	uint64_t est;
+
+	if (n->level == 2)
+		b->l1_known += n->nr;
+	if (n->level == 1) {
+		b->l1_seen++;
+		b->l1_children += n->nr;
+		b->leaves_known += n->nr;
+	}
+	if (n->level)
+		return 0;
+	b->leaves_done++;
+	est = b->leaves_known > b->leaves_done ? b->leaves_known : b->leaves_done;
+	if (b->l1_known > b->l1_seen && b->l1_seen)
+		est += (b->l1_known - b->l1_seen) * b->l1_children / b->l1_seen;
+	cli_progress_named(&b->prog, "dump", b->btree, b->leaves_done, est);
+	return 0;
+}
+
+static int dump_btree(struct jrx_fs *fs, unsigned id, struct dump_bar *b)
+{
+	b->btree = jrx_btree_name(id);
+	b->leaves_known = b->leaves_done = 0;
+	b->l1_known = b->l1_seen = b->l1_children = 0;
+	return jrx_btree_walk_all(fs, id, cli_dump_key,
+				  b->prog.bar ? dump_node : NULL, b);
+}
+
 int cmd_dump(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -77,7 +122,7 @@ int cmd_dump(int argc, char **argv)
 		"  --memory-limit SIZE, --scratch DIR\n"
 		"                 with --recovered: the dry run's journal read and\n"
 		"                 sort keep to the limit (jrx recover --help)\n";
-	struct cli_dump out = { .f = stdout };
+	struct dump_bar bar = { .out = { .f = stdout } };
 	struct jrx_array a;
 	struct jrx_fs fs;
 	int c, only = -1, ret = 0;
@@ -89,7 +134,7 @@ int cmd_dump(int argc, char **argv)
 		if (c == 'r') {
 			recovered = true;
 		} else if (c == 'j') {
-			out.json = true;
+			bar.out.json = true;
 		} else if (c == 'D') {
 			flags |= JRX_OPEN_DEGRADED;
 		} else if (c == 'w') {
@@ -130,9 +175,12 @@ int cmd_dump(int argc, char **argv)
 		jrx_array_close(&a);
 		return cli_error("dump", ret);
 	}
+	/* a terminal on stderr sees the leaves go by */
+	cli_progress_init(&bar.prog, -1, NULL, argv[optind]);
 	for (unsigned i = 0; i < JRX_BTREE_NR && !ret; i++)
 		if (only < 0 || (unsigned)only == i)
-			ret = jrx_btree_walk(&fs, i, cli_dump_key, &out);
+			ret = dump_btree(&fs, i, &bar);
+	cli_progress_end(&bar.prog);
 	jrx_fs_abandon(&fs);
 	jrx_array_close(&a);
 	return ret ? cli_error("dump", ret) : JRX_EXIT_OK;

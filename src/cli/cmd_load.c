@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <inttypes.h>
 #include "cli.h"
+#include "progress.h"
 #include "util/clock.h"
 #include "util/json.h"
 #include "workload/load.h"
@@ -21,6 +22,11 @@ static void usage(FILE *f)
 		"Without a crash option the array is shut down cleanly.\n");
 }
 
+static void show_progress(void *ctx, uint64_t done, uint64_t total)
+{
+	cli_progress_named(ctx, "load", "operations", done, total);
+}
+
 int cmd_load(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -36,6 +42,7 @@ int cmd_load(int argc, char **argv)
 		{ 0 }
 	};
 	struct jrx_load_opts o;
+	struct cli_progress prog;
 	struct jrx_load_result r;
 	struct jrx_array a;
 	bool json = false;
@@ -87,7 +94,12 @@ bad:
 	}
 	if (cli_open_array("load", &a, argv + optind, argc - optind, 0))
 		return JRX_EXIT_ERROR;
+	/* a terminal on stderr sees the operations go by */
+	cli_progress_init(&prog, -1, NULL, argv[optind]);
+	o.progress = show_progress;
+	o.progress_ctx = &prog;
 	ret = jrx_load(&a, &o, &r);
+	cli_progress_end(&prog);
 	jrx_array_close(&a);
 	if (ret)
 		return cli_error("load", ret);

@@ -185,6 +185,8 @@ static int run(struct load *l, struct jrx_load_result *r)
 			break;
 		r->ops_done++;
 		l->fs.ops++;
+		if (o->progress && (!(r->ops_done & 1023) || r->ops_done == limit))
+			o->progress(o->progress_ctx, r->ops_done, limit);
 		if (++since_flush >= o->flush_every) {
 			since_flush = 0;
 			ret = jrx_fs_journal_flush(&l->fs, false);

@@ -23,6 +23,10 @@ struct jrx_load_opts {
 	bool	    torn;		/* leave the last jset half written */
 	const char *oracle;		/* SQLite file, or NULL */
 	uint32_t    flush_every;	/* close a jset every N ops (fsync) */
+	/* ops done of the ops to run, every 1024 ops and at the end, on the
+	 * calling thread; the callee rate-limits */
+	void	  (*progress)(void *ctx, uint64_t done, uint64_t total);
+	void	   *progress_ctx;
 };
 
 struct jrx_load_result {
