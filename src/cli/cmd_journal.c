@@ -61,6 +61,15 @@ int cmd_journal(int argc, char **argv)
 		{ 0 }
 	};
 	struct jrx_journal_scan s;
+	static const char usage[] =
+		"usage: jrx journal [--keys] [--json] [--degraded] DEV...\n"
+		"Every jset copy in the journal buckets of every member: device,\n"
+		"bucket, offset, seq, last_seq, entries, keys and checksum state,\n"
+		"in seq order.  Nothing is written.\n"
+		"  --keys      also each jset's keys\n"
+		"  --json      one JSON object (docs/REPORT.md)\n"
+		"  --degraded  with a member missing, while the journal's replicas\n"
+		"              hold every jset (fewer missing than metadata_replicas)\n";
 	struct jrx_array a;
 	bool keys = false, json = false;
 	unsigned degraded = 0;
@@ -76,14 +85,13 @@ int cmd_journal(int argc, char **argv)
 		else if (c == 'd')
 			degraded = JRX_OPEN_DEGRADED;
 		else {
-			fprintf(c == 'h' ? stdout : stderr,
-				"usage: jrx journal [--keys] [--json] [--degraded] DEV...\n");
+			fputs(usage, c == 'h' ? stdout : stderr);
 			return c == 'h' ? JRX_EXIT_OK : JRX_EXIT_USAGE;
 		}
 	}
 	if (optind >= argc) {
 		fprintf(stderr, "jrx journal: no device given\n");
-		fprintf(stderr, "usage: jrx journal [--keys] [--json] [--degraded] DEV...\n");
+		fputs(usage, stderr);
 		return JRX_EXIT_USAGE;
 	}
 	if (cli_open_array("journal", &a, argv + optind, argc - optind,

@@ -14,6 +14,13 @@ int cmd_show_super(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
+	static const char usage[] =
+		"usage: jrx show-super [--json] DEV...\n"
+		"The array's superblock (the newest valid copy of the members\n"
+		"given): uuid, seq, clean flag, geometry, blacklist, members and\n"
+		"btree roots.  One member is enough: the others are listed, as\n"
+		"missing if they were not given or found.  Nothing is written.\n"
+		"  --json  one JSON object (docs/REPORT.md)\n";
 	struct jrx_array a;
 	const struct jrx_sb *sb;
 	bool json = false;
@@ -25,14 +32,13 @@ int cmd_show_super(int argc, char **argv)
 		if (c == 'j')
 			json = true;
 		else {
-			fprintf(c == 'h' ? stdout : stderr,
-				"usage: jrx show-super [--json] DEV...\n");
+			fputs(usage, c == 'h' ? stdout : stderr);
 			return c == 'h' ? JRX_EXIT_OK : JRX_EXIT_USAGE;
 		}
 	}
 	if (optind >= argc) {
 		fprintf(stderr, "jrx show-super: no device given\n");
-		fprintf(stderr, "usage: jrx show-super [--json] DEV...\n");
+		fputs(usage, stderr);
 		return JRX_EXIT_USAGE;
 	}
 	/* a superblock is worth seeing with members missing too */
