@@ -14,6 +14,7 @@
 #include "jscan.h"
 #include "jrx/errors.h"
 #include "../util/diag.h"
+#include "../util/pool.h"
 #include "../util/vec.h"
 #include "../util/checked.h"
 #include "../format/jset.h"
@@ -178,20 +179,62 @@ static int sink_batch(struct scan *sc, size_t base, size_t n)
 	return ret;
 }
 
+/* One batch of a sunk read, sunk on the sink's thread (sink_phase). */
+struct sinkjob {
+	struct scan	*sc;
+	size_t		 base, n;	/* its reads */
+	size_t		 done;		/* buckets read once it is sunk */
+	int		 ret;
+	char		 msg[512];	/* its thread's jrx_diag() */
+};
+
+static void sink_phase(void *arg, unsigned id)
+{
+	struct sinkjob *j = arg;
+
+	(void)id;
+	j->ret = sink_batch(j->sc, j->base, j->n);
+	if (j->ret)
+		snprintf(j->msg, sizeof(j->msg), "%s", jrx_diag());
+}
+
+/* The end of job's sink, on the reading thread: its error (with its
+ * context here), or its progress. */
+static int sink_end(struct scan *sc, struct sinkjob *j, size_t total)
+{
+	if (j->ret)
+		return jrx_fail(j->ret, "%s", j->msg);
+	if (sc->sink->progress)
+		sc->sink->progress(sc->sink->ctx, j->done, total);
+	return 0;
+}
+
 /*
  * Read the buckets (dev[i], ring index idx[i]) whole.  Without a sink, or
  * for a read of at most its threshold, all at once into a new arena kept
- * in s, their parsed jsets going to sc->reads.  Otherwise batch_bytes at
- * a time through one arena that is not kept, each batch going to the sink
- * once it is parsed (then its jsets are compact copies).
+ * in s, their parsed jsets going to sc->reads.  Otherwise through an arena
+ * of batch_bytes that is not kept, in two halves: while the sink sorts and
+ * spills the batch in one half on a thread of its own (a one-worker pool,
+ * util/pool.h), the next batch is read into the other.  Each batch goes to
+ * the sink once it is parsed; then its jsets are compact copies.
+ *
+ * Owners during a sunk read: the sink's thread has the batch it sinks
+ * (its half of the arena, its reads' entries, s->copies and s->batches)
+ * from jrx_pool_begin() to jrx_pool_wait(); this thread has the other
+ * half, the reads after it (sc->reads is reserved for all n first, so it
+ * never moves), s->bytes_read and s->buckets_read.
  */
 static int read_buckets(struct scan *sc, const uint32_t *dev,
 			const uint32_t *idx, size_t n, bool fixed)
 {
 	uint64_t bsize = sc->a->sb.bucket_size;
 	bool sunk = sc->sink && (uint64_t)n * bsize > sc->sink->threshold;
-	size_t per = sunk ? sc->sink->batch_bytes / bsize : n, len;
+	size_t per = sunk ? sc->sink->batch_bytes / 2 / bsize : n, len;
+	size_t halves = sunk ? 2 : 1;
+	struct jrx_pool *pool = NULL;
+	struct sinkjob job = { .sc = sc };
 	struct jrx_io_req *reqs;
+	bool busy = false;	/* the sink's thread has job */
 	char *arena;
 	int ret;
 
@@ -211,21 +254,28 @@ static int read_buckets(struct scan *sc, const uint32_t *dev,
 	if (ret)
 		return ret;
 	reqs = calloc(per, sizeof(*reqs));
-	arena = jrx_io_arena(len);
+	arena = jrx_io_arena(len * halves);
 	if (!reqs || !arena) {
 		free(reqs);
-		jrx_io_arena_free(arena, len);
+		jrx_io_arena_free(arena, len * halves);
 		return jrx_fail(-ENOMEM, "allocating %zu journal buckets to read:"
-				" %zu bytes", per, len);
+				" %zu bytes", per * halves, len * halves);
+	}
+	/* no thread for the sink: it runs here, between the reads */
+	if (sunk && jrx_pool_start(&pool, &(struct jrx_pool_opts){
+		.workers = 1, .name = "journal sink" })) {
+		pool = NULL;
+		jrx_diag_clear();
 	}
 	if (!sunk && (ret = jrx_journal_scan_keep(sc->s, arena, len))) {
 		free(reqs);
 		return ret;
 	}
 	if (fixed)
-		jrx_io_set_arena(sc->io, arena, len);
-	for (size_t at = 0; at < n && !ret; at += per) {
+		jrx_io_set_arena(sc->io, arena, len * halves);
+	for (size_t at = 0, k = 0; at < n && !ret; at += per, k++) {
 		size_t m = n - at < per ? n - at : per, base = sc->nr_reads;
+		char *half = arena + (k % halves) * len;
 
 		for (size_t i = 0; i < m; i++) {
 			const struct dstate *ds = &sc->d[dev[at + i]];
@@ -233,7 +283,7 @@ static int read_buckets(struct scan *sc, const uint32_t *dev,
 
 			*b = (struct bread){
 				.dev = dev[at + i], .bucket = ds->first + idx[at + i],
-				.buf = arena + i * bsize,
+				.buf = half + i * bsize,
 			};
 			reqs[i] = (struct jrx_io_req){
 				.dev = b->dev, .len = (uint32_t)bsize,
@@ -245,21 +295,39 @@ static int read_buckets(struct scan *sc, const uint32_t *dev,
 		ret = jrx_io_read(sc->io, reqs, m, bucket_done, (void *)sc->a);
 		sc->s->bytes_read += m * bsize;
 		sc->s->buckets_read += m;
-		if (!ret && sunk)
-			ret = sink_batch(sc, base, m);
-		if (!ret && sunk && sc->sink->progress)
-			sc->sink->progress(sc->sink->ctx, at + m, n);
+		if (busy) {	/* the batch before: its half is free again */
+			jrx_pool_wait(pool);
+			busy = false;
+			if (!ret)
+				ret = sink_end(sc, &job, n);
+		}
+		if (!ret && sunk) {
+			job = (struct sinkjob){ .sc = sc, .base = base, .n = m,
+						.done = at + m };
+			if (pool && jrx_pool_begin(pool, sink_phase, &job)) {
+				busy = true;
+			} else {
+				sink_phase(&job, 0);
+				ret = sink_end(sc, &job, n);
+			}
+		}
 		/* kept: buckets with nothing valid need no memory */
 		for (size_t i = 0; !ret && !sunk && i < m; i++)
 			if (!sc->reads[base + i].kept)
 				(void)madvise(sc->reads[base + i].buf, bsize,
 					      MADV_DONTNEED);
 	}
+	if (busy) {
+		jrx_pool_wait(pool);
+		if (!ret)
+			ret = sink_end(sc, &job, n);
+	}
+	jrx_pool_stop(pool);
 	if (fixed)
 		jrx_io_set_arena(sc->io, NULL, 0);
 	free(reqs);
 	if (sunk)
-		jrx_io_arena_free(arena, len);
+		jrx_io_arena_free(arena, len * halves);
 	return ret;
 }
 

@@ -70,6 +70,7 @@ int jrx_spill_open(struct jrx_spill *sp, const char *dir, size_t buf_bytes)
 		sp->wq = NULL;
 		jrx_diag_clear();
 	}
+	sp->wq_owner = pthread_self();
 	sp->nr_wbufs = sp->wq ? JRX_SPILL_WBUFS : 1;
 	for (unsigned i = 0; i < sp->nr_wbufs; i++)
 		if (posix_memalign(&sp->wbuf[i], JRX_SPILL_ALIGN, sp->buf_bytes)) {
@@ -124,6 +125,15 @@ int jrx_spill_pwrite(struct jrx_spill *sp, const void *buf, size_t len,
 
 void jrx_spill_writer_start(struct jrx_spill_writer *w, struct jrx_spill *sp)
 {
+	/* a run written on another thread: the queue moves (spill.h) */
+	if (sp->wq && !pthread_equal(sp->wq_owner, pthread_self())) {
+		jrx_wq_close(sp->wq);
+		if (jrx_wq_open(&sp->wq, JRX_SPILL_WBUFS)) {
+			sp->wq = NULL;	/* synchronous writes from here on */
+			jrx_diag_clear();
+		}
+		sp->wq_owner = pthread_self();
+	}
 	memset(w, 0, sizeof(*w));
 	w->sp = sp;
 	w->run.off = sp->end;

@@ -32,6 +32,7 @@
 #include <stdint.h>
 #include "sort.h"
 #include "../format/format.h"
+#include <pthread.h>
 #include "../io/wq.h"
 #include "../journal/jindex.h"
 
@@ -108,7 +109,13 @@ struct jrx_spill {
 	void	*wbuf[JRX_SPILL_WBUFS];
 	bool	 busy[JRX_SPILL_WBUFS];
 	unsigned nr_wbufs, cur;
+	/* an io_uring is single-issuer: wq belongs to the thread that
+	 * opened it (wq_owner); a run begun on another thread (the journal
+	 * read's sink thread writes the runs, the recovering thread the
+	 * merge's reduce passes) opens it again there.  Between runs it is
+	 * drained, so no write is in flight when it changes hands. */
 	struct jrx_wq *wq;
+	pthread_t wq_owner;
 	int	 werr;			/* the first failed write's error */
 	struct jrx_spill_stats st;
 };

@@ -177,7 +177,7 @@ int jrx_pool_start(struct jrx_pool **out, const struct jrx_pool_opts *o)
 	return 0;
 }
 
-void jrx_pool_run(struct jrx_pool *p, jrx_pool_fn fn, void *arg)
+static void begin(struct jrx_pool *p, jrx_pool_fn fn, void *arg)
 {
 	pthread_mutex_lock(&p->mu);
 	p->fn = fn;
@@ -186,13 +186,31 @@ void jrx_pool_run(struct jrx_pool *p, jrx_pool_fn fn, void *arg)
 	p->gen++;
 	pthread_cond_broadcast(&p->go);
 	pthread_mutex_unlock(&p->mu);
-	for (unsigned i = 0; i < p->n; i++)
-		if (!p->w[i].own)
-			fn(arg, i);
+}
+
+void jrx_pool_wait(struct jrx_pool *p)
+{
 	pthread_mutex_lock(&p->mu);
 	while (p->pending)
 		pthread_cond_wait(&p->done, &p->mu);
 	pthread_mutex_unlock(&p->mu);
+}
+
+void jrx_pool_run(struct jrx_pool *p, jrx_pool_fn fn, void *arg)
+{
+	begin(p, fn, arg);
+	for (unsigned i = 0; i < p->n; i++)
+		if (!p->w[i].own)
+			fn(arg, i);
+	jrx_pool_wait(p);
+}
+
+bool jrx_pool_begin(struct jrx_pool *p, jrx_pool_fn fn, void *arg)
+{
+	if (p->threads < p->n)
+		return false;	/* an id would need the caller */
+	begin(p, fn, arg);
+	return true;
 }
 
 unsigned jrx_pool_workers(const struct jrx_pool *p)

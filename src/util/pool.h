@@ -56,6 +56,15 @@ struct jrx_pool;
 int  jrx_pool_start(struct jrx_pool **out, const struct jrx_pool_opts *o);
 /* fn(arg, id) for every id; returns when all have returned. */
 void jrx_pool_run(struct jrx_pool *p, jrx_pool_fn fn, void *arg);
+/*
+ * The same phase without waiting for it, so that the caller works beside
+ * it: started only when every id has a thread of its own (false, nothing
+ * started, otherwise: the caller then does the work itself).  After a
+ * true the next call on p must be jrx_pool_wait(), which returns when the
+ * phase is over and orders memory as jrx_pool_run()'s return does.
+ */
+bool jrx_pool_begin(struct jrx_pool *p, jrx_pool_fn fn, void *arg);
+void jrx_pool_wait(struct jrx_pool *p);
 unsigned jrx_pool_workers(const struct jrx_pool *p);
 /* Threads that started (the rest of the ids run on the caller). */
 unsigned jrx_pool_threads(const struct jrx_pool *p);
