@@ -1076,6 +1076,36 @@ static void test_refused_on_damage(void **state)
 	}
 }
 
+/* An alloc key off by a sector and a dangling dirent: the rebuild runs
+ * first, then the namespace repair on the rebuilt allocator. */
+static void test_with_rebuild(void **state)
+{
+	struct env *e = *state;
+	uint64_t buf[TH_KEY_WORDS];
+	struct jrx_fsck_result res;
+	struct jrx_array a;
+	struct jrx_fs fs;
+	struct dump before, after;
+	const struct want w[] = { { JRX_PR_ALLOC_MISMATCH, 1 },
+				  { JRX_PR_DIRENT_DANGLING, 1 } };
+
+	dump_keys(e, &before);
+	th_damage_alloc_key(e->paths, 2);
+	open_rw(e, &a, &fs);
+	assert_jrx_ok(jrx_fs_update(&fs, JRX_BTREE_DIRENTS,
+				    jrx_fskey_dirent(buf, JRX_ROOT_INO, "ghost", 5,
+						     999999, JRX_DT_REG)));
+	close_rw(&a, &fs);
+	expect_found(e, w, 2);
+	expect_repaired(e, JRX_REPAIR_ALL, "1 dirents removed");
+	assert_int_equal(fsck(e, true, JRX_REPAIR_NONE, &res, NULL), 0);
+	dump_keys(e, &after);
+	expect_same_keys(&before, &after, "a dangling dirent beside an alloc"
+			 " key off by one");
+	dump_free(&before);
+	dump_free(&after);
+}
+
 /* Three damages at once: a dangling dirent, a file with no name, a
  * wrong nlink. */
 static void damage_three(struct env *e)
@@ -1179,6 +1209,7 @@ int main(void)
 		T(test_inode_nlink),
 		T(test_root_missing),
 		T(test_refused_on_damage),
+		T(test_with_rebuild),
 		T(test_repair_crash),
 #undef T
 	};

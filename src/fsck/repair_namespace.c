@@ -69,7 +69,6 @@ struct ns_fix {
 	enum jrx_pr_code code;
 	struct jrx_bpos	 pos;
 	uint64_t	 num, want;
-	bool		 done;	/* removed (or moved) in this round */
 };
 
 /* What the repair did, for its one line. */
@@ -224,23 +223,6 @@ static int commit(struct ns_round *r)
 	return jrx_fs_commit(r->fs);
 }
 
-/* Whether an instance of one of the codes is at pos (and not yet done). */
-static bool pending_at(const struct ns_round *r, struct jrx_bpos pos)
-{
-	for (size_t i = 0; i < r->nr; i++)
-		if (r->v[i].done && jrx_bpos_eq(r->v[i].pos, pos))
-			return false;
-	return true;
-}
-
-/* Every instance at pos is settled (the key is gone or moved). */
-static void settle(struct ns_round *r, struct jrx_bpos pos)
-{
-	for (size_t i = 0; i < r->nr; i++)
-		if (jrx_bpos_eq(r->v[i].pos, pos))
-			r->v[i].done = true;
-}
-
 /* ------------------------------------------------------------ the fixes */
 
 /* ROOT_INODE_MISSING: a directory again.  true if it was made. */
@@ -309,8 +291,7 @@ static int fix_removals(struct ns_round *r, bool root_fixed)
 		default:
 			continue;
 		}
-		if (!pending_at(r, x->pos))
-			continue;
+		/* a key with several problems: the first removes it */
 		ret = get_key(r->fs, btree, x->pos, buf, &found);
 		if (ret || !found)
 			continue;
@@ -321,7 +302,6 @@ static int fix_removals(struct ns_round *r, bool root_fixed)
 
 			ret = jrx_fs_free_data(r->fs, e->dev, e->sector, k->size);
 		}
-		settle(r, x->pos);
 		if (btree == JRX_BTREE_DIRENTS)
 			r->st->dirents_removed++;
 		else if (btree == JRX_BTREE_EXTENTS)
@@ -347,7 +327,7 @@ static int fix_dtypes(struct ns_round *r)
 		struct jrx_bpos ipos;
 		bool found;
 
-		if (x->code != JRX_PR_DIRENT_WRONG_TYPE || !pending_at(r, x->pos))
+		if (x->code != JRX_PR_DIRENT_WRONG_TYPE)
 			continue;
 		ret = get_key(r->fs, JRX_BTREE_DIRENTS, x->pos, buf, &found);
 		if (ret || !found)
@@ -382,8 +362,7 @@ static int fix_hashes(struct ns_round *r)
 		size_t nl;
 		uint64_t tmp[JRX_KEY_MAX_U64S];
 
-		if ((!dirent && x->code != JRX_PR_XATTR_BAD_HASH) ||
-		    !pending_at(r, x->pos))
+		if (!dirent && x->code != JRX_PR_XATTR_BAD_HASH)
 			continue;
 		ret = get_key(r->fs, btree, x->pos, buf, &found);
 		if (ret || !found)
@@ -407,7 +386,6 @@ static int fix_hashes(struct ns_round *r)
 			ret = jrx_fs_update(r->fs, btree, k);
 		if (!ret)
 			ret = whiteout(r->fs, btree, x->pos);
-		settle(r, x->pos);
 		if (dirent && taken)
 			r->st->dirents_collided++;
 		else if (dirent)
@@ -436,8 +414,7 @@ static int fix_overlaps(struct ns_round *r)
 		uint64_t start, cut;
 		bool found;
 
-		if (x->code != JRX_PR_EXTENT_OVERLAP || x->want == JRX_PR_NONE ||
-		    !pending_at(r, x->pos))
+		if (x->code != JRX_PR_EXTENT_OVERLAP || x->want == JRX_PR_NONE)
 			continue;
 		ret = get_key(r->fs, JRX_BTREE_EXTENTS, x->pos, buf, &found);
 		if (ret || !found)
@@ -484,12 +461,16 @@ static int fix_sizes(struct ns_round *r)
 	for (size_t i = 0; !ret && i < r->nr; i++) {
 		struct ns_fix *x = &r->v[i];
 		uint64_t end = x->pos.offset;
+		uint64_t buf[JRX_KEY_MAX_U64S];
 		struct jrx_inode_val v;
 		struct jrx_bpos pos;
 		bool found;
 
-		if (x->code != JRX_PR_EXTENT_PAST_ISIZE || !pending_at(r, x->pos) ||
-		    raised_later(r, i))
+		if (x->code != JRX_PR_EXTENT_PAST_ISIZE || raised_later(r, i))
+			continue;
+		/* not an extent removed (of a non-file) */
+		ret = get_key(r->fs, JRX_BTREE_EXTENTS, x->pos, buf, &found);
+		if (ret || !found)
 			continue;
 		ret = get_inode(r->fs, x->pos.inode, &v, &pos, &found);
 		if (ret || !found || v.size >= end * JRX_SECTOR_SIZE)
