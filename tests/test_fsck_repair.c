@@ -12,7 +12,8 @@
  * (nothing at all where the damage added or moved a key).  Also: the
  * repair is refused (said, exit 4, nothing written) while a damaged node
  * hides keys, and a repair killed at spread-out writes is finished by
- * the next fsck -y, ending where the uninterrupted repair ends.
+ * the next fsck -y, ending where the uninterrupted repair ends; with an
+ * alloc key damaged too, the rebuild and the namespace repair both run.
  * TEST_FSCK_SHOW=1 prints every report.
  */
 #include <stdio.h>
@@ -978,12 +979,13 @@ static void test_inode_nlink(void **state)
 
 /*
  * The root inode removed (counted out of accounting, as an unlink
- * would): every dirent of the root is in no directory too.  The root is
- * made again and keeps them; its nlink is counted again.
+ * would): every dirent of the root is in no directory too; or the root
+ * made a regular file: every dirent of it is in a non-directory, and its
+ * nlink (a file's: its names, none) is wrong too.  The root is made a
+ * directory again and keeps its dirents; its nlink is counted again.
  */
-static void test_root_missing(void **state)
+static void root_broken(struct env *e, bool file)
 {
-	struct env *e = *state;
 	struct jrx_array a;
 	struct jrx_fs fs;
 	struct dump before, after;
@@ -994,7 +996,9 @@ static void test_root_missing(void **state)
 	uint64_t in_root = 0;
 	size_t n;
 	struct want w[] = { { JRX_PR_ROOT_INODE_MISSING, 1 },
-			    { JRX_PR_DIRENT_NO_DIR, 0 } };
+			    { file ? JRX_PR_DIRENT_NOT_IN_DIR :
+			      JRX_PR_DIRENT_NO_DIR, 0 },
+			    { JRX_PR_INODE_NLINK, 1 } };
 
 	dump_keys(e, &before);
 	for (size_t i = 0; i < before.nr; i++)
@@ -1004,11 +1008,18 @@ static void test_root_missing(void **state)
 	w[1].n = in_root;
 	open_rw(e, &a, &fs);
 	get_inode(&fs, JRX_ROOT_INO, &root);
-	whiteout(&fs, JRX_BTREE_INODES, jrx_bpos(JRX_ROOT_INO, 0,
-						 JRX_SNAPSHOT_DEFAULT));
-	assert_jrx_ok(jrx_fs_acct_inodes(&fs, -1));
+	if (file) {
+		struct jrx_inode_val v = root;
+
+		v.mode = S_IFREG_ | 0644;
+		put_inode(&fs, JRX_ROOT_INO, &v);
+	} else {
+		whiteout(&fs, JRX_BTREE_INODES, jrx_bpos(JRX_ROOT_INO, 0,
+							 JRX_SNAPSHOT_DEFAULT));
+		assert_jrx_ok(jrx_fs_acct_inodes(&fs, -1));
+	}
 	close_rw(&a, &fs);
-	expect_found(e, w, 2);
+	expect_found(e, w, file ? 3 : 2);
 	expect_repaired(e, JRX_REPAIR_ALL, "root directory made again");
 	dump_keys(e, &after);
 	/* the root alone may differ (its times, its generation) */
@@ -1030,6 +1041,16 @@ static void test_root_missing(void **state)
 	assert_int_equal(v->size, 0);
 	dump_free(&before);
 	dump_free(&after);
+}
+
+static void test_root_missing(void **state)
+{
+	root_broken(*state, false);
+}
+
+static void test_root_not_dir(void **state)
+{
+	root_broken(*state, true);
 }
 
 /* Damage in a namespace btree's node: the repair is refused, said, and
@@ -1208,6 +1229,7 @@ int main(void)
 		T(test_dir_multiple_links),
 		T(test_inode_nlink),
 		T(test_root_missing),
+		T(test_root_not_dir),
 		T(test_refused_on_damage),
 		T(test_with_rebuild),
 		T(test_repair_crash),
