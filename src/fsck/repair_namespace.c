@@ -46,6 +46,10 @@
  * Under -p only PREEN_OK rows are acted on (the policy let the repair
  * run only if nothing else was found).  The caller refuses the repair
  * while pass 3 found damage hiding keys (repair.c).
+ *
+ * Memory: pass 6's own (pass_namespace.c), plus 56 bytes per instance
+ * found.  Owner: the thread running fsck (the check's walks join their
+ * threads before the hook's list is read).
  */
 #include <errno.h>
 #include <inttypes.h>
