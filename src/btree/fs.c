@@ -211,8 +211,15 @@ int jrx_fs_shutdown(struct jrx_fs *fs)
 		jrx_fs_roots_to_sb(fs);
 	for (unsigned d = 0; !ret && d < fs->a->nr_devs; d++)
 		ret = jrx_dev_sync(&fs->a->devs[d]);
+	/*
+	 * journal_seq: the open seq, one above the last jset, because the
+	 * last write-back appended bsets under it.  The durable seq would
+	 * leave those bsets past it: should the next session crash before
+	 * its first jset, recovery (max_seq = journal_seq) would blacklist
+	 * them and lose what they hold.
+	 */
 	if (!ret) {
-		sb->journal_seq = fs->j.durable_seq;
+		sb->journal_seq = fs->j.seq;
 		sb->flags |= JRX_SB_CLEAN;
 		ret = jrx_array_write_sb(fs->a);
 	}

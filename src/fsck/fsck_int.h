@@ -146,12 +146,22 @@ void fsck_free(struct jrx_fsck *f);
  * The repairs of fixes (1 << JRX_FIX_*) on a, which must be clean and
  * open read-write; first is the check that found the problems.  What is
  * done is said on o->out.  Crash-safe: new state in free space, then one
- * superblock commit (repair.c).  *done gets the repairs applied (a
+ * superblock commit, or the store's journaled transactions (repair.c).  *done gets the repairs applied (a
  * rebuild can be refused, and says why on o->out).
  */
 int  fsck_repair(struct jrx_array *a, const struct jrx_fsck_opts *o,
 		 unsigned fixes, const struct jrx_fsck_result *first,
 		 unsigned *done);
+
+/*
+ * JRX_FIX_NAMESPACE (repair_namespace.c): pass 6 run again and what it
+ * finds repaired through the store's transaction path, round after round
+ * until it finds nothing (o->repair PREEN: PREEN_OK rows only).  a must
+ * be clean, open read-write, its references all known.  1 when something
+ * was written (said on out), 0 when nothing was, or an error.
+ */
+int  fsck_repair_namespace(struct jrx_array *a, const struct jrx_fsck_opts *o,
+			   FILE *out);
 
 /* A context for a problem about node p (device, offset, btree, level, pos). */
 void fsck_ctx_node(struct jrx_pr_ctx *c, const struct fsck_ptr *p);

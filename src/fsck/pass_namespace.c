@@ -330,6 +330,7 @@ static int on_extent(void *ctx, const struct fsck_ptr *leaf,
 	if (s->have_prev && s->prev_inum == k->p.inode && start < s->prev_end) {
 		c = ranged(&z, k, start, end);
 		jrx_pr_expected(c, "%" PRIu64, s->prev_end);
+		c->want = s->prev_end;
 		fsck_report(s->f, JRX_PR_EXTENT_OVERLAP, c);
 	}
 	if (!s->have_prev || s->prev_inum != k->p.inode || end > s->prev_end)
@@ -427,6 +428,7 @@ static void check_links(struct fsck_names *s)
 			c.why = dir ? "2 + subdirectories" : "directory entries";
 			jrx_pr_expected(&c, "%" PRIu64, want);
 			jrx_pr_found(&c, "%" PRIu32, i->nlink);
+			c.want = want;
 			fsck_report(s->f, JRX_PR_INODE_NLINK, &c);
 		}
 	}

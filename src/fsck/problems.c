@@ -36,6 +36,7 @@ void jrx_pr_ctx_init(struct jrx_pr_ctx *c)
 	c->btree = -1;
 	c->level = -1;
 	c->num = JRX_PR_NONE;
+	c->want = JRX_PR_NONE;
 }
 
 void jrx_pr_expected(struct jrx_pr_ctx *c, const char *fmt, ...)

@@ -39,6 +39,7 @@ enum jrx_pr_fix {
 	JRX_FIX_NONE = 0,
 	JRX_FIX_REWRITE_SB,	/* every superblock copy from the array's */
 	JRX_FIX_REBUILD_ALLOC,	/* alloc and accounting from the btrees */
+	JRX_FIX_NAMESPACE,	/* dirents, extents, xattrs, links, root */
 	JRX_FIX_NR,
 };
 
@@ -125,35 +126,35 @@ enum {
 	x(ACCOUNTING_VERSION, WARNING, REBUILD_ALLOC, 0,				\
 	  "accounting key %p has version %f, past the journal (%e): newer deltas would be skipped") \
 	/* pass 6: namespace */						\
-	x(ROOT_INODE_MISSING, ERROR, NONE, 0,				\
+	x(ROOT_INODE_MISSING, ERROR, NAMESPACE, 0,		\
 	  "root directory inode %n: %w")				\
-	x(DIRENT_DANGLING, ERROR, NONE, 0,				\
+	x(DIRENT_DANGLING, ERROR, NAMESPACE, 0,			\
 	  "dirent %w in directory %n (%p) names inode %f, which does not exist") \
-	x(DIRENT_NO_DIR, ERROR, NONE, 0,				\
+	x(DIRENT_NO_DIR, ERROR, NAMESPACE, 0,			\
 	  "dirent %w (%p) is in directory %n, which does not exist")	\
-	x(DIRENT_NOT_IN_DIR, ERROR, NONE, 0,				\
+	x(DIRENT_NOT_IN_DIR, ERROR, NAMESPACE, 0,		\
 	  "dirent %w (%p) is in inode %n, which is not a directory (mode %f)") \
-	x(DIRENT_BAD_HASH, ERROR, NONE, 0,				\
+	x(DIRENT_BAD_HASH, ERROR, NAMESPACE, 0,			\
 	  "dirent %w in directory %n is at hash %f, but its name hashes to %e") \
-	x(DIRENT_WRONG_TYPE, WARNING, NONE, JRX_PRF_PREEN_OK,		\
+	x(DIRENT_WRONG_TYPE, WARNING, NAMESPACE, JRX_PRF_PREEN_OK, \
 	  "dirent %w (%p) has type %f, but inode %n has type %e")	\
-	x(EXTENT_NO_INODE, ERROR, NONE, 0,				\
+	x(EXTENT_NO_INODE, ERROR, NAMESPACE, 0,			\
 	  "extent %p (file sectors %w) belongs to inode %n, which does not exist") \
-	x(EXTENT_NOT_FILE, ERROR, NONE, 0,				\
+	x(EXTENT_NOT_FILE, ERROR, NAMESPACE, 0,			\
 	  "extent %p belongs to inode %n, which is not a regular file (mode %f)") \
-	x(EXTENT_PAST_ISIZE, ERROR, NONE, 0,				\
+	x(EXTENT_PAST_ISIZE, ERROR, NAMESPACE, JRX_PRF_PREEN_OK, \
 	  "extent %p of inode %n ends at file sector %f, past i_size (%e)") \
-	x(EXTENT_OVERLAP, ERROR, NONE, 0,				\
+	x(EXTENT_OVERLAP, ERROR, NAMESPACE, 0,			\
 	  "extent %p of inode %n (file sectors %w) overlaps the previous extent, which ends at %e") \
-	x(XATTR_NO_INODE, ERROR, NONE, 0,				\
+	x(XATTR_NO_INODE, ERROR, NAMESPACE, 0,			\
 	  "xattr %w (%p) belongs to inode %n, which does not exist")	\
-	x(XATTR_BAD_HASH, ERROR, NONE, 0,				\
+	x(XATTR_BAD_HASH, ERROR, NAMESPACE, 0,			\
 	  "xattr %w of inode %n is at hash %f, but its name hashes to %e") \
-	x(INODE_UNREACHABLE, ERROR, NONE, 0,				\
+	x(INODE_UNREACHABLE, ERROR, NAMESPACE, 0,		\
 	  "inode %n (%p) has no directory entry")			\
-	x(DIR_MULTIPLE_LINKS, ERROR, NONE, 0,				\
+	x(DIR_MULTIPLE_LINKS, ERROR, NAMESPACE, 0,		\
 	  "directory inode %n (%p) is named by %f directory entries, expected %e") \
-	x(INODE_NLINK, ERROR, NONE, JRX_PRF_PREEN_OK,			\
+	x(INODE_NLINK, ERROR, NAMESPACE, JRX_PRF_PREEN_OK,	\
 	  "inode %n (%p) has nlink %f, expected %e (%w)")		\
 	/* any pass */							\
 	x(CHECK_INCOMPLETE, INFO, NONE, 0,				\
@@ -201,6 +202,10 @@ struct jrx_pr_ctx {
 	bool	 has_pos;
 	struct jrx_bpos pos;
 	uint64_t num;			/* %n, JRX_PR_NONE: none */
+	uint64_t want;			/* the expected value as a number, for
+					   a repair (never printed; pass 6:
+					   nlink, the previous extent's end),
+					   JRX_PR_NONE: none */
 	const char *why;		/* %w */
 	char	 expected[96];		/* %e */
 	char	 found[96];		/* %f */
@@ -244,8 +249,8 @@ void jrx_pr_found(struct jrx_pr_ctx *c, const char *fmt, ...)
 
 /*
  * Report one instance: count it, print it (one line of text, or one JSON
- * object), call the hook.  Returns whether it was fixed: always false
- * until repairs exist.
+ * object), call the hook.  Returns false: repairs are whole, decided by
+ * jrx_pr_fixes() once the check is over.
  */
 bool jrx_problem(struct jrx_pr_out *o, enum jrx_pr_code code,
 		 const struct jrx_pr_ctx *c);

@@ -15,7 +15,12 @@
  *    the superblock switch the two roots.  Killed before that write, the
  *    array is as it was and the next fsck repairs it again; after it, it
  *    is repaired.  Refused while pass 3 found damage or pass 4 anything
- *    but alloc problems: the references would not all be known.
+ *    but alloc problems: the references would not all be known;
+ *  - NAMESPACE (repair_namespace.c): pass 6's problems, through the
+ *    store's own transaction path, after the two above (its allocator is
+ *    loaded from the alloc btree, which must be right by then).  Refused
+ *    on the same grounds as the rebuild: a key hidden by damage would be
+ *    taken for missing (an inode for unreachable, a directory for gone).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -101,8 +106,9 @@ static int on_extent(void *ctx, const struct fsck_ptr *leaf,
 }
 
 /* The references must all be known: no damage, no space problem but the
- * alloc keys' own.  false, said on out, if not. */
-static bool rebuild_allowed(const struct jrx_fsck_result *first, FILE *out)
+ * alloc keys' own.  false, said on out (what: what is not done), if not. */
+static bool refs_known(const struct jrx_fsck_result *first, FILE *out,
+		       const char *what)
 {
 	const struct jrx_pr_counts *c = &first->counts;
 	uint64_t other = c->pass[JRX_PASS_BUCKETS] -
@@ -111,11 +117,11 @@ static bool rebuild_allowed(const struct jrx_fsck_result *first, FILE *out)
 	if (first->bad_nodes || c->pass[JRX_PASS_NODES] ||
 	    c->code[JRX_PR_CHECK_INCOMPLETE] || other) {
 		if (out)
-			fprintf(out, "not repaired: alloc and accounting are not"
-				" rebuilt while the btrees' references are not"
-				" all known (%" PRIu64 " damaged nodes, %" PRIu64
+			fprintf(out, "not repaired: %s while the btrees'"
+				" references are not all known (%" PRIu64
+				" damaged nodes, %" PRIu64
 				" node problems, %" PRIu64 " other space"
-				" problems)\n", first->bad_nodes,
+				" problems)\n", what, first->bad_nodes,
 				c->pass[JRX_PASS_NODES], other);
 		return false;
 	}
@@ -131,7 +137,7 @@ static int rebuild_alloc(struct jrx_fsck *f, const struct jrx_fsck_result *first
 	struct jrx_btree_root acct, alloc;
 	int ret;
 
-	if (!rebuild_allowed(first, out))
+	if (!refs_known(first, out, "alloc and accounting are not rebuilt"))
 		return 0;
 	ret = jrx_buckets_init(&s.bt, &a->sb, NULL);
 	if (ret)
@@ -215,5 +221,12 @@ int fsck_repair(struct jrx_array *a, const struct jrx_fsck_opts *o,
 	}
 	free(f->res);
 	fsck_free(f);
+	if (!ret && (fixes & (1u << JRX_FIX_NAMESPACE)) &&
+	    refs_known(first, out, "the namespace is not repaired")) {
+		ret = fsck_repair_namespace(a, o, out);
+		if (ret == 1)
+			*done |= 1u << JRX_FIX_NAMESPACE;
+		ret = ret == 1 ? 0 : ret;
+	}
 	return ret;
 }

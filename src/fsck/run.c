@@ -11,8 +11,8 @@
  *  - otherwise an unclean array is recovered first (the accelerated
  *    recovery, committed; exit code 1), and the result is checked from
  *    disk after the devices are opened again, read-only, under the same
- *    claim (a recovery that fails is handled like a view that fails).  A
- *    clean array is never written (repairs are a later issue);
+ *    claim (a recovery that fails is handled like a view that fails).
+ *    Beyond that, only the repairs write (repair(): -y, -p);
  *  - with preen (-p, -a) and without force (-f) a clean array is reported
  *    clean at once, as e2fsck does at boot.
  *

@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 #include "../btree/fs.h"
-#include "fskeys.h"		/* JRX_DT_REG, JRX_DT_DIR */
+#include "../format/fskeys.h"		/* JRX_DT_REG, JRX_DT_DIR */
 
 int jrx_op_create(struct jrx_fs *fs, uint64_t dir, const char *name,
 		  uint64_t inum, unsigned d_type, uint64_t now);

@@ -7,7 +7,7 @@
  */
 #include <string.h>
 #include "synth_int.h"
-#include "fskeys.h"
+#include "../format/fskeys.h"
 
 #define NAME_MAX_BYTES	16u		/* "user.x" and 8 hex digits */
 #define XVAL_MIN	8u		/* xattr values: 8 to 56 bytes */

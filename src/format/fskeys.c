@@ -1,8 +1,8 @@
-/* fskeys.c - building the workloads' file-system keys (see fskeys.h). */
+/* fskeys.c - building the file-system keys (see fskeys.h). */
 #include <string.h>
 #include "fskeys.h"
-#include "../format/bkey.h"
-#include "../format/checksum.h"
+#include "bkey.h"
+#include "checksum.h"
 
 struct jrx_bpos jrx_fskey_name_pos(uint64_t inum, const char *name,
 				   size_t len)

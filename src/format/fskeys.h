@@ -1,9 +1,10 @@
 /*
- * fskeys.h - the file-system keys the workloads write, built into a
- * caller's buffer: an inode, an extent, a dirent and an xattr key, and
- * the position of a name (a dirent's in its directory, an xattr's in its
- * inode).  The write-path operations (fsops.c) and the synthetic
- * generator (synth_keys.c) both build their keys here, so the same key
+ * fskeys.h - the file-system keys, built into a caller's buffer: an
+ * inode, an extent, a dirent and an xattr key, and the position of a
+ * name (a dirent's in its directory, an xattr's in its inode).  The
+ * write-path operations (workload/fsops.c), the synthetic generator
+ * (workload/synth_keys.c) and fsck's namespace repair
+ * (fsck/repair_namespace.c) all build their keys here, so the same key
  * has the same bytes whoever writes it.
  *
  * buf holds the key header and its value rounded up to 8 bytes; the
@@ -14,7 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "../format/format.h"
+#include "format.h"
 
 #define JRX_DT_REG 8			/* dirent d_type of a regular file */
 #define JRX_DT_DIR 4			/* ... of a directory */
