@@ -19,6 +19,8 @@
 #include "helpers.h"
 #include "fsck/fsck.h"
 #include "btree/mkfs.h"
+#include "io/array.h"
+#include "workload/load.h"
 #include "util/prng.h"
 #include "btree/fs.h"
 
@@ -301,6 +303,33 @@ int th_format(const char *const *paths, unsigned n, const struct th_geom *g)
 	o.journal_size = g->journal_size;
 	o.force = g->force;
 	return jrx_format(paths, n, &o);
+}
+
+void th_small_loaded_array(const struct th_dir *dir, char p[2][256],
+			   const char *paths[2], uint64_t ops,
+			   const char *oracle)
+{
+	struct th_geom g = {
+		.size = 64ull << 20, .bucket_size = 128u << 10,
+		.node_size = 16u << 10, .replicas = 2, .journal_size = 1u << 20,
+	};
+	struct jrx_load_opts o;
+	struct jrx_load_result r;
+	struct jrx_array a;
+
+	th_path(p[0], dir, "d0");
+	th_path(p[1], dir, "d1");
+	paths[0] = p[0];
+	paths[1] = p[1];
+	assert_jrx_ok(th_format(paths, 2, &g));
+	jrx_load_opts_default(&o);
+	o.ops = ops;
+	o.seed = 42;
+	o.oracle = oracle;
+	assert_jrx_ok(jrx_array_open(&a, paths, 2, 0));
+	assert_jrx_ok(jrx_load(&a, &o, &r));
+	jrx_array_close(&a);
+	assert_false(r.crashed);
 }
 
 /* ------------------------------------------------------------ randomness */

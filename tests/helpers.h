@@ -129,6 +129,15 @@ struct th_geom {
 int th_format(const char *const *paths, unsigned n, const struct th_geom *g);
 
 /*
+ * fsck's test array: d0 and d1 in dir (paths into p, 256 bytes each),
+ * 64 MiB with 128 KiB buckets, 16 KiB nodes, 2 journal replicas, then
+ * `ops` operations of jrx_load (seed 42, oracle if not NULL), clean.
+ */
+void th_small_loaded_array(const struct th_dir *dir, char p[2][256],
+			   const char *paths[2], uint64_t ops,
+			   const char *oracle);
+
+/*
  * Damage for fsck's repair tests: the alloc key of the first bucket that
  * holds user data on the clean array at paths says one sector more than
  * the bucket has (written through the store, committed, clean again).

@@ -95,29 +95,10 @@ static void print_seen(void)
 static int setup(void **state)
 {
 	static struct env e;
-	struct th_geom g = {
-		.size = 64ull << 20, .bucket_size = 128u << 10,
-		.node_size = 16u << 10, .replicas = 2, .journal_size = 1u << 20,
-	};
-	struct jrx_load_opts o;
-	struct jrx_load_result r;
-	struct jrx_array a;
 
 	th_dir_make(&e.dir);
-	th_path(e.p[0], &e.dir, "d0");
-	th_path(e.p[1], &e.dir, "d1");
-	e.paths[0] = e.p[0];
-	e.paths[1] = e.p[1];
-	assert_jrx_ok(th_format(e.paths, 2, &g));
 	th_path(e.oracle, &e.dir, "oracle.sqlite");
-	jrx_load_opts_default(&o);
-	o.ops = 3000;
-	o.seed = 42;
-	o.oracle = e.oracle;
-	assert_jrx_ok(jrx_array_open(&a, e.paths, 2, 0));
-	assert_jrx_ok(jrx_load(&a, &o, &r));
-	jrx_array_close(&a);
-	assert_false(r.crashed);
+	th_small_loaded_array(&e.dir, e.p, e.paths, 3000, e.oracle);
 	*state = &e;
 	return 0;
 }
