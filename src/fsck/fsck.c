@@ -181,6 +181,17 @@ void fsck_report_later(struct jrx_fsck *f, enum jrx_fsck_pass pass,
 	f->nr_later = kept;
 }
 
+void fsck_drop_later(struct jrx_fsck *f, enum jrx_fsck_pass pass,
+		     unsigned btree)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < f->nr_later; i++)
+		if (f->later[i].pass != pass || f->later[i].btree != btree)
+			f->later[kept++] = f->later[i];
+	f->nr_later = kept;
+}
+
 void fsck_incomplete(struct jrx_fsck *f, const char *what, unsigned btree)
 {
 	struct jrx_pr_ctx c;

@@ -119,6 +119,10 @@ void fsck_defer(struct jrx_fsck *f, enum jrx_pr_code code,
  * of ids (0..NR-1), each btree's in the order found, and drop them. */
 void fsck_report_later(struct jrx_fsck *f, enum jrx_fsck_pass pass,
 		       const unsigned *ids, size_t nr_ids);
+/* Drop the problems held back for pass while btree was walked (a pass
+ * that walks it again to find them again, in order). */
+void fsck_drop_later(struct jrx_fsck *f, enum jrx_fsck_pass pass,
+		     unsigned btree);
 
 /* Nodes a walk reads in one batch, unless o->window says: 64 MiB of them. */
 #define FSCK_WINDOW_BYTES	(64u << 20)

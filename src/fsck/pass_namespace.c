@@ -16,8 +16,21 @@
  *    one, and nlink is the number of names of a file, or 2 + the number
  *    of subdirectories of a directory.
  *
- * Memory: one entry of 56 bytes per inode, and an index of 4 to 8
- * bytes per inode (hash, open addressing) for the lookups.
+ * A dirent's directory comes in key order (dirents are keyed by it):
+ * looked up forward from a cursor.  Its target is anywhere: looking each
+ * one up at random cost two cache misses a dirent, so the walk keeps a
+ * record of each target instead (join_targets: its inum, its type, its
+ * directory), sorted by inum once the walk is over, and merged with the
+ * inode table, which is sorted by inum too: names and subdirectories are
+ * counted there.  A target missing or of the wrong type is rare; then
+ * the dirents are walked again, checked one by one as the first walk
+ * would have (their problems dropped and found again, so they come in
+ * the same order), the targets looked up only when the merge found them
+ * bad.
+ *
+ * Memory: one entry of 56 bytes per inode, 16 bytes per dirent (twice,
+ * while sorting); without the memory for those, the targets are looked
+ * up by a hash index of the inodes (4 to 8 bytes per inode).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -27,6 +40,7 @@
 #include "fsck_int.h"
 #include "../format/checksum.h"
 #include "../format/format.h"
+#include "../sort/sort.h"
 #include "../util/diag.h"
 #include "../util/vec.h"
 
@@ -63,6 +77,22 @@ struct fsck_names {
 	uint64_t	 prev_inum, prev_end;	/* the last extent seen */
 	bool		 have_prev;
 	uint64_t	 hidden;	/* inodes looked for in damaged nodes */
+	bool		 unsorted;	/* v is not in inum order (damage) */
+	/*
+	 * The dirents' targets, for join_targets: two words each, the
+	 * target's inum (high) and (directory's index in v + 1) << 8 |
+	 * d_type (low, 0 << 8: no directory); nr_refs of them.  Without
+	 * room for more (memory, 2^32), targets are looked up at once.
+	 */
+	uint64_t	*refs;
+	size_t		 nr_refs, cap_refs;
+	bool		 at_once;
+	/* targets found missing or of the wrong type (sorted, unique once
+	 * join_targets is done); the dirents walk again (recheck) to
+	 * report the dirents naming them */
+	uint64_t	*bad;
+	size_t		 nr_bad, cap_bad;
+	bool		 recheck;
 };
 
 /* An inode not found may only be hidden by damage: then say nothing. */
@@ -138,6 +168,12 @@ static struct ino *find(struct fsck_names *s, uint64_t inum)
 		if (s->v[s->hash[h] - 1].inum == inum)
 			return &s->v[s->hash[h] - 1];
 	return NULL;
+}
+
+/* One inode, or a few: the binary search (no index built for them). */
+static struct ino *find_one(struct fsck_names *s, uint64_t inum)
+{
+	return s->unsorted ? find(s, inum) : find_sorted(s, inum);
 }
 
 /*
@@ -217,6 +253,8 @@ static int on_inode(void *ctx, const struct fsck_ptr *leaf,
 	(void)leaf;
 	if (s->nr && s->v[s->nr - 1].inum == k->p.inode)
 		return 0;	/* another snapshot of it: the first one counts */
+	if (s->nr && s->v[s->nr - 1].inum > k->p.inode)
+		s->unsorted = true;	/* the merge cannot be used */
 	ret = fsck_big_reserve((void **)&s->v, &s->cap, s->nr, sizeof(*s->v),
 			       (size_t)1 << 15, "fsck inode table");
 	if (ret)
@@ -248,6 +286,81 @@ static struct jrx_pr_ctx *named(struct lazy *z, unsigned btree,
 	return &z->c;
 }
 
+/* Note a bad target for the recheck (unsorted until join_targets). */
+static int add_bad(struct fsck_names *s, uint64_t target)
+{
+	if (s->nr_bad && s->bad[s->nr_bad - 1] == target)
+		return 0;
+	if (JRX_VEC_RESERVE(s->bad, s->nr_bad, s->cap_bad, 1,
+			    "fsck list of bad dirent targets"))
+		return -ENOMEM;
+	s->bad[s->nr_bad++] = target;
+	return 0;
+}
+
+/* Keep the dirent's target for join_targets; false: no room, look it up. */
+static bool add_ref(struct fsck_names *s, uint64_t target,
+		    const struct ino *dir, uint8_t d_type)
+{
+	uint64_t lo = (dir ? (uint64_t)(dir - s->v) + 1 : 0) << 8 | d_type;
+
+	if (s->at_once)
+		return false;
+	if (s->nr_refs >= UINT32_MAX - 1 ||
+	    fsck_big_reserve((void **)&s->refs, &s->cap_refs, s->nr_refs,
+			     2 * sizeof(*s->refs), (size_t)1 << 16,
+			     "fsck list of dirent targets")) {
+		jrx_diag_clear();	/* slower, the same result */
+		s->at_once = true;
+		return false;
+	}
+	s->refs[2 * s->nr_refs] = lo;
+	s->refs[2 * s->nr_refs + 1] = target;
+	s->nr_refs++;
+	return true;
+}
+
+/*
+ * What a dirent's target t (NULL: missing) says: the counts (unless
+ * count is false: the recheck), and whether it is bad (missing and not
+ * hidden by damage, or of another type than d_type).
+ */
+static bool target_seen(struct fsck_names *s, struct ino *t, uint64_t target,
+			struct ino *dir, uint8_t d_type, bool count)
+{
+	if (!t) {
+		if (!lost(s, target))
+			return true;
+		if (count && dir && d_type == (S_IFDIR_ >> 12))
+			dir->subdirs++;	/* its parent's nlink counts it */
+		return false;
+	}
+	if (count) {
+		t->names++;
+		if (is_dir(t) && dir)
+			dir->subdirs++;
+	}
+	return d_type != ((t->mode & S_IFMT_) >> 12);
+}
+
+/* Whether target is one join_targets found bad (s->bad, sorted). */
+static bool is_bad(const struct fsck_names *s, uint64_t target)
+{
+	size_t lo = 0, hi = s->nr_bad;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->bad[mid] == target)
+			return true;
+		if (s->bad[mid] < target)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
 static int on_dirent(void *ctx, const struct fsck_ptr *leaf,
 		     const struct jrx_bkey *k)
 {
@@ -260,8 +373,10 @@ static int on_dirent(void *ctx, const struct fsck_ptr *leaf,
 	uint64_t h = jrx_name_hash(name, d->name_len);
 
 	(void)leaf;
-	s->dirents++;
-	s->f->res->pass[JRX_PASS_NAMESPACE].checked++;
+	if (!s->recheck) {
+		s->dirents++;
+		s->f->res->pass[JRX_PASS_NAMESPACE].checked++;
+	}
 	if (h != k->p.offset) {
 		c = named(&z, JRX_BTREE_DIRENTS, k, name, d->name_len);
 		jrx_pr_expected(c, "%#" PRIx64, h);
@@ -279,28 +394,90 @@ static int on_dirent(void *ctx, const struct fsck_ptr *leaf,
 		jrx_pr_found(c, "%#o", dir->mode);
 		fsck_report(s->f, JRX_PR_DIRENT_NOT_IN_DIR, c);
 	}
-	t = find(s, d->target);
+	/* the first walk: the target is checked when the walk is over */
+	if (!s->recheck && add_ref(s, d->target, dir, d->d_type))
+		return 0;
+	if (s->recheck && !is_bad(s, d->target))
+		return 0;
+	t = s->recheck ? find_one(s, d->target) : find(s, d->target);
+	if (!target_seen(s, t, d->target, dir, d->d_type, !s->recheck))
+		return 0;
+	if (!s->recheck && add_bad(s, d->target))
+		return -ENOMEM;	/* jrx_diag() says what */
 	if (!t) {
-		if (!lost(s, d->target)) {
-			c = named(&z, JRX_BTREE_DIRENTS, k, name, d->name_len);
-			jrx_pr_found(c, "%" PRIu64, d->target);
-			fsck_report(s->f, JRX_PR_DIRENT_DANGLING, c);
-		} else if (dir && d->d_type == (S_IFDIR_ >> 12)) {
-			dir->subdirs++;	/* its parent's nlink counts it */
-		}
+		c = named(&z, JRX_BTREE_DIRENTS, k, name, d->name_len);
+		jrx_pr_found(c, "%" PRIu64, d->target);
+		fsck_report(s->f, JRX_PR_DIRENT_DANGLING, c);
 		return 0;
 	}
-	t->names++;
-	if (is_dir(t) && dir)
-		dir->subdirs++;
-	if (d->d_type != ((t->mode & S_IFMT_) >> 12)) {
-		c = named(&z, JRX_BTREE_DIRENTS, k, name, d->name_len);
-		c->num = t->inum;
-		jrx_pr_expected(c, "%u", (t->mode & S_IFMT_) >> 12);
-		jrx_pr_found(c, "%u", d->d_type);
-		fsck_report(s->f, JRX_PR_DIRENT_WRONG_TYPE, c);
-	}
+	c = named(&z, JRX_BTREE_DIRENTS, k, name, d->name_len);
+	c->num = t->inum;
+	jrx_pr_expected(c, "%u", (t->mode & S_IFMT_) >> 12);
+	jrx_pr_found(c, "%u", d->d_type);
+	fsck_report(s->f, JRX_PR_DIRENT_WRONG_TYPE, c);
 	return 0;
+}
+
+static int cmp_u64(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+/*
+ * The targets kept by the walk, sorted by inum and merged with the inode
+ * table (sorted by inum: no lookup, memory read in order); each counted,
+ * the bad ones noted.  Then, if any is bad, the dirents walked again
+ * (recheck): their problems, dropped, come again in walk order, those
+ * of the bad targets with them.
+ */
+static int join_targets(struct fsck_names *s)
+{
+	struct jrx_fsck *f = s->f;
+	uint64_t *tmp = NULL;
+	size_t bytes = s->nr_refs * 2 * sizeof(*s->refs), i = 0;
+	int ret = 0;
+
+	if (s->nr_refs > 1 && !s->unsorted) {
+		tmp = fsck_big_alloc(bytes);
+		if (tmp)
+			jrx_sort_u128(s->refs, tmp, s->nr_refs);
+		fsck_big_free(tmp, bytes);
+	}
+	for (size_t r = 0; !ret && r < s->nr_refs; r++) {
+		uint64_t lo = s->refs[2 * r], target = s->refs[2 * r + 1];
+		struct ino *dir = lo >> 8 ? &s->v[(lo >> 8) - 1] : NULL, *t;
+
+		if (tmp) {	/* sorted: the merge */
+			while (i < s->nr && s->v[i].inum < target)
+				i++;
+			t = i < s->nr && s->v[i].inum == target ? &s->v[i] : NULL;
+		} else {
+			t = find(s, target);
+		}
+		if (target_seen(s, t, target, dir, (uint8_t)lo, true))
+			ret = add_bad(s, target);
+	}
+	fsck_big_free(s->refs, s->cap_refs * 2 * sizeof(*s->refs));
+	s->refs = NULL;
+	s->nr_refs = s->cap_refs = 0;
+	if (ret || !s->nr_bad)
+		return ret;
+	qsort(s->bad, s->nr_bad, sizeof(*s->bad), cmp_u64);
+	/* the dirents again, their problems found again in walk order */
+	fsck_drop_later(f, JRX_PASS_NAMESPACE, JRX_BTREE_DIRENTS);
+	s->recheck = true;
+	s->cursor = 0;
+	f->defer = true;
+	f->defer_btree = JRX_BTREE_DIRENTS;
+	ret = fsck_walk(f, &(struct fsck_walk){
+		.btree_id = JRX_BTREE_DIRENTS, .leaves = true,
+		.key = fsck_names_key, .ctx = s,
+	});
+	f->defer = false;
+	s->recheck = false;
+	return ret;
 }
 
 static struct jrx_pr_ctx *ranged(struct lazy *z, const struct jrx_bkey *k,
@@ -386,7 +563,7 @@ static int on_xattr(void *ctx, const struct fsck_ptr *leaf,
 /* Names and link counts, once every dirent has been seen. */
 static void check_links(struct fsck_names *s)
 {
-	struct ino *root = find(s, JRX_ROOT_INO);
+	struct ino *root = find_one(s, JRX_ROOT_INO);
 	struct jrx_pr_ctx c;
 
 	jrx_pr_ctx_init(&c);
@@ -460,6 +637,8 @@ void fsck_names_free(struct fsck_names *s)
 {
 	if (!s)
 		return;
+	fsck_big_free(s->refs, s->cap_refs * 2 * sizeof(*s->refs));
+	free(s->bad);
 	fsck_big_free(s->hash, (s->mask + 1) * sizeof(*s->hash));
 	fsck_big_free(s->v, s->cap * sizeof(*s->v));
 	free(s);
@@ -476,21 +655,27 @@ int fsck_pass_namespace(struct jrx_fsck *f)
 	int ret = 0;
 
 	f->names = NULL;	/* this pass's from now on */
-	if (s) {
-		/* pass 3's walk collected it (in the order below) */
-		fsck_report_later(f, JRX_PASS_NAMESPACE, fsck_names_order,
-				  FSCK_NAMES_NR);
-	} else {
+	if (!s) {
+		/* pass 3's walk did not collect it: the walks, their
+		 * problems held back as pass 3's are */
 		ret = fsck_names_begin(f, &s);
+		f->defer = true;
 		for (size_t i = 0; !ret && i < FSCK_NAMES_NR; i++) {
 			struct fsck_walk w = {
 				.btree_id = fsck_names_order[i], .leaves = true,
 				.key = fsck_names_key, .ctx = s,
 			};
 
+			f->defer_btree = (uint8_t)fsck_names_order[i];
 			ret = fsck_walk(f, &w);
 		}
+		f->defer = false;
 	}
+	if (!ret)
+		ret = join_targets(s);
+	/* what the walk found (in the order above) */
+	fsck_report_later(f, JRX_PASS_NAMESPACE, fsck_names_order,
+			  FSCK_NAMES_NR);
 	if (!ret) {
 		f->res->pass[JRX_PASS_NAMESPACE].checked += s->nr;
 		check_links(s);
