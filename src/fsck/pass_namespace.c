@@ -79,13 +79,13 @@ struct fsck_names {
 	uint64_t	 hidden;	/* inodes looked for in damaged nodes */
 	bool		 unsorted;	/* v is not in inum order (damage) */
 	/*
-	 * The dirents' targets, for join_targets: two words each, the
-	 * target's inum (high) and (directory's index in v + 1) << 8 |
-	 * d_type (low, 0 << 8: no directory); nr_refs of them.  Without
-	 * room for more (memory, 2^32), targets are looked up at once.
+	 * A batch of the dirents' targets (flush_refs): two words each,
+	 * the target's inum (high) and (its directory's index in v + 1)
+	 * << 8 | d_type (low; 0 << 8: no directory); tmp, for the sort.
+	 * Without the memory for them, targets are looked up at once.
 	 */
-	uint64_t	*refs;
-	size_t		 nr_refs, cap_refs;
+	uint64_t	*refs, *tmp;
+	size_t		 nr_refs;
 	bool		 at_once;
 	/* targets found missing or of the wrong type (sorted, unique once
 	 * join_targets is done); the dirents walk again (recheck) to
@@ -302,28 +302,6 @@ static int add_bad(struct fsck_names *s, uint64_t target)
 	return 0;
 }
 
-/* Keep the dirent's target for join_targets; false: no room, look it up. */
-static bool add_ref(struct fsck_names *s, uint64_t target,
-		    const struct ino *dir, uint8_t d_type)
-{
-	uint64_t lo = (dir ? (uint64_t)(dir - s->v) + 1 : 0) << 8 | d_type;
-
-	if (s->at_once)
-		return false;
-	if (s->nr_refs >= UINT32_MAX - 1 ||
-	    fsck_big_reserve((void **)&s->refs, &s->cap_refs, s->nr_refs,
-			     2 * sizeof(*s->refs), (size_t)1 << 16,
-			     "fsck list of dirent targets")) {
-		jrx_diag_clear();	/* slower, the same result */
-		s->at_once = true;
-		return false;
-	}
-	s->refs[2 * s->nr_refs] = lo;
-	s->refs[2 * s->nr_refs + 1] = target;
-	s->nr_refs++;
-	return true;
-}
-
 /*
  * What a dirent's target t (NULL: missing) says: the counts (unless
  * count is false: the recheck), and whether it is bad (missing and not
@@ -365,6 +343,92 @@ static bool is_bad(const struct fsck_names *s, uint64_t target)
 	return false;
 }
 
+/* Targets sorted and merged a batch at a time (16 MiB, twice). */
+#define REF_BATCH	((size_t)1 << 20)
+
+/*
+ * The inode inum of the sorted table, searched forward from *i, in
+ * steps that double, then halving; *i moves there (a sorted batch of
+ * targets goes through the table once, reading only near its targets).
+ */
+static struct ino *seek(struct fsck_names *s, size_t *i, uint64_t inum)
+{
+	size_t lo = *i, hi, step = 1;
+
+	if (lo < s->nr && s->v[lo].inum < inum) {
+		/* v[lo].inum < inum: the first entry >= inum is in (lo, hi] */
+		for (hi = lo + 1; hi < s->nr && s->v[hi].inum < inum; step *= 2) {
+			lo = hi;
+			hi = step < s->nr - hi ? hi + step : s->nr;
+		}
+		while (hi - lo > 1) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (s->v[mid].inum < inum)
+				lo = mid;
+			else
+				hi = mid;
+		}
+		lo = hi;
+	}
+	*i = lo;
+	return lo < s->nr && s->v[lo].inum == inum ? &s->v[lo] : NULL;
+}
+
+/*
+ * The batch of targets, sorted by inum and merged with the inode table
+ * (sorted by inum: no lookup at random, the table read in order); each
+ * counted, the bad ones noted for the recheck.  A table out of order
+ * (damage) is looked up instead.
+ */
+static int flush_refs(struct fsck_names *s)
+{
+	size_t i = 0;
+	int ret = 0;
+
+	if (!s->unsorted)
+		jrx_sort_u128(s->refs, s->tmp, s->nr_refs);
+	for (size_t r = 0; !ret && r < s->nr_refs; r++) {
+		uint64_t lo = s->refs[2 * r], target = s->refs[2 * r + 1];
+		struct ino *dir = lo >> 8 ? &s->v[(lo >> 8) - 1] : NULL;
+		struct ino *t = s->unsorted ? find(s, target) :
+			seek(s, &i, target);
+
+		if (target_seen(s, t, target, dir, (uint8_t)lo, true))
+			ret = add_bad(s, target);
+	}
+	s->nr_refs = 0;
+	return ret;
+}
+
+/*
+ * Keep the dirent's target for flush_refs: 0, 1 when there is no memory
+ * for the batch (look it up at once), or an error.
+ */
+static int add_ref(struct fsck_names *s, uint64_t target,
+		   const struct ino *dir, uint8_t d_type)
+{
+	uint64_t lo = (dir ? (uint64_t)(dir - s->v) + 1 : 0) << 8 | d_type;
+	int ret;
+
+	if (s->at_once)
+		return 1;
+	if (!s->refs) {
+		s->refs = fsck_big_alloc(REF_BATCH * 2 * sizeof(*s->refs));
+		s->tmp = fsck_big_alloc(REF_BATCH * 2 * sizeof(*s->tmp));
+		if (!s->refs || !s->tmp) {	/* slower, the same result */
+			s->at_once = true;
+			return 1;
+		}
+	}
+	if (s->nr_refs == REF_BATCH && (ret = flush_refs(s)))
+		return ret;
+	s->refs[2 * s->nr_refs] = lo;
+	s->refs[2 * s->nr_refs + 1] = target;
+	s->nr_refs++;
+	return 0;
+}
+
 static int on_dirent(void *ctx, const struct fsck_ptr *leaf,
 		     const struct jrx_bkey *k)
 {
@@ -375,6 +439,7 @@ static int on_dirent(void *ctx, const struct fsck_ptr *leaf,
 	struct lazy z;
 	struct jrx_pr_ctx *c;
 	uint64_t h = jrx_name_hash(name, d->name_len);
+	int ret;
 
 	(void)leaf;
 	z.init = false;
@@ -399,9 +464,9 @@ static int on_dirent(void *ctx, const struct fsck_ptr *leaf,
 		jrx_pr_found(c, "%#o", dir->mode);
 		fsck_report(s->f, JRX_PR_DIRENT_NOT_IN_DIR, c);
 	}
-	/* the first walk: the target is checked when the walk is over */
-	if (!s->recheck && add_ref(s, d->target, dir, d->d_type))
-		return 0;
+	/* the first walk: the target is checked with its batch */
+	if (!s->recheck && (ret = add_ref(s, d->target, dir, d->d_type)) <= 0)
+		return ret;
 	if (s->recheck && !is_bad(s, d->target))
 		return 0;
 	t = s->recheck ? find_one(s, d->target) : find(s, d->target);
@@ -431,46 +496,18 @@ static int cmp_u64(const void *x, const void *y)
 }
 
 /*
- * The targets kept by the walk, sorted by inum and merged with the inode
- * table (sorted by inum: no lookup, memory read in order); each counted,
- * the bad ones noted.  Then, if any is bad, the dirents walked again
- * (recheck): their problems, dropped, come again in walk order, those
- * of the bad targets with them.
+ * The last batch of targets; then, if any target is bad, the dirents
+ * walked again (recheck): their problems, dropped, come again in walk
+ * order, those of the bad targets with them.
  */
 static int join_targets(struct fsck_names *s)
 {
 	struct jrx_fsck *f = s->f;
-	uint64_t *tmp = NULL;
-	size_t bytes = s->nr_refs * 2 * sizeof(*s->refs), i = 0;
-	int ret = 0;
+	int ret = s->nr_refs ? flush_refs(s) : 0;
 
-	if (s->nr_refs > 1 && !s->unsorted) {
-		tmp = fsck_big_alloc(bytes);
-		if (tmp)
-			jrx_sort_u128(s->refs, tmp, s->nr_refs);
-		fsck_big_free(tmp, bytes);
-	}
-	for (size_t r = 0; !ret && r < s->nr_refs; r++) {
-		uint64_t lo = s->refs[2 * r], target = s->refs[2 * r + 1];
-		struct ino *dir = lo >> 8 ? &s->v[(lo >> 8) - 1] : NULL, *t;
-
-		if (tmp) {	/* sorted: the merge */
-			while (i < s->nr && s->v[i].inum < target)
-				i++;
-			t = i < s->nr && s->v[i].inum == target ? &s->v[i] : NULL;
-		} else {
-			t = find(s, target);
-		}
-		if (target_seen(s, t, target, dir, (uint8_t)lo, true))
-			ret = add_bad(s, target);
-	}
-	fsck_big_free(s->refs, s->cap_refs * 2 * sizeof(*s->refs));
-	s->refs = NULL;
-	s->nr_refs = s->cap_refs = 0;
 	if (ret || !s->nr_bad)
 		return ret;
 	qsort(s->bad, s->nr_bad, sizeof(*s->bad), cmp_u64);
-	/* the dirents again, their problems found again in walk order */
 	fsck_drop_later(f, JRX_PASS_NAMESPACE, JRX_BTREE_DIRENTS);
 	s->recheck = true;
 	s->cursor = 0;
@@ -647,7 +684,8 @@ void fsck_names_free(struct fsck_names *s)
 {
 	if (!s)
 		return;
-	fsck_big_free(s->refs, s->cap_refs * 2 * sizeof(*s->refs));
+	fsck_big_free(s->refs, REF_BATCH * 2 * sizeof(*s->refs));
+	fsck_big_free(s->tmp, REF_BATCH * 2 * sizeof(*s->tmp));
 	free(s->bad);
 	fsck_big_free(s->hash, (s->mask + 1) * sizeof(*s->hash));
 	fsck_big_free(s->v, s->cap * sizeof(*s->v));
