@@ -28,9 +28,10 @@
  * the same order), the targets looked up only when the merge found them
  * bad.
  *
- * Memory: one entry of 56 bytes per inode, 16 bytes per dirent (twice,
- * while sorting); without the memory for those, the targets are looked
- * up by a hash index of the inodes (4 to 8 bytes per inode).
+ * Memory: 40 bytes per inode (32 in the table, 8 for its inum), two
+ * batches of 16 MiB for the targets; without the memory for those, the
+ * targets are looked up by a hash index of the inodes (4 to 8 bytes per
+ * inode).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -48,13 +49,26 @@
 #define S_IFDIR_ 0040000u
 #define S_IFREG_ 0100000u
 
+/*
+ * An inode of the table; its inum is in the table's num[] (the searches
+ * read those alone, 8 bytes an inode), its key's position is (inum, 0,
+ * snapshot), or the offset in offs[] when OFFSET is set (a key the
+ * checks let by, never written so).
+ */
 struct ino {
-	uint64_t inum;
 	uint64_t size;		/* bytes */
 	uint32_t mode, nlink;
 	uint32_t names;		/* dirents naming it */
 	uint32_t subdirs;	/* dirents in it naming directories */
-	struct jrx_bpos pos;
+	uint32_t snapshot;
+	uint32_t flags;
+};
+enum { INO_OFFSET = 1 };
+
+/* An inode key's offset that is not 0: the inode's index, the offset. */
+struct ino_off {
+	size_t	 idx;
+	uint64_t offset;
 };
 
 /*
@@ -62,8 +76,12 @@ struct ino {
  */
 struct fsck_names {
 	struct jrx_fsck *f;
+	/* the inodes in walk order (inum order), nr of each */
+	uint64_t	*num;
 	struct ino	*v;
-	size_t		 nr, cap;
+	size_t		 nr, cap, cap_num;
+	struct ino_off	*offs;
+	size_t		 nr_offs, cap_offs;
 	/* v's index by inum once the inodes are read: open addressing,
 	 * slot = index in v + 1, 0 empty; mask + 1 slots (a power of 2) */
 	uint32_t	*hash;
@@ -128,7 +146,7 @@ static int index_inodes(struct fsck_names *s)
 		return -ENOMEM;
 	s->mask = slots - 1;
 	for (size_t i = 0; i < s->nr; i++) {
-		uint64_t h = hash_inum(s->v[i].inum) & s->mask;
+		uint64_t h = hash_inum(s->num[i]) & s->mask;
 
 		while (s->hash[h])
 			h = (h + 1) & s->mask;
@@ -144,9 +162,9 @@ static struct ino *find_sorted(struct fsck_names *s, uint64_t inum)
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (s->v[mid].inum == inum)
+		if (s->num[mid] == inum)
 			return &s->v[mid];
-		if (s->v[mid].inum < inum)
+		if (s->num[mid] < inum)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -165,7 +183,7 @@ static struct ino *find(struct fsck_names *s, uint64_t inum)
 		return find_sorted(s, inum);
 	for (uint64_t h = hash_inum(inum) & s->mask; s->hash[h];
 	     h = (h + 1) & s->mask)
-		if (s->v[s->hash[h] - 1].inum == inum)
+		if (s->num[s->hash[h] - 1] == inum)
 			return &s->v[s->hash[h] - 1];
 	return NULL;
 }
@@ -186,10 +204,10 @@ static struct ino *find_next(struct fsck_names *s, uint64_t inum)
 	size_t lo = s->cursor, hi, step = 1;
 	struct ino *i;
 
-	if (lo >= s->nr || s->v[lo].inum > inum)
+	if (lo >= s->nr || s->num[lo] > inum)
 		goto lookup;
-	/* v[lo].inum <= inum: find hi with v[hi].inum >= inum */
-	for (hi = lo; hi < s->nr && s->v[hi].inum < inum; step *= 2) {
+	/* num[lo] <= inum: find hi with num[hi] >= inum */
+	for (hi = lo; hi < s->nr && s->num[hi] < inum; step *= 2) {
 		lo = hi;
 		hi = step < s->nr - hi ? hi + step : s->nr;
 		if (step > 4096)
@@ -198,14 +216,14 @@ static struct ino *find_next(struct fsck_names *s, uint64_t inum)
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (s->v[mid].inum < inum)
+		if (s->num[mid] < inum)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	if (lo < s->nr) {
 		s->cursor = lo;
-		return s->v[lo].inum == inum ? &s->v[lo] : NULL;
+		return s->num[lo] == inum ? &s->v[lo] : NULL;
 	}
 lookup:
 	/* a new stream, or a jump: the binary search (no index built) */
@@ -252,19 +270,50 @@ static int on_inode(void *ctx, const struct fsck_ptr *leaf,
 	int ret;
 
 	(void)leaf;
-	if (s->nr && s->v[s->nr - 1].inum == k->p.inode)
+	if (s->nr && s->num[s->nr - 1] == k->p.inode)
 		return 0;	/* another snapshot of it: the first one counts */
-	if (s->nr && s->v[s->nr - 1].inum > k->p.inode)
+	if (s->nr && s->num[s->nr - 1] > k->p.inode)
 		s->unsorted = true;	/* the merge cannot be used */
-	ret = fsck_big_reserve((void **)&s->v, &s->cap, s->nr, sizeof(*s->v),
-			       (size_t)1 << 15, "fsck inode table");
-	if (ret)
+	if ((ret = fsck_big_reserve((void **)&s->v, &s->cap, s->nr,
+				    sizeof(*s->v), (size_t)1 << 15,
+				    "fsck inode table")) ||
+	    (ret = fsck_big_reserve((void **)&s->num, &s->cap_num, s->nr,
+				    sizeof(*s->num), (size_t)1 << 15,
+				    "fsck inode numbers")))
 		return ret;
+	if (k->p.offset) {
+		if ((ret = JRX_VEC_RESERVE(s->offs, s->nr_offs, s->cap_offs, 1,
+					   "fsck inode key offsets")))
+			return ret;
+		s->offs[s->nr_offs++] = (struct ino_off){ s->nr, k->p.offset };
+	}
+	s->num[s->nr] = k->p.inode;
 	s->v[s->nr++] = (struct ino){
-		.inum = k->p.inode, .size = v->size, .mode = v->mode,
-		.nlink = v->nlink, .pos = k->p,
+		.size = v->size, .mode = v->mode, .nlink = v->nlink,
+		.snapshot = k->p.snapshot, .flags = k->p.offset ? INO_OFFSET : 0,
 	};
 	return 0;
+}
+
+/* The position of inode i's key. */
+static struct jrx_bpos ino_pos(const struct fsck_names *s, const struct ino *i)
+{
+	size_t idx = (size_t)(i - s->v), lo = 0, hi = s->nr_offs;
+	uint64_t offset = 0;
+
+	while ((i->flags & INO_OFFSET) && lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->offs[mid].idx == idx) {
+			offset = s->offs[mid].offset;
+			break;
+		}
+		if (s->offs[mid].idx < idx)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return jrx_bpos(s->num[idx], offset, i->snapshot);
 }
 
 /*
@@ -355,16 +404,16 @@ static struct ino *seek(struct fsck_names *s, size_t *i, uint64_t inum)
 {
 	size_t lo = *i, hi, step = 1;
 
-	if (lo < s->nr && s->v[lo].inum < inum) {
-		/* v[lo].inum < inum: the first entry >= inum is in (lo, hi] */
-		for (hi = lo + 1; hi < s->nr && s->v[hi].inum < inum; step *= 2) {
+	if (lo < s->nr && s->num[lo] < inum) {
+		/* num[lo] < inum: the first entry >= inum is in (lo, hi] */
+		for (hi = lo + 1; hi < s->nr && s->num[hi] < inum; step *= 2) {
 			lo = hi;
 			hi = step < s->nr - hi ? hi + step : s->nr;
 		}
 		while (hi - lo > 1) {
 			size_t mid = lo + (hi - lo) / 2;
 
-			if (s->v[mid].inum < inum)
+			if (s->num[mid] < inum)
 				lo = mid;
 			else
 				hi = mid;
@@ -372,7 +421,7 @@ static struct ino *seek(struct fsck_names *s, size_t *i, uint64_t inum)
 		lo = hi;
 	}
 	*i = lo;
-	return lo < s->nr && s->v[lo].inum == inum ? &s->v[lo] : NULL;
+	return lo < s->nr && s->num[lo] == inum ? &s->v[lo] : NULL;
 }
 
 /*
@@ -481,7 +530,7 @@ static int on_dirent(void *ctx, const struct fsck_ptr *leaf,
 		return 0;
 	}
 	c = named(&z, JRX_BTREE_DIRENTS, k, name, d->name_len);
-	c->num = t->inum;
+	c->num = s->num[t - s->v];
 	jrx_pr_expected(c, "%u", (t->mode & S_IFMT_) >> 12);
 	jrx_pr_found(c, "%u", d->d_type);
 	fsck_report(s->f, JRX_PR_DIRENT_WRONG_TYPE, c);
@@ -636,8 +685,8 @@ static void check_links(struct fsck_names *s)
 		jrx_pr_ctx_init(&c);
 		c.btree = JRX_BTREE_INODES;
 		c.has_pos = true;
-		c.pos = i->pos;
-		c.num = i->inum;
+		c.pos = ino_pos(s, i);
+		c.num = s->num[n];
 		if (i != root && !i->names) {
 			fsck_report(s->f, JRX_PR_INODE_UNREACHABLE, &c);
 			continue;
@@ -689,6 +738,8 @@ void fsck_names_free(struct fsck_names *s)
 	free(s->bad);
 	fsck_big_free(s->hash, (s->mask + 1) * sizeof(*s->hash));
 	fsck_big_free(s->v, s->cap * sizeof(*s->v));
+	fsck_big_free(s->num, s->cap_num * sizeof(*s->num));
+	free(s->offs);
 	free(s);
 }
 
