@@ -8,7 +8,9 @@
  * takes the view's nodes (in memory: nothing to read) and what the engine
  * cannot read: a node not 4 KiB-aligned, and every node of a batch the
  * engine failed (it does not say which read failed), each with one pread,
- * so that a bad read is its own node's NODE_READ problem.  Without the
+ * so that a bad read is its own node's NODE_READ problem; and a node
+ * whose bytes landed but did not decode (their blob went with the failed
+ * decode), to be checked rule by rule from the pool worker's buffer.  Without the
  * engine (it would not open) the pool reads every node: slower, the same
  * result.
  *
@@ -287,19 +289,22 @@ int fsck_reader_load(struct jrx_fsck *f, bool report, unsigned pass,
 		}
 	}
 	f->res->pass[pass].bytes_read += bytes;
-	if (nreq && jrx_io_read(rd->io, rd->reqs, nreq, node_landed, &ld.x)) {
+	if (nreq && jrx_io_read(rd->io, rd->reqs, nreq, node_landed, &ld.x))
 		/* a read failed (which one, the engine does not say) or a
 		 * check ran out of memory: what did not land is read again,
 		 * one pread each, and a bad read is its node's problem */
 		jrx_diag_clear();
-		for (size_t i = 0; i < nreq; i++) {
-			struct fsck_wnode *wn = rd->reqs[i].priv;
+	for (size_t i = 0; i < nreq; i++) {
+		struct fsck_wnode *wn = rd->reqs[i].priv;
 
-			if (wn->loaded)
-				continue;
-			jrx_blob_free(rd->reqs[i].buf);	/* never landed */
-			ld.v[ld.nr++] = wn;
-		}
+		if (wn->loaded)
+			continue;
+		/* never landed, or landed and did not decode (its blob
+		 * freed): read again, and checked rule by rule */
+		if (!wn->retry)
+			jrx_blob_free(rd->reqs[i].buf);
+		wn->retry = false;
+		ld.v[ld.nr++] = wn;
 	}
 	if (ld.nr) {
 		atomic_store(&ld.next, 0);
