@@ -77,6 +77,10 @@ struct fsck_space {
 	struct use	*u[JRX_MAX_DEVICES];
 	uint64_t	 base[JRX_MAX_DEVICES];	/* first group of each device */
 	uint64_t	 groups;		/* buckets of every device */
+	/* bucket_sectors is 1 << shift (a power of two, FORMAT.md 9);
+	 * each device's sectors (nbuckets << shift, at most 2^49) */
+	unsigned	 shift;
+	uint64_t	 dev_sectors[JRX_MAX_DEVICES];
 	/* a bit per sector of each device (mapped, touched where ranges
 	 * lie); a bit per group (bucket) with a sector set twice */
 	uint64_t	*bits[JRX_MAX_DEVICES];
@@ -199,16 +203,14 @@ static int where(const struct fsck_space *s, uint32_t dev, uint64_t sector,
 		 uint64_t len, uint64_t *b)
 {
 	const struct jrx_member *m = &s->f->a->sb.members[dev];
-	uint64_t bs = s->f->bucket_sectors;
-	uint64_t end, dev_sectors;
+	uint64_t end;
 
-	*b = sector / bs;
+	*b = sector >> s->shift;
 	if (*b >= m->nbuckets || !jrx_add_u64(sector, len, &end) ||
-	    !jrx_mul_u64(m->nbuckets, bs, &dev_sectors) || end > dev_sectors ||
-	    *b < m->first_bucket ||
+	    end > s->dev_sectors[dev] || *b < m->first_bucket ||
 	    (*b >= m->journal_bucket && *b < m->journal_bucket + m->journal_nr))
 		return AT_OUTSIDE;
-	return (sector + len - 1) / bs != *b ? AT_CROSSES : AT_DATA;
+	return (sector + len - 1) >> s->shift != *b ? AT_CROSSES : AT_DATA;
 }
 
 /* The problem where() found, reported with c (what the range is). */
@@ -693,6 +695,13 @@ int fsck_space_begin(struct jrx_fsck *f, struct fsck_space **out)
 				" bytes", sizeof(*s));
 	s->f = f;
 	s->budget = HOT_BASE;
+	/* the superblock's check made it so (bucket_size: 64 KiB to 64 MiB) */
+	if (f->bucket_sectors < 128 || f->bucket_sectors & (f->bucket_sectors - 1))
+		ret = jrx_fail(-JRX_ERR_SB_INVALID, "%s: bucket_size %" PRIu32
+			       " is not a power of two of at least 64 KiB",
+			       f->a->devs[0].path, f->a->sb.bucket_size);
+	else
+		s->shift = (unsigned)__builtin_ctz(f->bucket_sectors);
 	for (unsigned d = 0; !ret && d < f->a->nr_devs; d++) {
 		uint64_t nb = f->a->sb.members[d].nbuckets;
 		size_t bytes;
@@ -718,6 +727,7 @@ int fsck_space_begin(struct jrx_fsck *f, struct fsck_space **out)
 			s->bits_bytes[d] = bytes;
 		s->base[d] = s->groups;
 		s->groups += nb;	/* at most 64 x 2^32 */
+		s->dev_sectors[d] = nb << s->shift;
 	}
 	if (!ret && !(s->hot = fsck_big_alloc((s->groups + 63) / 64 * 8)))
 		ret = jrx_fail(-ENOMEM, "allocating the fsck hot bucket bitmap:"
