@@ -342,6 +342,12 @@ int jrx_bnode_decode_adopt(struct jrx_bnode *n, void *img, size_t node_size,
 			continue;
 		k = (const void *)(b + 1);
 		end = (const void *)((const uint64_t *)(b + 1) + b->u64s);
+		/* room for every key of the bset (at least 5 u64s each) */
+		ret = JRX_VEC_RESERVE(n->keys, n->nr, n->cap,
+				      b->u64s / JRX_BKEY_U64S,
+				      "btree node's keys");
+		if (ret)
+			goto err;
 		for (; k < end; k = jrx_bkey_next(k)) {
 			const char *kwhy;
 
@@ -357,10 +363,19 @@ int jrx_bnode_decode_adopt(struct jrx_bnode *n, void *img, size_t node_size,
 			if (jrx_bpos_cmp(k->p, n->min) < 0 ||
 			    jrx_bpos_cmp(k->p, n->max) > 0)
 				BAD("key outside the node's [min, max]");
+			prev = k;
+			/* past the last key (the first bset, the common
+			 * case): appended as sorted_put() would, in place */
+			if (k->type != JRX_KEY_WHITEOUT && n->nr < n->cap &&
+			    (!n->nr ||
+			     jrx_bpos_cmp(n->keys[n->nr - 1]->p, k->p) < 0)) {
+				n->keys[n->nr++] = (struct jrx_bkey *)k;
+				n->live_u64s += k->u64s;
+				continue;
+			}
 			ret = sorted_put(n, false, k, false);
 			if (ret)
 				goto err;
-			prev = k;
 		}
 	}
 	return 0;
