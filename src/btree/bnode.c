@@ -46,13 +46,15 @@ static void free_keys(const struct jrx_bnode *n, struct jrx_bkey **v,
 		free_key(n, v[i]);
 }
 
-void jrx_bnode_reset(struct jrx_bnode *n)
+/* n reset; its blob, no longer n's, returned. */
+static char *reset_keep_blob(struct jrx_bnode *n)
 {
+	char *blob = n->blob;
+
 	free_keys(n, n->keys, n->nr);
 	free_keys(n, n->pend, n->pnr);
 	free_keys(n, n->in, n->nin);
 	n->nin = 0;
-	jrx_blob_free(n->blob);
 	n->blob = NULL;
 	n->blob_len = 0;
 	n->nr = n->pnr = 0;
@@ -61,17 +63,31 @@ void jrx_bnode_reset(struct jrx_bnode *n)
 	n->bsets = 0;
 	n->dirty_seq = 0;
 	n->fresh = false;
+	return blob;
 }
 
-void jrx_bnode_free(struct jrx_bnode *n)
+void jrx_bnode_reset(struct jrx_bnode *n)
 {
+	jrx_blob_free(reset_keep_blob(n));
+}
+
+void *jrx_bnode_free_keep_blob(struct jrx_bnode *n)
+{
+	char *blob;
+
 	if (!n)
-		return;
-	jrx_bnode_reset(n);
+		return NULL;
+	blob = reset_keep_blob(n);
 	free(n->keys);
 	free(n->pend);
 	free(n->in);
 	free(n);
+	return blob;
+}
+
+void jrx_bnode_free(struct jrx_bnode *n)
+{
+	jrx_blob_free(jrx_bnode_free_keep_blob(n));
 }
 
 static size_t lower_bound(struct jrx_bkey *const *v, size_t nr,

@@ -292,7 +292,7 @@ static int visit(struct walk *s, unsigned L, size_t i)
 	ret = 0;
 out:
 	if (!L)
-		fsck_wnode_release(wn);	/* a leaf is done with */
+		fsck_reader_release(f->rd, wn);	/* a leaf is done with */
 	return ret;
 }
 
@@ -428,7 +428,7 @@ static int walk_tree(struct jrx_fsck *f, struct fsck_walk *w,
 	}
 	for (unsigned L = 0; L <= s.top; L++) {
 		for (size_t i = 0; i < s.lv[L].nr; i++)
-			fsck_wnode_release(&s.lv[L].v[i]);
+			fsck_reader_release(f->rd, &s.lv[L].v[i]);
 		free(s.lv[L].v);
 	}
 	free(s.lv);
