@@ -394,6 +394,8 @@ static bool is_bad(const struct fsck_names *s, uint64_t target)
 
 /* Targets sorted and merged a batch at a time (16 MiB, twice). */
 #define REF_BATCH	((size_t)1 << 20)
+/* Inodes of the batch's targets asked for ahead of their counting. */
+#define REF_AHEAD	8
 
 /*
  * The inode inum of the sorted table, searched forward from *i, in
@@ -432,17 +434,34 @@ static struct ino *seek(struct fsck_names *s, size_t *i, uint64_t inum)
  */
 static int flush_refs(struct fsck_names *s)
 {
+	uint64_t *at = s->tmp;	/* index in v + 1 of each target, 0: none */
 	size_t i = 0;
 	int ret = 0;
 
 	if (!s->unsorted)
 		jrx_sort_u128(s->refs, s->tmp, s->nr_refs);
-	for (size_t r = 0; !ret && r < s->nr_refs; r++) {
-		uint64_t lo = s->refs[2 * r], target = s->refs[2 * r + 1];
-		struct ino *dir = lo >> 8 ? &s->v[(lo >> 8) - 1] : NULL;
+	/* the inums first (read in order), then the entries, asked for a
+	 * few targets ahead: they lie apart, each a cache miss otherwise */
+	for (size_t r = 0; r < s->nr_refs; r++) {
+		uint64_t target = s->refs[2 * r + 1];
 		struct ino *t = s->unsorted ? find(s, target) :
 			seek(s, &i, target);
 
+		at[r] = t ? (uint64_t)(t - s->v) + 1 : 0;
+	}
+	for (size_t r = 0; !ret && r < s->nr_refs; r++) {
+		uint64_t lo = s->refs[2 * r], target = s->refs[2 * r + 1];
+		struct ino *dir = lo >> 8 ? &s->v[(lo >> 8) - 1] : NULL;
+		struct ino *t = at[r] ? &s->v[at[r] - 1] : NULL;
+
+		if (r + REF_AHEAD < s->nr_refs) {
+			uint64_t ahead = s->refs[2 * (r + REF_AHEAD)];
+
+			if (at[r + REF_AHEAD])
+				__builtin_prefetch(&s->v[at[r + REF_AHEAD] - 1]);
+			if (ahead >> 8)
+				__builtin_prefetch(&s->v[(ahead >> 8) - 1]);
+		}
 		if (target_seen(s, t, target, dir, (uint8_t)lo, true))
 			ret = add_bad(s, target);
 	}
