@@ -124,6 +124,10 @@ void fsck_report_later(struct jrx_fsck *f, enum jrx_fsck_pass pass,
 void fsck_drop_later(struct jrx_fsck *f, enum jrx_fsck_pass pass,
 		     unsigned btree);
 
+/* jrx_fsck_inject_limits(): read once at the start of a collector. */
+extern _Atomic bool fsck_inject_all_ranges;
+extern _Atomic size_t fsck_inject_ref_batch;
+
 /* Nodes a walk reads in one batch, unless o->window says: 64 MiB of them. */
 #define FSCK_WINDOW_BYTES	(64u << 20)
 

@@ -695,6 +695,7 @@ int fsck_space_begin(struct jrx_fsck *f, struct fsck_space **out)
 				" bytes", sizeof(*s));
 	s->f = f;
 	s->budget = HOT_BASE;
+	s->all_hot = s->any_hot = atomic_load(&fsck_inject_all_ranges);
 	/* the superblock's check made it so (bucket_size: 64 KiB to 64 MiB) */
 	if (f->bucket_sectors < 128 || f->bucket_sectors & (f->bucket_sectors - 1))
 		ret = jrx_fail(-JRX_ERR_SB_INVALID, "%s: bucket_size %" PRIu32

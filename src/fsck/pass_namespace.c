@@ -35,6 +35,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include "bigmem.h"
@@ -103,7 +104,8 @@ struct fsck_names {
 	 * Without the memory for them, targets are looked up at once.
 	 */
 	uint64_t	*refs, *tmp;
-	size_t		 nr_refs;
+	size_t		 nr_refs, ref_batch;	/* of REF_BATCH, unless a test
+						   says (fsck_inject_ref_batch) */
 	bool		 at_once;
 	/* targets found missing or of the wrong type (sorted, unique once
 	 * join_targets is done); the dirents walk again (recheck) to
@@ -482,14 +484,14 @@ static int add_ref(struct fsck_names *s, uint64_t target,
 	if (s->at_once)
 		return 1;
 	if (!s->refs) {
-		s->refs = fsck_big_alloc(REF_BATCH * 2 * sizeof(*s->refs));
-		s->tmp = fsck_big_alloc(REF_BATCH * 2 * sizeof(*s->tmp));
+		s->refs = fsck_big_alloc(s->ref_batch * 2 * sizeof(*s->refs));
+		s->tmp = fsck_big_alloc(s->ref_batch * 2 * sizeof(*s->tmp));
 		if (!s->refs || !s->tmp) {	/* slower, the same result */
 			s->at_once = true;
 			return 1;
 		}
 	}
-	if (s->nr_refs == REF_BATCH && (ret = flush_refs(s)))
+	if (s->nr_refs == s->ref_batch && (ret = flush_refs(s)))
 		return ret;
 	s->refs[2 * s->nr_refs] = lo;
 	s->refs[2 * s->nr_refs + 1] = target;
@@ -745,6 +747,9 @@ int fsck_names_begin(struct jrx_fsck *f, struct fsck_names **out)
 		return jrx_fail(-ENOMEM, "allocating the fsck namespace check:"
 				" %zu bytes", sizeof(*s));
 	s->f = f;
+	s->ref_batch = atomic_load(&fsck_inject_ref_batch);
+	if (!s->ref_batch)
+		s->ref_batch = REF_BATCH;
 	return 0;
 }
 
@@ -752,8 +757,8 @@ void fsck_names_free(struct fsck_names *s)
 {
 	if (!s)
 		return;
-	fsck_big_free(s->refs, REF_BATCH * 2 * sizeof(*s->refs));
-	fsck_big_free(s->tmp, REF_BATCH * 2 * sizeof(*s->tmp));
+	fsck_big_free(s->refs, s->ref_batch * 2 * sizeof(*s->refs));
+	fsck_big_free(s->tmp, s->ref_batch * 2 * sizeof(*s->tmp));
 	free(s->bad);
 	fsck_big_free(s->hash, (s->mask + 1) * sizeof(*s->hash));
 	fsck_big_free(s->v, s->cap * sizeof(*s->v));
