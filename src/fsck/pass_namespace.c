@@ -19,14 +19,14 @@
  * A dirent's directory comes in key order (dirents are keyed by it):
  * looked up forward from a cursor.  Its target is anywhere: looking each
  * one up at random cost two cache misses a dirent, so the walk keeps a
- * record of each target instead (join_targets: its inum, its type, its
- * directory), sorted by inum once the walk is over, and merged with the
- * inode table, which is sorted by inum too: names and subdirectories are
- * counted there.  A target missing or of the wrong type is rare; then
- * the dirents are walked again, checked one by one as the first walk
- * would have (their problems dropped and found again, so they come in
- * the same order), the targets looked up only when the merge found them
- * bad.
+ * record of each target instead (add_ref: its inum, its type, its
+ * directory), sorted by inum a batch at a time and merged with the inode
+ * table, which is sorted by inum too (flush_refs): names and
+ * subdirectories are counted there.  A target missing or of the wrong
+ * type is rare; then the dirents are walked again (join_targets),
+ * checked one by one as the first walk would have (their problems
+ * dropped and found again, so they come in the same order), the targets
+ * looked up only when the merge found them bad.
  *
  * Memory: 40 bytes per inode (32 in the table, 8 for its inum), two
  * batches of 16 MiB for the targets; without the memory for those, the
