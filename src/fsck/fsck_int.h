@@ -128,6 +128,10 @@ void fsck_drop_later(struct jrx_fsck *f, enum jrx_fsck_pass pass,
 extern _Atomic bool fsck_inject_all_ranges;
 extern _Atomic size_t fsck_inject_ref_batch;
 
+/* Keys of a leaf a visit prefetches ahead of the one it checks: they
+ * were decoded on another thread. */
+#define FSCK_KEY_AHEAD	4
+
 /* Nodes a walk reads in one batch, unless o->window says: 64 MiB of them. */
 #define FSCK_WINDOW_BYTES	(64u << 20)
 
@@ -229,6 +233,9 @@ int  fsck_space_begin(struct jrx_fsck *f, struct fsck_space **out);
 int  fsck_space_ptr(void *space, const struct fsck_ptr *p);
 int  fsck_space_key(void *space, const struct fsck_ptr *leaf,
 		    const struct jrx_bkey *k);
+/* The same for every key of leaf n, in order (a walk's node callback). */
+int  fsck_space_leaf(void *space, const struct jrx_bnode *n,
+		     const struct fsck_ptr *leaf);
 void fsck_space_free(struct fsck_space *s);
 
 /*
@@ -239,6 +246,8 @@ struct fsck_names;
 int  fsck_names_begin(struct jrx_fsck *f, struct fsck_names **out);
 int  fsck_names_key(void *names, const struct fsck_ptr *leaf,
 		    const struct jrx_bkey *k);
+int  fsck_names_leaf(void *names, const struct jrx_bnode *n,
+		     const struct fsck_ptr *leaf);
 void fsck_names_free(struct fsck_names *s);
 /* inodes, dirents, extents, xattrs: the inode table comes first */
 #define FSCK_NAMES_NR 4

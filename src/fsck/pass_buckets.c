@@ -348,6 +348,24 @@ int fsck_space_key(void *ctx, const struct fsck_ptr *leaf,
 	return 0;
 }
 
+int fsck_space_leaf(void *ctx, const struct jrx_bnode *n,
+		    const struct fsck_ptr *leaf)
+{
+	struct fsck_space *s = ctx;
+	int ret = 0;
+
+	if (leaf->btree_id == JRX_BTREE_EXTENTS)
+		for (size_t i = 0; !ret && i < n->nr; i++) {
+			if (i + FSCK_KEY_AHEAD < n->nr)
+				__builtin_prefetch(n->keys[i + FSCK_KEY_AHEAD]);
+			ret = on_extent(s, n->keys[i]);
+		}
+	else if (leaf->btree_id == JRX_BTREE_ALLOC)
+		for (size_t i = 0; !ret && i < n->nr; i++)
+			ret = on_alloc(s, n->keys[i]);
+	return ret;
+}
+
 /* ------------------------------------------------------------ hot ranges */
 
 /* The second walk: a node's range, when it touches a hot bucket. */

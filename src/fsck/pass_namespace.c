@@ -738,6 +738,34 @@ int fsck_names_key(void *ctx, const struct fsck_ptr *leaf,
 	}
 }
 
+/* on(s, leaf, key) for every key of leaf n, prefetched a few ahead. */
+static inline int names_keys(struct fsck_names *s, const struct jrx_bnode *n,
+			     const struct fsck_ptr *leaf,
+			     int (*on)(void *, const struct fsck_ptr *,
+				       const struct jrx_bkey *))
+{
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < n->nr; i++) {
+		if (i + FSCK_KEY_AHEAD < n->nr)
+			__builtin_prefetch(n->keys[i + FSCK_KEY_AHEAD]);
+		ret = on(s, leaf, n->keys[i]);
+	}
+	return ret;
+}
+
+int fsck_names_leaf(void *ctx, const struct jrx_bnode *n,
+		    const struct fsck_ptr *leaf)
+{
+	switch (leaf->btree_id) {
+	case JRX_BTREE_INODES:	return names_keys(ctx, n, leaf, on_inode);
+	case JRX_BTREE_DIRENTS:	return names_keys(ctx, n, leaf, on_dirent);
+	case JRX_BTREE_EXTENTS:	return names_keys(ctx, n, leaf, on_extent);
+	case JRX_BTREE_XATTRS:	return names_keys(ctx, n, leaf, on_xattr);
+	default:		return 0;
+	}
+}
+
 int fsck_names_begin(struct jrx_fsck *f, struct fsck_names **out)
 {
 	struct fsck_names *s = calloc(1, sizeof(*s));

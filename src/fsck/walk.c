@@ -112,8 +112,6 @@ struct level {
 
 /* How many leaf windows the reader may load ahead of the visit. */
 #define AHEAD 1
-/* How many keys of a leaf the visit prefetches ahead of its callbacks. */
-#define KEY_AHEAD 4
 
 /*
  * One walk.  The reader's thread (id 0) loads the interior levels, then
@@ -280,13 +278,15 @@ static int visit(struct walk *s, unsigned L, size_t i)
 		ret = 0;
 		goto out;
 	}
-	for (size_t k = 0; k < n->nr; k++) {
+	if (!w->key)
+		w->keys += n->nr;
+	for (size_t k = 0; w->key && k < n->nr; k++) {
 		/* the keys were decoded on another thread: ask for those a
 		 * few callbacks ahead now, not when their callback reads them */
-		if (k + KEY_AHEAD < n->nr)
-			__builtin_prefetch(n->keys[k + KEY_AHEAD]);
+		if (k + FSCK_KEY_AHEAD < n->nr)
+			__builtin_prefetch(n->keys[k + FSCK_KEY_AHEAD]);
 		w->keys++;
-		if (w->key && (ret = w->key(w->ctx, &wn->p, n->keys[k])))
+		if ((ret = w->key(w->ctx, &wn->p, n->keys[k])))
 			goto out;
 	}
 	ret = 0;
