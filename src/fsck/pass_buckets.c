@@ -348,6 +348,23 @@ int fsck_space_key(void *ctx, const struct fsck_ptr *leaf,
 	return 0;
 }
 
+/* Ask for the bucket entry and the bitmap word extent k will update. */
+static inline void prefetch_extent(const struct fsck_space *s,
+				   const struct jrx_bkey *k)
+{
+	const struct jrx_extent_val *e = jrx_bkey_val(k);
+	uint64_t b;
+
+	if (e->dev >= s->f->a->nr_devs)
+		return;
+	b = e->sector >> s->shift;
+	if (b >= s->f->a->sb.members[e->dev].nbuckets)
+		return;
+	__builtin_prefetch(&s->u[e->dev][b], 1);
+	if (s->bits[e->dev])
+		__builtin_prefetch(&s->bits[e->dev][e->sector / 64], 1);
+}
+
 int fsck_space_leaf(void *ctx, const struct jrx_bnode *n,
 		    const struct fsck_ptr *leaf)
 {
@@ -356,8 +373,12 @@ int fsck_space_leaf(void *ctx, const struct jrx_bnode *n,
 
 	if (leaf->btree_id == JRX_BTREE_EXTENTS)
 		for (size_t i = 0; !ret && i < n->nr; i++) {
+			/* the keys two steps ahead, then what the key one
+			 * step ahead updates: its bucket and its bitmap word */
+			if (i + 2 * FSCK_KEY_AHEAD < n->nr)
+				__builtin_prefetch(n->keys[i + 2 * FSCK_KEY_AHEAD]);
 			if (i + FSCK_KEY_AHEAD < n->nr)
-				__builtin_prefetch(n->keys[i + FSCK_KEY_AHEAD]);
+				prefetch_extent(s, n->keys[i + FSCK_KEY_AHEAD]);
 			ret = on_extent(s, n->keys[i]);
 		}
 	else if (leaf->btree_id == JRX_BTREE_ALLOC)

@@ -201,7 +201,7 @@ static struct ino *find_one(struct fsck_names *s, uint64_t inum)
  * the cursor, in steps that double (memory read in order, no miss), and
  * the cursor moves there; a stream that goes back is looked up.
  */
-static struct ino *find_next(struct fsck_names *s, uint64_t inum)
+static struct ino *find_next_far(struct fsck_names *s, uint64_t inum)
 {
 	size_t lo = s->cursor, hi, step = 1;
 	struct ino *i;
@@ -233,6 +233,14 @@ lookup:
 	if (i)
 		s->cursor = (size_t)(i - s->v);
 	return i;
+}
+
+/* The same inode as the last key's (most keys): no call, no search. */
+static inline struct ino *find_next(struct fsck_names *s, uint64_t inum)
+{
+	if (s->cursor < s->nr && s->num[s->cursor] == inum)
+		return &s->v[s->cursor];
+	return find_next_far(s, inum);
 }
 
 static bool is_dir(const struct ino *i)
