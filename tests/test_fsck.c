@@ -1203,6 +1203,177 @@ static void test_threads_identical(void **state)
 	free(want[1]);
 }
 
+/* The text and JSON reports of fsck -n (2 threads), masked. */
+static void reports(struct env *e, char *out[2], struct jrx_fsck_result *res)
+{
+	for (int json = 0; json < 2; json++)
+		out[json] = report_with(e, 2, 0, json, res);
+}
+
+static void expect_same_reports(char *want[2], char *got[2], const char *how)
+{
+	for (int json = 0; json < 2; json++) {
+		if (strcmp(got[json], want[json])) {
+			fprintf(stderr, "--- as checked:\n%s--- %s:\n%s", want[json],
+				how, got[json]);
+			fail_msg("the %s report differs %s", json ? "JSON" : "text",
+				 how);
+		}
+		free(want[json]);
+		free(got[json]);
+	}
+}
+
+/*
+ * Many sectors used twice: extents of a file that does not exist on the
+ * sectors of existing extents (the same range, shifted into it, longer,
+ * a range inside it), on a leaf node's, and one crossing from a bucket's
+ * end into the next.  Pass 4 marks sectors in a bitmap and lists only
+ * the ranges of buckets with a sector marked twice; its report (text and
+ * JSON) is the one of a list of every range (the bitmap's shortcut off,
+ * jrx_fsck_inject_limits), and names every overlap.
+ */
+static void test_used_twice_many(void **state)
+{
+	struct env *e = *state;
+	uint64_t buf[TH_KEY_WORDS], end = 1000;
+	struct jrx_bpos pos = jrx_bpos(0, 0, 0);
+	struct { uint64_t sector; uint32_t size, dev, gen; } ext[6];
+	struct node_loc l = find_node(e, JRX_BTREE_INODES, 0);
+	uint64_t bs = 128u << 10 >> 9;	/* setup's bucket, in sectors */
+	uint64_t b = 0;
+	const struct jrx_bkey *k;
+	struct jrx_fsck_result res, res1;
+	struct jrx_array a;
+	struct jrx_fs fs;
+	char *want[2], *got[2];
+	size_t n = 0;
+
+	open_rw(e, &a, &fs);
+	for (; n < 6; n++) {
+		const struct jrx_extent_val *v;
+
+		assert_jrx_ok(jrx_btree_peek(&fs, JRX_BTREE_EXTENTS, pos, &k));
+		assert_non_null(k);
+		v = jrx_bkey_val(k);
+		ext[n].sector = v->sector;
+		ext[n].size = k->size;
+		ext[n].dev = v->dev;
+		ext[n].gen = v->gen;
+		pos = jrx_bpos_successor(k->p);
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint64_t sec[4] = { ext[i].sector, ext[i].sector + ext[i].size / 2,
+				    ext[i].sector, ext[i].sector + 1 };
+		uint32_t size[4] = { ext[i].size, ext[i].size, ext[i].size + 3, 1 };
+
+		for (int v = 0; v < 4; v++) {
+			end += size[v] + 16;
+			assert_jrx_ok(jrx_fs_update(&fs, JRX_BTREE_EXTENTS,
+				th_key_extent(buf, jrx_bpos(999999, end,
+						JRX_SNAPSHOT_DEFAULT), size[v],
+					      ext[i].dev, sec[v], ext[i].gen, 9)));
+		}
+	}
+	/* on a node's sectors */
+	end += 8 + 16;
+	assert_jrx_ok(jrx_fs_update(&fs, JRX_BTREE_EXTENTS,
+		th_key_extent(buf, jrx_bpos(999999, end, JRX_SNAPSHOT_DEFAULT),
+			      8, l.dev, l.sector + 4, 0, 9)));
+	/* across the end of a bucket past those extents' into the next,
+	 * and a range of the next one that it overlaps: the sector used
+	 * twice is not in the bucket the crossing range starts in */
+	for (size_t i = 0; i < n; i++)
+		if (ext[i].dev == ext[0].dev && ext[i].sector / bs >= b)
+			b = ext[i].sector / bs + 2;
+	end += 8 + 16;
+	assert_jrx_ok(jrx_fs_update(&fs, JRX_BTREE_EXTENTS,
+		th_key_extent(buf, jrx_bpos(999999, end, JRX_SNAPSHOT_DEFAULT),
+			      8, ext[0].dev, (b + 1) * bs - 4, ext[0].gen, 9)));
+	end += 2 + 16;
+	assert_jrx_ok(jrx_fs_update(&fs, JRX_BTREE_EXTENTS,
+		th_key_extent(buf, jrx_bpos(999999, end, JRX_SNAPSHOT_DEFAULT),
+			      2, ext[0].dev, (b + 1) * bs + 1, ext[0].gen, 9)));
+	close_rw(&a, &fs);
+
+	reports(e, want, &res1);
+	/* 4 per extent at least, the node's and the crossing range's */
+	assert_true(res1.counts.code[JRX_PR_BUCKET_USED_TWICE] >= 4 * n + 2);
+	assert_true(res1.counts.code[JRX_PR_PTR_CROSSES_BUCKET] >= 1);
+	jrx_fsck_inject_limits(true, 0);
+	reports(e, got, &res);
+	jrx_fsck_inject_limits(false, 0);
+	assert_memory_equal(&res.counts, &res1.counts, sizeof(res.counts));
+	expect_same_reports(want, got, "with every range listed");
+}
+
+/*
+ * Dirents of every kind the targets' merge counts or finds bad: hard
+ * links to files, second names of directories, dirents of the wrong type
+ * and dangling ones, in the root and in other directories.  Pass 6 sorts
+ * the targets a batch at a time and merges each batch with the inode
+ * table; the report (text and JSON) is the same in batches of 3 as in
+ * one batch, and counts what was made.
+ */
+static void test_dirent_batches(void **state)
+{
+	struct env *e = *state;
+	uint64_t buf[TH_KEY_WORDS], files[8], dirs[4];
+	struct jrx_bpos pos = jrx_bpos(JRX_ROOT_INO + 1, 0, 0);
+	size_t nf = 0, nd = 0, made = 0;
+	const struct jrx_bkey *k;
+	struct jrx_fsck_result res, res1;
+	struct jrx_array a;
+	struct jrx_fs fs;
+	char *want[2], *got[2];
+
+	open_rw(e, &a, &fs);
+	while (nf < 8 || nd < 4) {
+		const struct jrx_inode_val *v;
+
+		assert_jrx_ok(jrx_btree_peek(&fs, JRX_BTREE_INODES, pos, &k));
+		assert_non_null(k);
+		v = jrx_bkey_val(k);
+		if ((v->mode & 0170000) == 0100000 && nf < 8)
+			files[nf++] = k->p.inode;
+		else if ((v->mode & 0170000) == 0040000 && nd < 4)
+			dirs[nd++] = k->p.inode;
+		pos = jrx_bpos(k->p.inode + 1, 0, 0);
+	}
+	for (unsigned i = 0; i < 32; i++) {
+		uint64_t dir = i % 3 ? dirs[i % 4] : JRX_ROOT_INO;
+		uint64_t target;
+		uint8_t dt;
+		char name[16];
+		int nl = snprintf(name, sizeof(name), "batch%u", i);
+
+		switch (i % 4) {
+		case 0:	target = files[i % 8]; dt = 8; break;	/* a link */
+		case 1:	target = files[i % 8]; dt = 4; break;	/* wrong type */
+		case 2:	target = dirs[(i + 1) % 4]; dt = 4; break;
+		default: target = 888000 + i; dt = 8; break;	/* dangling */
+		}
+		assert_jrx_ok(jrx_fs_update(&fs, JRX_BTREE_DIRENTS,
+			th_key_dirent(buf, jrx_bpos(dir, jrx_name_hash(name,
+						    (size_t)nl),
+						    JRX_SNAPSHOT_DEFAULT),
+				      target, dt, name)));
+		made++;
+	}
+	close_rw(&a, &fs);
+
+	reports(e, want, &res1);
+	assert_int_equal(res1.counts.code[JRX_PR_DIRENT_DANGLING], made / 4);
+	assert_int_equal(res1.counts.code[JRX_PR_DIRENT_WRONG_TYPE], made / 4);
+	assert_true(res1.counts.code[JRX_PR_DIR_MULTIPLE_LINKS] > 0);
+	assert_true(res1.counts.code[JRX_PR_INODE_NLINK] > 0);
+	jrx_fsck_inject_limits(false, 3);
+	reports(e, got, &res);
+	jrx_fsck_inject_limits(false, 0);
+	assert_memory_equal(&res.counts, &res1.counts, sizeof(res.counts));
+	expect_same_reports(want, got, "in batches of 3");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1234,6 +1405,10 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_not_jrx, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads_identical, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_used_twice_many, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_dirent_batches, setup,
 						teardown),
 	};
 

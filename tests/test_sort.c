@@ -5,7 +5,8 @@
  * the packed key needs 2, 3 and 4 words, runs of accounting deltas,
  * blacklisted jsets, 1 to 8 threads, fewer keys than threads, empty
  * journals, both radix sorts, and ranges cut at caller split points
- * (disjoint, covering, starting at a split point, never inside a slot).
+ * (disjoint, covering, starting at a split point, never inside a slot);
+ * and jrx_sort_u128, for other stages' records, against qsort.
  * Jsets are built in memory (jset_gen.h) and indexed as recovery does.
  */
 #include <errno.h>
@@ -686,9 +687,59 @@ static void test_synth_stream(void **state)
 	jg_free(&g);
 }
 
+static int cmp_u128(const void *x, const void *y)
+{
+	const uint64_t *a = x, *b = y;
+
+	if (a[1] != b[1])
+		return a[1] < b[1] ? -1 : 1;
+	return a[0] < b[0] ? -1 : a[0] > b[0];
+}
+
+/*
+ * jrx_sort_u128 (other stages' two-word records: fsck's dirent targets)
+ * against qsort: high words from a few values to all 64 bits, low words
+ * random, sizes from 0 to past the sort's first digit.
+ */
+static void test_u128(void **state)
+{
+	const size_t sizes[] = { 0, 1, 2, 17, 1000, 100000 };
+	const unsigned hi_bits[] = { 2, 23, 64 };
+	uint64_t seed = 7;
+
+	(void)state;
+	for (size_t z = 0; z < sizeof(sizes) / sizeof(sizes[0]); z++)
+		for (size_t h = 0; h < 3; h++) {
+			size_t n = sizes[z];
+			uint64_t *k = malloc((n + 1) * 2 * sizeof(*k));
+			uint64_t *t = malloc((n + 1) * 2 * sizeof(*t));
+			uint64_t *want = malloc((n + 1) * 2 * sizeof(*want));
+
+			assert_non_null(k);
+			assert_non_null(t);
+			assert_non_null(want);
+			for (size_t i = 0; i < n; i++) {
+				uint64_t hi = th_rand(&seed);
+
+				k[2 * i] = th_rand(&seed);
+				k[2 * i + 1] = hi_bits[h] < 64 ?
+					hi & ((1ull << hi_bits[h]) - 1) : hi;
+			}
+			memcpy(want, k, n * 2 * sizeof(*k));
+			qsort(want, n, 2 * sizeof(*want), cmp_u128);
+			jrx_sort_u128(k, t, n);
+			if (n)
+				assert_memory_equal(k, want, n * 2 * sizeof(*k));
+			free(k);
+			free(t);
+			free(want);
+		}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_u128),
 		cmocka_unit_test(test_random),
 		cmocka_unit_test(test_one_position),
 		cmocka_unit_test(test_one_btree),

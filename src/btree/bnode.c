@@ -46,13 +46,15 @@ static void free_keys(const struct jrx_bnode *n, struct jrx_bkey **v,
 		free_key(n, v[i]);
 }
 
-void jrx_bnode_reset(struct jrx_bnode *n)
+/* n reset; its blob, no longer n's, returned. */
+static char *reset_keep_blob(struct jrx_bnode *n)
 {
+	char *blob = n->blob;
+
 	free_keys(n, n->keys, n->nr);
 	free_keys(n, n->pend, n->pnr);
 	free_keys(n, n->in, n->nin);
 	n->nin = 0;
-	jrx_blob_free(n->blob);
 	n->blob = NULL;
 	n->blob_len = 0;
 	n->nr = n->pnr = 0;
@@ -61,17 +63,31 @@ void jrx_bnode_reset(struct jrx_bnode *n)
 	n->bsets = 0;
 	n->dirty_seq = 0;
 	n->fresh = false;
+	return blob;
 }
 
-void jrx_bnode_free(struct jrx_bnode *n)
+void jrx_bnode_reset(struct jrx_bnode *n)
 {
+	jrx_blob_free(reset_keep_blob(n));
+}
+
+void *jrx_bnode_free_keep_blob(struct jrx_bnode *n)
+{
+	char *blob;
+
 	if (!n)
-		return;
-	jrx_bnode_reset(n);
+		return NULL;
+	blob = reset_keep_blob(n);
 	free(n->keys);
 	free(n->pend);
 	free(n->in);
 	free(n);
+	return blob;
+}
+
+void jrx_bnode_free(struct jrx_bnode *n)
+{
+	jrx_blob_free(jrx_bnode_free_keep_blob(n));
 }
 
 static size_t lower_bound(struct jrx_bkey *const *v, size_t nr,
@@ -342,6 +358,12 @@ int jrx_bnode_decode_adopt(struct jrx_bnode *n, void *img, size_t node_size,
 			continue;
 		k = (const void *)(b + 1);
 		end = (const void *)((const uint64_t *)(b + 1) + b->u64s);
+		/* room for every key of the bset (at least 5 u64s each) */
+		ret = JRX_VEC_RESERVE(n->keys, n->nr, n->cap,
+				      b->u64s / JRX_BKEY_U64S,
+				      "btree node's keys");
+		if (ret)
+			goto err;
 		for (; k < end; k = jrx_bkey_next(k)) {
 			const char *kwhy;
 
@@ -357,10 +379,19 @@ int jrx_bnode_decode_adopt(struct jrx_bnode *n, void *img, size_t node_size,
 			if (jrx_bpos_cmp(k->p, n->min) < 0 ||
 			    jrx_bpos_cmp(k->p, n->max) > 0)
 				BAD("key outside the node's [min, max]");
+			prev = k;
+			/* past the last key (the first bset, the common
+			 * case): appended as sorted_put() would, in place */
+			if (k->type != JRX_KEY_WHITEOUT && n->nr < n->cap &&
+			    (!n->nr ||
+			     jrx_bpos_cmp(n->keys[n->nr - 1]->p, k->p) < 0)) {
+				n->keys[n->nr++] = (struct jrx_bkey *)k;
+				n->live_u64s += k->u64s;
+				continue;
+			}
 			ret = sorted_put(n, false, k, false);
 			if (ret)
 				goto err;
-			prev = k;
 		}
 	}
 	return 0;

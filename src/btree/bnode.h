@@ -62,6 +62,12 @@ bool jrx_blacklisted(const struct jrx_blacklist *bl, uint64_t seq);
 
 struct jrx_bnode *jrx_bnode_alloc(void);
 void jrx_bnode_free(struct jrx_bnode *n);
+/*
+ * Free n but not its blob, which is returned (NULL: it had none) for
+ * the caller to free with jrx_blob_free() or to read another node into
+ * (a reader that recycles its images); the keys in it go with n.
+ */
+void *jrx_bnode_free_keep_blob(struct jrx_bnode *n);
 
 /*
  * Decode a node read from disk, whose written part is its first limit

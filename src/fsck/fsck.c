@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include "fsck_int.h"
@@ -30,6 +31,15 @@ void fsck_progress(struct jrx_fsck *f, uint64_t done, uint64_t total)
 	if (f->o->progress)
 		f->o->progress(f->o->progress_ctx, (unsigned)f->out.pass + 1,
 			       done, total);
+}
+
+_Atomic bool fsck_inject_all_ranges;
+_Atomic size_t fsck_inject_ref_batch;
+
+void jrx_fsck_inject_limits(bool all_ranges, size_t ref_batch)
+{
+	atomic_store(&fsck_inject_all_ranges, all_ranges);
+	atomic_store(&fsck_inject_ref_batch, ref_batch);
 }
 
 void jrx_fsck_opts_default(struct jrx_fsck_opts *o)
@@ -177,6 +187,17 @@ void fsck_report_later(struct jrx_fsck *f, enum jrx_fsck_pass pass,
 	f->out.pass = running;
 	for (size_t i = 0; i < f->nr_later; i++)
 		if (f->later[i].pass != pass)
+			f->later[kept++] = f->later[i];
+	f->nr_later = kept;
+}
+
+void fsck_drop_later(struct jrx_fsck *f, enum jrx_fsck_pass pass,
+		     unsigned btree)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < f->nr_later; i++)
+		if (f->later[i].pass != pass || f->later[i].btree != btree)
 			f->later[kept++] = f->later[i];
 	f->nr_later = kept;
 }

@@ -121,4 +121,13 @@ int jrx_fsck_check(struct jrx_array *a, struct jrx_fs *view,
 int jrx_fsck_run(const char *const *paths, unsigned n,
 		 const struct jrx_fsck_opts *o, struct jrx_fsck_result *res);
 
+/*
+ * Test seam, process-wide like the other fault injections: every check
+ * from now on lists every node and extent range for the sweep that finds
+ * sectors used twice, as if every bucket had one (all_ranges: the sector
+ * bitmap's shortcut off), and counts the dirents' targets in batches of
+ * ref_batch (0: the default, 2^20).  (false, 0) turns it off.
+ */
+void jrx_fsck_inject_limits(bool all_ranges, size_t ref_batch);
+
 #endif

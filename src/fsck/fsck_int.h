@@ -119,6 +119,18 @@ void fsck_defer(struct jrx_fsck *f, enum jrx_pr_code code,
  * of ids (0..NR-1), each btree's in the order found, and drop them. */
 void fsck_report_later(struct jrx_fsck *f, enum jrx_fsck_pass pass,
 		       const unsigned *ids, size_t nr_ids);
+/* Drop the problems held back for pass while btree was walked (a pass
+ * that walks it again to find them again, in order). */
+void fsck_drop_later(struct jrx_fsck *f, enum jrx_fsck_pass pass,
+		     unsigned btree);
+
+/* jrx_fsck_inject_limits(): read once at the start of a collector. */
+extern _Atomic bool fsck_inject_all_ranges;
+extern _Atomic size_t fsck_inject_ref_batch;
+
+/* Keys of a leaf a visit prefetches ahead of the one it checks: they
+ * were decoded on another thread. */
+#define FSCK_KEY_AHEAD	4
 
 /* Nodes a walk reads in one batch, unless o->window says: 64 MiB of them. */
 #define FSCK_WINDOW_BYTES	(64u << 20)
@@ -231,6 +243,9 @@ int  fsck_space_begin(struct jrx_fsck *f, struct fsck_space **out);
 int  fsck_space_ptr(void *space, const struct fsck_ptr *p);
 int  fsck_space_key(void *space, const struct fsck_ptr *leaf,
 		    const struct jrx_bkey *k);
+/* The same for every key of leaf n, in order (a walk's node callback). */
+int  fsck_space_leaf(void *space, const struct jrx_bnode *n,
+		     const struct fsck_ptr *leaf);
 void fsck_space_free(struct fsck_space *s);
 
 /*
@@ -241,6 +256,8 @@ struct fsck_names;
 int  fsck_names_begin(struct jrx_fsck *f, struct fsck_names **out);
 int  fsck_names_key(void *names, const struct fsck_ptr *leaf,
 		    const struct jrx_bkey *k);
+int  fsck_names_leaf(void *names, const struct jrx_bnode *n,
+		     const struct fsck_ptr *leaf);
 void fsck_names_free(struct fsck_names *s);
 /* inodes, dirents, extents, xattrs: the inode table comes first */
 #define FSCK_NAMES_NR 4

@@ -365,9 +365,14 @@ static void check_children(const struct fsck_wcheck *x, struct fsck_wnode *wn,
 }
 
 /*
- * The node's bytes, checked, decoded into wn->n; NULL in wn->n if bad.
- * With adopt, buf is a blob (btree/blob.h) the node takes, or that is
- * freed here.
+ * The node's bytes decoded into wn->n, or checked rule by rule when they
+ * do not decode (NULL in wn->n: bad).  Decoding applies the rules of
+ * check_node_bytes() (and only those: the written part's length is
+ * checked before), so a node that decodes is sound and its bytes are
+ * checksummed and its keys validated once; only a node that does not
+ * decode goes through the checks that say what is wrong.  With adopt,
+ * buf is a blob (btree/blob.h) the node takes, and that a failed decode
+ * frees: the node is left for the caller to read again (wn->retry).
  */
 static int decode(const struct fsck_wcheck *x, struct fsck_wnode *wn,
 		  void *buf, bool adopt)
@@ -376,14 +381,9 @@ static int decode(const struct fsck_wcheck *x, struct fsck_wnode *wn,
 	const struct fsck_ptr *p = &wn->p;
 	struct jrx_bnode *n;
 	struct jrx_pr_ctx c;
-	const char *why;
+	const char *why = NULL;
 	int ret;
 
-	if (!check_node_bytes(x, wn, buf)) {
-		if (adopt)
-			jrx_blob_free(buf);
-		return 0;
-	}
 	n = jrx_bnode_alloc();
 	if (!n) {
 		if (adopt)
@@ -395,20 +395,26 @@ static int decode(const struct fsck_wcheck *x, struct fsck_wnode *wn,
 					     &f->bl, &why) :
 		jrx_bnode_decode(n, buf, f->node_size, fsck_wnode_len(wn),
 				 f->a->node_magic, &f->bl, &why);
-	if (ret) {
-		jrx_bnode_free(n);
-		if (ret == -ENOMEM)
-			return ret;
-		/* the checks above cover every rule decode applies */
-		fsck_ctx_node(&c, p);
-		c.why = why ? why : jrx_strerror(ret);
-		keep(x, wn, 0, JRX_PR_NODE_BAD_HEADER, &c);
+	if (!ret) {
+		n->dev = p->dev;
+		n->sector = p->sector;
+		wn->n = n;
+		wn->own = true;
 		return 0;
 	}
-	n->dev = p->dev;
-	n->sector = p->sector;
-	wn->n = n;
-	wn->own = true;
+	jrx_bnode_free(n);	/* and buf with it, if adopted */
+	if (ret == -ENOMEM)
+		return ret;
+	if (adopt) {
+		wn->retry = true;
+		return 0;
+	}
+	if (!check_node_bytes(x, wn, buf))
+		return 0;
+	/* the checks cover every rule decode applies: not reached */
+	fsck_ctx_node(&c, p);
+	c.why = why ? why : jrx_strerror(ret);
+	keep(x, wn, 0, JRX_PR_NODE_BAD_HEADER, &c);
 	return 0;
 }
 
@@ -431,6 +437,10 @@ int fsck_wnode_check(const struct fsck_wcheck *x, struct fsck_wnode *wn,
 	} else {
 		ret = decode(x, wn, buf, adopt);
 		buf = NULL;
+		if (!ret && wn->retry) {
+			wn->loaded = false;	/* the caller reads it again */
+			return 0;
+		}
 	}
 	if (adopt && buf)
 		jrx_blob_free(buf);

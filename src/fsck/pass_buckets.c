@@ -5,8 +5,13 @@
  *  - every node pointer (all btrees, roots included) and every extent's
  *    data must lie in one data bucket: not past the device's buckets,
  *    not in the reserved area [0, first_bucket), not in a journal bucket;
- *  - no sector is used twice (sorted list of every node and extent
- *    range, one sweep);
+ *  - no sector is used twice: every node and extent range sets its
+ *    sectors in a bitmap of its device (a bit per sector: an eighth of
+ *    a byte per sector used, where a list of ranges would cost 40 bytes
+ *    per extent), and a bit found set already marks its bucket "hot";
+ *    only when some bucket is hot does a second walk list the ranges
+ *    that touch hot buckets, sorted and swept as the one-walk check
+ *    would have (same problems, same order: see collect_hot());
  *  - each bucket's alloc key (a missing key means gen 0, free, 0 sectors)
  *    must say what mkfs and the write path would: reserved buckets are
  *    "sb" and journal buckets "journal", both full (mkfs.c); a bucket
@@ -72,6 +77,22 @@ struct fsck_space {
 	struct use	*u[JRX_MAX_DEVICES];
 	uint64_t	 base[JRX_MAX_DEVICES];	/* first group of each device */
 	uint64_t	 groups;		/* buckets of every device */
+	/* bucket_sectors is 1 << shift (a power of two, FORMAT.md 9);
+	 * each device's sectors (nbuckets << shift, at most 2^49) */
+	unsigned	 shift;
+	uint64_t	 dev_sectors[JRX_MAX_DEVICES];
+	/* a bit per sector of each device (mapped, touched where ranges
+	 * lie); a bit per group (bucket) with a sector set twice */
+	uint64_t	*bits[JRX_MAX_DEVICES];
+	size_t		 bits_bytes[JRX_MAX_DEVICES];
+	uint64_t	*hot;
+	bool		 any_hot;
+	/* every bucket counts as hot: no bitmap (no memory), or too many
+	 * words found set again (collisions over budget): the second walk
+	 * then lists every range, as one list would have */
+	bool		 all_hot;
+	uint64_t	 collisions, budget;
+	/* the ranges of the hot buckets (collect_hot) */
 	struct range	*r;
 	size_t		 nr, cap;
 };
@@ -90,6 +111,86 @@ static int add_range(struct fsck_space *s, uint32_t dev, uint64_t start, uint32_
 	return 0;
 }
 
+/* Group g (bucket b of dev) has a sector used twice. */
+static void hot_set(struct fsck_space *s, uint32_t dev, uint64_t b)
+{
+	uint64_t g = s->base[dev] + b;
+
+	s->hot[g / 64] |= 1ull << (g % 64);
+	s->any_hot = true;
+}
+
+/* Whether any bit of [lo, hi] is set in v. */
+static bool any_set(const uint64_t *v, uint64_t lo, uint64_t hi)
+{
+	for (uint64_t i = lo / 64; i <= hi / 64; i++) {
+		uint64_t m = ~0ull;
+
+		if (i == lo / 64)
+			m &= ~0ull << (lo % 64);
+		if (i == hi / 64)
+			m &= ~0ull >> (63 - hi % 64);
+		if (v[i] & m)
+			return true;
+	}
+	return false;
+}
+
+/* Collisions allowed: per range, and to begin with. */
+#define HOT_PER_RANGE	4u
+#define HOT_BASE	((uint64_t)1 << 20)
+
+/*
+ * The sectors [start, start + len) of dev (inside the device: where()
+ * said so) set in its bitmap; a word with one of them set already makes
+ * its bucket hot (a word lies in one bucket: buckets are at least 128
+ * sectors, a power of two).  The words walked are those of the range:
+ * bounded by the collisions' budget, past which every bucket is hot (a
+ * damaged array of many long ranges on the same sectors would otherwise
+ * cost ranges x length).
+ */
+static void mark(struct fsck_space *s, uint32_t dev, uint64_t start,
+		 uint32_t len)
+{
+	uint64_t *w = s->bits[dev], last;
+
+	if (s->all_hot)
+		return;
+	s->budget += HOT_PER_RANGE;
+	if (!len) {	/* cannot pass the key checks; the list has it */
+		hot_set(s, dev, start / s->f->bucket_sectors);
+		return;
+	}
+	last = start + len - 1;
+	for (uint64_t i = start / 64; i <= last / 64; i++) {
+		uint64_t m = ~0ull;
+
+		if (i == start / 64)
+			m &= ~0ull << (start % 64);
+		if (i == last / 64)
+			m &= ~0ull >> (63 - last % 64);
+		if (w[i] & m) {
+			if (++s->collisions > s->budget) {
+				s->all_hot = s->any_hot = true;
+				return;
+			}
+			hot_set(s, dev, i * 64 / s->f->bucket_sectors);
+		}
+		w[i] |= m;
+	}
+}
+
+/* Whether [start, start + len) of dev touches a hot bucket. */
+static bool touches_hot(const struct fsck_space *s, uint32_t dev,
+			uint64_t start, uint32_t len)
+{
+	uint64_t bs = s->f->bucket_sectors;
+	uint64_t b1 = (start + (len ? len - 1 : 0)) / bs;
+
+	return s->all_hot ||
+		any_set(s->hot, s->base[dev] + start / bs, s->base[dev] + b1);
+}
+
 enum { AT_DATA, AT_CROSSES, AT_OUTSIDE };
 
 /*
@@ -102,16 +203,14 @@ static int where(const struct fsck_space *s, uint32_t dev, uint64_t sector,
 		 uint64_t len, uint64_t *b)
 {
 	const struct jrx_member *m = &s->f->a->sb.members[dev];
-	uint64_t bs = s->f->bucket_sectors;
-	uint64_t end, dev_sectors;
+	uint64_t end;
 
-	*b = sector / bs;
+	*b = sector >> s->shift;
 	if (*b >= m->nbuckets || !jrx_add_u64(sector, len, &end) ||
-	    !jrx_mul_u64(m->nbuckets, bs, &dev_sectors) || end > dev_sectors ||
-	    *b < m->first_bucket ||
+	    end > s->dev_sectors[dev] || *b < m->first_bucket ||
 	    (*b >= m->journal_bucket && *b < m->journal_bucket + m->journal_nr))
 		return AT_OUTSIDE;
-	return (sector + len - 1) / bs != *b ? AT_CROSSES : AT_DATA;
+	return (sector + len - 1) >> s->shift != *b ? AT_CROSSES : AT_DATA;
 }
 
 /* The problem where() found, reported with c (what the range is). */
@@ -162,8 +261,8 @@ int fsck_space_ptr(void *ctx, const struct fsck_ptr *p)
 			return 0;
 	}
 	s->u[p->dev][b].btree_sectors += sectors;
-	return add_range(s, p->dev, p->sector, sectors, p->btree_id, p->level,
-			 p->max);
+	mark(s, p->dev, p->sector, sectors);
+	return 0;
 }
 
 static void ctx_extent(struct jrx_pr_ctx *c, const struct jrx_bkey *k)
@@ -207,8 +306,8 @@ static int on_extent(struct fsck_space *s, const struct jrx_bkey *k)
 		u->gen2 = e->gen;
 		u->flags |= U_GEN_CONFLICT;
 	}
-	return add_range(s, e->dev, e->sector, k->size, JRX_BTREE_EXTENTS,
-			 EXTENT_DATA, k->p);
+	mark(s, e->dev, e->sector, k->size);
+	return 0;
 }
 
 static int on_alloc(struct fsck_space *s, const struct jrx_bkey *k)
@@ -247,6 +346,110 @@ int fsck_space_key(void *ctx, const struct fsck_ptr *leaf,
 	if (leaf->btree_id == JRX_BTREE_ALLOC)
 		return on_alloc(s, k);
 	return 0;
+}
+
+/* Ask for the bucket entry and the bitmap word extent k will update. */
+static inline void prefetch_extent(const struct fsck_space *s,
+				   const struct jrx_bkey *k)
+{
+	const struct jrx_extent_val *e = jrx_bkey_val(k);
+	uint64_t b;
+
+	if (e->dev >= s->f->a->nr_devs)
+		return;
+	b = e->sector >> s->shift;
+	if (b >= s->f->a->sb.members[e->dev].nbuckets)
+		return;
+	__builtin_prefetch(&s->u[e->dev][b], 1);
+	if (s->bits[e->dev])
+		__builtin_prefetch(&s->bits[e->dev][e->sector / 64], 1);
+}
+
+int fsck_space_leaf(void *ctx, const struct jrx_bnode *n,
+		    const struct fsck_ptr *leaf)
+{
+	struct fsck_space *s = ctx;
+	int ret = 0;
+
+	if (leaf->btree_id == JRX_BTREE_EXTENTS)
+		for (size_t i = 0; !ret && i < n->nr; i++) {
+			/* the keys two steps ahead, then what the key one
+			 * step ahead updates: its bucket and its bitmap word */
+			if (i + 2 * FSCK_KEY_AHEAD < n->nr)
+				__builtin_prefetch(n->keys[i + 2 * FSCK_KEY_AHEAD]);
+			if (i + FSCK_KEY_AHEAD < n->nr)
+				prefetch_extent(s, n->keys[i + FSCK_KEY_AHEAD]);
+			ret = on_extent(s, n->keys[i]);
+		}
+	else if (leaf->btree_id == JRX_BTREE_ALLOC)
+		for (size_t i = 0; !ret && i < n->nr; i++)
+			ret = on_alloc(s, n->keys[i]);
+	return ret;
+}
+
+/* ------------------------------------------------------------ hot ranges */
+
+/* The second walk: a node's range, when it touches a hot bucket. */
+static int hot_ptr(void *ctx, const struct fsck_ptr *p)
+{
+	struct fsck_space *s = ctx;
+	uint32_t sectors = s->f->node_size / JRX_SECTOR_SIZE;
+	uint64_t b;
+
+	if (p->dev >= s->f->a->nr_devs ||
+	    where(s, p->dev, p->sector, sectors, &b) == AT_OUTSIDE ||
+	    !touches_hot(s, p->dev, p->sector, sectors))
+		return 0;
+	return add_range(s, p->dev, p->sector, sectors, p->btree_id, p->level,
+			 p->max);
+}
+
+/* The second walk: an extent's range, when it touches a hot bucket. */
+static int hot_key(void *ctx, const struct fsck_ptr *leaf,
+		   const struct jrx_bkey *k)
+{
+	const struct jrx_extent_val *e = jrx_bkey_val(k);
+	struct fsck_space *s = ctx;
+	uint64_t b;
+
+	if (leaf->btree_id != JRX_BTREE_EXTENTS || e->dev >= s->f->a->nr_devs ||
+	    where(s, e->dev, e->sector, k->size, &b) == AT_OUTSIDE ||
+	    !touches_hot(s, e->dev, e->sector, k->size))
+		return 0;
+	return add_range(s, e->dev, e->sector, k->size, JRX_BTREE_EXTENTS,
+			 EXTENT_DATA, k->p);
+}
+
+/*
+ * The ranges that touch a hot bucket, by a second walk in the order of
+ * pass 3's (the order they were marked in).  Swept in sorted order they
+ * give the problems a list of every range would give, in the same order:
+ * a range r reported there starts on a sector that the range reaching
+ * furthest before it (far) also covers, so both touch that sector's hot
+ * bucket, and so does every range covering that sector, among which far
+ * is the first to reach furthest: r and its far are the same in the
+ * shorter list; a range not reported there is not reported here either
+ * (its far here reaches no further).
+ */
+static int collect_hot(struct fsck_space *s)
+{
+	static const unsigned order[JRX_BTREE_NR] = {
+		JRX_BTREE_INODES, JRX_BTREE_DIRENTS, JRX_BTREE_EXTENTS,
+		JRX_BTREE_XATTRS, JRX_BTREE_ALLOC, JRX_BTREE_ACCOUNTING,
+	};
+	int ret = 0;
+
+	_Static_assert(JRX_BTREE_NR == 6, "btree ids");
+	for (unsigned i = 0; !ret && i < JRX_BTREE_NR; i++) {
+		struct fsck_walk w = {
+			.btree_id = order[i],
+			.leaves = order[i] == JRX_BTREE_EXTENTS,
+			.ptr = hot_ptr, .key = hot_key, .ctx = s,
+		};
+
+		ret = fsck_walk(s->f, &w);
+	}
+	return ret;
 }
 
 static int cmp_skey(const void *x, const void *y)
@@ -530,6 +733,15 @@ int fsck_space_begin(struct jrx_fsck *f, struct fsck_space **out)
 		return jrx_fail(-ENOMEM, "allocating the fsck space check: %zu"
 				" bytes", sizeof(*s));
 	s->f = f;
+	s->budget = HOT_BASE;
+	s->all_hot = s->any_hot = atomic_load(&fsck_inject_all_ranges);
+	/* the superblock's check made it so (bucket_size: 64 KiB to 64 MiB) */
+	if (f->bucket_sectors < 128 || f->bucket_sectors & (f->bucket_sectors - 1))
+		ret = jrx_fail(-JRX_ERR_SB_INVALID, "%s: bucket_size %" PRIu32
+			       " is not a power of two of at least 64 KiB",
+			       f->a->devs[0].path, f->a->sb.bucket_size);
+	else
+		s->shift = (unsigned)__builtin_ctz(f->bucket_sectors);
 	for (unsigned d = 0; !ret && d < f->a->nr_devs; d++) {
 		uint64_t nb = f->a->sb.members[d].nbuckets;
 		size_t bytes;
@@ -545,9 +757,21 @@ int fsck_space_begin(struct jrx_fsck *f, struct fsck_space **out)
 			ret = jrx_fail(-ENOMEM, "allocating the fsck bucket table"
 				       " of %s: %" PRIu64 " buckets of %zu bytes",
 				       f->a->devs[d].path, nb, sizeof(struct use));
+		/* a bit per sector (buckets: 2^7 to 2^17 sectors, so whole
+		 * words); mapped, not touched: without it every bucket is
+		 * hot, slower and the same */
+		else if (!jrx_mul_size(nb ? nb : 1, f->bucket_sectors / 8, &bytes) ||
+			 !(s->bits[d] = fsck_big_alloc(bytes)))
+			s->all_hot = s->any_hot = true;
+		else
+			s->bits_bytes[d] = bytes;
 		s->base[d] = s->groups;
 		s->groups += nb;	/* at most 64 x 2^32 */
+		s->dev_sectors[d] = nb << s->shift;
 	}
+	if (!ret && !(s->hot = fsck_big_alloc((s->groups + 63) / 64 * 8)))
+		ret = jrx_fail(-ENOMEM, "allocating the fsck hot bucket bitmap:"
+			       " %" PRIu64 " buckets", s->groups);
 	if (ret) {
 		fsck_space_free(s);
 		return ret;
@@ -565,6 +789,9 @@ void fsck_space_free(struct fsck_space *s)
 			fsck_big_free(s->u[d], s->f->a->sb.members[d].nbuckets ?
 				 s->f->a->sb.members[d].nbuckets *
 				 sizeof(struct use) : sizeof(struct use));
+	for (unsigned d = 0; d < JRX_MAX_DEVICES; d++)
+		fsck_big_free(s->bits[d], s->bits_bytes[d]);
+	fsck_big_free(s->hot, (s->groups + 63) / 64 * 8);
 	fsck_big_free(s->r, s->cap * sizeof(*s->r));
 	free(s);
 }
@@ -595,7 +822,10 @@ int fsck_pass_buckets(struct jrx_fsck *f)
 			ret = fsck_walk(f, &w);
 		}
 	}
-	if (!ret)
+	/* the ranges of the buckets with a sector used twice, if any */
+	if (!ret && s->any_hot)
+		ret = collect_hot(s);
+	if (!ret && s->nr)
 		ret = check_overlaps(s);
 	if (!ret) {
 		unsigned hid;

@@ -33,29 +33,36 @@ static int rider_ptr(void *ctx, const struct fsck_ptr *p)
 	return ret;
 }
 
-static int rider_key(void *ctx, const struct fsck_ptr *leaf,
-		     const struct jrx_bkey *k)
+/*
+ * A leaf's keys, a collector at a time (each pass's problems are held
+ * back on their own, so pass 4's of a leaf before pass 6's is the order
+ * of each): one call per leaf, not two per key.
+ */
+static int rider_leaf(void *ctx, const struct jrx_bnode *n,
+		      const struct fsck_ptr *leaf)
 {
 	struct jrx_fsck *f = ctx;
 	int ret = 0;
 
+	if (n->level)
+		return 0;
 	switch (leaf->btree_id) {
 	case JRX_BTREE_EXTENTS:
 		f->out.pass = JRX_PASS_BUCKETS;
-		ret = fsck_space_key(f->space, leaf, k);
+		ret = fsck_space_leaf(f->space, n, leaf);
 		f->out.pass = JRX_PASS_NAMESPACE;
 		if (!ret)
-			ret = fsck_names_key(f->names, leaf, k);
+			ret = fsck_names_leaf(f->names, n, leaf);
 		break;
 	case JRX_BTREE_ALLOC:
 		f->out.pass = JRX_PASS_BUCKETS;
-		ret = fsck_space_key(f->space, leaf, k);
+		ret = fsck_space_leaf(f->space, n, leaf);
 		break;
 	case JRX_BTREE_INODES:
 	case JRX_BTREE_DIRENTS:
 	case JRX_BTREE_XATTRS:
 		f->out.pass = JRX_PASS_NAMESPACE;
-		ret = fsck_names_key(f->names, leaf, k);
+		ret = fsck_names_leaf(f->names, n, leaf);
 		break;
 	default:
 		break;
@@ -83,7 +90,7 @@ int fsck_pass_nodes(struct jrx_fsck *f)
 		unsigned id = order[i];
 		struct fsck_walk w = {
 			.btree_id = id, .report = true, .leaves = true,
-			.ptr = rider_ptr, .key = rider_key, .ctx = f,
+			.ptr = rider_ptr, .node = rider_leaf, .ctx = f,
 		};
 
 		f->defer_btree = (uint8_t)id;

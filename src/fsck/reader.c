@@ -8,7 +8,9 @@
  * takes the view's nodes (in memory: nothing to read) and what the engine
  * cannot read: a node not 4 KiB-aligned, and every node of a batch the
  * engine failed (it does not say which read failed), each with one pread,
- * so that a bad read is its own node's NODE_READ problem.  Without the
+ * so that a bad read is its own node's NODE_READ problem; and a node
+ * whose bytes landed but did not decode (their blob went with the failed
+ * decode), to be checked rule by rule from the pool worker's buffer.  Without the
  * engine (it would not open) the pool reads every node: slower, the same
  * result.
  *
@@ -22,12 +24,20 @@
  * only; the batch's return hands them back to the reader's thread.
  * res->threads and res->io are written by the reader's on_start, before
  * jrx_pool_start returns to the check's thread.
+ *
+ * Node images are recycled: a node done with (fsck_reader_release, on
+ * the visit's thread or the walk's) gives its image to imgs, from which
+ * the reader's thread takes the next reads' (guarded by img_mu).  Taking
+ * them from the allocator each time cost more than the checks: it hands
+ * freed images back to the system within milliseconds, and each new one
+ * is faulted in again, page by page, as the read pins it.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include "reader.h"
 #include "jrx/errors.h"
 #include "../btree/blob.h"
@@ -46,6 +56,9 @@ struct fsck_reader {
 	void		**bufs;		/* one node per pool worker */
 	struct jrx_io_req *reqs;	/* a batch's */
 	struct fsck_wnode **pending;	/* a batch's, for the pool */
+	pthread_mutex_t	 img_mu;	/* guards imgs, nr_imgs */
+	void		**imgs;		/* node images to read into again */
+	size_t		 nr_imgs, cap_imgs;
 };
 
 static const struct jrx_bnode *mem_find(const struct jrx_fsck *f, uint32_t dev,
@@ -121,6 +134,10 @@ void fsck_reader_close(struct fsck_reader *rd)
 	for (unsigned i = 0; rd->bufs && i < rd->threads; i++)
 		free(rd->bufs[i]);
 	free(rd->bufs);
+	for (size_t i = 0; i < rd->nr_imgs; i++)
+		jrx_blob_free(rd->imgs[i]);
+	free(rd->imgs);
+	pthread_mutex_destroy(&rd->img_mu);
 	free(rd->reqs);
 	free(rd->pending);
 	free(rd);
@@ -145,10 +162,14 @@ int fsck_reader_open(struct jrx_fsck *f)
 	rd->threads = threads;
 	rd->window = o && o->window ? o->window :
 		(FSCK_WINDOW_BYTES / stride ? FSCK_WINDOW_BYTES / stride : 1);
+	pthread_mutex_init(&rd->img_mu, NULL);
+	/* two batches: the one read while the visit has the last one */
+	rd->cap_imgs = 2 * rd->window;
+	rd->imgs = calloc(rd->cap_imgs, sizeof(*rd->imgs));
 	rd->bufs = calloc(threads, sizeof(*rd->bufs));
 	rd->reqs = calloc(rd->window, sizeof(*rd->reqs));
 	rd->pending = calloc(rd->window, sizeof(*rd->pending));
-	if (!rd->bufs || !rd->reqs || !rd->pending) {
+	if (!rd->bufs || !rd->reqs || !rd->pending || !rd->imgs) {
 		fsck_reader_close(rd);
 		return jrx_fail(-ENOMEM, "allocating the fsck node reader's"
 				" tables: %zu nodes a batch", rd->window);
@@ -208,6 +229,41 @@ int fsck_parallel(struct jrx_fsck *f, jrx_pool_fn fn, void *arg)
 	p.rd = f->rd;
 	jrx_pool_run(f->rd->walk, par_phase, &p);
 	return 0;
+}
+
+/* ------------------------------------------------------------ node images */
+
+/* A node image to read into: one a released node gave back, or new. */
+static void *img_get(struct fsck_reader *rd)
+{
+	void *img = NULL;
+
+	pthread_mutex_lock(&rd->img_mu);
+	if (rd->nr_imgs)
+		img = rd->imgs[--rd->nr_imgs];
+	pthread_mutex_unlock(&rd->img_mu);
+	return img ? img : jrx_blob_alloc(rd->f->node_size);
+}
+
+void fsck_reader_release(struct fsck_reader *rd, struct fsck_wnode *wn)
+{
+	void *img = NULL;
+
+	if (wn->own && wn->n && wn->n->blob_len == rd->f->node_size) {
+		img = jrx_bnode_free_keep_blob(wn->n);
+		wn->n = NULL;
+		wn->own = false;
+	}
+	fsck_wnode_release(wn);
+	if (!img)
+		return;
+	pthread_mutex_lock(&rd->img_mu);
+	if (rd->nr_imgs < rd->cap_imgs) {
+		rd->imgs[rd->nr_imgs++] = img;
+		img = NULL;
+	}
+	pthread_mutex_unlock(&rd->img_mu);
+	jrx_blob_free(img);	/* more than the reads need */
 }
 
 /* ------------------------------------------------------------ loading */
@@ -275,8 +331,7 @@ int fsck_reader_load(struct jrx_fsck *f, bool report, unsigned pass,
 			continue;
 		}
 		bytes += fsck_wnode_len(wn);
-		if (rd->io && !(off & 4095) &&
-		    (buf = jrx_blob_alloc(f->node_size))) {
+		if (rd->io && !(off & 4095) && (buf = img_get(rd))) {
 			/* read into the blob the decoded node keeps */
 			rd->reqs[nreq++] = (struct jrx_io_req){
 				.dev = wn->p.dev, .len = fsck_wnode_len(wn),
@@ -287,19 +342,22 @@ int fsck_reader_load(struct jrx_fsck *f, bool report, unsigned pass,
 		}
 	}
 	f->res->pass[pass].bytes_read += bytes;
-	if (nreq && jrx_io_read(rd->io, rd->reqs, nreq, node_landed, &ld.x)) {
+	if (nreq && jrx_io_read(rd->io, rd->reqs, nreq, node_landed, &ld.x))
 		/* a read failed (which one, the engine does not say) or a
 		 * check ran out of memory: what did not land is read again,
 		 * one pread each, and a bad read is its node's problem */
 		jrx_diag_clear();
-		for (size_t i = 0; i < nreq; i++) {
-			struct fsck_wnode *wn = rd->reqs[i].priv;
+	for (size_t i = 0; i < nreq; i++) {
+		struct fsck_wnode *wn = rd->reqs[i].priv;
 
-			if (wn->loaded)
-				continue;
-			jrx_blob_free(rd->reqs[i].buf);	/* never landed */
-			ld.v[ld.nr++] = wn;
-		}
+		if (wn->loaded)
+			continue;
+		/* never landed, or landed and did not decode (its blob
+		 * freed): read again, and checked rule by rule */
+		if (!wn->retry)
+			jrx_blob_free(rd->reqs[i].buf);
+		wn->retry = false;
+		ld.v[ld.nr++] = wn;
 	}
 	if (ld.nr) {
 		atomic_store(&ld.next, 0);

@@ -8,7 +8,7 @@
  *
  * Owner: the check's thread opens and closes the reader (f->rd); every
  * other call below runs on the reader's thread (fsck_reader_run's id 0),
- * except fsck_reader_window.
+ * except fsck_reader_window and fsck_reader_release.
  */
 #ifndef JRX_FSCK_READER_H
 #define JRX_FSCK_READER_H
@@ -40,5 +40,11 @@ void fsck_reader_run(struct fsck_reader *rd, jrx_pool_fn fn, void *arg,
  */
 int fsck_reader_load(struct jrx_fsck *f, bool report, unsigned pass,
 		     struct fsck_wnode *v, size_t from, size_t to);
+
+/*
+ * fsck_wnode_release(wn), its node's image kept for the next reads (any
+ * thread: the images kept have a lock).
+ */
+void fsck_reader_release(struct fsck_reader *rd, struct fsck_wnode *wn);
 
 #endif

@@ -278,15 +278,21 @@ static int visit(struct walk *s, unsigned L, size_t i)
 		ret = 0;
 		goto out;
 	}
-	for (size_t k = 0; k < n->nr; k++) {
+	if (!w->key)
+		w->keys += n->nr;
+	for (size_t k = 0; w->key && k < n->nr; k++) {
+		/* the keys were decoded on another thread: ask for those a
+		 * few callbacks ahead now, not when their callback reads them */
+		if (k + FSCK_KEY_AHEAD < n->nr)
+			__builtin_prefetch(n->keys[k + FSCK_KEY_AHEAD]);
 		w->keys++;
-		if (w->key && (ret = w->key(w->ctx, &wn->p, n->keys[k])))
+		if ((ret = w->key(w->ctx, &wn->p, n->keys[k])))
 			goto out;
 	}
 	ret = 0;
 out:
 	if (!L)
-		fsck_wnode_release(wn);	/* a leaf is done with */
+		fsck_reader_release(f->rd, wn);	/* a leaf is done with */
 	return ret;
 }
 
@@ -422,7 +428,7 @@ static int walk_tree(struct jrx_fsck *f, struct fsck_walk *w,
 	}
 	for (unsigned L = 0; L <= s.top; L++) {
 		for (size_t i = 0; i < s.lv[L].nr; i++)
-			fsck_wnode_release(&s.lv[L].v[i]);
+			fsck_reader_release(f->rd, &s.lv[L].v[i]);
 		free(s.lv[L].v);
 	}
 	free(s.lv);

@@ -39,6 +39,8 @@ struct fsck_wnode {
 	bool		  loaded;
 	bool		  bad;		/* damaged: skipped with its subtree */
 	bool		  skip;		/* its pointer was invalid: not visited */
+	bool		  retry;	/* its adopted bytes did not decode (and
+					   are freed): read it again, not adopted */
 	int		  err;		/* operational error (-ENOMEM) */
 	struct fsck_wprob *probs;
 	size_t		  nr_probs, cap_probs;
@@ -56,8 +58,12 @@ struct fsck_wcheck {
  * otherwise from buf, which holds the pointer's written part (read_err:
  * the read failed with that error, buf unused).  With adopt, buf is a
  * blob (btree/blob.h, node_size bytes) that the node keeps as its image
- * (no copy), or that is freed here.  Sets wn->n, wn->bad, wn->probs,
- * wn->loaded; wn->err on an operational error (also returned).
+ * (no copy), or that is freed here; bytes that do not decode are not
+ * checked then (the blob is gone): wn->retry is set and wn->loaded
+ * false, and the caller checks the node again from a buffer it keeps
+ * (adopt false), which finds its problems.  Sets wn->n, wn->bad,
+ * wn->probs, wn->loaded; wn->err on an operational error (also
+ * returned).
  */
 int fsck_wnode_check(const struct fsck_wcheck *x, struct fsck_wnode *wn,
 		     const struct jrx_bnode *mem, void *buf, bool adopt,

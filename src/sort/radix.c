@@ -319,3 +319,8 @@ void sort_radix(uint64_t *keys, uint64_t *tmp, size_t n, unsigned W,
 	default: radix_w(keys, tmp, n, varying, algo, 4, msd_4); break;
 	}
 }
+
+void jrx_sort_u128(uint64_t *keys, uint64_t *tmp, size_t n)
+{
+	sort_radix(keys, tmp, n, 2, NULL, SORT_MSD);
+}

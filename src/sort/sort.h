@@ -98,4 +98,12 @@ int  jrx_sort_journal(const struct jrx_jindex *ix,
 		      struct jrx_sort_result *res, struct jrx_sort_stats *st);
 void jrx_sort_result_free(struct jrx_sort_result *res);
 
+/*
+ * Sort n (< 2^32) keys of two u64 words each, as the 128-bit numbers
+ * k[2i + 1] << 64 | k[2i] (the high word second), ascending, on the
+ * calling thread: the MSD radix sort of the journal's runs (radix.c),
+ * for other stages' records.  tmp: room for n keys.
+ */
+void jrx_sort_u128(uint64_t *keys, uint64_t *tmp, size_t n);
+
 #endif
