@@ -128,7 +128,7 @@ int jrx_recover_accelerated(struct jrx_array *a,
 	bool fs_open = false, dry;
 	unsigned threads;
 	uint64_t max_seq, *seqs = NULL;
-	double t0 = jrx_now(), t;
+	double t0 = jrx_now(), t, open_seconds;
 	int ret;
 
 	if (!o)
@@ -192,6 +192,7 @@ int jrx_recover_accelerated(struct jrx_array *a,
 	if (ret)
 		goto out;
 	fs_open = true;
+	open_seconds = jrx_now() - t;
 	ro.threads = threads;
 	ro.numa = o->numa;
 	ro.unit_keys = o->replay_unit;
@@ -204,6 +205,7 @@ int jrx_recover_accelerated(struct jrx_array *a,
 	if (!ret)
 		ret = jrx_replay_parallel(fs, seqs, res.v, res.nr, &ro,
 					  &r->replay, &r->accounting_skipped);
+	r->replay.open_seconds = open_seconds;
 	jrx_recover_note_replay(r, fs);
 	jrx_phase_end(r, JRX_PHASE_REPLAY, t);
 	if (ret)

@@ -138,12 +138,12 @@ void jrx_report_print_text(const struct jrx_report *r, FILE *f)
 	if (r->replay.workers)
 		fprintf(f, "  replay   %u workers in %u group(s): %s; %" PRIu64
 			" leaves in %" PRIu64 " units (%" PRIu64 " sliced), %"
-			PRIu64 " nodes written, %" PRIu64 " appended to; plan"
-			" %.3f s, leaves %.3f s, install %.3f s, settle %.3f s\n",
+			PRIu64 " nodes written, %" PRIu64 " appended to; open"
+			" %.3f s, plan %.3f s, leaves %.3f s, install %.3f s, settle %.3f s\n",
 			r->replay.workers,
 			r->replay.groups, r->replay.placement, r->replay.leaves,
 			r->replay.units, r->replay.sliced_leaves, r->replay.pieces,
-			r->replay.appended_leaves,
+			r->replay.appended_leaves, r->replay.open_seconds,
 			r->replay.plan_seconds, r->replay.leaves_seconds,
 			r->replay.install_seconds, r->replay.settle_seconds);
 	if (r->replay.workers && r->replay.appended_leaves && !r->dry_run)
@@ -191,12 +191,12 @@ static void print_replay_json(const struct jrx_replay_stats *st, FILE *f)
 	jrx_json_str(f, st->placement);
 	fprintf(f, ",\"bind_errno\":%d,\"leaves\":%" PRIu64 ",\"units\":%"
 		PRIu64 ",\"sliced_leaves\":%" PRIu64 ",\"pieces\":%" PRIu64
-		",\"plan_seconds\":%.6f,\"leaves_seconds\":%.6f,"
+		",\"open_seconds\":%.6f,\"plan_seconds\":%.6f,\"leaves_seconds\":%.6f,"
 		"\"install_seconds\":%.6f,\"settle_seconds\":%.6f,\"appended_leaves\":%" PRIu64 ",\"streamed_leaves\":%"
 		PRIu64 ",\"write_depth\""
 		":%u,\"queued_workers\":%u,\"per_worker\":[", st->bind_errno,
 		st->leaves, st->units, st->sliced_leaves, st->pieces,
-		st->plan_seconds, st->leaves_seconds, st->install_seconds,
+		st->open_seconds, st->plan_seconds, st->leaves_seconds, st->install_seconds,
 		st->settle_seconds, st->appended_leaves, st->streamed_leaves,
 		st->write_depth,
 		st->queued_workers);

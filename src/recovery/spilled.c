@@ -433,7 +433,7 @@ int jrx_recover_spilled(struct jrx_array *a, const struct jrx_recover_opts *o,
 	uint64_t *seqs = NULL;
 	size_t max_runs;
 	bool dry = o->dry_run;
-	double t;
+	double t, open_seconds;
 	int ret = 0;
 
 	r->spilled = true;
@@ -479,11 +479,13 @@ int jrx_recover_spilled(struct jrx_array *a, const struct jrx_recover_opts *o,
 	ret = jrx_fs_open_replay(fs, a, ix->newest, max_seq, dry);
 	if (!ret) {
 		*fs_open = true;
+		open_seconds = jrx_now() - t;
 		ro.threads = x->threads;
 		ro.numa = o->numa;
 		ro.unit_keys = o->replay_unit;
 		ret = jrx_replay_begin(&rs, fs, seqs, sp.k, sp.nr, &ro, &r->replay,
 				       &r->accounting_skipped);
+		r->replay.open_seconds = open_seconds;
 	}
 	if (!ret)
 		ret = replay_leaves(rs, x, &f, sp.cap + sp.cap_k *

@@ -41,6 +41,9 @@ struct jrx_replay_stats {
 	unsigned queued_workers;	/* workers whose write queue opened */
 	uint64_t group_first[JRX_PLACE_MAX_GROUPS + 1];	/* units of group g:
 					   [group_first[g], group_first[g+1]) */
+	double	 open_seconds;		/* the store opened for replay (roots
+					   and the alloc btree loaded): set by
+					   the recovery, not the replay */
 	double	 plan_seconds, leaves_seconds, install_seconds,
 		 settle_seconds;
 	struct jrx_replay_worker_stats w[JRX_REPLAY_MAX_WORKERS];
