@@ -52,11 +52,15 @@ int  jrx_fs_write_piece(struct jrx_fs *fs, const struct jrx_node_meta *m,
 /*
  * Write keys[0, nr), the final keys of a node covering [m->min, m->max],
  * as the pieces of the layout rule.  *pieces gets a malloc'd array of
- * *k written nodes in key order.
+ * *k written nodes in key order.  With q (the calling thread's write
+ * queue) the writes are queued, as jrx_fs_append_bset's: the pieces'
+ * images must outlive them, so the caller drains q before it frees,
+ * installs or changes a piece, or the commit syncs.
  */
 int  jrx_fs_write_pieces(struct jrx_fs *fs, const struct jrx_node_meta *m,
 			 const struct jrx_bkey *const *keys, size_t nr,
-			 struct jrx_bnode ***pieces, size_t *k);
+			 struct jrx_wq *q, struct jrx_bnode ***pieces,
+			 size_t *k);
 /*
  * Append keys[0, nr) (sorted, whiteouts included: what the node gains) as
  * one bset at the written tail of the committed node ptr names, with

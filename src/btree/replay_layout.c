@@ -47,9 +47,17 @@ static int fail_write(struct jrx_fs *fs, void *img, struct jrx_bnode *p,
 	return ret;
 }
 
-int jrx_fs_write_piece(struct jrx_fs *fs, const struct jrx_node_meta *m,
+/* A queued piece landed (or failed: the queue's drain says so); its
+ * image is the node's and stays until the node is freed. */
+static void piece_done(void *ctx, int res)
+{
+	(void)ctx;
+	(void)res;
+}
+
+static int write_piece(struct jrx_fs *fs, const struct jrx_node_meta *m,
 		       const struct jrx_bkey *const *keys, size_t nr,
-		       struct jrx_bnode **out)
+		       struct jrx_wq *q, struct jrx_bnode **out)
 {
 	struct jrx_bnode *p = jrx_bnode_alloc();
 	void *img = jrx_blob_alloc(fs->node_size);
@@ -73,11 +81,17 @@ int jrx_fs_write_piece(struct jrx_fs *fs, const struct jrx_node_meta *m,
 	pm.nonce = p->nonce;
 	bytes = jrx_node_encode_keys(&pm, keys, nr, img, fs->node_size,
 				     fs->a->node_magic, fs->j.seq);
-	ret = fs->nowrite ? 0 :
-		jrx_dev_pwrite(node_dev(fs, dev), img, bytes,
-			       sector * JRX_SECTOR_SIZE);
-	if (!ret)
-		ret = jrx_bnode_adopt_image(p, img, bytes);
+	/* adopted first: with q, the write reads the image the node keeps */
+	ret = jrx_bnode_adopt_image(p, img, bytes);
+	if (ret)
+		goto err;
+	img = NULL;		/* p's from here */
+	if (!fs->nowrite && q)
+		ret = jrx_wq_write(q, node_dev(fs, dev), p->blob, bytes,
+				   sector * JRX_SECTOR_SIZE, piece_done, NULL);
+	else if (!fs->nowrite)
+		ret = jrx_dev_pwrite(node_dev(fs, dev), p->blob, bytes,
+				     sector * JRX_SECTOR_SIZE);
 	if (ret)
 		goto err;
 	p->dev = dev;
@@ -90,9 +104,16 @@ err:
 	return fail_write(fs, img, p, ret);
 }
 
+int jrx_fs_write_piece(struct jrx_fs *fs, const struct jrx_node_meta *m,
+		       const struct jrx_bkey *const *keys, size_t nr,
+		       struct jrx_bnode **out)
+{
+	return write_piece(fs, m, keys, nr, NULL, out);
+}
+
 int jrx_fs_write_pieces(struct jrx_fs *fs, const struct jrx_node_meta *m,
 			const struct jrx_bkey *const *keys, size_t nr,
-			struct jrx_bnode ***pieces, size_t *k)
+			struct jrx_wq *q, struct jrx_bnode ***pieces, size_t *k)
 {
 	uint64_t bytes = 0, before = 0;
 	size_t want, start = 0, got = 0, cur = 0;
@@ -117,8 +138,8 @@ int jrx_fs_write_pieces(struct jrx_fs *fs, const struct jrx_node_meta *m,
 			continue;
 		/* keys[start, i) are piece cur */
 		pm.max = i < nr ? keys[i - 1]->p : m->max;
-		ret = jrx_fs_write_piece(fs, &pm, keys + start, i - start,
-					 &v[got]);
+		ret = write_piece(fs, &pm, keys + start, i - start, q,
+				  &v[got]);
 		if (ret)
 			break;
 		got++;
@@ -128,6 +149,8 @@ int jrx_fs_write_pieces(struct jrx_fs *fs, const struct jrx_node_meta *m,
 		cur = j;
 	}
 	if (ret) {
+		if (q)		/* the kernel may still read their images */
+			jrx_wq_drain(q);
 		while (got--)
 			jrx_bnode_free(v[got]);
 		free(v);
@@ -291,7 +314,7 @@ int jrx_fs_replay_writeback(struct jrx_fs *fs, struct jrx_bnode *n)
 		return ret;
 	}
 	ret = jrx_fs_write_pieces(fs, &m, (const struct jrx_bkey *const *)n->keys,
-				  n->nr, &pieces, &k);
+				  n->nr, NULL, &pieces, &k);
 	if (!ret && n->sector)
 		ret = jrx_fs_free_node_loc(fs, n->dev, n->sector);
 	if (ret) {

@@ -46,8 +46,10 @@ struct worker {
 	char		  msg[512];
 	const struct jrx_bkey **scratch;	/* merged keys of a leaf */
 	size_t		  cap;
-	struct jrx_wq	 *wq;		/* its appends in flight (phase 1) */
+	struct jrx_wq	 *wq;		/* its writes in flight (phase 1) */
 	bool		  wq_tried;
+	struct jrx_bnode **drop;	/* pieces whose keys go once their */
+	size_t		  ndrop, cap_drop;	/* queued writes landed */
 	struct jrx_replay_worker_stats st;
 };
 
@@ -185,6 +187,60 @@ void jrx_replay_piece_drop_keys(struct jrx_bnode *n)
 	n->cap = 0;
 }
 
+/* The worker's write queue, opened on first use by the thread that runs
+ * its id (the ring is that thread's); NULL where io_uring is refused. */
+static struct jrx_wq *worker_wq(struct worker *w)
+{
+	struct par *c = w->c;
+
+	if (!w->wq_tried && c->write_depth && !c->keep) {
+		w->wq_tried = true;
+		if (jrx_wq_open(&w->wq, c->write_depth))
+			w->wq = NULL;	/* refused: one write at a time */
+		w->st.queued_writes = w->wq != NULL;
+	}
+	return w->wq;
+}
+
+/* Every queued write landed; then the pieces waiting for that drop their
+ * keys and images.  The queue's first error, or 0. */
+static int drain_drops(struct worker *w)
+{
+	int ret = w->wq ? jrx_wq_drain(w->wq) : 0;
+
+	for (size_t i = 0; i < w->ndrop; i++)
+		jrx_replay_piece_drop_keys(w->drop[i]);
+	w->ndrop = 0;
+	return ret;
+}
+
+/* A written piece that replay keeps only as a pointer: its keys and image
+ * go now, or, while its write is queued, after the next drain (at most
+ * DROP_BATCH images wait, so memory stays bounded). */
+#define DROP_BATCH 64
+static int drop_piece(struct worker *w, struct jrx_bnode *n)
+{
+	if (!w->wq) {
+		jrx_replay_piece_drop_keys(n);
+		return 0;
+	}
+	if (w->ndrop == w->cap_drop) {
+		size_t nc = w->cap_drop ? 2 * w->cap_drop : DROP_BATCH;
+		void *p = realloc(w->drop, nc * sizeof(*w->drop));
+
+		if (!p) {	/* no room to wait: wait now */
+			int ret = drain_drops(w);
+
+			jrx_replay_piece_drop_keys(n);
+			return ret;
+		}
+		w->drop = p;
+		w->cap_drop = nc;
+	}
+	w->drop[w->ndrop++] = n;
+	return w->ndrop >= DROP_BATCH ? drain_drops(w) : 0;
+}
+
 /*
  * A leaf whose journal keys fit past its written tail: they are appended
  * as one bset, and the leaf is read only when the result must stay in
@@ -220,13 +276,7 @@ static int unit_append(struct worker *w, struct jrx_runit *u)
 		}
 		nview = merge(n->keys, n->nr, c->v + u->lo, jn, view, &bytes);
 	}
-	if (!w->wq_tried && c->write_depth && !c->keep) {
-		/* on the thread that runs this id: the ring is its own */
-		w->wq_tried = true;
-		if (jrx_wq_open(&w->wq, c->write_depth))
-			w->wq = NULL;	/* refused: one write at a time */
-		w->st.queued_writes = w->wq != NULL;
-	}
+	worker_wq(w);
 	ret = jrx_fs_append_bset(c->fs, ptr, l->btree_id, 0, w->scratch, jn,
 				 view, nview, w->wq, &out);
 	if (!ret) {
@@ -291,7 +341,8 @@ static int unit_phase1(struct worker *w, struct jrx_runit *u)
 			u->node = n;
 		return 0;
 	}
-	ret = jrx_fs_write_pieces(c->fs, &m, w->scratch, nr, &pieces, &k);
+	ret = jrx_fs_write_pieces(c->fs, &m, w->scratch, nr, worker_wq(w),
+				  &pieces, &k);
 	if (!ret)
 		ret = jrx_fs_free_node_loc(c->fs, pv->dev, pv->sector);
 	if (!ret) {
@@ -299,8 +350,8 @@ static int unit_phase1(struct worker *w, struct jrx_runit *u)
 		u->nr_pieces = u->cap_pieces = k;
 		w->st.pieces += k;
 		if (!c->keep && !l->was_root)
-			for (size_t j = 0; j < k; j++)
-				jrx_replay_piece_drop_keys(pieces[j]);
+			for (size_t j = 0; j < k && !ret; j++)
+				ret = drop_piece(w, pieces[j]);
 	}
 out:
 	if (n != l->cached)
@@ -469,8 +520,8 @@ static void pool_phase(void *arg, unsigned id)
 
 	run_phase(w, c->phase);
 	if (w->wq) {
-		/* every append on the device before the barrier */
-		int ret = jrx_wq_drain(w->wq);
+		/* every write on the device before the barrier */
+		int ret = drain_drops(w);
 
 		jrx_wq_close(w->wq);
 		w->wq = NULL;
@@ -779,8 +830,10 @@ void jrx_replay_abort(struct jrx_replay_session *s)
 {
 	if (!s)
 		return;
-	for (unsigned i = 0; s->c && s->c->w && i < s->nw; i++)
+	for (unsigned i = 0; s->c && s->c->w && i < s->nw; i++) {
 		free((void *)s->c->w[i].scratch);
+		free(s->c->w[i].drop);
+	}
 	if (s->c)
 		free(s->c->w);
 	free(s->c);
