@@ -23,11 +23,14 @@
 #                        $dir/dN.reserved and its data ranges to $dir/dN.map
 #   bench_restore_crash  the crashed state of $dir/d0 $dir/d1 back in
 #                        place: the reserved areas written back (dd
-#                        conv=notrunc, then sync) and the ranges the last
-#                        recovery allocated punched (bench/crashstate.py);
-#                        ends the script unless show-super then says
-#                        unclean, with the saved superblock seq, and the
-#                        data ranges are the saved ones.  Right because
+#                        conv=notrunc, then sync); with $bench_holes 1 the
+#                        ranges the last recovery allocated are punched
+#                        (bench/crashstate.py) so every run writes into
+#                        holes, else (the default) they stay allocated, as
+#                        every block of a block device is; ends the script
+#                        unless show-super then says unclean, with the
+#                        saved superblock seq (and, with holes, the data
+#                        ranges are the saved ones).  Right because
 #                        recovery writes nothing the crashed state reads
 #                        (FORMAT.md §8 point 7): it appends bsets past a
 #                        committed node's written part or writes nodes to
@@ -38,7 +41,10 @@
 #                        $bench_fresh "copy" (default) a sparse copy $dir/c0
 #                        $dir/c1 (left in place for bench_fsck; removed by
 #                        the next bench_run), with "restore" $dir/d0 $dir/d1
-#                        themselves after bench_restore_crash; caches
+#                        themselves after bench_restore_crash (without
+#                        holes, the first run of an array is preceded by
+#                        one recovery that is not recorded, so that every
+#                        recorded one writes into allocated blocks); caches
 #                        dropped unless $bench_drop is 0; then the I/O
 #                        floor of its bytes (bench/results.py floor: dd
 #                        O_DIRECT in $dir); appends {LABEL...,"fresh":...,
@@ -53,6 +59,7 @@ bench_setup() {
   jrx=./build/jrx
   bench_drop=${bench_drop:-1}
   bench_fresh=${bench_fresh:-copy}
+  bench_holes=${bench_holes:-0}
   [ -x "$jrx" ] || { echo "$0: build jrx first (cmake -S . -B build && cmake --build build)" >&2; exit 1; }
   bench_own_dir=0
   if [ -z "$dir" ]; then dir=$(mktemp -d /var/tmp/jrx-bench.XXXXXX); bench_own_dir=1; fi
@@ -76,6 +83,7 @@ bench_array() {
   $jrx format --size "$3" --journal-size "$2" "$dir/d0" "$dir/d1" >/dev/null
   # shellcheck disable=SC2086
   $jrx synth --keys "$1" $4 "$dir/d0" "$dir/d1" >/dev/null
+  bench_warm=0
   bench_layout
   bench_node_size=${bench_sbline[1]}
 }
@@ -123,7 +131,9 @@ bench_restore_crash() {
   while read -r path bsize first; do
     dd if="$path.reserved" of="$path" bs="$bsize" conv=notrunc,fsync status=none
   done <<< "$bench_devlines"
-  python3 bench/crashstate.py punch "$dir/d0" "$dir/d1" >/dev/null
+  if [ "$bench_holes" = 1 ]; then
+    python3 bench/crashstate.py punch "$dir/d0" "$dir/d1" >/dev/null
+  fi
   sync
   bench_layout
   if [ "${bench_sbline[5]}" != 0 ] || [ "${bench_sbline[3]}" != "$bench_crash_seq" ]; then
@@ -133,7 +143,7 @@ bench_restore_crash() {
     $jrx show-super "$dir/d0" "$dir/d1" >&2 || true
     exit 1
   fi
-  if ! python3 bench/crashstate.py check "$dir/d0" "$dir/d1"; then
+  if [ "$bench_holes" = 1 ] && ! python3 bench/crashstate.py check "$dir/d0" "$dir/d1"; then
     echo "$0: RESTORE FAILED: the devices' allocated ranges are not the crashed state's" >&2
     exit 1
   fi
@@ -143,6 +153,11 @@ bench_run() {
   local out="$1" label="$2" load0 load1 devs
   shift 2
   if [ "$bench_fresh" = restore ]; then
+    if [ "$bench_holes" != 1 ] && [ "${bench_warm:-0}" = 0 ]; then
+      bench_restore_crash
+      "${bench_jrx:-$jrx}" recover "$@" "$dir/d0" "$dir/d1" >/dev/null
+      bench_warm=1
+    fi
     bench_restore_crash
     devs=("$dir/d0" "$dir/d1")
   else
@@ -154,7 +169,9 @@ bench_run() {
   report=$("${bench_jrx:-$jrx}" recover "$@" --json "${devs[@]}")
   load1=$(cut -d' ' -f1 /proc/loadavg)
   floor=$(python3 bench/results.py floor "$dir" "$report" "$bench_node_size")
-  echo "{$label,\"fresh\":\"$bench_fresh\",\"load_before\":$load0,\"load_after\":$load1,\"floor\":$floor,\"report\":$report}" >> "$out"
+  local restore=""
+  [ "$bench_fresh" = restore ] && restore=",\"restore\":\"$([ "$bench_holes" = 1 ] && echo holes || echo blocks)\""
+  echo "{$label,\"fresh\":\"$bench_fresh\"$restore,\"load_before\":$load0,\"load_after\":$load1,\"floor\":$floor,\"report\":$report}" >> "$out"
 }
 
 bench_fsck() {

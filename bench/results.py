@@ -512,14 +512,18 @@ def bigtree_groups(results):
     for r in results:
         if r.get("bench") != "bigtree":
             continue
-        k = (r["keys"], r["base_keys"], r["distribution"], r["mode"], r["threads"], r["io"])
+        # before "restore" was recorded, every restore punched holes
+        dist = r["distribution"]
+        if r.get("fresh") == "restore":
+            dist += ", " + r.get("restore", "holes")
+        k = (r["keys"], r["base_keys"], dist, r["mode"], r["threads"], r["io"])
         by.setdefault(k, []).append(r)
     return {k: Group(v) for k, v in by.items()}
 
 
 def bt_order(k):
     # journal, base, distribution (uniform first), reference first, threads, io
-    return (k[0], k[1], k[2] != "uniform", k[2], k[3] != "reference", k[4], k[5])
+    return (k[0], k[1], not k[2].startswith("uniform"), k[2], k[3] != "reference", k[4], k[5])
 
 
 def bt_series(k, g):
@@ -865,7 +869,12 @@ def render(results_path, micro_path, md_path, out_dir, quick=False):
                    "every run: each device's reserved area (the bytes before "
                    "`first_bucket * bucket_size`, both superblock copies) is saved once "
                    "after synth and written back with `dd conv=notrunc` (then sync), and "
-                   "the ranges the last recovery allocated are punched back into holes. "
+                   "the blocks the last recovery wrote stay allocated, as every block "
+                   "of a block device is, with one unrecorded recovery first so that "
+                   "every recorded one writes into allocated blocks (distribution "
+                   "\"…, blocks\"); rows marked \"…, holes\" (`bench/run.sh --holes`, and "
+                   "every row recorded before the distinction) punched those ranges back "
+                   "into holes before each run, so each run allocated as the first did. "
                    "Recovery writes nothing the crashed state reads (docs/FORMAT.md §8 "
                    "point 7: bsets appended past a node's written part, nodes in free "
                    "buckets, then the superblocks), so this is the crashed array again; the script checks "
