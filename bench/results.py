@@ -515,7 +515,7 @@ def bigtree_groups(results):
         # before "restore" was recorded, every restore punched holes
         dist = r["distribution"]
         if r.get("fresh") == "restore":
-            dist += ", " + r.get("restore", "holes")
+            dist += "/" + r.get("restore", "holes")
         k = (r["keys"], r["base_keys"], dist, r["mode"], r["threads"], r["io"])
         by.setdefault(k, []).append(r)
     return {k: Group(v) for k, v in by.items()}
@@ -872,7 +872,7 @@ def render(results_path, micro_path, md_path, out_dir, quick=False):
                    "the blocks the last recovery wrote stay allocated, as every block "
                    "of a block device is, with one unrecorded recovery first so that "
                    "every recorded one writes into allocated blocks (distribution "
-                   "\"…, blocks\"); rows marked \"…, holes\" (`bench/run.sh --holes`, and "
+                   "\"…/blocks\"); rows marked \"…/holes\" (`bench/run.sh --holes`, and "
                    "every row recorded before the distinction) punched those ranges back "
                    "into holes before each run, so each run allocated as the first did. "
                    "Recovery writes nothing the crashed state reads (docs/FORMAT.md §8 "
