@@ -176,7 +176,14 @@ void re_crash_then_recover(struct env *e, const struct jrx_recover_opts *acc,
 	jrx_recover_crash_after_writes(0);
 	if (at < writes)
 		assert_jrx_err(ret, -JRX_ERR_CRASHED);
-	assert_jrx_ok(re_recover(e->acc, again, &r));
+	if (again->memory_limit && e->again_limit) {
+		struct jrx_recover_opts a2 = *again;
+
+		a2.memory_limit = e->again_limit();
+		assert_jrx_ok(re_recover(e->acc, &a2, &r));
+	} else {
+		assert_jrx_ok(re_recover(e->acc, again, &r));
+	}
 	got = re_dump(e->acc);
 	re_assert_same(want, got, what);
 	th_assert_fsck_clean(e->acc, 2, what);

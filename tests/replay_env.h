@@ -18,6 +18,10 @@ struct env {
 	char p[4][256];
 	const char *ref[2];		/* the reference's copy */
 	const char *acc[2];		/* the accelerated recovery's */
+	/* set: re_crash_then_recover's second recovery, when it has a
+	 * memory limit, gets this one, measured after the crashed one
+	 * (whose freed memory a sanitizer keeps in this process) */
+	uint64_t (*again_limit)(void);
 };
 
 /* synth options: keys journal keys over keys / 2 base keys, 64 KiB jsets. */
