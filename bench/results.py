@@ -74,6 +74,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -228,9 +229,48 @@ def floor(scratch, rep, node_size):
     rs = timed_dd("if=" + f, "of=/dev/null", "count=%d" % rc, "iflag=direct") if rc else 0.0
     if os.path.exists(f):
         os.unlink(f)
-    return {"read_bytes": rb, "write_bytes": wb, "estimated": est, "node_size": node_size,
-            "read_seconds": round(rs, 6), "write_seconds": round(ws, 6),
-            "seconds": round(rs + ws, 6), "cache_dropped": dropped}
+    out = {"read_bytes": rb, "write_bytes": wb, "estimated": est, "node_size": node_size,
+           "read_seconds": round(rs, 6), "write_seconds": round(ws, 6),
+           "seconds": round(rs + ws, 6), "cache_dropped": dropped}
+    sc = scattered_floor(scratch, rep, wb, ws)
+    if sc:
+        out["scattered"] = sc
+        out["scattered_seconds"] = round(rs + sc["seconds"], 6)
+    return out
+
+
+def scattered_floor(scratch, rep, wb, ws):
+    """The writes as the replay makes them: its appended bsets are scattered
+    4 KiB blocks (one per appended node), not one stream.  fio writes as many
+    4 KiB blocks at random offsets of a file already written (a block device
+    has no holes), O_DIRECT, io_uring, 2 jobs of depth 32 (the replay's
+    workers and queues; fio's runtime of the writes, not its start-up),
+    then fsync; the rest of the bytes are charged at the dd write rate.
+    None without fio or appends."""
+    n = rep.get("btree", {}).get("appended", 0)
+    if not n or not shutil.which("fio") or not wb:
+        return None
+    blk = 4096
+    size = max(256 << 20, -(-(n * blk * 4) // (1 << 20)) << 20)
+    f = os.path.join(scratch, "scatter.dat")
+    subprocess.run(["dd", "bs=4M", "status=none", "if=/dev/zero", "of=" + f,
+                    "count=%d" % (size >> 22), "oflag=direct", "conv=fsync"], check=True)
+    jobs = 2
+    # fio's own runtime of the writes (its start-up is not I/O)
+    r = subprocess.run(["fio", "--name=scatter", "--filename=" + f, "--size=%d" % size,
+                        "--rw=randwrite", "--bs=%d" % blk, "--direct=1",
+                        "--ioengine=io_uring", "--iodepth=32", "--numjobs=%d" % jobs,
+                        "--number_ios=%d" % -(-n // jobs), "--fallocate=none",
+                        "--end_fsync=1", "--group_reporting", "--output-format=json"],
+                       check=True, capture_output=True, text=True)
+    os.unlink(f)
+    w = json.loads(r.stdout[r.stdout.index("{"):])["jobs"][0]["write"]
+    fs = w["io_kbytes"] / w["bw"] if w["bw"] else float(w["runtime"]) / 1000.0
+    rest = max(0, wb - n * blk)
+    rest_s = ws * rest / wb
+    return {"appended_blocks": n, "block_bytes": blk, "fio_seconds": round(fs, 6),
+            "rest_bytes": rest, "rest_seconds": round(rest_s, 6),
+            "seconds": round(fs + rest_s, 6)}
 
 
 def floorrow(fl, rep):
@@ -240,7 +280,13 @@ def floorrow(fl, rep):
                 "    I/O floor (dd)", "≈" if fl["estimated"] else "", fl["read_bytes"] / 1e9,
                 fl["read_seconds"], "≈" if fl["estimated"] else "", fl["write_bytes"] / 1e9,
                 fl["write_seconds"], fl["seconds"], t,
-                "%.2fx" % (t / fl["seconds"]) if fl["seconds"] > 0 else "—"))
+                "%.2fx" % (t / fl["seconds"]) if fl["seconds"] > 0 else "—")
+            + ("\n%-22s %d appended 4 KiB blocks at random offsets in %.3f s (fio), the"
+               " rest at dd's rate %.3f s: floor %.3f s, total = %.2fx floor" % (
+                   "    scattered floor", fl["scattered"]["appended_blocks"],
+                   fl["scattered"]["fio_seconds"], fl["scattered"]["rest_seconds"],
+                   fl["scattered_seconds"], t / fl["scattered_seconds"])
+               if fl.get("scattered_seconds") else ""))
 
 
 def fsck_bytes(rep):
@@ -385,6 +431,9 @@ class Group:
         self.floor = med([r["floor"]["seconds"] for r in fl])
         self.xfloor = med([r["report"]["total_seconds"] / r["floor"]["seconds"]
                            for r in fl if r["floor"]["seconds"] > 0])
+        sc = [r for r in fl if r["floor"].get("scattered_seconds")]
+        self.xscatter = med([r["report"]["total_seconds"] / r["floor"]["scattered_seconds"]
+                             for r in sc]) if sc else float("nan")
         self.estimated = any(r["floor"].get("estimated") for r in fl)
         self.io_read = fl[0]["floor"]["read_bytes"] if fl else None
         self.io_written = fl[0]["floor"]["write_bytes"] if fl else None
@@ -393,7 +442,10 @@ class Group:
     def xfloor_cell(self):
         if self.xfloor != self.xfloor:
             return "—"
-        return "%s%.2fx" % ("≈" if self.estimated else "", self.xfloor)
+        s = "%s%.2fx" % ("≈" if self.estimated else "", self.xfloor)
+        if self.xscatter == self.xscatter:
+            s += " (%.2fx scattered)" % self.xscatter
+        return s
 
     def load_cell(self):
         if not self.loads:
@@ -882,7 +934,7 @@ def render(results_path, micro_path, md_path, out_dir, quick=False):
                    "superblock seq, and runs `jrx fsck -n` after the last recovery of "
                    "each array. \"read GB\" and \"written GB\" are the bytes the "
                    "floor is measured over (one repetition's; they are the same in "
-                   "every repetition); \"floor\" is its seconds (median), \"load\" the "
+                   "every repetition); \"floor\" is its seconds (median); \"x floor\" adds, where fio is installed and the recovery appended bsets, the total over a scattered floor: fio writing as many 4 KiB blocks at random offsets of a written file (O_DIRECT, io_uring, 2 jobs of depth 32, then fsync), the rest of the written bytes at dd's rate, plus dd's read (the replay's appends are scattered blocks, which one sequential dd stream does not model); \"load\" the "
                    "lowest and highest load average seen before and after the runs.\n"
                    + bigtree_table(B, skipped, fscks) + "\n")
     doc.append("## Thread scaling\n\nAccelerated recovery, total seconds by worker "

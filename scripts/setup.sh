@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs every Debian package jrx needs to build and test, and with
 # --bench also what the benchmarks (bench/run.sh) and the profiling scripts
-# (perf/) need: gnuplot, RocksDB (the peer), perf, valgrind, jq, bc
+# (perf/) need: gnuplot, RocksDB (the peer), perf, valgrind, jq, bc, fio
 # and npm (npm only when none is installed: a NodeSource nodejs brings its
 # own and conflicts with Debian's npm); with --fuzz clang and its libFuzzer
 # runtime (scripts/fuzz.sh, docs/FUZZING.md).
@@ -22,7 +22,7 @@ for arg in "$@"; do
   case "$arg" in
     --bench)
       PKGS+=(gnuplot-nox fonts-dejavu-core librocksdb-dev linux-perf valgrind
-            jq bc util-linux)
+            jq bc util-linux fio)
       command -v npm >/dev/null || PKGS+=(npm)
       ;;
     # libclang-rt-dev: the default clang's compiler-rt (libFuzzer), only a
