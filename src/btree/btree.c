@@ -269,6 +269,7 @@ static int walk(struct jrx_fs *fs, struct jrx_bnode *n, jrx_key_cb kcb,
 		ret = ncb(ctx, n);
 	if (ret)
 		return ret;
+	jrx_fs_prefetch(fs, n, NULL);
 	for (size_t i = 0; i < n->nr; i++) {
 		struct jrx_bnode *c;
 

@@ -32,6 +32,15 @@ void jrx_fs_parallel_end(struct jrx_fs *fs);
 /* Read and check the node ptr names (not cached: the caller owns it). */
 int  jrx_fs_read_node(struct jrx_fs *fs, unsigned btree_id, unsigned level,
 		      const struct jrx_bkey *ptr, struct jrx_bnode **out);
+/*
+ * Read the children of parent (an interior node; those with want[i], or
+ * all with want NULL) that are not cached, several at once, and cache
+ * them (prefetch.c).  Best effort: one that fails stays uncached for the
+ * visit to read and report.  Only on the store's own thread, outside a
+ * parallel section (it is a no-op inside one).
+ */
+void jrx_fs_prefetch(struct jrx_fs *fs, const struct jrx_bnode *parent,
+		     const bool *want);
 /* The cached node ptr names, or NULL. */
 struct jrx_bnode *jrx_fs_cached_node(struct jrx_fs *fs,
 				     const struct jrx_bkey *ptr);

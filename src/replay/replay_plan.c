@@ -115,6 +115,21 @@ static int route(struct jrx_fs *fs, struct jrx_rplan *p, struct jrx_bnode *n,
 {
 	int ret = jrx_bnode_settle(n);
 
+	if (!ret && n->level >= 2 && n->nr > 1) {
+		/* the children with keys to route, read at once */
+		bool *want = calloc(n->nr, sizeof(*want));
+		size_t l = lo;
+
+		for (size_t i = 0; want && i < n->nr && l < hi; i++) {
+			size_t end = upper_bound(v, l, hi, n->keys[i]->p);
+
+			want[i] = end > l;
+			l = end;
+		}
+		if (want)
+			jrx_fs_prefetch(fs, n, want);
+		free(want);
+	}
 	for (size_t i = 0; i < n->nr && lo < hi && !ret; i++) {
 		const struct jrx_bkey *ptr = n->keys[i];
 		size_t end = upper_bound(v, lo, hi, ptr->p);
