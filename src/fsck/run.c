@@ -69,33 +69,63 @@ static void skip_clean(const struct jrx_array *a, const struct jrx_fsck_opts *o,
 /*
  * After a check that found problems on an array open read-write: the
  * repairs the policy allows (problems.h), then the check again, whose
- * result is the answer (exit 1 added: the array was modified).
+ * result is the answer (exit 1 added: the array was modified).  A
+ * topology repair runs alone and leaves alloc, accounting and maybe the
+ * namespace to repair: its re-check (held back) decides a next round, at
+ * most REPAIR_ROUNDS in all; only the last check's report is printed.
  */
+#define REPAIR_ROUNDS 3
+
 static int repair(struct jrx_array *a, struct jrx_fsck_opts *lo,
 		  struct jrx_fsck_result *res)
 {
 	bool unexpected;
 	unsigned fixes = jrx_pr_fixes(&res->counts, lo->repair, &unexpected);
-	struct jrx_fsck_result first = *res;
 	unsigned done = 0;
-	int ret;
+	int ret = 0;
 
 	if (unexpected && lo->out && !lo->json)
 		fprintf(lo->out, "UNEXPECTED INCONSISTENCY; RUN fsck.jrx"
 			" MANUALLY (without -a or -p)\n");
-	if (!fixes)
-		return 0;
-	ret = fsck_repair(a, lo, fixes, &first, &done);
-	if (ret) {
-		res->error = ret;
-		res->exit_code |= 8;
-		return ret;
+	for (unsigned round = 0; fixes && round < REPAIR_ROUNDS; round++) {
+		struct jrx_fsck_result first = *res;
+		struct jrx_fsck_opts ro = *lo;
+		unsigned now = 0;
+		char *text = NULL;
+		size_t len = 0;
+		FILE *held = NULL;
+		bool again;
+
+		ret = fsck_repair(a, lo, fixes, &first, &now);
+		if (ret) {
+			res->error = ret;
+			res->exit_code |= 8;
+			return ret;
+		}
+		if (!now)
+			break;	/* refused, and said why: the last check stands */
+		done |= now;
+		lo->state = "repaired";
+		ro.state = "repaired";
+		again = (now & (1u << JRX_FIX_TOPOLOGY)) &&
+			round + 1 < REPAIR_ROUNDS;
+		if (again && lo->out) {
+			held = open_memstream(&text, &len);
+			if (held)
+				ro.out = held;
+		}
+		ret = fsck_check(a, NULL, again ? &ro : lo, res, 0, NULL);
+		if (held)
+			fclose(held);
+		res->repaired = done;
+		fixes = again && !ret ?
+			jrx_pr_fixes(&res->counts, lo->repair, &unexpected) : 0;
+		if (text && !fixes)
+			fputs(text, lo->out);	/* the last check's report */
+		free(text);
+		if (ret)
+			return ret;
 	}
-	if (!done)
-		return 0;	/* refused, and said why: the first check stands */
-	lo->state = "repaired";
-	ret = fsck_check(a, NULL, lo, res, 0, NULL);
-	res->repaired = done;
 	return ret;
 }
 
