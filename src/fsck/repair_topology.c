@@ -151,15 +151,51 @@ static int take_extent(struct topo *s, const struct jrx_bkey *k)
 	b = e->sector / s->f->bucket_sectors;
 	if (!in_data(&s->f->a->sb.members[e->dev], b))
 		return 0;
+	if (jrx_bucket(&s->bt, e->dev, b)->gen < e->gen)
+		jrx_bucket(&s->bt, e->dev, b)->gen = e->gen;
 	return jrx_bucket_add_sectors(&s->bt, e->dev, b, JRX_DATA_USER,
 				      k->size, 0);
+}
+
+/* The generation of each bucket: the newest of its alloc key's and of
+ * the reachable extents' (take_extent). */
+static int take_alloc_gen(struct topo *s, const struct jrx_bkey *k)
+{
+	const struct jrx_alloc_val *v = jrx_bkey_val(k);
+
+	if (k->type == JRX_KEY_ALLOC && k->p.inode < s->bt.nr_devs &&
+	    k->p.offset < s->bt.nbuckets[k->p.inode] &&
+	    jrx_bucket(&s->bt, (uint32_t)k->p.inode, k->p.offset)->gen < v->gen)
+		jrx_bucket(&s->bt, (uint32_t)k->p.inode, k->p.offset)->gen =
+			v->gen;
+	return 0;
+}
+
+/*
+ * An extent of a scanned (older) leaf whose bucket has been reused since
+ * (its gen is below the bucket's): its data is gone, the pointer stale,
+ * as bcachefs's generation check says.
+ */
+static bool stale_extent(struct topo *s, const struct jrx_bkey *k)
+{
+	const struct jrx_extent_val *e = jrx_bkey_val(k);
+	uint64_t b;
+
+	if (k->type != JRX_KEY_EXTENT)
+		return false;
+	if (e->dev >= s->bt.nr_devs)
+		return true;
+	b = e->sector / s->f->bucket_sectors;
+	return !in_data(&s->f->a->sb.members[e->dev], b) ||
+		e->gen < jrx_bucket(&s->bt, e->dev, b)->gen;
 }
 
 static int on_key(void *ctx, const struct fsck_ptr *leaf,
 		  const struct jrx_bkey *k)
 {
 	(void)leaf;
-	return take_extent(ctx, k);
+	return leaf->btree_id == JRX_BTREE_ALLOC ? take_alloc_gen(ctx, k) :
+		take_extent(ctx, k);
 }
 
 static int on_node(void *ctx, const struct jrx_bnode *n,
@@ -338,12 +374,16 @@ static void merge(struct range *v, size_t *nr)
 }
 
 struct choice {
+	struct topo	 *s;
+	FILE		 *out;
+	unsigned	  id;
 	struct jrx_bkey	**keys;
 	size_t		  nkeys, cap;
 	struct range	 *cov;
 	size_t		  ncov, ccov;
 	size_t		  used;		/* candidates that gave keys */
 	size_t		  used_scanned;
+	size_t		  stale;	/* stale extents of scanned leaves */
 };
 
 static int take_keys(struct choice *ch, struct cand *c, struct jrx_bpos lo,
@@ -358,6 +398,10 @@ static int take_keys(struct choice *ch, struct cand *c, struct jrx_bpos lo,
 		p += k->u64s;
 		if (jrx_bpos_cmp(k->p, lo) < 0 || jrx_bpos_cmp(k->p, hi) > 0)
 			continue;
+		if (!c->reachable && stale_extent(ch->s, k)) {
+			ch->stale++;
+			continue;
+		}
 		ret = JRX_VEC_RESERVE(ch->keys, ch->nkeys, ch->cap, 1,
 				      "topology repair keys");
 		if (ret)
@@ -402,6 +446,17 @@ static int choose(struct choice *ch, struct cand *c)
 	if (gave) {
 		ch->used++;
 		ch->used_scanned += !c->reachable;
+	}
+	if (gave && !c->reachable && ch->out) {
+		char t1[96], t2[96];
+
+		jrx_bpos_to_text(t1, sizeof(t1), c->min);
+		jrx_bpos_to_text(t2, sizeof(t2), c->max);
+		fprintf(ch->out, "found: btree %s keys of %s..%s from an"
+			" unreachable leaf on dev %u sector %" PRIu64
+			" (journal seq %" PRIu64 ")\n",
+			jrx_btree_name(ch->id), t1, t2, c->dev, c->sector,
+			c->seq);
 	}
 	return 0;
 }
@@ -449,7 +504,7 @@ static int rebuild(struct topo *s, unsigned id, struct jrx_btree_root *root,
 		   FILE *out)
 {
 	struct jrx_fsck *f = s->f;
-	struct choice ch = { 0 };
+	struct choice ch = { .s = s, .out = out, .id = id };
 	struct jrx_bulk b;
 	size_t lost;
 	int ret = 0;
@@ -478,11 +533,16 @@ static int rebuild(struct topo *s, unsigned id, struct jrx_btree_root *root,
 			" %zu keys, %" PRIu64 " nodes\n", jrx_btree_name(id),
 			ch.used, ch.used_scanned, s->scanned_buckets, ch.nkeys,
 			b.nodes);
+		if (ch.stale)
+			fprintf(out, "lost: btree %s: %zu extents of older"
+				" copies dropped, their buckets reused since"
+				" (stale generation)\n", jrx_btree_name(id),
+				ch.stale);
 	}
 	if (!ret) {
 		lost = say_lost(&ch, id, out);
 		if (!lost && out)
-			fprintf(out, "lost: btree %s: nothing\n",
+			fprintf(out, "lost: btree %s: no key range uncovered\n",
 				jrx_btree_name(id));
 	}
 	free(ch.keys);
@@ -524,7 +584,8 @@ int fsck_repair_topology(struct jrx_fsck *f, FILE *out)
 		struct fsck_walk w = {
 			.btree_id = id, .report = true, .leaves = true,
 			.ptr = on_ptr, .node = on_node,
-			.key = id == JRX_BTREE_EXTENTS ? on_key : NULL,
+			.key = id == JRX_BTREE_EXTENTS ||
+				id == JRX_BTREE_ALLOC ? on_key : NULL,
 			.ctx = s,
 		};
 

@@ -72,9 +72,10 @@ static void skip_clean(const struct jrx_array *a, const struct jrx_fsck_opts *o,
  * result is the answer (exit 1 added: the array was modified).  A
  * topology repair runs alone and leaves alloc, accounting and maybe the
  * namespace to repair: its re-check (held back) decides a next round, at
- * most REPAIR_ROUNDS in all; only the last check's report is printed.
+ * most REPAIR_ROUNDS in all (topology; alloc and namespace; alloc
+ * again after the namespace repair's removals); only the last check's report is printed.
  */
-#define REPAIR_ROUNDS 3
+#define REPAIR_ROUNDS 4
 
 static int repair(struct jrx_array *a, struct jrx_fsck_opts *lo,
 		  struct jrx_fsck_result *res)
@@ -107,7 +108,10 @@ static int repair(struct jrx_array *a, struct jrx_fsck_opts *lo,
 		done |= now;
 		lo->state = "repaired";
 		ro.state = "repaired";
-		again = (now & (1u << JRX_FIX_TOPOLOGY)) &&
+		/* after a topology repair, what the next check finds is
+		 * what it left (alloc, namespace, and the alloc keys the
+		 * namespace repair's removals leave): another round */
+		again = (done & (1u << JRX_FIX_TOPOLOGY)) &&
 			round + 1 < REPAIR_ROUNDS;
 		if (again && lo->out) {
 			held = open_memstream(&text, &len);
