@@ -487,6 +487,171 @@ static void test_root_missing(void **state)
 	expect_oracle(e, "the dirents root missing");
 }
 
+/*
+ * The extents btree's root entry in the superblock made wrong, one field
+ * at a time: the code it reports, then the repair finds every leaf by the
+ * scan and loses nothing.
+ */
+enum root_damage {
+	RD_RANGE,	/* min_key past POS_MIN: ROOT_BAD_RANGE */
+	RD_BLOCKS,	/* (child) written length past the node: PTR_BAD_BLOCKS */
+	RD_NONCE,	/* a stale pointer: NODE_PTR_MISMATCH */
+	RD_LEVEL,	/* one level too high: NODE_WRONG_LEVEL */
+	RD_DEVICE,	/* (child) a member the array lacks: PTR_BAD_DEVICE */
+	RD_BTREE,	/* the dirents root's node: NODE_WRONG_BTREE */
+	RD_PAST_END,	/* (child) past the device's end: NODE_READ */
+};
+
+static void root_damage(struct env *e, enum root_damage how,
+			enum jrx_pr_code code, const char *what)
+{
+	struct jrx_btree_root *r;
+	struct dump before, after;
+	struct jrx_array a;
+	size_t back, had;
+	char *text;
+
+	dump(e, &before);
+	assert_jrx_ok(jrx_array_open(&a, e->paths, 2, 0));
+	r = &a.sb.roots[JRX_BTREE_EXTENTS];
+	switch (how) {
+	case RD_RANGE:
+		r->v.min_key = jrx_bpos(1, 0, 0);
+		break;
+	case RD_NONCE:
+		r->v.nonce ^= 1;
+		break;
+	case RD_LEVEL:
+		r->level++;
+		break;
+	case RD_BTREE:
+		r->v = a.sb.roots[JRX_BTREE_DIRENTS].v;
+		r->k.p = a.sb.roots[JRX_BTREE_DIRENTS].k.p;
+		r->level = a.sb.roots[JRX_BTREE_DIRENTS].level;
+		break;
+	default:
+		fail_msg("not a root damage");
+	}
+	assert_jrx_ok(jrx_array_write_sb(&a));
+	jrx_array_close(&a);
+	expect_found(e, code);
+	text = expect_repaired(e, what);
+	assert_contains(text, "repaired: btree extents rebuilt from");
+	assert_contains(text, "lost: btree extents: no key range uncovered");
+	free(text);
+	dump(e, &after);
+	expect_same(&before, &after, -1, JRX_POS_MIN, JRX_POS_MIN, &back, &had,
+		    what);
+	dump_free(&before);
+	dump_free(&after);
+	expect_oracle(e, what);
+}
+
+static void test_root_bad_range(void **state)
+{
+	root_damage(*state, RD_RANGE, JRX_PR_ROOT_BAD_RANGE, "ROOT_BAD_RANGE");
+}
+
+static void test_node_ptr_mismatch(void **state)
+{
+	root_damage(*state, RD_NONCE, JRX_PR_NODE_PTR_MISMATCH,
+		    "NODE_PTR_MISMATCH");
+}
+
+static void test_node_wrong_level(void **state)
+{
+	root_damage(*state, RD_LEVEL, JRX_PR_NODE_WRONG_LEVEL,
+		    "NODE_WRONG_LEVEL");
+}
+
+static void test_node_wrong_btree(void **state)
+{
+	root_damage(*state, RD_BTREE, JRX_PR_NODE_WRONG_BTREE,
+		    "NODE_WRONG_BTREE");
+}
+
+/*
+ * A child pointer of the extents root (interior) made wrong in the
+ * root's last bset (its first key), its checksum set again (the superblock refuses
+ * such a root entry itself): the code it reports, then the repair finds
+ * the child by the scan and loses nothing.
+ */
+static void child_damage(struct env *e, enum root_damage how,
+			 enum jrx_pr_code code, const char *what)
+{
+	struct node_loc l = find_node(e, JRX_BTREE_EXTENTS,
+				      (struct node_loc){ .root = true });
+	uint64_t off = l.sector * JRX_SECTOR_SIZE;
+	struct dump before, after;
+	struct jrx_btree_ptr_val *v;
+	struct jrx_bset *bs;
+	size_t back, had;
+	char *text, *node = calloc(1, 16384);
+
+	assert_non_null(node);
+	if (!l.got_level)
+		fail_msg("the extents btree has one level: no interior node");
+	dump(e, &before);
+	th_file_pread(e->p[l.dev], node, 16384, off);
+	/* the last bset's first key: no later bset hides the change */
+	{
+		const struct jrx_btree_node *h = (void *)node;
+		const char *why;
+		size_t o = sizeof(*h);
+
+		bs = NULL;
+		while (o + sizeof(*bs) <= 16384 &&
+		       !jrx_bset_validate((void *)(node + o), o, 16384,
+					  h->nonce, &why)) {
+			bs = (struct jrx_bset *)(node + o);
+			o = jrx_bset_next_offset(o + jrx_bset_bytes(bs));
+		}
+		assert_non_null(bs);
+		assert_true(bs->u64s > 0);
+	}
+	v = jrx_bkey_val((struct jrx_bkey *)(bs + 1));
+	switch (how) {
+	case RD_BLOCKS:
+		v->blocks = 1000;
+		break;
+	case RD_DEVICE:
+		v->dev = 7;
+		break;
+	default:
+		v->sector = 1ull << 40;
+		break;
+	}
+	jrx_bset_set_csum(bs);
+	th_file_pwrite(e->p[l.dev], node, 16384, off);
+	free(node);
+	expect_found(e, code);
+	text = expect_repaired(e, what);
+	assert_contains(text, "repaired: btree extents rebuilt from");
+	assert_contains(text, "lost: btree extents: no key range uncovered");
+	free(text);
+	dump(e, &after);
+	expect_same(&before, &after, -1, JRX_POS_MIN, JRX_POS_MIN, &back, &had,
+		    what);
+	dump_free(&before);
+	dump_free(&after);
+	expect_oracle(e, what);
+}
+
+static void test_ptr_bad_blocks(void **state)
+{
+	child_damage(*state, RD_BLOCKS, JRX_PR_PTR_BAD_BLOCKS, "PTR_BAD_BLOCKS");
+}
+
+static void test_ptr_bad_device(void **state)
+{
+	child_damage(*state, RD_DEVICE, JRX_PR_PTR_BAD_DEVICE, "PTR_BAD_DEVICE");
+}
+
+static void test_node_read(void **state)
+{
+	child_damage(*state, RD_PAST_END, JRX_PR_NODE_READ, "NODE_READ");
+}
+
 /* The interior repair killed at spread-out writes (injected): the next
  * fsck -y finishes it, nothing lost. */
 static void test_repair_crash(void **state)
@@ -535,6 +700,20 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_interior_zeroed, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_root_missing, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_root_bad_range, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_ptr_bad_blocks, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_node_ptr_mismatch, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_node_wrong_level, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_ptr_bad_device, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_node_wrong_btree, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_node_read, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_repair_crash, setup,
 						teardown),
