@@ -381,30 +381,88 @@ static char *expect_repaired(struct env *e, const char *what)
 
 /* ------------------------------------------------------------ tests */
 
-/* A leaf's header checksum: its keys are lost unless an older copy of
- * its range is found; nothing else changes. */
-static void test_leaf_csum(void **state)
+/* Damages of one leaf (the second of the extents btree). */
+enum leaf_damage {
+	LD_HDR_CSUM,	/* a header byte: NODE_CSUM */
+	LD_BAD_MAGIC,	/* the magic: NODE_BAD_MAGIC */
+	LD_BAD_HEADER,	/* level 9, checksum set: NODE_BAD_HEADER */
+	LD_BSET_CSUM,	/* a key byte: BSET_CSUM */
+	LD_BSET_BAD,	/* bset flags set, checksum set: BSET_BAD */
+	LD_KEY_INVALID,	/* a key of type 200, checksum set: KEY_INVALID */
+	LD_UNSORTED,	/* key 1 at key 0's position: KEYS_UNSORTED */
+	LD_OUTSIDE,	/* the last key past the node's max: KEY_OUTSIDE_NODE */
+};
+
+/*
+ * A leaf damaged: its keys are lost unless an older copy of its range is
+ * found; nothing else changes (but the inodes of its range, whose i_size
+ * an older copy's extents may raise).
+ */
+static void leaf_damage(struct env *e, enum leaf_damage how,
+			enum jrx_pr_code code, const char *what)
 {
-	struct env *e = *state;
 	struct node_loc l = find_node(e, JRX_BTREE_EXTENTS,
 				      (struct node_loc){ .level = 0, .skip = 1 });
-	uint64_t off = l.sector * JRX_SECTOR_SIZE +
-		offsetof(struct jrx_btree_node, pad) + 2;
+	uint64_t off = l.sector * JRX_SECTOR_SIZE;
+	struct jrx_btree_node *h;
+	struct jrx_bset *bs;
+	struct jrx_bkey *k0, *k1, *last;
 	struct dump before, after;
 	size_t back, had;
 	char t1[96], t2[96], line[300], *text;
-	uint8_t b;
+	char *node = calloc(1, 16384);
 
+	assert_non_null(node);
 	dump(e, &before);
-	th_file_pread(e->p[l.dev], &b, 1, off);
-	b ^= 0x5a;
-	th_file_pwrite(e->p[l.dev], &b, 1, off);
-	expect_found(e, JRX_PR_NODE_CSUM);
-	text = expect_repaired(e, "a leaf's header checksum");
+	th_file_pread(e->p[l.dev], node, 16384, off);
+	h = (struct jrx_btree_node *)node;
+	bs = (struct jrx_bset *)(h + 1);
+	k0 = (struct jrx_bkey *)(bs + 1);
+	k1 = jrx_bkey_next(k0);
+	last = k0;
+	for (struct jrx_bkey *k = k0;
+	     (char *)k < (char *)(bs + 1) + bs->u64s * 8; k = jrx_bkey_next(k))
+		last = k;
+	assert_true(bs->u64s > 2 * k0->u64s);
+	switch (how) {
+	case LD_HDR_CSUM:
+		node[offsetof(struct jrx_btree_node, pad) + 2] ^= 0x5a;
+		break;
+	case LD_BAD_MAGIC:
+		h->magic ^= 1;
+		break;
+	case LD_BAD_HEADER:
+		h->level = 9;
+		jrx_node_set_csum(h);
+		break;
+	case LD_BSET_CSUM:
+		((char *)k0)[16] ^= 0x5a;
+		break;
+	case LD_BSET_BAD:
+		bs->flags = 1;
+		jrx_bset_set_csum(bs);
+		break;
+	case LD_KEY_INVALID:
+		k0->type = 200;
+		jrx_bset_set_csum(bs);
+		break;
+	case LD_UNSORTED:
+		k1->p = k0->p;
+		jrx_bset_set_csum(bs);
+		break;
+	case LD_OUTSIDE:
+		last->p = jrx_bpos_successor(h->max_key);
+		jrx_bset_set_csum(bs);
+		break;
+	}
+	th_file_pwrite(e->p[l.dev], node, 16384, off);
+	free(node);
+	expect_found(e, code);
+	text = expect_repaired(e, what);
 	assert_contains(text, "repaired: btree extents rebuilt from");
 	dump(e, &after);
 	expect_same(&before, &after, JRX_BTREE_EXTENTS, l.min, l.max, &back,
-		    &had, "a leaf's header checksum");
+		    &had, what);
 	jrx_bpos_to_text(t1, sizeof(t1), l.min);
 	jrx_bpos_to_text(t2, sizeof(t2), l.max);
 	snprintf(line, sizeof(line), "lost: btree extents keys %s..%s", t1, t2);
@@ -413,12 +471,55 @@ static void test_leaf_csum(void **state)
 		assert_contains(text, "lost: btree extents: no key range uncovered");
 		assert_contains(text, "found: btree extents keys of");
 	}
-	fprintf(stderr, "[ INFO     ] leaf %s..%s: %zu of its %zu keys back"
-		" (%s)\n", t1, t2, back, had, strstr(text, line) ?
+	fprintf(stderr, "[ INFO     ] %s: leaf %s..%s: %zu of its %zu keys"
+		" back (%s)\n", what, t1, t2, back, had, strstr(text, line) ?
 		"its range said lost" : "an older copy found");
 	free(text);
 	dump_free(&before);
 	dump_free(&after);
+}
+
+static void test_leaf_csum(void **state)
+{
+	leaf_damage(*state, LD_HDR_CSUM, JRX_PR_NODE_CSUM, "NODE_CSUM");
+}
+
+static void test_leaf_bad_magic(void **state)
+{
+	leaf_damage(*state, LD_BAD_MAGIC, JRX_PR_NODE_BAD_MAGIC,
+		    "NODE_BAD_MAGIC");
+}
+
+static void test_leaf_bad_header(void **state)
+{
+	leaf_damage(*state, LD_BAD_HEADER, JRX_PR_NODE_BAD_HEADER,
+		    "NODE_BAD_HEADER");
+}
+
+static void test_bset_csum(void **state)
+{
+	leaf_damage(*state, LD_BSET_CSUM, JRX_PR_BSET_CSUM, "BSET_CSUM");
+}
+
+static void test_bset_bad(void **state)
+{
+	leaf_damage(*state, LD_BSET_BAD, JRX_PR_BSET_BAD, "BSET_BAD");
+}
+
+static void test_key_invalid(void **state)
+{
+	leaf_damage(*state, LD_KEY_INVALID, JRX_PR_KEY_INVALID, "KEY_INVALID");
+}
+
+static void test_keys_unsorted(void **state)
+{
+	leaf_damage(*state, LD_UNSORTED, JRX_PR_KEYS_UNSORTED, "KEYS_UNSORTED");
+}
+
+static void test_key_outside_node(void **state)
+{
+	leaf_damage(*state, LD_OUTSIDE, JRX_PR_KEY_OUTSIDE_NODE,
+		    "KEY_OUTSIDE_NODE");
 }
 
 /* The extents root (interior) zeroed: every leaf is found by the scan,
@@ -697,6 +798,20 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_leaf_csum, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_leaf_bad_magic, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_leaf_bad_header, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_bset_csum, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_bset_bad, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_key_invalid, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_keys_unsorted, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_key_outside_node, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_interior_zeroed, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_root_missing, setup,
