@@ -11,12 +11,17 @@
  * and the keys of every btree but alloc and accounting (rebuilt from the
  * others), dumped before the damage and after the repair, are the same
  * outside the ranges the repair says are lost; where nothing is lost the
- * load's oracle still matches.  Damages: a leaf's header checksum (the
- * keys of its range lost unless an older copy of the leaf is found: the
- * test says how many came back), an interior root zeroed (every leaf
- * found again by the scan: nothing lost), a btree's root entry removed
- * from the superblock (ROOT_MISSING: the same), and the interior repair
- * killed at spread-out writes, finished by the next fsck -y.
+ * load's oracle still matches.  One test per pass-3 code: a leaf's
+ * header checksum, magic, header fields, bset checksum, bset header, an
+ * invalid key, unsorted keys, a key outside the node (the keys of the
+ * leaf's range lost unless an older copy of the leaf is found: the test
+ * says how many came back); the extents root (interior) zeroed, the
+ * dirents root entry removed, the root entry's range, nonce, level and
+ * btree made wrong, a child pointer's blocks, device, sector and min_key
+ * (gap, overlap) made wrong (every leaf found again by the scan: nothing
+ * lost, the oracle matches); a leaf and every older copy of its range
+ * zeroed (its range said lost, exactly); and the interior repair killed
+ * at spread-out writes, finished by the next fsck -y.
  * TEST_FSCK_SHOW=1 prints every report.
  */
 #include <inttypes.h>
@@ -601,6 +606,8 @@ enum root_damage {
 	RD_DEVICE,	/* (child) a member the array lacks: PTR_BAD_DEVICE */
 	RD_BTREE,	/* the dirents root's node: NODE_WRONG_BTREE */
 	RD_PAST_END,	/* (child) past the device's end: NODE_READ */
+	RD_GAP,		/* (child) min_key one past: CHILD_GAP */
+	RD_OVERLAP,	/* (child) min_key POS_MIN, not first: CHILD_OVERLAP */
 };
 
 static void root_damage(struct env *e, enum root_damage how,
@@ -718,6 +725,19 @@ static void child_damage(struct env *e, enum root_damage how,
 	case RD_DEVICE:
 		v->dev = 7;
 		break;
+	case RD_GAP:
+		v->min_key = jrx_bpos_successor(v->min_key);
+		break;
+	case RD_OVERLAP:
+		if (jrx_bpos_eq(v->min_key, JRX_POS_MIN)) {
+			struct jrx_bkey *k1 = jrx_bkey_next((struct jrx_bkey *)
+							    (bs + 1));
+
+			assert_true(bs->u64s > 2 * k1->u64s);
+			v = jrx_bkey_val(k1);
+		}
+		v->min_key = JRX_POS_MIN;
+		break;
 	default:
 		v->sector = 1ull << 40;
 		break;
@@ -751,6 +771,74 @@ static void test_ptr_bad_device(void **state)
 static void test_node_read(void **state)
 {
 	child_damage(*state, RD_PAST_END, JRX_PR_NODE_READ, "NODE_READ");
+}
+
+static void test_child_gap(void **state)
+{
+	child_damage(*state, RD_GAP, JRX_PR_CHILD_GAP, "CHILD_GAP");
+}
+
+static void test_child_overlap(void **state)
+{
+	child_damage(*state, RD_OVERLAP, JRX_PR_CHILD_OVERLAP, "CHILD_OVERLAP");
+}
+
+/*
+ * A leaf and every older copy of its range zeroed (every node slot of
+ * the devices holding an extents leaf whose range meets it): its range is
+ * said lost, exactly, and nothing outside it changes.
+ */
+static void test_leaf_lost(void **state)
+{
+	struct env *e = *state;
+	struct node_loc l = find_node(e, JRX_BTREE_EXTENTS,
+				      (struct node_loc){ .level = 0, .skip = 1 });
+	struct dump before, after;
+	struct jrx_array a;
+	uint64_t magic, size;
+	size_t back, had, zeroed = 0;
+	char t1[96], t2[96], line[300], *text;
+	char *node = calloc(1, 16384), *z = calloc(1, 16384);
+
+	assert_non_null(node);
+	assert_non_null(z);
+	assert_jrx_ok(jrx_array_open(&a, e->paths, 2, JRX_OPEN_RDONLY));
+	magic = a.node_magic;
+	jrx_array_close(&a);
+	dump(e, &before);
+	for (int d = 0; d < 2; d++) {
+		size = th_file_size(e->p[d]);
+		for (uint64_t off = 0; off + 16384 <= size; off += 16384) {
+			const struct jrx_btree_node *h = (void *)node;
+
+			th_file_pread(e->p[d], node, 16384, off);
+			if (h->magic != magic || h->btree_id != JRX_BTREE_EXTENTS ||
+			    h->level || jrx_bpos_cmp(h->max_key, l.min) < 0 ||
+			    jrx_bpos_cmp(h->min_key, l.max) > 0)
+				continue;
+			th_file_pwrite(e->p[d], z, 16384, off);
+			zeroed++;
+		}
+	}
+	free(node);
+	free(z);
+	assert_true(zeroed >= 1);
+	expect_found(e, JRX_PR_NODE_BAD_MAGIC);
+	text = expect_repaired(e, "a leaf lost");
+	jrx_bpos_to_text(t1, sizeof(t1), l.min);
+	jrx_bpos_to_text(t2, sizeof(t2), l.max);
+	snprintf(line, sizeof(line), "lost: btree extents keys %s..%s: no sound"
+		 " node covers them\n", t1, t2);
+	assert_contains(text, line);
+	dump(e, &after);
+	expect_same(&before, &after, JRX_BTREE_EXTENTS, l.min, l.max, &back,
+		    &had, "a leaf lost");
+	assert_int_equal(back, 0);
+	fprintf(stderr, "[ INFO     ] leaf %s..%s and %zu copies zeroed: its %zu"
+		" keys lost, said\n", t1, t2, zeroed - 1, had);
+	free(text);
+	dump_free(&before);
+	dump_free(&after);
 }
 
 /* The interior repair killed at spread-out writes (injected): the next
@@ -829,6 +917,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_node_wrong_btree, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_node_read, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_child_gap, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_child_overlap, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_leaf_lost, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_repair_crash, setup,
 						teardown),
