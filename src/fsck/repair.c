@@ -213,13 +213,15 @@ int fsck_repair(struct jrx_array *a, const struct jrx_fsck_opts *o,
 	if (!ret && (fixes & (1u << JRX_FIX_TOPOLOGY))) {
 		/* alone: the other repairs need whole btrees (next round) */
 		ret = fsck_repair_topology(f, out);
-		if (ret == 1)
+		if (ret == 1) {
 			*done = fixes & ((1u << JRX_FIX_TOPOLOGY) |
 					 (1u << JRX_FIX_REWRITE_SB));
-		ret = ret == 1 ? 0 : ret;
-		free(f->res);
-		fsck_free(f);
-		return ret;
+			free(f->res);
+			fsck_free(f);
+			return 0;
+		}
+		/* no damaged btree (a pass-4 PTR_BAD_DEVICE of an extent):
+		 * the other repairs as without it */
 	}
 	if (!ret && (fixes & (1u << JRX_FIX_REBUILD_ALLOC)))
 		ret = rebuild_alloc(f, first, out);

@@ -583,7 +583,7 @@ int fsck_repair_topology(struct jrx_fsck *f, FILE *out)
 		uint64_t before = f->res->counts.pass[JRX_PASS_NODES];
 		struct fsck_walk w = {
 			.btree_id = id, .report = true, .leaves = true,
-			.ptr = on_ptr, .node = on_node,
+			.ptr = on_ptr,
 			.key = id == JRX_BTREE_EXTENTS ||
 				id == JRX_BTREE_ALLOC ? on_key : NULL,
 			.ctx = s,
@@ -596,10 +596,17 @@ int fsck_repair_topology(struct jrx_fsck *f, FILE *out)
 		s->rebuild[id] = f->res->counts.pass[JRX_PASS_NODES] != before ||
 			w.bad_nodes;
 		any |= s->rebuild[id];
-		if (!s->rebuild[id]) {
-			for (size_t i = 0; i < s->nr[id]; i++)
-				cand_free(&s->c[id][i]);
-			s->nr[id] = 0;
+		/* a damaged btree's sound leaves copied by a second walk: the
+		 * keys of sound btrees are never held */
+		if (s->rebuild[id]) {
+			struct fsck_walk w2 = {
+				.btree_id = id, .leaves = true, .node = on_node,
+				.ctx = s,
+			};
+
+			ret = fsck_walk(f, &w2);
+			if (ret)
+				break;
 		}
 		s->nr_reach[id] = s->nr[id];
 		qsort(s->c[id], s->nr[id], sizeof(struct cand), cmp_loc);
