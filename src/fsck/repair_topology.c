@@ -277,7 +277,8 @@ static int scan_node(struct topo *s, const void *img, uint32_t dev,
 	return ret ? ret : 1;
 }
 
-/* Every node slot of every data bucket of every member. */
+/* Every node slot of every data bucket of every member but those that
+ * reachable extents point into. */
 static int scan(struct topo *s)
 {
 	struct jrx_fsck *f = s->f;
@@ -296,7 +297,10 @@ static int scan(struct topo *s)
 		for (uint64_t b = m->first_bucket; !ret && b < m->nbuckets; b++) {
 			bool taken = false;
 
-			if (!in_data(m, b))
+			/* a bucket of reachable extents holds file data, which
+			 * may hold anything, even a node image of this array */
+			if (!in_data(m, b) ||
+			    jrx_bucket(&s->bt, d, b)->data_type == JRX_DATA_USER)
 				continue;
 			ret = jrx_dev_pread(&a->devs[d], buf, len,
 					    b * f->bucket_sectors * JRX_SECTOR_SIZE);
@@ -381,16 +385,17 @@ struct choice {
 	size_t		  nkeys, cap;
 	struct range	 *cov;
 	size_t		  ncov, ccov;
-	size_t		  used;		/* candidates that gave keys */
+	size_t		  used;		/* candidates that covered a part */
 	size_t		  used_scanned;
 	size_t		  stale;	/* stale extents of scanned leaves */
 };
 
 static int take_keys(struct choice *ch, struct cand *c, struct jrx_bpos lo,
-		     struct jrx_bpos hi, bool *gave)
+		     struct jrx_bpos hi, size_t *pieces, size_t *nkeys)
 {
 	uint64_t *p = c->keys;
 
+	(*pieces)++;
 	for (size_t i = 0; i < c->nkeys; i++) {
 		struct jrx_bkey *k = (struct jrx_bkey *)p;
 		int ret;
@@ -407,7 +412,7 @@ static int take_keys(struct choice *ch, struct cand *c, struct jrx_bpos lo,
 		if (ret)
 			return ret;
 		ch->keys[ch->nkeys++] = k;
-		*gave = true;
+		(*nkeys)++;
 	}
 	return 0;
 }
@@ -416,8 +421,8 @@ static int take_keys(struct choice *ch, struct cand *c, struct jrx_bpos lo,
 static int choose(struct choice *ch, struct cand *c)
 {
 	struct jrx_bpos cur = c->min;
-	bool done = false, gave = false;
-	size_t n0 = ch->ncov;
+	bool done = false;
+	size_t n0 = ch->ncov, pieces = 0, nkeys = 0;
 	int ret = 0;
 
 	for (size_t i = 0; !ret && !done && i < n0; i++) {
@@ -428,14 +433,15 @@ static int choose(struct choice *ch, struct cand *c)
 		if (jrx_bpos_cmp(r.lo, c->max) > 0)
 			break;
 		if (jrx_bpos_cmp(r.lo, cur) > 0)
-			ret = take_keys(ch, c, cur, pos_pred(r.lo), &gave);
+			ret = take_keys(ch, c, cur, pos_pred(r.lo), &pieces,
+				       &nkeys);
 		if (jrx_bpos_cmp(r.hi, c->max) >= 0)
 			done = true;
 		else
 			cur = jrx_bpos_successor(r.hi);
 	}
 	if (!ret && !done)
-		ret = take_keys(ch, c, cur, c->max, &gave);
+		ret = take_keys(ch, c, cur, c->max, &pieces, &nkeys);
 	if (!ret)
 		ret = JRX_VEC_RESERVE(ch->cov, ch->ncov, ch->ccov, 1,
 				      "topology repair ranges");
@@ -443,20 +449,21 @@ static int choose(struct choice *ch, struct cand *c)
 		return ret;
 	ch->cov[ch->ncov++] = (struct range){ c->min, c->max };
 	merge(ch->cov, &ch->ncov);
-	if (gave) {
+	if (pieces) {
 		ch->used++;
 		ch->used_scanned += !c->reachable;
 	}
-	if (gave && !c->reachable && ch->out) {
+	/* an older copy may also say a range is empty: said as well */
+	if (pieces && !c->reachable && ch->out) {
 		char t1[96], t2[96];
 
 		jrx_bpos_to_text(t1, sizeof(t1), c->min);
 		jrx_bpos_to_text(t2, sizeof(t2), c->max);
-		fprintf(ch->out, "found: btree %s keys of %s..%s from an"
-			" unreachable leaf on dev %u sector %" PRIu64
-			" (journal seq %" PRIu64 ")\n",
-			jrx_btree_name(ch->id), t1, t2, c->dev, c->sector,
-			c->seq);
+		fprintf(ch->out, "found: btree %s keys of %s..%s (%zu, in the"
+			" part nothing newer covers) from an unreachable leaf"
+			" on dev %u sector %" PRIu64 " (journal seq %" PRIu64
+			")\n", jrx_btree_name(ch->id), t1, t2, nkeys, c->dev,
+			c->sector, c->seq);
 	}
 	return 0;
 }
