@@ -71,9 +71,10 @@ static void skip_clean(const struct jrx_array *a, const struct jrx_fsck_opts *o,
  * repairs the policy allows (problems.h), then the check again, whose
  * result is the answer (exit 1 added: the array was modified).  A
  * topology repair runs alone and leaves alloc, accounting and maybe the
- * namespace to repair: its re-check (held back) decides a next round, at
- * most REPAIR_ROUNDS in all (topology; alloc and namespace; alloc
- * again after the namespace repair's removals); only the last check's report is printed.
+ * namespace to repair: the checks after it are held back and decide a
+ * next round, at most REPAIR_ROUNDS in all (topology; alloc and
+ * namespace; alloc again after the namespace repair's removals); only
+ * the last check's report is printed.
  */
 #define REPAIR_ROUNDS 4
 
@@ -83,6 +84,7 @@ static int repair(struct jrx_array *a, struct jrx_fsck_opts *lo,
 	bool unexpected;
 	unsigned fixes = jrx_pr_fixes(&res->counts, lo->repair, &unexpected);
 	unsigned done = 0;
+	char *pending = NULL;	/* the last check's report, held back */
 	int ret = 0;
 
 	if (unexpected && lo->out && !lo->json)
@@ -92,7 +94,6 @@ static int repair(struct jrx_array *a, struct jrx_fsck_opts *lo,
 		struct jrx_fsck_result first = *res;
 		struct jrx_fsck_opts ro = *lo;
 		unsigned now = 0;
-		char *text = NULL;
 		size_t len = 0;
 		FILE *held = NULL;
 		bool again;
@@ -101,7 +102,7 @@ static int repair(struct jrx_array *a, struct jrx_fsck_opts *lo,
 		if (ret) {
 			res->error = ret;
 			res->exit_code |= 8;
-			return ret;
+			break;
 		}
 		if (!now)
 			break;	/* refused, and said why: the last check stands */
@@ -113,8 +114,10 @@ static int repair(struct jrx_array *a, struct jrx_fsck_opts *lo,
 		 * namespace repair's removals leave): another round */
 		again = (done & (1u << JRX_FIX_TOPOLOGY)) &&
 			round + 1 < REPAIR_ROUNDS;
+		free(pending);
+		pending = NULL;
 		if (again && lo->out) {
-			held = open_memstream(&text, &len);
+			held = open_memstream(&pending, &len);
 			if (held)
 				ro.out = held;
 		}
@@ -122,14 +125,14 @@ static int repair(struct jrx_array *a, struct jrx_fsck_opts *lo,
 		if (held)
 			fclose(held);
 		res->repaired = done;
-		fixes = again && !ret ?
-			jrx_pr_fixes(&res->counts, lo->repair, &unexpected) : 0;
-		if (text && !fixes)
-			fputs(text, lo->out);	/* the last check's report */
-		free(text);
 		if (ret)
-			return ret;
+			break;
+		fixes = again ?
+			jrx_pr_fixes(&res->counts, lo->repair, &unexpected) : 0;
 	}
+	if (pending && lo->out)
+		fputs(pending, lo->out);
+	free(pending);
 	return ret;
 }
 
