@@ -21,7 +21,8 @@
  * (gap, overlap) made wrong (every leaf found again by the scan: nothing
  * lost, the oracle matches); a leaf and every older copy of its range
  * zeroed (its range said lost, exactly); and the interior repair killed
- * at spread-out writes, finished by the next fsck -y.
+ * at spread-out writes, finished by the next fsck -y; --json gives one
+ * object (the last check's) after all the rounds.
  * TEST_FSCK_SHOW=1 prints every report.
  */
 #include <inttypes.h>
@@ -841,6 +842,41 @@ static void test_leaf_lost(void **state)
 	dump_free(&after);
 }
 
+/* --json: one object after every round, the last check's. */
+static void test_json(void **state)
+{
+	struct env *e = *state;
+	struct jrx_fsck_result res;
+	struct jrx_fsck_opts o;
+	struct node_loc l;
+	char *json = NULL;
+	size_t len = 0;
+	const char *p;
+	int objects = 0;
+	FILE *out;
+
+	zero_interior_root(e, &l);
+	out = open_memstream(&json, &len);
+	assert_non_null(out);
+	jrx_fsck_opts_default(&o);
+	o.repair = JRX_REPAIR_ALL;
+	o.force = true;
+	o.json = true;
+	o.out = out;
+	assert_jrx_ok(jrx_fsck_run(e->paths, 2, &o, &res));
+	fclose(out);
+	for (p = json; (p = strstr(p, "\"exit_code\"")); p++)
+		objects++;
+	if (objects != 1)
+		fail_msg("%d JSON objects, expected 1:\n%s", objects, json);
+	assert_contains(json, "\"state\": \"repaired\"");
+	assert_contains(json, "\"exit_code\": 1");
+	assert_true(res.repaired & (1u << JRX_FIX_TOPOLOGY));
+	assert_true(res.repaired & (1u << JRX_FIX_REBUILD_ALLOC));
+	free(json);
+	assert_int_equal(fsck(e, true, JRX_REPAIR_NONE, &res, NULL), 0);
+}
+
 /* The interior repair killed at spread-out writes (injected): the next
  * fsck -y finishes it, nothing lost. */
 static void test_repair_crash(void **state)
@@ -924,6 +960,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_leaf_lost, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_repair_crash, setup,
 						teardown),
 	};
