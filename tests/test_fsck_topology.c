@@ -20,7 +20,8 @@
  * btree made wrong, a child pointer's blocks, device, sector and min_key
  * (gap, overlap) made wrong (every leaf found again by the scan: nothing
  * lost, the oracle matches); a leaf and every older copy of its range
- * zeroed (its range said lost, exactly); and the interior repair killed
+ * zeroed (its range said lost, exactly); two btrees damaged at once
+ * (both rebuilt in one commit); and the interior repair killed
  * at spread-out writes, finished by the next fsck -y; --json gives one
  * object (the last check's) after all the rounds.
  * TEST_FSCK_SHOW=1 prints every report.
@@ -842,6 +843,39 @@ static void test_leaf_lost(void **state)
 	dump_free(&after);
 }
 
+/* Two btrees damaged at once (the extents root zeroed, the dirents root
+ * entry gone): both rebuilt, one commit, nothing lost. */
+static void test_two_btrees(void **state)
+{
+	struct env *e = *state;
+	struct dump before, after;
+	struct jrx_array a;
+	struct node_loc l;
+	size_t back, had;
+	char *text;
+
+	dump(e, &before);
+	zero_interior_root(e, &l);
+	assert_jrx_ok(jrx_array_open(&a, e->paths, 2, 0));
+	memset(&a.sb.roots[JRX_BTREE_DIRENTS], 0,
+	       sizeof(a.sb.roots[JRX_BTREE_DIRENTS]));
+	assert_jrx_ok(jrx_array_write_sb(&a));
+	jrx_array_close(&a);
+	expect_found(e, JRX_PR_ROOT_MISSING);
+	text = expect_repaired(e, "two btrees");
+	assert_contains(text, "repaired: btree extents rebuilt from");
+	assert_contains(text, "repaired: btree dirents rebuilt from");
+	assert_contains(text, "lost: btree extents: no key range uncovered");
+	assert_contains(text, "lost: btree dirents: no key range uncovered");
+	free(text);
+	dump(e, &after);
+	expect_same(&before, &after, -1, JRX_POS_MIN, JRX_POS_MIN, &back, &had,
+		    "two btrees");
+	dump_free(&before);
+	dump_free(&after);
+	expect_oracle(e, "two btrees");
+}
+
 /* --json: one object after every round, the last check's. */
 static void test_json(void **state)
 {
@@ -959,6 +993,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_child_overlap, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_leaf_lost, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_two_btrees, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_repair_crash, setup,
