@@ -23,7 +23,8 @@
  * zeroed (its range said lost, exactly); two btrees damaged at once
  * (both rebuilt in one commit); and the interior repair killed
  * at spread-out writes, finished by the next fsck -y; --json gives one
- * object (the last check's) after all the rounds.
+ * object (the last check's) after all the rounds, the repairs' lines in
+ * its "repairs".
  * TEST_FSCK_SHOW=1 prints every report.
  */
 #include <inttypes.h>
@@ -876,7 +877,8 @@ static void test_two_btrees(void **state)
 	expect_oracle(e, "two btrees");
 }
 
-/* --json: one object after every round, the last check's. */
+/* --json: one object after every round, the last check's, with the
+ * repairs' lines. */
 static void test_json(void **state)
 {
 	struct env *e = *state;
@@ -907,6 +909,10 @@ static void test_json(void **state)
 	assert_contains(json, "\"exit_code\": 1");
 	assert_true(res.repaired & (1u << JRX_FIX_TOPOLOGY));
 	assert_true(res.repaired & (1u << JRX_FIX_REBUILD_ALLOC));
+	/* what the repairs said, as the text output says it */
+	assert_contains(json, "\"repairs\": [");
+	assert_contains(json, "\"repaired: btree extents rebuilt from");
+	assert_contains(json, "\"lost: btree extents: no key range uncovered\"");
 	free(json);
 	assert_int_equal(fsck(e, true, JRX_REPAIR_NONE, &res, NULL), 0);
 }

@@ -85,20 +85,34 @@ static int repair(struct jrx_array *a, struct jrx_fsck_opts *lo,
 	unsigned fixes = jrx_pr_fixes(&res->counts, lo->repair, &unexpected);
 	unsigned done = 0;
 	char *pending = NULL;	/* the last check's report, held back */
+	char *log_text = NULL;	/* with json: the repairs' lines */
+	size_t log_len = 0;
+	FILE *log = lo->json && lo->out ?
+		open_memstream(&log_text, &log_len) : NULL;
+	struct jrx_fsck_opts rep = *lo;	/* the repairs: text into log */
 	int ret = 0;
+
+	if (log) {
+		rep.json = false;
+		rep.out = log;
+	}
 
 	if (unexpected && lo->out && !lo->json)
 		fprintf(lo->out, "UNEXPECTED INCONSISTENCY; RUN fsck.jrx"
 			" MANUALLY (without -a or -p)\n");
 	for (unsigned round = 0; fixes && round < REPAIR_ROUNDS; round++) {
 		struct jrx_fsck_result first = *res;
-		struct jrx_fsck_opts ro = *lo;
+		struct jrx_fsck_opts ro;
 		unsigned now = 0;
 		size_t len = 0;
 		FILE *held = NULL;
 		bool again;
 
-		ret = fsck_repair(a, lo, fixes, &first, &now);
+		ret = fsck_repair(a, log ? &rep : lo, fixes, &first, &now);
+		if (log) {
+			fflush(log);
+			lo->repairs = log_text;
+		}
 		if (ret) {
 			res->error = ret;
 			res->exit_code |= 8;
@@ -108,7 +122,7 @@ static int repair(struct jrx_array *a, struct jrx_fsck_opts *lo,
 			break;	/* refused, and said why: the last check stands */
 		done |= now;
 		lo->state = "repaired";
-		ro.state = "repaired";
+		ro = *lo;
 		/* after a topology repair, what the next check finds is
 		 * what it left (alloc, namespace, and the alloc keys the
 		 * namespace repair's removals leave): another round */
@@ -133,6 +147,10 @@ static int repair(struct jrx_array *a, struct jrx_fsck_opts *lo,
 	if (pending && lo->out)
 		fputs(pending, lo->out);
 	free(pending);
+	lo->repairs = NULL;
+	if (log)
+		fclose(log);
+	free(log_text);
 	return ret;
 }
 
