@@ -524,9 +524,12 @@ static int rebuild(struct topo *s, unsigned id, struct jrx_btree_root *root,
 	/* the extents kept keep their data buckets from new nodes */
 	for (size_t i = 0; !ret && id == JRX_BTREE_EXTENTS && i < ch.nkeys; i++)
 		ret = take_extent(s, ch.keys[i]);
+	/* bset journal_seq 0, as the alloc rebuild writes: the
+	 * superblock's journal_seq may lie in a blacklisted range (after a
+	 * recovery), whose bsets readers skip; and a leftover of a killed
+	 * repair ranks below every real leaf in the next repair's scan */
 	if (!ret)
-		ret = jrx_bulk_init(&b, f->a, &s->bt, id, f->node_size, 75,
-				    f->a->sb.journal_seq);
+		ret = jrx_bulk_init(&b, f->a, &s->bt, id, f->node_size, 75, 0);
 	if (!ret) {
 		for (size_t i = 0; !ret && i < ch.nkeys; i++)
 			ret = jrx_bulk_add(&b, ch.keys[i]);
