@@ -385,6 +385,8 @@ struct choice {
 	size_t		  nkeys, cap;
 	struct range	 *cov;
 	size_t		  ncov, ccov;
+	struct range	 *add;		/* pieces of the candidate in hand */
+	size_t		  nadd, cadd;
 	size_t		  used;		/* candidates that covered a part */
 	size_t		  used_scanned;
 	size_t		  stale;	/* stale extents of scanned leaves */
@@ -394,11 +396,11 @@ static int take_keys(struct choice *ch, struct cand *c, struct jrx_bpos lo,
 		     struct jrx_bpos hi, size_t *pieces, size_t *nkeys)
 {
 	uint64_t *p = c->keys;
+	size_t before = *nkeys;
+	int ret;
 
-	(*pieces)++;
 	for (size_t i = 0; i < c->nkeys; i++) {
 		struct jrx_bkey *k = (struct jrx_bkey *)p;
-		int ret;
 
 		p += k->u64s;
 		if (jrx_bpos_cmp(k->p, lo) < 0 || jrx_bpos_cmp(k->p, hi) > 0)
@@ -414,6 +416,17 @@ static int take_keys(struct choice *ch, struct cand *c, struct jrx_bpos lo,
 		ch->keys[ch->nkeys++] = k;
 		(*nkeys)++;
 	}
+	/* an unreachable leaf covers only the pieces it gives keys in: an
+	 * empty older node (mkfs's root, say) is no sign that a range is
+	 * empty now, and the range is said lost instead */
+	if (c->reachable || *nkeys > before) {
+		ret = JRX_VEC_RESERVE(ch->add, ch->nadd, ch->cadd, 1,
+				      "topology repair ranges");
+		if (ret)
+			return ret;
+		ch->add[ch->nadd++] = (struct range){ lo, hi };
+		(*pieces)++;
+	}
 	return 0;
 }
 
@@ -425,6 +438,7 @@ static int choose(struct choice *ch, struct cand *c)
 	size_t n0 = ch->ncov, pieces = 0, nkeys = 0;
 	int ret = 0;
 
+	ch->nadd = 0;
 	for (size_t i = 0; !ret && !done && i < n0; i++) {
 		struct range r = ch->cov[i];
 
@@ -443,17 +457,17 @@ static int choose(struct choice *ch, struct cand *c)
 	if (!ret && !done)
 		ret = take_keys(ch, c, cur, c->max, &pieces, &nkeys);
 	if (!ret)
-		ret = JRX_VEC_RESERVE(ch->cov, ch->ncov, ch->ccov, 1,
+		ret = JRX_VEC_RESERVE(ch->cov, ch->ncov, ch->ccov, ch->nadd,
 				      "topology repair ranges");
 	if (ret)
 		return ret;
-	ch->cov[ch->ncov++] = (struct range){ c->min, c->max };
+	memcpy(ch->cov + ch->ncov, ch->add, ch->nadd * sizeof(*ch->add));
+	ch->ncov += ch->nadd;
 	merge(ch->cov, &ch->ncov);
 	if (pieces) {
 		ch->used++;
 		ch->used_scanned += !c->reachable;
 	}
-	/* an older copy may also say a range is empty: said as well */
 	if (pieces && !c->reachable && ch->out) {
 		char t1[96], t2[96];
 
@@ -557,6 +571,7 @@ static int rebuild(struct topo *s, unsigned id, struct jrx_btree_root *root,
 	}
 	free(ch.keys);
 	free(ch.cov);
+	free(ch.add);
 	return ret;
 }
 
