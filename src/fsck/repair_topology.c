@@ -590,6 +590,10 @@ int fsck_repair_topology(struct jrx_fsck *f, FILE *out)
 		return jrx_fail(-ENOMEM, "allocating the topology repair");
 	s->f = f;
 	ret = jrx_buckets_init(&s->bt, &a->sb, NULL);
+	if (ret) {
+		free(s);	/* the table cleaned up after itself */
+		return ret;
+	}
 	for (unsigned d = 0; !ret && d < a->nr_devs; d++) {
 		const struct jrx_member *m = &a->sb.members[d];
 
