@@ -363,7 +363,8 @@ static void merge(struct range *v, size_t *nr)
 {
 	size_t o = 0;
 
-	qsort(v, *nr, sizeof(*v), cmp_range);
+	if (*nr > 1)
+		qsort(v, *nr, sizeof(*v), cmp_range);
 	for (size_t i = 0; i < *nr; i++) {
 		if (o && (jrx_bpos_eq(v[o - 1].hi, JRX_POS_MAX) ||
 			  jrx_bpos_cmp(v[i].lo,
@@ -461,7 +462,9 @@ static int choose(struct choice *ch, struct cand *c)
 				      "topology repair ranges");
 	if (ret)
 		return ret;
-	memcpy(ch->cov + ch->ncov, ch->add, ch->nadd * sizeof(*ch->add));
+	if (ch->nadd)
+		memcpy(ch->cov + ch->ncov, ch->add,
+		       ch->nadd * sizeof(*ch->add));
 	ch->ncov += ch->nadd;
 	merge(ch->cov, &ch->ncov);
 	if (pieces) {
@@ -530,10 +533,11 @@ static int rebuild(struct topo *s, unsigned id, struct jrx_btree_root *root,
 	size_t lost;
 	int ret = 0;
 
-	qsort(s->c[id], s->nr[id], sizeof(struct cand), cmp_prio);
+	if (s->nr[id] > 1)
+		qsort(s->c[id], s->nr[id], sizeof(struct cand), cmp_prio);
 	for (size_t i = 0; !ret && i < s->nr[id]; i++)
 		ret = choose(&ch, &s->c[id][i]);
-	if (!ret)
+	if (!ret && ch.nkeys > 1)
 		qsort(ch.keys, ch.nkeys, sizeof(*ch.keys), cmp_keyp);
 	/* the extents kept keep their data buckets from new nodes */
 	for (size_t i = 0; !ret && id == JRX_BTREE_EXTENTS && i < ch.nkeys; i++)
@@ -638,7 +642,9 @@ int fsck_repair_topology(struct jrx_fsck *f, FILE *out)
 				break;
 		}
 		s->nr_reach[id] = s->nr[id];
-		qsort(s->c[id], s->nr[id], sizeof(struct cand), cmp_loc);
+		if (s->nr[id] > 1)
+			qsort(s->c[id], s->nr[id], sizeof(struct cand),
+			      cmp_loc);
 	}
 	f->out.pass = saved;
 	if (!ret && !any && out)
