@@ -9,9 +9,9 @@
  *   fsck -y again writes nothing: exit 0, the devices' hashes unchanged;
  * and the keys of the four namespace btrees, dumped before the damage
  * and after the repair, differ by exactly what the repair says it does
- * (nothing at all where the damage added or moved a key).  Also: the
- * repair is refused (said, exit 4, nothing written) while a damaged node
- * hides keys, and a repair killed at spread-out writes is finished by
+ * (nothing at all where the damage added or moved a key).  Also: with a
+ * damaged node hiding keys, -p refuses (exit 4, nothing written) and -y
+ * repairs the node (topology) and then the namespace, and a repair killed at spread-out writes is finished by
  * the next fsck -y, ending where the uninterrupted repair ends; with an
  * alloc key damaged too, the rebuild and the namespace repair both run.
  * TEST_FSCK_SHOW=1 prints every report.
@@ -1035,8 +1035,10 @@ static void test_root_not_dir(void **state)
 	root_broken(*state, true);
 }
 
-/* Damage in a namespace btree's node: the repair is refused, said, and
- * nothing is written. */
+/* Damage in a namespace btree's node: -p refuses (the topology repair
+ * is not PREEN_OK), says so and writes nothing; -y repairs the node first
+ * (the xattrs btree rebuilt, repair_topology.c), then, in the next round,
+ * the namespace (the dangling dirent removed). */
 static void test_refused_on_damage(void **state)
 {
 	struct env *e = *state;
@@ -1066,17 +1068,24 @@ static void test_refused_on_damage(void **state)
 	th_file_pwrite(e->p[r.v.dev], &b, 1, off);
 	for (int i = 0; i < 2; i++)
 		th_file_state(e->p[i], &before[i]);
-	assert_int_equal(fsck(e, false, JRX_REPAIR_ALL, &res, &text), 4);
-	assert_contains(text, "not repaired: the namespace is not repaired"
-			" while the btrees' references are not all known");
+	assert_int_equal(fsck(e, false, JRX_REPAIR_PREEN, &res, &text), 4);
+	assert_contains(text, "UNEXPECTED INCONSISTENCY");
 	assert_int_equal(res.repaired, 0);
 	assert_int_equal(res.counts.code[JRX_PR_DIRENT_DANGLING], 1);
 	free(text);
+	text = NULL;
 	for (int i = 0; i < 2; i++) {
 		th_file_state(e->p[i], &after[i]);
 		if (before[i].hash != after[i].hash)
 			fail_msg("a refused repair wrote to %s", e->p[i]);
 	}
+	assert_int_equal(fsck(e, false, JRX_REPAIR_ALL, &res, &text), 1);
+	assert_contains(text, "repaired: btree xattrs rebuilt from");
+	assert_contains(text, "1 dirents removed");
+	assert_true(res.repaired & (1u << JRX_FIX_TOPOLOGY));
+	assert_true(res.repaired & (1u << JRX_FIX_NAMESPACE));
+	free(text);
+	assert_int_equal(fsck(e, true, JRX_REPAIR_NONE, &res, NULL), 0);
 }
 
 /* An alloc key off by a sector and a dangling dirent: the rebuild runs

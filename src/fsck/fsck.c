@@ -260,6 +260,22 @@ static void json_end(const struct jrx_fsck *f, FILE *out)
 		",\n  \"infos\": %" PRIu64 ",\n  \"bad_nodes\": %" PRIu64,
 		r->counts.sev[JRX_SEV_ERROR], r->counts.sev[JRX_SEV_WARNING],
 		r->counts.sev[JRX_SEV_INFO], r->bad_nodes);
+	if (f->o->repairs) {
+		const char *l = f->o->repairs;
+
+		fprintf(out, ",\n  \"repairs\": [");
+		for (bool one = true; *l; one = false) {
+			const char *nl = strchr(l, '\n');
+			size_t n = nl ? (size_t)(nl - l) : strlen(l);
+			char *line = strndup(l, n);
+
+			fprintf(out, "%s\n    ", one ? "" : ",");
+			jrx_json_str(out, line ? line : "");
+			free(line);
+			l += n + (nl != NULL);
+		}
+		fprintf(out, "\n  ]");
+	}
 	fprintf(out, ",\n  \"threads\": %u,\n  \"io_backend\": ", r->threads);
 	jrx_json_str(out, r->io ? r->io : "none");
 	if (r->error) {

@@ -57,6 +57,9 @@ struct jrx_fsck_opts {
 	FILE	*out;		/* problems and summary; NULL: silent */
 	const char *state;	/* how the checked state was obtained, for the
 				   report: "clean", "recovered", "dry_run" */
+	/* with json: what the repairs said, one line each (set by
+	 * jrx_fsck_run for the re-check; NULL: no "repairs" field) */
+	const char *repairs;
 	/* every problem instance (tests, later repair queues); may be NULL */
 	void   (*on_problem)(void *ctx, enum jrx_pr_code code,
 			     const struct jrx_pr_ctx *c);

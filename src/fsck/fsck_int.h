@@ -175,6 +175,16 @@ int  fsck_repair(struct jrx_array *a, const struct jrx_fsck_opts *o,
 int  fsck_repair_namespace(struct jrx_array *a, const struct jrx_fsck_opts *o,
 			   FILE *out);
 
+/*
+ * JRX_FIX_TOPOLOGY (repair_topology.c): every btree whose walk finds a
+ * pass-3 problem rebuilt whole from its reachable sound leaves and the
+ * sound leaves a scan of every data bucket finds; the key ranges nothing
+ * covers are said lost on out.  f as fsck_setup() made it (f->res: the
+ * walks' own counts), the array clean and open read-write.  1 when the
+ * superblock switched roots, 0 when no btree was damaged, or an error.
+ */
+int  fsck_repair_topology(struct jrx_fsck *f, FILE *out);
+
 /* A context for a problem about node p (device, offset, btree, level, pos). */
 void fsck_ctx_node(struct jrx_pr_ctx *c, const struct fsck_ptr *p);
 

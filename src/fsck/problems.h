@@ -40,6 +40,7 @@ enum jrx_pr_fix {
 	JRX_FIX_REWRITE_SB,	/* every superblock copy from the array's */
 	JRX_FIX_REBUILD_ALLOC,	/* alloc and accounting from the btrees */
 	JRX_FIX_NAMESPACE,	/* dirents, extents, xattrs, links, root */
+	JRX_FIX_TOPOLOGY,	/* damaged btrees rebuilt from sound leaves */
 	JRX_FIX_NR,
 };
 
@@ -69,41 +70,41 @@ enum {
 	x(JSET_BAD, INFO, NONE, 0,					\
 	  "%D: jset seq %n at offset %o (bucket %B) is torn or corrupt (%w); the scan of its bucket ends there") \
 	/* pass 3: btree nodes */					\
-	x(ROOT_MISSING, ERROR, NONE, 0,					\
+	x(ROOT_MISSING, ERROR, TOPOLOGY, 0,					\
 	  "btree %b has no root")					\
-	x(ROOT_BAD_RANGE, ERROR, NONE, 0,				\
+	x(ROOT_BAD_RANGE, ERROR, TOPOLOGY, 0,				\
 	  "the root of btree %b covers %f, expected %e")		\
-	x(PTR_BAD_DEVICE, ERROR, NONE, 0,				\
+	x(PTR_BAD_DEVICE, ERROR, TOPOLOGY, 0,				\
 	  "%w (%b level %l, %p) names member %n, but the array has %e")	\
-	x(PTR_BAD_BLOCKS, ERROR, NONE, 0,				\
+	x(PTR_BAD_BLOCKS, ERROR, TOPOLOGY, 0,				\
 	  "%D offset %o: %b level %l node (%p): its pointer gives %n written blocks, expected %e") \
-	x(NODE_READ, ERROR, NONE, 0,					\
+	x(NODE_READ, ERROR, TOPOLOGY, 0,					\
 	  "%D offset %o: %b level %l node (%p) cannot be read: %w")	\
-	x(NODE_BAD_MAGIC, ERROR, NONE, 0,				\
+	x(NODE_BAD_MAGIC, ERROR, TOPOLOGY, 0,				\
 	  "%D offset %o: %b level %l node (%p) has a bad magic: expected %e, found %f") \
-	x(NODE_CSUM, ERROR, NONE, 0,					\
+	x(NODE_CSUM, ERROR, TOPOLOGY, 0,					\
 	  "%D offset %o: %b level %l node (%p): header checksum mismatch: expected %e, found %f") \
-	x(NODE_BAD_HEADER, ERROR, NONE, 0,				\
+	x(NODE_BAD_HEADER, ERROR, TOPOLOGY, 0,				\
 	  "%D offset %o: %b level %l node (%p): %w")			\
-	x(NODE_WRONG_BTREE, ERROR, NONE, 0,				\
+	x(NODE_WRONG_BTREE, ERROR, TOPOLOGY, 0,				\
 	  "%D offset %o: node (%p) belongs to btree %f, but its pointer is in btree %e") \
-	x(NODE_WRONG_LEVEL, ERROR, NONE, 0,				\
+	x(NODE_WRONG_LEVEL, ERROR, TOPOLOGY, 0,				\
 	  "%D offset %o: %b node (%p) has level %f, expected %e")	\
-	x(NODE_PTR_MISMATCH, ERROR, NONE, 0,				\
+	x(NODE_PTR_MISMATCH, ERROR, TOPOLOGY, 0,				\
 	  "%D offset %o: %b level %l node (%p): %w does not match its pointer: expected %e, found %f") \
-	x(BSET_CSUM, ERROR, NONE, 0,					\
+	x(BSET_CSUM, ERROR, TOPOLOGY, 0,					\
 	  "%D offset %o: bset of %b level %l node (%p) fails its checksum: %w") \
-	x(BSET_BAD, ERROR, NONE, 0,					\
+	x(BSET_BAD, ERROR, TOPOLOGY, 0,					\
 	  "%D offset %o: bset of %b level %l node (%p) is malformed: %w") \
-	x(KEY_INVALID, ERROR, NONE, 0,					\
+	x(KEY_INVALID, ERROR, TOPOLOGY, 0,					\
 	  "%D offset %o: %b level %l key %p: %w")			\
-	x(KEYS_UNSORTED, ERROR, NONE, 0,				\
+	x(KEYS_UNSORTED, ERROR, TOPOLOGY, 0,				\
 	  "%D offset %o: %b level %l key %p does not come after the previous key %e") \
-	x(KEY_OUTSIDE_NODE, ERROR, NONE, 0,				\
+	x(KEY_OUTSIDE_NODE, ERROR, TOPOLOGY, 0,				\
 	  "%D offset %o: %b level %l key %p lies outside its node's range %e") \
-	x(CHILD_GAP, ERROR, NONE, 0,					\
+	x(CHILD_GAP, ERROR, TOPOLOGY, 0,					\
 	  "%D offset %o: %b level %l node, child %p: %w: expected %e, found %f") \
-	x(CHILD_OVERLAP, ERROR, NONE, 0,				\
+	x(CHILD_OVERLAP, ERROR, TOPOLOGY, 0,				\
 	  "%D offset %o: %b level %l node, child %p: %w: expected %e, found %f") \
 	/* pass 4: buckets */						\
 	x(PTR_OUTSIDE_DATA, ERROR, NONE, 0,				\

@@ -16,6 +16,11 @@
  *    array is as it was and the next fsck repairs it again; after it, it
  *    is repaired.  Refused while pass 3 found damage or pass 4 anything
  *    but alloc problems: the references would not all be known;
+ *  - TOPOLOGY (repair_topology.c): btrees with damaged or mislinked
+ *    nodes rebuilt whole from their sound leaves (reachable, or found by
+ *    scanning the data buckets), one superblock commit.  It runs alone:
+ *    the alloc rebuild and the namespace repair need the btrees whole, so
+ *    run.c checks again after it and they follow in the next round;
  *  - NAMESPACE (repair_namespace.c): pass 6's problems, through the
  *    store's own transaction path, after the two above (its allocator is
  *    loaded from the alloc btree, which must be right by then).  Refused
@@ -205,6 +210,19 @@ int fsck_repair(struct jrx_array *a, const struct jrx_fsck_opts *o,
 						 " repair state");
 	/* the rebuild's commit also rewrites every superblock copy */
 	*done = 0;
+	if (!ret && (fixes & (1u << JRX_FIX_TOPOLOGY))) {
+		/* alone: the other repairs need whole btrees (next round) */
+		ret = fsck_repair_topology(f, out);
+		if (ret == 1) {
+			*done = fixes & ((1u << JRX_FIX_TOPOLOGY) |
+					 (1u << JRX_FIX_REWRITE_SB));
+			free(f->res);
+			fsck_free(f);
+			return 0;
+		}
+		/* no damaged btree (a pass-4 PTR_BAD_DEVICE of an extent):
+		 * the other repairs as without it */
+	}
 	if (!ret && (fixes & (1u << JRX_FIX_REBUILD_ALLOC)))
 		ret = rebuild_alloc(f, first, out);
 	if (ret == 1) {

@@ -69,33 +69,88 @@ static void skip_clean(const struct jrx_array *a, const struct jrx_fsck_opts *o,
 /*
  * After a check that found problems on an array open read-write: the
  * repairs the policy allows (problems.h), then the check again, whose
- * result is the answer (exit 1 added: the array was modified).
+ * result is the answer (exit 1 added: the array was modified).  A
+ * topology repair runs alone and leaves alloc, accounting and maybe the
+ * namespace to repair: the checks after it are held back and decide a
+ * next round, at most REPAIR_ROUNDS in all (topology; alloc and
+ * namespace; alloc again after the namespace repair's removals); only
+ * the last check's report is printed.
  */
+#define REPAIR_ROUNDS 4
+
 static int repair(struct jrx_array *a, struct jrx_fsck_opts *lo,
 		  struct jrx_fsck_result *res)
 {
 	bool unexpected;
 	unsigned fixes = jrx_pr_fixes(&res->counts, lo->repair, &unexpected);
-	struct jrx_fsck_result first = *res;
 	unsigned done = 0;
-	int ret;
+	char *pending = NULL;	/* the last check's report, held back */
+	char *log_text = NULL;	/* with json: the repairs' lines */
+	size_t log_len = 0;
+	FILE *log = lo->json && lo->out ?
+		open_memstream(&log_text, &log_len) : NULL;
+	struct jrx_fsck_opts rep = *lo;	/* the repairs: text into log */
+	int ret = 0;
+
+	if (log) {
+		rep.json = false;
+		rep.out = log;
+	}
 
 	if (unexpected && lo->out && !lo->json)
 		fprintf(lo->out, "UNEXPECTED INCONSISTENCY; RUN fsck.jrx"
 			" MANUALLY (without -a or -p)\n");
-	if (!fixes)
-		return 0;
-	ret = fsck_repair(a, lo, fixes, &first, &done);
-	if (ret) {
-		res->error = ret;
-		res->exit_code |= 8;
-		return ret;
+	for (unsigned round = 0; fixes && round < REPAIR_ROUNDS; round++) {
+		struct jrx_fsck_result first = *res;
+		struct jrx_fsck_opts ro;
+		unsigned now = 0;
+		size_t len = 0;
+		FILE *held = NULL;
+		bool again;
+
+		ret = fsck_repair(a, log ? &rep : lo, fixes, &first, &now);
+		if (log) {
+			fflush(log);
+			lo->repairs = log_text;
+		}
+		if (ret) {
+			res->error = ret;
+			res->exit_code |= 8;
+			break;
+		}
+		if (!now)
+			break;	/* refused, and said why: the last check stands */
+		done |= now;
+		lo->state = "repaired";
+		ro = *lo;
+		/* after a topology repair, what the next check finds is
+		 * what it left (alloc, namespace, and the alloc keys the
+		 * namespace repair's removals leave): another round */
+		again = (done & (1u << JRX_FIX_TOPOLOGY)) &&
+			round + 1 < REPAIR_ROUNDS;
+		free(pending);
+		pending = NULL;
+		if (again && lo->out) {
+			held = open_memstream(&pending, &len);
+			if (held)
+				ro.out = held;
+		}
+		ret = fsck_check(a, NULL, again ? &ro : lo, res, 0, NULL);
+		if (held)
+			fclose(held);
+		res->repaired = done;
+		if (ret)
+			break;
+		fixes = again ?
+			jrx_pr_fixes(&res->counts, lo->repair, &unexpected) : 0;
 	}
-	if (!done)
-		return 0;	/* refused, and said why: the first check stands */
-	lo->state = "repaired";
-	ret = fsck_check(a, NULL, lo, res, 0, NULL);
-	res->repaired = done;
+	if (pending && lo->out)
+		fputs(pending, lo->out);
+	free(pending);
+	lo->repairs = NULL;
+	if (log)
+		fclose(log);
+	free(log_text);
 	return ret;
 }
 
