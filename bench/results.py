@@ -934,7 +934,7 @@ def render(results_path, micro_path, md_path, out_dir, quick=False):
                    "superblock seq, and runs `jrx fsck -n` after the last recovery of "
                    "each array. \"read GB\" and \"written GB\" are the bytes the "
                    "floor is measured over (one repetition's; they are the same in "
-                   "every repetition); \"floor\" is its seconds (median); \"x floor\" adds, where fio is installed and the recovery appended bsets, the total over a scattered floor: fio writing as many 4 KiB blocks at random offsets of a written file (O_DIRECT, io_uring, 2 jobs of depth 32, then fsync), the rest of the written bytes at dd's rate, plus dd's read (the replay's appends are scattered blocks, which one sequential dd stream does not model); \"load\" the "
+                   "every repetition); \"floor\" is its seconds (median); \"x floor\" adds, where fio is installed and the recovery appended bsets, the total over a scattered floor: fio writing as many 4 KiB blocks at random offsets of a written file (O_DIRECT, io_uring, 2 jobs of depth 32, then fsync), the rest of the written bytes at dd's rate, plus dd's read (the replay's appends are scattered blocks, which one sequential dd stream does not model). fio's random-write rate on this VM varies about 2x from run to run and can come out slower than the recovery's own appends (x below 1): it is no lower bound, only evidence that one sequential dd stream is not one for scattered writes either; \"load\" the "
                    "lowest and highest load average seen before and after the runs.\n"
                    + bigtree_table(B, skipped, fscks) + "\n")
     doc.append("## Thread scaling\n\nAccelerated recovery, total seconds by worker "
