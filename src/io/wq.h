@@ -6,6 +6,11 @@
  * refused (EPERM, ENOSYS, EACCES) the caller gets the error from
  * jrx_wq_open and writes with jrx_dev_pwrite instead.
  *
+ * Writes are submitted in batches (a quarter of the depth, from a depth
+ * of 32): a queued write may wait in the ring until its batch fills or
+ * the caller reaps, drains or needs room, so only a drain says a write is
+ * on the device.
+ *
  * Ownership: a queue belongs to the thread that opened it; every call,
  * and every done callback (run from jrx_wq_write when it waits for room,
  * and from jrx_wq_drain), happens on that thread.  Buffers must stay
