@@ -391,7 +391,23 @@ static void test_kill_repair(void **state)
 		err = slurp(f->err);
 		assert_contains(err, "interrupted");
 		free(err);
+#ifdef JRX_TEST_TSAN
+		/*
+		 * TSan runs a signal handler at its next safe point, not at
+		 * once: the interrupted repair may write on to its commit
+		 * first, and the next fsck then has nothing left to do.
+		 */
+		{
+			int got = wait_exit(f, spawn(f, 0, false, fix),
+					    "fsck -y after SIGINT");
+
+			if (got != 0 && got != 1)
+				fail_msg("fsck -y after SIGINT: exit %d, expected"
+					 " 0 or 1 (TSan)", got);
+		}
+#else
 		run(f, 1, fix);
+#endif
 		run(f, 0, chk);
 	}
 	unlink(dmg[0]);
