@@ -62,8 +62,12 @@ void jrx_fs_prefetch(struct jrx_fs *fs, const struct jrx_bnode *parent,
 		if ((!want || want[i]) &&
 		    !jrx_fs_cached_node(fs, parent->keys[i]))
 			p.ptr[p.n++] = parent->keys[i];
-	if (p.n < 2 || jrx_fs_parallel_begin(fs))
+	if (p.n < 2)
 		goto out;
+	if (jrx_fs_parallel_begin(fs)) {
+		jrx_diag_clear();	/* no prefetch: the visit reads */
+		goto out;
+	}
 	for (; nt < PREFETCH_THREADS && nt < p.n; nt++)
 		if (pthread_create(&th[nt], NULL, reader, &p))
 			break;
