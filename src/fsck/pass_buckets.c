@@ -120,19 +120,24 @@ static void hot_set(struct fsck_space *s, uint32_t dev, uint64_t b)
 	s->any_hot = true;
 }
 
+/* The bits of word i that lie in [lo, hi]. */
+static inline uint64_t word_mask(uint64_t i, uint64_t lo, uint64_t hi)
+{
+	uint64_t m = ~0ull;
+
+	if (i == lo / 64)
+		m &= ~0ull << (lo % 64);
+	if (i == hi / 64)
+		m &= ~0ull >> (63 - hi % 64);
+	return m;
+}
+
 /* Whether any bit of [lo, hi] is set in v. */
 static bool any_set(const uint64_t *v, uint64_t lo, uint64_t hi)
 {
-	for (uint64_t i = lo / 64; i <= hi / 64; i++) {
-		uint64_t m = ~0ull;
-
-		if (i == lo / 64)
-			m &= ~0ull << (lo % 64);
-		if (i == hi / 64)
-			m &= ~0ull >> (63 - hi % 64);
-		if (v[i] & m)
+	for (uint64_t i = lo / 64; i <= hi / 64; i++)
+		if (v[i] & word_mask(i, lo, hi))
 			return true;
-	}
 	return false;
 }
 
@@ -163,12 +168,8 @@ static void mark(struct fsck_space *s, uint32_t dev, uint64_t start,
 	}
 	last = start + len - 1;
 	for (uint64_t i = start / 64; i <= last / 64; i++) {
-		uint64_t m = ~0ull;
+		uint64_t m = word_mask(i, start, last);
 
-		if (i == start / 64)
-			m &= ~0ull << (start % 64);
-		if (i == last / 64)
-			m &= ~0ull >> (63 - last % 64);
 		if (w[i] & m) {
 			if (++s->collisions > s->budget) {
 				s->all_hot = s->any_hot = true;
