@@ -23,6 +23,7 @@
 #include "workload/load.h"
 #include "util/prng.h"
 #include "btree/fs.h"
+#include "workload/verify.h"
 
 /* ------------------------------------------------------------ assertions */
 
@@ -536,4 +537,59 @@ int th_cap_address_space(size_t headroom)
 	rl.rlim_cur = rl.rlim_max =
 		(rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + headroom;
 	return setrlimit(RLIMIT_AS, &rl);
+}
+
+int th_fsck(const char *const *paths, bool read_only,
+	    enum jrx_repair_mode mode, struct jrx_fsck_result *res,
+	    char **text)
+{
+	struct th_file_state before[2], after[2];
+	struct jrx_fsck_opts o;
+	size_t len = 0;
+	FILE *out = NULL;
+	int ret;
+
+	for (int i = 0; i < 2; i++)
+		th_file_state(paths[i], &before[i]);
+	jrx_fsck_opts_default(&o);
+	o.read_only = read_only;
+	o.repair = mode;
+	o.preen = mode == JRX_REPAIR_PREEN;
+	o.force = true;
+	if (text) {
+		out = open_memstream(text, &len);
+		assert_non_null(out);
+	}
+	o.out = out ? out : getenv("TEST_FSCK_SHOW") ? stderr : NULL;
+	ret = jrx_fsck_run(paths, 2, &o, res);
+	if (out)
+		fclose(out);
+	if (text && getenv("TEST_FSCK_SHOW"))
+		fputs(*text, stderr);
+	if (ret)
+		fail_msg("fsck failed: %s (%s)", jrx_diag(), th_errname(ret));
+	for (int i = 0; read_only && i < 2; i++) {
+		th_file_state(paths[i], &after[i]);
+		if (before[i].hash != after[i].hash)
+			fail_msg("fsck -n wrote to %s", paths[i]);
+	}
+	return res->exit_code;
+}
+
+void th_expect_oracle(const char *const *paths, const char *oracle,
+		      const char *what)
+{
+	struct jrx_verify_opts vo = { .out = stderr, .max_diffs = 5 };
+	struct jrx_verify_result vr;
+	struct jrx_array a;
+	struct jrx_fs fs;
+	int ret;
+
+	assert_jrx_ok(jrx_array_open(&a, paths, 2, JRX_OPEN_RDONLY));
+	assert_jrx_ok(jrx_fs_open(&fs, &a, JRX_FS_RDONLY));
+	ret = jrx_verify(&fs, oracle, &vo, &vr);
+	jrx_fs_abandon(&fs);
+	jrx_array_close(&a);
+	if (ret)
+		fail_msg("%s: the oracle does not match (%d)", what, ret);
 }

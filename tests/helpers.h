@@ -24,6 +24,7 @@
 #include "util/diag.h"
 #include "io/array.h"
 #include "io/engine.h"
+#include "fsck/fsck.h"
 
 /* ------------------------------------------------------------ assertions */
 
@@ -144,6 +145,22 @@ void th_small_loaded_array(const struct th_dir *dir, char p[2][256],
  * Returns the key's position (dev:bucket).
  */
 struct jrx_bpos th_damage_alloc_key(const char *const *paths, unsigned n);
+
+/*
+ * fsck of the 2-device array at paths through jrx_fsck_run, as the CLI
+ * runs it (forced; mode's repairs, PREEN as -p); the text report into
+ * *text (malloc'd) unless text is NULL, and to stderr with
+ * TEST_FSCK_SHOW=1.  An operational error fails the test; with read_only
+ * the devices must come out byte-identical.  Returns the exit code.
+ */
+int th_fsck(const char *const *paths, bool read_only,
+	    enum jrx_repair_mode mode, struct jrx_fsck_result *res,
+	    char **text);
+
+/* Every durable operation of the load whose oracle file is oracle is in
+ * the clean array at paths (2 devices); else the test fails naming what. */
+void th_expect_oracle(const char *const *paths, const char *oracle,
+		      const char *what);
 
 /*
  * Cap this process's address space (RLIMIT_AS) at what is mapped now plus

@@ -254,19 +254,7 @@ static void close_rw(struct jrx_array *a, struct jrx_fs *fs)
 /* Every durable operation of the setup's load is in the array. */
 static void expect_oracle(struct env *e, const char *what)
 {
-	struct jrx_verify_opts vo = { .out = stderr, .max_diffs = 5 };
-	struct jrx_verify_result vr;
-	struct jrx_array a;
-	struct jrx_fs fs;
-	int ret;
-
-	assert_jrx_ok(jrx_array_open(&a, e->paths, 2, JRX_OPEN_RDONLY));
-	assert_jrx_ok(jrx_fs_open(&fs, &a, JRX_FS_RDONLY));
-	ret = jrx_verify(&fs, e->oracle, &vo, &vr);
-	jrx_fs_abandon(&fs);
-	jrx_array_close(&a);
-	if (ret)
-		fail_msg("%s: the oracle does not match (%d)", what, ret);
+	th_expect_oracle(e->paths, e->oracle, what);
 }
 
 /*

@@ -68,38 +68,10 @@ static struct jrx_pr_counts last_counts;
 static int fsck(struct env *e, bool read_only, enum jrx_repair_mode mode,
 		struct jrx_fsck_result *res, char **text)
 {
-	struct th_file_state before[2], after[2];
-	struct jrx_fsck_opts o;
-	size_t len = 0;
-	FILE *out = NULL;
-	int ret;
+	int code = th_fsck(e->paths, read_only, mode, res, text);
 
-	for (int i = 0; i < 2; i++)
-		th_file_state(e->p[i], &before[i]);
-	jrx_fsck_opts_default(&o);
-	o.read_only = read_only;
-	o.repair = mode;
-	o.preen = mode == JRX_REPAIR_PREEN;
-	o.force = true;
-	if (text) {
-		out = open_memstream(text, &len);
-		assert_non_null(out);
-	}
-	o.out = out ? out : getenv("TEST_FSCK_SHOW") ? stderr : NULL;
-	ret = jrx_fsck_run(e->paths, 2, &o, res);
-	if (out)
-		fclose(out);
-	if (text && getenv("TEST_FSCK_SHOW"))
-		fputs(*text, stderr);
-	if (ret)
-		fail_msg("fsck failed: %s (%s)", jrx_diag(), th_errname(ret));
-	for (int i = 0; read_only && i < 2; i++) {
-		th_file_state(e->p[i], &after[i]);
-		if (before[i].hash != after[i].hash)
-			fail_msg("fsck -n wrote to %s", e->p[i]);
-	}
 	last_counts = res->counts;
-	return res->exit_code;
+	return code;
 }
 
 static void print_counts(const struct jrx_pr_counts *c)
