@@ -338,26 +338,19 @@ static void test_one_writer(void **state)
 
 /* fsck -y killed at spread-out writes of its repair: the next fsck -y
  * repairs (exit 1), fsck -n is clean. */
-static void test_kill_repair(void **state)
+/*
+ * The damaged array saved beside the devices (dmg: DEV.dmg), then fix
+ * (`fsck -y`) run whole on it: exit 1.  Returns the device writes it
+ * issued (the test hook), more than 4.
+ */
+static uint64_t save_damage_count_fix(struct fx *f, const char *const *fix,
+				      char dmg[2][300])
 {
-	struct fx *f = *state;
-	const char *rec[] = { "recover", f->a, f->b, NULL };
-	const char *fix[] = { "fsck", "-y", f->a, f->b, NULL };
-	const char *chk[] = { "fsck", "-n", f->a, f->b, NULL };
-	char dmg[2][300];
 	uint64_t t;
 	char *err, *p;
 
-	restore(f);
-	run(f, 0, rec);
-	{
-		const char *paths[2] = { f->a, f->b };
-
-		th_damage_alloc_key(paths, 2);
-	}
-	run(f, 4, chk);
-	snprintf(dmg[0], sizeof(dmg[0]), "%s.dmg", f->a);
-	snprintf(dmg[1], sizeof(dmg[1]), "%s.dmg", f->b);
+	snprintf(dmg[0], 300, "%s.dmg", f->a);
+	snprintf(dmg[1], 300, "%s.dmg", f->b);
 	copy_file(f->a, dmg[0]);
 	copy_file(f->b, dmg[1]);
 	assert_int_equal(wait_exit(f, spawn(f, 0, true, fix), "fsck -y"), 1);
@@ -367,6 +360,28 @@ static void test_kill_repair(void **state)
 	t = strtoull(p + strlen("test hook: "), NULL, 10);
 	free(err);
 	assert_true(t > 4);
+	return t;
+}
+
+static void test_kill_repair(void **state)
+{
+	struct fx *f = *state;
+	const char *rec[] = { "recover", f->a, f->b, NULL };
+	const char *fix[] = { "fsck", "-y", f->a, f->b, NULL };
+	const char *chk[] = { "fsck", "-n", f->a, f->b, NULL };
+	char dmg[2][300];
+	uint64_t t;
+	char *err;
+
+	restore(f);
+	run(f, 0, rec);
+	{
+		const char *paths[2] = { f->a, f->b };
+
+		th_damage_alloc_key(paths, 2);
+	}
+	run(f, 4, chk);
+	t = save_damage_count_fix(f, fix, dmg);
 	for (uint64_t n = 1; n <= t; n += (t + 5) / 6) {
 		pid_t pid;
 
@@ -448,7 +463,6 @@ static void test_kill_topology(void **state)
 	const char *dump[] = { "dump", f->a, f->b, NULL };
 	char dmg[2][300], want[300], cmd[700];
 	uint64_t t;
-	char *err, *p;
 
 	restore(f);
 	run(f, 0, rec);
@@ -473,17 +487,7 @@ static void test_kill_topology(void **state)
 		jrx_array_close(&a);
 	}
 	run(f, 4, chk);
-	snprintf(dmg[0], sizeof(dmg[0]), "%s.dmg", f->a);
-	snprintf(dmg[1], sizeof(dmg[1]), "%s.dmg", f->b);
-	copy_file(f->a, dmg[0]);
-	copy_file(f->b, dmg[1]);
-	assert_int_equal(wait_exit(f, spawn(f, 0, true, fix), "fsck -y"), 1);
-	err = slurp(f->err);
-	p = strstr(err, "test hook: ");
-	assert_non_null(p);
-	t = strtoull(p + strlen("test hook: "), NULL, 10);
-	free(err);
-	assert_true(t > 4);
+	t = save_damage_count_fix(f, fix, dmg);
 	for (uint64_t n = 1; n <= t; n += (t + 3) / 4) {
 		pid_t pid;
 		char *got, *exp;
