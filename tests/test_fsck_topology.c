@@ -345,6 +345,33 @@ static char *expect_repaired(struct env *e, const char *what)
 	return text;
 }
 
+/*
+ * After damage the repair loses nothing to: code found, `-y` rebuilds
+ * (its text has lost, and repaired unless NULL), every key is as before,
+ * and the oracle matches.  Frees before.
+ */
+static void expect_rebuilt_whole(struct env *e, enum jrx_pr_code code,
+				 const char *repaired, const char *lost,
+				 struct dump *before, const char *what)
+{
+	struct dump after;
+	size_t back, had;
+	char *text;
+
+	expect_found(e, code);
+	text = expect_repaired(e, what);
+	if (repaired)
+		assert_contains(text, repaired);
+	assert_contains(text, lost);
+	free(text);
+	dump(e, &after);
+	expect_same(before, &after, -1, JRX_POS_MIN, JRX_POS_MIN, &back, &had,
+		    what);
+	dump_free(before);
+	dump_free(&after);
+	expect_oracle(e, what);
+}
+
 /* ------------------------------------------------------------ tests */
 
 /* Damages of one leaf (the second of the extents btree). */
@@ -508,32 +535,21 @@ static void test_interior_zeroed(void **state)
 {
 	struct env *e = *state;
 	struct node_loc l;
-	struct dump before, after;
-	size_t back, had;
-	char *text;
+	struct dump before;
 
 	dump(e, &before);
 	zero_interior_root(e, &l);
-	expect_found(e, JRX_PR_NODE_BAD_MAGIC);
-	text = expect_repaired(e, "the extents root zeroed");
-	assert_contains(text, "lost: btree extents: no key range uncovered");
-	free(text);
-	dump(e, &after);
-	expect_same(&before, &after, -1, JRX_POS_MIN, JRX_POS_MIN, &back, &had,
-		    "the extents root zeroed");
-	dump_free(&before);
-	dump_free(&after);
-	expect_oracle(e, "the extents root zeroed");
+	expect_rebuilt_whole(e, JRX_PR_NODE_BAD_MAGIC, NULL,
+			     "lost: btree extents: no key range uncovered",
+			     &before, "the extents root zeroed");
 }
 
 /* The dirents btree's root entry gone from the superblock. */
 static void test_root_missing(void **state)
 {
 	struct env *e = *state;
-	struct dump before, after;
+	struct dump before;
 	struct jrx_array a;
-	size_t back, had;
-	char *text;
 
 	dump(e, &before);
 	assert_jrx_ok(jrx_array_open(&a, e->paths, 2, 0));
@@ -541,17 +557,10 @@ static void test_root_missing(void **state)
 	       sizeof(a.sb.roots[JRX_BTREE_DIRENTS]));
 	assert_jrx_ok(jrx_array_write_sb(&a));
 	jrx_array_close(&a);
-	expect_found(e, JRX_PR_ROOT_MISSING);
-	text = expect_repaired(e, "the dirents root missing");
-	assert_contains(text, "repaired: btree dirents rebuilt from");
-	assert_contains(text, "lost: btree dirents: no key range uncovered");
-	free(text);
-	dump(e, &after);
-	expect_same(&before, &after, -1, JRX_POS_MIN, JRX_POS_MIN, &back, &had,
-		    "the dirents root missing");
-	dump_free(&before);
-	dump_free(&after);
-	expect_oracle(e, "the dirents root missing");
+	expect_rebuilt_whole(e, JRX_PR_ROOT_MISSING,
+			     "repaired: btree dirents rebuilt from",
+			     "lost: btree dirents: no key range uncovered",
+			     &before, "the dirents root missing");
 }
 
 /*
@@ -575,10 +584,8 @@ static void root_damage(struct env *e, enum root_damage how,
 			enum jrx_pr_code code, const char *what)
 {
 	struct jrx_btree_root *r;
-	struct dump before, after;
+	struct dump before;
 	struct jrx_array a;
-	size_t back, had;
-	char *text;
 
 	dump(e, &before);
 	assert_jrx_ok(jrx_array_open(&a, e->paths, 2, 0));
@@ -603,17 +610,9 @@ static void root_damage(struct env *e, enum root_damage how,
 	}
 	assert_jrx_ok(jrx_array_write_sb(&a));
 	jrx_array_close(&a);
-	expect_found(e, code);
-	text = expect_repaired(e, what);
-	assert_contains(text, "repaired: btree extents rebuilt from");
-	assert_contains(text, "lost: btree extents: no key range uncovered");
-	free(text);
-	dump(e, &after);
-	expect_same(&before, &after, -1, JRX_POS_MIN, JRX_POS_MIN, &back, &had,
-		    what);
-	dump_free(&before);
-	dump_free(&after);
-	expect_oracle(e, what);
+	expect_rebuilt_whole(e, code, "repaired: btree extents rebuilt from",
+			     "lost: btree extents: no key range uncovered",
+			     &before, what);
 }
 
 static void test_root_bad_range(void **state)
@@ -651,11 +650,10 @@ static void child_damage(struct env *e, enum root_damage how,
 	struct node_loc l = find_node(e, JRX_BTREE_EXTENTS,
 				      (struct node_loc){ .root = true });
 	uint64_t off = l.sector * JRX_SECTOR_SIZE;
-	struct dump before, after;
+	struct dump before;
 	struct jrx_btree_ptr_val *v;
 	struct jrx_bset *bs;
-	size_t back, had;
-	char *text, *node = calloc(1, 16384);
+	char *node = calloc(1, 16384);
 
 	assert_non_null(node);
 	if (!l.got_level)
@@ -706,17 +704,9 @@ static void child_damage(struct env *e, enum root_damage how,
 	jrx_bset_set_csum(bs);
 	th_file_pwrite(e->p[l.dev], node, 16384, off);
 	free(node);
-	expect_found(e, code);
-	text = expect_repaired(e, what);
-	assert_contains(text, "repaired: btree extents rebuilt from");
-	assert_contains(text, "lost: btree extents: no key range uncovered");
-	free(text);
-	dump(e, &after);
-	expect_same(&before, &after, -1, JRX_POS_MIN, JRX_POS_MIN, &back, &had,
-		    what);
-	dump_free(&before);
-	dump_free(&after);
-	expect_oracle(e, what);
+	expect_rebuilt_whole(e, code, "repaired: btree extents rebuilt from",
+			     "lost: btree extents: no key range uncovered",
+			     &before, what);
 }
 
 static void test_ptr_bad_blocks(void **state)
