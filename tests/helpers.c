@@ -1,6 +1,7 @@
 /* helpers.c - shared test helpers (see helpers.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include "fsck/fsck.h"
 #include "btree/mkfs.h"
 #include "io/array.h"
+#include "io/copy.h"
 #include "workload/load.h"
 #include "util/prng.h"
 #include "btree/fs.h"
@@ -244,6 +246,19 @@ void th_file_pwrite(const char *path, const void *buf, size_t len,
 		print_message("pwrite(%s, %zu at %llu) = %zd\n", path, len,
 			      (unsigned long long)off, r);
 		fail();
+	}
+}
+
+void th_copy_files(const char *const *paths, unsigned n,
+		   const char *from_suffix, const char *to_suffix)
+{
+	for (unsigned i = 0; i < n; i++) {
+		char src[PATH_MAX], dst[PATH_MAX];
+
+		snprintf(src, sizeof(src), "%s%s", paths[i], from_suffix);
+		snprintf(dst, sizeof(dst), "%s%s", paths[i], to_suffix);
+		if (jrx_copy_sparse(src, dst, NULL))
+			fail_msg("copying %s to %s: %s", src, dst, jrx_diag());
 	}
 }
 
@@ -574,6 +589,51 @@ int th_fsck(const char *const *paths, bool read_only,
 			fail_msg("fsck -n wrote to %s", paths[i]);
 	}
 	return res->exit_code;
+}
+
+void th_print_counts(const struct jrx_pr_counts *c)
+{
+	for (unsigned i = 0; i < JRX_PR_NR; i++)
+		if (c->code[i])
+			fprintf(stderr, "  %s: %llu\n", jrx_problem_table[i].name,
+				(unsigned long long)c->code[i]);
+}
+
+void th_expect_repaired(const char *const *paths, enum jrx_repair_mode mode,
+			int fix, const char *said)
+{
+	struct th_file_state before[2], after[2];
+	struct jrx_fsck_result res;
+	char *text = NULL;
+	int got = th_fsck(paths, false, mode, &res, &text);
+
+	if (got != 1) {
+		fprintf(stderr, "%s", text);
+		th_print_counts(&res.counts);
+		fail_msg("fsck %s: exit %d, expected 1 (repaired)",
+			 mode == JRX_REPAIR_PREEN ? "-p" : "-y", got);
+	}
+	if (fix >= 0 && !(res.repaired & (1u << fix)))
+		fail_msg("fsck repaired %#x, not %#x:\n%s", res.repaired,
+			 1u << fix, text);
+	if (said && !strstr(text, said))
+		fail_msg("fsck's report does not say \"%s\":\n%s", said, text);
+	free(text);
+	got = th_fsck(paths, true, JRX_REPAIR_NONE, &res, NULL);
+	if (got) {
+		th_print_counts(&res.counts);
+		fail_msg("fsck -n after the repair: exit %d", got);
+	}
+	for (int i = 0; i < 2; i++)
+		th_file_state(paths[i], &before[i]);
+	got = th_fsck(paths, false, JRX_REPAIR_ALL, &res, NULL);
+	if (got)
+		fail_msg("a second fsck -y: exit %d", got);
+	for (int i = 0; i < 2; i++) {
+		th_file_state(paths[i], &after[i]);
+		if (before[i].hash != after[i].hash)
+			fail_msg("a second fsck -y wrote to %s", paths[i]);
+	}
 }
 
 void th_expect_oracle(const char *const *paths, const char *oracle,

@@ -105,6 +105,10 @@ void th_file_pread(const char *path, void *buf, size_t len, uint64_t off);
 void th_file_pwrite(const char *path, const void *buf, size_t len,
 		    uint64_t off);
 void th_file_truncate(const char *path, uint64_t size);
+/* Each of the n files paths[i]from_suffix copied (sparse) to
+ * paths[i]to_suffix. */
+void th_copy_files(const char *const *paths, unsigned n,
+		   const char *from_suffix, const char *to_suffix);
 uint64_t th_file_size(const char *path);
 
 /* Content hash of a whole file, plus its mtime (ns), for "nothing written". */
@@ -156,6 +160,17 @@ struct jrx_bpos th_damage_alloc_key(const char *const *paths, unsigned n);
 int th_fsck(const char *const *paths, bool read_only,
 	    enum jrx_repair_mode mode, struct jrx_fsck_result *res,
 	    char **text);
+
+/*
+ * fsck in mode repairs (exit 1; with fix >= 0 that repair, 1 << fix, among
+ * those applied and its text containing said), then fsck -n finds nothing
+ * (exit 0) and fsck -y again writes nothing (exit 0, hashes unchanged).
+ * A failure prints the report and the counts.
+ */
+void th_expect_repaired(const char *const *paths, enum jrx_repair_mode mode,
+			int fix, const char *said);
+/* The codes of c counted, one per line, on stderr. */
+void th_print_counts(const struct jrx_pr_counts *c);
 
 /* Every durable operation of the load whose oracle file is oracle is in
  * the clean array at paths (2 devices); else the test fails naming what. */

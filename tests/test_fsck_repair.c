@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "helpers.h"
+#include "keydump.h"
 #include "btree/fs.h"
 #include "format/checksum.h"
 #include "format/fskeys.h"
@@ -74,14 +75,6 @@ static int fsck(struct env *e, bool read_only, enum jrx_repair_mode mode,
 	return code;
 }
 
-static void print_counts(const struct jrx_pr_counts *c)
-{
-	for (unsigned i = 0; i < JRX_PR_NR; i++)
-		if (c->code[i])
-			fprintf(stderr, "  %s: %llu\n", jrx_problem_table[i].name,
-				(unsigned long long)c->code[i]);
-}
-
 /* fsck -n finds exactly these counts of these codes, nothing else. */
 struct want { enum jrx_pr_code code; uint64_t n; };
 
@@ -96,7 +89,7 @@ static void expect_found(struct env *e, const struct want *w, size_t nr)
 	for (size_t i = 0; i < nr; i++) {
 		want_total += w[i].n;
 		if (res.counts.code[w[i].code] != w[i].n) {
-			print_counts(&res.counts);
+			th_print_counts(&res.counts);
 			fail_msg("the damage: %s found %llu times, want %llu",
 				 jrx_problem_table[w[i].code].name,
 				 (unsigned long long)res.counts.code[w[i].code],
@@ -104,7 +97,7 @@ static void expect_found(struct env *e, const struct want *w, size_t nr)
 		}
 	}
 	if (total != want_total || got != 4) {
-		print_counts(&res.counts);
+		th_print_counts(&res.counts);
 		fail_msg("the damage: %llu problems (exit %d), want exactly %llu"
 			 " (exit 4)", (unsigned long long)total, got,
 			 (unsigned long long)want_total);
@@ -119,190 +112,7 @@ static void expect_found(struct env *e, const struct want *w, size_t nr)
 static void expect_repaired(struct env *e, enum jrx_repair_mode mode,
 			    const char *said)
 {
-	struct th_file_state before[2], after[2];
-	struct jrx_fsck_result res;
-	char *text = NULL;
-	int got = fsck(e, false, mode, &res, &text);
-
-	if (got != 1) {
-		fprintf(stderr, "%s", text);
-		print_counts(&res.counts);
-		fail_msg("fsck %s: exit %d, expected 1 (repaired)",
-			 mode == JRX_REPAIR_PREEN ? "-p" : "-y", got);
-	}
-	if (said && !(res.repaired & (1u << JRX_FIX_NAMESPACE)))
-		fail_msg("fsck repaired %#x, not the namespace:\n%s",
-			 res.repaired, text);
-	if (said) {
-		assert_contains(text, "repaired: namespace: ");
-		assert_contains(text, said);
-	}
-	free(text);
-	got = fsck(e, true, JRX_REPAIR_NONE, &res, NULL);
-	if (got) {
-		print_counts(&res.counts);
-		fail_msg("fsck -n after the repair: exit %d", got);
-	}
-	for (int i = 0; i < 2; i++)
-		th_file_state(e->p[i], &before[i]);
-	assert_int_equal(fsck(e, false, JRX_REPAIR_ALL, &res, NULL), 0);
-	for (int i = 0; i < 2; i++) {
-		th_file_state(e->p[i], &after[i]);
-		if (before[i].hash != after[i].hash)
-			fail_msg("a second fsck -y wrote to %s", e->p[i]);
-	}
-}
-
-/* ------------------------------------------------------------ key dumps */
-
-struct dkey {
-	unsigned	 btree;
-	struct jrx_bkey	*k;	/* malloc'd copy */
-};
-
-struct dump {
-	struct dkey	*v;
-	size_t		 nr, cap;
-};
-
-static const unsigned ns_btrees[] = {
-	JRX_BTREE_INODES, JRX_BTREE_DIRENTS, JRX_BTREE_EXTENTS, JRX_BTREE_XATTRS,
-};
-
-static int dump_cb(void *ctx, unsigned btree_id, const struct jrx_bkey *k)
-{
-	struct dump *d = ctx;
-
-	if (d->nr == d->cap) {
-		d->cap = d->cap ? d->cap * 2 : 1024;
-		d->v = realloc(d->v, d->cap * sizeof(*d->v));
-		assert_non_null(d->v);
-	}
-	d->v[d->nr].btree = btree_id;
-	d->v[d->nr].k = malloc(jrx_bkey_bytes(k));
-	assert_non_null(d->v[d->nr].k);
-	memcpy(d->v[d->nr].k, k, jrx_bkey_bytes(k));
-	d->nr++;
-	return 0;
-}
-
-/* Every key of the namespace btrees of the clean array. */
-static void dump_keys(struct env *e, struct dump *d)
-{
-	struct jrx_array a;
-	struct jrx_fs fs;
-
-	memset(d, 0, sizeof(*d));
-	assert_jrx_ok(jrx_array_open(&a, e->paths, 2, JRX_OPEN_RDONLY));
-	assert_jrx_ok(jrx_fs_open(&fs, &a, JRX_FS_RDONLY));
-	for (size_t i = 0; i < sizeof(ns_btrees) / sizeof(*ns_btrees); i++)
-		assert_jrx_ok(jrx_btree_walk(&fs, ns_btrees[i], dump_cb, d));
-	jrx_fs_abandon(&fs);
-	jrx_array_close(&a);
-}
-
-static void dump_free(struct dump *d)
-{
-	for (size_t i = 0; i < d->nr; i++)
-		free(d->v[i].k);
-	free(d->v);
-}
-
-/* Inode times are the repair's clock: zeroed for comparisons. */
-static void dump_no_times(struct dump *d)
-{
-	for (size_t i = 0; i < d->nr; i++)
-		if (d->v[i].k->type == JRX_KEY_INODE) {
-			struct jrx_inode_val *v = jrx_bkey_val(d->v[i].k);
-
-			v->mtime = v->ctime = 0;
-		}
-}
-
-static int dkey_cmp(const struct dkey *a, const struct dkey *b)
-{
-	if (a->btree != b->btree)
-		return a->btree < b->btree ? -1 : 1;
-	return jrx_bpos_cmp(a->k->p, b->k->p);
-}
-
-enum change { GONE, NEW, CHANGED };
-
-struct diff {
-	enum change	 what;
-	unsigned	 btree;
-	const struct jrx_bkey *old, *new;
-};
-
-/* The keys that differ, in (btree order of the dump, position) order. */
-static size_t diff_keys(const struct dump *a, const struct dump *b,
-			struct diff *out, size_t max)
-{
-	size_t i = 0, j = 0, n = 0;
-
-	while (i < a->nr || j < b->nr) {
-		int c = i == a->nr ? 1 : j == b->nr ? -1 :
-			a->v[i].btree != b->v[j].btree ?
-			/* the dump's btree order */
-			(a->v[i].btree == JRX_BTREE_INODES ? -1 :
-			 b->v[j].btree == JRX_BTREE_INODES ? 1 :
-			 a->v[i].btree == JRX_BTREE_DIRENTS ? -1 :
-			 b->v[j].btree == JRX_BTREE_DIRENTS ? 1 :
-			 a->v[i].btree == JRX_BTREE_EXTENTS ? -1 : 1) :
-			dkey_cmp(&a->v[i], &b->v[j]);
-		struct diff d = { 0 };
-
-		if (c < 0) {
-			d = (struct diff){ GONE, a->v[i].btree, a->v[i].k, NULL };
-			i++;
-		} else if (c > 0) {
-			d = (struct diff){ NEW, b->v[j].btree, NULL, b->v[j].k };
-			j++;
-		} else {
-			bool same = jrx_bkey_bytes(a->v[i].k) ==
-				jrx_bkey_bytes(b->v[j].k) &&
-				!memcmp(a->v[i].k, b->v[j].k,
-					jrx_bkey_bytes(a->v[i].k));
-
-			d = (struct diff){ CHANGED, a->v[i].btree, a->v[i].k,
-					   b->v[j].k };
-			i++, j++;
-			if (same)
-				continue;
-		}
-		if (n < max)
-			out[n] = d;
-		n++;
-	}
-	return n;
-}
-
-static void print_diff(const struct diff *d, size_t n)
-{
-	static const char *const names[] = { "gone", "new", "changed" };
-	char b1[256], b2[256];
-
-	for (size_t i = 0; i < n; i++)
-		fprintf(stderr, "  %s %s: %s%s%s\n", names[d[i].what],
-			jrx_btree_name(d[i].btree),
-			d[i].old ? th_key_text(d[i].old, b1, sizeof(b1)) : "",
-			d[i].old && d[i].new ? " -> " : "",
-			d[i].new ? th_key_text(d[i].new, b2, sizeof(b2)) : "");
-}
-
-#define MAX_DIFF 16
-
-/* The namespace after the repair is the one before the damage. */
-static void expect_same_keys(const struct dump *before, const struct dump *after,
-			     const char *what)
-{
-	struct diff d[MAX_DIFF];
-	size_t n = diff_keys(before, after, d, MAX_DIFF);
-
-	if (n) {
-		print_diff(d, n < MAX_DIFF ? n : MAX_DIFF);
-		fail_msg("%s: %zu keys differ from before the damage", what, n);
-	}
+	th_expect_repaired(e->paths, mode, said ? JRX_FIX_NAMESPACE : -1, said);
 }
 
 /* ------------------------------------------------------------ finding things */
@@ -432,7 +242,7 @@ static void test_dirent_dangling(void **state)
 	struct dump before, after;
 	const struct want w[] = { { JRX_PR_DIRENT_DANGLING, 1 } };
 
-	dump_keys(e, &before);
+	dump_keys(e->paths, &before);
 	open_rw(e, &a, &fs);
 	assert_jrx_ok(jrx_fs_update(&fs, JRX_BTREE_DIRENTS,
 				    jrx_fskey_dirent(buf, JRX_ROOT_INO, "ghost", 5,
@@ -440,7 +250,7 @@ static void test_dirent_dangling(void **state)
 	close_rw(&a, &fs);
 	expect_found(e, w, 1);
 	expect_repaired(e, JRX_REPAIR_ALL, "1 dirents removed");
-	dump_keys(e, &after);
+	dump_keys(e->paths, &after);
 	expect_same_keys(&before, &after, "a dangling dirent removed");
 	dump_free(&before);
 	dump_free(&after);
@@ -459,7 +269,7 @@ static void dirent_outside(struct env *e, bool no_dir)
 	struct want w[] = { { no_dir ? JRX_PR_DIRENT_NO_DIR :
 			      JRX_PR_DIRENT_NOT_IN_DIR, 1 } };
 
-	dump_keys(e, &before);
+	dump_keys(e->paths, &before);
 	open_rw(e, &a, &fs);
 	f = find_dirent(&fs, JRX_DT_REG, 0, buf);
 	dir = no_dir ? 888888 : dval(find_dirent(&fs, JRX_DT_REG, 1, fbuf))->target;
@@ -469,7 +279,7 @@ static void dirent_outside(struct env *e, bool no_dir)
 	expect_found(e, w, 1);
 	/* the name removed, then F's nlink back to its one name */
 	expect_repaired(e, JRX_REPAIR_ALL, "1 dirents removed");
-	dump_keys(e, &after);
+	dump_keys(e->paths, &after);
 	expect_same_keys(&before, &after, no_dir ? "a dirent in no directory" :
 			 "a dirent in a regular file");
 	dump_free(&before);
@@ -497,7 +307,7 @@ static void dirent_bad_hash(struct env *e, bool copy)
 	const struct jrx_bkey *f;
 	const struct want w[] = { { JRX_PR_DIRENT_BAD_HASH, 1 } };
 
-	dump_keys(e, &before);
+	dump_keys(e->paths, &before);
 	open_rw(e, &a, &fs);
 	f = find_dirent(&fs, JRX_DT_REG, 3, buf);
 	put_dirent_at(&fs, f, free_pos(&fs, JRX_BTREE_DIRENTS, f->p));
@@ -510,7 +320,7 @@ static void dirent_bad_hash(struct env *e, bool copy)
 	expect_repaired(e, JRX_REPAIR_ALL, copy ?
 			"1 dirents at a wrong hash removed (their name's place"
 			" was taken)" : "1 dirents moved to their name's hash");
-	dump_keys(e, &after);
+	dump_keys(e->paths, &after);
 	expect_same_keys(&before, &after, copy ? "a copy of a dirent off its"
 			 " hash" : "a dirent off its hash");
 	dump_free(&before);
@@ -538,7 +348,7 @@ static void test_dirent_wrong_type(void **state)
 	struct jrx_bkey *f;
 	const struct want w[] = { { JRX_PR_DIRENT_WRONG_TYPE, 1 } };
 
-	dump_keys(e, &before);
+	dump_keys(e->paths, &before);
 	open_rw(e, &a, &fs);
 	f = find_dirent(&fs, JRX_DT_REG, 2, buf);
 	((struct jrx_dirent_val *)jrx_bkey_val(f))->d_type = JRX_DT_DIR;
@@ -546,7 +356,7 @@ static void test_dirent_wrong_type(void **state)
 	close_rw(&a, &fs);
 	expect_found(e, w, 1);
 	expect_repaired(e, JRX_REPAIR_PREEN, "1 dirent types set");
-	dump_keys(e, &after);
+	dump_keys(e->paths, &after);
 	expect_same_keys(&before, &after, "a dirent's type");
 	dump_free(&before);
 	dump_free(&after);
@@ -577,14 +387,14 @@ static void test_extent_no_inode(void **state)
 	uint64_t sector;
 	const struct want w[] = { { JRX_PR_EXTENT_NO_INODE, 1 } };
 
-	dump_keys(e, &before);
+	dump_keys(e->paths, &before);
 	open_rw(e, &a, &fs);
 	put_new_extent(&fs, 777777, 16, 8, &dev, &sector);
 	close_rw(&a, &fs);
 	expect_found(e, w, 1);
 	/* fsck -n clean after it: its sectors were freed (pass 4) */
 	expect_repaired(e, JRX_REPAIR_ALL, "1 extents removed");
-	dump_keys(e, &after);
+	dump_keys(e->paths, &after);
 	expect_same_keys(&before, &after, "an extent of no inode");
 	dump_free(&before);
 	dump_free(&after);
@@ -604,14 +414,14 @@ static void test_extent_not_file(void **state)
 	const struct want w[] = { { JRX_PR_EXTENT_NOT_FILE, 1 },
 				  { JRX_PR_EXTENT_PAST_ISIZE, 1 } };
 
-	dump_keys(e, &before);
+	dump_keys(e->paths, &before);
 	open_rw(e, &a, &fs);
 	put_new_extent(&fs, dval(find_dirent(&fs, JRX_DT_DIR, 0, buf))->target,
 		       8, 8, &dev, &sector);
 	close_rw(&a, &fs);
 	expect_found(e, w, 2);
 	expect_repaired(e, JRX_REPAIR_ALL, "1 extents removed");
-	dump_keys(e, &after);
+	dump_keys(e->paths, &after);
 	expect_same_keys(&before, &after, "an extent of a directory");
 	dump_free(&before);
 	dump_free(&after);
@@ -633,7 +443,7 @@ static void test_extent_past_isize(void **state)
 	size_t n;
 	const struct want w[] = { { JRX_PR_EXTENT_PAST_ISIZE, 1 } };
 
-	dump_keys(e, &before);
+	dump_keys(e->paths, &before);
 	open_rw(e, &a, &fs);
 	inum = dval(find_dirent(&fs, JRX_DT_REG, 4, buf))->target;
 	get_inode(&fs, inum, &v);
@@ -642,7 +452,7 @@ static void test_extent_past_isize(void **state)
 	close_rw(&a, &fs);
 	expect_found(e, w, 1);
 	expect_repaired(e, JRX_REPAIR_PREEN, "1 i_sizes raised to their extents");
-	dump_keys(e, &after);
+	dump_keys(e->paths, &after);
 	/* the extent stays, its file's i_size is its end */
 	n = diff_keys(&before, &after, d, MAX_DIFF);
 	if (n != 2 || d[0].what != CHANGED || d[0].new->p.inode != inum ||
@@ -683,13 +493,13 @@ static void test_extent_overlap(void **state)
 	assert_jrx_ok(jrx_op_write(&fs, inum, 0, 8, 1, 1));
 	assert_jrx_ok(jrx_op_write(&fs, inum, 12, 4, 2, 1));
 	close_rw(&a, &fs);
-	dump_keys(e, &before);
+	dump_keys(e->paths, &before);
 	open_rw(e, &a, &fs);
 	put_new_extent(&fs, inum, 12, 8, &dev, &sector);
 	close_rw(&a, &fs);
 	expect_found(e, w, 1);
 	expect_repaired(e, JRX_REPAIR_ALL, "1 overlapping extents trimmed");
-	dump_keys(e, &after);
+	dump_keys(e->paths, &after);
 	n = diff_keys(&before, &after, d, MAX_DIFF);
 	if (n != 1 || d[0].what != NEW || d[0].btree != JRX_BTREE_EXTENTS ||
 	    d[0].new->p.inode != inum || d[0].new->p.offset != 12 ||
@@ -715,7 +525,7 @@ static void test_xattr_no_inode(void **state)
 	struct dump before, after;
 	const struct want w[] = { { JRX_PR_XATTR_NO_INODE, 1 } };
 
-	dump_keys(e, &before);
+	dump_keys(e->paths, &before);
 	open_rw(e, &a, &fs);
 	assert_jrx_ok(jrx_fs_update(&fs, JRX_BTREE_XATTRS,
 				    jrx_fskey_xattr(buf, 777777, "user.x", 6,
@@ -723,7 +533,7 @@ static void test_xattr_no_inode(void **state)
 	close_rw(&a, &fs);
 	expect_found(e, w, 1);
 	expect_repaired(e, JRX_REPAIR_ALL, "1 xattrs removed");
-	dump_keys(e, &after);
+	dump_keys(e->paths, &after);
 	expect_same_keys(&before, &after, "an xattr of no inode");
 	dump_free(&before);
 	dump_free(&after);
@@ -741,7 +551,7 @@ static void test_xattr_bad_hash(void **state)
 	struct jrx_bpos old;
 	const struct want w[] = { { JRX_PR_XATTR_BAD_HASH, 1 } };
 
-	dump_keys(e, &before);
+	dump_keys(e->paths, &before);
 	open_rw(e, &a, &fs);
 	assert_jrx_ok(jrx_btree_peek(&fs, JRX_BTREE_XATTRS, JRX_POS_MIN, &x));
 	assert_non_null(x);	/* the load sets xattrs */
@@ -753,7 +563,7 @@ static void test_xattr_bad_hash(void **state)
 	close_rw(&a, &fs);
 	expect_found(e, w, 1);
 	expect_repaired(e, JRX_REPAIR_ALL, "1 xattrs moved to their name's hash");
-	dump_keys(e, &after);
+	dump_keys(e->paths, &after);
 	expect_same_keys(&before, &after, "an xattr off its hash");
 	dump_free(&before);
 	dump_free(&after);
@@ -779,7 +589,7 @@ static void unreachable(struct env *e, bool dir)
 	size_t n;
 	const struct want w[] = { { JRX_PR_INODE_UNREACHABLE, 1 } };
 
-	dump_keys(e, &before);
+	dump_keys(e->paths, &before);
 	open_rw(e, &a, &fs);
 	get_inode(&fs, JRX_ROOT_INO, &root);
 	f = find_dirent(&fs, dir ? JRX_DT_DIR : JRX_DT_REG, 1, buf);
@@ -791,7 +601,7 @@ static void unreachable(struct env *e, bool dir)
 	expect_found(e, w, 1);
 	expect_repaired(e, JRX_REPAIR_ALL, "/lost+found made, 1 inodes"
 			" reconnected in /lost+found");
-	dump_keys(e, &after);
+	dump_keys(e->paths, &after);
 	dump_no_times(&before);
 	dump_no_times(&after);
 	n = diff_keys(&before, &after, d, MAX_DIFF);
@@ -880,7 +690,7 @@ static void test_dir_multiple_links(void **state)
 	char name[32];
 	const struct want w[] = { { JRX_PR_DIR_MULTIPLE_LINKS, 1 } };
 
-	dump_keys(e, &before);
+	dump_keys(e->paths, &before);
 	open_rw(e, &a, &fs);
 	dk = find_dirent(&fs, JRX_DT_DIR, 0, buf);
 	for (unsigned i = 0;; i++) {
@@ -902,7 +712,7 @@ static void test_dir_multiple_links(void **state)
 	close_rw(&a, &fs);
 	expect_found(e, w, 1);
 	expect_repaired(e, JRX_REPAIR_ALL, "1 extra names of directories removed");
-	dump_keys(e, &after);
+	dump_keys(e->paths, &after);
 	expect_same_keys(&before, &after, "a directory's second name");
 	dump_free(&before);
 	dump_free(&after);
@@ -918,14 +728,14 @@ static void test_inode_nlink(void **state)
 	struct dump before, after;
 	const struct want w[] = { { JRX_PR_INODE_NLINK, 2 } };
 
-	dump_keys(e, &before);
+	dump_keys(e->paths, &before);
 	open_rw(e, &a, &fs);
 	add_nlink(&fs, dval(find_dirent(&fs, JRX_DT_REG, 5, buf))->target, 3);
 	add_nlink(&fs, dval(find_dirent(&fs, JRX_DT_DIR, 1, buf))->target, -1);
 	close_rw(&a, &fs);
 	expect_found(e, w, 1);
 	expect_repaired(e, JRX_REPAIR_PREEN, "2 link counts set");
-	dump_keys(e, &after);
+	dump_keys(e->paths, &after);
 	expect_same_keys(&before, &after, "two link counts");
 	dump_free(&before);
 	dump_free(&after);
@@ -954,7 +764,7 @@ static void root_broken(struct env *e, bool file)
 			      JRX_PR_DIRENT_NO_DIR, 0 },
 			    { JRX_PR_INODE_NLINK, 1 } };
 
-	dump_keys(e, &before);
+	dump_keys(e->paths, &before);
 	for (size_t i = 0; i < before.nr; i++)
 		in_root += before.v[i].btree == JRX_BTREE_DIRENTS &&
 			before.v[i].k->p.inode == JRX_ROOT_INO;
@@ -975,7 +785,7 @@ static void root_broken(struct env *e, bool file)
 	close_rw(&a, &fs);
 	expect_found(e, w, file ? 3 : 2);
 	expect_repaired(e, JRX_REPAIR_ALL, "root directory made again");
-	dump_keys(e, &after);
+	dump_keys(e->paths, &after);
 	/* the root alone may differ (its times, its generation) */
 	n = diff_keys(&before, &after, d, MAX_DIFF);
 	if (n > 1 || (n == 1 && (d[0].what != CHANGED ||
@@ -1073,7 +883,7 @@ static void test_with_rebuild(void **state)
 	const struct want w[] = { { JRX_PR_ALLOC_MISMATCH, 1 },
 				  { JRX_PR_DIRENT_DANGLING, 1 } };
 
-	dump_keys(e, &before);
+	dump_keys(e->paths, &before);
 	th_damage_alloc_key(e->paths, 2);
 	open_rw(e, &a, &fs);
 	assert_jrx_ok(jrx_fs_update(&fs, JRX_BTREE_DIRENTS,
@@ -1083,7 +893,7 @@ static void test_with_rebuild(void **state)
 	expect_found(e, w, 2);
 	expect_repaired(e, JRX_REPAIR_ALL, "1 dirents removed");
 	assert_int_equal(fsck(e, true, JRX_REPAIR_NONE, &res, NULL), 0);
-	dump_keys(e, &after);
+	dump_keys(e->paths, &after);
 	expect_same_keys(&before, &after, "a dangling dirent beside an alloc"
 			 " key off by one");
 	dump_free(&before);
@@ -1109,18 +919,6 @@ static void damage_three(struct env *e)
 	close_rw(&a, &fs);
 }
 
-static void copy_files(struct env *e, const char *from_suffix,
-		       const char *to_suffix)
-{
-	char cmd[1024];
-
-	for (int i = 0; i < 2; i++) {
-		snprintf(cmd, sizeof(cmd), "cp --sparse=always %s%s %s%s",
-			 e->p[i], from_suffix, e->p[i], to_suffix);
-		assert_int_equal(system(cmd), 0);
-	}
-}
-
 /*
  * The repair killed after write n (injected: the device refuses every
  * write after it), for n spread over all its writes: the next fsck -y
@@ -1141,17 +939,17 @@ static void test_repair_crash(void **state)
 
 	damage_three(e);
 	expect_found(e, w, 3);
-	copy_files(e, "", ".saved");
+	th_copy_files(e->paths, 2, "", ".saved");
 	w0 = jrx_dev_writes();
 	assert_int_equal(fsck(e, false, JRX_REPAIR_ALL, &res, NULL), 1);
 	total = jrx_dev_writes() - w0;
 	assert_true(total > 8);
-	dump_keys(e, &want);
+	dump_keys(e->paths, &want);
 	dump_no_times(&want);
 	for (uint64_t n = 1; n < total; n += 1 + total / 12) {
 		struct jrx_fsck_opts o;
 
-		copy_files(e, ".saved", "");
+		th_copy_files(e->paths, 2, ".saved", "");
 		jrx_dev_crash_after_writes(n);
 		jrx_fsck_opts_default(&o);
 		o.repair = JRX_REPAIR_ALL;
@@ -1163,7 +961,7 @@ static void test_repair_crash(void **state)
 		snprintf(what, sizeof(what), "repair killed after write %llu of"
 			 " %llu", (unsigned long long)n, (unsigned long long)total);
 		expect_repaired(e, JRX_REPAIR_ALL, NULL);
-		dump_keys(e, &got);
+		dump_keys(e->paths, &got);
 		dump_no_times(&got);
 		expect_same_keys(&want, &got, what);
 		dump_free(&got);

@@ -164,6 +164,7 @@ void fsck_defer(struct jrx_fsck *f, enum jrx_pr_code code,
 	l->has_why = c->why != NULL;
 	snprintf(l->why, sizeof(l->why), "%s", c->why ? c->why : "");
 	l->c.why = NULL;
+	l->c.fix = NULL;	/* points into the reporter's frame */
 }
 
 void fsck_report_later(struct jrx_fsck *f, enum jrx_fsck_pass pass,

@@ -177,13 +177,49 @@ int  fsck_repair_namespace(struct jrx_array *a, const struct jrx_fsck_opts *o,
 
 /*
  * JRX_FIX_TOPOLOGY (repair_topology.c): every btree whose walk finds a
- * pass-3 problem rebuilt whole from its reachable sound leaves and the
- * sound leaves a scan of every data bucket finds; the key ranges nothing
- * covers are said lost on out.  f as fsck_setup() made it (f->res: the
+ * pass-3 problem, and every btree of force (1 << id), rebuilt whole from
+ * its reachable sound leaves and the sound leaves a scan of every data
+ * bucket finds; the key ranges nothing covers are said lost on out.  f as fsck_setup() made it (f->res: the
  * walks' own counts), the array clean and open read-write.  1 when the
- * superblock switched roots, 0 when no btree was damaged, or an error.
+ * superblock switched roots, 0 when no btree was to rebuild, or an error.
  */
-int  fsck_repair_topology(struct jrx_fsck *f, FILE *out);
+int  fsck_repair_topology(struct jrx_fsck *f, unsigned force, FILE *out);
+
+/*
+ * JRX_FIX_SPACE (repair_space.c): pass 4's misplaced and shared ranges
+ * repaired, in rounds of check -> fix until its check finds none: an
+ * extent outside data (or on no member) removed, one crossing its
+ * bucket's end cut to its front, one sharing sectors with a node cut,
+ * one sharing them with another extent moved (its data copied to free
+ * sectors; cut when there is no room), extents in a bucket of nodes
+ * moved out; a btree with a misplaced or shared node rebuilt
+ * (fsck_repair_topology with force).  Extents through the store's
+ * transactions; alloc and accounting are left to the next round's
+ * rebuild.  a clean, open read-write, no node damaged.  1 when something
+ * was written (said on out), 0 when nothing was, or an error.
+ */
+int  fsck_repair_space(struct jrx_array *a, const struct jrx_fsck_opts *o,
+		       FILE *out);
+
+/*
+ * What the space repair needs of a pass-4 instance (jrx_pr_ctx.fix):
+ * the node or extent range found, and for BUCKET_USED_TWICE the range
+ * found before it whose sectors it shares ([start, start + len)).
+ */
+struct fsck_space_ref {
+	bool		extent;		/* else a node */
+	uint8_t		btree;
+	uint32_t	dev;
+	uint64_t	sector;
+	uint32_t	len;		/* sectors */
+	struct jrx_bpos	pos;		/* extent: its key; node: its max */
+};
+
+struct fsck_space_fix {
+	unsigned	 nr;		/* ranges: 1, or 2 (used twice) */
+	struct fsck_space_ref r[2];	/* [0]: found; [1]: the earlier */
+	uint64_t	 start, len;	/* used twice: the shared sectors */
+};
 
 /* A context for a problem about node p (device, offset, btree, level, pos). */
 void fsck_ctx_node(struct jrx_pr_ctx *c, const struct fsck_ptr *p);

@@ -214,13 +214,18 @@ static int where(const struct fsck_space *s, uint32_t dev, uint64_t sector,
 	return (sector + len - 1) >> s->shift != *b ? AT_CROSSES : AT_DATA;
 }
 
-/* The problem where() found, reported with c (what the range is). */
-static void misplaced(struct fsck_space *s, int at, uint32_t dev, uint64_t sector,
-		      uint64_t len, uint64_t b, struct jrx_pr_ctx *c)
+/* The problem where() found, reported with c (what the range is) and,
+ * for the space repair, ref (the range itself). */
+static void misplaced(struct fsck_space *s, int at, const struct fsck_space_ref *ref,
+		      uint64_t b, struct jrx_pr_ctx *c)
 {
+	uint32_t dev = ref->dev;
+	uint64_t sector = ref->sector, len = ref->len;
 	const struct jrx_member *m = &s->f->a->sb.members[dev];
+	struct fsck_space_fix fix = { .nr = 1, .r = { *ref } };
 	uint64_t end, dev_sectors;
 
+	c->fix = &fix;
 	c->dev = (int)dev;
 	c->offset = fsck_sector_offset(sector, 0);
 	c->bucket = b;
@@ -255,9 +260,14 @@ int fsck_space_ptr(void *ctx, const struct fsck_ptr *p)
 	if (at != AT_DATA) {
 		struct jrx_pr_ctx c;
 
+		struct fsck_space_ref ref = {
+			.btree = p->btree_id, .dev = p->dev, .sector = p->sector,
+			.len = sectors, .pos = p->max,
+		};
+
 		fsck_ctx_node(&c, p);
 		c.why = "btree node";
-		misplaced(s, at, p->dev, p->sector, sectors, b, &c);
+		misplaced(s, at, &ref, b, &c);
 		if (at == AT_OUTSIDE)
 			return 0;
 	}
@@ -279,6 +289,11 @@ static void ctx_extent(struct jrx_pr_ctx *c, const struct jrx_bkey *k)
 static int on_extent(struct fsck_space *s, const struct jrx_bkey *k)
 {
 	const struct jrx_extent_val *e = jrx_bkey_val(k);
+	struct fsck_space_ref ref = {
+		.extent = true, .btree = JRX_BTREE_EXTENTS, .dev = e->dev,
+		.sector = e->sector, .len = k->size, .pos = k->p,
+	};
+	struct fsck_space_fix fix = { .nr = 1, .r = { ref } };
 	struct jrx_pr_ctx c;
 	struct use *u;
 	uint64_t b;
@@ -286,6 +301,7 @@ static int on_extent(struct fsck_space *s, const struct jrx_bkey *k)
 
 	if (e->dev >= s->f->a->nr_devs) {
 		ctx_extent(&c, k);
+		c.fix = &fix;
 		c.num = e->dev;
 		jrx_pr_expected(&c, "%u members", s->f->a->nr_devs);
 		fsck_report(s->f, JRX_PR_PTR_BAD_DEVICE, &c);
@@ -294,7 +310,7 @@ static int on_extent(struct fsck_space *s, const struct jrx_bkey *k)
 	at = where(s, e->dev, e->sector, k->size, &b);
 	if (at != AT_DATA) {
 		ctx_extent(&c, k);
-		misplaced(s, at, e->dev, e->sector, k->size, b, &c);
+		misplaced(s, at, &ref, b, &c);
 		if (at == AT_OUTSIDE)
 			return 0;
 	}
@@ -569,6 +585,16 @@ static void owner_text(char *buf, size_t len, const struct range *r)
 			 r->level, pos);
 }
 
+/* A listed range as the space repair takes it. */
+static struct fsck_space_ref space_ref(const struct range *r)
+{
+	return (struct fsck_space_ref){
+		.extent = r->level == EXTENT_DATA, .btree = r->btree,
+		.dev = r->dev, .sector = r->start, .len = r->len,
+		.pos = r->owner,
+	};
+}
+
 /* One sweep over the sorted ranges: every overlap is a sector used twice. */
 static int check_overlaps(struct fsck_space *s)
 {
@@ -586,7 +612,13 @@ static int check_overlaps(struct fsck_space *s)
 				far->start + far->len : r->start + r->len;
 			struct jrx_pr_ctx c;
 
+			struct fsck_space_fix fix = {
+				.nr = 2, .r = { space_ref(r), space_ref(far) },
+				.start = r->start, .len = end - r->start,
+			};
+
 			jrx_pr_ctx_init(&c);
+			c.fix = &fix;
 			c.dev = r->dev;
 			c.offset = fsck_sector_offset(r->start, 0);
 			c.bucket = r->start / s->f->bucket_sectors;

@@ -41,6 +41,8 @@ enum jrx_pr_fix {
 	JRX_FIX_REBUILD_ALLOC,	/* alloc and accounting from the btrees */
 	JRX_FIX_NAMESPACE,	/* dirents, extents, xattrs, links, root */
 	JRX_FIX_TOPOLOGY,	/* damaged btrees rebuilt from sound leaves */
+	JRX_FIX_SPACE,		/* extents cut, moved or removed; misplaced
+				   nodes' btrees rebuilt */
 	JRX_FIX_NR,
 };
 
@@ -107,13 +109,13 @@ enum {
 	x(CHILD_OVERLAP, ERROR, TOPOLOGY, 0,				\
 	  "%D offset %o: %b level %l node, child %p: %w: expected %e, found %f") \
 	/* pass 4: buckets */						\
-	x(PTR_OUTSIDE_DATA, ERROR, NONE, 0,				\
+	x(PTR_OUTSIDE_DATA, ERROR, SPACE, 0,				\
 	  "%D offset %o: %w (%b, %p) lies in %f, not in a data bucket")	\
-	x(PTR_CROSSES_BUCKET, ERROR, NONE, 0,				\
+	x(PTR_CROSSES_BUCKET, ERROR, SPACE, 0,				\
 	  "%D offset %o: %w (%b, %p) runs past the end of bucket %B")	\
-	x(BUCKET_USED_TWICE, ERROR, NONE, 0,				\
+	x(BUCKET_USED_TWICE, ERROR, SPACE, 0,				\
 	  "%D offset %o (bucket %B): %n sectors are used twice: by %e and by %f") \
-	x(BUCKET_MIXED_DATA, ERROR, NONE, 0,				\
+	x(BUCKET_MIXED_DATA, ERROR, SPACE, JRX_PRF_PREEN_OK,	\
 	  "%D bucket %B holds both btree nodes and user data: %w")	\
 	x(ALLOC_MISMATCH, ERROR, REBUILD_ALLOC, JRX_PRF_PREEN_OK,		\
 	  "%D bucket %B: alloc key %w is %f, expected %e")		\
@@ -208,6 +210,10 @@ struct jrx_pr_ctx {
 					   nlink, the previous extent's end),
 					   JRX_PR_NONE: none */
 	const char *why;		/* %w */
+	/* what a repair needs beyond the fields above (never printed;
+	 * pass 4: struct fsck_space_fix), valid during the hook only;
+	 * NULL: nothing */
+	const void *fix;
 	char	 expected[96];		/* %e */
 	char	 found[96];		/* %f */
 };

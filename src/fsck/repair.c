@@ -21,6 +21,13 @@
  *    scanning the data buckets), one superblock commit.  It runs alone:
  *    the alloc rebuild and the namespace repair need the btrees whole, so
  *    run.c checks again after it and they follow in the next round;
+ *  - SPACE (repair_space.c): pass 4's misplaced and shared ranges;
+ *    extents cut, moved or removed through the store's transactions, a
+ *    btree with a misplaced node rebuilt by the topology repair.  It
+ *    runs alone (after TOPOLOGY, before the others): alloc and
+ *    accounting are rebuilt from what it leaves, next round.  Also run
+ *    for PTR_BAD_DEVICE when the topology repair finds no damaged btree
+ *    (pass 4 reports it for an extent on no member);
  *  - NAMESPACE (repair_namespace.c): pass 6's problems, through the
  *    store's own transaction path, after the two above (its allocator is
  *    loaded from the alloc btree, which must be right by then).  Refused
@@ -111,12 +118,13 @@ static int on_extent(void *ctx, const struct fsck_ptr *leaf,
 }
 
 /* The references must all be known: no damage, no space problem but the
- * alloc keys' own.  false, said on out (what: what is not done), if not. */
+ * alloc keys' own (unless space: the space repair's own).  false, said on
+ * out (what: what is not done), if not. */
 static bool refs_known(const struct jrx_fsck_result *first, FILE *out,
-		       const char *what)
+		       const char *what, bool space)
 {
 	const struct jrx_pr_counts *c = &first->counts;
-	uint64_t other = c->pass[JRX_PASS_BUCKETS] -
+	uint64_t other = space ? 0 : c->pass[JRX_PASS_BUCKETS] -
 		c->code[JRX_PR_ALLOC_MISMATCH] - c->code[JRX_PR_ALLOC_KEY_OUTSIDE];
 
 	if (first->bad_nodes || c->pass[JRX_PASS_NODES] ||
@@ -142,7 +150,8 @@ static int rebuild_alloc(struct jrx_fsck *f, const struct jrx_fsck_result *first
 	struct jrx_btree_root acct, alloc;
 	int ret;
 
-	if (!refs_known(first, out, "alloc and accounting are not rebuilt"))
+	if (!refs_known(first, out, "alloc and accounting are not rebuilt",
+			false))
 		return 0;
 	ret = jrx_buckets_init(&s.bt, &a->sb, NULL);
 	if (ret)
@@ -212,7 +221,7 @@ int fsck_repair(struct jrx_array *a, const struct jrx_fsck_opts *o,
 	*done = 0;
 	if (!ret && (fixes & (1u << JRX_FIX_TOPOLOGY))) {
 		/* alone: the other repairs need whole btrees (next round) */
-		ret = fsck_repair_topology(f, out);
+		ret = fsck_repair_topology(f, 0, out);
 		if (ret == 1) {
 			*done = fixes & ((1u << JRX_FIX_TOPOLOGY) |
 					 (1u << JRX_FIX_REWRITE_SB));
@@ -220,8 +229,24 @@ int fsck_repair(struct jrx_array *a, const struct jrx_fsck_opts *o,
 			fsck_free(f);
 			return 0;
 		}
-		/* no damaged btree (a pass-4 PTR_BAD_DEVICE of an extent):
-		 * the other repairs as without it */
+		/* no damaged btree: a pass-4 PTR_BAD_DEVICE, of an extent,
+		 * which is the space repair's */
+		if (!ret && first->counts.code[JRX_PR_PTR_BAD_DEVICE])
+			fixes |= 1u << JRX_FIX_SPACE;
+	}
+	if (!ret && (fixes & (1u << JRX_FIX_SPACE)) &&
+	    refs_known(first, out, "the space problems are not repaired", true)) {
+		/* alone: it leaves alloc and accounting to rebuild (next
+		 * round, from the references it left) */
+		ret = fsck_repair_space(a, o, out);
+		if (ret == 1) {
+			*done = 1u << JRX_FIX_SPACE;
+			free(f->res);
+			fsck_free(f);
+			return 0;
+		}
+		/* nothing applied: the others as without it (and refused
+		 * while space problems are left, said) */
 	}
 	if (!ret && (fixes & (1u << JRX_FIX_REBUILD_ALLOC)))
 		ret = rebuild_alloc(f, first, out);
@@ -240,7 +265,7 @@ int fsck_repair(struct jrx_array *a, const struct jrx_fsck_opts *o,
 	free(f->res);
 	fsck_free(f);
 	if (!ret && (fixes & (1u << JRX_FIX_NAMESPACE)) &&
-	    refs_known(first, out, "the namespace is not repaired")) {
+	    refs_known(first, out, "the namespace is not repaired", false)) {
 		ret = fsck_repair_namespace(a, o, out);
 		if (ret == 1)
 			*done |= 1u << JRX_FIX_NAMESPACE;

@@ -3,7 +3,9 @@
  * (damaged, missing or mislinked btree nodes; xfs_repair's phases and
  * bcachefs's topology repair are the ideas, none of their code).
  *
- * It owns: finding the btrees whose walk reports a pass-3 problem, the
+ * It owns: finding the btrees whose walk reports a pass-3 problem (and
+ * those the space repair names: a node outside data or sharing sectors
+ * with another node, which a rebuild writes to free buckets), the
  * scan of every data bucket for leaf nodes of those btrees that nothing
  * reaches, the choice of leaves that cover each btree's key space, the
  * rebuild of each such btree whole from the chosen leaves' keys, and the
@@ -581,7 +583,7 @@ static int rebuild(struct topo *s, unsigned id, struct jrx_btree_root *root,
 
 /* ------------------------------------------------------------ the repair */
 
-int fsck_repair_topology(struct jrx_fsck *f, FILE *out)
+int fsck_repair_topology(struct jrx_fsck *f, unsigned force, FILE *out)
 {
 	struct jrx_array *a = f->a;
 	struct topo *s = calloc(1, sizeof(*s));
@@ -627,7 +629,7 @@ int fsck_repair_topology(struct jrx_fsck *f, FILE *out)
 		if (ret)
 			break;
 		s->rebuild[id] = f->res->counts.pass[JRX_PASS_NODES] != before ||
-			w.bad_nodes;
+			w.bad_nodes || (force & (1u << id));
 		any |= s->rebuild[id];
 		/* a damaged btree's sound leaves copied by a second walk: the
 		 * keys of sound btrees are never held */

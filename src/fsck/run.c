@@ -70,13 +70,14 @@ static void skip_clean(const struct jrx_array *a, const struct jrx_fsck_opts *o,
  * After a check that found problems on an array open read-write: the
  * repairs the policy allows (problems.h), then the check again, whose
  * result is the answer (exit 1 added: the array was modified).  A
- * topology repair runs alone and leaves alloc, accounting and maybe the
- * namespace to repair: the checks after it are held back and decide a
- * next round, at most REPAIR_ROUNDS in all (topology; alloc and
- * namespace; alloc again after the namespace repair's removals); only
- * the last check's report is printed.
+ * topology or space repair runs alone and leaves alloc, accounting and
+ * maybe the namespace to repair: the checks after it are held back and
+ * decide a next round, at most REPAIR_ROUNDS in all (topology; space,
+ * whose misplaced nodes may take a topology rebuild of their own round;
+ * alloc and namespace; alloc again after the namespace repair's
+ * removals); only the last check's report is printed.
  */
-#define REPAIR_ROUNDS 4
+#define REPAIR_ROUNDS 6
 
 static int repair(struct jrx_array *a, struct jrx_fsck_opts *lo,
 		  struct jrx_fsck_result *res)
@@ -126,7 +127,8 @@ static int repair(struct jrx_array *a, struct jrx_fsck_opts *lo,
 		/* after a topology repair, what the next check finds is
 		 * what it left (alloc, namespace, and the alloc keys the
 		 * namespace repair's removals leave): another round */
-		again = (done & (1u << JRX_FIX_TOPOLOGY)) &&
+		again = (done & ((1u << JRX_FIX_TOPOLOGY) |
+				 (1u << JRX_FIX_SPACE))) &&
 			round + 1 < REPAIR_ROUNDS;
 		free(pending);
 		pending = NULL;
