@@ -591,6 +591,34 @@ int th_fsck(const char *const *paths, bool read_only,
 	return res->exit_code;
 }
 
+void th_open_rw(const char *const *paths, struct jrx_array *a,
+		struct jrx_fs *fs)
+{
+	assert_jrx_ok(jrx_array_open(a, paths, 2, 0));
+	assert_jrx_ok(jrx_fs_open(fs, a, 0));
+}
+
+void th_close_rw(struct jrx_array *a, struct jrx_fs *fs)
+{
+	assert_jrx_ok(jrx_fs_commit(fs));
+	assert_jrx_ok(jrx_fs_shutdown(fs));
+	jrx_array_close(a);
+}
+
+void th_fsck_killed(const char *const *paths, uint64_t n)
+{
+	struct jrx_fsck_result res;
+	struct jrx_fsck_opts o;
+
+	jrx_dev_crash_after_writes(n);
+	jrx_fsck_opts_default(&o);
+	o.repair = JRX_REPAIR_ALL;
+	o.force = true;
+	assert_jrx_err(jrx_fsck_run(paths, 2, &o, &res), -JRX_ERR_CRASHED);
+	assert_true(jrx_dev_crashed());
+	jrx_dev_crash_after_writes(0);
+}
+
 void th_print_counts(const struct jrx_pr_counts *c)
 {
 	for (unsigned i = 0; i < JRX_PR_NR; i++)

@@ -161,6 +161,17 @@ int th_fsck(const char *const *paths, bool read_only,
 	    enum jrx_repair_mode mode, struct jrx_fsck_result *res,
 	    char **text);
 
+/* The clean 2-device array at paths opened for writing through the store
+ * (update, then th_close_rw: commit and clean shutdown). */
+struct jrx_fs;
+void th_open_rw(const char *const *paths, struct jrx_array *a,
+		struct jrx_fs *fs);
+void th_close_rw(struct jrx_array *a, struct jrx_fs *fs);
+
+/* fsck -y of the 2-device array killed after its write n (injected: the
+ * devices refuse every write after it); fails unless it was. */
+void th_fsck_killed(const char *const *paths, uint64_t n);
+
 /*
  * fsck in mode repairs (exit 1; with fix >= 0 that repair, 1 << fix, among
  * those applied and its text containing said), then fsck -n finds nothing

@@ -235,20 +235,6 @@ static void flip_byte(const char *path, uint64_t off)
 	th_file_pwrite(path, &b, 1, off);
 }
 
-/* Open the clean array for writing: update, commit, shut down cleanly. */
-static void open_rw(struct env *e, struct jrx_array *a, struct jrx_fs *fs)
-{
-	assert_jrx_ok(jrx_array_open(a, e->paths, 2, 0));
-	assert_jrx_ok(jrx_fs_open(fs, a, 0));
-}
-
-static void close_rw(struct jrx_array *a, struct jrx_fs *fs)
-{
-	assert_jrx_ok(jrx_fs_commit(fs));
-	assert_jrx_ok(jrx_fs_shutdown(fs));
-	jrx_array_close(a);
-}
-
 /* ------------------------------------------------------------ repairs */
 
 /* Every durable operation of the setup's load is in the array. */
@@ -500,10 +486,10 @@ static void test_dirent_dangling(void **state)
 	size_t len = 0;
 	FILE *out;
 
-	open_rw(e, &a, &fs);
+	th_open_rw(e->paths, &a, &fs);
 	assert_jrx_ok(jrx_fs_update(&fs, JRX_BTREE_DIRENTS,
 				    th_key_dirent(buf, pos, 999999, 8, "ghost")));
-	close_rw(&a, &fs);
+	th_close_rw(&a, &fs);
 
 	out = open_memstream(&json, &len);
 	assert_non_null(out);
@@ -657,7 +643,7 @@ static void test_extent_past_isize(void **state)
 	uint32_t dev, got, gen;
 	uint64_t sector;
 
-	open_rw(e, &a, &fs);
+	th_open_rw(e->paths, &a, &fs);
 	/* a regular file; new data allocated the proper way, past i_size */
 	for (;;) {
 		assert_jrx_ok(jrx_btree_peek(&fs, JRX_BTREE_INODES, pos, &ik));
@@ -675,7 +661,7 @@ static void test_extent_past_isize(void **state)
 				    th_key_extent(buf, jrx_bpos(inum, end,
 							JRX_SNAPSHOT_DEFAULT),
 						  got, dev, sector, gen, 7)));
-	close_rw(&a, &fs);
+	th_close_rw(&a, &fs);
 
 	assert_int_equal(run_fsck(e, true, &res, NULL, false), 4);
 	expect_problem(&res, JRX_PR_EXTENT_PAST_ISIZE, 1);
@@ -859,7 +845,7 @@ static void test_used_twice(void **state)
 	uint64_t inum, end;
 	uint32_t size;
 
-	open_rw(e, &a, &fs);
+	th_open_rw(e->paths, &a, &fs);
 	/* an existing extent's sectors, given to a second file as well */
 	assert_jrx_ok(jrx_btree_peek(&fs, JRX_BTREE_EXTENTS, jrx_bpos(0, 0, 0), &k));
 	assert_non_null(k);
@@ -883,7 +869,7 @@ static void test_used_twice(void **state)
 							JRX_SNAPSHOT_DEFAULT),
 						  size, ev.dev, ev.sector, ev.gen,
 						  9)));
-	close_rw(&a, &fs);
+	th_close_rw(&a, &fs);
 
 	assert_int_equal(run_fsck(e, true, &res, NULL, false), 4);
 	expect_problem(&res, JRX_PR_BUCKET_USED_TWICE, 1);
@@ -1125,7 +1111,7 @@ static void test_threads_identical(void **state)
 	struct jrx_fs fs;
 	char *want[2];
 
-	open_rw(e, &a, &fs);
+	th_open_rw(e->paths, &a, &fs);
 	for (unsigned i = 0; i < 40; i++) {
 		char name[16];
 		int nl = snprintf(name, sizeof(name), "ghost%u", i);
@@ -1137,7 +1123,7 @@ static void test_threads_identical(void **state)
 					    th_key_dirent(buf, pos, 999000 + i, 8,
 							  name)));
 	}
-	close_rw(&a, &fs);
+	th_close_rw(&a, &fs);
 	damage_alloc_key(e);
 	l = find_node(e, JRX_BTREE_XATTRS, 0);
 	flip_byte(e->p[l.dev], l.sector * JRX_SECTOR_SIZE +
@@ -1218,7 +1204,7 @@ static void test_used_twice_many(void **state)
 	char *want[2], *got[2];
 	size_t n = 0;
 
-	open_rw(e, &a, &fs);
+	th_open_rw(e->paths, &a, &fs);
 	for (; n < 6; n++) {
 		const struct jrx_extent_val *v;
 
@@ -1263,7 +1249,7 @@ static void test_used_twice_many(void **state)
 	assert_jrx_ok(jrx_fs_update(&fs, JRX_BTREE_EXTENTS,
 		th_key_extent(buf, jrx_bpos(999999, end, JRX_SNAPSHOT_DEFAULT),
 			      2, ext[0].dev, (b + 1) * bs + 1, ext[0].gen, 9)));
-	close_rw(&a, &fs);
+	th_close_rw(&a, &fs);
 
 	reports(e, want, &res1);
 	/* 4 per extent at least, the node's and the crossing range's */
@@ -1296,7 +1282,7 @@ static void test_dirent_batches(void **state)
 	struct jrx_fs fs;
 	char *want[2], *got[2];
 
-	open_rw(e, &a, &fs);
+	th_open_rw(e->paths, &a, &fs);
 	while (nf < 8 || nd < 4) {
 		const struct jrx_inode_val *v;
 
@@ -1329,7 +1315,7 @@ static void test_dirent_batches(void **state)
 				      target, dt, name)));
 		made++;
 	}
-	close_rw(&a, &fs);
+	th_close_rw(&a, &fs);
 
 	reports(e, want, &res1);
 	assert_int_equal(res1.counts.code[JRX_PR_DIRENT_DANGLING], made / 4);

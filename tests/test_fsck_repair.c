@@ -117,19 +117,6 @@ static void expect_repaired(struct env *e, enum jrx_repair_mode mode,
 
 /* ------------------------------------------------------------ finding things */
 
-static void open_rw(struct env *e, struct jrx_array *a, struct jrx_fs *fs)
-{
-	assert_jrx_ok(jrx_array_open(a, e->paths, 2, 0));
-	assert_jrx_ok(jrx_fs_open(fs, a, 0));
-}
-
-static void close_rw(struct jrx_array *a, struct jrx_fs *fs)
-{
-	assert_jrx_ok(jrx_fs_commit(fs));
-	assert_jrx_ok(jrx_fs_shutdown(fs));
-	jrx_array_close(a);
-}
-
 struct find_dirent {
 	unsigned d_type;
 	unsigned skip;		/* matches to pass over */
@@ -243,11 +230,11 @@ static void test_dirent_dangling(void **state)
 	const struct want w[] = { { JRX_PR_DIRENT_DANGLING, 1 } };
 
 	dump_keys(e->paths, &before);
-	open_rw(e, &a, &fs);
+	th_open_rw(e->paths, &a, &fs);
 	assert_jrx_ok(jrx_fs_update(&fs, JRX_BTREE_DIRENTS,
 				    jrx_fskey_dirent(buf, JRX_ROOT_INO, "ghost", 5,
 						     999999, JRX_DT_REG)));
-	close_rw(&a, &fs);
+	th_close_rw(&a, &fs);
 	expect_found(e, w, 1);
 	expect_repaired(e, JRX_REPAIR_ALL, "1 dirents removed");
 	dump_keys(e->paths, &after);
@@ -270,12 +257,12 @@ static void dirent_outside(struct env *e, bool no_dir)
 			      JRX_PR_DIRENT_NOT_IN_DIR, 1 } };
 
 	dump_keys(e->paths, &before);
-	open_rw(e, &a, &fs);
+	th_open_rw(e->paths, &a, &fs);
 	f = find_dirent(&fs, JRX_DT_REG, 0, buf);
 	dir = no_dir ? 888888 : dval(find_dirent(&fs, JRX_DT_REG, 1, fbuf))->target;
 	put_dirent_at(&fs, f, jrx_bpos(dir, f->p.offset, f->p.snapshot));
 	add_nlink(&fs, dval(f)->target, 1);
-	close_rw(&a, &fs);
+	th_close_rw(&a, &fs);
 	expect_found(e, w, 1);
 	/* the name removed, then F's nlink back to its one name */
 	expect_repaired(e, JRX_REPAIR_ALL, "1 dirents removed");
@@ -308,14 +295,14 @@ static void dirent_bad_hash(struct env *e, bool copy)
 	const struct want w[] = { { JRX_PR_DIRENT_BAD_HASH, 1 } };
 
 	dump_keys(e->paths, &before);
-	open_rw(e, &a, &fs);
+	th_open_rw(e->paths, &a, &fs);
 	f = find_dirent(&fs, JRX_DT_REG, 3, buf);
 	put_dirent_at(&fs, f, free_pos(&fs, JRX_BTREE_DIRENTS, f->p));
 	if (copy)
 		add_nlink(&fs, dval(f)->target, 1);
 	else
 		whiteout(&fs, JRX_BTREE_DIRENTS, f->p);
-	close_rw(&a, &fs);
+	th_close_rw(&a, &fs);
 	expect_found(e, w, 1);
 	expect_repaired(e, JRX_REPAIR_ALL, copy ?
 			"1 dirents at a wrong hash removed (their name's place"
@@ -349,11 +336,11 @@ static void test_dirent_wrong_type(void **state)
 	const struct want w[] = { { JRX_PR_DIRENT_WRONG_TYPE, 1 } };
 
 	dump_keys(e->paths, &before);
-	open_rw(e, &a, &fs);
+	th_open_rw(e->paths, &a, &fs);
 	f = find_dirent(&fs, JRX_DT_REG, 2, buf);
 	((struct jrx_dirent_val *)jrx_bkey_val(f))->d_type = JRX_DT_DIR;
 	assert_jrx_ok(jrx_fs_update(&fs, JRX_BTREE_DIRENTS, f));
-	close_rw(&a, &fs);
+	th_close_rw(&a, &fs);
 	expect_found(e, w, 1);
 	expect_repaired(e, JRX_REPAIR_PREEN, "1 dirent types set");
 	dump_keys(e->paths, &after);
@@ -388,9 +375,9 @@ static void test_extent_no_inode(void **state)
 	const struct want w[] = { { JRX_PR_EXTENT_NO_INODE, 1 } };
 
 	dump_keys(e->paths, &before);
-	open_rw(e, &a, &fs);
+	th_open_rw(e->paths, &a, &fs);
 	put_new_extent(&fs, 777777, 16, 8, &dev, &sector);
-	close_rw(&a, &fs);
+	th_close_rw(&a, &fs);
 	expect_found(e, w, 1);
 	/* fsck -n clean after it: its sectors were freed (pass 4) */
 	expect_repaired(e, JRX_REPAIR_ALL, "1 extents removed");
@@ -415,10 +402,10 @@ static void test_extent_not_file(void **state)
 				  { JRX_PR_EXTENT_PAST_ISIZE, 1 } };
 
 	dump_keys(e->paths, &before);
-	open_rw(e, &a, &fs);
+	th_open_rw(e->paths, &a, &fs);
 	put_new_extent(&fs, dval(find_dirent(&fs, JRX_DT_DIR, 0, buf))->target,
 		       8, 8, &dev, &sector);
-	close_rw(&a, &fs);
+	th_close_rw(&a, &fs);
 	expect_found(e, w, 2);
 	expect_repaired(e, JRX_REPAIR_ALL, "1 extents removed");
 	dump_keys(e->paths, &after);
@@ -444,12 +431,12 @@ static void test_extent_past_isize(void **state)
 	const struct want w[] = { { JRX_PR_EXTENT_PAST_ISIZE, 1 } };
 
 	dump_keys(e->paths, &before);
-	open_rw(e, &a, &fs);
+	th_open_rw(e->paths, &a, &fs);
 	inum = dval(find_dirent(&fs, JRX_DT_REG, 4, buf))->target;
 	get_inode(&fs, inum, &v);
 	end = (v.size + 511) / 512 + 100 + 8;
 	put_new_extent(&fs, inum, end, 8, &dev, &sector);
-	close_rw(&a, &fs);
+	th_close_rw(&a, &fs);
 	expect_found(e, w, 1);
 	expect_repaired(e, JRX_REPAIR_PREEN, "1 i_sizes raised to their extents");
 	dump_keys(e->paths, &after);
@@ -487,16 +474,16 @@ static void test_extent_overlap(void **state)
 	size_t n;
 	const struct want w[] = { { JRX_PR_EXTENT_OVERLAP, 1 } };
 
-	open_rw(e, &a, &fs);
+	th_open_rw(e->paths, &a, &fs);
 	assert_jrx_ok(jrx_op_create(&fs, JRX_ROOT_INO, "overlap", inum,
 				    JRX_DT_REG, 1));
 	assert_jrx_ok(jrx_op_write(&fs, inum, 0, 8, 1, 1));
 	assert_jrx_ok(jrx_op_write(&fs, inum, 12, 4, 2, 1));
-	close_rw(&a, &fs);
+	th_close_rw(&a, &fs);
 	dump_keys(e->paths, &before);
-	open_rw(e, &a, &fs);
+	th_open_rw(e->paths, &a, &fs);
 	put_new_extent(&fs, inum, 12, 8, &dev, &sector);
-	close_rw(&a, &fs);
+	th_close_rw(&a, &fs);
 	expect_found(e, w, 1);
 	expect_repaired(e, JRX_REPAIR_ALL, "1 overlapping extents trimmed");
 	dump_keys(e->paths, &after);
@@ -526,11 +513,11 @@ static void test_xattr_no_inode(void **state)
 	const struct want w[] = { { JRX_PR_XATTR_NO_INODE, 1 } };
 
 	dump_keys(e->paths, &before);
-	open_rw(e, &a, &fs);
+	th_open_rw(e->paths, &a, &fs);
 	assert_jrx_ok(jrx_fs_update(&fs, JRX_BTREE_XATTRS,
 				    jrx_fskey_xattr(buf, 777777, "user.x", 6,
 						    "v", 1)));
-	close_rw(&a, &fs);
+	th_close_rw(&a, &fs);
 	expect_found(e, w, 1);
 	expect_repaired(e, JRX_REPAIR_ALL, "1 xattrs removed");
 	dump_keys(e->paths, &after);
@@ -552,7 +539,7 @@ static void test_xattr_bad_hash(void **state)
 	const struct want w[] = { { JRX_PR_XATTR_BAD_HASH, 1 } };
 
 	dump_keys(e->paths, &before);
-	open_rw(e, &a, &fs);
+	th_open_rw(e->paths, &a, &fs);
 	assert_jrx_ok(jrx_btree_peek(&fs, JRX_BTREE_XATTRS, JRX_POS_MIN, &x));
 	assert_non_null(x);	/* the load sets xattrs */
 	memcpy(buf, x, jrx_bkey_bytes(x));
@@ -560,7 +547,7 @@ static void test_xattr_bad_hash(void **state)
 	k->p = free_pos(&fs, JRX_BTREE_XATTRS, old);
 	assert_jrx_ok(jrx_fs_update(&fs, JRX_BTREE_XATTRS, k));
 	whiteout(&fs, JRX_BTREE_XATTRS, old);
-	close_rw(&a, &fs);
+	th_close_rw(&a, &fs);
 	expect_found(e, w, 1);
 	expect_repaired(e, JRX_REPAIR_ALL, "1 xattrs moved to their name's hash");
 	dump_keys(e->paths, &after);
@@ -590,14 +577,14 @@ static void unreachable(struct env *e, bool dir)
 	const struct want w[] = { { JRX_PR_INODE_UNREACHABLE, 1 } };
 
 	dump_keys(e->paths, &before);
-	open_rw(e, &a, &fs);
+	th_open_rw(e->paths, &a, &fs);
 	get_inode(&fs, JRX_ROOT_INO, &root);
 	f = find_dirent(&fs, dir ? JRX_DT_DIR : JRX_DT_REG, 1, buf);
 	inum = dval(f)->target;
 	whiteout(&fs, JRX_BTREE_DIRENTS, f->p);
 	if (dir)
 		add_nlink(&fs, f->p.inode, -1);
-	close_rw(&a, &fs);
+	th_close_rw(&a, &fs);
 	expect_found(e, w, 1);
 	expect_repaired(e, JRX_REPAIR_ALL, "/lost+found made, 1 inodes"
 			" reconnected in /lost+found");
@@ -691,7 +678,7 @@ static void test_dir_multiple_links(void **state)
 	const struct want w[] = { { JRX_PR_DIR_MULTIPLE_LINKS, 1 } };
 
 	dump_keys(e->paths, &before);
-	open_rw(e, &a, &fs);
+	th_open_rw(e->paths, &a, &fs);
 	dk = find_dirent(&fs, JRX_DT_DIR, 0, buf);
 	for (unsigned i = 0;; i++) {
 		snprintf(name, sizeof(name), "again%u", i);
@@ -709,7 +696,7 @@ static void test_dir_multiple_links(void **state)
 							     JRX_DT_DIR)));
 	}
 	add_nlink(&fs, dk->p.inode, 1);
-	close_rw(&a, &fs);
+	th_close_rw(&a, &fs);
 	expect_found(e, w, 1);
 	expect_repaired(e, JRX_REPAIR_ALL, "1 extra names of directories removed");
 	dump_keys(e->paths, &after);
@@ -729,10 +716,10 @@ static void test_inode_nlink(void **state)
 	const struct want w[] = { { JRX_PR_INODE_NLINK, 2 } };
 
 	dump_keys(e->paths, &before);
-	open_rw(e, &a, &fs);
+	th_open_rw(e->paths, &a, &fs);
 	add_nlink(&fs, dval(find_dirent(&fs, JRX_DT_REG, 5, buf))->target, 3);
 	add_nlink(&fs, dval(find_dirent(&fs, JRX_DT_DIR, 1, buf))->target, -1);
-	close_rw(&a, &fs);
+	th_close_rw(&a, &fs);
 	expect_found(e, w, 1);
 	expect_repaired(e, JRX_REPAIR_PREEN, "2 link counts set");
 	dump_keys(e->paths, &after);
@@ -770,7 +757,7 @@ static void root_broken(struct env *e, bool file)
 			before.v[i].k->p.inode == JRX_ROOT_INO;
 	assert_true(in_root > 0);
 	w[1].n = in_root;
-	open_rw(e, &a, &fs);
+	th_open_rw(e->paths, &a, &fs);
 	get_inode(&fs, JRX_ROOT_INO, &root);
 	if (file) {
 		struct jrx_inode_val v = root;
@@ -782,7 +769,7 @@ static void root_broken(struct env *e, bool file)
 							 JRX_SNAPSHOT_DEFAULT));
 		assert_jrx_ok(jrx_fs_acct_inodes(&fs, -1));
 	}
-	close_rw(&a, &fs);
+	th_close_rw(&a, &fs);
 	expect_found(e, w, file ? 3 : 2);
 	expect_repaired(e, JRX_REPAIR_ALL, "root directory made again");
 	dump_keys(e->paths, &after);
@@ -834,11 +821,11 @@ static void test_refused_on_damage(void **state)
 	uint8_t b;
 	uint64_t off;
 
-	open_rw(e, &a, &fs);
+	th_open_rw(e->paths, &a, &fs);
 	assert_jrx_ok(jrx_fs_update(&fs, JRX_BTREE_DIRENTS,
 				    jrx_fskey_dirent(buf, JRX_ROOT_INO, "ghost", 5,
 						     999999, JRX_DT_REG)));
-	close_rw(&a, &fs);
+	th_close_rw(&a, &fs);
 	/* a byte of the xattrs root's first bset: its keys are hidden */
 	assert_jrx_ok(jrx_array_open(&a, e->paths, 2, JRX_OPEN_RDONLY));
 	r = a.sb.roots[JRX_BTREE_XATTRS];
@@ -885,11 +872,11 @@ static void test_with_rebuild(void **state)
 
 	dump_keys(e->paths, &before);
 	th_damage_alloc_key(e->paths, 2);
-	open_rw(e, &a, &fs);
+	th_open_rw(e->paths, &a, &fs);
 	assert_jrx_ok(jrx_fs_update(&fs, JRX_BTREE_DIRENTS,
 				    jrx_fskey_dirent(buf, JRX_ROOT_INO, "ghost", 5,
 						     999999, JRX_DT_REG)));
-	close_rw(&a, &fs);
+	th_close_rw(&a, &fs);
 	expect_found(e, w, 2);
 	expect_repaired(e, JRX_REPAIR_ALL, "1 dirents removed");
 	assert_int_equal(fsck(e, true, JRX_REPAIR_NONE, &res, NULL), 0);
@@ -909,14 +896,14 @@ static void damage_three(struct env *e)
 	struct jrx_fs fs;
 	const struct jrx_bkey *f;
 
-	open_rw(e, &a, &fs);
+	th_open_rw(e->paths, &a, &fs);
 	assert_jrx_ok(jrx_fs_update(&fs, JRX_BTREE_DIRENTS,
 				    jrx_fskey_dirent(buf, JRX_ROOT_INO, "ghost", 5,
 						     999999, JRX_DT_REG)));
 	f = find_dirent(&fs, JRX_DT_REG, 6, buf);
 	whiteout(&fs, JRX_BTREE_DIRENTS, f->p);
 	add_nlink(&fs, dval(find_dirent(&fs, JRX_DT_REG, 7, buf))->target, 2);
-	close_rw(&a, &fs);
+	th_close_rw(&a, &fs);
 }
 
 /*
@@ -947,17 +934,8 @@ static void test_repair_crash(void **state)
 	dump_keys(e->paths, &want);
 	dump_no_times(&want);
 	for (uint64_t n = 1; n < total; n += 1 + total / 12) {
-		struct jrx_fsck_opts o;
-
 		th_copy_files(e->paths, 2, ".saved", "");
-		jrx_dev_crash_after_writes(n);
-		jrx_fsck_opts_default(&o);
-		o.repair = JRX_REPAIR_ALL;
-		o.force = true;
-		assert_jrx_err(jrx_fsck_run(e->paths, 2, &o, &res),
-			       -JRX_ERR_CRASHED);
-		assert_true(jrx_dev_crashed());
-		jrx_dev_crash_after_writes(0);
+		th_fsck_killed(e->paths, n);
 		snprintf(what, sizeof(what), "repair killed after write %llu of"
 			 " %llu", (unsigned long long)n, (unsigned long long)total);
 		expect_repaired(e, JRX_REPAIR_ALL, NULL);

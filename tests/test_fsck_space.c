@@ -106,19 +106,6 @@ static void expect_found(struct env *e, const struct want *w, size_t nr,
 
 /* ------------------------------------------------------------ damage */
 
-static void open_rw(struct env *e, struct jrx_array *a, struct jrx_fs *fs)
-{
-	assert_jrx_ok(jrx_array_open(a, e->paths, 2, 0));
-	assert_jrx_ok(jrx_fs_open(fs, a, 0));
-}
-
-static void close_rw(struct jrx_array *a, struct jrx_fs *fs)
-{
-	assert_jrx_ok(jrx_fs_commit(fs));
-	assert_jrx_ok(jrx_fs_shutdown(fs));
-	jrx_array_close(a);
-}
-
 struct find_extent {
 	uint32_t min_size, max_size;
 	unsigned skip;
@@ -244,6 +231,25 @@ static const struct jrx_bkey *expect_one_changed(const struct dump *before,
 	return d[0].new;
 }
 
+/* The one key the repair changed: the extent at pos, removed; before
+ * is freed. */
+static void expect_gone(struct env *e, struct dump *before, struct jrx_bpos pos,
+			const char *what)
+{
+	struct diff d[MAX_DIFF];
+	struct dump after;
+	size_t n;
+
+	dump_keys(e->paths, &after);
+	n = diff_keys(before, &after, d, MAX_DIFF);
+	if (n != 1 || d[0].what != GONE || jrx_bpos_cmp(d[0].old->p, pos)) {
+		print_diff(d, n < MAX_DIFF ? n : MAX_DIFF);
+		fail_msg("%s: want it gone, got %zu differences", what, n);
+	}
+	dump_free(before);
+	dump_free(&after);
+}
+
 /* ------------------------------------------------------------ tests */
 
 /* An extent in a journal bucket: removed. */
@@ -253,30 +259,20 @@ static void test_outside_data(void **state)
 	uint64_t buf[TH_KEY_WORDS];
 	struct jrx_array a;
 	struct jrx_fs fs;
-	struct dump before, after;
-	struct diff d[MAX_DIFF];
+	struct dump before;
 	struct jrx_bkey *k;
-	size_t n;
 	const struct want w[] = { { JRX_PR_PTR_OUTSIDE_DATA, 1 } };
 
 	dump_keys(e->paths, &before);
-	open_rw(e, &a, &fs);
+	th_open_rw(e->paths, &a, &fs);
 	k = find_extent(&fs, 1, 3, buf);
 	repoint(&fs, k, 0, (uint64_t)a.sb.members[0].journal_bucket *
 		(a.sb.bucket_size / 512) + 16);
-	close_rw(&a, &fs);
+	th_close_rw(&a, &fs);
 	expect_found(e, w, 1, 0);
 	th_expect_repaired(e->paths, JRX_REPAIR_ALL, JRX_FIX_SPACE,
 			   "repaired: space: 1 extents removed");
-	dump_keys(e->paths, &after);
-	n = diff_keys(&before, &after, d, MAX_DIFF);
-	if (n != 1 || d[0].what != GONE || jrx_bpos_cmp(d[0].old->p, k->p)) {
-		print_diff(d, n < MAX_DIFF ? n : MAX_DIFF);
-		fail_msg("an extent in a journal bucket: want it gone, got %zu"
-			 " differences", n);
-	}
-	dump_free(&before);
-	dump_free(&after);
+	expect_gone(e, &before, k->p, "an extent in a journal bucket");
 }
 
 /* An extent on a member the array does not have: removed (the topology
@@ -287,31 +283,21 @@ static void test_bad_device(void **state)
 	uint64_t buf[TH_KEY_WORDS];
 	struct jrx_array a;
 	struct jrx_fs fs;
-	struct dump before, after;
-	struct diff d[MAX_DIFF];
+	struct dump before;
 	struct jrx_bkey *k;
-	size_t n;
 	const struct want w[] = { { JRX_PR_PTR_BAD_DEVICE, 1 } };
 
 	dump_keys(e->paths, &before);
-	open_rw(e, &a, &fs);
+	th_open_rw(e->paths, &a, &fs);
 	k = find_extent(&fs, 1, 5, buf);
 	assert_jrx_ok(jrx_fs_free_data(&fs, ev(k)->dev, ev(k)->sector, k->size));
 	ev(k)->dev = 5;
 	assert_jrx_ok(jrx_fs_update(&fs, JRX_BTREE_EXTENTS, k));
-	close_rw(&a, &fs);
+	th_close_rw(&a, &fs);
 	expect_found(e, w, 1, 0);
 	th_expect_repaired(e->paths, JRX_REPAIR_ALL, JRX_FIX_SPACE,
 			   "repaired: space: 1 extents removed");
-	dump_keys(e->paths, &after);
-	n = diff_keys(&before, &after, d, MAX_DIFF);
-	if (n != 1 || d[0].what != GONE || jrx_bpos_cmp(d[0].old->p, k->p)) {
-		print_diff(d, n < MAX_DIFF ? n : MAX_DIFF);
-		fail_msg("an extent on no member: want it gone, got %zu"
-			 " differences", n);
-	}
-	dump_free(&before);
-	dump_free(&after);
+	expect_gone(e, &before, k->p, "an extent on no member");
 }
 
 /* An extent starting on the last sector of a free bucket: cut to that
@@ -329,13 +315,13 @@ static void test_crosses_bucket(void **state)
 	const struct want w[] = { { JRX_PR_PTR_CROSSES_BUCKET, 1 } };
 
 	dump_keys(e->paths, &before);
-	open_rw(e, &a, &fs);
+	th_open_rw(e->paths, &a, &fs);
 	bs = a.sb.bucket_size / 512;
 	k = find_extent(&fs, 2, 2, buf);
 	b = free_bucket_pair(&fs, 1);
 	sector = (b + 1) * bs - 1;
 	repoint(&fs, k, 1, sector);
-	close_rw(&a, &fs);
+	th_close_rw(&a, &fs);
 	/* bucket b: data type and sectors; accounting: buckets, sectors */
 	expect_found(e, w, 1, 4);
 	th_expect_repaired(e->paths, JRX_REPAIR_ALL, JRX_FIX_SPACE,
@@ -369,7 +355,7 @@ static void damage_shared(struct env *e, struct jrx_bpos *moved_pos,
 	struct jrx_fs fs;
 	struct jrx_bkey *k1, *k2;
 
-	open_rw(e, &a, &fs);
+	th_open_rw(e->paths, &a, &fs);
 	k1 = find_extent(&fs, 4, 0, b1);
 	k2 = find_extent(&fs, 2, 7, b2);
 	assert_true(jrx_bpos_cmp(k1->p, k2->p) != 0);
@@ -378,7 +364,7 @@ static void damage_shared(struct env *e, struct jrx_bpos *moved_pos,
 	*size = k2->size;
 	*moved_pos = k2->p;
 	repoint(&fs, k2, *dev, *sector);
-	close_rw(&a, &fs);
+	th_close_rw(&a, &fs);
 	write_pattern(e->p[*dev], *sector, *size);
 }
 
@@ -436,34 +422,24 @@ static void test_used_twice_node(void **state)
 	uint64_t buf[TH_KEY_WORDS];
 	struct jrx_array a;
 	struct jrx_fs fs;
-	struct dump before, after;
-	struct diff d[MAX_DIFF];
+	struct dump before;
 	struct find_node fn = { 0 };
 	struct jrx_bkey *k;
-	size_t n;
 	const struct want w[] = { { JRX_PR_BUCKET_USED_TWICE, 1 },
 				  { JRX_PR_BUCKET_MIXED_DATA, 1 } };
 
 	dump_keys(e->paths, &before);
-	open_rw(e, &a, &fs);
+	th_open_rw(e->paths, &a, &fs);
 	assert_jrx_ok(jrx_btree_walk_nodes(&fs, JRX_BTREE_INODES, find_leaf_cb,
 					   &fn));
 	assert_true(fn.found);
 	k = find_extent_of(&fs, 1, a.sb.btree_node_size / 512 - 8, 0, buf);
 	repoint(&fs, k, fn.dev, fn.sector + 8);
-	close_rw(&a, &fs);
+	th_close_rw(&a, &fs);
 	expect_found(e, w, 2, 4);
 	th_expect_repaired(e->paths, JRX_REPAIR_ALL, JRX_FIX_SPACE,
 			   "repaired: space: 1 extents removed");
-	dump_keys(e->paths, &after);
-	n = diff_keys(&before, &after, d, MAX_DIFF);
-	if (n != 1 || d[0].what != GONE || jrx_bpos_cmp(d[0].old->p, k->p)) {
-		print_diff(d, n < MAX_DIFF ? n : MAX_DIFF);
-		fail_msg("an extent inside a node: want it gone, got %zu"
-			 " differences", n);
-	}
-	dump_free(&before);
-	dump_free(&after);
+	expect_gone(e, &before, k->p, "an extent inside a node");
 }
 
 struct node_slots {
@@ -505,7 +481,7 @@ static void test_mixed_preen(void **state)
 	bool found = false;
 	const struct want w[] = { { JRX_PR_BUCKET_MIXED_DATA, 1 } };
 
-	open_rw(e, &a, &fs);
+	th_open_rw(e->paths, &a, &fs);
 	bs = a.sb.bucket_size / 512;
 	ns = a.sb.btree_node_size / 512;
 	assert_jrx_ok(jrx_btree_walk_nodes(&fs, JRX_BTREE_EXTENTS, find_leaf_cb,
@@ -531,7 +507,7 @@ static void test_mixed_preen(void **state)
 	}
 	k = find_extent(&fs, 2, 6, buf);
 	repoint(&fs, k, fn.dev, slot);
-	close_rw(&a, &fs);
+	th_close_rw(&a, &fs);
 	write_pattern(e->p[fn.dev], slot, k->size);
 	dump_keys(e->paths, &before);
 	expect_found(e, w, 1, 4);
@@ -596,17 +572,8 @@ static void test_move_crash(void **state)
 	dump_keys(e->paths, &want);
 	unplace(e, &want, pos, sector, size, "the uninterrupted move");
 	for (uint64_t n = 1; n < total; n += 1 + total / 10) {
-		struct jrx_fsck_opts o;
-
 		th_copy_files(e->paths, 2, ".saved", "");
-		jrx_dev_crash_after_writes(n);
-		jrx_fsck_opts_default(&o);
-		o.repair = JRX_REPAIR_ALL;
-		o.force = true;
-		assert_jrx_err(jrx_fsck_run(e->paths, 2, &o, &res),
-			       -JRX_ERR_CRASHED);
-		assert_true(jrx_dev_crashed());
-		jrx_dev_crash_after_writes(0);
+		th_fsck_killed(e->paths, n);
 		snprintf(what, sizeof(what), "move killed after write %llu of"
 			 " %llu", (unsigned long long)n, (unsigned long long)total);
 		th_expect_repaired(e->paths, JRX_REPAIR_ALL, -1, NULL);

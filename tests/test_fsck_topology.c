@@ -895,19 +895,11 @@ static void test_repair_crash(void **state)
 	total = jrx_dev_writes() - w0;
 	assert_true(total > 4);
 	for (uint64_t n = 1; n < total; n += total / 7 + 1) {
-		struct jrx_fsck_opts o;
 		char *text;
 
 		for (int i = 0; i < 2; i++)
 			sh("cp --sparse=always %s %s", dmg[i], e->p[i]);
-		jrx_dev_crash_after_writes(n);
-		jrx_fsck_opts_default(&o);
-		o.repair = JRX_REPAIR_ALL;
-		o.force = true;
-		assert_jrx_err(jrx_fsck_run(e->paths, 2, &o, &res),
-			       -JRX_ERR_CRASHED);
-		assert_true(jrx_dev_crashed());
-		jrx_dev_crash_after_writes(0);
+		th_fsck_killed(e->paths, n);
 		snprintf(what, sizeof(what), "repair killed after write %llu of"
 			 " %llu", (unsigned long long)n, (unsigned long long)total);
 		text = expect_repaired(e, what);

@@ -166,6 +166,28 @@ int  fsck_repair(struct jrx_array *a, const struct jrx_fsck_opts *o,
 		 unsigned *done);
 
 /*
+ * A check of a repair's own (repair.c), on a, clean: a context set up as
+ * fsck_setup() makes it, with no output and no progress, its problems
+ * counted in f->res and given to hook (may be NULL) as pass's, then
+ * run(f, ctx) called and everything freed.  run's result, or the error of
+ * setting up.
+ */
+int  fsck_own_check(struct jrx_array *a, const struct jrx_fsck_opts *o,
+		    enum jrx_fsck_pass pass,
+		    void (*hook)(void *ctx, enum jrx_pr_code code,
+				 const struct jrx_pr_ctx *c), void *hook_ctx,
+		    int (*run)(struct jrx_fsck *f, void *ctx), void *ctx);
+
+/*
+ * fn(fs, ctx) on the store of a, clean, opened for writing (repair.c):
+ * then the clean shutdown, or after an error the store abandoned (what
+ * was committed is in the journal: the next fsck recovers it).
+ */
+struct jrx_fs;
+int  fsck_in_store(struct jrx_array *a, int (*fn)(struct jrx_fs *fs, void *ctx),
+		   void *ctx);
+
+/*
  * JRX_FIX_NAMESPACE (repair_namespace.c): pass 6 run again and what it
  * finds repaired through the store's transaction path, round after round
  * until it finds nothing (o->repair PREEN: PREEN_OK rows only).  a must

@@ -42,6 +42,7 @@
 #include "fsck_int.h"
 #include "../btree/buckets.h"
 #include "../btree/bulk.h"
+#include "../btree/fs.h"
 #include "../format/bkey.h"
 #include "../util/diag.h"
 
@@ -139,6 +140,59 @@ static bool refs_known(const struct jrx_fsck_result *first, FILE *out,
 		return false;
 	}
 	return true;
+}
+
+int fsck_own_check(struct jrx_array *a, const struct jrx_fsck_opts *o,
+		   enum jrx_fsck_pass pass,
+		   void (*hook)(void *ctx, enum jrx_pr_code code,
+				const struct jrx_pr_ctx *c), void *hook_ctx,
+		   int (*run)(struct jrx_fsck *f, void *ctx), void *ctx)
+{
+	struct jrx_fsck_opts qo = *o;
+	struct jrx_fsck *f = calloc(1, sizeof(*f));
+	int ret;
+
+	if (!f)
+		return jrx_fail(-ENOMEM, "allocating a repair's check");
+	qo.progress = NULL;	/* a repair's walks are not a pass */
+	qo.out = NULL;
+	f->a = a;
+	f->o = &qo;
+	f->res = calloc(1, sizeof(*f->res));
+	f->out = (struct jrx_pr_out){
+		.a = a, .pass = pass,
+		.counts = f->res ? &f->res->counts : NULL,
+		.hook = hook, .hook_ctx = hook_ctx,
+	};
+	ret = f->res ? fsck_setup(f) : jrx_fail(-ENOMEM, "allocating a"
+						 " repair's check");
+	if (!ret)
+		ret = run(f, ctx);
+	free(f->res);
+	fsck_free(f);
+	return ret;
+}
+
+int fsck_in_store(struct jrx_array *a, int (*fn)(struct jrx_fs *fs, void *ctx),
+		  void *ctx)
+{
+	struct jrx_fs *fs = calloc(1, sizeof(*fs));
+	int ret;
+
+	if (!fs)
+		return jrx_fail(-ENOMEM, "allocating the store for a repair");
+	ret = jrx_fs_open(fs, a, 0);
+	if (ret) {
+		free(fs);
+		return ret;
+	}
+	ret = fn(fs, ctx);
+	if (ret)
+		jrx_fs_abandon(fs);	/* the journal has what was committed */
+	else
+		ret = jrx_fs_shutdown(fs);
+	free(fs);
+	return ret;
 }
 
 /* 1 when done (the superblock was written), 0 when refused, or an error. */

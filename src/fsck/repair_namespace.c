@@ -124,36 +124,19 @@ static void collect(void *ctx, enum jrx_pr_code code,
 		r->structural = true;
 }
 
+static int ns_run(struct jrx_fsck *f, void *ctx)
+{
+	struct ns_round *r = ctx;
+	int ret = fsck_pass_namespace(f);
+
+	return !ret && r->nomem ? -ENOMEM : ret;	/* jrx_diag() says what */
+}
+
 /* Pass 6 from the superblock's roots, its instances into r. */
 static int ns_check(struct jrx_array *a, const struct jrx_fsck_opts *o,
 		    struct ns_round *r)
 {
-	struct jrx_fsck_opts qo = *o;
-	struct jrx_fsck *f = calloc(1, sizeof(*f));
-	int ret;
-
-	if (!f)
-		return jrx_fail(-ENOMEM, "allocating the namespace repair's"
-				" check");
-	qo.progress = NULL;	/* the repair's walks are not a pass */
-	qo.out = NULL;
-	f->a = a;
-	f->o = &qo;
-	f->res = calloc(1, sizeof(*f->res));
-	f->out = (struct jrx_pr_out){
-		.a = a, .pass = JRX_PASS_NAMESPACE,
-		.counts = f->res ? &f->res->counts : NULL,
-		.hook = collect, .hook_ctx = r,
-	};
-	ret = f->res ? fsck_setup(f) : jrx_fail(-ENOMEM, "allocating the"
-						 " namespace repair's check");
-	if (!ret)
-		ret = fsck_pass_namespace(f);
-	if (!ret && r->nomem)
-		ret = -ENOMEM;	/* jrx_diag() says what */
-	free(f->res);
-	fsck_free(f);
-	return ret;
+	return fsck_own_check(a, o, JRX_PASS_NAMESPACE, collect, r, ns_run, r);
 }
 
 /* ------------------------------------------------------------ keys */
@@ -700,21 +683,12 @@ static int fix_nlinks(struct ns_round *r)
 	return ret;
 }
 
-/* One round's fixes, through the store's transaction path. */
-static int ns_apply(struct jrx_array *a, struct ns_round *r)
+static int ns_fixes(struct jrx_fs *fs, void *ctx)
 {
-	struct jrx_fs *fs = calloc(1, sizeof(*fs));
+	struct ns_round *r = ctx;
 	bool root_fixed = false;
 	int ret;
 
-	if (!fs)
-		return jrx_fail(-ENOMEM, "allocating the store for the namespace"
-				" repair");
-	ret = jrx_fs_open(fs, a, 0);
-	if (ret) {
-		free(fs);
-		return ret;
-	}
 	r->fs = fs;
 	if (r->structural) {
 		ret = fix_root(r, &root_fixed);
@@ -735,13 +709,14 @@ static int ns_apply(struct jrx_array *a, struct ns_round *r)
 	} else {
 		ret = fix_nlinks(r);
 	}
-	if (ret)
-		jrx_fs_abandon(fs);	/* the journal has what was committed */
-	else
-		ret = jrx_fs_shutdown(fs);
-	free(fs);
 	r->fs = NULL;
 	return ret;
+}
+
+/* One round's fixes, through the store's transaction path. */
+static int ns_apply(struct jrx_array *a, struct ns_round *r)
+{
+	return fsck_in_store(a, ns_fixes, r);
 }
 
 static void ns_round_reset(struct ns_round *r)

@@ -204,30 +204,11 @@ static int cmp_u64(const void *x, const void *y)
 	return a < b ? -1 : a > b;
 }
 
-/* Pass 4 from the superblock's roots, its instances into r. */
-static int sp_check(struct jrx_array *a, const struct jrx_fsck_opts *o,
-		    struct sp_round *r)
+static int sp_run(struct jrx_fsck *f, void *ctx)
 {
-	struct jrx_fsck_opts qo = *o;
-	struct jrx_fsck *f = calloc(1, sizeof(*f));
-	int ret;
+	struct sp_round *r = ctx;
+	int ret = fsck_pass_buckets(f);
 
-	if (!f)
-		return jrx_fail(-ENOMEM, "allocating the space repair's check");
-	qo.progress = NULL;	/* the repair's walks are not a pass */
-	qo.out = NULL;
-	f->a = a;
-	f->o = &qo;
-	f->res = calloc(1, sizeof(*f->res));
-	f->out = (struct jrx_pr_out){
-		.a = a, .pass = JRX_PASS_BUCKETS,
-		.counts = f->res ? &f->res->counts : NULL,
-		.hook = collect, .hook_ctx = r,
-	};
-	ret = f->res ? fsck_setup(f) : jrx_fail(-ENOMEM, "allocating the"
-						 " space repair's check");
-	if (!ret)
-		ret = fsck_pass_buckets(f);
 	if (!ret && r->nomem)
 		ret = -ENOMEM;	/* jrx_diag() says what */
 	r->node_sectors = f->node_size / JRX_SECTOR_SIZE;
@@ -235,9 +216,14 @@ static int sp_check(struct jrx_array *a, const struct jrx_fsck_opts *o,
 		ret = collect_refs(f, r);
 	if (!ret && r->nr_mixed > 1)
 		qsort(r->mixed, r->nr_mixed, sizeof(*r->mixed), cmp_u64);
-	free(f->res);
-	fsck_free(f);
 	return ret;
+}
+
+/* Pass 4 from the superblock's roots, its instances into r. */
+static int sp_check(struct jrx_array *a, const struct jrx_fsck_opts *o,
+		    struct sp_round *r)
+{
+	return fsck_own_check(a, o, JRX_PASS_BUCKETS, collect, r, sp_run, r);
 }
 
 /* ------------------------------------------------------------ the fixes */
@@ -538,38 +524,28 @@ static void hold_referenced(struct sp_round *r)
 		}
 }
 
-/* One round's fixes, through the store's transaction path. */
-static int sp_apply(struct jrx_array *a, struct sp_round *r)
+static int sp_fixes(struct jrx_fs *fs, void *ctx)
 {
-	struct jrx_fs *fs = calloc(1, sizeof(*fs));
-	int ret;
+	struct sp_round *r = ctx;
+	int ret = 0;
 
-	if (!fs)
-		return jrx_fail(-ENOMEM, "allocating the store for the space"
-				" repair");
-	if (r->moves && !(r->buf = jrx_alloc_aligned(SP_COPY_BYTES))) {
-		free(fs);
-		return jrx_fail(-ENOMEM, "allocating the space repair's copy"
-				" buffer: %u bytes", SP_COPY_BYTES);
-	}
-	ret = jrx_fs_open(fs, a, 0);
-	if (ret) {
-		free(fs);
-		return ret;
-	}
 	r->fs = fs;
 	hold_referenced(r);
 	for (size_t i = 0; !ret && i < r->nr; i++)
 		ret = fix_one(r, &r->v[i]);
 	if (!ret)
 		ret = fix_mixed(r);
-	if (ret)
-		jrx_fs_abandon(fs);	/* the journal has what was committed */
-	else
-		ret = jrx_fs_shutdown(fs);
-	free(fs);
 	r->fs = NULL;
 	return ret;
+}
+
+/* One round's fixes, through the store's transaction path. */
+static int sp_apply(struct jrx_array *a, struct sp_round *r)
+{
+	if (r->moves && !(r->buf = jrx_alloc_aligned(SP_COPY_BYTES)))
+		return jrx_fail(-ENOMEM, "allocating the space repair's copy"
+				" buffer: %u bytes", SP_COPY_BYTES);
+	return fsck_in_store(a, sp_fixes, r);
 }
 
 static void sp_round_reset(struct sp_round *r)
@@ -612,37 +588,31 @@ static void summary(FILE *out, const struct sp_stats *st)
 	fputc('\n', out);
 }
 
-/* The btrees of r->force rebuilt whole (their nodes to free buckets). */
+struct rebuild_ctx {
+	unsigned force;
+	FILE	*out;
+};
+
+static int rebuild_run(struct jrx_fsck *f, void *ctx)
+{
+	struct rebuild_ctx *c = ctx;
+
+	for (unsigned id = 0; c->out && id < JRX_BTREE_NR; id++)
+		if (c->force & (1u << id))
+			fprintf(c->out, "repaired: space: btree %s has nodes"
+				" outside data buckets or on shared sectors:"
+				" rebuilt into free buckets\n",
+				jrx_btree_name(id));
+	return fsck_repair_topology(f, c->force, c->out);
+}
+
+/* The btrees of force rebuilt whole (their nodes to free buckets). */
 static int rebuild_btrees(struct jrx_array *a, const struct jrx_fsck_opts *o,
 			  unsigned force, FILE *out)
 {
-	struct jrx_fsck_opts qo = *o;
-	struct jrx_fsck *f = calloc(1, sizeof(*f));
-	int ret;
+	struct rebuild_ctx c = { force, out };
 
-	if (!f)
-		return jrx_fail(-ENOMEM, "allocating the space repair's rebuild");
-	qo.progress = NULL;
-	qo.out = NULL;
-	f->a = a;
-	f->o = &qo;
-	f->res = calloc(1, sizeof(*f->res));
-	f->out = (struct jrx_pr_out){ .a = a, .counts = f->res ?
-				      &f->res->counts : NULL };
-	ret = f->res ? fsck_setup(f) : jrx_fail(-ENOMEM, "allocating the"
-						 " space repair's rebuild");
-	if (!ret && out)
-		for (unsigned id = 0; id < JRX_BTREE_NR; id++)
-			if (force & (1u << id))
-				fprintf(out, "repaired: space: btree %s has"
-					" nodes outside data buckets or on"
-					" shared sectors: rebuilt into free"
-					" buckets\n", jrx_btree_name(id));
-	if (!ret)
-		ret = fsck_repair_topology(f, force, out);
-	free(f->res);
-	fsck_free(f);
-	return ret;
+	return fsck_own_check(a, o, JRX_PASS_NODES, NULL, NULL, rebuild_run, &c);
 }
 
 int fsck_repair_space(struct jrx_array *a, const struct jrx_fsck_opts *o,
