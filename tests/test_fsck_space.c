@@ -16,9 +16,8 @@
  * move killed at spread-out writes is finished by the next fsck -y.
  * TEST_FSCK_SHOW=1 prints every report.
  *
- * Not tested here: a btree node outside data or sharing sectors with
- * another node (handed to the topology rebuild): making one needs a
- * parent node rewritten on disk, and pass 3 then finds the damage too.
+ * A node outside data: a leaf root copied into a journal bucket and the
+ * superblock pointed at the copy; its btree is rebuilt into free buckets.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -524,6 +523,58 @@ static void test_mixed_preen(void **state)
 	dump_free(&after);
 }
 
+/*
+ * A btree's root (a leaf) copied to the end of a journal bucket and the
+ * superblock pointed at the copy: the node reads sound (pass 3 finds
+ * nothing) but lies outside the data buckets.  The btree is rebuilt into
+ * free buckets (the topology repair, forced), alloc and accounting after
+ * it; no key changes.
+ */
+static void test_node_outside_data(void **state)
+{
+	struct env *e = *state;
+	struct jrx_btree_root *r = NULL;
+	const struct jrx_member *m;
+	struct dump before, after;
+	struct jrx_array a;
+	char *node, said[128];
+	uint64_t to;
+	uint32_t ns;
+	const struct want w[] = { { JRX_PR_PTR_OUTSIDE_DATA, 1 } };
+
+	dump_keys(e->paths, &before);
+	assert_jrx_ok(jrx_array_open(&a, e->paths, 2, 0));
+	for (unsigned id = 0; !r && id < JRX_BTREE_NR; id++)
+		if (id != JRX_BTREE_ALLOC && id != JRX_BTREE_ACCOUNTING &&
+		    a.sb.roots[id].present && !a.sb.roots[id].level)
+			r = &a.sb.roots[id];
+	if (!r) {
+		jrx_array_close(&a);
+		skip();		/* no btree of one level */
+	}
+	ns = a.sb.btree_node_size;
+	m = &a.sb.members[r->v.dev];
+	/* the last node-sized slot of the last journal bucket */
+	to = (m->journal_bucket + m->journal_nr) * (uint64_t)a.sb.bucket_size - ns;
+	node = malloc(ns);
+	assert_non_null(node);
+	th_file_pread(e->p[r->v.dev], node, ns, r->v.sector * 512);
+	th_file_pwrite(e->p[r->v.dev], node, ns, to);
+	free(node);
+	r->v.sector = to / 512;
+	snprintf(said, sizeof(said), "repaired: space: btree %s has nodes"
+		 " outside data buckets", jrx_btree_name(r->btree_id));
+	assert_jrx_ok(jrx_array_write_sb(&a));
+	jrx_array_close(&a);
+	/* its old bucket: data type, sectors; accounting */
+	expect_found(e, w, 1, 4);
+	th_expect_repaired(e->paths, JRX_REPAIR_ALL, JRX_FIX_SPACE, said);
+	dump_keys(e->paths, &after);
+	expect_same_keys(&before, &after, "a btree rebuilt off a journal bucket");
+	dump_free(&before);
+	dump_free(&after);
+}
+
 /* The extent at pos: where it points dropped (a move killed and done
  * again may land elsewhere), its data checked there instead. */
 static void unplace(struct env *e, struct dump *d, struct jrx_bpos pos,
@@ -595,6 +646,7 @@ int main(void)
 		T(test_used_twice_extents),
 		T(test_used_twice_node),
 		T(test_mixed_preen),
+		T(test_node_outside_data),
 		T(test_move_crash),
 #undef T
 	};
