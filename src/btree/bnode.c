@@ -425,7 +425,7 @@ size_t jrx_node_encode_keys(const struct jrx_node_meta *m,
 {
 	struct jrx_btree_node *h = buf;
 	struct jrx_bset *b = (void *)(h + 1);
-	size_t bytes;
+	size_t bytes, end;
 
 	memset(buf, 0, sizeof(*h) + sizeof(*b));
 	h->version = JRX_FORMAT_VERSION;
@@ -444,8 +444,13 @@ size_t jrx_node_encode_keys(const struct jrx_node_meta *m,
 	jrx_bset_set_csum(b);
 	bytes += sizeof(*h) + sizeof(*b);
 	assert(bytes <= node_size);
-	memset((char *)buf + bytes, 0, node_size - bytes);
-	return jrx_bset_next_offset(bytes);
+	/* up to the block the write ends on: nothing past it is written,
+	 * and an adopted image's keys end at bytes (blob_len) */
+	end = jrx_bset_next_offset(bytes);
+	assert(end <= node_size);
+	(void)node_size;	/* the asserts' only */
+	memset((char *)buf + bytes, 0, end - bytes);
+	return end;
 }
 
 size_t jrx_bnode_encode(const struct jrx_bnode *n, size_t lo, size_t hi,

@@ -79,6 +79,22 @@ int  jrx_fs_node_append(struct jrx_fs *fs, struct jrx_bnode *n);
 /* Write back a dirty node during a replay (layout.h). */
 int  jrx_fs_replay_writeback(struct jrx_fs *fs, struct jrx_bnode *n);
 
+/*
+ * Node writes in flight (writeback.c): from jrx_fs_wb_begin until
+ * jrx_fs_wb_end, jrx_fs_node_append and jrx_fs_node_write_full queue
+ * their writes, up to depth, each image in a buffer of its own, and
+ * jrx_fs_writeback_all waits for them after each batch of a level (a
+ * node is written at most once in a batch, so two writes of one place
+ * are never in flight together).  Where io_uring is refused, begin
+ * leaves writes synchronous.  end waits for every write and frees the
+ * queue: ret, or the queue's first error.
+ */
+int  jrx_fs_wb_begin(struct jrx_fs *fs, unsigned depth);
+/* The queue in flight, for writes whose image a node keeps (cut
+ * pieces), or NULL: write synchronously. */
+struct jrx_wq *jrx_fs_wb_queue(struct jrx_fs *fs);
+int  jrx_fs_wb_end(struct jrx_fs *fs, int ret);
+
 /* --- fs.c */
 
 /*

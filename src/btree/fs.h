@@ -58,6 +58,9 @@ struct jrx_fs {
 	pthread_mutex_t	   *lock;
 	struct jrx_dev	   *direct;	/* O_DIRECT fds of the devices its
 					   workers read and write nodes by */
+	/* node writes in flight during a settle (writeback.c), NULL: each
+	 * written before the next; owner: the settling thread */
+	struct jrx_fs_wbq  *wbq;
 	/* hook: a jset reached the devices */
 	void		  (*on_durable)(void *ctx, uint64_t seq);
 	void		   *hook_ctx;
@@ -101,9 +104,12 @@ int  jrx_fs_replay_key(struct jrx_fs *fs, unsigned btree_id, unsigned level,
 /*
  * Write back every dirty node to free space and bring alloc and
  * accounting up to date (alloc keys of changed buckets, accounting deltas
- * with version = max_seq), repeating until nothing moves.
+ * with version = max_seq), repeating until nothing moves.  With depth,
+ * up to depth node writes are in flight on an io_uring of this thread's
+ * (writeback.c; where io_uring is refused, one at a time); 0: one at a
+ * time, as the reference recovery writes.
  */
-int  jrx_fs_replay_settle(struct jrx_fs *fs);
+int  jrx_fs_replay_settle(struct jrx_fs *fs, unsigned depth);
 /*
  * The atomic commit: sync, then the clean superblock with the new roots,
  * journal_seq = max_seq + pad - 1 and (max_seq, max_seq + pad) added to

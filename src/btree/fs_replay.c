@@ -66,13 +66,15 @@ int jrx_fs_replay_key(struct jrx_fs *fs, unsigned btree_id, unsigned level,
 	return jrx_btree_insert(fs, btree_id, level, k, fs->j.seq);
 }
 
-int jrx_fs_replay_settle(struct jrx_fs *fs)
+int jrx_fs_replay_settle(struct jrx_fs *fs, unsigned depth)
 {
 	int ret = 0, rounds = 0;
 
 	if (!fs->replaying || fs->dead)
 		return jrx_fail(-JRX_ERR_CRASHED, "store is not replaying");
-	do {
+	if (depth && !fs->nowrite)
+		ret = jrx_fs_wb_begin(fs, depth);
+	while (!ret) {
 		ret = jrx_fs_writeback_all(fs);
 		if (!ret)
 			ret = jrx_fs_drain_alloc(fs);
@@ -82,8 +84,12 @@ int jrx_fs_replay_settle(struct jrx_fs *fs)
 			ret = jrx_close_open_buckets(&fs->bt, fs->j.seq);
 		if (!ret && ++rounds > 64)
 			ret = jrx_fail(-EDEADLK, "replay write-back did not settle");
-	} while (!ret && (jrx_fs_any_dirty_node(fs) || fs->acct.nr ||
-			  fs->bt.nr_changed));
+		if (!ret && !jrx_fs_any_dirty_node(fs) && !fs->acct.nr &&
+		    !fs->bt.nr_changed)
+			break;
+	}
+	/* every write on the device (or failed) before anything else */
+	ret = jrx_fs_wb_end(fs, ret);
 	if (ret)
 		fs->dead = true;
 	return ret;

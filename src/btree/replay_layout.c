@@ -313,8 +313,10 @@ int jrx_fs_replay_writeback(struct jrx_fs *fs, struct jrx_bnode *n)
 			ret = jrx_btree_update_parent(fs, n);
 		return ret;
 	}
+	/* a settle's queue: the pieces keep their images, and the batch is
+	 * drained before any of them is written again */
 	ret = jrx_fs_write_pieces(fs, &m, (const struct jrx_bkey *const *)n->keys,
-				  n->nr, NULL, &pieces, &k);
+				  n->nr, jrx_fs_wb_queue(fs), &pieces, &k);
 	if (!ret && n->sector)
 		ret = jrx_fs_free_node_loc(fs, n->dev, n->sector);
 	if (ret) {

@@ -4,12 +4,16 @@
  * whole (rewrite) or split; during a replay, the layout rule instead
  * (replay_layout.c).  Leaves first, since a node written elsewhere dirties
  * its parent; and what journal reclaim needs to know (the oldest seq a
- * dirty node still needs).
+ * dirty node still needs); and, for a replay's settle, the queue that
+ * keeps its node writes in flight (jrx_fs_wb_begin).
  */
+#include <errno.h>
 #include <stdlib.h>
 #include "btree_int.h"
 #include "btree_replay.h"
 #include "../format/node.h"
+#include "../io/wq.h"
+#include "../util/diag.h"
 #include "../util/vec.h"
 
 static uint64_t node_offset(const struct jrx_bnode *n)
@@ -17,14 +21,147 @@ static uint64_t node_offset(const struct jrx_bnode *n)
 	return n->sector * JRX_SECTOR_SIZE;
 }
 
+/* ------------------------------------------------ writes in flight */
+
+/* One write's buffer, free or in flight. */
+struct wb_slot {
+	struct jrx_fs_wbq *w;
+	void		  *buf;		/* node_size, aligned */
+};
+
+struct jrx_fs_wbq {
+	struct jrx_wq	 *q;
+	struct wb_slot	 *slot;
+	struct wb_slot	**free;		/* a stack of the free slots */
+	unsigned	  depth, nfree;
+	int		  err;		/* the first write's error */
+};
+
+int jrx_fs_wb_begin(struct jrx_fs *fs, unsigned depth)
+{
+	struct jrx_fs_wbq *w = calloc(1, sizeof(*w));
+	int ret = 0;
+
+	if (!w)
+		return jrx_fail(-ENOMEM, "allocating the write-back queue");
+	w->slot = calloc(depth, sizeof(*w->slot));
+	w->free = calloc(depth, sizeof(*w->free));
+	if (!w->slot || !w->free)
+		ret = jrx_fail(-ENOMEM, "allocating the write-back queue's %u"
+			       " slots", depth);
+	for (unsigned i = 0; !ret && i < depth; i++) {
+		w->slot[i] = (struct wb_slot){ w, jrx_alloc_aligned(fs->node_size) };
+		if (!w->slot[i].buf)
+			ret = jrx_fail(-ENOMEM, "allocating the write-back"
+				       " queue's buffers: %u of %u bytes",
+				       depth, fs->node_size);
+		else
+			w->free[w->nfree++] = &w->slot[i];
+		w->depth = i + 1;
+	}
+	if (!ret && jrx_wq_open(&w->q, depth)) {
+		jrx_diag_clear();	/* io_uring refused: one at a time */
+		w->q = NULL;
+	}
+	fs->wbq = w;
+	if (ret || !w->q)
+		ret = jrx_fs_wb_end(fs, ret);
+	return ret;
+}
+
+static void wb_done(void *ctx, int res)
+{
+	struct wb_slot *s = ctx;
+
+	if (res < 0 && !s->w->err)
+		s->w->err = res;
+	s->w->free[s->w->nfree++] = s;
+}
+
+/* Wait for every write in flight: 0, or the first write's error. */
+static int wb_drain(struct jrx_fs *fs)
+{
+	struct jrx_fs_wbq *w = fs->wbq;
+	int ret;
+
+	if (!w || !w->q)
+		return 0;
+	ret = jrx_wq_drain(w->q);
+	return ret ? ret : w->err;
+}
+
+int jrx_fs_wb_end(struct jrx_fs *fs, int ret)
+{
+	struct jrx_fs_wbq *w = fs->wbq;
+	int err;
+
+	if (!w)
+		return ret;
+	err = wb_drain(fs);
+	if (w->q)
+		jrx_wq_close(w->q);
+	for (unsigned i = 0; i < w->depth; i++)
+		free(w->slot[i].buf);
+	free(w->slot);
+	free(w->free);
+	free(w);
+	fs->wbq = NULL;
+	return ret ? ret : err;
+}
+
+struct jrx_wq *jrx_fs_wb_queue(struct jrx_fs *fs)
+{
+	return fs->wbq && !fs->nowrite ? fs->wbq->q : NULL;
+}
+
+/* A buffer for a node image: fs->iobuf, or a free slot's (*slot). */
+static int wb_buf(struct jrx_fs *fs, void **buf, struct wb_slot **slot)
+{
+	struct jrx_fs_wbq *w = fs->wbq;
+	int ret = 0;
+
+	*slot = NULL;
+	*buf = fs->iobuf;
+	if (!w || !w->q || fs->nowrite)
+		return 0;
+	while (!ret && !w->nfree)
+		ret = jrx_wq_reap(w->q);
+	if (!ret && w->err)
+		ret = w->err;
+	if (ret)
+		return ret;
+	*slot = w->free[--w->nfree];
+	*buf = (*slot)->buf;
+	return 0;
+}
+
+/* buf[0, len) written at off of dev: queued when it is a slot's. */
+static int wb_write(struct jrx_fs *fs, uint32_t dev, void *buf, size_t len,
+		    uint64_t off, struct wb_slot *slot)
+{
+	if (fs->nowrite)
+		return 0;
+	if (!slot)
+		return jrx_dev_pwrite(&fs->a->devs[dev], buf, len, off);
+	return jrx_wq_write(fs->wbq->q, &fs->a->devs[dev], buf, len, off,
+			    wb_done, slot);
+}
+
+/* ------------------------------------------------ node writes */
+
 /* Write all of n's keys as the whole node at n's location. */
 int jrx_fs_node_write_full(struct jrx_fs *fs, struct jrx_bnode *n)
 {
-	size_t bytes = jrx_bnode_encode(n, 0, n->nr, fs->iobuf, fs->node_size,
-					fs->a->node_magic, fs->j.seq);
-	int ret = fs->nowrite ? 0 :
-		jrx_dev_pwrite(&fs->a->devs[n->dev], fs->iobuf, bytes,
-			       node_offset(n));
+	struct wb_slot *slot;
+	void *buf;
+	size_t bytes;
+	int ret = wb_buf(fs, &buf, &slot);
+
+	if (ret)
+		return ret;
+	bytes = jrx_bnode_encode(n, 0, n->nr, buf, fs->node_size,
+				 fs->a->node_magic, fs->j.seq);
+	ret = wb_write(fs, n->dev, buf, bytes, node_offset(n), slot);
 	if (ret)
 		return ret;
 	fs->nodes_written++;
@@ -90,16 +227,20 @@ static int node_writeback(struct jrx_fs *fs, struct jrx_bnode *n)
  */
 int jrx_fs_node_append(struct jrx_fs *fs, struct jrx_bnode *n)
 {
-	size_t off, bytes = jrx_bnode_encode_append(n, fs->iobuf, fs->j.seq, &off);
-	int ret = fs->nowrite ? 0 :
-		jrx_dev_pwrite(&fs->a->devs[n->dev], fs->iobuf, bytes,
-			       node_offset(n) + off);
+	struct wb_slot *slot;
+	void *buf;
+	size_t off, bytes;
+	int ret = wb_buf(fs, &buf, &slot);
 
+	if (!ret) {
+		bytes = jrx_bnode_encode_append(n, buf, fs->j.seq, &off);
+		ret = wb_write(fs, n->dev, buf, bytes, node_offset(n) + off, slot);
+	}
 	if (ret) {
 		fs->dead = true;
 		return ret;
 	}
-	jrx_bnode_written(n, (uint32_t)(off + jrx_bset_bytes(fs->iobuf)));
+	jrx_bnode_written(n, (uint32_t)(off + jrx_bset_bytes(buf)));
 	n->mem_only |= fs->nowrite;
 	fs->bsets_appended++;
 	fs->node_bytes_written += bytes;
@@ -188,6 +329,10 @@ int jrx_fs_writeback_all(struct jrx_fs *fs)
 					break;
 				}
 			}
+			/* the batch on the device before the next one: a
+			 * node is never written twice in one batch */
+			if (!ret)
+				ret = wb_drain(fs);
 			if (ret)
 				break;
 		}

@@ -83,6 +83,6 @@ int jrx_replay_finish(struct jrx_fs *fs)
 	/* buckets open at the crash and emptied since hold nothing */
 	ret = jrx_buckets_free_empty(&fs->bt, fs->j.seq, &freed);
 	if (!ret)
-		ret = jrx_fs_replay_settle(fs);
+		ret = jrx_fs_replay_settle(fs, 0);
 	return ret;
 }

@@ -846,7 +846,7 @@ int jrx_replay_end(struct jrx_replay_session *s)
 	double t = jrx_now();
 	int ret;
 
-	ret = jrx_fs_replay_settle(s->fs);
+	ret = jrx_fs_replay_settle(s->fs, s->o.write_depth);
 	s->st->settle_seconds = jrx_now() - t;
 	if (ret)
 		s->fs->dead = true;
