@@ -39,7 +39,8 @@ int jrx_buckets_init(struct jrx_buckets *bt, const struct jrx_sb *sb,
 		bt->first[d] = m->first_bucket;
 		bt->cursor[d] = bt->first[d];
 		bt->b[d] = calloc(bt->nbuckets[d], sizeof(struct jrx_bucket));
-		if (!bt->b[d]) {
+		bt->typed[d] = calloc((bt->nbuckets[d] + 63) / 64, 8);
+		if (!bt->b[d] || !bt->typed[d]) {
 			jrx_buckets_exit(bt);
 			return jrx_fail(-ENOMEM, "allocating device %u's"
 					" bucket table (%" PRIu64 " buckets of"
@@ -52,8 +53,10 @@ int jrx_buckets_init(struct jrx_buckets *bt, const struct jrx_sb *sb,
 
 void jrx_buckets_exit(struct jrx_buckets *bt)
 {
-	for (unsigned d = 0; d < JRX_MAX_DEVICES; d++)
+	for (unsigned d = 0; d < JRX_MAX_DEVICES; d++) {
 		free(bt->b[d]);
+		free(bt->typed[d]);
+	}
 	free(bt->changed);
 	memset(bt, 0, sizeof(*bt));
 }
@@ -66,6 +69,8 @@ void jrx_bucket_load(struct jrx_buckets *bt, uint32_t dev, uint64_t b,
 	k->gen = v->gen;
 	k->dirty_sectors = v->dirty_sectors;
 	k->data_type = v->data_type;
+	if (k->data_type != JRX_DATA_FREE)
+		bt->typed[dev][b / 64] |= 1ull << (b % 64);
 }
 
 static int mark_changed(struct jrx_buckets *bt, uint32_t dev, uint64_t b)
@@ -117,6 +122,7 @@ int jrx_bucket_add_sectors(struct jrx_buckets *bt, uint32_t dev, uint64_t b,
 	k = &bt->b[dev][b];
 	if (k->data_type == JRX_DATA_FREE && sectors > 0) {
 		k->data_type = data_type;
+		bt->typed[dev][b / 64] |= 1ull << (b % 64);
 		ret = acct(bt, dev, data_type, 1, 0);
 		if (ret)
 			return ret;
@@ -261,15 +267,18 @@ int jrx_buckets_free_empty(struct jrx_buckets *bt, uint64_t seq, uint64_t *freed
 
 	*freed = 0;
 	for (unsigned d = 0; d < bt->nr_devs; d++)
-		for (uint64_t b = bt->first[d]; !ret && b < bt->nbuckets[d]; b++) {
-			struct jrx_bucket *k = &bt->b[d][b];
+		for (uint64_t w = 0; !ret && w < (bt->nbuckets[d] + 63) / 64; w++)
+			for (uint64_t m = bt->typed[d][w]; !ret && m; m &= m - 1) {
+				uint64_t b = w * 64 + (uint64_t)__builtin_ctzll(m);
+				struct jrx_bucket *k = &bt->b[d][b];
 
-			if (k->open || k->dirty_sectors ||
-			    (k->data_type != JRX_DATA_BTREE &&
-			     k->data_type != JRX_DATA_USER))
-				continue;
-			ret = bucket_free(bt, d, b, seq);
-			(*freed)++;
-		}
+				if (b < bt->first[d] || k->open ||
+				    k->dirty_sectors ||
+				    (k->data_type != JRX_DATA_BTREE &&
+				     k->data_type != JRX_DATA_USER))
+					continue;
+				ret = bucket_free(bt, d, b, seq);
+				(*freed)++;
+			}
 	return ret;
 }

@@ -50,6 +50,10 @@ struct jrx_buckets {
 	uint64_t	 nbuckets[JRX_MAX_DEVICES];
 	uint64_t	 first[JRX_MAX_DEVICES];
 	struct jrx_bucket *b[JRX_MAX_DEVICES];
+	/* a bit per bucket ever given a data type (loaded or allocated):
+	 * jrx_buckets_free_empty() looks at those only, not at the whole
+	 * table, most of which a replay never touches */
+	uint64_t	*typed[JRX_MAX_DEVICES];
 	struct jrx_bucket_ref *changed;
 	size_t		 nr_changed, cap_changed;
 	struct jrx_acct	*acct;		/* deltas go here (may be NULL) */
