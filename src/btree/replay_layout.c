@@ -60,17 +60,32 @@ static int write_piece(struct jrx_fs *fs, const struct jrx_node_meta *m,
 		       struct jrx_wq *q, struct jrx_bnode **out)
 {
 	struct jrx_bnode *p = jrx_bnode_alloc();
-	void *img = jrx_blob_alloc(fs->node_size);
 	struct jrx_node_meta pm = *m;
 	uint32_t dev;
 	uint64_t sector;
-	size_t bytes;
+	size_t bytes = 0;
+	void *img;
 	int ret;
 
+	/* the image rounded up to a block, not a whole node (a fresh
+	 * node_size allocation is page faults for bytes never written) */
+	for (size_t i = 0; i < nr; i++)
+		bytes += jrx_bkey_bytes(keys[i]);
+	bytes = jrx_bset_next_offset(sizeof(struct jrx_btree_node) +
+				     sizeof(struct jrx_bset) + bytes);
+	if (bytes > fs->node_size) {
+		img = NULL;
+		ret = jrx_fail(-JRX_ERR_NODE_INVALID, "a btree %s level %u"
+			       " piece of %zu bytes does not fit a %u-byte node",
+			       jrx_btree_name(m->btree_id), m->level, bytes,
+			       fs->node_size);
+		goto err;
+	}
+	img = jrx_blob_alloc(bytes);
 	if (!p || !img) {
 		ret = jrx_fail(-ENOMEM, "allocating a btree %s level %u"
-			       " node (%u bytes)", jrx_btree_name(m->btree_id),
-			       m->level, fs->node_size);
+			       " node (%zu bytes)", jrx_btree_name(m->btree_id),
+			       m->level, bytes);
 		goto err;
 	}
 	ret = jrx_fs_node_alloc_loc(fs, p);
@@ -79,7 +94,7 @@ static int write_piece(struct jrx_fs *fs, const struct jrx_node_meta *m,
 	dev = p->dev;
 	sector = p->sector;
 	pm.nonce = p->nonce;
-	bytes = jrx_node_encode_keys(&pm, keys, nr, img, fs->node_size,
+	bytes = jrx_node_encode_keys(&pm, keys, nr, img, bytes,
 				     fs->a->node_magic, fs->j.seq);
 	/* adopted first: with q, the write reads the image the node keeps */
 	ret = jrx_bnode_adopt_image(p, img, bytes);
