@@ -232,6 +232,7 @@ static uint64_t live_keys(const struct jg *g)
 
 struct run {
 	unsigned threads, ranges;
+	size_t chunk;			/* jrx_sort_opts.chunk_bytes */
 	const struct jrx_sort_split *splits;
 	size_t nr_splits;
 	enum sort_algo algo;
@@ -244,14 +245,15 @@ static void sort_and_check(const struct jg *g, const char *what,
 	struct jrx_sort_opts o = {
 		.threads = run->threads, .nr_ranges = run->ranges,
 		.splits = run->splits, .nr_splits = run->nr_splits,
+		.chunk_bytes = run->chunk,
 	};
 	struct jrx_sort_result res;
 	struct jrx_sort_stats st;
 	char name[256];
 
-	snprintf(name, sizeof(name), "%s (threads %u, ranges %u, splits %zu, %s)",
-		 what, run->threads, run->ranges, run->nr_splits,
-		 run->algo == SORT_LSD ? "lsd" : "msd");
+	snprintf(name, sizeof(name), "%s (threads %u, ranges %u, splits %zu,"
+		 " chunks of %zu bytes, %s)", what, run->threads, run->ranges,
+		 run->nr_splits, run->chunk, run->algo == SORT_LSD ? "lsd" : "msd");
 	assert_jrx_ok(sort_journal_algo(&g->ix, &o, &res, &st, run->algo));
 	expect_same(&g->ix, name, &res, ref, nref);
 	expect_ranges(name, &res, run->ranges ? run->ranges :
@@ -280,6 +282,15 @@ static void check_journal(const struct jg *g, const char *what,
 			struct run run = { .threads = t, .algo = algo };
 
 			sort_and_check(g, what, ref, nref, &run, st);
+		}
+	/* runs sorted in chunks, merged in sub-ranges giving pages back
+	 * (a big journal's path): the same keys and ranges */
+	for (unsigned t = 1; t <= 3; t++)
+		for (size_t chunk = 4096; chunk <= 65536; chunk *= 16) {
+			struct run run = { .threads = t, .ranges = t + 1,
+					   .chunk = chunk };
+
+			sort_and_check(g, what, ref, nref, &run, NULL);
 		}
 	free(ref);
 }
@@ -615,6 +626,9 @@ static void test_splits(void **state)
 			.nr_splits = make_splits(&rng, ref, nref, sp,
 						 nsp[round % 5]),
 			.algo = round % 3 == 2 ? SORT_LSD : SORT_MSD,
+			/* every other round in chunks: the ranges still
+			 * start at split points */
+			.chunk = round % 2 ? 8192 : 0,
 		};
 
 		sort_and_check(&g, "splits", ref, nref, &run, NULL);

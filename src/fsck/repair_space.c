@@ -67,8 +67,9 @@ struct sp_item {
 
 /* What the repair did, for its line. */
 struct sp_stats {
-	uint64_t removed, cut, cut_sectors, moved, moved_sectors, unmoved;
-	unsigned rebuilt;		/* btrees handed to the topology rebuild */
+	uint64_t removed, cut, cut_sectors, moved, moved_sectors;
+	uint64_t unmoved;		/* left in a mixed bucket: no room */
+	uint64_t cut_not_moved;		/* shared, cut: no room to move */
 };
 
 struct sp_round {
@@ -80,7 +81,7 @@ struct sp_round {
 	unsigned	 force;		/* btrees with a misplaced node */
 	uint64_t	*mixed;		/* dev << 32 | bucket, sorted */
 	size_t		 nr_mixed, cap_mixed;
-	/* a bit per bucket the btrees reference (moves only) */
+	/* a bit per bucket the btrees reference (held from the allocator) */
 	uint64_t	*refd[JRX_MAX_DEVICES];
 	struct jrx_array *a;
 	uint32_t	 bucket_sectors, node_sectors;
@@ -442,7 +443,7 @@ static int fix_one(struct sp_round *r, const struct sp_item *it)
 			if (ret != -JRX_ERR_NO_SPACE)
 				return ret;
 			jrx_diag_clear();
-			r->st->unmoved++;
+			r->st->cut_not_moved++;
 		} else if (!e0->extent) {
 			e0 = &x->r[1];	/* the node wins */
 			if (!e0->extent)
@@ -652,7 +653,11 @@ int fsck_repair_space(struct jrx_array *a, const struct jrx_fsck_opts *o,
 			" rounds; run fsck again\n", SP_ROUNDS);
 	if (!ret && out && st.unmoved)
 		fprintf(out, "not repaired: space: %" PRIu64 " extents could not"
-			" be moved: no free space\n", st.unmoved);
+			" be moved out of buckets of nodes: no free space\n",
+			st.unmoved);
+	if (!ret && out && st.cut_not_moved)
+		fprintf(out, "lost: space: %" PRIu64 " extents sharing sectors were cut,"
+			" not moved: no free space\n", st.cut_not_moved);
 	if (!ret && out && (st.removed || st.cut || st.moved))
 		summary(out, &st);
 	return ret ? ret : changes ? 1 : 0;

@@ -7,23 +7,33 @@
  *   2. layout    the packed key (pack.c) from the merged ranges;
  *   3. extract   T threads, jsets split by key count: thread t writes its
  *                run at runs[off_t ..) in journal-read order;
- *   4. sort      each thread radix-sorts its run, the scratch buffer at
- *                the same offsets;
- *   5. merge     boundaries of nr_ranges key ranges (partition.c), then
- *                the threads take ranges in turn and merge each with dedup
- *                into the scratch buffer, now the output, at the range's
- *                input offset; the ranges are then moved down end to end
- *                and the buffer trimmed to the result.
+ *   4. sort      each thread radix-sorts its run: whole, with the scratch
+ *                buffer at the same offsets, or, for a big journal, in C
+ *                chunks, each then a run of its own, with a scratch of one
+ *                chunk per thread;
+ *   5. merge     boundaries of nr_ranges key ranges (partition.c), each cut
+ *                again into S sub-ranges by sampled splitters; the threads
+ *                take sub-ranges in turn and merge each with dedup into the
+ *                output at the sub-range's input offset, and give back the
+ *                whole pages of the runs it consumed (MADV_DONTNEED); the
+ *                sub-ranges are then moved down end to end and the output
+ *                trimmed to the result.
  *
  * Memory: runs hold n packed keys (8 bytes each when they fit 63 bits, 16
- * up to 127); the scratch buffer holds max(key, 16) bytes per key, so it
- * serves as radix scratch first and as the output (16-byte jkeys) after.
- * Peak: 24 bytes per key with 1-word keys, 32 with 2-word keys, plus a few
- * bytes per jset.  The runs are freed as soon as the merge is done.  Both
- * big buffers are advised to transparent huge pages (mem_alloc_big).
+ * up to 127); the output holds 16-byte jkeys.  Unchunked (C = 1) the
+ * scratch holds max(key, 16) bytes per key and becomes the output: peak
+ * 24 bytes per key with 1-word keys, 32 with 2-word keys.  Chunked, the
+ * scratch is a chunk per thread, freed before the merge, and the output is
+ * fresh memory that fills as the runs' consumed pages are given back:
+ * peak about max(run + run / C, run + 16 / S share in flight), 20 bytes
+ * per key with 2-word keys and C = 4 (issue 17's goal is journal bytes +
+ * 24).  Plus a few bytes per jset.  The runs are freed as soon as the
+ * merge is done.  The big buffers are advised to transparent huge pages
+ * (mem_alloc_big).
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -35,6 +45,7 @@
 
 struct mem {
 	uint64_t cur, peak;
+	_Atomic uint64_t given_back;	/* run bytes released by the merge */
 };
 
 static void *mem_alloc(struct mem *m, size_t bytes)
@@ -95,18 +106,25 @@ struct sort_ctx {
 	size_t *jb;			/* T + 1 jset bounds */
 	/* runs */
 	struct sort_layout L;
-	uint64_t *runs, *tmp;
+	uint64_t *runs, *tmp;		/* tmp: the radix scratch */
 	size_t runs_bytes, tmp_bytes;
 	size_t *off, *len;		/* per thread run */
 	uint64_t (*vary)[SORT_MAX_WORDS];
-	const uint64_t **rkey;
+	unsigned C, K;			/* chunks per thread; runs (T x C) */
+	size_t chunk_max;		/* keys of the biggest chunk */
+	const uint64_t **rkey;		/* per run (K) */
+	size_t *rlen;
 	/* merge */
-	size_t *bnd;			/* (R + 1) x T */
-	size_t *in_off, *out_n;		/* per range */
+	unsigned S, J;			/* sub-ranges per range; in all (R x S) */
+	size_t *bnd;			/* (J + 1) x K */
+	size_t *in_off, *out_n;		/* per sub-range */
+	struct jrx_jkey *out;		/* the output: tmp, the scratch when
+					   C == 1, else allocated anew */
 	uintptr_t *jptr;		/* jset address by index - L.jset.min */
 	size_t nj;
 	size_t next_range;
 	bool keep_all;			/* jrx_sort_opts */
+	size_t chunk_bytes;
 };
 
 /* ------------------------------------------------------------ threads */
@@ -157,28 +175,58 @@ static void job_extract(void *arg, unsigned t)
 				       c->runs + c->off[t] * W, c->vary[t]);
 }
 
+/* Thread t's run: its C chunks sorted, each a run of the merge. */
 static void job_sort(void *arg, unsigned t)
 {
 	struct sort_ctx *c = arg;
 	unsigned W = c->L.words;
+	uint64_t *scratch = c->C == 1 ? c->tmp + c->off[t] * W :
+		c->tmp + t * c->chunk_max * W;
 
-	sort_radix(c->runs + c->off[t] * W, c->tmp + c->off[t] * W, c->len[t],
-		   W, c->vary[t], c->algo);
+	for (unsigned i = 0; i < c->C; i++) {
+		size_t a = c->len[t] * i / c->C, b = c->len[t] * (i + 1) / c->C;
+		uint64_t *keys = c->runs + (c->off[t] + a) * W;
+
+		sort_radix(keys, scratch, b - a, W, c->vary[t], c->algo);
+		c->rkey[t * c->C + i] = keys;
+		c->rlen[t * c->C + i] = b - a;
+	}
+}
+
+/* The whole pages of the keys sub-range j read from the runs given back:
+ * nothing reads them again (the pages at its ends may hold keys of the
+ * sub-ranges around it, and stay). */
+static void give_back(struct sort_ctx *c, size_t j)
+{
+	const uintptr_t page = 4096;
+	unsigned W = c->L.words;
+
+	for (unsigned k = 0; k < c->K; k++) {
+		uintptr_t a = (uintptr_t)(c->rkey[k] + c->bnd[j * c->K + k] * W);
+		uintptr_t e = (uintptr_t)(c->rkey[k] + c->bnd[(j + 1) * c->K + k] * W);
+
+		a = (a + page - 1) & ~(page - 1);
+		e &= ~(page - 1);
+		if (e > a && !madvise((void *)a, e - a, MADV_DONTNEED))
+			atomic_fetch_add(&c->mem.given_back, e - a);
+	}
 }
 
 static void job_merge(void *arg, unsigned t)
 {
 	struct sort_ctx *c = arg;
 	struct sort_decoder d = { .L = &c->L, .jptr = c->jptr };
-	struct sort_runs runs = { .nr = c->T, .key = c->rkey, .len = c->len };
-	struct jrx_jkey *out = (struct jrx_jkey *)c->tmp;
-	size_t r;
+	struct sort_runs runs = { .nr = c->K, .key = c->rkey, .len = c->rlen };
+	size_t j;
 
 	(void)t;
-	while ((r = __atomic_fetch_add(&c->next_range, 1, __ATOMIC_RELAXED)) < c->R)
-		c->out_n[r] = sort_merge(&d, &runs, c->bnd + r * c->T,
-					 c->bnd + (r + 1) * c->T,
-					 out + c->in_off[r], c->keep_all);
+	while ((j = __atomic_fetch_add(&c->next_range, 1, __ATOMIC_RELAXED)) < c->J) {
+		c->out_n[j] = sort_merge(&d, &runs, c->bnd + j * c->K,
+					 c->bnd + (j + 1) * c->K,
+					 c->out + c->in_off[j], c->keep_all);
+		if (c->C > 1)
+			give_back(c, j);
+	}
 }
 
 /* ------------------------------------------------------------ driver */
@@ -247,22 +295,24 @@ static int scan(struct sort_ctx *c)
 	return ret;
 }
 
+/* A thread's run is sorted in chunks of at most this many bytes
+ * (jrx_sort_opts.chunk_bytes); a sub-range of the merge reads about an
+ * eighth of that. */
+#define CHUNK_BYTES	((size_t)128 << 20)
+#define MAX_CHUNKS	16u
+#define MAX_SUBRANGES	4096u
+
 static int alloc_runs(struct sort_ctx *c)
 {
 	unsigned W = c->L.words, T = c->T;
-	size_t n = c->L.keys, ent = W * 8 < 16 ? 16 : W * 8, sum = 0;
+	size_t n = c->L.keys, ent = W * 8 < 16 ? 16 : W * 8, sum = 0, most = 0;
 
 	if (n > SIZE_MAX / 64)
 		return -ENOMEM;
-	c->runs_bytes = n * W * 8;
-	c->tmp_bytes = n * ent;
 	c->off = mem_alloc(&c->mem, T * sizeof(*c->off));
 	c->len = mem_alloc(&c->mem, T * sizeof(*c->len));
 	c->vary = mem_alloc(&c->mem, T * sizeof(*c->vary));
-	c->rkey = mem_alloc(&c->mem, T * sizeof(*c->rkey));
-	c->runs = mem_alloc_big(&c->mem, c->runs_bytes);
-	c->tmp = mem_alloc_big(&c->mem, c->tmp_bytes);
-	if (!c->off || !c->len || !c->vary || !c->rkey || !c->runs || !c->tmp)
+	if (!c->off || !c->len || !c->vary)
 		return -ENOMEM;
 	/* runs by key count, each at the sum of the counts before it */
 	split_jsets(c->ix, T, c->kc, c->jb);
@@ -270,54 +320,147 @@ static int alloc_runs(struct sort_ctx *c)
 		c->off[t] = sum;
 		for (size_t j = c->jb[t]; j < c->jb[t + 1]; j++)
 			sum += c->kc[j];
-		c->rkey[t] = c->runs + c->off[t] * W;
+		if (sum - c->off[t] > most)
+			most = sum - c->off[t];
 		if (sum - c->off[t] > UINT32_MAX)
 			return jrx_fail(-E2BIG, "sort: %zu keys for one thread: a"
 					" run holds less than 2^32 keys (use more"
 					" threads)", sum - c->off[t]);
 	}
+	/* a big run in chunks, so the scratch is a chunk and not a run */
+	c->C = (unsigned)((most * W * 8 + c->chunk_bytes - 1) / c->chunk_bytes);
+	if (c->C > MAX_CHUNKS)
+		c->C = MAX_CHUNKS;
+	if (c->C < 1 || (size_t)T * c->C > SORT_MAX_THREADS)
+		c->C = 1;
+	c->K = T * c->C;
+	c->chunk_max = (most + c->C - 1) / c->C;
+	c->runs_bytes = n * W * 8;
+	c->tmp_bytes = c->C == 1 ? n * ent : T * c->chunk_max * W * 8;
+	c->rkey = mem_alloc(&c->mem, c->K * sizeof(*c->rkey));
+	c->rlen = mem_alloc(&c->mem, c->K * sizeof(*c->rlen));
+	c->runs = mem_alloc_big(&c->mem, c->runs_bytes);
+	c->tmp = mem_alloc_big(&c->mem, c->tmp_bytes);
+	if (!c->rkey || !c->rlen || !c->runs || !c->tmp)
+		return -ENOMEM;
 	return 0;
+}
+
+/*
+ * Sub-range boundaries: each of the R ranges of bnd_r ((R + 1) x K) cut
+ * into S by sampled splitters over its part of the runs (slot
+ * boundaries, as partition.c's), into c->bnd ((J + 1) x K).
+ */
+static int sub_partition(struct sort_ctx *c, const size_t *bnd_r)
+{
+	unsigned K = c->K, W = c->L.words;
+	const uint64_t **key = mem_alloc(&c->mem, K * sizeof(*key));
+	size_t *len = mem_alloc(&c->mem, K * sizeof(*len));
+	size_t *sb = mem_alloc(&c->mem, (size_t)(c->S + 1) * K * sizeof(*sb));
+	int ret = 0;
+
+	if (!key || !len || !sb)
+		ret = -ENOMEM;
+	for (unsigned r = 0; !ret && r < c->R; r++) {
+		const size_t *lo = bnd_r + (size_t)r * K, *hi = lo + K;
+		struct sort_runs sub = { .nr = K, .key = key, .len = len };
+
+		for (unsigned k = 0; k < K; k++) {
+			key[k] = c->rkey[k] + lo[k] * W;
+			len[k] = hi[k] - lo[k];
+		}
+		ret = sort_partition(&c->L, &sub, c->S, NULL, 0, sb);
+		for (unsigned i = 0; !ret && i <= c->S; i++)
+			for (unsigned k = 0; k < K; k++)
+				c->bnd[((size_t)r * c->S + i) * K + k] =
+					lo[k] + sb[(size_t)i * K + k];
+	}
+	mem_free(&c->mem, key, K * sizeof(*key));
+	mem_free(&c->mem, len, K * sizeof(*len));
+	mem_free(&c->mem, sb, (size_t)(c->S + 1) * K * sizeof(*sb));
+	return ret;
 }
 
 static int merge(struct sort_ctx *c, const struct jrx_sort_opts *o,
 		 struct jrx_sort_result *res)
 {
 	const struct sort_layout *L = &c->L;
-	struct sort_runs runs = { .nr = c->T, .key = c->rkey, .len = c->len };
-	unsigned T = c->T, R = c->R;
-	size_t in = 0, out = 0;
+	struct sort_runs runs = { .nr = c->K, .key = c->rkey, .len = c->rlen };
+	unsigned T = c->T, R = c->R, K = c->K;
+	size_t in = 0, out = 0, *bnd_r = NULL;
 	int ret;
 
+	/* chunked runs: sub-ranges of about SUBRANGE_BYTES, so the pages
+	 * given back follow the merge closely */
+	c->S = 1;
+	if (c->C > 1) {
+		size_t per = c->runs_bytes / R / (c->chunk_bytes / 8 + 1) + 1;
+
+		c->S = (unsigned)(per * R > MAX_SUBRANGES ? MAX_SUBRANGES / R : per);
+		if (c->S < 1)
+			c->S = 1;
+	}
+	c->J = R * c->S;
 	c->nj = L->nr_jsets;
-	c->bnd = mem_alloc(&c->mem, (size_t)(R + 1) * T * sizeof(*c->bnd));
-	c->in_off = mem_alloc(&c->mem, R * sizeof(*c->in_off));
-	c->out_n = mem_alloc(&c->mem, R * sizeof(*c->out_n));
+	c->bnd = mem_alloc(&c->mem, (size_t)(c->J + 1) * K * sizeof(*c->bnd));
+	c->in_off = mem_alloc(&c->mem, c->J * sizeof(*c->in_off));
+	c->out_n = mem_alloc(&c->mem, c->J * sizeof(*c->out_n));
 	c->jptr = mem_alloc(&c->mem, c->nj * sizeof(*c->jptr));
 	res->range = mem_alloc(&c->mem, (R + 1) * sizeof(*res->range));
-	if (!c->bnd || !c->in_off || !c->out_n || !c->jptr || !res->range)
+	if (c->S > 1)
+		bnd_r = mem_alloc(&c->mem, (size_t)(R + 1) * K * sizeof(*bnd_r));
+	if (!c->bnd || !c->in_off || !c->out_n || !c->jptr || !res->range ||
+	    (c->S > 1 && !bnd_r))
 		return -ENOMEM;
 	for (size_t j = 0; j < c->nj; j++)
 		c->jptr[j] = (uintptr_t)c->ix->v[L->jset.min + j].j;
 	ret = sort_partition(L, &runs, R, o ? o->splits : NULL,
-			     o ? o->nr_splits : 0, c->bnd);
+			     o ? o->nr_splits : 0, bnd_r ? bnd_r : c->bnd);
+	if (!ret && bnd_r)
+		ret = sub_partition(c, bnd_r);
+	mem_free(&c->mem, bnd_r, (size_t)(R + 1) * K * sizeof(*bnd_r));
 	if (ret)
 		return ret;
-	for (unsigned r = 0; r < R; r++) {
-		c->in_off[r] = in;
-		for (unsigned t = 0; t < T; t++)
-			in += c->bnd[(r + 1) * T + t] - c->bnd[r * T + t];
+	for (unsigned j = 0; j < c->J; j++) {
+		c->in_off[j] = in;
+		for (unsigned k = 0; k < K; k++)
+			in += c->bnd[(size_t)(j + 1) * K + k] - c->bnd[(size_t)j * K + k];
 	}
-	sort_phase(c, T < R ? T : R, job_merge, c);
+	/* unchunked, the scratch is the output; else fresh memory that
+	 * fills as the runs' pages are given back */
+	if (c->C > 1) {
+		uint64_t peak = c->mem.peak;
 
-	/* the ranges end to end */
-	for (unsigned r = 0; r < R; r++) {
-		struct jrx_jkey *v = (struct jrx_jkey *)c->tmp;
+		mem_free(&c->mem, c->tmp, c->tmp_bytes);
+		c->tmp_bytes = c->L.keys * sizeof(struct jrx_jkey);
+		c->tmp = mem_alloc_big(&c->mem, c->tmp_bytes);
+		if (!c->tmp)
+			return -ENOMEM;
+		c->mem.peak = peak;	/* counted as it fills, below */
+	}
+	c->out = (struct jrx_jkey *)c->tmp;
+	sort_phase(c, T < c->J ? T : c->J, job_merge, c);
+	if (c->C > 1) {
+		/* at the merge's end: the runs less what was given back,
+		 * and the output as written (at most a jkey per key in) */
+		uint64_t now = c->mem.cur - c->tmp_bytes -
+			atomic_load(&c->mem.given_back) +
+			in * sizeof(struct jrx_jkey);
 
-		if (out != c->in_off[r])
-			memmove(v + out, v + c->in_off[r],
-				c->out_n[r] * sizeof(*v));
-		res->range[r] = out;
-		out += c->out_n[r];
+		if (now > c->mem.peak)
+			c->mem.peak = now;
+	}
+
+	/* the sub-ranges end to end; a range starts with its first */
+	for (unsigned j = 0; j < c->J; j++) {
+		struct jrx_jkey *v = c->out;
+
+		if (out != c->in_off[j])
+			memmove(v + out, v + c->in_off[j],
+				c->out_n[j] * sizeof(*v));
+		if (j % c->S == 0)
+			res->range[j / c->S] = out;
+		out += c->out_n[j];
 	}
 	res->range[R] = out;
 	res->nr = out;
@@ -355,18 +498,20 @@ static void cleanup(struct sort_ctx *c)
 	mem_free(&c->mem, c->off, T * sizeof(*c->off));
 	mem_free(&c->mem, c->len, T * sizeof(*c->len));
 	mem_free(&c->mem, c->vary, T * sizeof(*c->vary));
-	mem_free(&c->mem, c->rkey, T * sizeof(*c->rkey));
+	mem_free(&c->mem, c->rkey, c->K * sizeof(*c->rkey));
+	mem_free(&c->mem, c->rlen, c->K * sizeof(*c->rlen));
 	mem_free(&c->mem, c->runs, c->runs_bytes);
 	mem_free(&c->mem, c->tmp, c->tmp_bytes);
-	mem_free(&c->mem, c->bnd, (size_t)(c->R + 1) * T * sizeof(*c->bnd));
-	mem_free(&c->mem, c->in_off, c->R * sizeof(*c->in_off));
-	mem_free(&c->mem, c->out_n, c->R * sizeof(*c->out_n));
+	mem_free(&c->mem, c->bnd, (size_t)(c->J + 1) * c->K * sizeof(*c->bnd));
+	mem_free(&c->mem, c->in_off, c->J * sizeof(*c->in_off));
+	mem_free(&c->mem, c->out_n, c->J * sizeof(*c->out_n));
 	mem_free(&c->mem, c->jptr, c->nj * sizeof(*c->jptr));
 	c->acc = NULL;
 	c->kc = NULL;
 	c->jb = c->off = c->len = c->bnd = c->in_off = c->out_n = NULL;
 	c->vary = NULL;
 	c->rkey = NULL;
+	c->rlen = NULL;
 	c->runs = c->tmp = NULL;
 	c->jptr = NULL;
 }
@@ -376,7 +521,9 @@ int sort_journal_algo(const struct jrx_jindex *ix, const struct jrx_sort_opts *o
 		      enum sort_algo algo)
 {
 	struct sort_ctx c = { .ix = ix, .algo = algo,
-			      .keep_all = o && o->keep_all };
+			      .keep_all = o && o->keep_all,
+			      .chunk_bytes = o && o->chunk_bytes ?
+				o->chunk_bytes : CHUNK_BYTES };
 	unsigned T = o && o->threads ? o->threads : 1;
 	size_t live = 0;
 	double t0 = jrx_now(), t1, t2, t3;

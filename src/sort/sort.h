@@ -57,6 +57,14 @@ struct jrx_sort_opts {
 	 * merged, once the journal index is whole.
 	 */
 	bool keep_all;
+	/*
+	 * A thread's run is radix-sorted in chunks of at most this many
+	 * bytes (0: 128 MiB), each a run of the merge, whose sub-ranges read
+	 * about an eighth of it each and give the pages back: a big journal
+	 * then peaks near the runs' bytes plus a chunk's, not twice the runs
+	 * (sort.c).  Tests set it small.
+	 */
+	size_t chunk_bytes;
 };
 
 struct jrx_sort_result {
@@ -84,7 +92,9 @@ struct jrx_sort_stats {
 	/*
 	 * Most bytes the stage held at once (its own buffers, not the
 	 * jsets): about 8 per key for the runs plus 16 for scratch and
-	 * output with 1-word keys, 16 + 16 with 2-word keys.
+	 * output with 1-word keys, 16 + 16 with 2-word keys; a journal
+	 * sorted in chunks, the runs plus a chunk per thread, or at the
+	 * merge's end what is left of the runs and the output.
 	 */
 	uint64_t peak_bytes;
 };
