@@ -59,7 +59,7 @@ struct jrx_sort_opts {
 	bool keep_all;
 	/*
 	 * A thread's run is radix-sorted in chunks of at most this many
-	 * bytes (0: 128 MiB), each a run of the merge, whose sub-ranges read
+	 * bytes (0: 256 MiB), each a run of the merge, whose sub-ranges read
 	 * about an eighth of it each and give the pages back: a big journal
 	 * then peaks near the runs' bytes plus a chunk's, not twice the runs
 	 * (sort.c).  Tests set it small.
