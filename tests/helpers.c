@@ -26,6 +26,8 @@
 #include "util/prng.h"
 #include "btree/fs.h"
 #include "workload/verify.h"
+#include "journal/jread.h"
+#include "format/jset.h"
 
 /* ------------------------------------------------------------ assertions */
 
@@ -589,6 +591,51 @@ int th_fsck(const char *const *paths, bool read_only,
 			fail_msg("fsck -n wrote to %s", paths[i]);
 	}
 	return res->exit_code;
+}
+
+void th_flip_byte(const char *path, uint64_t off)
+{
+	uint8_t b;
+
+	th_file_pread(path, &b, 1, off);
+	b ^= 0x5a;
+	th_file_pwrite(path, &b, 1, off);
+}
+
+uint64_t th_lose_jset(const char *const *paths)
+{
+	struct jrx_journal_scan scan;
+	struct jrx_array a;
+	uint64_t max = 0, last = 0, victim = 0;
+
+	assert_jrx_ok(jrx_array_open(&a, paths, 2, JRX_OPEN_RDONLY));
+	assert_jrx_ok(jrx_journal_read_seq(&a, &scan, 0));
+	for (size_t i = 0; i < scan.nr; i++)
+		if (scan.v[i].state == JRX_JSET_OK && scan.v[i].seq > max) {
+			max = scan.v[i].seq;
+			last = scan.v[i].last_seq;
+		}
+	for (uint64_t seq = max - 1; !victim && seq >= last && seq > 0; seq--) {
+		bool ends = true, any = false;
+
+		for (size_t i = 0; i < scan.nr; i++) {
+			if (scan.v[i].seq != seq || scan.v[i].state != JRX_JSET_OK)
+				continue;
+			any = true;
+			if (i + 1 < scan.nr && scan.v[i + 1].dev == scan.v[i].dev &&
+			    scan.v[i + 1].bucket == scan.v[i].bucket)
+				ends = false;
+		}
+		if (any && ends)
+			victim = seq;
+	}
+	for (size_t i = 0; victim && i < scan.nr; i++)
+		if (scan.v[i].seq == victim)
+			th_flip_byte(paths[scan.v[i].dev], scan.v[i].offset +
+				     sizeof(struct jrx_jset) + 8);
+	jrx_journal_scan_free(&scan);
+	jrx_array_close(&a);
+	return victim;
 }
 
 void th_open_rw(const char *const *paths, struct jrx_array *a,

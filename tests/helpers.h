@@ -161,6 +161,17 @@ int th_fsck(const char *const *paths, bool read_only,
 	    enum jrx_repair_mode mode, struct jrx_fsck_result *res,
 	    char **text);
 
+/*
+ * Damage for the journal tests: on the unclean 2-device array at paths,
+ * a seq of the replay range below its newest that ends its bucket on
+ * every device holding it (losing it loses no other jset), every copy of
+ * it corrupted (a byte of its entries flipped).  Returns that seq, or 0
+ * when the journal has none (the caller skips).
+ */
+uint64_t th_lose_jset(const char *const *paths);
+/* A byte of path at off flipped (xor 0x5a). */
+void th_flip_byte(const char *path, uint64_t off);
+
 /* The clean 2-device array at paths opened for writing through the store
  * (update, then th_close_rw: commit and clean shutdown). */
 struct jrx_fs;

@@ -48,6 +48,73 @@ void dump_keys(const char *const *paths, struct dump *d)
 	jrx_array_close(&a);
 }
 
+static int text_key(void *ctx, unsigned btree_id, const struct jrx_bkey *k)
+{
+	char buf[1600];
+
+	jrx_bkey_to_text(buf, sizeof(buf), k);
+	fprintf(ctx, "%s %s\n", jrx_btree_name(btree_id), buf);
+	return 0;
+}
+
+char *dump_fs_text(struct jrx_fs *fs)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	assert_non_null(f);
+	for (unsigned b = 0; b < JRX_BTREE_NR; b++)
+		assert_jrx_ok(jrx_btree_walk(fs, b, text_key, f));
+	fclose(f);
+	return text;
+}
+
+char *dump_text(const char *const *paths)
+{
+	struct jrx_array a;
+	struct jrx_fs fs;
+	char *text;
+
+	assert_jrx_ok(jrx_array_open(&a, paths, 2, JRX_OPEN_RDONLY));
+	assert_jrx_ok(jrx_fs_open(&fs, &a, JRX_FS_RDONLY));
+	text = dump_fs_text(&fs);
+	jrx_fs_abandon(&fs);
+	jrx_array_close(&a);
+	return text;
+}
+
+void text_no_times(char *text, bool versions)
+{
+	static const char *const names[] = { "mtime=", "ctime=", "version=" };
+
+	for (size_t i = 0; i < (versions ? 3u : 2u); i++)
+		for (char *p = strstr(text, names[i]); p; p = strstr(p, names[i]))
+			for (p += strlen(names[i]); *p >= '0' && *p <= '9'; p++)
+				*p = '0';
+}
+
+void expect_same_text(const char *want, const char *got, const char *what)
+{
+	size_t line = 1;
+	const char *w = want, *g = got;
+
+	if (!strcmp(want, got))
+		return;
+	while (*w && *w == *g) {
+		if (*w == '\n')
+			line++;
+		w++;
+		g++;
+	}
+	while (w > want && w[-1] != '\n')
+		w--;
+	while (g > got && g[-1] != '\n')
+		g--;
+	fail_msg("%s: dumps differ at line %zu:\n  want: %.120s\n  got:  %.120s",
+		 what, line, w, g);
+}
+
 void dump_free(struct dump *d)
 {
 	for (size_t i = 0; i < d->nr; i++)

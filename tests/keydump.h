@@ -22,6 +22,18 @@ struct dump {
 /* Every key of the namespace btrees of the clean 2-device array. */
 void dump_keys(const char *const *paths, struct dump *d);
 void dump_free(struct dump *d);
+/* Every key of every btree (alloc and accounting too) of the store fs,
+ * or of the clean 2-device array at paths, as text, a line a key; the
+ * caller frees it. */
+struct jrx_fs;
+char *dump_fs_text(struct jrx_fs *fs);
+char *dump_text(const char *const *paths);
+/* Inode times in a text dump zeroed (a repair's clock), and with
+ * versions accounting keys' versions (journal seqs: a store session
+ * killed and run again takes more of them): in place. */
+void text_no_times(char *text, bool versions);
+/* Fails naming the first line that differs unless got is want. */
+void expect_same_text(const char *want, const char *got, const char *what);
 /* Inode times are the repair's clock: zeroed for comparisons. */
 void dump_no_times(struct dump *d);
 

@@ -226,15 +226,6 @@ static struct node_loc find_node(struct env *e, unsigned id, unsigned level)
 	return l;
 }
 
-static void flip_byte(const char *path, uint64_t off)
-{
-	uint8_t b;
-
-	th_file_pread(path, &b, 1, off);
-	b ^= 0x5a;
-	th_file_pwrite(path, &b, 1, off);
-}
-
 /* ------------------------------------------------------------ repairs */
 
 /* Every durable operation of the setup's load is in the array. */
@@ -374,7 +365,7 @@ static void test_leaf_bset_csum(void **state)
 	const struct seen *s;
 
 	/* a byte of the first key of the first bset */
-	flip_byte(e->p[l.dev], bset + sizeof(struct jrx_bset) + 16);
+	th_flip_byte(e->p[l.dev], bset + sizeof(struct jrx_bset) + 16);
 	assert_int_equal(run_fsck(e, true, &res, NULL, false), 4);
 	expect_problem(&res, JRX_PR_BSET_CSUM, 1);
 	s = first_seen(JRX_PR_BSET_CSUM);
@@ -396,7 +387,7 @@ static void test_node_header_csum(void **state)
 	struct jrx_fsck_result res;
 	const struct seen *s;
 
-	flip_byte(e->p[l.dev], off + offsetof(struct jrx_btree_node, pad) + 2);
+	th_flip_byte(e->p[l.dev], off + offsetof(struct jrx_btree_node, pad) + 2);
 	assert_int_equal(run_fsck(e, true, &res, NULL, false), 4);
 	expect_problem(&res, JRX_PR_NODE_CSUM, 1);
 	s = first_seen(JRX_PR_NODE_CSUM);
@@ -743,7 +734,7 @@ static void test_middle_bset_csum(void **state)
 	assert_true(r.nr >= 3);
 	/* the second bset fails inside the written part its pointer gives */
 	bad = m.l.sector * JRX_SECTOR_SIZE + r.bset[1];
-	flip_byte(e->p[m.l.dev], bad + sizeof(struct jrx_bset) + 8);
+	th_flip_byte(e->p[m.l.dev], bad + sizeof(struct jrx_bset) + 8);
 	free(r.buf);
 	assert_int_equal(run_fsck(e, true, &res, NULL, false), 4);
 	expect_problem(&res, JRX_PR_BSET_CSUM, 1);
@@ -896,9 +887,8 @@ static void test_journal_seq_missing(void **state)
 	struct jrx_fsck_result res;
 	struct jrx_load_opts o;
 	struct jrx_load_result r;
-	struct jrx_journal_scan scan;
 	struct jrx_array a;
-	uint64_t max = 0, last = 0, victim = 0;
+	uint64_t victim;
 	const struct seen *s;
 
 	jrx_load_opts_default(&o);
@@ -911,42 +901,10 @@ static void test_journal_seq_missing(void **state)
 	jrx_array_close(&a);
 	assert_true(r.crashed);
 
-	/*
-	 * A seq of the replay range, below max_seq, that ends its bucket on
-	 * every device holding it: losing it loses nothing else.
-	 */
-	assert_jrx_ok(jrx_array_open(&a, e->paths, 2, JRX_OPEN_RDONLY));
-	assert_jrx_ok(jrx_journal_read_seq(&a, &scan, 0));
-	for (size_t i = 0; i < scan.nr; i++)
-		if (scan.v[i].state == JRX_JSET_OK && scan.v[i].seq > max) {
-			max = scan.v[i].seq;
-			last = scan.v[i].last_seq;
-		}
-	for (uint64_t seq = max - 1; !victim && seq >= last && seq > 0; seq--) {
-		bool ends = true, any = false;
-
-		for (size_t i = 0; i < scan.nr; i++) {
-			if (scan.v[i].seq != seq || scan.v[i].state != JRX_JSET_OK)
-				continue;
-			any = true;
-			if (i + 1 < scan.nr && scan.v[i + 1].dev == scan.v[i].dev &&
-			    scan.v[i + 1].bucket == scan.v[i].bucket)
-				ends = false;
-		}
-		if (any && ends)
-			victim = seq;
-	}
-	if (!victim) {
-		jrx_journal_scan_free(&scan);
-		jrx_array_close(&a);
+	/* a seq of the replay range that ends its bucket everywhere, lost */
+	victim = th_lose_jset(e->paths);
+	if (!victim)
 		skip();		/* no such jset in this run */
-	}
-	for (size_t i = 0; i < scan.nr; i++)
-		if (scan.v[i].seq == victim)
-			flip_byte(e->p[scan.v[i].dev], scan.v[i].offset +
-				  sizeof(struct jrx_jset) + 8);
-	jrx_journal_scan_free(&scan);
-	jrx_array_close(&a);
 
 	/* recovery refuses, but the journal pass says which seq and where */
 	struct jrx_fsck_opts fo;
@@ -1126,7 +1084,7 @@ static void test_threads_identical(void **state)
 	th_close_rw(&a, &fs);
 	damage_alloc_key(e);
 	l = find_node(e, JRX_BTREE_XATTRS, 0);
-	flip_byte(e->p[l.dev], l.sector * JRX_SECTOR_SIZE +
+	th_flip_byte(e->p[l.dev], l.sector * JRX_SECTOR_SIZE +
 		  sizeof(struct jrx_btree_node) + sizeof(struct jrx_bset) + 16);
 
 	for (int json = 0; json < 2; json++)

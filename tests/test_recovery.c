@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "helpers.h"
+#include "keydump.h"
 #include "btree/fs.h"
 #include "format/bkey.h"
 #include "format/jset.h"
@@ -89,28 +90,6 @@ static void load(struct env *e, uint64_t seed, uint64_t ops, uint64_t crash_at,
 
 /* ------------------------------------------------------------ dumps */
 
-static int dump_key(void *ctx, unsigned btree_id, const struct jrx_bkey *k)
-{
-	char buf[1600];
-
-	jrx_bkey_to_text(buf, sizeof(buf), k);
-	fprintf(ctx, "%s %s\n", jrx_btree_name(btree_id), buf);
-	return 0;
-}
-
-static char *dump_fs(struct jrx_fs *fs)
-{
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-
-	assert_non_null(f);
-	for (unsigned b = 0; b < JRX_BTREE_NR; b++)
-		assert_jrx_ok(jrx_btree_walk(fs, b, dump_key, f));
-	fclose(f);
-	return text;
-}
-
 /* The post-recovery view (dry run on an unclean array), as text. */
 static char *dump_view(struct env *e)
 {
@@ -120,7 +99,7 @@ static char *dump_view(struct env *e)
 
 	assert_jrx_ok(jrx_array_open(&a, e->paths, 2, JRX_OPEN_RDONLY));
 	assert_jrx_ok(jrx_open_view(&a, &fs, NULL));
-	text = dump_fs(&fs);
+	text = dump_fs_text(&fs);
 	jrx_fs_abandon(&fs);
 	jrx_array_close(&a);
 	return text;
@@ -130,23 +109,11 @@ static char *dump_view(struct env *e)
 static void assert_same_dump(const char *want, const char *got,
 			     const char *what, uint64_t seed)
 {
-	size_t line = 1;
-	const char *w = want, *g = got;
+	char msg[256];
 
-	if (!strcmp(want, got))
-		return;
-	while (*w && *w == *g) {
-		if (*w == '\n')
-			line++;
-		w++;
-		g++;
-	}
-	while (w > want && w[-1] != '\n')
-		w--;
-	while (g > got && g[-1] != '\n')
-		g--;
-	fail_msg("seed %llu: %s: dumps differ at line %zu:\n  want: %.120s\n"
-		 "  got:  %.120s", (unsigned long long)seed, what, line, w, g);
+	snprintf(msg, sizeof(msg), "seed %llu: %s", (unsigned long long)seed,
+		 what);
+	expect_same_text(want, got, msg);
 }
 
 /*

@@ -43,6 +43,7 @@ enum jrx_pr_fix {
 	JRX_FIX_TOPOLOGY,	/* damaged btrees rebuilt from sound leaves */
 	JRX_FIX_SPACE,		/* extents cut, moved or removed; misplaced
 				   nodes' btrees rebuilt */
+	JRX_FIX_JOURNAL,	/* recovered past missing journal seqs */
 	JRX_FIX_NR,
 };
 
@@ -65,7 +66,7 @@ enum {
 	x(SB_COPIES_DIFFER, ERROR, REWRITE_SB, JRX_PRF_PREEN_OK,		\
 	  "%D: the superblock copy at offset %o differs from the array's in %w: expected %e, found %f") \
 	/* pass 2: journal (unclean arrays) */				\
-	x(JOURNAL_SEQ_MISSING, ERROR, NONE, 0,				\
+	x(JOURNAL_SEQ_MISSING, ERROR, JOURNAL, 0,			\
 	  "journal seqs %f (%n) are missing from the replay range %e and not blacklisted") \
 	x(JOURNAL_REPLICAS_DIFFER, ERROR, NONE, 0,			\
 	  "journal seq %n: the copy on %D at offset %o differs from the copy at %w") \

@@ -28,6 +28,9 @@
  *    accounting are rebuilt from what it leaves, next round.  Also run
  *    for PTR_BAD_DEVICE when the topology repair finds no damaged btree
  *    (pass 4 reports it for an extent on no member);
+ *  - JOURNAL (run.c, recover_past_gap): an unclean array the recovery
+ *    refuses for missing journal seqs recovered again past them; it runs
+ *    before any check of the btrees can (they need the recovery);
  *  - NAMESPACE (repair_namespace.c): pass 6's problems, through the
  *    store's own transaction path, after the two above (its allocator is
  *    loaded from the alloc btree, which must be right by then).  Refused

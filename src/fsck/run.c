@@ -84,7 +84,7 @@ static int repair(struct jrx_array *a, struct jrx_fsck_opts *lo,
 {
 	bool unexpected;
 	unsigned fixes = jrx_pr_fixes(&res->counts, lo->repair, &unexpected);
-	unsigned done = 0;
+	unsigned done = res->repaired;	/* the journal's, if it was */
 	char *pending = NULL;	/* the last check's report, held back */
 	char *log_text = NULL;	/* with json: the repairs' lines */
 	size_t log_len = 0;
@@ -153,6 +153,47 @@ static int repair(struct jrx_array *a, struct jrx_fsck_opts *lo,
 	if (log)
 		fclose(log);
 	free(log_text);
+	return ret;
+}
+
+/*
+ * JRX_FIX_JOURNAL: the recovery refused an unclean array for seqs of its
+ * replay range that no valid jset holds (JOURNAL_SEQ_MISSING, found by
+ * the first check's journal pass); when the policy allows the fix, the
+ * array is recovered again past them (jrx_recover_opts.allow_missing:
+ * their transactions are lost, everything else replayed, the node bsets
+ * that carry those seqs read as usual) and checked from disk.  Why not
+ * the superblock blacklist: docs/FSCK.md.  0 with res the re-check's, or
+ * an operational error.
+ */
+static int recover_past_gap(struct jrx_array *a, const struct jrx_fsck_opts *o,
+			    struct jrx_fsck_opts *lo, struct jrx_fsck_result *res)
+{
+	struct jrx_recover_opts ro = { .memory_limit = o->memory_limit,
+				       .scratch_dir = o->scratch_dir,
+				       .threads = o->threads,
+				       .allow_missing = true };
+	struct jrx_report r;
+	char line[320];
+	int ret;
+
+	jrx_report_init(&r, "accelerated");
+	ret = jrx_recover_accelerated(a, &ro, &r, NULL);
+	if (!ret && !(a->sb.flags & JRX_SB_CLEAN))
+		ret = jrx_fail(-JRX_ERR_NEEDS_RECOVERY, "%s: still unclean after"
+			       " recovery", a->devs[0].path);
+	if (ret)
+		return ret;
+	snprintf(line, sizeof(line), "repaired: journal: recovered past %"
+		 PRIu64 " missing seqs (%s); their transactions are lost",
+		 r.seqs_missing, r.missing_runs);
+	if (o->out && !o->json)
+		fprintf(o->out, "%s\n", line);
+	lo->repairs = o->json ? line : NULL;
+	lo->state = "repaired";
+	ret = fsck_check(a, NULL, lo, res, 0, NULL);
+	lo->repairs = NULL;
+	res->repaired = 1u << JRX_FIX_JOURNAL;
 	return ret;
 }
 
@@ -246,6 +287,23 @@ int jrx_fsck_run(const char *const *paths, unsigned n,
 	if (held) {
 		fclose(held);
 		lo.out = o->out;
+	}
+	if (view_err == -JRX_ERR_JOURNAL_SEQ_MISSING && !o->read_only) {
+		bool unexpected;
+		unsigned fixes = jrx_pr_fixes(&res->counts, lo.repair,
+					      &unexpected);
+
+		if (unexpected && o->out && !o->json)
+			fprintf(o->out, "UNEXPECTED INCONSISTENCY; RUN fsck.jrx"
+				" MANUALLY (without -a or -p)\n");
+		if (fixes & (1u << JRX_FIX_JOURNAL)) {
+			jrx_diag_clear();
+			ret = recover_past_gap(a, o, &lo, res);
+			if (ret) {
+				res->error = ret;
+				res->exit_code |= 8;
+			}
+		}
 	}
 	if (!ret && !view && !o->read_only && (res->exit_code & 4))
 		ret = repair(a, &lo, res);

@@ -221,7 +221,9 @@ int jrx_jindex_build(struct jrx_jindex *ix, const struct jrx_sb *sb,
 					" replay range is %" PRIu64 "..%" PRIu64
 					" (newest jset on %s offset %" PRIu64 ")"
 					" and no valid copy of seq %" PRIu64
-					" was found", expect, ix->last_seq,
+					" was found (fsck.jrx -y replays past"
+					" it, losing its transactions)", expect,
+					ix->last_seq,
 					ix->max_seq,
 					jrx_journal_scan_dev(s, newest->dev),
 					newest->offset, expect);

@@ -65,7 +65,7 @@ static int read_journal(struct jrx_array *a, const struct jrx_recover_opts *o,
 	ret = jrx_journal_read_sink(a, io, o->full_scan ? JRX_JSCAN_FULL : 0,
 				    scan, sink);
 	if (!ret)
-		ret = jrx_jindex_build(ix, &a->sb, scan, NULL, NULL);
+		ret = jrx_recover_index(ix, a, scan, o, r);
 	if (ret && ret != -ENOMEM && scan->mode == JRX_SCAN_BISECT) {
 		snprintf(why, sizeof(why), "the jsets the bisect found do not"
 			 " form the replay range (%s)", jrx_diag());
@@ -79,7 +79,7 @@ static int read_journal(struct jrx_array *a, const struct jrx_recover_opts *o,
 		ret = jrx_journal_read_sink(a, io, JRX_JSCAN_FULL, scan, sink);
 		if (!ret) {
 			snprintf(scan->why_full, sizeof(scan->why_full), "%s", why);
-			ret = jrx_jindex_build(ix, &a->sb, scan, NULL, NULL);
+			ret = jrx_recover_index(ix, a, scan, o, r);
 		}
 	}
 	scan->bytes_read += bytes;

@@ -5,6 +5,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 #include "recover_int.h"
 #include "jrx/errors.h"
 #include "../util/diag.h"
@@ -78,6 +79,63 @@ int jrx_recover_start(struct jrx_array *a, const struct jrx_recover_opts *o,
 				" the seqs past the crash", a->devs[0].path,
 				JRX_SB_MAX_BLACKLIST);
 	return 0;
+}
+
+struct gap_ctx {
+	struct jrx_report *r;
+	bool other;			/* a problem allow_missing does not cover */
+};
+
+static void on_gap(void *ctx, const struct jrx_jindex_problem *p)
+{
+	struct gap_ctx *g = ctx;
+	struct jrx_report *r = g->r;
+	size_t len = strlen(r->missing_runs);
+	char run[48];
+
+	if (p->kind != JRX_JIX_SEQ_MISSING) {
+		g->other = true;
+		return;
+	}
+	if (p->seq == p->seq_end)
+		snprintf(run, sizeof(run), "%s%" PRIu64, len ? ", " : "", p->seq);
+	else
+		snprintf(run, sizeof(run), "%s%" PRIu64 "..%" PRIu64,
+			 len ? ", " : "", p->seq, p->seq_end);
+	/* the list is for people: it ends with "..." when it is full */
+	if (len + strlen(run) + 4 < sizeof(r->missing_runs))
+		memcpy(r->missing_runs + len, run, strlen(run) + 1);
+	else if (len + 4 <= sizeof(r->missing_runs) &&
+		 strcmp(r->missing_runs + len - 3, "..."))
+		memcpy(r->missing_runs + len, "...", 4);
+}
+
+int jrx_recover_index(struct jrx_jindex *ix, const struct jrx_array *a,
+		      const struct jrx_journal_scan *s,
+		      const struct jrx_recover_opts *o, struct jrx_report *r)
+{
+	struct gap_ctx g = { .r = r };
+	int ret;
+
+	r->seqs_missing = 0;
+	r->missing_runs[0] = 0;
+	if (!o || !o->allow_missing)
+		return jrx_jindex_build(ix, &a->sb, s, NULL, NULL);
+	ret = jrx_jindex_build(ix, &a->sb, s, on_gap, &g);
+	if (!ret && g.other) {
+		/* built again without going on: its error, as without */
+		jrx_jindex_free(ix);
+		ret = jrx_jindex_build(ix, &a->sb, s, NULL, NULL);
+		if (!ret) {
+			jrx_jindex_free(ix);
+			ret = jrx_fail(-JRX_ERR_JOURNAL_REPLICAS_DIFFER, "%s:"
+				       " the journal index refuses the array",
+				       a->devs[0].path);
+		}
+	}
+	if (!ret)
+		r->seqs_missing = ix->missing;
+	return ret;
 }
 
 uint64_t jrx_recover_note_index(struct jrx_report *r, const struct jrx_array *a,

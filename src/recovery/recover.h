@@ -40,6 +40,11 @@ struct jrx_recover_opts {
 				   with members missing while the journal's
 				   replicas cover them (JRX_OPEN_DEGRADED) */
 	enum jrx_stop stop_after; /* dry runs only */
+	/* replay past seqs of the replay range that no valid jset holds
+	 * (fsck -y's repair of JOURNAL_SEQ_MISSING): their transactions are
+	 * lost, counted in the report (journal.seqs_missing); copies of a
+	 * seq that differ still refuse.  Default false: refused */
+	bool allow_missing;
 	/* accelerated recovery */
 	enum jrx_io_backend io;	/* journal read backend (default auto) */
 	unsigned threads;	/* workers of every stage; 0: online cores */

@@ -20,6 +20,16 @@
 int  jrx_recover_start(struct jrx_array *a, const struct jrx_recover_opts *o,
 		       struct jrx_report *r, struct jrx_fs *view);
 
+/*
+ * The journal index a recovery replays (jrx_jindex_build): with
+ * o->allow_missing, seqs of the replay range that no valid jset holds are
+ * skipped, counted and listed in the report; anything else the build
+ * refuses (copies that differ) is refused as without it.
+ */
+int  jrx_recover_index(struct jrx_jindex *ix, const struct jrx_array *a,
+		       const struct jrx_journal_scan *s,
+		       const struct jrx_recover_opts *o, struct jrx_report *r);
+
 /* The index and scan numbers into the report; returns the max_seq to use. */
 uint64_t jrx_recover_note_index(struct jrx_report *r, const struct jrx_array *a,
 				const struct jrx_jindex *ix,

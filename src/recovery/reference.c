@@ -249,7 +249,7 @@ int jrx_recover_reference(struct jrx_array *a, const struct jrx_recover_opts *o,
 	t = jrx_phase_begin(r, JRX_PHASE_JOURNAL_READ);
 	ret = jrx_journal_read_seq(a, &scan, JRX_SCAN_KEEP);
 	if (!ret)
-		ret = jrx_jindex_build(&ix, &a->sb, &scan, NULL, NULL);
+		ret = jrx_recover_index(&ix, a, &scan, o, r);
 	r->bytes_read = scan.bytes_read;
 	r->buckets_read = scan.buckets_read;
 	jrx_phase_end(r, JRX_PHASE_JOURNAL_READ, t);

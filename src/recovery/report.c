@@ -130,6 +130,10 @@ void jrx_report_print_text(const struct jrx_report *r, FILE *f)
 		" blacklisted, %" PRIu64 " bad jset(s) ended a bucket)\n",
 		r->bytes_read, r->jsets, r->seq_first, r->seq_last,
 		r->jset_copies, r->blacklisted, r->bad_jsets);
+	if (r->seqs_missing)
+		fprintf(f, "  journal: replayed past %" PRIu64 " missing seqs"
+			" (%s): their transactions are lost\n", r->seqs_missing,
+			r->missing_runs);
 	fprintf(f, "  keys: %" PRIu64 " read, %" PRIu64 " after dedup (%"
 		PRIu64 " interior, %" PRIu64 " alloc, %" PRIu64 " accounting"
 		" deltas, %" PRIu64 " of them already applied)\n",
@@ -236,9 +240,11 @@ void jrx_report_print_json(const struct jrx_report *r, FILE *f)
 	fprintf(f, "\"journal\":{\"bytes_read\":%" PRIu64 ",\"buckets_read\":%"
 		PRIu64 ",\"jsets\":%" PRIu64 ",\"jset_copies\":%" PRIu64
 		",\"bad_jsets\":%" PRIu64 ",\"blacklisted\":%" PRIu64
+		",\"seqs_missing\":%" PRIu64
 		",\"seq_first\":%" PRIu64 ",\"seq_last\":%" PRIu64 "},",
 		r->bytes_read, r->buckets_read, r->jsets, r->jset_copies,
-		r->bad_jsets, r->blacklisted, r->seq_first, r->seq_last);
+		r->bad_jsets, r->blacklisted, r->seqs_missing, r->seq_first,
+		r->seq_last);
 	fprintf(f, "\"keys\":{\"read\":%" PRIu64 ",\"after_dedup\":%" PRIu64
 		",\"interior\":%" PRIu64 ",\"alloc\":%" PRIu64 ",\"accounting\":%"
 		PRIu64 ",\"accounting_skipped\":%" PRIu64 "},",

@@ -62,6 +62,8 @@ struct jrx_report {
 	uint64_t bad_jsets;		/* torn or corrupt: ended a bucket */
 	uint64_t seq_first, seq_last;	/* replay range */
 	uint64_t blacklisted;		/* seqs skipped in the range */
+	uint64_t seqs_missing;		/* allow_missing: seqs no jset held */
+	char	 missing_runs[160];	/* those seqs as runs "a..b, c" */
 	/* keys */
 	uint64_t keys_read;
 	uint64_t keys_after_dedup;
