@@ -323,14 +323,15 @@ int th_format(const char *const *paths, unsigned n, const struct th_geom *g)
 	return jrx_format(paths, n, &o);
 }
 
+const struct th_geom th_small_geom = {
+	.size = 64ull << 20, .bucket_size = 128u << 10,
+	.node_size = 16u << 10, .replicas = 2, .journal_size = 1u << 20,
+};
+
 void th_small_loaded_array(const struct th_dir *dir, char p[2][256],
 			   const char *paths[2], uint64_t ops,
 			   const char *oracle)
 {
-	struct th_geom g = {
-		.size = 64ull << 20, .bucket_size = 128u << 10,
-		.node_size = 16u << 10, .replicas = 2, .journal_size = 1u << 20,
-	};
 	struct jrx_load_opts o;
 	struct jrx_load_result r;
 	struct jrx_array a;
@@ -339,7 +340,7 @@ void th_small_loaded_array(const struct th_dir *dir, char p[2][256],
 	th_path(p[1], dir, "d1");
 	paths[0] = p[0];
 	paths[1] = p[1];
-	assert_jrx_ok(th_format(paths, 2, &g));
+	assert_jrx_ok(th_format(paths, 2, &th_small_geom));
 	jrx_load_opts_default(&o);
 	o.ops = ops;
 	o.seed = 42;

@@ -130,6 +130,10 @@ struct th_geom {
 	bool	 force;		/* format over an existing array */
 };
 
+/* fsck's test geometry: 64 MiB devices, 128 KiB buckets, 16 KiB nodes,
+ * 2 journal replicas, a 1 MiB journal. */
+extern const struct th_geom th_small_geom;
+
 /* jrx_format with the given geometry; returns its result. */
 int th_format(const char *const *paths, unsigned n, const struct th_geom *g);
 

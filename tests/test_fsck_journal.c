@@ -36,10 +36,6 @@ struct env {
 static int setup(void **state)
 {
 	static struct env e;
-	struct th_geom g = {
-		.size = 64ull << 20, .bucket_size = 128u << 10,
-		.node_size = 16u << 10, .replicas = 2, .journal_size = 1u << 20,
-	};
 	struct jrx_load_opts o;
 	struct jrx_load_result lr;
 	struct jrx_array a;
@@ -54,7 +50,7 @@ static int setup(void **state)
 		e.paths[i] = e.p[i];
 		e.ref[i] = e.r[i];
 	}
-	assert_jrx_ok(th_format(e.paths, 2, &g));
+	assert_jrx_ok(th_format(e.paths, 2, &th_small_geom));
 	jrx_load_opts_default(&o);
 	o.ops = 3000;
 	o.seed = 44;
