@@ -463,6 +463,87 @@ static void test_alloc_mismatch(void **state)
 			"an alloc key one sector off");
 }
 
+/* A key put into btree through the store (committed, clean shutdown). */
+static void put_key(struct env *e, unsigned btree, const struct jrx_bkey *k)
+{
+	struct jrx_array a;
+	struct jrx_fs fs;
+
+	th_open_rw(e->paths, &a, &fs);
+	assert_jrx_ok(jrx_fs_update(&fs, btree, k));
+	th_close_rw(&a, &fs);
+}
+
+/* An alloc key past device 0's last bucket: PREEN_OK, the rebuild drops it. */
+static void test_alloc_key_outside(void **state)
+{
+	struct env *e = *state;
+	uint64_t buf[TH_KEY_WORDS];
+	struct jrx_fsck_result res;
+	struct jrx_array a;
+	uint64_t nb;
+
+	assert_jrx_ok(jrx_array_open(&a, e->paths, 2, JRX_OPEN_RDONLY));
+	nb = a.sb.members[0].nbuckets;
+	jrx_array_close(&a);
+	put_key(e, JRX_BTREE_ALLOC, th_key_alloc(buf, jrx_bpos(0, nb + 3, 0), 1,
+						    0, JRX_DATA_FREE));
+	assert_int_equal(run_fsck(e, true, &res, NULL, false), 4);
+	expect_problem(&res, JRX_PR_ALLOC_KEY_OUTSIDE, 1);
+	assert_int_equal(first_seen(JRX_PR_ALLOC_KEY_OUTSIDE)->c.pos.offset,
+			 nb + 3);
+	expect_repaired(e, JRX_REPAIR_PREEN, 1u << JRX_FIX_REBUILD_ALLOC,
+			"an alloc key past the last bucket");
+}
+
+/* An accounting key of no known counter: PREEN_OK, the rebuild drops it. */
+static void test_accounting_unknown(void **state)
+{
+	struct env *e = *state;
+	uint64_t buf[TH_KEY_WORDS];
+	struct jrx_fsck_result res;
+
+	put_key(e, JRX_BTREE_ACCOUNTING,
+		th_key_accounting(buf, jrx_bpos(99, 7, 0), 0, 1, 2));
+	assert_int_equal(run_fsck(e, true, &res, NULL, false), 4);
+	expect_problem(&res, JRX_PR_ACCOUNTING_UNKNOWN, 1);
+	assert_int_equal(first_seen(JRX_PR_ACCOUNTING_UNKNOWN)->c.pos.inode, 99);
+	expect_repaired(e, JRX_REPAIR_PREEN, 1u << JRX_FIX_REBUILD_ALLOC,
+			"an accounting key of no counter");
+}
+
+/*
+ * The inodes counter's key with a version past the clean superblock's
+ * journal_seq (a later replay would skip deltas): not PREEN_OK; -y
+ * rebuilds accounting with version 0.
+ */
+static void test_accounting_version(void **state)
+{
+	struct env *e = *state;
+	uint64_t buf[TH_KEY_WORDS];
+	const struct jrx_bkey *old;
+	struct jrx_fsck_result res;
+	struct jrx_array a;
+	struct jrx_fs fs;
+
+	th_open_rw(e->paths, &a, &fs);
+	assert_jrx_ok(jrx_btree_lookup(&fs, JRX_BTREE_ACCOUNTING,
+				       jrx_bpos(JRX_ACCT_INODES, 0, 0), &old));
+	assert_non_null(old);
+	memcpy(buf, old, jrx_bkey_bytes(old));
+	((struct jrx_bkey *)buf)->version = a.sb.journal_seq + 1000;
+	assert_jrx_ok(jrx_fs_update(&fs, JRX_BTREE_ACCOUNTING,
+				    (struct jrx_bkey *)buf));
+	th_close_rw(&a, &fs);
+	assert_int_equal(run_fsck(e, true, &res, NULL, false), 4);
+	expect_problem(&res, JRX_PR_ACCOUNTING_VERSION, 1);
+	assert_int_equal(run_fsck_mode(e, false, JRX_REPAIR_PREEN, &res, NULL,
+				       false), 4);
+	assert_int_equal(res.repaired, 0);
+	expect_repaired(e, JRX_REPAIR_ALL, 1u << JRX_FIX_REBUILD_ALLOC,
+			"an accounting version past the journal");
+}
+
 static void test_dirent_dangling(void **state)
 {
 	struct env *e = *state;
@@ -1305,6 +1386,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_repair_crash, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_alloc_mismatch, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_alloc_key_outside, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_accounting_unknown, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_accounting_version, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_dirent_dangling, setup,
 						teardown),
