@@ -28,7 +28,7 @@
 
 struct env {
 	struct th_dir dir;
-	char p[2][256], r[2][256];
+	char p[2][256], r[2][272];
 	const char *paths[2], *ref[2];
 	uint64_t victim;
 };
@@ -154,6 +154,39 @@ static void test_gap_repaired(void **state)
 	free(got);
 }
 
+/* With --json, the one object's "repairs" has the journal's line and
+ * those of the rounds after it. */
+static void test_gap_repair_json(void **state)
+{
+	struct env *e = *state;
+	struct jrx_fsck_result res;
+	struct jrx_fsck_opts o;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out;
+
+	if (!e->victim)
+		skip();
+	out = open_memstream(&text, &len);
+	assert_non_null(out);
+	jrx_fsck_opts_default(&o);
+	o.repair = JRX_REPAIR_ALL;
+	o.json = true;
+	o.out = out;
+	assert_jrx_ok(jrx_fsck_run(e->paths, 2, &o, &res));
+	fclose(out);
+	if (getenv("TEST_FSCK_SHOW"))
+		fputs(text, stderr);
+	assert_int_equal(res.exit_code, 1);
+	assert_true(res.repaired & (1u << JRX_FIX_JOURNAL));
+	assert_contains(text, "\"repairs\": [");
+	assert_contains(text, "repaired: journal: recovered past 1 missing seqs");
+	assert_contains(text, "repaired: alloc and accounting btrees rebuilt");
+	/* one object: the first check's was dropped */
+	assert_null(strstr(strstr(text, "\"state\"") + 1, "\"state\""));
+	free(text);
+}
+
 /*
  * fsck -y killed after write n (injected), for n spread over all its
  * writes: the next fsck -y finishes the recovery (exit 1) or finds it
@@ -204,6 +237,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 		T(test_gap_repaired),
+		T(test_gap_repair_json),
 		T(test_gap_repair_crash),
 #undef T
 	};

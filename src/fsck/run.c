@@ -96,6 +96,9 @@ static int repair(struct jrx_array *a, struct jrx_fsck_opts *lo,
 	if (log) {
 		rep.json = false;
 		rep.out = log;
+		/* the journal repair's line, said before these rounds */
+		if (lo->repairs)
+			fprintf(log, "%s\n", lo->repairs);
 	}
 
 	if (unexpected && lo->out && !lo->json)
@@ -167,14 +170,14 @@ static int repair(struct jrx_array *a, struct jrx_fsck_opts *lo,
  * an operational error.
  */
 static int recover_past_gap(struct jrx_array *a, const struct jrx_fsck_opts *o,
-			    struct jrx_fsck_opts *lo, struct jrx_fsck_result *res)
+			    struct jrx_fsck_opts *lo, struct jrx_fsck_result *res,
+			    char *line, size_t len)
 {
 	struct jrx_recover_opts ro = { .memory_limit = o->memory_limit,
 				       .scratch_dir = o->scratch_dir,
 				       .threads = o->threads,
 				       .allow_missing = true };
 	struct jrx_report r;
-	char line[320];
 	int ret;
 
 	jrx_report_init(&r, "accelerated");
@@ -184,15 +187,16 @@ static int recover_past_gap(struct jrx_array *a, const struct jrx_fsck_opts *o,
 			       " recovery", a->devs[0].path);
 	if (ret)
 		return ret;
-	snprintf(line, sizeof(line), "repaired: journal: recovered past %"
+	snprintf(line, len, "repaired: journal: recovered past %"
 		 PRIu64 " missing seqs (%s); their transactions are lost",
 		 r.seqs_missing, r.missing_runs);
 	if (o->out && !o->json)
 		fprintf(o->out, "%s\n", line);
+	/* with json, in the re-check's "repairs" and in those of the
+	 * rounds that may follow (repair()) */
 	lo->repairs = o->json ? line : NULL;
 	lo->state = "repaired";
 	ret = fsck_check(a, NULL, lo, res, 0, NULL);
-	lo->repairs = NULL;
 	res->repaired = 1u << JRX_FIX_JOURNAL;
 	return ret;
 }
@@ -204,8 +208,9 @@ int jrx_fsck_run(const char *const *paths, unsigned n,
 	struct jrx_fsck_opts lo = *o;
 	struct jrx_fs *view = NULL;
 	const char *state = "clean";
-	char why[512] = "", *held_text = NULL;
-	size_t held_len = 0;
+	char why[512] = "", *held_text = NULL, gap_line[320] = "";
+	char *gap_text = NULL;	/* with json: the re-check after the gap */
+	size_t held_len = 0, gap_len = 0;
 	FILE *held = NULL;
 	int ret, view_err = 0;
 
@@ -297,8 +302,20 @@ int jrx_fsck_run(const char *const *paths, unsigned n,
 			fprintf(o->out, "UNEXPECTED INCONSISTENCY; RUN fsck.jrx"
 				" MANUALLY (without -a or -p)\n");
 		if (fixes & (1u << JRX_FIX_JOURNAL)) {
+			/* JSON is one object: this re-check's is held back,
+			 * and dropped if a repair round's replaces it */
+			FILE *gh = lo.json && lo.out ?
+				open_memstream(&gap_text, &gap_len) : NULL;
+
+			if (gh)
+				lo.out = gh;
 			jrx_diag_clear();
-			ret = recover_past_gap(a, o, &lo, res);
+			ret = recover_past_gap(a, o, &lo, res, gap_line,
+					       sizeof(gap_line));
+			if (gh) {
+				fclose(gh);
+				lo.out = o->out;
+			}
 			if (ret) {
 				res->error = ret;
 				res->exit_code |= 8;
@@ -309,7 +326,10 @@ int jrx_fsck_run(const char *const *paths, unsigned n,
 		ret = repair(a, &lo, res);
 	if (held_text && !res->repaired)
 		fputs(held_text, o->out);
+	if (gap_text && !(res->repaired & ~(1u << JRX_FIX_JOURNAL)))
+		fputs(gap_text, o->out);
 	free(held_text);
+	free(gap_text);
 	if (view) {
 		jrx_fs_abandon(view);
 		free(view);
