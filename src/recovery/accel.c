@@ -14,7 +14,8 @@
  * If the journal the bisect found does not hold together (a seq of the
  * replay range missing), everything is read again in a full scan before
  * an error is reported: a bisect must never make a recovery fail that a
- * full read would let succeed.
+ * full read would let succeed.  With allow_missing (recover.h) the same
+ * holds for a gap: only a full read may replay past one.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -66,9 +67,13 @@ static int read_journal(struct jrx_array *a, const struct jrx_recover_opts *o,
 				    scan, sink);
 	if (!ret)
 		ret = jrx_recover_index(ix, a, scan, o, r);
-	if (ret && ret != -ENOMEM && scan->mode == JRX_SCAN_BISECT) {
+	/* with allow_missing a gap is no error, but a bisect's gap may be
+	 * jsets it did not read: only a full read may replay past one */
+	if ((ret || ix->missing) && ret != -ENOMEM &&
+	    scan->mode == JRX_SCAN_BISECT) {
 		snprintf(why, sizeof(why), "the jsets the bisect found do not"
-			 " form the replay range (%s)", jrx_diag());
+			 " form the replay range (%s)", ret ? jrx_diag() :
+			 "seqs missing");
 		bytes = scan->bytes_read;
 		buckets = scan->buckets_read;
 		probes = scan->probes;
