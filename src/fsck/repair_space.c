@@ -29,8 +29,8 @@
  * of a damaged array are wrong anyway; the buckets that the btrees
  * reference but the alloc btree calls free are held from the allocator
  * (JRX_BUCKET_HELD), so neither a copy nor a node the store writes back
- * lands on live sectors, and run.c's next round rebuilds alloc and accounting from
- * the references this repair left.
+ * lands on live sectors, and run.c's next round rebuilds alloc and
+ * accounting from the references this repair left.
  *
  * Crash safety: a moved extent's data is written and synced before the
  * transaction that points the extent at it; killed before that commit,
@@ -96,7 +96,8 @@ struct sp_round {
 
 /* ------------------------------------------------------------ the check */
 
-static void collect(void *ctx, enum jrx_pr_code code, const struct jrx_pr_ctx *c)
+static void collect(void *ctx, enum jrx_pr_code code,
+		    const struct jrx_pr_ctx *c)
 {
 	const struct jrx_problem_desc *d = &jrx_problem_table[code];
 	const struct fsck_space_fix *fix = c->fix;
@@ -344,7 +345,8 @@ static int copy_data(struct sp_round *r, uint32_t dev, uint64_t from,
  * -JRX_ERR_NO_SPACE and nothing changed (the sectors taken are given
  * back).
  */
-static int move(struct sp_round *r, const struct fsck_space_ref *ref, bool *moved)
+static int move(struct sp_round *r, const struct fsck_space_ref *ref,
+		bool *moved)
 {
 	uint64_t buf[JRX_KEY_MAX_U64S];
 	struct jrx_bkey *k = (struct jrx_bkey *)buf;

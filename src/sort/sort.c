@@ -29,9 +29,9 @@
  * with 2-word keys; 20 measured at 120 M keys, K = 8, where unchunked took
  * 32: issue 17's goal is journal bytes + 24).  The price is a K-way merge
  * instead of a 2-way one and an output faulted in as it fills (1.1 s
- * against 0.3 s of merge at 120 M keys).  Plus a few bytes per jset.  The runs are freed as soon as the
- * merge is done.  The big buffers are advised to transparent huge pages
- * (mem_alloc_big).
+ * against 0.3 s of merge at 120 M keys).  Plus a few bytes per jset.  The
+ * runs are freed as soon as the merge is done.  The big buffers are
+ * advised to transparent huge pages (mem_alloc_big).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -393,8 +393,8 @@ static int merge(struct sort_ctx *c, const struct jrx_sort_opts *o,
 	size_t in = 0, out = 0, *bnd_r = NULL;
 	int ret;
 
-	/* chunked runs: sub-ranges of about SUBRANGE_BYTES, so the pages
-	 * given back follow the merge closely */
+	/* chunked runs: sub-ranges of about an eighth of a chunk, so the
+	 * pages given back follow the merge closely */
 	c->S = 1;
 	if (c->C > 1) {
 		size_t per = c->runs_bytes / R / (c->chunk_bytes / 8 + 1) + 1;
