@@ -100,6 +100,9 @@ struct jrx_fsck {
 	uint8_t			 defer_btree;	/* the btree being walked */
 	struct fsck_later	*later;
 	size_t			 nr_later, cap_later;
+	/* pass 4, when set (the space repair's): a bit per bucket of each
+	 * device that a node or an extent in the data buckets touches */
+	uint64_t *const		*refd;
 };
 
 /* A problem held back: its pass, the btree walked when it was found. */

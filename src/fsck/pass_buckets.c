@@ -214,6 +214,18 @@ static int where(const struct fsck_space *s, uint32_t dev, uint64_t sector,
 	return (sector + len - 1) >> s->shift != *b ? AT_CROSSES : AT_DATA;
 }
 
+/* f->refd: the buckets [sector, sector + len) of dev touches (where()
+ * said it starts in a data bucket and ends on the device). */
+static void note_refd(const struct fsck_space *s, uint32_t dev,
+		      uint64_t sector, uint64_t len)
+{
+	uint64_t *v = s->f->refd[dev];
+	uint64_t last = (sector + (len ? len - 1 : 0)) >> s->shift;
+
+	for (uint64_t b = sector >> s->shift; b <= last; b++)
+		v[b / 64] |= 1ull << (b % 64);
+}
+
 /* The problem where() found, reported with c (what the range is) and,
  * for the space repair, ref (the range itself). */
 static void misplaced(struct fsck_space *s, int at, const struct fsck_space_ref *ref,
@@ -271,6 +283,8 @@ int fsck_space_ptr(void *ctx, const struct fsck_ptr *p)
 		if (at == AT_OUTSIDE)
 			return 0;
 	}
+	if (s->f->refd)
+		note_refd(s, p->dev, p->sector, sectors);
 	s->u[p->dev][b].btree_sectors += sectors;
 	mark(s, p->dev, p->sector, sectors);
 	return 0;
@@ -314,6 +328,8 @@ static int on_extent(struct fsck_space *s, const struct jrx_bkey *k)
 		if (at == AT_OUTSIDE)
 			return 0;
 	}
+	if (s->f->refd)
+		note_refd(s, e->dev, e->sector, k->size);
 	u = &s->u[e->dev][b];
 	u->user_sectors += k->size;
 	if (!(u->flags & U_HAVE_GEN)) {

@@ -40,8 +40,8 @@
  * what is left, and this repair finishes it.  A second fsck finds nothing
  * and writes nothing.
  *
- * Memory: the instances (about 100 bytes each) and, when data moves, a
- * bit per bucket and a 1 MiB copy buffer.  Owner: the thread running
+ * Memory: the instances (about 100 bytes each), a bit per bucket and,
+ * when data moves, a 1 MiB copy buffer.  Owner: the thread running
  * fsck.
  */
 #include <errno.h>
@@ -84,7 +84,7 @@ struct sp_round {
 	/* a bit per bucket the btrees reference (held from the allocator) */
 	uint64_t	*refd[JRX_MAX_DEVICES];
 	struct jrx_array *a;
-	uint32_t	 bucket_sectors, node_sectors;
+	uint32_t	 bucket_sectors;
 	struct jrx_fs	*fs;
 	void		*buf;		/* SP_COPY_BYTES, aligned */
 	struct sp_stats	*st;
@@ -132,51 +132,9 @@ static void collect(void *ctx, enum jrx_pr_code code,
 	r->v[r->nr++] = (struct sp_item){ .code = code, .fix = *fix };
 }
 
-/* A bucket of [sector, sector + len) of dev referenced (inside the device). */
-static void refd_mark(struct sp_round *r, uint32_t dev, uint64_t sector,
-		      uint64_t len)
+/* A bit per bucket of each device, for pass 4 to set (f->refd). */
+static int alloc_refd(struct sp_round *r)
 {
-	uint64_t nb, b0, b1;
-
-	if (dev >= r->a->nr_devs || !r->refd[dev] || !len)
-		return;
-	nb = r->a->sb.members[dev].nbuckets;
-	b0 = sector / r->bucket_sectors;
-	b1 = (sector + len - 1) / r->bucket_sectors;
-	if (b1 < b0)		/* wrapped: from disk */
-		b1 = nb - 1;
-	for (uint64_t b = b0; b <= b1 && b < nb; b++)
-		r->refd[dev][b / 64] |= 1ull << (b % 64);
-}
-
-static int refd_ptr(void *ctx, const struct fsck_ptr *p)
-{
-	struct sp_round *r = ctx;
-
-	if (p->dev < r->a->nr_devs)
-		refd_mark(r, p->dev, p->sector, r->node_sectors);
-	return 0;
-}
-
-static int refd_key(void *ctx, const struct fsck_ptr *leaf,
-		    const struct jrx_bkey *k)
-{
-	const struct jrx_extent_val *e = jrx_bkey_val(k);
-	struct sp_round *r = ctx;
-
-	(void)leaf;
-	if (k->type == JRX_KEY_EXTENT && e->dev < r->a->nr_devs)
-		refd_mark(r, e->dev, e->sector, k->size);
-	return 0;
-}
-
-/* Every bucket the btrees reference, nodes and extents: held from the
- * store's allocator (the alloc keys may call some of them free), which
- * places moved data and, at write-back, moved nodes. */
-static int collect_refs(struct jrx_fsck *f, struct sp_round *r)
-{
-	int ret = 0;
-
 	for (unsigned d = 0; d < r->a->nr_devs; d++) {
 		uint64_t nb = r->a->sb.members[d].nbuckets;
 
@@ -186,17 +144,7 @@ static int collect_refs(struct jrx_fsck *f, struct sp_round *r)
 					" bucket map of %s: %" PRIu64 " buckets",
 					r->a->devs[d].path, nb);
 	}
-	for (unsigned id = 0; !ret && id < JRX_BTREE_NR; id++) {
-		struct fsck_walk w = {
-			.btree_id = id, .leaves = id == JRX_BTREE_EXTENTS,
-			.ptr = refd_ptr,
-			.key = id == JRX_BTREE_EXTENTS ? refd_key : NULL,
-			.ctx = r,
-		};
-
-		ret = fsck_walk(f, &w);
-	}
-	return ret;
+	return 0;
 }
 
 static int cmp_u64(const void *x, const void *y)
@@ -206,16 +154,19 @@ static int cmp_u64(const void *x, const void *y)
 	return a < b ? -1 : a > b;
 }
 
+/* Pass 4, its instances into r and, as it walks, every bucket the
+ * btrees reference (held from the store's allocator, which the alloc
+ * keys may call free: it places moved data and, at write-back, nodes). */
 static int sp_run(struct jrx_fsck *f, void *ctx)
 {
 	struct sp_round *r = ctx;
-	int ret = fsck_pass_buckets(f);
+	int ret = alloc_refd(r);
 
+	f->refd = r->refd;
+	if (!ret)
+		ret = fsck_pass_buckets(f);
 	if (!ret && r->nomem)
 		ret = -ENOMEM;	/* jrx_diag() says what */
-	r->node_sectors = f->node_size / JRX_SECTOR_SIZE;
-	if (!ret && (r->nr || r->nr_mixed) && !r->force)
-		ret = collect_refs(f, r);
 	if (!ret && r->nr_mixed > 1)
 		qsort(r->mixed, r->nr_mixed, sizeof(*r->mixed), cmp_u64);
 	return ret;
