@@ -26,6 +26,7 @@
 #include "util/prng.h"
 #include "btree/fs.h"
 #include "workload/verify.h"
+#include "recovery/recover.h"
 #include "journal/jread.h"
 #include "format/jset.h"
 
@@ -637,6 +638,19 @@ uint64_t th_lose_jset(const char *const *paths)
 	jrx_journal_scan_free(&scan);
 	jrx_array_close(&a);
 	return victim;
+}
+
+int th_recover(const char *const *paths, const struct jrx_recover_opts *o,
+	       struct jrx_report *r)
+{
+	struct jrx_array a;
+	int ret;
+
+	assert_jrx_ok(jrx_array_open(&a, paths, 2, o->dry_run ? JRX_OPEN_RDONLY : 0));
+	jrx_report_init(r, o->reference ? "reference" : "accelerated");
+	ret = jrx_recover(&a, o, r, NULL);
+	jrx_array_close(&a);
+	return ret;
 }
 
 void th_open_rw(const char *const *paths, struct jrx_array *a,

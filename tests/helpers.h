@@ -176,6 +176,13 @@ uint64_t th_lose_jset(const char *const *paths);
 /* A byte of path at off flipped (xor 0x5a). */
 void th_flip_byte(const char *path, uint64_t off);
 
+/* Recover the 2-device array at paths with o (in this process); the
+ * recovery's result (r filled). */
+struct jrx_recover_opts;
+struct jrx_report;
+int th_recover(const char *const *paths, const struct jrx_recover_opts *o,
+	       struct jrx_report *r);
+
 /* The clean 2-device array at paths opened for writing through the store
  * (update, then th_close_rw: commit and clean shutdown). */
 struct jrx_fs;

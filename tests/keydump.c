@@ -77,6 +77,7 @@ char *dump_text(const char *const *paths)
 	char *text;
 
 	assert_jrx_ok(jrx_array_open(&a, paths, 2, JRX_OPEN_RDONLY));
+	assert_true(a.sb.flags & JRX_SB_CLEAN);
 	assert_jrx_ok(jrx_fs_open(&fs, &a, JRX_FS_RDONLY));
 	text = dump_fs_text(&fs);
 	jrx_fs_abandon(&fs);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "replay_env.h"
+#include "keydump.h"
 #include "btree/fs.h"
 #include "io/copy.h"
 
@@ -57,69 +58,6 @@ void re_make_geom(struct env *e, const struct jrx_synth_opts *so,
 		re_copy_sparse(e->ref[i], e->acc[i]);
 }
 
-int re_recover(const char *const *paths, const struct jrx_recover_opts *o,
-		   struct jrx_report *r)
-{
-	struct jrx_array a;
-	int ret;
-
-	assert_jrx_ok(jrx_array_open(&a, paths, 2, o->dry_run ? JRX_OPEN_RDONLY : 0));
-	jrx_report_init(r, o->reference ? "reference" : "accelerated");
-	ret = jrx_recover(&a, o, r, NULL);
-	jrx_array_close(&a);
-	return ret;
-}
-
-static int dump_key(void *ctx, unsigned btree_id, const struct jrx_bkey *k)
-{
-	char buf[1600];
-
-	jrx_bkey_to_text(buf, sizeof(buf), k);
-	fprintf(ctx, "%s %s\n", jrx_btree_name(btree_id), buf);
-	return 0;
-}
-
-/* Every btree of the (clean) array, as text. */
-char *re_dump(const char *const *paths)
-{
-	struct jrx_array a;
-	struct jrx_fs fs;
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-
-	assert_non_null(f);
-	assert_jrx_ok(jrx_array_open(&a, paths, 2, JRX_OPEN_RDONLY));
-	assert_true(a.sb.flags & JRX_SB_CLEAN);
-	assert_jrx_ok(jrx_fs_open(&fs, &a, JRX_FS_RDONLY));
-	for (unsigned b = 0; b < JRX_BTREE_NR; b++)
-		assert_jrx_ok(jrx_btree_walk(&fs, b, dump_key, f));
-	jrx_fs_abandon(&fs);
-	jrx_array_close(&a);
-	fclose(f);
-	return text;
-}
-
-void re_assert_same(const char *want, const char *got, const char *what)
-{
-	size_t line = 1;
-	const char *w = want, *g = got;
-
-	if (!strcmp(want, got))
-		return;
-	while (*w && *w == *g) {
-		if (*w == '\n') {
-			line++;
-			want = w + 1;
-			got = g + 1;
-		}
-		w++;
-		g++;
-	}
-	fail_msg("%s: dumps differ at line %zu:\n  reference:   %.150s\n"
-		 "  accelerated: %.150s", what, line, want, got);
-}
-
 /* Reference on one copy, accelerated (o) on the other: same end state. */
 void re_differential(struct env *e, struct jrx_recover_opts o,
 			 const char *what, struct jrx_report *r)
@@ -130,12 +68,12 @@ void re_differential(struct env *e, struct jrx_recover_opts o,
 
 	/* the accelerated first: a memory limit in o is relative to what
 	 * this process holds now */
-	assert_jrx_ok(re_recover(e->acc, &o, r));
-	assert_jrx_ok(re_recover(e->ref, &ref, &rr));
+	assert_jrx_ok(th_recover(e->acc, &o, r));
+	assert_jrx_ok(th_recover(e->ref, &ref, &rr));
 	assert_string_equal(r->result, "recovered");
-	want = re_dump(e->ref);
-	got = re_dump(e->acc);
-	re_assert_same(want, got, what);
+	want = dump_text(e->ref);
+	got = dump_text(e->acc);
+	expect_same_text(want, got, what);
 	th_assert_fsck_clean(e->acc, 2, what);
 	/* and the same node writes: the layout is a function of the keys */
 	if (rr.nodes_written != r->nodes_written ||
@@ -172,7 +110,7 @@ void re_crash_then_recover(struct env *e, const struct jrx_recover_opts *acc,
 		 label, (unsigned long long)at, (unsigned long long)writes,
 		 again->reference ? "the reference" : "accelerated");
 	jrx_recover_crash_after_writes(at);
-	ret = re_recover(e->acc, acc, &r);
+	ret = th_recover(e->acc, acc, &r);
 	jrx_recover_crash_after_writes(0);
 	if (at < writes)
 		assert_jrx_err(ret, -JRX_ERR_CRASHED);
@@ -180,12 +118,12 @@ void re_crash_then_recover(struct env *e, const struct jrx_recover_opts *acc,
 		struct jrx_recover_opts a2 = *again;
 
 		a2.memory_limit = e->again_limit();
-		assert_jrx_ok(re_recover(e->acc, &a2, &r));
+		assert_jrx_ok(th_recover(e->acc, &a2, &r));
 	} else {
-		assert_jrx_ok(re_recover(e->acc, again, &r));
+		assert_jrx_ok(th_recover(e->acc, again, &r));
 	}
-	got = re_dump(e->acc);
-	re_assert_same(want, got, what);
+	got = dump_text(e->acc);
+	expect_same_text(want, got, what);
 	th_assert_fsck_clean(e->acc, 2, what);
 	free(got);
 }

@@ -2,9 +2,9 @@
  * replay_env.h - what the tests that compare recoveries share
  * (test_replay.c, test_spill.c): an array made once by synth in the
  * reference's copy and copied byte for byte to the accelerated
- * recovery's, recoveries in-process, a text dump of every btree, and the
- * comparisons: reference against accelerated (dumps and node writes), and
- * a power cut at a random write followed by another recovery.
+ * recovery's, and the comparisons: reference against accelerated (dumps,
+ * keydump.h, and node writes), and a power cut at a random write followed
+ * by another recovery (in-process: th_recover).
  */
 #ifndef JRX_TEST_REPLAY_ENV_H
 #define JRX_TEST_REPLAY_ENV_H
@@ -36,13 +36,7 @@ void  re_copy_sparse(const char *src, const char *dst);
  * bytes in e->acc. */
 void  re_make_geom(struct env *e, const struct jrx_synth_opts *so,
 		   const struct th_geom *g);
-/* Recover the 2-device array at paths with o (in this process). */
-int   re_recover(const char *const *paths, const struct jrx_recover_opts *o,
-		 struct jrx_report *r);
-/* Every btree of the (clean) array, as text; the caller frees it. */
-char *re_dump(const char *const *paths);
-/* want and got must be equal; else fails naming the first differing line. */
-void  re_assert_same(const char *want, const char *got, const char *what);
+/* (Dumps and their comparison: keydump.h, dump_text, expect_same_text.) */
 /* Reference on e->ref, accelerated (o) on e->acc: the same dump, fsck
  * clean, and the same node writes. */
 void  re_differential(struct env *e, struct jrx_recover_opts o,

@@ -112,7 +112,6 @@ static char *reference_past_gap(struct env *e, const char *from)
 	struct jrx_recover_opts o = { .reference = true, .allow_missing = true };
 	struct jrx_fsck_result res;
 	struct jrx_report r;
-	struct jrx_array a;
 	char *text;
 
 	for (int i = 0; i < 2; i++) {
@@ -121,10 +120,7 @@ static char *reference_past_gap(struct env *e, const char *from)
 		snprintf(src, sizeof(src), "%s%s", e->p[i], from);
 		assert_jrx_ok(jrx_copy_sparse(src, e->r[i], NULL));
 	}
-	jrx_report_init(&r, "reference");
-	assert_jrx_ok(jrx_array_open(&a, e->ref, 2, 0));
-	assert_jrx_ok(jrx_recover(&a, &o, &r, NULL));
-	jrx_array_close(&a);
+	assert_jrx_ok(th_recover(e->ref, &o, &r));
 	assert_int_equal(r.seqs_missing, 1);
 	th_fsck(e->ref, false, JRX_REPAIR_ALL, &res, NULL);
 	assert_int_equal(th_fsck(e->ref, true, JRX_REPAIR_NONE, &res, NULL), 0);

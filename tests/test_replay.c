@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "replay_env.h"
+#include "keydump.h"
 #include "btree/fs.h"
 #include "fsck/fsck.h"
 #include "io/copy.h"
@@ -179,7 +180,7 @@ static void test_appends(void **state)
 				 (unsigned long long)r.bytes_read,
 				 (unsigned long long)r.bsets_appended,
 				 (unsigned long long)bound);
-		want = re_dump(e->acc);
+		want = dump_text(e->acc);
 
 		/* a crash at a random write of an appending recovery: the
 		 * reference's copy stays crashed, each round starts from it */
@@ -307,8 +308,8 @@ static void test_crash_during_accelerated(void **state)
 	/* a0, a1 stay as crashed; every round starts from a copy */
 	re_synth_opts(&so, 40000, JRX_SYNTH_ZIPF, 77);
 	make(e, &so);
-	assert_jrx_ok(re_recover(e->acc, &ref, &r));
-	want = re_dump(e->acc);
+	assert_jrx_ok(th_recover(e->acc, &ref, &r));
+	want = dump_text(e->acc);
 
 	for (unsigned round = 0; round < 8; round++) {
 		struct jrx_recover_opts acc = {
@@ -322,7 +323,7 @@ static void test_crash_during_accelerated(void **state)
 
 		for (unsigned i = 0; i < 2; i++)
 			re_copy_sparse(e->ref[i], e->acc[i]);
-		assert_jrx_ok(re_recover(e->acc, &dry, &r));
+		assert_jrx_ok(th_recover(e->acc, &dry, &r));
 		/* nodes, bsets appended, 2 sb copies x 2 devices */
 		snprintf(what, sizeof(what), "round %u", round);
 		re_crash_then_recover(e, &acc, &again, r.nodes_written +
@@ -333,7 +334,7 @@ static void test_crash_during_accelerated(void **state)
 		/* idempotent: the next recovery finds it clean, writes nothing */
 		for (unsigned i = 0; i < 2; i++)
 			th_file_state(e->acc[i], &before[i]);
-		assert_jrx_ok(re_recover(e->acc, &acc, &r));
+		assert_jrx_ok(th_recover(e->acc, &acc, &r));
 		assert_string_equal(r.result, "clean");
 		for (unsigned i = 0; i < 2; i++) {
 			th_file_state(e->acc[i], &after[i]);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <sys/wait.h>
 #include "replay_env.h"
+#include "keydump.h"
 #include "journal/jindex.h"
 #include "journal/jscan.h"
 #include "sort/spill.h"
@@ -224,13 +225,13 @@ static void test_shapes(void **state)
 		if (i == 0) {
 			/* and the unlimited recovery of the same journal */
 			struct jrx_recover_opts un = { .threads = 2 };
-			char *want = re_dump(e->ref), *got;
+			char *want = dump_text(e->ref), *got;
 
 			re_make_geom(e, &so, &geom);
-			assert_jrx_ok(re_recover(e->acc, &un, &r));
+			assert_jrx_ok(th_recover(e->acc, &un, &r));
 			assert_false(r.spilled);
-			got = re_dump(e->acc);
-			re_assert_same(want, got, "unlimited against reference");
+			got = dump_text(e->acc);
+			expect_same_text(want, got, "unlimited against reference");
 			free(want);
 			free(got);
 		}
@@ -257,15 +258,15 @@ static void test_crash_spilled(void **state)
 
 	re_synth_opts(&so, 1000000, JRX_SYNTH_HOT, 91);
 	re_make_geom(e, &so, &geom);
-	assert_jrx_ok(re_recover(e->acc, &ref, &r));
-	want = re_dump(e->acc);
+	assert_jrx_ok(th_recover(e->acc, &ref, &r));
+	want = dump_text(e->acc);
 	/* the writes of one spilled recovery: nodes, bsets, 2 x 2 sb copies */
 	{
 		struct jrx_recover_opts dry = { .dry_run = true, .threads = 2,
 						.memory_limit = small_limit(),
 						.scratch_dir = e->dir.path };
 
-		assert_jrx_ok(re_recover(e->ref, &dry, &r));
+		assert_jrx_ok(th_recover(e->ref, &dry, &r));
 		assert_true(r.spilled);
 		writes = r.nodes_written + r.bsets_appended + 4;
 	}
@@ -313,7 +314,7 @@ static void test_too_small(void **state)
 	for (unsigned i = 0; i < 2; i++)
 		th_file_state(e->acc[i], &before[i]);
 	o.memory_limit = jrx_rss_now() + (1u << 20);
-	ret = re_recover(e->acc, &o, &r);
+	ret = th_recover(e->acc, &o, &r);
 	assert_jrx_err(ret, -JRX_ERR_BAD_OPTION);
 	assert_contains(jrx_diag(), "is too small");
 	assert_contains(jrx_diag(), "needs at least");
@@ -368,7 +369,7 @@ static void test_binary_peak_rss(void **state)
 	assert_non_null(json);
 	re_synth_opts(&so, 1500000, JRX_SYNTH_ZIPF, 17);
 	re_make_geom(e, &so, &geom);
-	assert_jrx_ok(re_recover(e->ref, &ref, &r));
+	assert_jrx_ok(th_recover(e->ref, &ref, &r));
 	th_path(out, &e->dir, "report.json");
 	assert_true(cli_size(BIN_LIMIT, &limit));
 	snprintf(cmd, sizeof(cmd), "%s recover --threads 2 --memory-limit "
@@ -393,9 +394,9 @@ static void test_binary_peak_rss(void **state)
 #else
 	(void)peak;
 #endif
-	want = re_dump(e->ref);
-	got = re_dump(e->acc);
-	re_assert_same(want, got, "jrx recover --memory-limit " BIN_LIMIT);
+	want = dump_text(e->ref);
+	got = dump_text(e->acc);
+	expect_same_text(want, got, "jrx recover --memory-limit " BIN_LIMIT);
 	free(want);
 	free(got);
 	free(json);
