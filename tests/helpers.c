@@ -352,6 +352,25 @@ void th_small_loaded_array(const struct th_dir *dir, char p[2][256],
 	assert_false(r.crashed);
 }
 
+int th_array_setup(void **state)
+{
+	static struct th_array e;
+
+	th_dir_make(&e.dir);
+	th_small_loaded_array(&e.dir, e.p, e.paths, 1500, NULL);
+	*state = &e;
+	return 0;
+}
+
+int th_array_teardown(void **state)
+{
+	struct th_dir *dir = *state;
+
+	jrx_dev_crash_after_writes(0);
+	th_dir_remove(dir);
+	return 0;
+}
+
 /* ------------------------------------------------------------ randomness */
 
 uint64_t th_rand(uint64_t *state)
@@ -638,6 +657,19 @@ uint64_t th_lose_jset(const char *const *paths)
 	jrx_journal_scan_free(&scan);
 	jrx_array_close(&a);
 	return victim;
+}
+
+void th_walk_nodes(const char *const *paths, unsigned id,
+		   int (*cb)(void *ctx, const struct jrx_bnode *n), void *ctx)
+{
+	struct jrx_array a;
+	struct jrx_fs fs;
+
+	assert_jrx_ok(jrx_array_open(&a, paths, 2, JRX_OPEN_RDONLY));
+	assert_jrx_ok(jrx_fs_open(&fs, &a, JRX_FS_RDONLY));
+	assert_jrx_ok(jrx_btree_walk_nodes(&fs, id, cb, ctx));
+	jrx_fs_abandon(&fs);
+	jrx_array_close(&a);
 }
 
 int th_recover(const char *const *paths, const struct jrx_recover_opts *o,

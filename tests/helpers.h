@@ -146,6 +146,20 @@ void th_small_loaded_array(const struct th_dir *dir, char p[2][256],
 			   const char *paths[2], uint64_t ops,
 			   const char *oracle);
 
+/* The repair tests' array: a scratch directory and its two devices. */
+struct th_array {
+	struct th_dir dir;
+	char p[2][256];
+	const char *paths[2];
+};
+/* cmocka setup: a th_array holding th_small_loaded_array (1500 ops, no
+ * oracle), made anew for each test. */
+int th_array_setup(void **state);
+/* cmocka teardown of a state that starts with a struct th_dir (a
+ * th_array, or a test's own env laid out so): crash injection off, the
+ * directory removed. */
+int th_array_teardown(void **state);
+
 /*
  * Damage for fsck's repair tests: the alloc key of the first bucket that
  * holds user data on the clean array at paths says one sector more than
@@ -182,6 +196,12 @@ struct jrx_recover_opts;
 struct jrx_report;
 int th_recover(const char *const *paths, const struct jrx_recover_opts *o,
 	       struct jrx_report *r);
+
+/* cb(ctx, node) for every node of btree id of the clean 2-device array
+ * at paths (read-only), pre-order. */
+struct jrx_bnode;
+void th_walk_nodes(const char *const *paths, unsigned id,
+		   int (*cb)(void *ctx, const struct jrx_bnode *n), void *ctx);
 
 /* The clean 2-device array at paths opened for writing through the store
  * (update, then th_close_rw: commit and clean shutdown). */

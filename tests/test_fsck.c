@@ -36,7 +36,7 @@
 #include "btree/buckets.h"
 
 struct env {
-	struct th_dir dir;
+	struct th_dir dir;		/* first: th_array_teardown */
 	char p[2][256];
 	const char *paths[2];
 	char oracle[256];
@@ -100,15 +100,6 @@ static int setup(void **state)
 	th_path(e.oracle, &e.dir, "oracle.sqlite");
 	th_small_loaded_array(&e.dir, e.p, e.paths, 3000, e.oracle);
 	*state = &e;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct env *e = *state;
-
-	jrx_dev_crash_after_writes(0);
-	th_dir_remove(&e->dir);
 	return 0;
 }
 
@@ -214,14 +205,8 @@ static int find_node_cb(void *ctx, const struct jrx_bnode *n)
 static struct node_loc find_node(struct env *e, unsigned id, unsigned level)
 {
 	struct node_loc l = { .level = level };
-	struct jrx_array a;
-	struct jrx_fs fs;
 
-	assert_jrx_ok(jrx_array_open(&a, e->paths, 2, JRX_OPEN_RDONLY));
-	assert_jrx_ok(jrx_fs_open(&fs, &a, JRX_FS_RDONLY));
-	assert_jrx_ok(jrx_btree_walk_nodes(&fs, id, find_node_cb, &l));
-	jrx_fs_abandon(&fs);
-	jrx_array_close(&a);
+	th_walk_nodes(e->paths, id, find_node_cb, &l);
 	assert_true(l.found);
 	return l;
 }
@@ -1371,45 +1356,45 @@ static void test_dirent_batches(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_clean, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_crashed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_preen_clean, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_leaf_bset_csum, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_clean, setup, th_array_teardown),
+		cmocka_unit_test_setup_teardown(test_crashed, setup, th_array_teardown),
+		cmocka_unit_test_setup_teardown(test_preen_clean, setup, th_array_teardown),
+		cmocka_unit_test_setup_teardown(test_leaf_bset_csum, setup, th_array_teardown),
 		cmocka_unit_test_setup_teardown(test_node_header_csum, setup,
-						teardown),
+						th_array_teardown),
 		cmocka_unit_test_setup_teardown(test_sb_copies_differ, setup,
-						teardown),
+						th_array_teardown),
 		cmocka_unit_test_setup_teardown(test_repair_json, setup,
-						teardown),
+						th_array_teardown),
 		cmocka_unit_test_setup_teardown(test_held_buckets, setup,
-						teardown),
+						th_array_teardown),
 		cmocka_unit_test_setup_teardown(test_repair_crash, setup,
-						teardown),
+						th_array_teardown),
 		cmocka_unit_test_setup_teardown(test_alloc_mismatch, setup,
-						teardown),
+						th_array_teardown),
 		cmocka_unit_test_setup_teardown(test_alloc_key_outside, setup,
-						teardown),
+						th_array_teardown),
 		cmocka_unit_test_setup_teardown(test_accounting_unknown, setup,
-						teardown),
+						th_array_teardown),
 		cmocka_unit_test_setup_teardown(test_accounting_version, setup,
-						teardown),
+						th_array_teardown),
 		cmocka_unit_test_setup_teardown(test_dirent_dangling, setup,
-						teardown),
+						th_array_teardown),
 		cmocka_unit_test_setup_teardown(test_extent_past_isize, setup,
-						teardown),
+						th_array_teardown),
 		cmocka_unit_test_setup_teardown(test_middle_bset_csum, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_child_gap, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_used_twice, setup, teardown),
+						th_array_teardown),
+		cmocka_unit_test_setup_teardown(test_child_gap, setup, th_array_teardown),
+		cmocka_unit_test_setup_teardown(test_used_twice, setup, th_array_teardown),
 		cmocka_unit_test_setup_teardown(test_journal_seq_missing, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_not_jrx, setup, teardown),
+						th_array_teardown),
+		cmocka_unit_test_setup_teardown(test_not_jrx, setup, th_array_teardown),
 		cmocka_unit_test_setup_teardown(test_threads_identical, setup,
-						teardown),
+						th_array_teardown),
 		cmocka_unit_test_setup_teardown(test_used_twice_many, setup,
-						teardown),
+						th_array_teardown),
 		cmocka_unit_test_setup_teardown(test_dirent_batches, setup,
-						teardown),
+						th_array_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

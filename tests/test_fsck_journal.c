@@ -27,7 +27,7 @@
 #include "workload/load.h"
 
 struct env {
-	struct th_dir dir;
+	struct th_dir dir;		/* first: th_array_teardown */
 	char p[2][256], r[2][272];
 	const char *paths[2], *ref[2];
 	uint64_t victim;
@@ -62,15 +62,6 @@ static int setup(void **state)
 	assert_true(lr.crashed);
 	e.victim = th_lose_jset(e.paths);
 	*state = &e;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct env *e = *state;
-
-	jrx_dev_crash_after_writes(0);
-	th_dir_remove(&e->dir);
 	return 0;
 }
 
@@ -231,7 +222,7 @@ static void test_gap_repair_crash(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, th_array_teardown)
 		T(test_gap_repaired),
 		T(test_gap_repair_json),
 		T(test_gap_repair_crash),

@@ -33,40 +33,13 @@
 #define S_IFDIR_ 0040000u
 #define S_IFREG_ 0100000u
 
-struct env {
-	struct th_dir dir;
-	char p[2][256];
-	const char *paths[2];
-};
-
-/* ------------------------------------------------------------ setup */
-
-static int setup(void **state)
-{
-	static struct env e;
-
-	th_dir_make(&e.dir);
-	th_small_loaded_array(&e.dir, e.p, e.paths, 1500, NULL);
-	*state = &e;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct env *e = *state;
-
-	jrx_dev_crash_after_writes(0);
-	th_dir_remove(&e->dir);
-	return 0;
-}
-
 /* ------------------------------------------------------------ fsck */
 
 static struct jrx_pr_counts last_counts;
 
 /* fsck through jrx_fsck_run as the CLI runs it; text report into *text
  * (may be NULL).  read_only must write nothing.  The exit code. */
-static int fsck(struct env *e, bool read_only, enum jrx_repair_mode mode,
+static int fsck(struct th_array *e, bool read_only, enum jrx_repair_mode mode,
 		struct jrx_fsck_result *res, char **text)
 {
 	int code = th_fsck(e->paths, read_only, mode, res, text);
@@ -78,7 +51,7 @@ static int fsck(struct env *e, bool read_only, enum jrx_repair_mode mode,
 /* fsck -n finds exactly these counts of these codes, nothing else. */
 struct want { enum jrx_pr_code code; uint64_t n; };
 
-static void expect_found(struct env *e, const struct want *w, size_t nr)
+static void expect_found(struct th_array *e, const struct want *w, size_t nr)
 {
 	struct jrx_fsck_result res;
 	uint64_t total = 0, want_total = 0;
@@ -109,7 +82,7 @@ static void expect_found(struct env *e, const struct want *w, size_t nr)
  * containing said; said NULL: the array was modified, by a recovery or a
  * repair), fsck -n finds nothing, fsck -y again writes nothing.
  */
-static void expect_repaired(struct env *e, enum jrx_repair_mode mode,
+static void expect_repaired(struct th_array *e, enum jrx_repair_mode mode,
 			    const char *said)
 {
 	th_expect_repaired(e->paths, mode, said ? JRX_FIX_NAMESPACE : -1, said);
@@ -222,7 +195,7 @@ static struct jrx_bpos free_pos(struct jrx_fs *fs, unsigned btree,
 
 static void test_dirent_dangling(void **state)
 {
-	struct env *e = *state;
+	struct th_array *e = *state;
 	uint64_t buf[TH_KEY_WORDS];
 	struct jrx_array a;
 	struct jrx_fs fs;
@@ -245,7 +218,7 @@ static void test_dirent_dangling(void **state)
 
 /* A second name of a file F in a directory that does not exist
  * (no_dir), or in a regular file; F's nlink counts it. */
-static void dirent_outside(struct env *e, bool no_dir)
+static void dirent_outside(struct th_array *e, bool no_dir)
 {
 	uint64_t buf[TH_KEY_WORDS], fbuf[TH_KEY_WORDS];
 	struct jrx_array a;
@@ -285,7 +258,7 @@ static void test_dirent_not_in_dir(void **state)
 
 /* A file's dirent moved off its hash (moved back), or a copy of it off
  * its hash, F's nlink counting it (removed: its place is taken). */
-static void dirent_bad_hash(struct env *e, bool copy)
+static void dirent_bad_hash(struct th_array *e, bool copy)
 {
 	uint64_t buf[TH_KEY_WORDS];
 	struct jrx_array a;
@@ -327,7 +300,7 @@ static void test_dirent_bad_hash_taken(void **state)
 /* PREEN_OK: -p sets it. */
 static void test_dirent_wrong_type(void **state)
 {
-	struct env *e = *state;
+	struct th_array *e = *state;
 	uint64_t buf[TH_KEY_WORDS];
 	struct jrx_array a;
 	struct jrx_fs fs;
@@ -366,7 +339,7 @@ static void put_new_extent(struct jrx_fs *fs, uint64_t inum, uint64_t end,
 
 static void test_extent_no_inode(void **state)
 {
-	struct env *e = *state;
+	struct th_array *e = *state;
 	struct jrx_array a;
 	struct jrx_fs fs;
 	struct dump before, after;
@@ -391,7 +364,7 @@ static void test_extent_no_inode(void **state)
  * removal repairs both. */
 static void test_extent_not_file(void **state)
 {
-	struct env *e = *state;
+	struct th_array *e = *state;
 	uint64_t buf[TH_KEY_WORDS];
 	struct jrx_array a;
 	struct jrx_fs fs;
@@ -417,7 +390,7 @@ static void test_extent_not_file(void **state)
 /* PREEN_OK (e2fsck's PR_1_BAD_I_SIZE): -p raises i_size to the end. */
 static void test_extent_past_isize(void **state)
 {
-	struct env *e = *state;
+	struct th_array *e = *state;
 	uint64_t buf[TH_KEY_WORDS];
 	struct jrx_array a;
 	struct jrx_fs fs;
@@ -462,7 +435,7 @@ static void test_extent_past_isize(void **state)
  */
 static void test_extent_overlap(void **state)
 {
-	struct env *e = *state;
+	struct th_array *e = *state;
 	uint64_t inum = 900000;
 	struct jrx_array a;
 	struct jrx_fs fs;
@@ -505,7 +478,7 @@ static void test_extent_overlap(void **state)
 
 static void test_xattr_no_inode(void **state)
 {
-	struct env *e = *state;
+	struct th_array *e = *state;
 	uint64_t buf[TH_KEY_WORDS];
 	struct jrx_array a;
 	struct jrx_fs fs;
@@ -528,7 +501,7 @@ static void test_xattr_no_inode(void **state)
 
 static void test_xattr_bad_hash(void **state)
 {
-	struct env *e = *state;
+	struct th_array *e = *state;
 	uint64_t buf[TH_KEY_WORDS];
 	struct jrx_bkey *k = (struct jrx_bkey *)buf;
 	const struct jrx_bkey *x;
@@ -562,7 +535,7 @@ static void test_xattr_bad_hash(void **state)
  * directory named in the root, whose nlink counts it), and nothing else
  * changes.
  */
-static void unreachable(struct env *e, bool dir)
+static void unreachable(struct th_array *e, bool dir)
 {
 	uint64_t buf[TH_KEY_WORDS];
 	struct jrx_array a;
@@ -667,7 +640,7 @@ static void test_dir_unreachable(void **state)
  * which is kept), its new parent's nlink counting it. */
 static void test_dir_multiple_links(void **state)
 {
-	struct env *e = *state;
+	struct th_array *e = *state;
 	uint64_t buf[TH_KEY_WORDS];
 	struct jrx_array a;
 	struct jrx_fs fs;
@@ -708,7 +681,7 @@ static void test_dir_multiple_links(void **state)
 /* PREEN_OK: -p sets nlink. */
 static void test_inode_nlink(void **state)
 {
-	struct env *e = *state;
+	struct th_array *e = *state;
 	uint64_t buf[TH_KEY_WORDS];
 	struct jrx_array a;
 	struct jrx_fs fs;
@@ -735,7 +708,7 @@ static void test_inode_nlink(void **state)
  * nlink (a file's: its names, none) is wrong too.  The root is made a
  * directory again and keeps its dirents; its nlink is counted again.
  */
-static void root_broken(struct env *e, bool file)
+static void root_broken(struct th_array *e, bool file)
 {
 	struct jrx_array a;
 	struct jrx_fs fs;
@@ -810,7 +783,7 @@ static void test_root_not_dir(void **state)
  * the namespace (the dangling dirent removed). */
 static void test_refused_on_damage(void **state)
 {
-	struct env *e = *state;
+	struct th_array *e = *state;
 	uint64_t buf[TH_KEY_WORDS];
 	struct th_file_state before[2], after[2];
 	struct jrx_fsck_result res;
@@ -861,7 +834,7 @@ static void test_refused_on_damage(void **state)
  * first, then the namespace repair on the rebuilt allocator. */
 static void test_with_rebuild(void **state)
 {
-	struct env *e = *state;
+	struct th_array *e = *state;
 	uint64_t buf[TH_KEY_WORDS];
 	struct jrx_fsck_result res;
 	struct jrx_array a;
@@ -889,7 +862,7 @@ static void test_with_rebuild(void **state)
 
 /* Three damages at once: a dangling dirent, a file with no name, a
  * wrong nlink. */
-static void damage_three(struct env *e)
+static void damage_three(struct th_array *e)
 {
 	uint64_t buf[TH_KEY_WORDS];
 	struct jrx_array a;
@@ -915,7 +888,7 @@ static void damage_three(struct env *e)
  */
 static void test_repair_crash(void **state)
 {
-	struct env *e = *state;
+	struct th_array *e = *state;
 	struct jrx_fsck_result res;
 	struct dump want, got;
 	char what[96];
@@ -950,7 +923,8 @@ static void test_repair_crash(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, th_array_setup, \
+							       th_array_teardown)
 		T(test_dirent_dangling),
 		T(test_dirent_no_dir),
 		T(test_dirent_not_in_dir),

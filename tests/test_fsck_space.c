@@ -29,31 +29,6 @@
 #include "format/bkey.h"
 #include "fsck/fsck.h"
 
-struct env {
-	struct th_dir dir;
-	char p[2][256];
-	const char *paths[2];
-};
-
-static int setup(void **state)
-{
-	static struct env e;
-
-	th_dir_make(&e.dir);
-	th_small_loaded_array(&e.dir, e.p, e.paths, 1500, NULL);
-	*state = &e;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct env *e = *state;
-
-	jrx_dev_crash_after_writes(0);
-	th_dir_remove(&e->dir);
-	return 0;
-}
-
 /* ------------------------------------------------------------ fsck */
 
 struct want { enum jrx_pr_code code; uint64_t n; };
@@ -68,7 +43,7 @@ static bool side_effect(unsigned code)
 
 /* fsck -n finds exactly these counts of these codes, and otherwise only
  * side effects (at most max_side of them). */
-static void expect_found(struct env *e, const struct want *w, size_t nr,
+static void expect_found(struct th_array *e, const struct want *w, size_t nr,
 			 uint64_t max_side)
 {
 	struct jrx_fsck_result res;
@@ -197,7 +172,7 @@ static void write_pattern(const char *path, uint64_t sector, size_t n)
 }
 
 /* The n sectors at (dev, at) hold the pattern written at sector. */
-static void expect_pattern(struct env *e, uint32_t dev, uint64_t at,
+static void expect_pattern(struct th_array *e, uint32_t dev, uint64_t at,
 			   uint64_t sector, size_t n, const char *what)
 {
 	uint8_t *want = malloc(n * 512), *got = malloc(n * 512);
@@ -232,7 +207,7 @@ static const struct jrx_bkey *expect_one_changed(const struct dump *before,
 
 /* The one key the repair changed: the extent at pos, removed; before
  * is freed. */
-static void expect_gone(struct env *e, struct dump *before, struct jrx_bpos pos,
+static void expect_gone(struct th_array *e, struct dump *before, struct jrx_bpos pos,
 			const char *what)
 {
 	struct diff d[MAX_DIFF];
@@ -251,59 +226,56 @@ static void expect_gone(struct env *e, struct dump *before, struct jrx_bpos pos,
 
 /* ------------------------------------------------------------ tests */
 
-/* An extent in a journal bucket: removed. */
-static void test_outside_data(void **state)
+/*
+ * An extent (the skip + 1'th) pointed into a journal bucket, or at a
+ * member the array does not have (bad_device): found as code once, then
+ * removed by fsck -y and nothing else changed.
+ */
+static void expect_removed(struct th_array *e, unsigned skip, bool bad_device,
+			   enum jrx_pr_code code, const char *what)
 {
-	struct env *e = *state;
 	uint64_t buf[TH_KEY_WORDS];
 	struct jrx_array a;
 	struct jrx_fs fs;
 	struct dump before;
 	struct jrx_bkey *k;
-	const struct want w[] = { { JRX_PR_PTR_OUTSIDE_DATA, 1 } };
+	const struct want w[] = { { code, 1 } };
 
 	dump_keys(e->paths, &before);
 	th_open_rw(e->paths, &a, &fs);
-	k = find_extent(&fs, 1, 3, buf);
-	repoint(&fs, k, 0, (uint64_t)a.sb.members[0].journal_bucket *
-		(a.sb.bucket_size / 512) + 16);
+	k = find_extent(&fs, 1, skip, buf);
+	if (bad_device)
+		repoint(&fs, k, 5, ev(k)->sector);
+	else
+		repoint(&fs, k, 0, (uint64_t)a.sb.members[0].journal_bucket *
+			(a.sb.bucket_size / 512) + 16);
 	th_close_rw(&a, &fs);
 	expect_found(e, w, 1, 0);
 	th_expect_repaired(e->paths, JRX_REPAIR_ALL, JRX_FIX_SPACE,
 			   "repaired: space: 1 extents removed");
-	expect_gone(e, &before, k->p, "an extent in a journal bucket");
+	expect_gone(e, &before, k->p, what);
+}
+
+/* An extent in a journal bucket: removed. */
+static void test_outside_data(void **state)
+{
+	expect_removed(*state, 3, false, JRX_PR_PTR_OUTSIDE_DATA,
+		       "an extent in a journal bucket");
 }
 
 /* An extent on a member the array does not have: removed (the topology
  * repair, PTR_BAD_DEVICE's, finds no damaged btree and hands it on). */
 static void test_bad_device(void **state)
 {
-	struct env *e = *state;
-	uint64_t buf[TH_KEY_WORDS];
-	struct jrx_array a;
-	struct jrx_fs fs;
-	struct dump before;
-	struct jrx_bkey *k;
-	const struct want w[] = { { JRX_PR_PTR_BAD_DEVICE, 1 } };
-
-	dump_keys(e->paths, &before);
-	th_open_rw(e->paths, &a, &fs);
-	k = find_extent(&fs, 1, 5, buf);
-	assert_jrx_ok(jrx_fs_free_data(&fs, ev(k)->dev, ev(k)->sector, k->size));
-	ev(k)->dev = 5;
-	assert_jrx_ok(jrx_fs_update(&fs, JRX_BTREE_EXTENTS, k));
-	th_close_rw(&a, &fs);
-	expect_found(e, w, 1, 0);
-	th_expect_repaired(e->paths, JRX_REPAIR_ALL, JRX_FIX_SPACE,
-			   "repaired: space: 1 extents removed");
-	expect_gone(e, &before, k->p, "an extent on no member");
+	expect_removed(*state, 5, true, JRX_PR_PTR_BAD_DEVICE,
+		       "an extent on no member");
 }
 
 /* An extent starting on the last sector of a free bucket: cut to that
  * sector (the front); the rest of its file range becomes a hole. */
 static void test_crosses_bucket(void **state)
 {
-	struct env *e = *state;
+	struct th_array *e = *state;
 	uint64_t buf[TH_KEY_WORDS], bs, b, sector;
 	struct jrx_array a;
 	struct jrx_fs fs;
@@ -346,7 +318,7 @@ static void test_crosses_bucket(void **state)
  * second (e2, starting later) is moved, with the data it pointed at;
  * e1 keeps its sectors.  *moved_pos: e2's position.
  */
-static void damage_shared(struct env *e, struct jrx_bpos *moved_pos,
+static void damage_shared(struct th_array *e, struct jrx_bpos *moved_pos,
 			  uint32_t *dev, uint64_t *sector, uint32_t *size)
 {
 	uint64_t b1[TH_KEY_WORDS], b2[TH_KEY_WORDS];
@@ -369,7 +341,7 @@ static void damage_shared(struct env *e, struct jrx_bpos *moved_pos,
 
 static void test_used_twice_extents(void **state)
 {
-	struct env *e = *state;
+	struct th_array *e = *state;
 	struct dump before, after;
 	const struct jrx_bkey *nk;
 	const struct jrx_extent_val *nv;
@@ -417,7 +389,7 @@ static int find_leaf_cb(void *ctx, const struct jrx_bnode *n)
  * extent's shared sectors are cut (all of them: it lies inside). */
 static void test_used_twice_node(void **state)
 {
-	struct env *e = *state;
+	struct th_array *e = *state;
 	uint64_t buf[TH_KEY_WORDS];
 	struct jrx_array a;
 	struct jrx_fs fs;
@@ -467,7 +439,7 @@ static int note_slot(void *ctx, const struct jrx_bnode *n)
  */
 static void test_mixed_preen(void **state)
 {
-	struct env *e = *state;
+	struct th_array *e = *state;
 	uint64_t buf[TH_KEY_WORDS], bs, ns, slot = 0;
 	struct jrx_array a;
 	struct jrx_fs fs;
@@ -532,7 +504,7 @@ static void test_mixed_preen(void **state)
  */
 static void test_node_outside_data(void **state)
 {
-	struct env *e = *state;
+	struct th_array *e = *state;
 	struct jrx_btree_root *r = NULL;
 	const struct jrx_member *m;
 	struct dump before, after;
@@ -577,7 +549,7 @@ static void test_node_outside_data(void **state)
 
 /* The extent at pos: where it points dropped (a move killed and done
  * again may land elsewhere), its data checked there instead. */
-static void unplace(struct env *e, struct dump *d, struct jrx_bpos pos,
+static void unplace(struct th_array *e, struct dump *d, struct jrx_bpos pos,
 		    uint64_t sector, uint32_t size, const char *what)
 {
 	for (size_t i = 0; i < d->nr; i++) {
@@ -606,7 +578,7 @@ static void unplace(struct env *e, struct dump *d, struct jrx_bpos pos,
  */
 static void test_move_crash(void **state)
 {
-	struct env *e = *state;
+	struct th_array *e = *state;
 	struct jrx_fsck_result res;
 	struct dump want, got;
 	struct jrx_bpos pos;
@@ -639,7 +611,8 @@ static void test_move_crash(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, th_array_setup, \
+							       th_array_teardown)
 		T(test_outside_data),
 		T(test_bad_device),
 		T(test_crosses_bucket),

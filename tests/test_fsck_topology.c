@@ -275,14 +275,7 @@ static int find_cb(void *ctx, const struct jrx_bnode *n)
 static struct node_loc find_node(struct env *e, unsigned id,
 				 struct node_loc l)
 {
-	struct jrx_array a;
-	struct jrx_fs fs;
-
-	assert_jrx_ok(jrx_array_open(&a, e->paths, 2, JRX_OPEN_RDONLY));
-	assert_jrx_ok(jrx_fs_open(&fs, &a, JRX_FS_RDONLY));
-	assert_jrx_ok(jrx_btree_walk_nodes(&fs, id, find_cb, &l));
-	jrx_fs_abandon(&fs);
-	jrx_array_close(&a);
+	th_walk_nodes(e->paths, id, find_cb, &l);
 	assert_true(l.found);
 	return l;
 }
