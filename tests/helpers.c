@@ -713,6 +713,16 @@ void th_fsck_killed(const char *const *paths, uint64_t n)
 	jrx_dev_crash_after_writes(0);
 }
 
+void th_expect_one_json(const char *json)
+{
+	int objects = 0;
+
+	for (const char *p = json; (p = strstr(p, "\"exit_code\"")); p++)
+		objects++;
+	if (objects != 1)
+		fail_msg("%d JSON objects, expected 1:\n%s", objects, json);
+}
+
 void th_print_counts(const struct jrx_pr_counts *c)
 {
 	for (unsigned i = 0; i < JRX_PR_NR; i++)

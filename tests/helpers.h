@@ -222,6 +222,9 @@ void th_fsck_killed(const char *const *paths, uint64_t n);
  */
 void th_expect_repaired(const char *const *paths, enum jrx_repair_mode mode,
 			int fix, const char *said);
+/* fsck --json output: exactly one object (one "exit_code"), else fails
+ * printing it. */
+void th_expect_one_json(const char *json);
 /* The codes of c counted, one per line, on stderr. */
 void th_print_counts(const struct jrx_pr_counts *c);
 

@@ -622,8 +622,6 @@ static void test_repair_json(void **state)
 	char *json = NULL;
 	size_t len = 0;
 	FILE *out;
-	const char *p;
-	int objects = 0;
 
 	damage_alloc_key(e);
 	out = open_memstream(&json, &len);
@@ -631,10 +629,7 @@ static void test_repair_json(void **state)
 	assert_int_equal(run_fsck_mode(e, false, JRX_REPAIR_ALL, &res, out,
 				       true), 1);
 	fclose(out);
-	for (p = json; (p = strstr(p, "\"exit_code\"")); p++)
-		objects++;
-	if (objects != 1)
-		fail_msg("%d JSON objects, expected 1:\n%s", objects, json);
+	th_expect_one_json(json);
 	assert_contains(json, "\"state\": \"repaired\"");
 	assert_contains(json, "\"exit_code\": 1");
 	free(json);

@@ -838,8 +838,6 @@ static void test_json(void **state)
 	struct node_loc l;
 	char *json = NULL;
 	size_t len = 0;
-	const char *p;
-	int objects = 0;
 	FILE *out;
 
 	zero_interior_root(e, &l);
@@ -852,10 +850,7 @@ static void test_json(void **state)
 	o.out = out;
 	assert_jrx_ok(jrx_fsck_run(e->paths, 2, &o, &res));
 	fclose(out);
-	for (p = json; (p = strstr(p, "\"exit_code\"")); p++)
-		objects++;
-	if (objects != 1)
-		fail_msg("%d JSON objects, expected 1:\n%s", objects, json);
+	th_expect_one_json(json);
 	assert_contains(json, "\"state\": \"repaired\"");
 	assert_contains(json, "\"exit_code\": 1");
 	assert_true(res.repaired & (1u << JRX_FIX_TOPOLOGY));
