@@ -53,11 +53,13 @@ void jrx_fs_node_ptr(const struct jrx_bnode *n, struct jrx_bkey *k);
 /*
  * Write keys[0, nr) as one new node covering [m->min, m->max] in a new
  * place (m->nonce is ignored: a new node gets a new nonce).  *out is the
- * node as written: clean, fresh, its keys pointing into its image.
+ * node as written: clean, fresh, its keys pointing into its image.  With
+ * q the write is queued, under jrx_fs_write_pieces()'s rule: the caller
+ * drains q before it frees, installs or changes the piece.
  */
 int  jrx_fs_write_piece(struct jrx_fs *fs, const struct jrx_node_meta *m,
 			const struct jrx_bkey *const *keys, size_t nr,
-			struct jrx_bnode **out);
+			struct jrx_wq *q, struct jrx_bnode **out);
 /*
  * Write keys[0, nr), the final keys of a node covering [m->min, m->max],
  * as the pieces of the layout rule.  *pieces gets a malloc'd array of

@@ -121,9 +121,9 @@ err:
 
 int jrx_fs_write_piece(struct jrx_fs *fs, const struct jrx_node_meta *m,
 		       const struct jrx_bkey *const *keys, size_t nr,
-		       struct jrx_bnode **out)
+		       struct jrx_wq *q, struct jrx_bnode **out)
 {
-	return write_piece(fs, m, keys, nr, NULL, out);
+	return write_piece(fs, m, keys, nr, q, out);
 }
 
 int jrx_fs_write_pieces(struct jrx_fs *fs, const struct jrx_node_meta *m,

@@ -241,6 +241,21 @@ static int drop_piece(struct worker *w, struct jrx_bnode *n)
 	return w->ndrop >= DROP_BATCH ? drain_drops(w) : 0;
 }
 
+/* A sliced leaf's written piece into its unit; one the unit has no room
+ * for is freed once its queued write has landed. */
+static int keep_piece(struct worker *w, struct jrx_runit *u,
+		      struct jrx_bnode *n)
+{
+	int ret = add_piece(u, n);
+
+	if (ret) {
+		(void)drain_drops(w);
+		jrx_bnode_free(n);
+		ret = jrx_fail(ret, "keeping a written piece of a sliced leaf");
+	}
+	return ret;
+}
+
 /*
  * A leaf whose journal keys fit past its written tail: they are appended
  * as one bset, and the leaf is read only when the result must stay in
@@ -415,9 +430,9 @@ static int unit_phase2(struct worker *w, struct jrx_runit *u)
 			return 0;
 		m.min = pv->min_key;
 		m.max = ptr->p;
-		ret = jrx_fs_write_piece(c->fs, &m, NULL, 0, &n);
+		ret = jrx_fs_write_piece(c->fs, &m, NULL, 0, worker_wq(w), &n);
 		if (!ret)
-			ret = add_piece(u, n);
+			ret = keep_piece(w, u, n);
 		goto freed;
 	}
 	for (size_t i = 0; i < u->nr && !ret; i++) {
@@ -449,11 +464,12 @@ static int unit_phase2(struct worker *w, struct jrx_runit *u)
 			break;
 		m.min = prev ? jrx_bpos_successor(prev->p) : pv->min_key;
 		m.max = x ? last->p : ptr->p;
-		ret = jrx_fs_write_piece(c->fs, &m, w->scratch, cnt, &n);
+		ret = jrx_fs_write_piece(c->fs, &m, w->scratch, cnt,
+					 worker_wq(w), &n);
 		if (!ret)
-			ret = add_piece(u, n);
+			ret = keep_piece(w, u, n);
 		if (!ret && !c->keep && !l->was_root)
-			jrx_replay_piece_drop_keys(n);
+			ret = drop_piece(w, n);
 		w->st.pieces++;
 		prev = key;
 		prev_bytes = key->u64s * 8u;

@@ -19,6 +19,7 @@
 #include "replay_sess.h"
 #include "jrx/errors.h"
 #include "../btree/layout.h"
+#include "../io/wq.h"
 #include "../util/clock.h"
 #include "../util/diag.h"
 #include "../util/vec.h"
@@ -194,6 +195,67 @@ void jrx_replay_stream_abort(struct jrx_replay_stream *h)
 	free(h);
 }
 
+/*
+ * Where the pieces go: the direct descriptors of a parallel section, and
+ * a write queue on this thread, as a window's workers write theirs (no
+ * page-cache copy, and the commit's sync has nothing left to flush).  A
+ * written piece the replay keeps only as a pointer drops its keys and
+ * image once its write has landed: after every DROP_BATCH pieces, the
+ * queue is drained and those pieces dropped.
+ */
+#define DROP_BATCH 64
+
+struct sink {
+	struct jrx_fs *fs;
+	struct jrx_wq *q;		/* NULL: synchronous writes */
+	bool	 parallel;		/* jrx_fs_parallel_begin() done */
+	bool	 drop;			/* pieces keep only their pointer */
+	size_t	 dropped;		/* pieces[0, dropped) dropped */
+};
+
+static int sink_open(struct sink *k, struct jrx_replay_session *s)
+{
+	int ret;
+
+	*k = (struct sink){ .fs = s->fs };
+	if (!s->fs->direct) {	/* else a caller's section is open: its */
+		ret = jrx_fs_parallel_begin(s->fs);
+		if (ret)
+			return ret;
+		k->parallel = true;
+	}
+	if (s->o.write_depth && !s->fs->nowrite &&
+	    jrx_wq_open(&k->q, s->o.write_depth)) {
+		k->q = NULL;	/* io_uring refused: one write at a time */
+		jrx_diag_clear();
+	}
+	return 0;
+}
+
+/* Every write landed, pieces[dropped, np) dropped; the queue's error. */
+static int sink_drain(struct sink *k, struct jrx_bnode **pieces, size_t np)
+{
+	int ret = k->q ? jrx_wq_drain(k->q) : 0;
+
+	for (; k->drop && k->dropped < np; k->dropped++)
+		jrx_replay_piece_drop_keys(pieces[k->dropped]);
+	k->dropped = np;
+	return ret;
+}
+
+static int sink_close(struct sink *k, struct jrx_bnode **pieces, size_t np,
+		      int ret)
+{
+	int err = sink_drain(k, pieces, np);
+
+	jrx_wq_close(k->q);
+	if (k->parallel)
+		jrx_fs_parallel_end(k->fs);
+	k->q = NULL;
+	k->parallel = false;
+	return ret ? ret : err;
+}
+
 int jrx_replay_stream_end(struct jrx_replay_stream *h,
 			  const struct jrx_replay_source *src)
 {
@@ -210,6 +272,7 @@ int jrx_replay_stream_end(struct jrx_replay_stream *h,
 	struct jrx_node_meta m = { .btree_id = l->btree_id, .level = 0,
 				   .min = pv->min_key, .max = ptr->p };
 	struct walk w;
+	struct sink snk;
 	double t = jrx_now();
 	int ret;
 
@@ -217,6 +280,10 @@ int jrx_replay_stream_end(struct jrx_replay_stream *h,
 	kp = jrx_layout_pieces(h->total, h->nr, fs->node_size);
 
 	/* one walk: each piece written once its keys are gathered */
+	ret = sink_open(&snk, s);
+	if (ret)
+		goto out_free;
+	snk.drop = !keep && !l->was_root;
 	ret = walk_start(&w, h->n, src);
 	for (;;) {
 		bool end;
@@ -243,12 +310,13 @@ int jrx_replay_stream_end(struct jrx_replay_stream *h,
 					      "streamed leaf pieces");
 			if (!ret)
 				ret = jrx_fs_write_piece(fs, &m, pc.keys, pc.nr,
-							 &out);
+							 snk.q, &out);
 			if (ret)
 				goto out;
 			pieces[np++] = out;
-			if (!keep && !l->was_root)
-				jrx_replay_piece_drop_keys(out);
+			if (np - snk.dropped >= DROP_BATCH &&
+			    (ret = sink_drain(&snk, pieces, np)))
+				goto out;
 			if (pc.nr)
 				m.min = jrx_bpos_successor(pc.keys[pc.nr - 1]->p);
 			pc.used = pc.nr = 0;
@@ -266,10 +334,12 @@ int jrx_replay_stream_end(struct jrx_replay_stream *h,
 			       " keys came to %llu bytes, counted %llu",
 			       (unsigned long long)before,
 			       (unsigned long long)h->total);
+	/* every piece on the device before the tree points at it */
+	ret = sink_close(&snk, pieces, np, ret);
 	if (!ret)
 		ret = jrx_fs_free_node_loc(fs, pv->dev, pv->sector);
 	if (ret)
-		goto out;
+		goto out_free;
 	s->st->pieces += np;
 	s->st->leaf_keys += h->nr;
 	s->st->leaves++;
@@ -279,6 +349,9 @@ int jrx_replay_stream_end(struct jrx_replay_stream *h,
 	pieces = NULL;		/* the install took them */
 	np = 0;
 out:
+	/* the kernel may still read the images of queued pieces */
+	ret = sink_close(&snk, pieces, np, ret);
+out_free:
 	for (size_t i = 0; i < np; i++)
 		jrx_bnode_free(pieces[i]);
 	free(pieces);
