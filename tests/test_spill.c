@@ -10,6 +10,7 @@
  *    node writes; hot leaves that alone overflow a window are streamed;
  *  - a power cut at a random write of a spilled recovery, then another
  *    recovery (spilled, unlimited or the reference), ends the same;
+ *  - with io_uring refused, the same (runs read back without read-ahead);
  *  - a limit too small for the smallest batches is refused before
  *    anything is written;
  *  - the jrx binary's peak RSS stays within --memory-limit, and its report
@@ -221,6 +222,9 @@ static void test_shapes(void **state)
 			 cases[i].dist);
 		re_differential(e, o, what, &r);
 		assert_spilled(&r, what);
+		if (th_uring_available(NULL, 0) && !r.spill.read_ahead)
+			fail_msg("%s: io_uring is allowed, but the merges did"
+				 " not read ahead", what);
 		streamed += r.replay.streamed_leaves;
 		if (i == 0) {
 			/* and the unlimited recovery of the same journal */
@@ -239,6 +243,64 @@ static void test_shapes(void **state)
 	if (!streamed)
 		fail_msg("no shape had a leaf too big for a window: the streamed"
 			 " leaf went untested");
+}
+
+/*
+ * Where io_uring is refused (seccomp, in a child process), the spilled
+ * recovery writes its runs and nodes and reads its runs back one call at
+ * a time: the same dump as the reference, a streamed leaf included.
+ */
+static void test_no_uring(void **state)
+{
+	struct env *e = *state;
+	struct jrx_synth_opts so;
+	struct jrx_recover_opts ref = { .reference = true };
+	struct jrx_report rr;
+	char *want, *got;
+	int status;
+	pid_t pid;
+
+	re_synth_opts(&so, 1300000, JRX_SYNTH_HOT, 33);
+	re_make_geom(e, &so, &geom);
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid) {
+		struct jrx_recover_opts o = {
+			.threads = 2, .scratch_dir = e->dir.path,
+			.memory_limit = small_limit(),
+		};
+		struct jrx_report r;
+		int ret = th_refuse_uring();
+
+		if (ret)
+			_exit(TH_EXIT_SKIP);
+		ret = th_recover(e->acc, &o, &r);
+		if (ret)
+			fprintf(stderr, "recovery without io_uring: %d\n", ret);
+		else if (!r.spilled || r.spill.read_ahead ||
+			 !r.replay.streamed_leaves)
+			fprintf(stderr, "recovery without io_uring: spilled %d,"
+				" read ahead %d, %llu leaves streamed (want 1,"
+				" 0, some)\n", r.spilled, r.spill.read_ahead,
+				(unsigned long long)r.replay.streamed_leaves);
+		_exit(ret ? 1 : !r.spilled || r.spill.read_ahead ||
+		      !r.replay.streamed_leaves ? 2 : 0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == TH_EXIT_SKIP)
+		skip();		/* no seccomp here: nothing to refuse with */
+	if (WEXITSTATUS(status))
+		fail_msg("the recovery without io_uring exited %d (see above)",
+			 WEXITSTATUS(status));
+	assert_jrx_ok(th_recover(e->ref, &ref, &rr));
+	want = dump_text(e->ref);
+	got = dump_text(e->acc);
+	expect_same_text(want, got, "spilled without io_uring");
+	th_assert_fsck_clean(e->acc, 2, "spilled without io_uring");
+	free(want);
+	free(got);
 }
 
 /* The second recovery's limit, taken after the crashed one. */
@@ -408,6 +470,7 @@ int main(void)
 		cmocka_unit_test(test_runs_merge),
 		cmocka_unit_test(test_shapes),
 		cmocka_unit_test(test_crash_spilled),
+		cmocka_unit_test(test_no_uring),
 		cmocka_unit_test(test_too_small),
 		cmocka_unit_test(test_binary_peak_rss),
 	};

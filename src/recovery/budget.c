@@ -51,9 +51,10 @@ int jrx_budget_plan(struct jrx_budget *b, uint64_t limit, uint64_t bucket_size)
 size_t jrx_budget_reader(const struct jrx_budget *b, size_t nr_runs,
 			 size_t *max_runs)
 {
-	size_t per = nr_runs ? b->readers_bytes / nr_runs : READER_MAX;
+	/* a reader has two buffers: one merged, one read into (read-ahead) */
+	size_t per = nr_runs ? b->readers_bytes / nr_runs / 2 : READER_MAX;
 
-	*max_runs = b->readers_bytes / (READER_MIN + READER_CARRY);
+	*max_runs = b->readers_bytes / (2 * (READER_MIN + READER_CARRY));
 	if (*max_runs < 2)
 		*max_runs = 2;
 	if (per > READER_CARRY)

@@ -48,7 +48,8 @@ struct jrx_budget {
  */
 int jrx_budget_plan(struct jrx_budget *b, uint64_t limit, uint64_t bucket_size);
 
-/* Per-reader buffer and the most runs one merge reads, for nr runs. */
+/* Per-reader buffer (a reader has two: spill_merge.c's read-ahead) and
+ * the most runs one merge reads, for nr runs. */
 size_t jrx_budget_reader(const struct jrx_budget *b, size_t nr_runs,
 			 size_t *max_runs);
 

@@ -86,6 +86,8 @@ struct jrx_spill_stats {
 	unsigned merge_passes;		/* 1, plus the passes that made longer
 					   runs */
 	bool	 direct;		/* O_DIRECT */
+	bool	 read_ahead;		/* the merges read ahead (io_uring;
+					   refused: one pread at a time) */
 	bool	 tmpfs;			/* the scratch directory is tmpfs: the
 					   spilled bytes are in memory too */
 	double	 write_seconds, merge_seconds;

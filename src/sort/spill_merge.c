@@ -7,6 +7,13 @@
  * block-aligned area that reads land in: a record cut by the end of a
  * read is moved to just before the read area, so every record is
  * contiguous when it is compared.
+ *
+ * Read-ahead: where io_uring is allowed, each reader has two buffers and
+ * keeps a read of its next area in flight in the other one while its
+ * records in this one are merged, so the merge waits on the disk only
+ * when it outruns it (without, one buffer and a pread when it runs dry).
+ * The ring is the merge's and belongs to the thread that opened the merge
+ * (io/ring.h: single issuer); every call on a merge comes from there.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -15,20 +22,28 @@
 #include <unistd.h>
 #include "spill_int.h"
 #include "../format/bkey.h"
+#include "../io/ring.h"
 #include "../util/clock.h"
 #include "../util/diag.h"
 
 #define CARRY	((JRX_SPILL_MAX_REC + JRX_SPILL_ALIGN - 1) & ~(size_t)(JRX_SPILL_ALIGN - 1))
 
 struct reader {
-	char	*mem;			/* CARRY + area bytes, aligned */
-	size_t	 area;			/* bytes of the read area */
-	uint64_t next;			/* file offset of the next read */
+	char	*mem[2];		/* CARRY + area bytes each, aligned;
+					   mem[1] only with read-ahead */
+	unsigned cur;			/* the buffer p points into */
+	size_t	 area;			/* bytes of a read area */
+	uint64_t next;			/* file offset of the next read to issue */
+	uint64_t filled;		/* file offset past the bytes in memory */
 	uint64_t end;			/* file offset where the section ends */
 	uint64_t left;			/* section bytes not yet consumed */
 	const char *p;			/* current record */
 	size_t	 avail;			/* bytes from p that are in memory */
 	bool	 done;
+	/* the read in flight into mem[!cur] */
+	bool	 ahead, landed;
+	int	 res;			/* its result, once landed */
+	uint64_t ahead_off;
 };
 
 struct jrx_spill_merge {
@@ -40,44 +55,142 @@ struct jrx_spill_merge {
 	/* dedup: the record held back, and the one handed out */
 	uint64_t *held, *out;
 	bool	 have_held;
+	/* read-ahead (see the top): ring set up, reads in flight */
+	struct io_uring ring;
+	bool	 ring_ok;
+	unsigned inflight;
 	double	 t;
 };
 
 /* ---------------------------------------------------------------- readers */
 
-static int rd_fill(struct jrx_spill *sp, struct reader *r)
+static size_t rd_want(const struct reader *r)
 {
-	char *area = r->mem + CARRY;
 	uint64_t want = r->end - r->next;
-	ssize_t n;
 
-	if (r->avail) {
-		memmove(area - r->avail, r->p, r->avail);
-	}
-	r->p = area - r->avail;
 	if (want > r->area)
 		want = r->area;
-	want = (want + JRX_SPILL_ALIGN - 1) & ~(uint64_t)(JRX_SPILL_ALIGN - 1);
+	return (size_t)((want + JRX_SPILL_ALIGN - 1) &
+			~(uint64_t)(JRX_SPILL_ALIGN - 1));
+}
+
+/* Issue the read of r's next area into its other buffer. */
+static int rd_issue(struct jrx_spill_merge *m, struct reader *r)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&m->ring);
+	size_t want = rd_want(r);
+	int ret;
+
+	if (!sqe)	/* k entries, one read a reader: never */
+		return jrx_fail(-EBUSY, "reading ahead in the spill file in %s:"
+				" no room in the ring", m->sp->path);
+	io_uring_prep_read(sqe, m->sp->fd, r->mem[!r->cur] + CARRY,
+			   (unsigned)want, r->next);
+	io_uring_sqe_set_data(sqe, r);
 	do
-		n = pread(sp->fd, area, (size_t)want, (off_t)r->next);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return jrx_fail(-errno, "reading the spill file in %s at offset %"
-				PRIu64, sp->path, r->next);
-	if ((uint64_t)n > r->end - r->next)
-		n = (ssize_t)(r->end - r->next);
-	if (!n)
-		return jrx_fail(-EIO, "reading the spill file in %s at offset %"
-				PRIu64 ": it ends early", sp->path, r->next);
-	sp->st.bytes_read += (uint64_t)n;
-	r->next += (uint64_t)n;
-	r->avail += (size_t)n;
+		ret = io_uring_submit(&m->ring);
+	while (ret == -EINTR);
+	if (ret < 0)
+		return jrx_fail(ret, "reading ahead in the spill file in %s at"
+				" offset %" PRIu64 ": %s", m->sp->path, r->next,
+				strerror(-ret));
+	r->ahead = true;
+	r->landed = false;
+	r->ahead_off = r->next;
+	r->next += want;
+	if (r->next > r->end)
+		r->next = r->end;
+	m->inflight++;
 	return 0;
 }
 
-/* Make the record at r->p whole in memory, or mark the reader done. */
-static int rd_ready(struct jrx_spill *sp, struct reader *r)
+/* Wait for one completion and mark its reader's read landed. */
+static int reap_one(struct jrx_spill_merge *m)
 {
+	struct io_uring_cqe *cqe;
+	struct reader *x;
+	int ret;
+
+	do
+		ret = io_uring_wait_cqe(&m->ring, &cqe);
+	while (ret == -EINTR);
+	if (ret)
+		return jrx_fail(ret, "waiting for a read of the spill file in"
+				" %s: %s", m->sp->path, strerror(-ret));
+	x = io_uring_cqe_get_data(cqe);
+	x->res = cqe->res;
+	x->landed = true;
+	io_uring_cqe_seen(&m->ring, cqe);
+	m->inflight--;
+	return 0;
+}
+
+/* Bring n new bytes read at off in after r's carried bytes. */
+static int rd_took(struct jrx_spill *sp, struct reader *r, ssize_t n,
+		   uint64_t off)
+{
+	if (n < 0)
+		return jrx_fail((int)n, "reading the spill file in %s at offset %"
+				PRIu64 ": %s", sp->path, off, strerror((int)-n));
+	if ((uint64_t)n > r->end - off)
+		n = (ssize_t)(r->end - off);
+	if (!n)
+		return jrx_fail(-EIO, "reading the spill file in %s at offset %"
+				PRIu64 ": it ends early", sp->path, off);
+	sp->st.bytes_read += (uint64_t)n;
+	r->avail += (size_t)n;
+	r->filled = off + (uint64_t)n;
+	return 0;
+}
+
+/* More bytes after r->p: the read ahead (waited for), or a pread. */
+static int rd_fill(struct jrx_spill_merge *m, struct reader *r)
+{
+	struct jrx_spill *sp = m->sp;
+	unsigned to = m->ring_ok ? !r->cur : r->cur;
+	char *area = r->mem[to] + CARRY;
+	uint64_t off = 0;
+	ssize_t n = 0;
+	int ret;
+
+	if (m->ring_ok) {
+		if (!r->ahead && (ret = rd_issue(m, r)))
+			return ret;
+		while (!r->landed)
+			if ((ret = reap_one(m)))
+				return ret;
+		r->ahead = false;
+		n = r->res;
+		off = r->ahead_off;
+	}
+	/* the record cut by the end of the last read goes before the new
+	 * bytes (in the other buffer, or moved down in this one first) */
+	if (r->avail)
+		memmove(area - r->avail, r->p, r->avail);
+	r->p = area - r->avail;
+	r->cur = to;
+	if (!m->ring_ok) {
+		off = r->next;
+		do
+			n = pread(sp->fd, area, rd_want(r), (off_t)off);
+		while (n < 0 && errno == EINTR);
+		if (n < 0)
+			n = -errno;
+		else
+			r->next = (uint64_t)n > r->end - off ? r->end :
+				off + (uint64_t)n;
+	}
+	ret = rd_took(sp, r, n, off);
+	/* the buffer left behind takes the next area meanwhile */
+	if (!ret && m->ring_ok && r->next < r->end)
+		ret = rd_issue(m, r);
+	return ret;
+}
+
+/* Make the record at r->p whole in memory, or mark the reader done. */
+static int rd_ready(struct jrx_spill_merge *m, struct reader *r)
+{
+	struct jrx_spill *sp = m->sp;
 	const struct jrx_spill_rec *h;
 	int ret;
 
@@ -85,7 +198,7 @@ static int rd_ready(struct jrx_spill *sp, struct reader *r)
 		r->done = true;
 		return 0;
 	}
-	if (r->avail < sizeof(*h) && (ret = rd_fill(sp, r)))
+	if (r->avail < sizeof(*h) && (ret = rd_fill(m, r)))
 		return ret;
 	h = (const struct jrx_spill_rec *)r->p;
 	if (h->u64s < JRX_BKEY_U64S || h->u64s > JRX_KEY_MAX_U64S ||
@@ -94,7 +207,7 @@ static int rd_ready(struct jrx_spill *sp, struct reader *r)
 				" words where %" PRIu64 " bytes are left: the"
 				" file was changed", sp->path, h->u64s, r->left);
 	if (r->avail < jrx_spill_rec_bytes(h)) {
-		if ((ret = rd_fill(sp, r)))
+		if ((ret = rd_fill(m, r)))
 			return ret;
 		h = (const struct jrx_spill_rec *)r->p;
 		if (r->avail < jrx_spill_rec_bytes(h))
@@ -104,29 +217,34 @@ static int rd_ready(struct jrx_spill *sp, struct reader *r)
 	return 0;
 }
 
-static int rd_advance(struct jrx_spill *sp, struct reader *r)
+static int rd_advance(struct jrx_spill_merge *m, struct reader *r)
 {
 	size_t n = jrx_spill_rec_bytes((const struct jrx_spill_rec *)r->p);
 
 	r->p += n;
 	r->avail -= n;
 	r->left -= n;
-	return rd_ready(sp, r);
+	return rd_ready(m, r);
 }
 
 /* A reader of [start, end) of the file, left bytes of records. */
-static int rd_open_at(struct jrx_spill *sp, struct reader *r, uint64_t start,
-		      uint64_t left, uint64_t end, size_t area)
+static int rd_open_at(struct jrx_spill_merge *m, struct reader *r,
+		      uint64_t start, uint64_t left, uint64_t end, size_t area)
 {
 	uint64_t aligned = start & ~(uint64_t)(JRX_SPILL_ALIGN - 1);
-	void *mem;
+	unsigned nbuf = m->ring_ok ? 2 : 1;
 	int ret;
 
 	memset(r, 0, sizeof(*r));
-	if (posix_memalign(&mem, JRX_SPILL_ALIGN, CARRY + area))
-		return jrx_fail(-ENOMEM, "allocating a spill reader's buffer:"
-				" %zu bytes", CARRY + area);
-	r->mem = mem;
+	for (unsigned i = 0; i < nbuf; i++) {
+		void *mem;
+
+		if (posix_memalign(&mem, JRX_SPILL_ALIGN, CARRY + area))
+			return jrx_fail(-ENOMEM, "allocating a spill reader's"
+					" buffers: %u of %zu bytes", nbuf,
+					CARRY + area);
+		r->mem[i] = mem;
+	}
 	r->area = area;
 	r->left = left;
 	r->next = aligned;
@@ -135,20 +253,20 @@ static int rd_open_at(struct jrx_spill *sp, struct reader *r, uint64_t start,
 		r->done = true;
 		return 0;
 	}
-	ret = rd_fill(sp, r);
+	ret = rd_fill(m, r);
 	if (ret)
 		return ret;
 	/* skip what the aligned read brought from before the start */
 	r->p += start - aligned;
 	r->avail -= (size_t)(start - aligned);
-	return rd_ready(sp, r);
+	return rd_ready(m, r);
 }
 
-static int rd_open(struct jrx_spill *sp, struct reader *r,
+static int rd_open(struct jrx_spill_merge *m, struct reader *r,
 		   const struct jrx_spill_run *run, enum jrx_spill_section s,
 		   size_t area)
 {
-	return rd_open_at(sp, r, run->off + run->sect[s],
+	return rd_open_at(m, r, run->off + run->sect[s],
 			  run->sect[s + 1] - run->sect[s],
 			  run->off + run->sect[s + 1], area);
 }
@@ -241,7 +359,7 @@ int jrx_spill_merge_runs(struct jrx_spill_merge **mp, struct jrx_spill *sp,
 		return jrx_fail(-ENOMEM, "allocating a merge of %zu spilled runs",
 				n);
 	for (size_t i = 0; i < n && !ret; i++)
-		ret = rd_open(sp, &m->rd[i], &sp->run[first + i], s,
+		ret = rd_open(m, &m->rd[i], &sp->run[first + i], s,
 			      (sp->read_bytes + JRX_SPILL_ALIGN - 1) &
 			      ~(size_t)(JRX_SPILL_ALIGN - 1));
 	if (!ret)
@@ -267,6 +385,13 @@ static struct jrx_spill_merge *merge_new(struct jrx_spill *sp, size_t k,
 	m->out = malloc(JRX_SPILL_MAX_REC);
 	if (!k)
 		m->rd[0].done = true;
+	/* a read in flight a reader; refused (or no room): one buffer each */
+	if (k && !jrx_ring_init(&m->ring, (unsigned)m->k))
+		m->ring_ok = true;
+	else
+		jrx_diag_clear();
+	if (k)
+		sp->st.read_ahead = m->ring_ok;
 	if (m->rd && m->tree && m->held && m->out)
 		return m;
 	jrx_spill_merge_close(m);
@@ -290,7 +415,7 @@ int jrx_spill_merge_fork(struct jrx_spill_merge *m, size_t read_bytes,
 		if (r->done)
 			c->rd[i].done = true;
 		else	/* its current record is at next - avail */
-			ret = rd_open_at(m->sp, &c->rd[i], r->next - r->avail,
+			ret = rd_open_at(c, &c->rd[i], r->filled - r->avail,
 					 r->left, r->end, area);
 	}
 	if (m->have_held) {
@@ -351,7 +476,7 @@ int jrx_spill_merge_next(struct jrx_spill_merge *m,
 		}
 		c = (const void *)r->p;
 		if (!keep_seq(&m->f, c->seq)) {
-			if ((ret = rd_advance(m->sp, r)))
+			if ((ret = rd_advance(m, r)))
 				return ret;
 			replay(m, w);
 			continue;
@@ -363,7 +488,7 @@ int jrx_spill_merge_next(struct jrx_spill_merge *m,
 			if (!delta) {
 				/* newer (or a copy): it replaces the held one */
 				memcpy(m->held, c, jrx_spill_rec_bytes(c));
-				if ((ret = rd_advance(m->sp, r)))
+				if ((ret = rd_advance(m, r)))
 					return ret;
 				replay(m, w);
 				continue;
@@ -374,7 +499,7 @@ int jrx_spill_merge_next(struct jrx_spill_merge *m,
 		m->out = m->held;
 		m->held = t;
 		memcpy(m->held, c, jrx_spill_rec_bytes(c));
-		if ((ret = rd_advance(m->sp, r)))
+		if ((ret = rd_advance(m, r)))
 			return ret;
 		replay(m, w);
 		if (m->have_held) {
@@ -390,8 +515,18 @@ void jrx_spill_merge_close(struct jrx_spill_merge *m)
 	if (!m)
 		return;
 	m->sp->st.merge_seconds += jrx_now() - m->t;
-	for (size_t i = 0; m->rd && i < m->k; i++)
-		free(m->rd[i].mem);
+	if (m->ring_ok) {
+		/* the kernel may still write into the buffers */
+		while (m->inflight && !reap_one(m))
+			;
+		if (m->inflight)	/* waiting failed: keep the buffers */
+			return;
+		io_uring_queue_exit(&m->ring);
+	}
+	for (size_t i = 0; m->rd && i < m->k; i++) {
+		free(m->rd[i].mem[0]);
+		free(m->rd[i].mem[1]);
+	}
 	free(m->rd);
 	free(m->tree);
 	free(m->held);
