@@ -203,9 +203,7 @@ int jrx_recover_accelerated(struct jrx_array *a,
 	ro.unit_keys = o->replay_unit;
 	ro.progress = replay_progress;
 	ro.progress_ctx = r;
-	/* appends queue on io_uring where the journal read could use it */
-	ro.write_depth = !strcmp(r->io_backend,
-				 jrx_io_backend_name(JRX_IO_URING)) ? 32 : 0;
+	ro.write_depth = jrx_recover_write_depth(r);
 	ret = jrx_jindex_seqs(&ix, &seqs);
 	if (!ret)
 		ret = jrx_replay_parallel(fs, seqs, res.v, res.nr, &ro,

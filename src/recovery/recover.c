@@ -157,6 +157,12 @@ uint64_t jrx_recover_note_index(struct jrx_report *r, const struct jrx_array *a,
 	return ix->max_seq ? ix->max_seq : a->sb.journal_seq;
 }
 
+unsigned jrx_recover_write_depth(const struct jrx_report *r)
+{
+	return !strcmp(r->io_backend, jrx_io_backend_name(JRX_IO_URING)) ?
+		32 : 0;
+}
+
 void jrx_recover_note_replay(struct jrx_report *r, const struct jrx_fs *fs)
 {
 	r->nodes_read = fs->nodes_read;

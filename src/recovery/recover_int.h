@@ -35,6 +35,11 @@ uint64_t jrx_recover_note_index(struct jrx_report *r, const struct jrx_array *a,
 				const struct jrx_jindex *ix,
 				const struct jrx_journal_scan *s);
 
+/* Node writes a replay worker keeps in flight (jrx_replay_opts.
+ * write_depth): queued on io_uring where the journal read could use it,
+ * else 0 (one synchronous write at a time). */
+unsigned jrx_recover_write_depth(const struct jrx_report *r);
+
 /* What replay did to fs, into the report. */
 void jrx_recover_note_replay(struct jrx_report *r, const struct jrx_fs *fs);
 
