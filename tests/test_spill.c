@@ -7,7 +7,8 @@
  *  - recoveries whose journal is at least 4x the limit: uniform, zipf,
  *    hot and one-btree journals end identical to the
  *    reference and to the unlimited recovery, fsck clean, with the same
- *    node writes; hot leaves that alone overflow a window are streamed;
+ *    node writes; hot leaves that alone overflow a window are streamed,
+ *    their pieces written by parts on two threads;
  *  - a power cut at a random write of a spilled recovery, then another
  *    recovery (spilled, unlimited or the reference), ends the same;
  *  - with io_uring refused, the same (runs read back without read-ahead);
@@ -195,7 +196,7 @@ static void test_shapes(void **state)
 		{ JRX_SYNTH_HOT, { 0, 0, 1, 0 }, 1400000 },	/* dirents only */
 	};
 	struct env *e = *state;
-	uint64_t streamed = 0;
+	uint64_t streamed = 0, parts = 0;
 #ifdef JRX_TEST_TSAN
 	/* races show in one shape with a streamed leaf; the rest is the
 	 * release and ASan runs' job */
@@ -228,6 +229,7 @@ static void test_shapes(void **state)
 				 " ahead: %d, the replay queued writes: %u deep",
 				 what, r.spill.read_ahead, r.replay.write_depth);
 		streamed += r.replay.streamed_leaves;
+		parts += r.replay.streamed_parts;
 		if (i == 0) {
 			/* and the unlimited recovery of the same journal */
 			struct jrx_recover_opts un = { .threads = 2 };
@@ -245,6 +247,10 @@ static void test_shapes(void **state)
 	if (!streamed)
 		fail_msg("no shape had a leaf too big for a window: the streamed"
 			 " leaf went untested");
+	if (parts <= streamed)
+		fail_msg("%llu streamed leaves written in %llu parts: their"
+			 " parts were never written by two threads",
+			 (unsigned long long)streamed, (unsigned long long)parts);
 }
 
 /*

@@ -242,29 +242,38 @@ static bool in_leaf(const struct jrx_spill_rec *r, unsigned btree_id,
 }
 
 /*
- * A leaf's keys walked a second time (replay.h's source): those in the
- * window, the record taken after them, then a fork of the merge from
- * where the window ended, up to the leaf's end.
+ * A part of a leaf's keys walked a second time (replay.h's source): for
+ * the first part the window's keys, then the record taken after them;
+ * for a later one the record at hand when its mark was taken; then a
+ * merge opened at the mark (on the thread that walks the part), up to
+ * the leaf's end.
  */
 struct leaf_source {
-	const struct window *w;
+	const struct window *w;		/* the first part's, else NULL */
 	size_t	 i;
-	uint64_t *pend;			/* the record after the window */
+	uint64_t *pend;			/* the record at the mark, or NULL */
 	bool	 pend_used, started;
-	struct jrx_spill_merge *fork;
+	struct jrx_spill *sp;
+	struct jrx_spill_mark mark;	/* where the merge stood after pend */
+	size_t	 read_bytes;
+	struct jrx_spill_merge *m;	/* opened at the mark by rewind */
 	unsigned btree_id;
 	struct jrx_bpos max;
+	struct jrx_replay_at at;	/* where the part starts in the walk */
+	uint64_t bytes_read;		/* m's, once closed */
+	double	 seconds;
 };
 
 static int leaf_rewind(void *ctx)
 {
 	struct leaf_source *ls = ctx;
 
-	/* walked once: the fork cannot go back */
+	/* walked once: the records in the window may move afterwards */
 	if (ls->started)
 		return jrx_fail(-EINVAL, "streamed leaf: its keys walked twice");
 	ls->started = true;
-	return 0;
+	return jrx_spill_merge_open_mark(&ls->m, ls->sp, &ls->mark,
+					 ls->read_bytes);
 }
 
 static int leaf_next(void *ctx, const struct jrx_bkey **k)
@@ -274,7 +283,7 @@ static int leaf_next(void *ctx, const struct jrx_bkey **k)
 	int ret;
 
 	*k = NULL;
-	if (ls->i < ls->w->nr) {
+	if (ls->w && ls->i < ls->w->nr) {
 		*k = ls->w->k[ls->i++].k;
 		return 1;
 	}
@@ -286,64 +295,160 @@ static int leaf_next(void *ctx, const struct jrx_bkey **k)
 		*k = jrx_spill_key(r);
 		return 1;
 	}
-	ret = jrx_spill_merge_next(ls->fork, &r);
+	ret = jrx_spill_merge_next(ls->m, &r);
 	if (ret <= 0 || !in_leaf(r, ls->btree_id, ls->max))
 		return ret < 0 ? ret : 0;
 	*k = jrx_spill_key(r);
 	return 1;
 }
 
-/*
- * The window holds keys of one leaf only and is full: the merge goes on
- * to the leaf's end while the replay counts its keys, then a fork of the
- * merge taken where the window ended walks them again as the leaf is
- * written.  Nothing is spilled twice.
- */
-static int stream_leaf(struct jrx_replay_session *rs, struct stream *st,
-		       struct window *w, uint64_t *replayed)
+static void leaf_close(void *ctx)
 {
-	struct leaf_source ls = { .w = w };
-	struct jrx_replay_source src = { leaf_rewind, leaf_next, &ls };
-	struct jrx_replay_stream *h;
-	uint64_t *pend0 = NULL;
-	uint64_t keys = w->nr;
+	struct leaf_source *ls = ctx;
+
+	jrx_spill_merge_end(ls->m, &ls->bytes_read, &ls->seconds);
+	ls->m = NULL;
+}
+
+/* A streamed leaf is marked every quarter of a window's record bytes,
+ * so a leaf (more than a window) has at least four parts to share. */
+#define MARK_PER_WINDOW	4u
+/* A part's readers: half a merge reader's area (a part's merge and the
+ * one that fills windows are open at once), within these. */
+#define PART_READ_MIN	(64u << 10)
+#define PART_READ_MAX	(256u << 10)
+
+/* The parts of a streamed leaf's second walk. */
+struct leaf_parts {
+	struct leaf_source *ls;
+	struct jrx_replay_source *src;
+	size_t	 n, cap;
+};
+
+/* A part from where the merge stands now (the record at hand: pend). */
+static int add_part(struct leaf_parts *lp, struct jrx_spill *sp,
+		    struct stream *st, const struct window *w,
+		    const struct jrx_replay_at *at, unsigned btree_id,
+		    struct jrx_bpos max)
+{
+	struct leaf_source *ls;
+	size_t area = sp->read_bytes / 2;
 	int ret;
 
-	ret = jrx_replay_stream_begin(rs, &w->k[0], &h, &ls.max);
-	if (ret)
-		return ret;
-	ls.btree_id = w->k[0].btree_id;
-	for (size_t i = 0; i < w->nr; i++)
-		jrx_replay_stream_count(h, w->k[i].k);
-	/* the merge as the window left it, and the record it had taken */
-	ret = jrx_spill_merge_fork(st->m, 64u << 10, &ls.fork);
-	if (!ret && st->have) {
+	if (lp->n == lp->cap) {
+		size_t nc = lp->cap ? 2 * lp->cap : 8;
+		void *a = realloc(lp->ls, nc * sizeof(*lp->ls));
+
+		if (a)
+			lp->ls = a;
+		a = a ? realloc(lp->src, nc * sizeof(*lp->src)) : NULL;
+		if (!a)
+			return jrx_fail(-ENOMEM, "allocating the parts of a"
+					" streamed leaf");
+		lp->src = a;
+		lp->cap = nc;
+	}
+	if (area < PART_READ_MIN)
+		area = PART_READ_MIN;
+	if (area > PART_READ_MAX)
+		area = PART_READ_MAX;
+	ls = &lp->ls[lp->n];
+	*ls = (struct leaf_source){
+		.w = w, .sp = sp, .read_bytes = area, .btree_id = btree_id,
+		.max = max, .at = *at,
+	};
+	if (st->have) {
 		size_t len = jrx_spill_rec_bytes((const void *)st->pend);
 
-		pend0 = malloc(len);
-		if (!pend0)
-			ret = -ENOMEM;
-		else
-			memcpy(pend0, st->pend, len);
+		ls->pend = malloc(len);
+		if (!ls->pend)
+			return jrx_fail(-ENOMEM, "allocating a streamed leaf's"
+					" record");
+		memcpy(ls->pend, st->pend, len);
 	}
-	ls.pend = pend0;
+	ret = jrx_spill_merge_mark(st->m, &ls->mark);
+	if (ret) {
+		free(ls->pend);
+		return ret;
+	}
+	lp->n++;
+	return 0;
+}
+
+static void parts_free(struct leaf_parts *lp, struct jrx_spill *sp)
+{
+	for (size_t i = 0; i < lp->n; i++) {
+		struct leaf_source *ls = &lp->ls[i];
+
+		sp->st.bytes_read += ls->bytes_read;
+		sp->st.merge_seconds += ls->seconds;
+		jrx_spill_mark_free(&ls->mark);
+		free(ls->pend);
+	}
+	free(lp->ls);
+	free(lp->src);
+}
+
+/*
+ * The window holds keys of one leaf only and is full: the merge goes on
+ * to the leaf's end while the replay counts its keys, marking where it
+ * stood every quarter window of records; then the leaf is written by parts, each
+ * walked again from its mark by a thread of its own.  Nothing is spilled
+ * twice.
+ */
+static int stream_leaf(struct jrx_replay_session *rs, struct stream *st,
+		       struct window *w, uint64_t *replayed,
+		       struct jrx_spill *sp)
+{
+	struct leaf_parts lp = { 0 };
+	struct jrx_replay_stream *h;
+	struct jrx_replay_at at = { 0 };
+	struct jrx_bpos max;
+	unsigned btree_id = w->k[0].btree_id;
+	uint64_t keys = w->nr, since = 0, every = w->cap / MARK_PER_WINDOW;
+	int ret;
+
+	ret = jrx_replay_stream_begin(rs, &w->k[0], &h, &max);
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < w->nr; i++)
+		jrx_replay_stream_count(h, w->k[i].k);
+	/* the first part: the window, then the merge as the window left it */
+	ret = add_part(&lp, sp, st, w, &at, btree_id, max);
 	/* count the rest of the leaf, the merge going on past it */
 	while (!ret) {
 		const struct jrx_spill_rec *r = (const void *)st->pend;
 
 		ret = stream_pull(st);
-		if (ret || !st->have || !in_leaf(r, ls.btree_id, ls.max))
+		if (ret || !st->have || !in_leaf(r, btree_id, max))
 			break;
+		since += jrx_spill_rec_bytes(r);
+		if (since >= every) {
+			jrx_replay_stream_at(h, &at);
+			/* parts start past each other */
+			if (at.before > lp.ls[lp.n - 1].at.before) {
+				since = 0;
+				ret = add_part(&lp, sp, st, NULL, &at, btree_id,
+					       max);
+				if (ret)
+					break;
+			}
+		}
 		jrx_replay_stream_count(h, jrx_spill_key(r));
 		st->have = false;
 		keys++;
 	}
+	for (size_t i = 0; !ret && i < lp.n; i++)
+		lp.src[i] = (struct jrx_replay_source){
+			.rewind = leaf_rewind, .next = leaf_next,
+			.close = leaf_close, .ctx = &lp.ls[i],
+			.at = lp.ls[i].at,
+		};
 	if (ret)
 		jrx_replay_stream_abort(h);
 	else
-		ret = jrx_replay_stream_end(h, &src);
-	jrx_spill_merge_close(ls.fork);
-	free(pend0);
+		ret = jrx_replay_stream_end(h, lp.src, lp.n);
+	parts_free(&lp, sp);
 	w->used = w->nr = 0;
 	*replayed += keys;
 	return ret;
@@ -396,7 +501,7 @@ static int replay_leaves(struct jrx_replay_session *rs, struct jrx_spilled *x,
 			break;
 		if (!done) {
 			/* one leaf fills the window */
-			ret = stream_leaf(rs, &st, &w, &replayed);
+			ret = stream_leaf(rs, &st, &w, &replayed, &x->sp);
 		} else {
 			/* the held leaf's keys start the next window */
 			size_t off = (size_t)((const char *)w.k[done].k -

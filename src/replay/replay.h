@@ -96,22 +96,42 @@ int  jrx_replay_window(struct jrx_replay_session *s, const struct jrx_jkey *v,
 		       size_t n, bool last, size_t *done);
 /*
  * A leaf whose keys do not fit in a window even alone (*done == 0 at the
- * window's most), replayed streaming, holding one node at a time:
+ * window's most), replayed streaming, holding one node a thread at a time:
  *  begin   routes the leaf's first key, reads the leaf, and says where
  *          the leaf ends (*max: its last position);
  *  count   each of the leaf's journal keys, in order, as the caller
  *          gathers them somewhere it can read them again: the final
  *          keys' bytes and count, which the layout rule needs first;
- *  end     one walk over src (the same keys) writes the pieces the rule
+ *  at      where the count stands, before the next key: a part of the
+ *          second walk may start there (its source then starts with that
+ *          key);
+ *  end     the second walk over the sources, parts of the same keys in
+ *          order (src[0] from the leaf's first key, each src[i] where
+ *          jrx_replay_stream_at() stood), writes the pieces the rule
  *          gives (the same as in one window) and installs them; frees
- *          the stream (abort frees it without that).
+ *          the stream (abort frees it without that).  The parts run on
+ *          threads of their own (up to the session's workers; one when
+ *          the leaf has few pieces), each writing the pieces that start
+ *          in it: a source's rewind, next and close all run on the
+ *          thread that walks it, and sources that are not walked are
+ *          neither rewound nor closed.
  */
+/* Where a source starts in the leaf's second walk. */
+struct jrx_replay_at {
+	size_t	 leaf_i;		/* the leaf's own keys before it */
+	uint64_t before;		/* final key bytes before it */
+	uint32_t prev_bytes;		/* the last of those keys' bytes (0: none) */
+	struct jrx_bpos prev;		/* and its position */
+};
+
 struct jrx_replay_source {
-	int  (*rewind)(void *ctx);	/* back to the first key: 0 or error */
+	int  (*rewind)(void *ctx);	/* to its first key: 0 or error */
 	/* the next key in journal order: 1 and *k (valid until the next
 	 * call), 0 and *k NULL at the end, or an error */
 	int  (*next)(void *ctx, const struct jrx_bkey **k);
+	void (*close)(void *ctx);	/* after the walk (NULL: nothing) */
 	void  *ctx;
+	struct jrx_replay_at at;	/* zero for src[0] */
 };
 struct jrx_replay_stream;
 
@@ -120,8 +140,10 @@ int  jrx_replay_stream_begin(struct jrx_replay_session *s,
 			     struct jrx_replay_stream **h, struct jrx_bpos *max);
 void jrx_replay_stream_count(struct jrx_replay_stream *h,
 			     const struct jrx_bkey *k);
+void jrx_replay_stream_at(const struct jrx_replay_stream *h,
+			  struct jrx_replay_at *at);
 int  jrx_replay_stream_end(struct jrx_replay_stream *h,
-			   const struct jrx_replay_source *src);
+			   const struct jrx_replay_source *src, size_t nsrc);
 void jrx_replay_stream_abort(struct jrx_replay_stream *h);
 int  jrx_replay_end(struct jrx_replay_session *s);
 void jrx_replay_abort(struct jrx_replay_session *s);

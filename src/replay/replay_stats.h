@@ -37,6 +37,8 @@ struct jrx_replay_stats {
 	uint64_t appended_leaves;	/* leaves that got one bset appended */
 	uint64_t streamed_leaves;	/* too many keys for a window: replayed
 					   from a spilled source, one by one */
+	uint64_t streamed_parts;	/* their walks that wrote pieces, each
+					   on a thread of its own */
 	unsigned write_depth;		/* the option; 0: synchronous writes */
 	unsigned queued_workers;	/* workers whose write queue opened */
 	uint64_t group_first[JRX_PLACE_MAX_GROUPS + 1];	/* units of group g:

@@ -12,6 +12,7 @@
  * (replay_par.c, unit_phase2), so the result is the reference's.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "replay.h"
@@ -21,6 +22,7 @@
 #include "../btree/layout.h"
 #include "../io/wq.h"
 #include "../util/clock.h"
+#include "../util/pool.h"
 #include "../util/diag.h"
 #include "../util/vec.h"
 
@@ -35,13 +37,13 @@ struct walk {
 					   source's is gone once it moves on) */
 };
 
-static int walk_start(struct walk *w, const struct jrx_bnode *n,
+static int walk_start(struct walk *w, const struct jrx_bnode *n, size_t i,
 		      const struct jrx_replay_source *src)
 {
 	int ret;
 
 	w->n = n;
-	w->i = 0;
+	w->i = i;
 	w->src = src;
 	ret = src->rewind(src->ctx);
 	if (!ret)
@@ -122,6 +124,8 @@ struct jrx_replay_stream {
 	size_t	 i;			/* count: next leaf key */
 	uint64_t total;			/* final key bytes */
 	size_t	 nr;			/* final keys */
+	uint32_t last_bytes;		/* the last final key counted: bytes */
+	struct jrx_bpos last;		/* and position */
 	double	 seconds;
 };
 
@@ -168,6 +172,8 @@ static void count_leaf_below(struct jrx_replay_stream *h, const struct jrx_bpos 
 	while (h->i < h->n->nr &&
 	       (!p || jrx_bpos_cmp(h->n->keys[h->i]->p, *p) < 0)) {
 		h->total += h->n->keys[h->i]->u64s * 8u;
+		h->last_bytes = h->n->keys[h->i]->u64s * 8u;
+		h->last = h->n->keys[h->i]->p;
 		h->nr++;
 		h->i++;
 	}
@@ -181,6 +187,8 @@ void jrx_replay_stream_count(struct jrx_replay_stream *h,
 		h->i++;			/* replaced or deleted */
 	if (k->type != JRX_KEY_WHITEOUT) {
 		h->total += k->u64s * 8u;
+		h->last_bytes = k->u64s * 8u;
+		h->last = k->p;
 		h->nr++;
 	}
 }
@@ -197,97 +205,97 @@ void jrx_replay_stream_abort(struct jrx_replay_stream *h)
 
 /*
  * Where the pieces go: the direct descriptors of a parallel section, and
- * a write queue on this thread, as a window's workers write theirs (no
- * page-cache copy, and the commit's sync has nothing left to flush).  A
- * written piece the replay keeps only as a pointer drops its keys and
+ * a write queue on the walking thread, as a window's workers write theirs
+ * (no page-cache copy, and the commit's sync has nothing left to flush).
+ * A written piece the replay keeps only as a pointer drops its keys and
  * image once its write has landed: after every DROP_BATCH pieces, the
  * queue is drained and those pieces dropped.
  */
 #define DROP_BATCH 64
 
-struct sink {
-	struct jrx_fs *fs;
+/* One walk over a part of the leaf's keys (one source), on one thread:
+ * the pieces whose first key lies in its part. */
+struct part {
+	struct jrx_replay_stream *h;
+	const struct jrx_replay_source *src;
+	uint64_t until;			/* pieces starting at or past these
+					   bytes are the next part's */
+	size_t	 kp;			/* pieces in all */
+	bool	 last;			/* the leaf's end is this part's */
 	struct jrx_wq *q;		/* NULL: synchronous writes */
-	bool	 parallel;		/* jrx_fs_parallel_begin() done */
+	struct jrx_bnode **pieces;
+	size_t	 np, cap, dropped;	/* pieces[0, dropped) dropped */
 	bool	 drop;			/* pieces keep only their pointer */
-	size_t	 dropped;		/* pieces[0, dropped) dropped */
+	uint64_t end_before;		/* final key bytes when it stopped */
+	int	 ret;
+	char	 msg[256];		/* jrx_diag() of its error */
 };
 
-static int sink_open(struct sink *k, struct jrx_replay_session *s)
+/* Every write landed, the pieces waiting for that dropped; the queue's
+ * error. */
+static int part_drain(struct part *pt)
 {
-	int ret;
+	int ret = pt->q ? jrx_wq_drain(pt->q) : 0;
 
-	*k = (struct sink){ .fs = s->fs };
-	if (!s->fs->direct) {	/* else a caller's section is open: its */
-		ret = jrx_fs_parallel_begin(s->fs);
-		if (ret)
-			return ret;
-		k->parallel = true;
-	}
-	if (s->o.write_depth && !s->fs->nowrite &&
-	    jrx_wq_open(&k->q, s->o.write_depth)) {
-		k->q = NULL;	/* io_uring refused: one write at a time */
-		jrx_diag_clear();
-	}
-	return 0;
-}
-
-/* Every write landed, pieces[dropped, np) dropped; the queue's error. */
-static int sink_drain(struct sink *k, struct jrx_bnode **pieces, size_t np)
-{
-	int ret = k->q ? jrx_wq_drain(k->q) : 0;
-
-	for (; k->drop && k->dropped < np; k->dropped++)
-		jrx_replay_piece_drop_keys(pieces[k->dropped]);
-	k->dropped = np;
+	for (; pt->drop && pt->dropped < pt->np; pt->dropped++)
+		jrx_replay_piece_drop_keys(pt->pieces[pt->dropped]);
+	pt->dropped = pt->np;
 	return ret;
 }
 
-static int sink_close(struct sink *k, struct jrx_bnode **pieces, size_t np,
-		      int ret)
+/* Write the gathered piece pc (its keys linked) as m says. */
+static int part_write(struct part *pt, struct piece *pc,
+		      const struct jrx_node_meta *m)
 {
-	int err = sink_drain(k, pieces, np);
-
-	jrx_wq_close(k->q);
-	if (k->parallel)
-		jrx_fs_parallel_end(k->fs);
-	k->q = NULL;
-	k->parallel = false;
-	return ret ? ret : err;
-}
-
-int jrx_replay_stream_end(struct jrx_replay_stream *h,
-			  const struct jrx_replay_source *src)
-{
-	struct jrx_replay_session *s = h->s;
-	struct jrx_fs *fs = s->fs;
-	bool keep = fs->nowrite;
-	struct jrx_rleaf *l = h->l;
-	const struct jrx_bkey *ptr = (const struct jrx_bkey *)l->ptr, *k;
-	const struct jrx_btree_ptr_val *pv = jrx_bkey_val(ptr);
-	struct jrx_bnode **pieces = NULL;
-	size_t np = 0, cap_p = 0, kp, j = 0;
-	uint64_t before = 0;
-	struct piece pc = { 0 };
-	struct jrx_node_meta m = { .btree_id = l->btree_id, .level = 0,
-				   .min = pv->min_key, .max = ptr->p };
-	struct walk w;
-	struct sink snk;
-	double t = jrx_now();
+	struct jrx_fs *fs = pt->h->s->fs;
+	struct jrx_bnode *out;
 	int ret;
 
-	count_leaf_below(h, NULL);	/* the leaf's keys past the last */
-	kp = jrx_layout_pieces(h->total, h->nr, fs->node_size);
-
-	/* one walk: each piece written once its keys are gathered */
-	ret = sink_open(&snk, s);
+	ret = JRX_VEC_RESERVE(pt->pieces, pt->np, pt->cap, 1,
+			      "streamed leaf pieces");
+	if (!ret)
+		ret = jrx_fs_write_piece(fs, m, pc->keys, pc->nr, pt->q, &out);
 	if (ret)
-		goto out_free;
-	snk.drop = !keep && !l->was_root;
-	ret = walk_start(&w, h->n, src);
+		return ret;
+	pt->pieces[pt->np++] = out;
+	if (pt->np - pt->dropped >= DROP_BATCH)
+		ret = part_drain(pt);
+	pc->used = pc->nr = 0;
+	return ret;
+}
+
+/*
+ * Walk the part: from where its source starts (at), skip to the first
+ * key that starts a piece, then gather and write each piece; stop at the
+ * first piece that starts at or past `until` (the next part writes it),
+ * or at the leaf's end.
+ */
+static int part_walk(struct part *pt)
+{
+	struct jrx_replay_stream *h = pt->h;
+	const struct jrx_replay_at *at = &pt->src->at;
+	const struct jrx_bkey *ptr = (const struct jrx_bkey *)h->l->ptr, *k;
+	const struct jrx_btree_ptr_val *pv = jrx_bkey_val(ptr);
+	struct jrx_node_meta m = { .btree_id = h->l->btree_id, .level = 0,
+				   .min = pv->min_key, .max = ptr->p };
+	uint64_t before = at->before;
+	struct jrx_bpos prev = at->prev;
+	/* the first part owns piece 0 from its first key; a later one the
+	 * pieces that start in it */
+	bool have_prev = at->prev_bytes != 0, own = !have_prev;
+	size_t j = 0;
+	struct piece pc = { 0 };
+	struct walk w;
+	bool end = false;
+	int ret;
+
+	/* the piece of the key before the part: a key in another starts one */
+	if (have_prev)
+		j = jrx_layout_piece_of(before - at->prev_bytes, h->total, pt->kp);
+	ret = walk_start(&w, h->n, at->leaf_i, pt->src);
 	for (;;) {
-		bool end;
-		struct jrx_bnode *out;
+		bool starts;
+		size_t kj = 0;
 
 		if (!ret)
 			ret = walk_next(&w, &k);
@@ -295,68 +303,196 @@ int jrx_replay_stream_end(struct jrx_replay_stream *h,
 			goto out;
 		end = !ret;
 		ret = 0;
-		if (!end && jrx_layout_piece_of(before, h->total, kp) == j) {
-			ret = piece_add(&pc, k);
-			before += k->u64s * 8u;
-			if (!ret)
-				continue;
+		if (!end)
+			kj = jrx_layout_piece_of(before, h->total, pt->kp);
+		starts = end || kj != j;
+		if (starts) {
+			/* k starts piece kj (or there is none): the piece
+			 * gathered so far is whole */
+			if (own && (pc.nr || (end && !pt->np))) {
+				piece_link(&pc);
+				m.max = end ? ptr->p : pc.keys[pc.nr - 1]->p;
+				if ((ret = part_write(pt, &pc, &m)))
+					goto out;
+			}
+			if (end || before >= pt->until)
+				break;
+			own = true;
+			j = kj;
+			m.min = have_prev ? jrx_bpos_successor(prev) : pv->min_key;
+		}
+		if (own && (ret = piece_add(&pc, k)))
 			goto out;
-		}
-		/* k starts piece j + 1 (or there is none): write piece j */
-		if (pc.nr || (end && !np)) {
-			piece_link(&pc);
-			m.max = end ? ptr->p : pc.keys[pc.nr - 1]->p;
-			ret = JRX_VEC_RESERVE(pieces, np, cap_p, 1,
-					      "streamed leaf pieces");
-			if (!ret)
-				ret = jrx_fs_write_piece(fs, &m, pc.keys, pc.nr,
-							 snk.q, &out);
-			if (ret)
-				goto out;
-			pieces[np++] = out;
-			if (np - snk.dropped >= DROP_BATCH &&
-			    (ret = sink_drain(&snk, pieces, np)))
-				goto out;
-			if (pc.nr)
-				m.min = jrx_bpos_successor(pc.keys[pc.nr - 1]->p);
-			pc.used = pc.nr = 0;
-		}
-		if (end)
-			break;
-		j = jrx_layout_piece_of(before, h->total, kp);
-		ret = piece_add(&pc, k);
 		before += k->u64s * 8u;
+		prev = k->p;
+		have_prev = true;
+	}
+	if (end && !pt->last)
+		ret = jrx_fail(-JRX_ERR_KEY_INVALID, "streamed replay: a part of"
+			       " the leaf's keys ended early, at %llu bytes",
+			       (unsigned long long)before);
+out:
+	pt->end_before = before;
+	if (pt->src->close)
+		pt->src->close(pt->src->ctx);
+	free(pc.buf);
+	free(pc.keys);
+	return ret;
+}
+
+/* A part on the thread that runs it: its own write queue. */
+static void part_run(struct part *pt)
+{
+	struct jrx_replay_session *s = pt->h->s;
+	int ret;
+
+	if (s->o.write_depth && !s->fs->nowrite &&
+	    jrx_wq_open(&pt->q, s->o.write_depth)) {
+		pt->q = NULL;	/* io_uring refused: one write at a time */
+		jrx_diag_clear();
+	}
+	ret = part_walk(pt);
+	/* every piece on the device (the kernel done with the images)
+	 * before anything frees or installs them */
+	ret = ret ? (part_drain(pt), ret) : part_drain(pt);
+	jrx_wq_close(pt->q);
+	pt->q = NULL;
+	pt->ret = ret;
+	if (ret)
+		snprintf(pt->msg, sizeof(pt->msg), "%s", jrx_diag());
+}
+
+struct parts {
+	struct part *pt;
+	size_t n;
+};
+
+static void part_phase(void *arg, unsigned id)
+{
+	struct parts *ps = arg;
+
+	if (id < ps->n)
+		part_run(&ps->pt[id]);
+}
+
+void jrx_replay_stream_at(const struct jrx_replay_stream *h,
+			  struct jrx_replay_at *at)
+{
+	*at = (struct jrx_replay_at){
+		.leaf_i = h->i, .before = h->total,
+		.prev_bytes = h->last_bytes, .prev = h->last,
+	};
+}
+
+int jrx_replay_stream_end(struct jrx_replay_stream *h,
+			  const struct jrx_replay_source *src, size_t nsrc)
+{
+	struct jrx_replay_session *s = h->s;
+	struct jrx_fs *fs = s->fs;
+	bool keep = fs->nowrite, parallel = false;
+	struct jrx_rleaf *l = h->l;
+	const struct jrx_bkey *ptr = (const struct jrx_bkey *)l->ptr;
+	const struct jrx_btree_ptr_val *pv = jrx_bkey_val(ptr);
+	struct parts ps = { 0 };
+	struct jrx_bnode **pieces = NULL;
+	size_t np = 0, kp;
+	double t = jrx_now();
+	int ret = 0;
+
+	count_leaf_below(h, NULL);	/* the leaf's keys past the last */
+	kp = jrx_layout_pieces(h->total, h->nr, fs->node_size);
+	/* parts: in order, each starting past the one before; one is enough
+	 * for a leaf of few pieces */
+	if (!nsrc || src[0].at.before || src[0].at.leaf_i)
+		ret = jrx_fail(-EINVAL, "streamed replay: the first part does"
+			       " not start at the leaf's first key");
+	for (size_t i = 1; !ret && i < nsrc; i++)
+		if (src[i].at.before <= src[i - 1].at.before)
+			ret = jrx_fail(-EINVAL, "streamed replay: part %zu does"
+				       " not start past part %zu", i, i - 1);
+	if (ret)
+		goto out;
+	if (kp < 4 * nsrc || s->nw < 2)
+		nsrc = 1;
+	if (nsrc > s->nw)
+		nsrc = s->nw;
+	ps.n = nsrc;
+	ps.pt = calloc(nsrc, sizeof(*ps.pt));
+	if (!ps.pt) {
+		ret = jrx_fail(-ENOMEM, "allocating %zu parts of a streamed leaf",
+			       nsrc);
+		goto out;
+	}
+	for (size_t i = 0; i < nsrc; i++)
+		ps.pt[i] = (struct part){
+			.h = h, .src = &src[i], .kp = kp, .last = i + 1 == nsrc,
+			.until = i + 1 < nsrc ? src[i + 1].at.before : UINT64_MAX,
+			.drop = !keep && !l->was_root,
+		};
+	/* the direct descriptors, unless a caller's section is open */
+	if (!fs->direct) {
+		ret = jrx_fs_parallel_begin(fs);
 		if (ret)
 			goto out;
+		parallel = true;
 	}
-	if (before != h->total)
+	if (nsrc == 1) {
+		part_run(&ps.pt[0]);
+	} else {
+		struct jrx_pool *pool;
+
+		ret = jrx_pool_start(&pool, &(struct jrx_pool_opts){
+			.workers = (unsigned)nsrc, .name = "streamed leaf" });
+		if (!ret) {
+			jrx_pool_run(pool, part_phase, &ps);
+			jrx_pool_stop(pool);
+		}
+	}
+	if (parallel)
+		jrx_fs_parallel_end(fs);
+	for (size_t i = 0; !ret && i < nsrc; i++)
+		if (ps.pt[i].ret)
+			ret = jrx_fail(ps.pt[i].ret, "%s", ps.pt[i].msg);
+	if (!ret && ps.pt[nsrc - 1].end_before != h->total)
 		ret = jrx_fail(-JRX_ERR_KEY_INVALID, "streamed replay: the leaf's"
 			       " keys came to %llu bytes, counted %llu",
-			       (unsigned long long)before,
+			       (unsigned long long)ps.pt[nsrc - 1].end_before,
 			       (unsigned long long)h->total);
-	/* every piece on the device before the tree points at it */
-	ret = sink_close(&snk, pieces, np, ret);
-	if (!ret)
-		ret = jrx_fs_free_node_loc(fs, pv->dev, pv->sector);
+	for (size_t i = 0; !ret && i < nsrc; i++)
+		np += ps.pt[i].np;
+	if (!ret && !(pieces = malloc(np * sizeof(*pieces))))
+		ret = jrx_fail(-ENOMEM, "allocating the list of %zu pieces", np);
 	if (ret)
-		goto out_free;
+		goto out;
+	np = 0;
+	for (size_t i = 0; i < nsrc; i++) {
+		memcpy(pieces + np, ps.pt[i].pieces,
+		       ps.pt[i].np * sizeof(*pieces));
+		np += ps.pt[i].np;
+		ps.pt[i].np = 0;
+	}
+	ret = jrx_fs_free_node_loc(fs, pv->dev, pv->sector);
+	if (ret)
+		goto out;
 	s->st->pieces += np;
 	s->st->leaf_keys += h->nr;
 	s->st->leaves++;
 	s->st->streamed_leaves++;
+	s->st->streamed_parts += nsrc;
 	ret = jrx_fs_install_pieces(fs, l->btree_id, 0, l->cached, l->was_root,
 				    pieces, np, keep);
 	pieces = NULL;		/* the install took them */
 	np = 0;
 out:
-	/* the kernel may still read the images of queued pieces */
-	ret = sink_close(&snk, pieces, np, ret);
-out_free:
 	for (size_t i = 0; i < np; i++)
 		jrx_bnode_free(pieces[i]);
 	free(pieces);
-	free(pc.buf);
-	free(pc.keys);
+	for (size_t i = 0; ps.pt && i < ps.n; i++) {
+		for (size_t j = 0; j < ps.pt[i].np; j++)
+			jrx_bnode_free(ps.pt[i].pieces[j]);
+		free(ps.pt[i].pieces);
+	}
+	free(ps.pt);
 	s->st->leaves_seconds += h->seconds + jrx_now() - t;
 	jrx_replay_stream_abort(h);
 	if (ret)

@@ -22,7 +22,9 @@
  * mkstemp and unlink), so nothing outlives the process; it is written and
  * read with O_DIRECT where the filesystem allows it, so a spill neither
  * fills the page cache nor reads back from it.  Owner: the calling
- * thread; nothing in it is shared.
+ * thread; nothing in it is shared, but for merges opened at a mark
+ * (jrx_spill_merge_open_mark), which only read the file (pread and their
+ * own ring) and may run on other threads while the owner waits.
  */
 #ifndef JRX_SPILL_H
 #define JRX_SPILL_H
@@ -170,6 +172,37 @@ void jrx_spill_merge_close(struct jrx_spill_merge *m);
  */
 int  jrx_spill_merge_fork(struct jrx_spill_merge *m, size_t read_bytes,
 			  struct jrx_spill_merge **out);
+
+/*
+ * Where a merge stands (each run's current record, and the record its
+ * dedup holds back), to open a merge there later, on any thread, as many
+ * times as wanted: the records after the mark come out of it again.
+ */
+struct jrx_spill_mark {
+	size_t	 k;
+	struct jrx_spill_filter f;
+	uint64_t *at;			/* per run: its current record's file
+					   offset; UINT64_MAX: the run is done */
+	uint64_t *left, *end;		/* per run: section bytes left, its end */
+	uint64_t *held;			/* the held record's copy, or NULL */
+};
+
+int  jrx_spill_merge_mark(const struct jrx_spill_merge *m,
+			  struct jrx_spill_mark *mk);
+void jrx_spill_mark_free(struct jrx_spill_mark *mk);
+/*
+ * A merge opened at mk, its readers with read_bytes buffers, detached:
+ * it belongs to the calling thread (its read-ahead ring, io/ring.h) and
+ * keeps its statistics out of sp, so merges at marks can run on several
+ * threads at once; it is closed with jrx_spill_merge_end(), which adds
+ * its bytes read and seconds open to the caller's counters.
+ */
+int  jrx_spill_merge_open_mark(struct jrx_spill_merge **m,
+			       struct jrx_spill *sp,
+			       const struct jrx_spill_mark *mk,
+			       size_t read_bytes);
+void jrx_spill_merge_end(struct jrx_spill_merge *m, uint64_t *bytes_read,
+			 double *seconds);
 
 /*
  * A run written record by record (in journal order), appended to the

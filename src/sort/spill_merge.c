@@ -59,6 +59,11 @@ struct jrx_spill_merge {
 	struct io_uring ring;
 	bool	 ring_ok;
 	unsigned inflight;
+	/* what it read and how long it was open: into sp->st at close, or,
+	 * detached (opened at a mark, maybe on another thread), to the
+	 * caller of jrx_spill_merge_end() */
+	uint64_t bytes_read;
+	bool	 detached;
 	double	 t;
 };
 
@@ -126,9 +131,11 @@ static int reap_one(struct jrx_spill_merge *m)
 }
 
 /* Bring n new bytes read at off in after r's carried bytes. */
-static int rd_took(struct jrx_spill *sp, struct reader *r, ssize_t n,
+static int rd_took(struct jrx_spill_merge *m, struct reader *r, ssize_t n,
 		   uint64_t off)
 {
+	struct jrx_spill *sp = m->sp;
+
 	if (n < 0)
 		return jrx_fail((int)n, "reading the spill file in %s at offset %"
 				PRIu64 ": %s", sp->path, off, strerror((int)-n));
@@ -137,7 +144,7 @@ static int rd_took(struct jrx_spill *sp, struct reader *r, ssize_t n,
 	if (!n)
 		return jrx_fail(-EIO, "reading the spill file in %s at offset %"
 				PRIu64 ": it ends early", sp->path, off);
-	sp->st.bytes_read += (uint64_t)n;
+	m->bytes_read += (uint64_t)n;
 	r->avail += (size_t)n;
 	r->filled = off + (uint64_t)n;
 	return 0;
@@ -180,7 +187,7 @@ static int rd_fill(struct jrx_spill_merge *m, struct reader *r)
 			r->next = (uint64_t)n > r->end - off ? r->end :
 				off + (uint64_t)n;
 	}
-	ret = rd_took(sp, r, n, off);
+	ret = rd_took(m, r, n, off);
 	/* the buffer left behind takes the next area meanwhile */
 	if (!ret && m->ring_ok && r->next < r->end)
 		ret = rd_issue(m, r);
@@ -344,14 +351,15 @@ static void replay(struct jrx_spill_merge *m, size_t i)
 /* ---------------------------------------------------------------- merge */
 
 static struct jrx_spill_merge *merge_new(struct jrx_spill *sp, size_t k,
-					 const struct jrx_spill_filter *f);
+					 const struct jrx_spill_filter *f,
+					 bool detached);
 
 
 int jrx_spill_merge_runs(struct jrx_spill_merge **mp, struct jrx_spill *sp,
 			 size_t first, size_t n, enum jrx_spill_section s,
 			 const struct jrx_spill_filter *f)
 {
-	struct jrx_spill_merge *m = merge_new(sp, n, f);
+	struct jrx_spill_merge *m = merge_new(sp, n, f, false);
 	int ret = 0;
 
 	*mp = m;
@@ -369,7 +377,8 @@ int jrx_spill_merge_runs(struct jrx_spill_merge **mp, struct jrx_spill *sp,
 
 /* A merge's shell for k readers, nothing opened. */
 static struct jrx_spill_merge *merge_new(struct jrx_spill *sp, size_t k,
-					 const struct jrx_spill_filter *f)
+					 const struct jrx_spill_filter *f,
+					 bool detached)
 {
 	struct jrx_spill_merge *m = calloc(1, sizeof(*m));
 
@@ -378,19 +387,20 @@ static struct jrx_spill_merge *merge_new(struct jrx_spill *sp, size_t k,
 	m->t = jrx_now();
 	m->sp = sp;
 	m->f = *f;
+	m->detached = detached;
 	m->k = k ? k : 1;
 	m->rd = calloc(m->k, sizeof(*m->rd));
 	m->tree = calloc(m->k, sizeof(*m->tree));
 	m->held = malloc(JRX_SPILL_MAX_REC);
 	m->out = malloc(JRX_SPILL_MAX_REC);
-	if (!k)
+	if (m->rd && !k)
 		m->rd[0].done = true;
 	/* a read in flight a reader; refused (or no room): one buffer each */
 	if (k && !jrx_ring_init(&m->ring, (unsigned)m->k))
 		m->ring_ok = true;
 	else
 		jrx_diag_clear();
-	if (k)
+	if (k && !detached)
 		sp->st.read_ahead = m->ring_ok;
 	if (m->rd && m->tree && m->held && m->out)
 		return m;
@@ -398,33 +408,91 @@ static struct jrx_spill_merge *merge_new(struct jrx_spill *sp, size_t k,
 	return NULL;
 }
 
-int jrx_spill_merge_fork(struct jrx_spill_merge *m, size_t read_bytes,
-			 struct jrx_spill_merge **out)
+int jrx_spill_merge_mark(const struct jrx_spill_merge *m,
+			 struct jrx_spill_mark *mk)
 {
-	struct jrx_spill_merge *c = merge_new(m->sp, m->k, &m->f);
+	memset(mk, 0, sizeof(*mk));
+	mk->k = m->k;
+	mk->f = m->f;
+	mk->at = malloc(m->k * sizeof(*mk->at));
+	mk->left = malloc(m->k * sizeof(*mk->left));
+	mk->end = malloc(m->k * sizeof(*mk->end));
+	if (m->have_held)
+		mk->held = malloc(jrx_spill_rec_bytes((const void *)m->held));
+	if (!mk->at || !mk->left || !mk->end || (m->have_held && !mk->held)) {
+		jrx_spill_mark_free(mk);
+		return jrx_fail(-ENOMEM, "allocating a mark of a merge of %zu"
+				" runs", m->k);
+	}
+	for (size_t i = 0; i < m->k; i++) {
+		const struct reader *r = &m->rd[i];
+
+		/* its current record is at filled - avail */
+		mk->at[i] = r->done ? UINT64_MAX : r->filled - r->avail;
+		mk->left[i] = r->left;
+		mk->end[i] = r->end;
+	}
+	if (mk->held)
+		memcpy(mk->held, m->held,
+		       jrx_spill_rec_bytes((const void *)m->held));
+	return 0;
+}
+
+void jrx_spill_mark_free(struct jrx_spill_mark *mk)
+{
+	free(mk->at);
+	free(mk->left);
+	free(mk->end);
+	free(mk->held);
+	memset(mk, 0, sizeof(*mk));
+}
+
+static int open_mark(struct jrx_spill_merge **out, struct jrx_spill *sp,
+		     const struct jrx_spill_mark *mk, size_t read_bytes,
+		     bool detached)
+{
+	struct jrx_spill_merge *c = merge_new(sp, mk->k, &mk->f, detached);
 	size_t area = (read_bytes + JRX_SPILL_ALIGN - 1) &
 		~(size_t)(JRX_SPILL_ALIGN - 1);
 	int ret = 0;
 
 	*out = c;
 	if (!c)
-		return jrx_fail(-ENOMEM, "allocating a copy of a spill merge");
-	for (size_t i = 0; i < m->k && !ret; i++) {
-		const struct reader *r = &m->rd[i];
-
-		if (r->done)
+		return jrx_fail(-ENOMEM, "allocating a merge at a mark");
+	for (size_t i = 0; i < mk->k && !ret; i++) {
+		if (mk->at[i] == UINT64_MAX)
 			c->rd[i].done = true;
-		else	/* its current record is at next - avail */
-			ret = rd_open_at(c, &c->rd[i], r->filled - r->avail,
-					 r->left, r->end, area);
+		else
+			ret = rd_open_at(c, &c->rd[i], mk->at[i], mk->left[i],
+					 mk->end[i], area);
 	}
-	if (m->have_held) {
-		memcpy(c->held, m->held,
-		       jrx_spill_rec_bytes((const void *)m->held));
+	if (mk->held) {
+		memcpy(c->held, mk->held,
+		       jrx_spill_rec_bytes((const void *)mk->held));
 		c->have_held = true;
 	}
 	if (!ret)
 		ret = build_tree(c);
+	return ret;
+}
+
+int jrx_spill_merge_open_mark(struct jrx_spill_merge **out,
+			      struct jrx_spill *sp,
+			      const struct jrx_spill_mark *mk, size_t read_bytes)
+{
+	return open_mark(out, sp, mk, read_bytes, true);
+}
+
+int jrx_spill_merge_fork(struct jrx_spill_merge *m, size_t read_bytes,
+			 struct jrx_spill_merge **out)
+{
+	struct jrx_spill_mark mk;
+	int ret = jrx_spill_merge_mark(m, &mk);
+
+	*out = NULL;
+	if (!ret)
+		ret = open_mark(out, m->sp, &mk, read_bytes, false);
+	jrx_spill_mark_free(&mk);
 	return ret;
 }
 
@@ -510,11 +578,8 @@ int jrx_spill_merge_next(struct jrx_spill_merge *m,
 	}
 }
 
-void jrx_spill_merge_close(struct jrx_spill_merge *m)
+static void merge_free(struct jrx_spill_merge *m)
 {
-	if (!m)
-		return;
-	m->sp->st.merge_seconds += jrx_now() - m->t;
 	if (m->ring_ok) {
 		/* the kernel may still write into the buffers */
 		while (m->inflight && !reap_one(m))
@@ -532,4 +597,25 @@ void jrx_spill_merge_close(struct jrx_spill_merge *m)
 	free(m->held);
 	free(m->out);
 	free(m);
+}
+
+void jrx_spill_merge_close(struct jrx_spill_merge *m)
+{
+	if (!m)
+		return;
+	if (!m->detached) {
+		m->sp->st.merge_seconds += jrx_now() - m->t;
+		m->sp->st.bytes_read += m->bytes_read;
+	}
+	merge_free(m);
+}
+
+void jrx_spill_merge_end(struct jrx_spill_merge *m, uint64_t *bytes_read,
+			 double *seconds)
+{
+	if (!m)
+		return;
+	*bytes_read += m->bytes_read;
+	*seconds += jrx_now() - m->t;
+	merge_free(m);
 }
