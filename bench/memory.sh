@@ -5,8 +5,15 @@
 #
 #   bash bench/memory.sh [--keys N] [--base N] [--limits "none 2G ..."]
 #                        [--reps R] [--dir DIR] [--out FILE] [--fsck]
-#                        [--keep-array] [--in-place]
+#                        [--keep-array] [--in-place] [--reuse]
+#                        [--alternate]
 #
+# --reuse recovers copies of the array this script left in DIR before
+# (--keep-array), made with the same --keys and --base, instead of making
+# it again.  --alternate runs the limits in turn within each repetition
+# (none, quarter, none, quarter...), so a ratio between them is not
+# skewed by the machine's load changing between the first limit's runs
+# and the second's.
 # --in-place recovers the array itself, not a copy (one limit, one rep:
 # for journals so big that a copy does not fit on the disk).
 # A limit "quarter" is a quarter of the unlimited run's peak RSS (so the
@@ -23,7 +30,7 @@ cd "$(dirname "$0")/.."
 . bench/lib.sh
 
 keys=10000000 base=2000000 limits="none quarter" reps=2 out=docs/bench/memory.jsonl
-dir="" fsck=0 keep=0 inplace=0
+dir="" fsck=0 keep=0 inplace=0 reuse=0 alternate=0
 while [ $# -gt 0 ]; do
     case "$1" in
     --keys) keys=$2; shift ;;
@@ -35,6 +42,8 @@ while [ $# -gt 0 ]; do
     --fsck) fsck=1 ;;
     --keep-array) keep=1 ;;
     --in-place) inplace=1 ;;
+    --reuse) reuse=1 ;;
+    --alternate) alternate=1 ;;
     *) echo "bench/memory.sh: unknown option $1" >&2; exit 2 ;;
     esac
     shift
@@ -46,11 +55,15 @@ mkdir -p "$scratch"
 # journal: synth asks ~115 bytes a key of room; the devices sparse
 jsize=$(( (keys * 120 / 2 / 1048576 + 256) ))M
 dsize=$(( (keys + base) * 3 / 1000000 + 16 ))G
-echo "== array: $keys journal keys over a base of $base (journal $jsize a device)" >&2
-"$jrx" format --size "$dsize" --journal-size "$jsize" "$dir/d0" "$dir/d1" >/dev/null
-t0=$(date +%s.%N)
-"$jrx" synth --keys "$keys" --base-keys "$base" --seed 17 "$dir/d0" "$dir/d1" >&2
-echo "   synth: $(python3 -c "import sys; print(round($(date +%s.%N) - $t0, 1))") s" >&2
+if [ "$reuse" = 1 ] && [ -f "$dir/d0" ] && [ -f "$dir/d1" ]; then
+    echo "== array: reused from $dir ($keys journal keys over a base of $base)" >&2
+else
+    echo "== array: $keys journal keys over a base of $base (journal $jsize a device)" >&2
+    "$jrx" format --size "$dsize" --journal-size "$jsize" "$dir/d0" "$dir/d1" >/dev/null
+    t0=$(date +%s.%N)
+    "$jrx" synth --keys "$keys" --base-keys "$base" --seed 17 "$dir/d0" "$dir/d1" >&2
+    echo "   synth: $(python3 -c "import sys; print(round($(date +%s.%N) - $t0, 1))") s" >&2
+fi
 
 # where each device's journal lives: byte offset and length
 read -r joff jlen < <("$jrx" show-super --json "$dir/d0" "$dir/d1" | python3 -c '
@@ -84,48 +97,55 @@ dd_floor() {	# read_bytes spill_written spill_read node_bytes -> seconds
     python3 -c "print(round($a + $b + $c + $d + $e, 3))"
 }
 
+# the runs, in order: each limit's repetitions, or (--alternate) each
+# repetition's limits
+runs=()
+if [ "$alternate" = 1 ]; then
+    for r in $(seq 1 "$reps"); do for lim in $limits; do runs+=("$lim:$r"); done; done
+else
+    for lim in $limits; do for r in $(seq 1 "$reps"); do runs+=("$lim:$r"); done; done
+fi
 unlimited_peak=0
-for lim in $limits; do
-    for r in $(seq 1 "$reps"); do
-        args=(--threads 2 --scratch "$scratch" --json)
-        label=$lim
-        if [ "$lim" = quarter ]; then
-            [ "$unlimited_peak" -gt 0 ] || { echo "quarter needs a 'none' run first" >&2; exit 2; }
-            label=$(( unlimited_peak / 4 ))
-            args+=(--memory-limit "$label")
-        elif [ "$lim" != none ]; then
-            args+=(--memory-limit "$lim")
-        fi
-        rm -f "$dir/c0" "$dir/c1"
-        if [ "$inplace" = 1 ]; then
-            ln -s "$dir/d0" "$dir/c0"
-            ln -s "$dir/d1" "$dir/c1"
-        else
-            cp --sparse=always "$dir/d0" "$dir/c0"
-            cp --sparse=always "$dir/d1" "$dir/c1"
-        fi
-        drop_caches
-        load0=$(cut -d' ' -f1 /proc/loadavg)
-        report=$("$jrx" recover "${args[@]}" "$dir/c0" "$dir/c1")
-        load1=$(cut -d' ' -f1 /proc/loadavg)
-        read -r total peak jread sw sr nodes spilled < <(python3 -c '
+for run in "${runs[@]}"; do
+    lim=${run%%:*} r=${run##*:}
+    args=(--threads 2 --scratch "$scratch" --json)
+    label=$lim
+    if [ "$lim" = quarter ]; then
+        [ "$unlimited_peak" -gt 0 ] || { echo "quarter needs a 'none' run first" >&2; exit 2; }
+        label=$(( unlimited_peak / 4 ))
+        args+=(--memory-limit "$label")
+    elif [ "$lim" != none ]; then
+        args+=(--memory-limit "$lim")
+    fi
+    rm -f "$dir/c0" "$dir/c1"
+    if [ "$inplace" = 1 ]; then
+        ln -s "$dir/d0" "$dir/c0"
+        ln -s "$dir/d1" "$dir/c1"
+    else
+        cp --sparse=always "$dir/d0" "$dir/c0"
+        cp --sparse=always "$dir/d1" "$dir/c1"
+    fi
+    drop_caches
+    load0=$(cut -d' ' -f1 /proc/loadavg)
+    report=$("$jrx" recover "${args[@]}" "$dir/c0" "$dir/c1")
+    load1=$(cut -d' ' -f1 /proc/loadavg)
+    read -r total peak jread sw sr nodes spilled < <(python3 -c '
 import json, sys
 r = json.loads(sys.argv[1]); m = r.get("memory", {}); s = m.get("spill", {})
 print(r["total_seconds"], r["peak_rss_bytes"], r["journal"]["bytes_read"],
-      s.get("bytes_written", 0), s.get("bytes_read", 0),
-      r["btree"]["bytes_written"], int(m.get("spilled", False)))' "$report")
-        [ "$lim" = none ] && [ "$peak" -gt "$unlimited_peak" ] && unlimited_peak=$peak
-        drop_caches
-        floor=$(dd_floor "$jread" "$sw" "$sr" "$nodes")
-        load2=$(cut -d' ' -f1 /proc/loadavg)
-        printf '{"bench":"memory","keys":%s,"base":%s,"limit":"%s","rep":%s,"in_place":%s,"load_before":%s,"load_after":%s,"load_after_floor":%s,"floor_seconds":%s,"report":%s}\n' \
-            "$keys" "$base" "$label" "$r" "$inplace" "$load0" "$load1" "$load2" "$floor" "$report" >>"$out"
-        python3 -c "
+  s.get("bytes_written", 0), s.get("bytes_read", 0),
+  r["btree"]["bytes_written"], int(m.get("spilled", False)))' "$report")
+    [ "$lim" = none ] && [ "$peak" -gt "$unlimited_peak" ] && unlimited_peak=$peak
+    drop_caches
+    floor=$(dd_floor "$jread" "$sw" "$sr" "$nodes")
+    load2=$(cut -d' ' -f1 /proc/loadavg)
+    printf '{"bench":"memory","keys":%s,"base":%s,"limit":"%s","rep":%s,"in_place":%s,"load_before":%s,"load_after":%s,"load_after_floor":%s,"floor_seconds":%s,"report":%s}\n' \
+        "$keys" "$base" "$label" "$r" "$inplace" "$load0" "$load1" "$load2" "$floor" "$report" >>"$out"
+    python3 -c "
 t, p, f = $total, $peak, $floor
 print(f'   limit $label rep $r: {t:.2f} s, peak RSS {p/2**20:.0f} MiB, spilled $spilled,'
-      f' floor {f:.2f} s ({t/f:.2f}x), journal {$jread/2**20:.0f} MiB, spill {$sw/2**20:.0f}/{$sr/2**20:.0f} MiB,'
-      f' nodes {$nodes/2**20:.0f} MiB, load $load0/$load1')" >&2
-    done
+  f' floor {f:.2f} s ({t/f:.2f}x), journal {$jread/2**20:.0f} MiB, spill {$sw/2**20:.0f}/{$sr/2**20:.0f} MiB,'
+  f' nodes {$nodes/2**20:.0f} MiB, load $load0/$load1')" >&2
 done
 if [ "$fsck" = 1 ]; then
     echo "== fsck -n of the last recovery" >&2
