@@ -395,7 +395,7 @@ int jrx_replay_stream_end(struct jrx_replay_stream *h,
 	const struct jrx_btree_ptr_val *pv = jrx_bkey_val(ptr);
 	struct parts ps = { 0 };
 	struct jrx_bnode **pieces = NULL;
-	size_t np = 0, kp;
+	size_t np = 0, kp, nsrc_used;
 	double t = jrx_now();
 	int ret = 0;
 
@@ -412,23 +412,35 @@ int jrx_replay_stream_end(struct jrx_replay_stream *h,
 				       " not start past part %zu", i, i - 1);
 	if (ret)
 		goto out;
-	if (kp < 4 * nsrc || s->nw < 2)
-		nsrc = 1;
-	if (nsrc > s->nw)
-		nsrc = s->nw;
-	ps.n = nsrc;
-	ps.pt = calloc(nsrc, sizeof(*ps.pt));
+	/* a part a worker (one for a leaf of few pieces), each starting at
+	 * the first source past an equal share of the key bytes */
+	nsrc_used = nsrc < s->nw ? nsrc : s->nw;
+	if (kp < 4 * nsrc_used)
+		nsrc_used = 1;
+	ps.pt = calloc(nsrc_used, sizeof(*ps.pt));
 	if (!ps.pt) {
 		ret = jrx_fail(-ENOMEM, "allocating %zu parts of a streamed leaf",
-			       nsrc);
+			       nsrc_used);
 		goto out;
 	}
-	for (size_t i = 0; i < nsrc; i++)
-		ps.pt[i] = (struct part){
-			.h = h, .src = &src[i], .kp = kp, .last = i + 1 == nsrc,
-			.until = i + 1 < nsrc ? src[i + 1].at.before : UINT64_MAX,
+	for (size_t t = 0, i = 0; t < nsrc_used; t++, i++) {
+		uint64_t share = h->total / nsrc_used * t;
+
+		while (i < nsrc && src[i].at.before < share)
+			i++;
+		if (i == nsrc)
+			break;
+		ps.pt[ps.n++] = (struct part){
+			.h = h, .src = &src[i], .kp = kp,
 			.drop = !keep && !l->was_root,
 		};
+	}
+	for (size_t t = 0; t < ps.n; t++) {
+		ps.pt[t].last = t + 1 == ps.n;
+		ps.pt[t].until = t + 1 < ps.n ? ps.pt[t + 1].src->at.before :
+			UINT64_MAX;
+	}
+	nsrc = ps.n;
 	/* the direct descriptors, unless a caller's section is open */
 	if (!fs->direct) {
 		ret = jrx_fs_parallel_begin(fs);
