@@ -49,12 +49,14 @@ int jrx_budget_plan(struct jrx_budget *b, uint64_t limit, uint64_t bucket_size)
 }
 
 size_t jrx_budget_reader(const struct jrx_budget *b, size_t nr_runs,
-			 size_t *max_runs)
+			 unsigned merges, size_t *max_runs)
 {
-	/* a reader has two buffers: one merged, one read into (read-ahead) */
-	size_t per = nr_runs ? b->readers_bytes / nr_runs / 2 : READER_MAX;
+	/* a reader has two buffers: one merged, one read into (read-ahead);
+	 * up to `merges` merges of every run are open at once */
+	size_t share = b->readers_bytes / (merges ? merges : 1) / 2;
+	size_t per = nr_runs ? share / nr_runs : READER_MAX;
 
-	*max_runs = b->readers_bytes / (2 * (READER_MIN + READER_CARRY));
+	*max_runs = share / (READER_MIN + READER_CARRY);
 	if (*max_runs < 2)
 		*max_runs = 2;
 	if (per > READER_CARRY)

@@ -11,8 +11,8 @@
  *    (sort entries, replay), so a journal of up to 5/8 A is read whole,
  *    as without a limit;
  *  - spilled: batches of 0.3 A of journal are read and sorted (about 1.7
- *    times their bytes at the peak), the run readers of the merge share
- *    A / 5, and the replay's window of merged keys is at most A / 5 (about
+ *    times their bytes at the peak), the run readers of the merges open
+ *    at once (the windows', a streamed leaf's parts) share A / 5, and the replay's window of merged keys is at most A / 5 (about
  *    1.25 times that with its key list), less when the interior, alloc and
  *    accounting keys held whole and a third of A for the replay leave less.
  * The default limit is 70 % of MemAvailable, so no journal size ends in
@@ -49,9 +49,11 @@ struct jrx_budget {
 int jrx_budget_plan(struct jrx_budget *b, uint64_t limit, uint64_t bucket_size);
 
 /* Per-reader buffer (a reader has two: spill_merge.c's read-ahead) and
- * the most runs one merge reads, for nr runs. */
+ * the most runs one merge reads, for nr runs read by up to `merges`
+ * merges at once (the one that fills the windows, and a streamed leaf's
+ * parts, one a replay worker). */
 size_t jrx_budget_reader(const struct jrx_budget *b, size_t nr_runs,
-			 size_t *max_runs);
+			 unsigned merges, size_t *max_runs);
 
 /*
  * The replay window's bytes once held bytes (the interior, alloc and

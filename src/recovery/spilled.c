@@ -313,9 +313,8 @@ static void leaf_close(void *ctx)
 /* A streamed leaf is marked every quarter of a window's record bytes,
  * so a leaf (more than a window) has at least four parts to share. */
 #define MARK_PER_WINDOW	4u
-/* A part's readers: half a merge reader's area (a part's merge and the
- * one that fills windows are open at once), within these. */
-#define PART_READ_MIN	(64u << 10)
+/* A part's readers: a merge reader's area (jrx_budget_reader() shares
+ * the readers' memory with the parts), at most this. */
 #define PART_READ_MAX	(256u << 10)
 
 /* The parts of a streamed leaf's second walk. */
@@ -332,7 +331,7 @@ static int add_part(struct leaf_parts *lp, struct jrx_spill *sp,
 		    struct jrx_bpos max)
 {
 	struct leaf_source *ls;
-	size_t area = sp->read_bytes / 2;
+	size_t area = sp->read_bytes;	/* the budget counts the parts' */
 	int ret;
 
 	if (lp->n == lp->cap) {
@@ -348,8 +347,6 @@ static int add_part(struct leaf_parts *lp, struct jrx_spill *sp,
 		lp->src = a;
 		lp->cap = nc;
 	}
-	if (area < PART_READ_MIN)
-		area = PART_READ_MIN;
 	if (area > PART_READ_MAX)
 		area = PART_READ_MAX;
 	ls = &lp->ls[lp->n];
@@ -552,9 +549,13 @@ int jrx_recover_spilled(struct jrx_array *a, const struct jrx_recover_opts *o,
 
 	/* sort: the passes that leave few enough runs for one merge */
 	t = jrx_phase_begin(r, JRX_PHASE_SORT);
-	x->sp.read_bytes = jrx_budget_reader(x->b, x->sp.nr_runs, &max_runs);
+	/* the reduce passes merge alone; the replay's windows beside a
+	 * streamed leaf's parts, one a worker */
+	x->sp.read_bytes = jrx_budget_reader(x->b, x->sp.nr_runs, 1 + x->threads,
+					     &max_runs);
 	ret = jrx_spill_reduce(&x->sp, &f, max_runs);
-	x->sp.read_bytes = jrx_budget_reader(x->b, x->sp.nr_runs, &max_runs);
+	x->sp.read_bytes = jrx_budget_reader(x->b, x->sp.nr_runs, 1 + x->threads,
+					     &max_runs);
 	x->sp.st.merge_passes++;	/* the one into replay */
 	/* the interior keys, then alloc and accounting: held whole */
 	if (!ret)
