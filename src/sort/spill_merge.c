@@ -169,6 +169,9 @@ static int rd_fill(struct jrx_spill_merge *m, struct reader *r)
 		r->ahead = false;
 		n = r->res;
 		off = r->ahead_off;
+		/* a short read: the next one starts where it stopped */
+		if (n >= 0 && off + (uint64_t)n < r->next)
+			r->next = off + (uint64_t)n;
 	}
 	/* the record cut by the end of the last read goes before the new
 	 * bytes (in the other buffer, or moved down in this one first) */
