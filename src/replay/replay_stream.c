@@ -1,15 +1,19 @@
 /*
  * replay_stream.c - a leaf whose journal keys do not fit in a replay
- * window (replay.h, jrx_replay_stream_leaf): replayed on the calling
- * thread from a source the caller can walk twice, holding one node's
- * keys at a time.
+ * window (replay.h, jrx_replay_stream_*): replayed from sources the
+ * caller can walk again, holding one node's keys a thread at a time.
  *
  * The layout rule (btree/layout.h) needs the leaf's final key bytes and
- * count before the first cut, so the first walk merges the source with
- * the leaf's own keys and only counts; the second walks the same merge
- * again and writes each piece as soon as its keys are gathered.  The
- * pieces are those the parallel replay's slices would cut
- * (replay_par.c, unit_phase2), so the result is the reference's.
+ * count before the first cut, so the first walk (the caller's) merges
+ * the source with the leaf's own keys and only counts, saying where it
+ * stood when asked (jrx_replay_stream_at); the second walks the same
+ * keys again in parts, one a thread (a pool of up to the session's
+ * workers), each from such a point, and writes the pieces that start in
+ * its part as soon as their keys are gathered.  The pieces are those the
+ * parallel replay's slices would cut (replay_par.c, unit_phase2), so the
+ * result is the reference's.  Threads: the parts share only the leaf's
+ * keys (read) and the store's allocator (under its lock); each has its
+ * own write queue and pieces.
  */
 #include <errno.h>
 #include <stdio.h>
