@@ -166,14 +166,6 @@ int  jrx_spill_merge_next(struct jrx_spill_merge *m,
 			  const struct jrx_spill_rec **out);
 void jrx_spill_merge_close(struct jrx_spill_merge *m);
 /*
- * A second merge standing where m stands (the same records will come out
- * of both, m going on unaffected), its readers with read_bytes buffers:
- * a range read twice without being written again.
- */
-int  jrx_spill_merge_fork(struct jrx_spill_merge *m, size_t read_bytes,
-			  struct jrx_spill_merge **out);
-
-/*
  * Where a merge stands (each run's current record, and the record its
  * dedup holds back), to open a merge there later, on any thread, as many
  * times as wanted: the records after the mark come out of it again.

@@ -450,11 +450,11 @@ void jrx_spill_mark_free(struct jrx_spill_mark *mk)
 	memset(mk, 0, sizeof(*mk));
 }
 
-static int open_mark(struct jrx_spill_merge **out, struct jrx_spill *sp,
-		     const struct jrx_spill_mark *mk, size_t read_bytes,
-		     bool detached)
+int jrx_spill_merge_open_mark(struct jrx_spill_merge **out,
+			      struct jrx_spill *sp,
+			      const struct jrx_spill_mark *mk, size_t read_bytes)
 {
-	struct jrx_spill_merge *c = merge_new(sp, mk->k, &mk->f, detached);
+	struct jrx_spill_merge *c = merge_new(sp, mk->k, &mk->f, true);
 	size_t area = (read_bytes + JRX_SPILL_ALIGN - 1) &
 		~(size_t)(JRX_SPILL_ALIGN - 1);
 	int ret = 0;
@@ -476,26 +476,6 @@ static int open_mark(struct jrx_spill_merge **out, struct jrx_spill *sp,
 	}
 	if (!ret)
 		ret = build_tree(c);
-	return ret;
-}
-
-int jrx_spill_merge_open_mark(struct jrx_spill_merge **out,
-			      struct jrx_spill *sp,
-			      const struct jrx_spill_mark *mk, size_t read_bytes)
-{
-	return open_mark(out, sp, mk, read_bytes, true);
-}
-
-int jrx_spill_merge_fork(struct jrx_spill_merge *m, size_t read_bytes,
-			 struct jrx_spill_merge **out)
-{
-	struct jrx_spill_mark mk;
-	int ret = jrx_spill_merge_mark(m, &mk);
-
-	*out = NULL;
-	if (!ret)
-		ret = open_mark(out, m->sp, &mk, read_bytes, false);
-	jrx_spill_mark_free(&mk);
 	return ret;
 }
 
