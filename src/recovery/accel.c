@@ -223,7 +223,10 @@ out:
 		jrx_fs_abandon(fs);
 	if (sx.open)
 		snprintf(r->scratch_dir, sizeof(r->scratch_dir), "%s", sx.sp.path);
+	t = jrx_now();
 	jrx_spilled_free(&sx);
+	if (r->spilled)		/* after the phases: counted in the total */
+		r->spill.close_seconds = jrx_now() - t;
 	jrx_sort_result_free(&res);
 	free(seqs);
 	jrx_jindex_free(&ix);

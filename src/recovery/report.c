@@ -72,12 +72,12 @@ static void print_memory_json(const struct jrx_report *r, FILE *f)
 			",\"bytes_written\":%" PRIu64 ",\"bytes_read\":%" PRIu64
 			",\"merge_passes\":%u,\"runs_merged\":%" PRIu64
 			",\"windows\":%" PRIu64 ",\"write_seconds\":%.6f,"
-			"\"merge_seconds\":%.6f}", sp->direct ? "true" : "false",
+			"\"merge_seconds\":%.6f,\"close_seconds\":%.6f}", sp->direct ? "true" : "false",
 			sp->read_ahead ? "true" : "false",
 			sp->tmpfs ? "true" : "false",
 			sp->runs, sp->keys, sp->bytes_written, sp->bytes_read,
 			sp->merge_passes, r->spill_runs_left, r->spill_windows,
-			sp->write_seconds, sp->merge_seconds);
+			sp->write_seconds, sp->merge_seconds, sp->close_seconds);
 	}
 	fprintf(f, "},");
 }

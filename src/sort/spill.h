@@ -93,6 +93,9 @@ struct jrx_spill_stats {
 	bool	 tmpfs;			/* the scratch directory is tmpfs: the
 					   spilled bytes are in memory too */
 	double	 write_seconds, merge_seconds;
+	double	 close_seconds;		/* closing the scratch file: freeing
+					   its blocks (long where the
+					   filesystem discards them) */
 };
 
 struct jrx_spill {
