@@ -308,6 +308,25 @@ void th_file_state(const char *path, struct th_file_state *s)
 	free(buf);
 }
 
+void th_files_state(const char *const *paths, unsigned n,
+		    struct th_file_state *st)
+{
+	for (unsigned i = 0; i < n; i++)
+		th_file_state(paths[i], &st[i]);
+}
+
+void th_expect_unwritten(const char *const *paths, unsigned n,
+			 const struct th_file_state *before, const char *what)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct th_file_state after;
+
+		th_file_state(paths[i], &after);
+		if (after.hash != before[i].hash)
+			fail_msg("%s wrote to %s", what, paths[i]);
+	}
+}
+
 /* ------------------------------------------------------------ arrays */
 
 int th_format(const char *const *paths, unsigned n, const struct th_geom *g)
@@ -577,23 +596,23 @@ int th_cap_address_space(size_t headroom)
 	return setrlimit(RLIMIT_AS, &rl);
 }
 
-int th_fsck(const char *const *paths, bool read_only,
-	    enum jrx_repair_mode mode, struct jrx_fsck_result *res,
-	    char **text)
+static int run_fsck(const char *const *paths, bool read_only,
+		    enum jrx_repair_mode mode, bool json,
+		    struct jrx_fsck_result *res, char **text)
 {
-	struct th_file_state before[2], after[2];
+	struct th_file_state before[2];
 	struct jrx_fsck_opts o;
 	size_t len = 0;
 	FILE *out = NULL;
 	int ret;
 
-	for (int i = 0; i < 2; i++)
-		th_file_state(paths[i], &before[i]);
+	th_files_state(paths, 2, before);
 	jrx_fsck_opts_default(&o);
 	o.read_only = read_only;
 	o.repair = mode;
 	o.preen = mode == JRX_REPAIR_PREEN;
 	o.force = true;
+	o.json = json;
 	if (text) {
 		out = open_memstream(text, &len);
 		assert_non_null(out);
@@ -606,12 +625,22 @@ int th_fsck(const char *const *paths, bool read_only,
 		fputs(*text, stderr);
 	if (ret)
 		fail_msg("fsck failed: %s (%s)", jrx_diag(), th_errname(ret));
-	for (int i = 0; read_only && i < 2; i++) {
-		th_file_state(paths[i], &after[i]);
-		if (before[i].hash != after[i].hash)
-			fail_msg("fsck -n wrote to %s", paths[i]);
-	}
+	if (read_only)
+		th_expect_unwritten(paths, 2, before, "fsck -n");
 	return res->exit_code;
+}
+
+int th_fsck(const char *const *paths, bool read_only,
+	    enum jrx_repair_mode mode, struct jrx_fsck_result *res,
+	    char **text)
+{
+	return run_fsck(paths, read_only, mode, false, res, text);
+}
+
+int th_fsck_json(const char *const *paths, enum jrx_repair_mode mode,
+		 struct jrx_fsck_result *res, char **json)
+{
+	return run_fsck(paths, false, mode, true, res, json);
 }
 
 void th_flip_byte(const char *path, uint64_t off)
@@ -734,7 +763,7 @@ void th_print_counts(const struct jrx_pr_counts *c)
 void th_expect_repaired(const char *const *paths, enum jrx_repair_mode mode,
 			int fix, const char *said)
 {
-	struct th_file_state before[2], after[2];
+	struct th_file_state before[2];
 	struct jrx_fsck_result res;
 	char *text = NULL;
 	int got = th_fsck(paths, false, mode, &res, &text);
@@ -756,16 +785,11 @@ void th_expect_repaired(const char *const *paths, enum jrx_repair_mode mode,
 		th_print_counts(&res.counts);
 		fail_msg("fsck -n after the repair: exit %d", got);
 	}
-	for (int i = 0; i < 2; i++)
-		th_file_state(paths[i], &before[i]);
+	th_files_state(paths, 2, before);
 	got = th_fsck(paths, false, JRX_REPAIR_ALL, &res, NULL);
 	if (got)
 		fail_msg("a second fsck -y: exit %d", got);
-	for (int i = 0; i < 2; i++) {
-		th_file_state(paths[i], &after[i]);
-		if (before[i].hash != after[i].hash)
-			fail_msg("a second fsck -y wrote to %s", paths[i]);
-	}
+	th_expect_unwritten(paths, 2, before, "a second fsck -y");
 }
 
 void th_expect_oracle(const char *const *paths, const char *oracle,

@@ -118,6 +118,12 @@ struct th_file_state {
 	int64_t	 mtime_ns;
 };
 void th_file_state(const char *path, struct th_file_state *st);
+/* "Nothing written": the state of each of n files before, then the check
+ * that none changed (else fails: "<what> wrote to <path>"). */
+void th_files_state(const char *const *paths, unsigned n,
+		    struct th_file_state *st);
+void th_expect_unwritten(const char *const *paths, unsigned n,
+			 const struct th_file_state *before, const char *what);
 
 /* ------------------------------------------------------------ arrays */
 
@@ -178,6 +184,9 @@ struct jrx_bpos th_damage_alloc_key(const char *const *paths, unsigned n);
 int th_fsck(const char *const *paths, bool read_only,
 	    enum jrx_repair_mode mode, struct jrx_fsck_result *res,
 	    char **text);
+/* The same with --json (repairs: the output's one object in *json). */
+int th_fsck_json(const char *const *paths, enum jrx_repair_mode mode,
+		 struct jrx_fsck_result *res, char **json);
 
 /*
  * Damage for the journal tests: on the unclean 2-device array at paths,

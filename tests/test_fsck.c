@@ -227,7 +227,7 @@ static void expect_oracle(struct env *e, const char *what)
 static void expect_repaired(struct env *e, enum jrx_repair_mode mode,
 			    unsigned fixes, const char *what)
 {
-	struct th_file_state before[2], after[2];
+	struct th_file_state before[2];
 	struct jrx_fsck_result res;
 	int got = run_fsck_mode(e, false, mode, &res, NULL, false);
 
@@ -243,14 +243,9 @@ static void expect_repaired(struct env *e, enum jrx_repair_mode mode,
 		print_seen();
 		fail_msg("%s: fsck -n after the repair: exit %d", what, got);
 	}
-	for (int i = 0; i < 2; i++)
-		th_file_state(e->p[i], &before[i]);
+	th_files_state(e->paths, 2, before);
 	assert_int_equal(run_fsck_mode(e, false, mode, &res, NULL, false), 0);
-	for (int i = 0; i < 2; i++) {
-		th_file_state(e->p[i], &after[i]);
-		if (before[i].hash != after[i].hash)
-			fail_msg("%s: a second repair wrote to %s", what, e->p[i]);
-	}
+	th_expect_unwritten(e->paths, 2, before, "a second repair");
 	expect_oracle(e, what);
 }
 
@@ -317,12 +312,11 @@ static void test_crashed(void **state)
 static void test_preen_clean(void **state)
 {
 	struct env *e = *state;
-	struct th_file_state before[2], after[2];
+	struct th_file_state before[2];
 	struct jrx_fsck_result res;
 	struct jrx_fsck_opts o;
 
-	for (int i = 0; i < 2; i++)
-		th_file_state(e->p[i], &before[i]);
+	th_files_state(e->paths, 2, before);
 	jrx_fsck_opts_default(&o);
 	o.preen = true;
 	assert_jrx_ok(jrx_fsck_run(e->paths, 2, &o, &res));
@@ -334,10 +328,7 @@ static void test_preen_clean(void **state)
 	assert_jrx_ok(jrx_fsck_run(e->paths, 2, &o, &res));
 	assert_false(res.skipped);
 	expect_clean(&res);
-	for (int i = 0; i < 2; i++) {
-		th_file_state(e->p[i], &after[i]);
-		assert_true(before[i].hash == after[i].hash);
-	}
+	th_expect_unwritten(e->paths, 2, before, "fsck -p of a clean array");
 }
 
 static void test_leaf_bset_csum(void **state)
@@ -564,11 +555,10 @@ static void test_dirent_dangling(void **state)
 
 	/* -p: not a problem preen may repair: said, nothing written, exit 4 */
 	{
-		struct th_file_state before[2], after[2];
+		struct th_file_state before[2];
 		char *text = NULL;
 
-		for (int i = 0; i < 2; i++)
-			th_file_state(e->p[i], &before[i]);
+		th_files_state(e->paths, 2, before);
 		out = open_memstream(&text, &len);
 		assert_non_null(out);
 		assert_int_equal(run_fsck_mode(e, false, JRX_REPAIR_PREEN, &res,
@@ -576,10 +566,7 @@ static void test_dirent_dangling(void **state)
 		fclose(out);
 		assert_contains(text, "UNEXPECTED INCONSISTENCY");
 		assert_int_equal(res.repaired, 0);
-		for (int i = 0; i < 2; i++) {
-			th_file_state(e->p[i], &after[i]);
-			assert_true(before[i].hash == after[i].hash);
-		}
+		th_expect_unwritten(e->paths, 2, before, "fsck -p");
 		free(text);
 	}
 }

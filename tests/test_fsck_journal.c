@@ -70,12 +70,11 @@ static int setup(void **state)
 static void expect_refused(struct env *e, bool read_only,
 			   enum jrx_repair_mode mode)
 {
-	struct th_file_state before[2], after[2];
+	struct th_file_state before[2];
 	struct jrx_fsck_result res;
 	struct jrx_fsck_opts o;
 
-	for (int i = 0; i < 2; i++)
-		th_file_state(e->p[i], &before[i]);
+	th_files_state(e->paths, 2, before);
 	jrx_fsck_opts_default(&o);
 	o.read_only = read_only;
 	o.repair = mode;
@@ -88,11 +87,7 @@ static void expect_refused(struct env *e, bool read_only,
 			 " %#x; want exit 12, 1, nothing", read_only ? "-n" : "-p",
 			 res.exit_code, (unsigned long long)
 			 res.counts.code[JRX_PR_JOURNAL_SEQ_MISSING], res.repaired);
-	for (int i = 0; i < 2; i++) {
-		th_file_state(e->p[i], &after[i]);
-		if (before[i].hash != after[i].hash)
-			fail_msg("a refused fsck wrote to %s", e->p[i]);
-	}
+	th_expect_unwritten(e->paths, 2, before, "a refused fsck");
 }
 
 /* The reference recovery with allow_missing of the damaged array (a copy
@@ -147,24 +142,11 @@ static void test_gap_repair_json(void **state)
 {
 	struct env *e = *state;
 	struct jrx_fsck_result res;
-	struct jrx_fsck_opts o;
 	char *text = NULL;
-	size_t len = 0;
-	FILE *out;
 
 	if (!e->victim)
 		skip();
-	out = open_memstream(&text, &len);
-	assert_non_null(out);
-	jrx_fsck_opts_default(&o);
-	o.repair = JRX_REPAIR_ALL;
-	o.json = true;
-	o.out = out;
-	assert_jrx_ok(jrx_fsck_run(e->paths, 2, &o, &res));
-	fclose(out);
-	if (getenv("TEST_FSCK_SHOW"))
-		fputs(text, stderr);
-	assert_int_equal(res.exit_code, 1);
+	assert_int_equal(th_fsck_json(e->paths, JRX_REPAIR_ALL, &res, &text), 1);
 	assert_true(res.repaired & (1u << JRX_FIX_JOURNAL));
 	assert_contains(text, "\"repairs\": [");
 	assert_contains(text, "repaired: journal: recovered past 1 missing seqs");

@@ -285,7 +285,7 @@ static struct node_loc find_node(struct env *e, unsigned id,
 /* -n finds code; -p refuses (exit 4, nothing written). */
 static void expect_found(struct env *e, enum jrx_pr_code code)
 {
-	struct th_file_state before[2], after[2];
+	struct th_file_state before[2];
 	struct jrx_fsck_result res;
 	char *text = NULL;
 	int got = fsck(e, true, JRX_REPAIR_NONE, &res, NULL);
@@ -296,24 +296,19 @@ static void expect_found(struct env *e, enum jrx_pr_code code)
 			 jrx_problem_table[code].name,
 			 (unsigned long long)res.counts.code[code]);
 	}
-	for (int i = 0; i < 2; i++)
-		th_file_state(e->p[i], &before[i]);
+	th_files_state(e->paths, 2, before);
 	assert_int_equal(fsck(e, false, JRX_REPAIR_PREEN, &res, &text), 4);
 	assert_contains(text, "UNEXPECTED INCONSISTENCY");
 	free(text);
 	assert_int_equal(res.repaired, 0);
-	for (int i = 0; i < 2; i++) {
-		th_file_state(e->p[i], &after[i]);
-		if (before[i].hash != after[i].hash)
-			fail_msg("fsck -p wrote to %s", e->p[i]);
-	}
+	th_expect_unwritten(e->paths, 2, before, "fsck -p");
 }
 
 /* -y: exit 1 and its text (the caller frees); -n then clean; a second
  * -y writes nothing. */
 static char *expect_repaired(struct env *e, const char *what)
 {
-	struct th_file_state before[2], after[2];
+	struct th_file_state before[2];
 	struct jrx_fsck_result res;
 	char *text = NULL;
 	int got = fsck(e, false, JRX_REPAIR_ALL, &res, &text);
@@ -327,14 +322,9 @@ static char *expect_repaired(struct env *e, const char *what)
 		print_counts(&res.counts);
 		fail_msg("%s: fsck -n after the repair: exit %d", what, got);
 	}
-	for (int i = 0; i < 2; i++)
-		th_file_state(e->p[i], &before[i]);
+	th_files_state(e->paths, 2, before);
 	assert_int_equal(fsck(e, false, JRX_REPAIR_ALL, &res, NULL), 0);
-	for (int i = 0; i < 2; i++) {
-		th_file_state(e->p[i], &after[i]);
-		if (before[i].hash != after[i].hash)
-			fail_msg("%s: a second repair wrote to %s", what, e->p[i]);
-	}
+	th_expect_unwritten(e->paths, 2, before, "a second repair");
 	return text;
 }
 
@@ -834,22 +824,11 @@ static void test_json(void **state)
 {
 	struct env *e = *state;
 	struct jrx_fsck_result res;
-	struct jrx_fsck_opts o;
 	struct node_loc l;
 	char *json = NULL;
-	size_t len = 0;
-	FILE *out;
 
 	zero_interior_root(e, &l);
-	out = open_memstream(&json, &len);
-	assert_non_null(out);
-	jrx_fsck_opts_default(&o);
-	o.repair = JRX_REPAIR_ALL;
-	o.force = true;
-	o.json = true;
-	o.out = out;
-	assert_jrx_ok(jrx_fsck_run(e->paths, 2, &o, &res));
-	fclose(out);
+	assert_int_equal(th_fsck_json(e->paths, JRX_REPAIR_ALL, &res, &json), 1);
 	th_expect_one_json(json);
 	assert_contains(json, "\"state\": \"repaired\"");
 	assert_contains(json, "\"exit_code\": 1");

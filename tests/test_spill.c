@@ -375,23 +375,19 @@ static void test_too_small(void **state)
 	struct env *e = *state;
 	struct jrx_synth_opts so;
 	struct jrx_recover_opts o = { .threads = 2, .scratch_dir = e->dir.path };
-	struct th_file_state before[2], after[2];
+	struct th_file_state before[2];
 	struct jrx_report r;
 	int ret;
 
 	re_synth_opts(&so, 50000, JRX_SYNTH_UNIFORM, 3);
 	re_make_geom(e, &so, &geom);
-	for (unsigned i = 0; i < 2; i++)
-		th_file_state(e->acc[i], &before[i]);
+	th_files_state(e->acc, 2, before);
 	o.memory_limit = jrx_rss_now() + (1u << 20);
 	ret = th_recover(e->acc, &o, &r);
 	assert_jrx_err(ret, -JRX_ERR_BAD_OPTION);
 	assert_contains(jrx_diag(), "is too small");
 	assert_contains(jrx_diag(), "needs at least");
-	for (unsigned i = 0; i < 2; i++) {
-		th_file_state(e->acc[i], &after[i]);
-		assert_int_equal(before[i].hash, after[i].hash);
-	}
+	th_expect_unwritten(e->acc, 2, before, "a refused recovery");
 }
 
 /* ------------------------------------------------------------ the binary */
