@@ -90,6 +90,9 @@ void jrx_spill_close(struct jrx_spill *sp)
 	if (sp->fd >= 0)
 		close(sp->fd);
 	free(sp->run);
+	free(sp->seqs);
+	sp->seqs = NULL;
+	sp->nr_seqs = sp->cap_seqs = 0;
 	for (unsigned i = 0; i < JRX_SPILL_WBUFS; i++) {
 		free(sp->wbuf[i]);
 		sp->wbuf[i] = NULL;
@@ -123,8 +126,14 @@ int jrx_spill_pwrite(struct jrx_spill *sp, const void *buf, size_t len,
 	return 0;
 }
 
-void jrx_spill_writer_start(struct jrx_spill_writer *w, struct jrx_spill *sp)
+int jrx_spill_writer_start(struct jrx_spill_writer *w, struct jrx_spill *sp,
+			   uint64_t seq0, uint64_t seq1)
 {
+	if (seq1 < seq0 || seq1 - seq0 > UINT32_MAX)
+		return jrx_fail(-EOVERFLOW, "spilling a run of journal seqs %"
+				PRIu64 "..%" PRIu64 ": the spill file's records"
+				" keep a seq in 32 bits from its run's first, and"
+				" these span more", seq0, seq1);
 	/* a run written on another thread: the queue moves (spill.h) */
 	if (sp->wq && !pthread_equal(sp->wq_owner, pthread_self())) {
 		jrx_wq_close(sp->wq);
@@ -138,8 +147,11 @@ void jrx_spill_writer_start(struct jrx_spill_writer *w, struct jrx_spill *sp)
 	w->sp = sp;
 	w->run.off = sp->end;
 	w->pos = sp->end;
+	w->run.seq0 = seq0;
+	w->run.seq1 = seq1;
 	for (unsigned s = 0; s <= JRX_SPILL_SECTIONS; s++)
 		w->run.sect[s] = UINT64_MAX;
+	return 0;
 }
 
 /* A write of the queue has ended: its buffer is free again. */
@@ -190,11 +202,20 @@ static enum jrx_spill_section section_of(unsigned level, unsigned btree_id)
 int jrx_spill_put(struct jrx_spill_writer *w, const struct jrx_spill_rec *r,
 		  const struct jrx_bkey *k)
 {
-	const void *part[2] = { r, k };
-	size_t len[2] = { sizeof(*r), (size_t)r->u64s * 8u };
+	struct jrx_spill_frec f = {
+		.dseq = (uint32_t)(r->seq - w->run.seq0),
+		.level = r->level, .btree_id = r->btree_id, .u64s = r->u64s,
+	};
+	const void *part[2] = { &f, k };
+	size_t len[2] = { sizeof(f), (size_t)r->u64s * 8u };
 	enum jrx_spill_section s = section_of(r->level, r->btree_id);
 	char *buf;
 	int ret;
+
+	if (r->seq < w->run.seq0 || r->seq > w->run.seq1)
+		return jrx_fail(-EINVAL, "spilling a key of seq %" PRIu64 " into"
+				" a run of seqs %" PRIu64 "..%" PRIu64, r->seq,
+				w->run.seq0, w->run.seq1);
 
 	for (int t = (int)s; t >= 0 && w->run.sect[t] == UINT64_MAX; t--)
 		w->run.sect[t] = w->run.bytes;
@@ -255,14 +276,67 @@ int jrx_spill_writer_end(struct jrx_spill_writer *w)
  * of the loop. */
 #define PREFETCH	16
 
+static bool seq_written(const struct jrx_spill *sp, uint64_t seq)
+{
+	size_t lo = 0, hi = sp->nr_seqs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (sp->seqs[mid] < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < sp->nr_seqs && sp->seqs[lo] == seq;
+}
+
+/* Add the ascending seqs v[0, n) (none on the file yet) to sp->seqs. */
+static int note_seqs(struct jrx_spill *sp, const uint64_t *v, size_t n)
+{
+	size_t i, j, k;
+	int ret = JRX_VEC_RESERVE(sp->seqs, sp->nr_seqs, sp->cap_seqs, n,
+				  "list of spilled seqs");
+
+	if (ret)
+		return ret;
+	/* merge from the back, in place */
+	i = sp->nr_seqs;
+	j = n;
+	k = sp->nr_seqs + n;
+	while (j)
+		sp->seqs[--k] = i && sp->seqs[i - 1] > v[j - 1] ?
+			sp->seqs[--i] : v[--j];
+	sp->nr_seqs += n;
+	return 0;
+}
+
 int jrx_spill_write_run(struct jrx_spill *sp, const struct jrx_jindex *ix,
 			const struct jrx_sort_result *res)
 {
 	struct jrx_spill_writer w;
+	uint64_t *keep = malloc((ix->nr ? ix->nr : 1) * sizeof(*keep));
+	bool *skip = calloc(ix->nr ? ix->nr : 1, sizeof(*skip));
+	size_t nk = 0, kept = 0;
 	double t = jrx_now();
 	int ret = 0;
 
-	jrx_spill_writer_start(&w, sp);
+	if (!keep || !skip) {
+		ret = jrx_fail(-ENOMEM, "allocating the seqs of a run of %zu"
+			       " jsets", ix->nr);
+		goto out;
+	}
+	/* one copy of a seq on the file: the first one written */
+	for (size_t i = 0; i < ix->nr; i++) {
+		uint64_t seq = ix->v[i].seq;
+
+		skip[i] = (nk && keep[nk - 1] == seq) || seq_written(sp, seq);
+		if (!skip[i])
+			keep[nk++] = seq;
+	}
+	if (!nk)
+		goto out;
+	ret = jrx_spill_writer_start(&w, sp, keep[0], keep[nk - 1]);
 	for (size_t i = 0; i < res->nr && !ret; i++) {
 		const struct jrx_jkey *jk = &res->v[i];
 
@@ -274,22 +348,28 @@ int jrx_spill_write_run(struct jrx_spill *sp, const struct jrx_jindex *ix,
 			__builtin_prefetch(ahead);
 			__builtin_prefetch(ahead + 64);
 		}
-		const struct jrx_jindex_ent *e = &ix->v[jk->jset];
+		if (skip[jk->jset])
+			continue;
 		struct jrx_spill_rec r = {
-			.seq = e->seq,
-			.off = (uint32_t)((const char *)jk->k - (const char *)e->j),
+			.seq = ix->v[jk->jset].seq,
 			.level = jk->level, .btree_id = jk->btree_id,
 			.u64s = jk->k->u64s,
 		};
 
 		ret = jrx_spill_put(&w, &r, jk->k);
+		kept++;
 	}
 	if (!ret)
 		ret = jrx_spill_writer_end(&w);
+	if (!ret)
+		ret = note_seqs(sp, keep, nk);
 	if (!ret) {
 		sp->st.runs++;
-		sp->st.keys += res->nr;
+		sp->st.keys += kept;
 	}
+out:
+	free(keep);
+	free(skip);
 	sp->st.write_seconds += jrx_now() - t;
 	return ret;
 }
@@ -306,20 +386,21 @@ static void punch(struct jrx_spill *sp, const struct jrx_spill_run *r)
 				(off_t)r->off, (off_t)len);
 }
 
-void jrx_spill_drop_last(struct jrx_spill *sp)
-{
-	if (sp->nr_runs)
-		punch(sp, &sp->run[--sp->nr_runs]);
-}
-
 /* Merge runs [0, n) into one run appended to the file, then drop them. */
 static int reduce_group(struct jrx_spill *sp, const struct jrx_spill_filter *f,
 			size_t n)
 {
 	struct jrx_spill_writer w;
-	int ret = 0;
+	uint64_t seq0 = UINT64_MAX, seq1 = 0;
+	int ret;
 
-	jrx_spill_writer_start(&w, sp);
+	for (size_t i = 0; i < n; i++) {
+		if (sp->run[i].seq0 < seq0)
+			seq0 = sp->run[i].seq0;
+		if (sp->run[i].seq1 > seq1)
+			seq1 = sp->run[i].seq1;
+	}
+	ret = jrx_spill_writer_start(&w, sp, seq0, seq1);
 	for (unsigned s = 0; s < JRX_SPILL_SECTIONS && !ret; s++) {
 		struct jrx_spill_merge *m;
 		const struct jrx_spill_rec *r;

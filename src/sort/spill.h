@@ -5,15 +5,17 @@
  *
  *   write   a batch of jsets is sorted in memory with every key kept
  *           (jrx_sort_opts.keep_all) and appended to the scratch file as
- *           one run of records (struct jrx_spill_rec, then the key);
+ *           one run of records (struct jrx_spill_frec, then the key); a
+ *           seq already on the file (a replica of a jset an earlier batch
+ *           held) is left out, so every seq is in one run only;
  *   merge   once the journal index is whole, the runs are merged with a
  *           loser tree, streaming, a section at a time (interior keys,
  *           the leaf keys of the ordinary btrees, alloc and accounting);
  *           keys of seqs the index does not replay (outside its range,
  *           blacklisted) are dropped before the dedup, which keeps what
  *           jrx_sort_journal() keeps: the newest key of a position, and
- *           every accounting delta once (copies of one jset on two
- *           devices give identical records; one survives).
+ *           every accounting delta (each record is one: no seq is in two
+ *           runs, so no record is a replica's copy of another).
  *   passes  when there are more runs than the merge's memory can read
  *           at once, groups of runs are first merged into longer runs
  *           (the same filter and dedup; both are idempotent).
@@ -38,17 +40,33 @@
 #include "../io/wq.h"
 #include "../journal/jindex.h"
 
-/* One key in a run: this header, then the key (key->u64s words). */
+/*
+ * One key in a run on the file: this header, then the key (u64s words).
+ * The seq is kept as its distance from the run's first (struct
+ * jrx_spill_run.seq0); the order within a run is the sort's, so a key's
+ * offset in its jset need not be kept.
+ */
+struct jrx_spill_frec {
+	uint32_t dseq;		/* seq - run's seq0 */
+	uint8_t	 level;
+	uint8_t	 btree_id;
+	uint16_t u64s;		/* the key's u64s */
+};
+_Static_assert(sizeof(struct jrx_spill_frec) == 8, "spill file record");
+
+/* One key as the merge hands it out (and jrx_spill_put takes it): this
+ * header, then the key. */
 struct jrx_spill_rec {
 	uint64_t seq;
-	uint32_t off;		/* the key's byte offset in its jset */
+	uint32_t zero;		/* unused, 0 */
 	uint8_t	 level;
 	uint8_t	 btree_id;
 	uint16_t u64s;		/* the key's u64s */
 };
 _Static_assert(sizeof(struct jrx_spill_rec) == 16, "spill record");
 
-/* The longest record: its header and the longest key. */
+/* The longest record: its header and the longest key (on the file and
+ * handed out). */
 #define JRX_SPILL_MAX_REC_BYTES	(sizeof(struct jrx_spill_rec) + JRX_KEY_MAX_U64S * 8u)
 
 static inline const struct jrx_bkey *jrx_spill_key(const struct jrx_spill_rec *r)
@@ -76,6 +94,8 @@ struct jrx_spill_run {
 	uint64_t off;			/* where it starts: block-aligned */
 	uint64_t bytes;			/* of records */
 	uint64_t keys;
+	uint64_t seq0, seq1;		/* its records' seqs: seq1 - seq0 fits
+					   the 32 bits of frec.dseq */
 	uint64_t sect[JRX_SPILL_SECTIONS + 1];	/* section s: bytes
 					   [sect[s], sect[s + 1]) of the run */
 };
@@ -105,6 +125,10 @@ struct jrx_spill {
 	uint64_t end;			/* where the next run goes */
 	struct jrx_spill_run *run;
 	size_t	 nr_runs, cap_runs;
+	/* the seqs of the jsets written so far, ascending: a replica of one
+	 * of them in a later batch is left out (8 bytes a jset) */
+	uint64_t *seqs;
+	size_t	 nr_seqs, cap_seqs;
 	size_t	 buf_bytes;		/* each of the writer's buffers */
 	size_t	 read_bytes;		/* each reader's (default buf_bytes) */
 	/*
@@ -137,7 +161,10 @@ void jrx_spill_close(struct jrx_spill *sp);
 
 /*
  * Append the sorted keys res (jrx_sort_journal() over ix with keep_all)
- * as one run.  ix's jsets are only read.
+ * as one run.  ix (sorted by seq) and its jsets are only read; the keys
+ * of a seq already on the file, or of a second entry of one seq in ix,
+ * are left out.  A run whose seqs span more than 2^32 is refused
+ * (-EOVERFLOW, before anything is written).
  */
 int  jrx_spill_write_run(struct jrx_spill *sp, const struct jrx_jindex *ix,
 			 const struct jrx_sort_result *res);
@@ -179,6 +206,7 @@ struct jrx_spill_mark {
 	uint64_t *at;			/* per run: its current record's file
 					   offset; UINT64_MAX: the run is done */
 	uint64_t *left, *end;		/* per run: section bytes left, its end */
+	uint64_t *seq0;			/* per run: its first seq */
 	uint64_t *held;			/* the held record's copy, or NULL */
 };
 
@@ -201,7 +229,8 @@ void jrx_spill_merge_end(struct jrx_spill_merge *m, uint64_t *bytes_read,
 
 /*
  * A run written record by record (in journal order), appended to the
- * file through sp's write buffers: start, put..., end (which waits until
+ * file through sp's write buffers: start (with the range of its seqs:
+ * -EOVERFLOW if it spans more than 2^32), put..., end (which waits until
  * the run is on the file, then adds it to sp->run).
  */
 struct jrx_spill_writer {
@@ -211,7 +240,8 @@ struct jrx_spill_writer {
 	size_t	 fill;
 };
 
-void jrx_spill_writer_start(struct jrx_spill_writer *w, struct jrx_spill *sp);
+int  jrx_spill_writer_start(struct jrx_spill_writer *w, struct jrx_spill *sp,
+			    uint64_t seq0, uint64_t seq1);
 int  jrx_spill_put(struct jrx_spill_writer *w, const struct jrx_spill_rec *r,
 		   const struct jrx_bkey *k);
 int  jrx_spill_writer_end(struct jrx_spill_writer *w);
@@ -221,9 +251,6 @@ int  jrx_spill_writer_end(struct jrx_spill_writer *w);
 int  jrx_spill_merge_runs(struct jrx_spill_merge **m, struct jrx_spill *sp,
 			  size_t first, size_t n, enum jrx_spill_section s,
 			  const struct jrx_spill_filter *f);
-
-/* Drop the last run (its blocks are freed where the filesystem can). */
-void jrx_spill_drop_last(struct jrx_spill *sp);
 
 
 #endif

@@ -6,7 +6,9 @@
  * A reader's buffer is a carry area (room for one record) followed by the
  * block-aligned area that reads land in: a record cut by the end of a
  * read is moved to just before the read area, so every record is
- * contiguous when it is compared.
+ * contiguous when it is compared.  Records are compared as they are on
+ * the file (struct jrx_spill_frec, the seq its reader's seq0 plus dseq)
+ * and made whole (struct jrx_spill_rec) when the dedup holds one back.
  *
  * Read-ahead: where io_uring is allowed, each reader has two buffers and
  * keeps a read of its next area in flight in the other one while its
@@ -37,8 +39,9 @@ struct reader {
 	uint64_t filled;		/* file offset past the bytes in memory */
 	uint64_t end;			/* file offset where the section ends */
 	uint64_t left;			/* section bytes not yet consumed */
-	const char *p;			/* current record */
+	const char *p;			/* current record (a frec) */
 	size_t	 avail;			/* bytes from p that are in memory */
+	uint64_t seq0;			/* its run's: seqs are seq0 + dseq */
 	bool	 done;
 	/* the read in flight into mem[!cur] */
 	bool	 ahead, landed;
@@ -68,6 +71,16 @@ struct jrx_spill_merge {
 };
 
 /* ---------------------------------------------------------------- readers */
+
+static const struct jrx_bkey *frec_key(const struct jrx_spill_frec *f)
+{
+	return (const struct jrx_bkey *)(f + 1);
+}
+
+static size_t frec_bytes(const struct jrx_spill_frec *f)
+{
+	return sizeof(*f) + (size_t)f->u64s * 8u;
+}
 
 static size_t rd_want(const struct reader *r)
 {
@@ -201,7 +214,7 @@ static int rd_fill(struct jrx_spill_merge *m, struct reader *r)
 static int rd_ready(struct jrx_spill_merge *m, struct reader *r)
 {
 	struct jrx_spill *sp = m->sp;
-	const struct jrx_spill_rec *h;
+	const struct jrx_spill_frec *h;
 	int ret;
 
 	if (!r->left) {
@@ -210,26 +223,30 @@ static int rd_ready(struct jrx_spill_merge *m, struct reader *r)
 	}
 	if (r->avail < sizeof(*h) && (ret = rd_fill(m, r)))
 		return ret;
-	h = (const struct jrx_spill_rec *)r->p;
+	h = (const struct jrx_spill_frec *)r->p;
 	if (h->u64s < JRX_BKEY_U64S || h->u64s > JRX_KEY_MAX_U64S ||
-	    jrx_spill_rec_bytes(h) > r->left)
+	    frec_bytes(h) > r->left)
 		return jrx_fail(-EIO, "the spill file in %s: a record of %u"
 				" words where %" PRIu64 " bytes are left: the"
 				" file was changed", sp->path, h->u64s, r->left);
-	if (r->avail < jrx_spill_rec_bytes(h)) {
+	if (r->avail < frec_bytes(h)) {
 		if ((ret = rd_fill(m, r)))
 			return ret;
-		h = (const struct jrx_spill_rec *)r->p;
-		if (r->avail < jrx_spill_rec_bytes(h))
+		h = (const struct jrx_spill_frec *)r->p;
+		if (r->avail < frec_bytes(h))
 			return jrx_fail(-EIO, "the spill file in %s ends inside"
 					" a record", sp->path);
 	}
+	if (frec_key(h)->u64s != h->u64s)
+		return jrx_fail(-EIO, "the spill file in %s: a record of %u"
+				" words holds a key of %u: the file was changed",
+				sp->path, h->u64s, frec_key(h)->u64s);
 	return 0;
 }
 
 static int rd_advance(struct jrx_spill_merge *m, struct reader *r)
 {
-	size_t n = jrx_spill_rec_bytes((const struct jrx_spill_rec *)r->p);
+	size_t n = frec_bytes((const struct jrx_spill_frec *)r->p);
 
 	r->p += n;
 	r->avail -= n;
@@ -239,7 +256,8 @@ static int rd_advance(struct jrx_spill_merge *m, struct reader *r)
 
 /* A reader of [start, end) of the file, left bytes of records. */
 static int rd_open_at(struct jrx_spill_merge *m, struct reader *r,
-		      uint64_t start, uint64_t left, uint64_t end, size_t area)
+		      uint64_t start, uint64_t left, uint64_t end, size_t area,
+		      uint64_t seq0)
 {
 	uint64_t aligned = start & ~(uint64_t)(JRX_SPILL_ALIGN - 1);
 	unsigned nbuf = m->ring_ok ? 2 : 1;
@@ -256,6 +274,7 @@ static int rd_open_at(struct jrx_spill_merge *m, struct reader *r,
 		r->mem[i] = mem;
 	}
 	r->area = area;
+	r->seq0 = seq0;
 	r->left = left;
 	r->next = aligned;
 	r->end = end;
@@ -278,29 +297,36 @@ static int rd_open(struct jrx_spill_merge *m, struct reader *r,
 {
 	return rd_open_at(m, r, run->off + run->sect[s],
 			  run->sect[s + 1] - run->sect[s],
-			  run->off + run->sect[s + 1], area);
+			  run->off + run->sect[s + 1], area, run->seq0);
 }
 
 /* ---------------------------------------------------------------- order */
 
-/* Journal order: level descending, btree id, position, seq, offset. */
-static int rec_cmp(const struct jrx_spill_rec *a, const struct jrx_spill_rec *b)
+/*
+ * Journal order: level descending, btree id, position, seq.  (Then the
+ * offset in the jset: no two runs hold one seq, so keys of one seq and
+ * position are in one run, which has them in that order.)
+ */
+static int rec_cmp(const struct reader *x, const struct reader *y)
 {
+	const struct jrx_spill_frec *a = (const void *)x->p, *b = (const void *)y->p;
+	uint64_t sa, sb;
 	int c;
 
 	if (a->level != b->level)
 		return a->level > b->level ? -1 : 1;
 	if (a->btree_id != b->btree_id)
 		return a->btree_id < b->btree_id ? -1 : 1;
-	c = jrx_bpos_cmp(jrx_spill_key(a)->p, jrx_spill_key(b)->p);
+	c = jrx_bpos_cmp(frec_key(a)->p, frec_key(b)->p);
 	if (c)
 		return c;
-	if (a->seq != b->seq)
-		return a->seq < b->seq ? -1 : 1;
-	return a->off < b->off ? -1 : a->off > b->off;
+	sa = x->seq0 + a->dseq;
+	sb = y->seq0 + b->dseq;
+	return sa < sb ? -1 : sa > sb;
 }
 
-/* Does reader a's record come before b's?  A finished reader never does. */
+/* Does reader a's record come before b's?  A finished reader never does;
+ * of equal records, the lower reader's goes first (its run's order). */
 static bool before(const struct jrx_spill_merge *m, size_t a, size_t b)
 {
 	const struct reader *x = &m->rd[a], *y = &m->rd[b];
@@ -308,7 +334,7 @@ static bool before(const struct jrx_spill_merge *m, size_t a, size_t b)
 
 	if (x->done || y->done)
 		return !x->done;
-	c = rec_cmp((const void *)x->p, (const void *)y->p);
+	c = rec_cmp(x, y);
 	return c < 0 || (c == 0 && a < b);
 }
 
@@ -420,9 +446,11 @@ int jrx_spill_merge_mark(const struct jrx_spill_merge *m,
 	mk->at = malloc(m->k * sizeof(*mk->at));
 	mk->left = malloc(m->k * sizeof(*mk->left));
 	mk->end = malloc(m->k * sizeof(*mk->end));
+	mk->seq0 = malloc(m->k * sizeof(*mk->seq0));
 	if (m->have_held)
 		mk->held = malloc(jrx_spill_rec_bytes((const void *)m->held));
-	if (!mk->at || !mk->left || !mk->end || (m->have_held && !mk->held)) {
+	if (!mk->at || !mk->left || !mk->end || !mk->seq0 ||
+	    (m->have_held && !mk->held)) {
 		jrx_spill_mark_free(mk);
 		return jrx_fail(-ENOMEM, "allocating a mark of a merge of %zu"
 				" runs", m->k);
@@ -434,6 +462,7 @@ int jrx_spill_merge_mark(const struct jrx_spill_merge *m,
 		mk->at[i] = r->done ? UINT64_MAX : r->filled - r->avail;
 		mk->left[i] = r->left;
 		mk->end[i] = r->end;
+		mk->seq0[i] = r->seq0;
 	}
 	if (mk->held)
 		memcpy(mk->held, m->held,
@@ -446,6 +475,7 @@ void jrx_spill_mark_free(struct jrx_spill_mark *mk)
 	free(mk->at);
 	free(mk->left);
 	free(mk->end);
+	free(mk->seq0);
 	free(mk->held);
 	memset(mk, 0, sizeof(*mk));
 }
@@ -467,7 +497,7 @@ int jrx_spill_merge_open_mark(struct jrx_spill_merge **out,
 			c->rd[i].done = true;
 		else
 			ret = rd_open_at(c, &c->rd[i], mk->at[i], mk->left[i],
-					 mk->end[i], area);
+					 mk->end[i], area, mk->seq0[i]);
 	}
 	if (mk->held) {
 		memcpy(c->held, mk->held,
@@ -497,10 +527,23 @@ static bool keep_seq(const struct jrx_spill_filter *f, uint64_t seq)
 }
 
 /* Same level, btree and position: one slot of the dedup. */
-static bool same_slot(const struct jrx_spill_rec *a, const struct jrx_spill_rec *b)
+static bool same_slot(const struct jrx_spill_rec *a, const struct jrx_spill_frec *b)
 {
 	return a->level == b->level && a->btree_id == b->btree_id &&
-		jrx_bpos_eq(jrx_spill_key(a)->p, jrx_spill_key(b)->p);
+		jrx_bpos_eq(jrx_spill_key(a)->p, frec_key(b)->p);
+}
+
+/* Make reader r's current record whole in buf. */
+static void take(void *buf, const struct reader *r)
+{
+	const struct jrx_spill_frec *f = (const void *)r->p;
+	struct jrx_spill_rec *h = buf;
+
+	*h = (struct jrx_spill_rec){
+		.seq = r->seq0 + f->dseq, .level = f->level,
+		.btree_id = f->btree_id, .u64s = f->u64s,
+	};
+	memcpy(h + 1, f + 1, (size_t)f->u64s * 8u);
 }
 
 int jrx_spill_merge_next(struct jrx_spill_merge *m,
@@ -509,8 +552,8 @@ int jrx_spill_merge_next(struct jrx_spill_merge *m,
 	for (;;) {
 		size_t w = m->tree[0];
 		struct reader *r = &m->rd[w];
-		const struct jrx_spill_rec *c, *h = (const void *)m->held;
-		bool delta;
+		const struct jrx_spill_rec *h = (const void *)m->held;
+		const struct jrx_spill_frec *c;
 		void *t;
 		int ret;
 
@@ -526,30 +569,27 @@ int jrx_spill_merge_next(struct jrx_spill_merge *m,
 			return 1;
 		}
 		c = (const void *)r->p;
-		if (!keep_seq(&m->f, c->seq)) {
+		if (!keep_seq(&m->f, r->seq0 + c->dseq)) {
 			if ((ret = rd_advance(m, r)))
 				return ret;
 			replay(m, w);
 			continue;
 		}
-		if (m->have_held && same_slot(h, c)) {
-			/* accounting deltas all count, once each */
-			delta = !c->level && c->btree_id == JRX_BTREE_ACCOUNTING &&
-				(c->seq != h->seq || c->off != h->off);
-			if (!delta) {
-				/* newer (or a copy): it replaces the held one */
-				memcpy(m->held, c, jrx_spill_rec_bytes(c));
-				if ((ret = rd_advance(m, r)))
-					return ret;
-				replay(m, w);
-				continue;
-			}
+		/* the same slot again: newer, it replaces the held one; but
+		 * accounting deltas all count (each record is one, spill.h) */
+		if (m->have_held && same_slot(h, c) &&
+		    (c->level || c->btree_id != JRX_BTREE_ACCOUNTING)) {
+			take(m->held, r);
+			if ((ret = rd_advance(m, r)))
+				return ret;
+			replay(m, w);
+			continue;
 		}
 		/* c starts a new slot (or is another delta): hand out the held */
 		t = m->out;
 		m->out = m->held;
 		m->held = t;
-		memcpy(m->held, c, jrx_spill_rec_bytes(c));
+		take(m->held, r);
 		if ((ret = rd_advance(m, r)))
 			return ret;
 		replay(m, w);
