@@ -43,6 +43,9 @@ struct jrx_jset_info {
 	 */
 	bool	 compact;
 	uint64_t hash;
+	/* a sunk read's compact copy, made where the jset was parsed; it
+	 * becomes j (compact) once the sink is done with the jset */
+	struct jrx_jset *cc;
 };
 
 /* How a reader went about it (the report's read_mode). */

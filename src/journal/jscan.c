@@ -59,6 +59,7 @@ struct scan {
 	uint64_t jseq;		/* the superblock's journal_seq */
 	bool	 full;		/* bisect gave up */
 	const struct jrx_jscan_sink *sink;	/* NULL: keep every bucket */
+	bool	 early;		/* a sunk read: compact copies at parse */
 };
 
 static int undecided(struct scan *sc, const char *fmt, ...)
@@ -99,35 +100,21 @@ static int alloc_list(size_t n, uint32_t **dev, uint32_t **idx)
 			" to read", n);
 }
 
-static int bucket_done(void *ctx, struct jrx_io_req *req)
-{
-	const struct jrx_array *a = ctx;
-	struct bread *b = req->priv;
-
-	return jrx_jread_bucket(a, b->dev, b->bucket, b->buf, &b->v, &b->nr,
-				&b->cap, &b->kept);
-}
-
 /*
  * The jset's compact copy (jlist.h): the header and its entries that are
- * not keys.
+ * not keys, and the hash of the whole jset.
  */
-static int compact(struct jrx_journal_scan *s, struct jrx_jset_info *info)
+static int make_copy(struct jrx_jset_info *info)
 {
 	const struct jrx_jset *j = info->j;
 	const struct jrx_jset_entry *e;
 	struct jrx_jset *c;
 	size_t u64s = 0;
 	char *p;
-	int ret;
 
 	jrx_for_each_jset_entry(e, j)
 		if (e->type != JRX_JE_BTREE_KEYS)
 			u64s += 1u + e->u64s;
-	ret = JRX_VEC_RESERVE(s->copies, s->nr_copies, s->cap_copies, 1,
-			      "compact jsets");
-	if (ret)
-		return ret;
 	c = malloc(sizeof(*c) + u64s * 8u);
 	if (!c)
 		return jrx_fail(-ENOMEM, "allocating a compact jset");
@@ -139,21 +126,68 @@ static int compact(struct jrx_journal_scan *s, struct jrx_jset_info *info)
 			memcpy(p, e, 8u + e->u64s * 8u);
 			p += 8u + e->u64s * 8u;
 		}
-	s->copies[s->nr_copies++] = c;
 	info->hash = XXH3_64bits(j, info->bytes);
-	info->j = c;
+	info->cc = c;
+	return 0;
+}
+
+static int bucket_done(void *ctx, struct jrx_io_req *req)
+{
+	const struct scan *sc = ctx;
+	struct bread *b = req->priv;
+	size_t from = b->nr;
+	int ret = jrx_jread_bucket(sc->a, b->dev, b->bucket, b->buf, &b->v,
+				   &b->nr, &b->cap, &b->kept);
+
+	/* a sunk read: the compact copies are made here, where the bytes
+	 * were just checked and are still in the cache (walking a jset's
+	 * entries later, when its batch is spilled, misses on every key) */
+	for (size_t i = from; !ret && sc->early && i < b->nr; i++)
+		if (b->v[i].state == JRX_JSET_OK)
+			ret = make_copy(&b->v[i]);
+	return ret;
+}
+
+/* The jset becomes its compact copy (made early, or now), kept in s. */
+static int compact(struct jrx_journal_scan *s, struct jrx_jset_info *info)
+{
+	int ret = JRX_VEC_RESERVE(s->copies, s->nr_copies, s->cap_copies, 1,
+				  "compact jsets");
+
+	if (!ret && !info->cc)
+		ret = make_copy(info);
+	if (ret)
+		return ret;
+	s->copies[s->nr_copies++] = info->cc;
+	info->j = info->cc;
+	info->cc = NULL;
 	info->compact = true;
 	return 0;
 }
 
-/* Hand the valid jsets of reads [base, base + n) to the sink, then compact. */
-static int sink_batch(struct scan *sc, size_t base, size_t n)
+/*
+ * A batch's way through the sink: take (fn, the first stage: the batch's
+ * valid jsets, read only) and finish (fn2, the second stage, if the sink
+ * has one; then the jsets become compact copies).
+ */
+struct stage {
+	bool	 on;
+	size_t	 base, n;		/* the batch's reads */
+	unsigned slot;			/* the sink's, for fn and fn2 */
+	bool	 called;		/* fn saw jsets */
+	size_t	 done;			/* buckets read once it is finished */
+	int	 ret;
+	char	 msg[512];		/* its thread's jrx_diag() */
+};
+
+static int sink_take(struct scan *sc, struct stage *g)
 {
 	const struct jrx_jset_info **v = NULL;
 	size_t nr = 0, cap = 0;
 	int ret = 0;
 
-	for (size_t r = base; r < base + n && !ret; r++)
+	g->called = false;
+	for (size_t r = g->base; r < g->base + g->n && !ret; r++)
 		for (size_t i = 0; i < sc->reads[r].nr && !ret; i++) {
 			const struct jrx_jset_info *x = &sc->reads[r].v[i];
 
@@ -163,11 +197,22 @@ static int sink_batch(struct scan *sc, size_t base, size_t n)
 			if (!ret)
 				v[nr++] = x;
 		}
-	if (!ret && nr)
-		ret = sc->sink->fn(sc->sink->ctx, v, nr);
+	if (!ret && nr) {
+		g->called = true;
+		ret = sc->sink->fn(sc->sink->ctx, g->slot, v, nr);
+	}
 	free(v);
+	return ret;
+}
+
+static int sink_finish(struct scan *sc, struct stage *g)
+{
+	int ret = 0;
+
+	if (g->called && sc->sink->fn2)
+		ret = sc->sink->fn2(sc->sink->ctx, g->slot);
 	sc->s->batches++;
-	for (size_t r = base; r < base + n && !ret; r++) {
+	for (size_t r = g->base; r < g->base + g->n && !ret; r++) {
 		for (size_t i = 0; i < sc->reads[r].nr && !ret; i++) {
 			struct jrx_jset_info *x = &sc->reads[r].v[i];
 
@@ -179,62 +224,106 @@ static int sink_batch(struct scan *sc, size_t base, size_t n)
 	return ret;
 }
 
-/* One batch of a sunk read, sunk on the sink's thread (sink_phase). */
+/* Both stages of reads [base, base + n), here and now. */
+static int sink_batch(struct scan *sc, size_t base, size_t n)
+{
+	struct stage g = { .on = true, .base = base, .n = n };
+	int ret = sink_take(sc, &g);
+
+	return ret ? ret : sink_finish(sc, &g);
+}
+
+/*
+ * One step of a sunk read, on the sink's pool: worker 0 takes the newest
+ * batch; the oldest is finished by worker 1 meanwhile (a sink with two
+ * stages), or by worker 0 after its take (one stage: the same batch).
+ */
 struct sinkjob {
 	struct scan	*sc;
-	size_t		 base, n;	/* its reads */
-	size_t		 done;		/* buckets read once it is sunk */
-	int		 ret;
-	char		 msg[512];	/* its thread's jrx_diag() */
+	unsigned	 workers;
+	struct stage	 take, fin;
 };
+
+static void stage_run(struct scan *sc, struct stage *g, bool finish)
+{
+	if (!g->on || g->ret)
+		return;
+	g->ret = finish ? sink_finish(sc, g) : sink_take(sc, g);
+	if (g->ret)
+		snprintf(g->msg, sizeof(g->msg), "%s", jrx_diag());
+}
 
 static void sink_phase(void *arg, unsigned id)
 {
 	struct sinkjob *j = arg;
 
-	(void)id;
-	j->ret = sink_batch(j->sc, j->base, j->n);
-	if (j->ret)
-		snprintf(j->msg, sizeof(j->msg), "%s", jrx_diag());
+	if (id == 0) {
+		stage_run(j->sc, &j->take, false);
+		if (j->workers == 1) {
+			j->fin.ret = j->take.ret;
+			stage_run(j->sc, &j->fin, true);
+		}
+	} else {
+		stage_run(j->sc, &j->fin, true);
+	}
 }
 
-/* The end of job's sink, on the reading thread: its error (with its
- * context here), or its progress. */
+/* The end of a step, on the reading thread: its first error (with its
+ * context here), or the progress of the batch it finished. */
 static int sink_end(struct scan *sc, struct sinkjob *j, size_t total)
 {
-	if (j->ret)
-		return jrx_fail(j->ret, "%s", j->msg);
-	if (sc->sink->progress)
-		sc->sink->progress(sc->sink->ctx, j->done, total);
+	if (j->take.on && j->take.ret)
+		return jrx_fail(j->take.ret, "%s", j->take.msg);
+	if (j->fin.on && j->fin.ret)
+		return jrx_fail(j->fin.ret, "%s", j->fin.msg);
+	if (j->fin.on && sc->sink->progress)
+		sc->sink->progress(sc->sink->ctx, j->fin.done, total);
 	return 0;
+}
+
+/* Run a step on the pool (busy: wait for it later), or here. */
+static int sink_step(struct scan *sc, struct jrx_pool *pool,
+		     struct sinkjob *j, bool *busy, size_t total)
+{
+	if (pool && jrx_pool_begin(pool, sink_phase, j)) {
+		*busy = true;
+		return 0;
+	}
+	for (unsigned id = 0; id < j->workers; id++)
+		sink_phase(j, id);
+	return sink_end(sc, j, total);
 }
 
 /*
  * Read the buckets (dev[i], ring index idx[i]) whole.  Without a sink, or
  * for a read of at most its threshold, all at once into a new arena kept
  * in s, their parsed jsets going to sc->reads.  Otherwise through an arena
- * of batch_bytes that is not kept, in two halves: while the sink sorts and
- * spills the batch in one half on a thread of its own (a one-worker pool,
- * util/pool.h), the next batch is read into the other.  Each batch goes to
- * the sink once it is parsed; then its jsets are compact copies.
+ * of batch_bytes that is not kept, in slots: while the sink takes the
+ * batch in one slot on a thread of its own (a pool, util/pool.h), the
+ * next batch is read into another; a sink with two stages finishes the
+ * batch before meanwhile, on a second thread, in a third slot.  Each
+ * batch goes to the sink once it is parsed; once finished, its jsets are
+ * compact copies.
  *
- * Owners during a sunk read: the sink's thread has the batch it sinks
- * (its half of the arena, its reads' entries, s->copies and s->batches)
- * from jrx_pool_begin() to jrx_pool_wait(); this thread has the other
- * half, the reads after it (sc->reads is reserved for all n first, so it
- * never moves), s->bytes_read and s->buckets_read.
+ * Owners during a sunk read: the sink's threads have the batches they
+ * take and finish (their slots of the arena and their reads' entries;
+ * the finishing one s->copies and s->batches) from jrx_pool_begin() to
+ * jrx_pool_wait(); this thread has the other slot, the reads after it
+ * (sc->reads is reserved for all n first, so it never moves),
+ * s->bytes_read and s->buckets_read.
  */
 static int read_buckets(struct scan *sc, const uint32_t *dev,
 			const uint32_t *idx, size_t n, bool fixed)
 {
 	uint64_t bsize = sc->a->sb.bucket_size;
 	bool sunk = sc->sink && (uint64_t)n * bsize > sc->sink->threshold;
-	size_t per = sunk ? sc->sink->batch_bytes / 2 / bsize : n, len;
-	size_t halves = sunk ? 2 : 1;
+	unsigned stages = sunk && sc->sink->fn2 ? 2 : 1;
+	size_t slots = sunk ? stages + 1 : 1;
+	size_t per = sunk ? sc->sink->batch_bytes / slots / bsize : n, len;
 	struct jrx_pool *pool = NULL;
-	struct sinkjob job = { .sc = sc };
+	struct sinkjob job = { .sc = sc, .workers = stages };
 	struct jrx_io_req *reqs;
-	bool busy = false;	/* the sink's thread has job */
+	bool busy = false;	/* the sink's threads have job */
 	char *arena;
 	int ret;
 
@@ -254,16 +343,16 @@ static int read_buckets(struct scan *sc, const uint32_t *dev,
 	if (ret)
 		return ret;
 	reqs = calloc(per, sizeof(*reqs));
-	arena = jrx_io_arena(len * halves);
+	arena = jrx_io_arena(len * slots);
 	if (!reqs || !arena) {
 		free(reqs);
-		jrx_io_arena_free(arena, len * halves);
+		jrx_io_arena_free(arena, len * slots);
 		return jrx_fail(-ENOMEM, "allocating %zu journal buckets to read:"
-				" %zu bytes", per * halves, len * halves);
+				" %zu bytes", per * slots, len * slots);
 	}
-	/* no thread for the sink: it runs here, between the reads */
+	/* no threads for the sink: it runs here, between the reads */
 	if (sunk && jrx_pool_start(&pool, &(struct jrx_pool_opts){
-		.workers = 1, .name = "journal sink" })) {
+		.workers = stages, .name = "journal sink" })) {
 		pool = NULL;
 		jrx_diag_clear();
 	}
@@ -272,10 +361,10 @@ static int read_buckets(struct scan *sc, const uint32_t *dev,
 		return ret;
 	}
 	if (fixed)
-		jrx_io_set_arena(sc->io, arena, len * halves);
+		jrx_io_set_arena(sc->io, arena, len * slots);
 	for (size_t at = 0, k = 0; at < n && !ret; at += per, k++) {
 		size_t m = n - at < per ? n - at : per, base = sc->nr_reads;
-		char *half = arena + (k % halves) * len;
+		char *slot = arena + (k % slots) * len;
 
 		for (size_t i = 0; i < m; i++) {
 			const struct dstate *ds = &sc->d[dev[at + i]];
@@ -283,7 +372,7 @@ static int read_buckets(struct scan *sc, const uint32_t *dev,
 
 			*b = (struct bread){
 				.dev = dev[at + i], .bucket = ds->first + idx[at + i],
-				.buf = half + i * bsize,
+				.buf = slot + i * bsize,
 			};
 			reqs[i] = (struct jrx_io_req){
 				.dev = b->dev, .len = (uint32_t)bsize,
@@ -292,24 +381,27 @@ static int read_buckets(struct scan *sc, const uint32_t *dev,
 			};
 		}
 		sc->nr_reads += m;
-		ret = jrx_io_read(sc->io, reqs, m, bucket_done, (void *)sc->a);
+		sc->early = sunk;
+		ret = jrx_io_read(sc->io, reqs, m, bucket_done, sc);
+		sc->early = false;
 		sc->s->bytes_read += m * bsize;
 		sc->s->buckets_read += m;
-		if (busy) {	/* the batch before: its half is free again */
+		if (busy) {	/* the step before: its finished slot is free */
 			jrx_pool_wait(pool);
 			busy = false;
 			if (!ret)
 				ret = sink_end(sc, &job, n);
 		}
 		if (!ret && sunk) {
-			job = (struct sinkjob){ .sc = sc, .base = base, .n = m,
-						.done = at + m };
-			if (pool && jrx_pool_begin(pool, sink_phase, &job)) {
-				busy = true;
-			} else {
-				sink_phase(&job, 0);
-				ret = sink_end(sc, &job, n);
-			}
+			struct stage g = { .on = true, .base = base, .n = m,
+					   .slot = (unsigned)(k % 2),
+					   .done = at + m };
+
+			/* two stages: the batch taken last is finished now */
+			job.fin = stages == 2 ? job.take : g;
+			job.fin.ret = 0;
+			job.take = g;
+			ret = sink_step(sc, pool, &job, &busy, n);
 		}
 		/* kept: buckets with nothing valid need no memory */
 		for (size_t i = 0; !ret && !sunk && i < m; i++)
@@ -319,15 +411,26 @@ static int read_buckets(struct scan *sc, const uint32_t *dev,
 	}
 	if (busy) {
 		jrx_pool_wait(pool);
+		busy = false;
 		if (!ret)
 			ret = sink_end(sc, &job, n);
+	}
+	/* two stages: the last batch taken is finished */
+	if (!ret && stages == 2 && job.take.on) {
+		job.fin = job.take;
+		job.take.on = false;
+		ret = sink_step(sc, pool, &job, &busy, n);
+		if (busy) {
+			jrx_pool_wait(pool);
+			ret = sink_end(sc, &job, n);
+		}
 	}
 	jrx_pool_stop(pool);
 	if (fixed)
 		jrx_io_set_arena(sc->io, NULL, 0);
 	free(reqs);
 	if (sunk)
-		jrx_io_arena_free(arena, len * halves);
+		jrx_io_arena_free(arena, len * slots);
 	return ret;
 }
 
@@ -752,8 +855,11 @@ static int assemble(struct scan *sc)
 
 static void drop_reads(struct scan *sc)
 {
-	for (size_t r = 0; r < sc->nr_reads; r++)
+	for (size_t r = 0; r < sc->nr_reads; r++) {
+		for (size_t i = 0; i < sc->reads[r].nr; i++)
+			free(sc->reads[r].v[i].cc);
 		free(sc->reads[r].v);
+	}
 	sc->nr_reads = 0;
 }
 

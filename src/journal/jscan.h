@@ -41,20 +41,32 @@ int jrx_journal_read_par(const struct jrx_array *a, struct jrx_io_engine *io,
 
 /*
  * Reading a journal bigger than memory: a read of more than threshold
- * bytes of buckets is done in batches
- * of at most batch_bytes, one arena reused; when a batch has landed and
- * been parsed, fn sees its valid jsets whole (v[i].j, in no particular
- * order, replicas included), and then each keeps only a compact copy
- * (jlist.h: the header and the non-key entries, and a hash), so the list
- * and the journal index are built as usual but hold no keys.  reset is
- * called when what was sunk must be forgotten (a bisect that gives up
- * and starts a full scan).  A non-zero return of fn stops the read.
+ * bytes of buckets is done in batches, one arena of batch_bytes reused in
+ * slots; when a batch has landed and been parsed, fn sees its valid jsets
+ * whole (v[i].j, in no particular order, replicas included), and then each
+ * keeps only a compact copy (jlist.h: the header and the non-key entries,
+ * and a hash), so the list and the journal index are built as usual but
+ * hold no keys.
+ *
+ * A sink with a second stage (fn2 not NULL) is a pipeline: fn takes batch
+ * k (on one thread) while fn2 finishes batch k - 1 (on another) and batch
+ * k + 1 is read, so the arena has three slots, not two.  The jsets fn saw
+ * stay whole until fn2 has returned.  slot tells fn2 which batch it
+ * finishes: fn and fn2 of one batch get the same slot, 0 or 1, and the
+ * batches fn2 has not finished have different slots.  fn2 is called only
+ * for batches fn was called for, in the same order.
+ *
+ * reset is called when what was sunk must be forgotten (a bisect that
+ * gives up and starts a full scan).  A non-zero return of fn or fn2 stops
+ * the read.
  */
 struct jrx_jscan_sink {
 	uint64_t threshold;		/* reads of at most this many bytes
 					   are kept whole, as without a sink */
 	size_t batch_bytes;
-	int  (*fn)(void *ctx, const struct jrx_jset_info *const *v, size_t n);
+	int  (*fn)(void *ctx, unsigned slot,
+		   const struct jrx_jset_info *const *v, size_t n);
+	int  (*fn2)(void *ctx, unsigned slot);	/* may be NULL */
 	void (*reset)(void *ctx);
 	/* buckets read of a batched read's, after each batch; may be NULL */
 	void (*progress)(void *ctx, uint64_t done, uint64_t total);

@@ -42,7 +42,7 @@ int jrx_budget_plan(struct jrx_budget *b, uint64_t limit, uint64_t bucket_size)
 				(need - b->base + (1 << 20) - 1) >> 20);
 	b->avail = limit - b->base - MARGIN;
 	b->journal_in_memory = b->avail * 5 / 8;
-	b->batch_bytes = (size_t)(b->avail * 3 / 10);
+	b->batch_bytes = (size_t)(b->avail * 9 / 20);
 	b->readers_bytes = (size_t)(b->avail / 5);
 	b->window_bytes = (size_t)(b->avail / 5);
 	return 0;

@@ -10,11 +10,14 @@
  *  - in memory: the journal read whole costs its bytes plus about 60 %
  *    (sort entries, replay), so a journal of up to 5/8 A is read whole,
  *    as without a limit;
- *  - spilled: batches of 0.3 A of journal are read and sorted (about 1.7
- *    times their bytes at the peak), the run readers of the merges open
- *    at once (the windows', a streamed leaf's parts) share A / 5, and the replay's window of merged keys is at most A / 5 (about
- *    1.25 times that with its key list), less when the interior, alloc and
- *    accounting keys held whole and a third of A for the replay leave less.
+ *  - spilled: the journal is read in batches of 0.15 A, three at a time
+ *    (one read, one sorted, one written as a run: an arena of 0.45 A,
+ *    and the sort's entries of two batches, at most 32 bytes a key), the
+ *    run readers of the merges open at once (the windows', a streamed
+ *    leaf's parts) share A / 5, and the replay's window of merged keys
+ *    is at most A / 5 (about 1.25 times that with its key list), less
+ *    when the interior, alloc and accounting keys held whole and a third
+ *    of A for the replay leave less.
  * The default limit is 70 % of MemAvailable, so no journal size ends in
  * ENOMEM or the OOM killer.  Owner: the recovering thread.
  */
@@ -31,7 +34,8 @@ struct jrx_budget {
 	uint64_t base;			/* RSS when the recovery began */
 	uint64_t avail;			/* A: limit - base - margin */
 	uint64_t journal_in_memory;	/* most journal bytes read whole */
-	size_t	 batch_bytes;		/* journal per spilled run */
+	size_t	 batch_bytes;		/* the journal read's arena: three
+					   batches, each a spilled run */
 	size_t	 readers_bytes;		/* all run readers of a merge */
 	size_t	 window_bytes;		/* replay window, record bytes */
 };

@@ -29,23 +29,27 @@ static int cmp_seq(const void *x, const void *y)
 }
 
 /*
- * A batch of jsets: one per seq (replicas in one batch collapse; across
- * batches the merge drops the identical records), the seqs an earlier
- * session already committed left out, sorted with every key kept, spilled
- * as one run.  Which seqs are replayed is decided at the merge, when the
- * index is whole.
+ * The sink is a pipeline of two stages (jscan.h): sink_take sorts batch k
+ * while sink_write spills batch k - 1 as a run, so the sort of one batch
+ * and the disk's writing of the one before overlap.
+ *
+ * sink_take: a batch of jsets, one per seq (replicas in one batch
+ * collapse; a seq an earlier batch spilled is left out when the run is
+ * written), the seqs an earlier session already committed left out,
+ * sorted with every key kept into x->pend[slot].  Which seqs are replayed
+ * is decided at the merge, when the index is whole.
  */
-static int sink_fn(void *ctx, const struct jrx_jset_info *const *v, size_t n)
+static int sink_take(void *ctx, unsigned slot,
+		     const struct jrx_jset_info *const *v, size_t n)
 {
 	struct jrx_spilled *x = ctx;
+	struct jrx_spilled_batch *p = &x->pend[slot];
 	struct jrx_sort_opts so = { .threads = x->threads, .keep_all = true };
-	struct jrx_sort_result res = { 0 };
-	struct jrx_jindex ix = { 0 };
-	size_t m = 0, wbuf;
+	size_t m = 0;
 	double t;
 	int ret;
 
-	if (!x->open) {
+	if (!x->tuned) {
 		/*
 		 * From here on memory is tight: glibc's mmap threshold would
 		 * rise with every big block freed, until the batches, windows
@@ -54,38 +58,57 @@ static int sink_fn(void *ctx, const struct jrx_jset_info *const *v, size_t n)
 		 */
 		(void)mallopt(M_MMAP_THRESHOLD, 256 << 10);
 		(void)mallopt(M_TRIM_THRESHOLD, 1 << 20);
-		/* the writer's buffers: an eighth of a batch in all */
-		wbuf = x->b->batch_bytes / (8 * JRX_SPILL_WBUFS);
-		if (wbuf > WRITE_BUF_MAX)
-			wbuf = WRITE_BUF_MAX;
-		ret = jrx_spill_open(&x->sp, x->scratch, wbuf);
-		if (ret)
-			return ret;
-		x->open = true;
+		x->tuned = true;
 	}
-	ix.v = malloc(n * sizeof(*ix.v));
-	if (!ix.v)
+	p->ix = (struct jrx_jindex){ 0 };
+	p->ix.v = malloc(n * sizeof(*p->ix.v));
+	if (!p->ix.v)
 		return jrx_fail(-ENOMEM, "allocating the index of a batch of %zu"
 				" jsets", n);
 	for (size_t i = 0; i < n; i++)
 		if (v[i]->seq > x->a->sb.journal_seq)
-			ix.v[m++] = (struct jrx_jindex_ent){
+			p->ix.v[m++] = (struct jrx_jindex_ent){
 				.seq = v[i]->seq, .j = v[i]->j, .dev = v[i]->dev,
 				.offset = v[i]->offset, .copies = 1,
 			};
-	qsort(ix.v, m, sizeof(*ix.v), cmp_seq);
+	qsort(p->ix.v, m, sizeof(*p->ix.v), cmp_seq);
 	for (size_t i = 0; i < m; i++)
-		if (!ix.nr || ix.v[ix.nr - 1].seq != ix.v[i].seq)
-			ix.v[ix.nr++] = ix.v[i];
+		if (!p->ix.nr || p->ix.v[p->ix.nr - 1].seq != p->ix.v[i].seq)
+			p->ix.v[p->ix.nr++] = p->ix.v[i];
 	t = jrx_now();
-	ret = ix.nr ? jrx_sort_journal(&ix, &so, &res, NULL) : 0;
+	ret = p->ix.nr ? jrx_sort_journal(&p->ix, &so, &p->res, NULL) : 0;
 	x->sort_seconds += jrx_now() - t;
-	if (!ret && res.nr) {
-		x->keys += res.nr;
-		ret = jrx_spill_write_run(&x->sp, &ix, &res);
+	return ret;
+}
+
+static void batch_free(struct jrx_spilled_batch *p)
+{
+	jrx_sort_result_free(&p->res);
+	free(p->ix.v);
+	*p = (struct jrx_spilled_batch){ 0 };
+}
+
+/* sink_write: the batch sink_take sorted into x->pend[slot], one run. */
+static int sink_write(void *ctx, unsigned slot)
+{
+	struct jrx_spilled *x = ctx;
+	struct jrx_spilled_batch *p = &x->pend[slot];
+	size_t wbuf;
+	int ret = 0;
+
+	if (!x->open) {
+		/* the writer's buffers: a 24th of the arena in all */
+		wbuf = x->b->batch_bytes / (24 * JRX_SPILL_WBUFS);
+		if (wbuf > WRITE_BUF_MAX)
+			wbuf = WRITE_BUF_MAX;
+		ret = jrx_spill_open(&x->sp, x->scratch, wbuf);
+		x->open = !ret;
 	}
-	jrx_sort_result_free(&res);
-	free(ix.v);
+	if (!ret && p->res.nr) {
+		ret = jrx_spill_write_run(&x->sp, &p->ix, &p->res);
+		x->keys = x->sp.st.keys;
+	}
+	batch_free(p);
 	return ret;
 }
 
@@ -99,6 +122,8 @@ static void sink_reset(void *ctx)
 	x->open = false;
 	x->keys = 0;
 	x->sort_seconds = 0;
+	batch_free(&x->pend[0]);
+	batch_free(&x->pend[1]);
 }
 
 /* The journal read's progress: buckets read and sunk of those to read. */
@@ -115,7 +140,8 @@ void jrx_spilled_sink(struct jrx_spilled *x, struct jrx_jscan_sink *sink)
 	*sink = (struct jrx_jscan_sink){
 		.threshold = x->b->journal_in_memory,
 		.batch_bytes = x->b->batch_bytes,
-		.fn = sink_fn, .reset = sink_reset, .progress = sink_progress,
+		.fn = sink_take, .fn2 = sink_write, .reset = sink_reset,
+		.progress = sink_progress,
 		.ctx = x,
 	};
 }
@@ -125,6 +151,8 @@ void jrx_spilled_free(struct jrx_spilled *x)
 	if (x->open)
 		jrx_spill_close(&x->sp);
 	x->open = false;
+	batch_free(&x->pend[0]);
+	batch_free(&x->pend[1]);
 }
 
 /* ---------------------------------------------------------------- keys */

@@ -14,6 +14,18 @@
 #include "../journal/jscan.h"
 #include "../sort/spill.h"
 
+/* A batch sorted by the sink's first stage, for its second to spill. */
+struct jrx_spilled_batch {
+	struct jrx_jindex	 ix;		/* one entry a seq, by seq */
+	struct jrx_sort_result	 res;		/* every key kept */
+};
+
+/*
+ * Owners during the journal read: the sink's first stage (its thread)
+ * has sort_seconds, tuned and the pend[] slot it is given; the second
+ * has sp, open, keys and its slot; the recovering thread all of it
+ * before and after.
+ */
 struct jrx_spilled {
 	const struct jrx_array	*a;
 	const struct jrx_budget	*b;
@@ -21,9 +33,11 @@ struct jrx_spilled {
 	unsigned		 threads;
 	struct jrx_spill	 sp;
 	bool			 open;		/* sp created (on the first batch) */
+	bool			 tuned;		/* malloc set for tight memory */
 	double			 sort_seconds;	/* batches sorted in memory */
 	const struct jrx_report	*r;		/* progress, may be NULL */
-	uint64_t		 keys;		/* keys the batches held */
+	uint64_t		 keys;		/* keys spilled */
+	struct jrx_spilled_batch pend[2];	/* sorted, not yet spilled */
 };
 
 /* The sink for jrx_journal_read_sink(), spilling into x. */
