@@ -29,6 +29,7 @@
 #include "replay_int.h"
 #include "replay_sess.h"
 #include "apply.h"
+#include "piece_drops.h"
 #include "jrx/errors.h"
 #include "../btree/blob.h"
 #include "../btree/layout.h"
@@ -48,8 +49,8 @@ struct worker {
 	size_t		  cap;
 	struct jrx_wq	 *wq;		/* its writes in flight (phase 1) */
 	bool		  wq_tried;
-	struct jrx_bnode **drop;	/* pieces whose keys go once their */
-	size_t		  ndrop, cap_drop;	/* queued writes landed */
+	struct jrx_drops  drops;	/* pieces whose keys go once their
+					   queued writes landed */
 	struct jrx_replay_worker_stats st;
 };
 
@@ -176,17 +177,6 @@ static void unit_leaf_range(const struct par *c, const struct jrx_rleaf *l,
 		key_upper(n->keys, *a, n->nr, c->v[u->hi - 1].k->p) : n->nr;
 }
 
-void jrx_replay_piece_drop_keys(struct jrx_bnode *n)
-{
-	uint32_t written = n->written;
-
-	jrx_bnode_reset(n);		/* keeps dev, sector, nonce, range */
-	n->written = written;
-	free(n->keys);
-	n->keys = NULL;
-	n->cap = 0;
-}
-
 /* The worker's write queue, opened on first use by the thread that runs
  * its id (the ring is that thread's); NULL where io_uring is refused. */
 static struct jrx_wq *worker_wq(struct worker *w)
@@ -206,39 +196,13 @@ static struct jrx_wq *worker_wq(struct worker *w)
  * keys and images.  The queue's first error, or 0. */
 static int drain_drops(struct worker *w)
 {
-	int ret = w->wq ? jrx_wq_drain(w->wq) : 0;
-
-	for (size_t i = 0; i < w->ndrop; i++)
-		jrx_replay_piece_drop_keys(w->drop[i]);
-	w->ndrop = 0;
-	return ret;
+	return jrx_drops_drain(&w->drops, w->wq);
 }
 
-/* A written piece that replay keeps only as a pointer: its keys and image
- * go now, or, while its write is queued, after the next drain (at most
- * DROP_BATCH images wait, so memory stays bounded). */
-#define DROP_BATCH 64
+/* A written piece that replay keeps only as a pointer (piece_drops.h). */
 static int drop_piece(struct worker *w, struct jrx_bnode *n)
 {
-	if (!w->wq) {
-		jrx_replay_piece_drop_keys(n);
-		return 0;
-	}
-	if (w->ndrop == w->cap_drop) {
-		size_t nc = w->cap_drop ? 2 * w->cap_drop : DROP_BATCH;
-		void *p = realloc(w->drop, nc * sizeof(*w->drop));
-
-		if (!p) {	/* no room to wait: wait now */
-			int ret = drain_drops(w);
-
-			jrx_replay_piece_drop_keys(n);
-			return ret;
-		}
-		w->drop = p;
-		w->cap_drop = nc;
-	}
-	w->drop[w->ndrop++] = n;
-	return w->ndrop >= DROP_BATCH ? drain_drops(w) : 0;
+	return jrx_drops_add(&w->drops, w->wq, n);
 }
 
 /* A sliced leaf's written piece into its unit; one the unit has no room
@@ -848,7 +812,7 @@ void jrx_replay_abort(struct jrx_replay_session *s)
 		return;
 	for (unsigned i = 0; s->c && s->c->w && i < s->nw; i++) {
 		free((void *)s->c->w[i].scratch);
-		free(s->c->w[i].drop);
+		jrx_drops_free(&s->c->w[i].drops);
 	}
 	if (s->c)
 		free(s->c->w);

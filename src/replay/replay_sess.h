@@ -20,8 +20,4 @@ struct jrx_replay_session {
 	struct jrx_replay_stats	*st;		/* the caller's, summed */
 };
 
-/* Drop what a written piece holds in memory but its place, range and
- * written length (what its pointer says). */
-void jrx_replay_piece_drop_keys(struct jrx_bnode *n);
-
 #endif

@@ -22,6 +22,7 @@
 #include "replay.h"
 #include "replay_int.h"
 #include "replay_sess.h"
+#include "piece_drops.h"
 #include "jrx/errors.h"
 #include "../btree/layout.h"
 #include "../io/wq.h"
@@ -212,10 +213,8 @@ void jrx_replay_stream_abort(struct jrx_replay_stream *h)
  * a write queue on the walking thread, as a window's workers write theirs
  * (no page-cache copy, and the commit's sync has nothing left to flush).
  * A written piece the replay keeps only as a pointer drops its keys and
- * image once its write has landed: after every DROP_BATCH pieces, the
- * queue is drained and those pieces dropped.
+ * image once its write has landed (piece_drops.h).
  */
-#define DROP_BATCH 64
 
 /* One walk over a part of the leaf's keys (one source), on one thread:
  * the pieces whose first key lies in its part. */
@@ -228,8 +227,9 @@ struct part {
 	bool	 last;			/* the leaf's end is this part's */
 	struct jrx_wq *q;		/* NULL: synchronous writes */
 	struct jrx_bnode **pieces;
-	size_t	 np, cap, dropped;	/* pieces[0, dropped) dropped */
+	size_t	 np, cap;
 	bool	 drop;			/* pieces keep only their pointer */
+	struct jrx_drops drops;		/* those waiting for their writes */
 	uint64_t end_before;		/* final key bytes when it stopped */
 	int	 ret;
 	char	 msg[256];		/* jrx_diag() of its error */
@@ -239,11 +239,9 @@ struct part {
  * error. */
 static int part_drain(struct part *pt)
 {
-	int ret = pt->q ? jrx_wq_drain(pt->q) : 0;
+	int ret = jrx_drops_drain(&pt->drops, pt->q);
 
-	for (; pt->drop && pt->dropped < pt->np; pt->dropped++)
-		jrx_replay_piece_drop_keys(pt->pieces[pt->dropped]);
-	pt->dropped = pt->np;
+	jrx_drops_free(&pt->drops);
 	return ret;
 }
 
@@ -262,8 +260,8 @@ static int part_write(struct part *pt, struct piece *pc,
 	if (ret)
 		return ret;
 	pt->pieces[pt->np++] = out;
-	if (pt->np - pt->dropped >= DROP_BATCH)
-		ret = part_drain(pt);
+	if (pt->drop)
+		ret = jrx_drops_add(&pt->drops, pt->q, out);
 	pc->used = pc->nr = 0;
 	return ret;
 }
