@@ -333,6 +333,8 @@ int jrx_spill_write_run(struct jrx_spill *sp, const struct jrx_jindex *ix,
 		skip[i] = (nk && keep[nk - 1] == seq) || seq_written(sp, seq);
 		if (!skip[i])
 			keep[nk++] = seq;
+		else
+			sp->st.copies_skipped++;
 	}
 	if (!nk)
 		goto out;

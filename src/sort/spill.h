@@ -103,6 +103,8 @@ struct jrx_spill_run {
 struct jrx_spill_stats {
 	uint64_t runs;			/* written from the journal */
 	uint64_t keys;			/* records written from the journal */
+	uint64_t copies_skipped;	/* jsets left out: their seq was on the
+					   file (a replica in another batch) */
 	uint64_t bytes_written;		/* all passes */
 	uint64_t bytes_read;		/* all passes */
 	unsigned merge_passes;		/* 1, plus the passes that made longer
