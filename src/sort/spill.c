@@ -276,19 +276,17 @@ int jrx_spill_writer_end(struct jrx_spill_writer *w)
  * of the loop. */
 #define PREFETCH	16
 
+static int cmp_u64(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+
+	return a < b ? -1 : a > b;
+}
+
 static bool seq_written(const struct jrx_spill *sp, uint64_t seq)
 {
-	size_t lo = 0, hi = sp->nr_seqs;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (sp->seqs[mid] < seq)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < sp->nr_seqs && sp->seqs[lo] == seq;
+	return sp->nr_seqs &&
+		bsearch(&seq, sp->seqs, sp->nr_seqs, sizeof(*sp->seqs), cmp_u64);
 }
 
 /* Add the ascending seqs v[0, n) (none on the file yet) to sp->seqs. */
