@@ -17,10 +17,12 @@
  *  - the jrx binary's peak RSS stays within --memory-limit, and its report
  *    says the journal was spilled.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include "replay_env.h"
 #include "keydump.h"
@@ -400,6 +402,47 @@ static void test_crash_spilled(void **state)
 	free(want);
 }
 
+/*
+ * A run's seqs must fit the file record's 32-bit distance: a wider run is
+ * refused before anything is written, and a key outside its run's range
+ * is refused too.
+ */
+static void test_seq_span(void **state)
+{
+	struct env *e = *state;
+	struct jrx_spill sp;
+	struct jrx_spill_writer w;
+	uint64_t key[JRX_BKEY_U64S] = { 0 };
+	struct jrx_bkey *k = (struct jrx_bkey *)key;
+	struct jrx_spill_rec r = { .u64s = JRX_BKEY_U64S };
+	struct stat st;
+	int ret;
+
+	k->u64s = JRX_BKEY_U64S;
+	assert_jrx_ok(jrx_spill_open(&sp, e->dir.path, 64u << 10));
+	ret = jrx_spill_writer_start(&w, &sp, 10, 10 + (1ull << 32));
+	if (ret != -EOVERFLOW)
+		fail_msg("a run of seqs 10..10+2^32 started: %d, want -EOVERFLOW",
+			 ret);
+	assert_jrx_ok(jrx_spill_writer_start(&w, &sp, 10,
+					     10 + (uint64_t)UINT32_MAX));
+	r.seq = 9;
+	ret = jrx_spill_put(&w, &r, k);
+	if (ret != -EINVAL)
+		fail_msg("a key of seq 9 went into a run of seqs from 10: %d",
+			 ret);
+	r.seq = 10 + (uint64_t)UINT32_MAX;
+	assert_jrx_ok(jrx_spill_put(&w, &r, k));
+	assert_jrx_ok(jrx_spill_writer_end(&w));
+	assert_int_equal(sp.nr_runs, 1);
+	assert_int_equal(sp.run[0].keys, 1);
+	assert_int_equal(fstat(sp.fd, &st), 0);
+	if ((uint64_t)st.st_size != sp.end)
+		fail_msg("the spill file holds %lld bytes, the runs end at %llu",
+			 (long long)st.st_size, (unsigned long long)sp.end);
+	jrx_spill_close(&sp);
+}
+
 static void test_too_small(void **state)
 {
 	struct env *e = *state;
@@ -502,6 +545,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_runs_merge),
+		cmocka_unit_test(test_seq_span),
 		cmocka_unit_test(test_shapes),
 		cmocka_unit_test(test_crash_spilled),
 		cmocka_unit_test(test_no_uring),
