@@ -1033,6 +1033,32 @@ static void hash_devs(struct fx *f, uint64_t *h)
 
 /* ------------------------------------------------------------ 1. round trip */
 
+/*
+ * The parse counts each jset's blacklist entries (the index walks the
+ * entries only of a jset that has some): every count is the entries'.
+ */
+static void check_bl_counts(const struct jrx_journal_scan *s)
+{
+	size_t with = 0;
+
+	for (size_t i = 0; i < s->nr; i++) {
+		const struct jrx_jset_info *x = &s->v[i];
+		const struct jrx_jset_entry *e;
+		uint32_t n = 0;
+
+		if (x->state != JRX_JSET_OK || !x->j)
+			continue;
+		jrx_for_each_jset_entry(e, x->j)
+			n += e->type == JRX_JE_BLACKLIST;
+		CHECK(x->bl_known && x->blacklists == n, "jset %" PRIu64
+		      ": %u blacklist entries counted (known: %d), %u there",
+		      x->seq, x->blacklists, x->bl_known, n);
+		with += n > 0;
+	}
+	CHECK(with > 0, "no jset had a blacklist entry: the counts went"
+	      " untested");
+}
+
 static void test_round_trip(void **state)
 {
 	struct fx *f = *state;
@@ -1066,6 +1092,7 @@ static void test_round_trip(void **state)
 		      " journal is too small", d);
 
 	scan_check(f, &s);
+	check_bl_counts(&s);
 	/* nothing overwritten: every seq written is there, twice */
 	CHECK(check_live(f, &s, f->first_seq, seq, true) == last_seq,
 	      "jset %" PRIu64 " has the wrong last_seq", seq);

@@ -97,6 +97,7 @@ int jrx_jset_validate_count(const struct jrx_jset *j, size_t avail,
 		case JRX_JE_BLACKLIST:
 			if (e->u64s % 2)
 				BAD("blacklist entry u64s is not whole ranges");
+			c.blacklists++;
 			break;
 		case JRX_JE_CLOCK:
 			if (e->u64s != 2)

@@ -31,6 +31,7 @@ int jrx_jset_validate(const struct jrx_jset *j, size_t avail, uint64_t magic,
 struct jrx_jset_counts {
 	uint32_t entries;
 	uint64_t keys;		/* keys of btree_keys entries */
+	uint32_t blacklists;	/* blacklist entries */
 };
 /* jrx_jset_validate(), and on success the counts into *n (may be NULL). */
 int jrx_jset_validate_count(const struct jrx_jset *j, size_t avail,

@@ -178,14 +178,18 @@ int jrx_jindex_build(struct jrx_jindex *ix, const struct jrx_sb *sb,
 		ix->v[ix->nr++] = (struct jrx_jindex_ent){
 			.seq = c->seq, .j = c->j, .dev = c->dev,
 			.offset = c->offset, .copies = 1,
+			.no_bl = c->bl_known && !c->blacklists,
 			.compact = c->compact, .hash = c->hash,
 			.bytes = c->bytes,
 		};
 	}
-	/* blacklist entries carried by the jsets of the range */
+	/* blacklist entries carried by the jsets of the range (walking a
+	 * whole jset's entries touches every key: only where there are) */
 	for (i = 0; i < ix->nr; i++) {
 		const struct jrx_jset_entry *e;
 
+		if (ix->v[i].no_bl)
+			continue;
 		jrx_for_each_jset_entry(e, ix->v[i].j) {
 			const struct jrx_blacklist_entry *b = (const void *)(e + 1);
 			size_t n = e->u64s * 8 / sizeof(*b);

@@ -32,6 +32,8 @@ struct jrx_jindex_ent {
 	uint64_t offset;
 	uint32_t copies;		/* identical copies found */
 	bool	 blacklisted;		/* in range but to be skipped */
+	bool	 no_bl;			/* j is known to carry no blacklist
+					   entry (its entries need no walk) */
 	/* j is a compact copy (jlist.h), with its jset's hash and size */
 	bool	 compact;
 	uint64_t hash;

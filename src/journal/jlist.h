@@ -33,6 +33,10 @@ struct jrx_jset_info {
 	uint32_t bytes;		/* on-disk size */
 	uint32_t entries;
 	uint64_t keys;
+	/* bl_known: the parse counted the jset's blacklist entries, so one
+	 * with none needs no walk of its entries (the index's) */
+	bool	 bl_known;
+	uint32_t blacklists;
 	const char *why;	/* for a bad jset: what failed */
 	const struct jrx_jset *j; /* the bytes (kept buffers), OK jsets only */
 	/*

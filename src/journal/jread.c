@@ -55,6 +55,8 @@ int jrx_jread_bucket(const struct jrx_array *a, unsigned dev, uint64_t bucket,
 		info.j = j;
 		info.entries = n.entries;
 		info.keys = n.keys;
+		info.bl_known = true;
+		info.blacklists = n.blacklists;
 		ret = push(v, nr, cap, &info);
 		if (ret)
 			return ret;
