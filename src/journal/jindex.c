@@ -144,12 +144,18 @@ int jrx_jindex_build(struct jrx_jindex *ix, const struct jrx_sb *sb,
 		ix->copies++;
 		if (last && last->seq == c->seq) {
 			size_t bytes = sizeof(*c->j) + (size_t)c->j->u64s * 8;
-			/* compact copies (jscan.h's sink) compare by hash */
-			bool differ = c->compact || last->compact ?
-				c->compact != last->compact ||
-				c->hash != last->hash || c->bytes != last->bytes :
-				c->j->u64s != last->j->u64s ||
-				memcmp(c->j, last->j, bytes);
+			bool differ;
+
+			/* hashed at parse (replicas, compact copies): by hash;
+			 * a compact copy beside whole bytes cannot be compared */
+			if (c->hashed && last->hashed)
+				differ = c->hash != last->hash ||
+					c->bytes != last->bytes;
+			else if (c->compact || last->compact)
+				differ = true;
+			else
+				differ = c->j->u64s != last->j->u64s ||
+					memcmp(c->j, last->j, bytes);
 
 			if (differ && report) {
 				struct jrx_jindex_problem pr = {
@@ -179,7 +185,8 @@ int jrx_jindex_build(struct jrx_jindex *ix, const struct jrx_sb *sb,
 			.seq = c->seq, .j = c->j, .dev = c->dev,
 			.offset = c->offset, .copies = 1,
 			.no_bl = c->bl_known && !c->blacklists,
-			.compact = c->compact, .hash = c->hash,
+			.compact = c->compact, .hashed = c->hashed,
+			.hash = c->hash,
 			.bytes = c->bytes,
 		};
 	}

@@ -36,6 +36,8 @@ struct jrx_jindex_ent {
 					   entry (its entries need no walk) */
 	/* j is a compact copy (jlist.h), with its jset's hash and size */
 	bool	 compact;
+	bool	 hashed;		/* hash is set (compact, or hashed at
+					   parse: jlist.h) */
 	uint64_t hash;
 	uint32_t bytes;
 };

@@ -43,10 +43,14 @@ struct jrx_jset_info {
 	 * A reader with a sink (jscan.h) keeps of each OK jset only a
 	 * compact copy: the header and the entries that are not keys, with
 	 * the header's u64s theirs; hash is then xxh3-64 of the whole jset
-	 * as read, which is how replicas are compared.
+	 * as read (header and entries), which is how replicas are compared.
+	 * jscan.h also hashes each jset of a replicated journal as it parses
+	 * it, so that the index compares hashes, not bytes.
 	 */
 	bool	 compact;
 	uint64_t hash;
+	bool	 hashed;	/* hash is set: compact, or a replicated
+				   journal read by jscan.h */
 	/* a sunk read's compact copy, made where the jset was parsed; it
 	 * becomes j (compact) once the sink is done with the jset */
 	struct jrx_jset *cc;

@@ -60,6 +60,7 @@ struct scan {
 	bool	 full;		/* bisect gave up */
 	const struct jrx_jscan_sink *sink;	/* NULL: keep every bucket */
 	bool	 early;		/* a sunk read: compact copies at parse */
+	bool	 hash;		/* replicas: each jset hashed at parse */
 };
 
 static int undecided(struct scan *sc, const char *fmt, ...)
@@ -100,6 +101,16 @@ static int alloc_list(size_t n, uint32_t **dev, uint32_t **idx)
 			" to read", n);
 }
 
+/* xxh3 of the jset's bytes (header and entries, as the index would
+ * compare them byte for byte), set in info. */
+static void hash_jset(struct jrx_jset_info *info)
+{
+	const struct jrx_jset *j = info->j;
+
+	info->hash = XXH3_64bits(j, sizeof(*j) + (size_t)j->u64s * 8u);
+	info->hashed = true;
+}
+
 /*
  * The jset's compact copy (jlist.h): the header and its entries that are
  * not keys, and the hash of the whole jset.
@@ -126,7 +137,7 @@ static int make_copy(struct jrx_jset_info *info)
 			memcpy(p, e, 8u + e->u64s * 8u);
 			p += 8u + e->u64s * 8u;
 		}
-	info->hash = XXH3_64bits(j, info->bytes);
+	hash_jset(info);
 	info->cc = c;
 	return 0;
 }
@@ -145,6 +156,11 @@ static int bucket_done(void *ctx, struct jrx_io_req *req)
 	for (size_t i = from; !ret && sc->early && i < b->nr; i++)
 		if (b->v[i].state == JRX_JSET_OK)
 			ret = make_copy(&b->v[i]);
+	/* replicas: the index compares their hashes, made here while the
+	 * bytes are hot, not the jsets byte for byte long after */
+	for (size_t i = from; !ret && !sc->early && sc->hash && i < b->nr; i++)
+		if (b->v[i].state == JRX_JSET_OK)
+			hash_jset(&b->v[i]);
 	return ret;
 }
 
@@ -874,6 +890,7 @@ int jrx_journal_read_sink(const struct jrx_array *a, struct jrx_io_engine *io,
 			  const struct jrx_jscan_sink *sink)
 {
 	struct scan sc = { .a = a, .io = io, .s = s, .jseq = a->sb.journal_seq,
+			   .hash = a->sb.metadata_replicas > 1,
 			   .sink = sink };
 	int ret = 0;
 
