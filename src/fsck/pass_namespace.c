@@ -43,6 +43,7 @@
 #include "../format/checksum.h"
 #include "../format/format.h"
 #include "../sort/sort.h"
+#include "../util/cmp.h"
 #include "../util/diag.h"
 #include "../util/vec.h"
 
@@ -566,13 +567,6 @@ static int on_dirent(void *ctx, const struct fsck_ptr *leaf,
 	return 0;
 }
 
-static int cmp_u64(const void *x, const void *y)
-{
-	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
-
-	return a < b ? -1 : a > b;
-}
-
 /*
  * The last batch of targets; then, if any target is bad, the dirents
  * walked again (recheck): their problems, dropped, come again in walk
@@ -585,7 +579,7 @@ static int join_targets(struct fsck_names *s)
 
 	if (ret || !s->nr_bad)
 		return ret;
-	qsort(s->bad, s->nr_bad, sizeof(*s->bad), cmp_u64);
+	qsort(s->bad, s->nr_bad, sizeof(*s->bad), jrx_cmp_u64);
 	fsck_drop_later(f, JRX_PASS_NAMESPACE, JRX_BTREE_DIRENTS);
 	s->recheck = true;
 	s->cursor = 0;

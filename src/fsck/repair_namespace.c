@@ -61,6 +61,7 @@
 #include "../format/bkey.h"
 #include "../format/checksum.h"
 #include "../format/fskeys.h"
+#include "../util/cmp.h"
 #include "../util/diag.h"
 #include "../util/vec.h"
 
@@ -471,13 +472,6 @@ static int fix_sizes(struct ns_round *r)
 	return ret;
 }
 
-static int cmp_u64(const void *x, const void *y)
-{
-	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
-
-	return a < b ? -1 : a > b;
-}
-
 /* A dirent naming a directory named more than once: the first name of
  * each is kept (the root keeps none), the others are dropped. */
 static int note_name(void *ctx, unsigned btree_id, const struct jrx_bkey *k)
@@ -490,7 +484,7 @@ static int note_name(void *ctx, unsigned btree_id, const struct jrx_bkey *k)
 	(void)btree_id;
 	if (k->type != JRX_KEY_DIRENT)
 		return 0;
-	m = bsearch(&d->target, r->multi, r->nr_multi, sizeof(*m), cmp_u64);
+	m = bsearch(&d->target, r->multi, r->nr_multi, sizeof(*m), jrx_cmp_u64);
 	if (!m)
 		return 0;
 	i = (size_t)(m - r->multi);
@@ -524,7 +518,7 @@ static int fix_multi(struct ns_round *r)
 	for (size_t i = 0; i < r->nr; i++)
 		if (r->v[i].code == JRX_PR_DIR_MULTIPLE_LINKS)
 			r->multi[r->nr_multi++] = r->v[i].num;
-	qsort(r->multi, r->nr_multi, sizeof(*r->multi), cmp_u64);
+	qsort(r->multi, r->nr_multi, sizeof(*r->multi), jrx_cmp_u64);
 	ret = jrx_btree_walk(r->fs, JRX_BTREE_DIRENTS, note_name, r);
 	for (size_t i = 0; !ret && i < r->nr_drop; i++) {
 		ret = whiteout(r->fs, JRX_BTREE_DIRENTS, r->drop[i]);

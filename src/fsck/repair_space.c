@@ -53,6 +53,7 @@
 #include "jrx/errors.h"
 #include "../btree/fs.h"
 #include "../format/bkey.h"
+#include "../util/cmp.h"
 #include "../util/diag.h"
 #include "../util/vec.h"
 
@@ -147,13 +148,6 @@ static int alloc_refd(struct sp_round *r)
 	return 0;
 }
 
-static int cmp_u64(const void *x, const void *y)
-{
-	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
-
-	return a < b ? -1 : a > b;
-}
-
 /* Pass 4, its instances into r and, as it walks, every bucket the
  * btrees reference (held from the store's allocator, which the alloc
  * keys may call free: it places moved data and, at write-back, nodes). */
@@ -168,7 +162,7 @@ static int sp_run(struct jrx_fsck *f, void *ctx)
 	if (!ret && r->nomem)
 		ret = -ENOMEM;	/* jrx_diag() says what */
 	if (!ret && r->nr_mixed > 1)
-		qsort(r->mixed, r->nr_mixed, sizeof(*r->mixed), cmp_u64);
+		qsort(r->mixed, r->nr_mixed, sizeof(*r->mixed), jrx_cmp_u64);
 	return ret;
 }
 
@@ -418,7 +412,7 @@ static bool in_mixed(const struct sp_round *r, uint32_t dev, uint64_t sector,
 	for (uint64_t b = b0; b >= b0 && b <= b1; b++) {
 		uint64_t key = (uint64_t)dev << 32 | b;
 
-		if (bsearch(&key, r->mixed, r->nr_mixed, sizeof(key), cmp_u64))
+		if (bsearch(&key, r->mixed, r->nr_mixed, sizeof(key), jrx_cmp_u64))
 			return true;
 	}
 	return false;

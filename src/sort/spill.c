@@ -16,6 +16,7 @@
 #include "spill.h"
 #include "spill_int.h"
 #include "../util/clock.h"
+#include "../util/cmp.h"
 #include "../util/diag.h"
 #include "../util/vec.h"
 
@@ -276,17 +277,11 @@ int jrx_spill_writer_end(struct jrx_spill_writer *w)
  * of the loop. */
 #define PREFETCH	16
 
-static int cmp_u64(const void *x, const void *y)
-{
-	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
-
-	return a < b ? -1 : a > b;
-}
-
 static bool seq_written(const struct jrx_spill *sp, uint64_t seq)
 {
 	return sp->nr_seqs &&
-		bsearch(&seq, sp->seqs, sp->nr_seqs, sizeof(*sp->seqs), cmp_u64);
+		bsearch(&seq, sp->seqs, sp->nr_seqs, sizeof(*sp->seqs),
+			jrx_cmp_u64);
 }
 
 /* Add the ascending seqs v[0, n) (none on the file yet) to sp->seqs. */
