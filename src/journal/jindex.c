@@ -143,7 +143,6 @@ int jrx_jindex_build(struct jrx_jindex *ix, const struct jrx_sb *sb,
 
 		ix->copies++;
 		if (last && last->seq == c->seq) {
-			size_t bytes = sizeof(*c->j) + (size_t)c->j->u64s * 8;
 			bool differ;
 
 			/* hashed at parse (replicas, compact copies): by hash;
@@ -155,7 +154,8 @@ int jrx_jindex_build(struct jrx_jindex *ix, const struct jrx_sb *sb,
 				differ = true;
 			else
 				differ = c->j->u64s != last->j->u64s ||
-					memcmp(c->j, last->j, bytes);
+					memcmp(c->j, last->j, sizeof(*c->j) +
+					       (size_t)c->j->u64s * 8);
 
 			if (differ && report) {
 				struct jrx_jindex_problem pr = {

@@ -150,16 +150,18 @@ static int bucket_done(void *ctx, struct jrx_io_req *req)
 	int ret = jrx_jread_bucket(sc->a, b->dev, b->bucket, b->buf, &b->v,
 				   &b->nr, &b->cap, &b->kept);
 
-	/* a sunk read: the compact copies are made here, where the bytes
-	 * were just checked and are still in the cache (walking a jset's
-	 * entries later, when its batch is spilled, misses on every key) */
-	for (size_t i = from; !ret && sc->early && i < b->nr; i++)
-		if (b->v[i].state == JRX_JSET_OK)
+	/*
+	 * Here the bytes were just checked and are still in the cache: a
+	 * sunk read makes its compact copies (walking a jset's entries when
+	 * its batch is spilled missed on every key), and a replicated
+	 * journal its hashes (the index compares those, not the bytes).
+	 */
+	for (size_t i = from; !ret && (sc->early || sc->hash) && i < b->nr; i++)
+		if (b->v[i].state != JRX_JSET_OK)
+			continue;
+		else if (sc->early)
 			ret = make_copy(&b->v[i]);
-	/* replicas: the index compares their hashes, made here while the
-	 * bytes are hot, not the jsets byte for byte long after */
-	for (size_t i = from; !ret && !sc->early && sc->hash && i < b->nr; i++)
-		if (b->v[i].state == JRX_JSET_OK)
+		else
 			hash_jset(&b->v[i]);
 	return ret;
 }
