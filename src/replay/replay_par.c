@@ -15,9 +15,10 @@
  *    and the barrier between the two phases are the worker pool's
  *    (util/pool.h: a phase returns when every worker has finished it);
  *  - struct worker: the thread that runs its id's, until the pool stops;
- *    its write queue (io/wq.h, the appends it has in flight) is opened by
- *    that thread in phase 1 and drained and closed by it before the
- *    phase's barrier, so every append is on the device before install.
+ *    its write queue (io/wq.h, the writes it has in flight) is opened by
+ *    that thread in a phase when it first writes, and drained and closed
+ *    by it before the phase's barrier, so every append and piece is on
+ *    the device before the next phase reads it and before install.
  */
 #include <errno.h>
 #include <mimalloc.h>
@@ -47,7 +48,7 @@ struct worker {
 	char		  msg[512];
 	const struct jrx_bkey **scratch;	/* merged keys of a leaf */
 	size_t		  cap;
-	struct jrx_wq	 *wq;		/* its writes in flight (phase 1) */
+	struct jrx_wq	 *wq;		/* its writes in flight (this phase) */
 	bool		  wq_tried;
 	struct jrx_drops  drops;	/* pieces whose keys go once their
 					   queued writes landed */
@@ -505,6 +506,7 @@ static void pool_phase(void *arg, unsigned id)
 
 		jrx_wq_close(w->wq);
 		w->wq = NULL;
+		w->wq_tried = false;	/* the next phase opens its own */
 		if (ret && !w->ret)
 			fail_worker(w, ret);
 	}
