@@ -21,7 +21,6 @@ struct jrx_rleaf {
 	bool		  was_root;
 	uint8_t		  btree_id;
 	size_t		  lo, hi;	/* its journal keys: v[lo, hi) */
-	uint64_t	  key_bytes;	/* their bytes */
 	bool		  append;	/* they fit past its written tail: one
 					   bset appended, the leaf not read */
 	size_t		  first_unit, nr_units;	/* 1, or its slices */

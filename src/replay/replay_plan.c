@@ -81,7 +81,7 @@ static int add_leaf(struct jrx_fs *fs, struct jrx_rplan *p, unsigned btree_id,
 {
 	const struct jrx_btree_ptr_val *pv = jrx_bkey_val(ptr);
 	/* where an append would start: the end of the written part */
-	uint64_t tail = (uint64_t)pv->blocks * JRX_BLOCK_SIZE;
+	uint64_t tail = (uint64_t)pv->blocks * JRX_BLOCK_SIZE, bytes = 0;
 	struct jrx_rleaf *l;
 
 	if (p->nr_leaves == p->cap_leaves) {
@@ -102,10 +102,15 @@ static int add_leaf(struct jrx_fs *fs, struct jrx_rplan *p, unsigned btree_id,
 	l->btree_id = (uint8_t)btree_id;
 	l->lo = lo;
 	l->hi = hi;
-	for (size_t i = lo; i < hi; i++)
-		l->key_bytes += v[i].k->u64s * 8u;
-	/* the rule write-back applies to a committed node (FORMAT.md 7.5) */
-	l->append = jrx_bset_append_fits(tail, l->key_bytes, fs->node_size);
+	/*
+	 * The rule write-back applies to a committed node (FORMAT.md 7.5).
+	 * The keys are summed only until they are past the room after the
+	 * tail: each sits in its jset, a cache miss, and a leaf that gains
+	 * millions of keys (the end of a growing btree) cannot fit anyway.
+	 */
+	for (size_t i = lo; i < hi && bytes <= fs->node_size; i++)
+		bytes += v[i].k->u64s * 8u;
+	l->append = jrx_bset_append_fits(tail, bytes, fs->node_size);
 	p->appends += l->append;
 	return 0;
 }
