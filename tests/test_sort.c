@@ -4,7 +4,9 @@
  * random journals, every key at one position, one btree, positions so wide
  * the packed key needs 2, 3 and 4 words, runs of accounting deltas,
  * blacklisted jsets, 1 to 8 threads, fewer keys than threads, empty
- * journals, both radix sorts, and ranges cut at caller split points
+ * journals, both radix sorts, the first pass done ahead (a prescan, and
+ * the cases that fall back to the sort's own), and ranges cut at caller
+ * split points
  * (disjoint, covering, starting at a split point, never inside a slot);
  * and jrx_sort_u128, for other stages' records, against qsort.
  * Jsets are built in memory (jset_gen.h) and indexed as recovery does.
@@ -501,6 +503,123 @@ static void test_blacklisted(void **state)
 	jg_free(&g);
 }
 
+/*
+ * The first pass done ahead (jrx_sort_prescan): counted as the parse
+ * counts, the prescan fed every jset and more (another journal's jsets,
+ * with positions far wider, which the index does not hold), the sort
+ * takes its layout from it: the same keys in the same order, from a
+ * wider packed key.  A jset the parse did not count, or a prescanned
+ * entry no sort key can hold, makes the sort do its own pass.
+ */
+static void count_like_parse(struct jg *g)
+{
+	for (uint64_t i = 0; i < g->jsets; i++) {
+		struct jrx_jset_info *in = &g->info[i];
+		struct jrx_jset_counts n;
+		const char *why;
+
+		assert_jrx_ok(jrx_jset_validate_count(in->j, in->bytes,
+						      g->a->jset_magic, &why, &n));
+		in->keys = n.keys;
+		in->blacklists = n.blacklists;
+		in->bl_known = true;
+	}
+}
+
+static void sort_prescanned(const struct jg *g, const char *what,
+			    const struct jrx_sort_prescan *ps, bool want,
+			    unsigned *bits)
+{
+	struct jrx_jkey *ref;
+	size_t nref;
+
+	assert_jrx_ok(jrx_reference_sort(&g->ix, &ref, &nref));
+	for (unsigned t = 1; t <= 4; t++) {
+		struct jrx_sort_opts o = { .threads = t, .prescan = ps };
+		struct jrx_sort_result res;
+		struct jrx_sort_stats st;
+
+		assert_jrx_ok(jrx_sort_journal(&g->ix, &o, &res, &st));
+		expect_same(&g->ix, what, &res, ref, nref);
+		if (st.prescanned != want)
+			fail_msg("%s, %u threads: prescanned %d, want %d", what,
+				 t, st.prescanned, want);
+		assert_int_equal(st.keys_in, live_keys(g));
+		assert_int_equal(st.keys_out, nref);
+		*bits = st.key_bits;
+		jrx_sort_result_free(&res);
+	}
+	free(ref);
+}
+
+static void test_prescan(void **state)
+{
+	struct shape wide = RANDOM;
+	struct jg g, other;
+	struct jrx_sort_prescan *ps;
+	struct jrx_sort_opts plain = { .threads = 2 };
+	struct jrx_sort_result res;
+	struct jrx_sort_stats st;
+	unsigned bits_plain, bits_pre;
+	uint64_t buf[64], jbuf[64] = { 0 };
+	struct jrx_jset *bad = (struct jrx_jset *)jbuf;
+	struct jrx_jset_entry *e = jrx_jset_entries(bad);
+	const struct jrx_bkey *k;
+	struct jrx_jset_info binfo = { .state = JRX_JSET_OK, .j = bad };
+
+	(void)state;
+	make_journal(&g, &RANDOM, 71);
+	assert_jrx_ok(jg_blacklist(&g, g.first_seq + 3, g.first_seq + 5));
+	assert_jrx_ok(jg_close(&g));
+	count_like_parse(&g);
+	assert_jrx_ok(jg_index(&g));
+	assert_true(g.ix.blacklisted > 0);
+	wide.keys = 500;
+	wide.ino_lo = 0;
+	wide.ino_span = 0;		/* the whole u64 range */
+	make_journal(&other, &wide, 72);
+	assert_jrx_ok(jg_close(&other));
+
+	assert_jrx_ok(jrx_sort_journal(&g.ix, &plain, &res, &st));
+	assert_false(st.prescanned);	/* none given */
+	bits_plain = st.key_bits;
+	jrx_sort_result_free(&res);
+
+	assert_jrx_ok(jrx_sort_prescan_new(&ps, 3));
+	for (uint64_t i = 0; i < g.jsets; i += 7)
+		jrx_sort_prescan_add(ps, g.info + i,
+				     g.jsets - i < 7 ? g.jsets - i : 7);
+	jrx_sort_prescan_add(ps, other.info, other.jsets);
+	sort_prescanned(&g, "prescanned, with another journal's jsets", ps,
+			true, &bits_pre);
+	if (bits_pre <= bits_plain)
+		fail_msg("the other journal's inodes did not widen the packed"
+			 " key: %u bits prescanned, %u without", bits_pre,
+			 bits_plain);
+
+	/* a jset the parse did not count: the sort's own pass */
+	g.ix.v[g.ix.nr / 2].counted = false;
+	sort_prescanned(&g, "one jset not counted", ps, false, &bits_pre);
+	assert_int_equal(bits_pre, bits_plain);
+	g.ix.v[g.ix.nr / 2].counted = true;
+
+	/* an entry for btree 9, which no sort key can hold */
+	k = jg_key(buf, JRX_BTREE_EXTENTS, 0, jrx_bpos(5, 8, 1), 1, 2);
+	e->type = JRX_JE_BTREE_KEYS;
+	e->btree_id = 9;
+	e->u64s = k->u64s;
+	memcpy(e + 1, k, k->u64s * 8u);
+	bad->u64s = 1 + k->u64s;
+	jrx_sort_prescan_add(ps, &binfo, 1);
+	sort_prescanned(&g, "a prescanned entry for btree 9", ps, false,
+			&bits_pre);
+	assert_int_equal(bits_pre, bits_plain);
+
+	jrx_sort_prescan_free(ps);
+	jg_free(&other);
+	jg_free(&g);
+}
+
 /* Fewer keys than threads, one key, jsets without keys, no jsets. */
 static void test_tiny(void **state)
 {
@@ -761,6 +880,7 @@ int main(void)
 		cmocka_unit_test(test_four_words),
 		cmocka_unit_test(test_accounting_deltas),
 		cmocka_unit_test(test_blacklisted),
+		cmocka_unit_test(test_prescan),
 		cmocka_unit_test(test_tiny),
 		cmocka_unit_test(test_splits),
 		cmocka_unit_test(test_splits_wide),

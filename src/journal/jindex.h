@@ -34,6 +34,11 @@ struct jrx_jindex_ent {
 	bool	 blacklisted;		/* in range but to be skipped */
 	bool	 no_bl;			/* j is known to carry no blacklist
 					   entry (its entries need no walk) */
+	/* counted: keys is the parse's count of the keys of j's btree_keys
+	 * entries (jlist.h: bl_known, set with the counts), and j holds
+	 * them (not a compact copy) */
+	bool	 counted;
+	uint64_t keys;
 	/* j is a compact copy (jlist.h), with its jset's hash and size */
 	bool	 compact;
 	bool	 hashed;		/* hash is set (compact, or hashed at

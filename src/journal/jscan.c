@@ -163,6 +163,9 @@ static int bucket_done(void *ctx, struct jrx_io_req *req)
 			ret = make_copy(&b->v[i]);
 		else
 			hash_jset(&b->v[i]);
+	/* a kept read: the sink's parsed hook sees the jsets, still cached */
+	if (!ret && !sc->early && sc->sink && sc->sink->parsed && b->nr > from)
+		sc->sink->parsed(sc->sink->parsed_ctx, b->v + from, b->nr - from);
 	return ret;
 }
 

@@ -71,6 +71,18 @@ struct jrx_jscan_sink {
 	/* buckets read of a batched read's, after each batch; may be NULL */
 	void (*progress)(void *ctx, uint64_t done, uint64_t total);
 	void  *ctx;
+	/*
+	 * May be NULL.  A read kept whole (not batched) calls it on the
+	 * worker that parsed a bucket, with that bucket's jsets (v[i].state
+	 * says which are valid), right after their checksums and checks,
+	 * while their bytes are in the cache; calls for different buckets run
+	 * at once, on different threads.  Every jset of the list passes
+	 * through it, and some that the index will leave out (replicas,
+	 * jsets outside the replay range, a bisect's reads before a full
+	 * scan: reset is not called for it).
+	 */
+	void (*parsed)(void *ctx, const struct jrx_jset_info *v, size_t n);
+	void  *parsed_ctx;
 };
 
 int jrx_journal_read_sink(const struct jrx_array *a, struct jrx_io_engine *io,

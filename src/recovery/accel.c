@@ -109,6 +109,12 @@ static void count_kinds(const struct jrx_sort_result *res, struct jrx_report *r)
 	}
 }
 
+/* The journal reader's parsed hook: a bucket's jsets into the prescan. */
+static void prescan_bucket(void *ctx, const struct jrx_jset_info *v, size_t n)
+{
+	jrx_sort_prescan_add(ctx, v, n);
+}
+
 /* The replay's units done, as the recovery's progress. */
 static void replay_progress(void *ctx, uint64_t done, uint64_t total)
 {
@@ -130,6 +136,7 @@ int jrx_recover_accelerated(struct jrx_array *a,
 	struct jrx_budget budget;
 	struct jrx_spilled sx = { 0 };
 	struct jrx_jscan_sink sink;
+	struct jrx_sort_prescan *pre = NULL;
 	bool fs_open = false, dry;
 	unsigned threads;
 	uint64_t max_seq, *seqs = NULL;
@@ -156,6 +163,12 @@ int jrx_recover_accelerated(struct jrx_array *a,
 	sx = (struct jrx_spilled){ .a = a, .b = &budget, .threads = threads,
 				   .scratch = o->scratch_dir, .r = r };
 	jrx_spilled_sink(&sx, &sink);
+	/* the sort's first pass, made as the buckets are parsed */
+	ret = jrx_sort_prescan_new(&pre, threads);
+	if (ret)
+		goto out;
+	sink.parsed = prescan_bucket;
+	sink.parsed_ctx = pre;
 
 	/* journal read */
 	t = jrx_phase_begin(r, JRX_PHASE_JOURNAL_READ);
@@ -176,6 +189,7 @@ int jrx_recover_accelerated(struct jrx_array *a,
 	/* extract, sort, merge, dedup */
 	t = jrx_phase_begin(r, JRX_PHASE_SORT);
 	so.threads = threads;
+	so.prescan = pre;
 	ret = jrx_sort_journal(&ix, &so, &res, &st);
 	jrx_phase_end(r, JRX_PHASE_SORT, t);
 	if (ret)
@@ -186,6 +200,7 @@ int jrx_recover_accelerated(struct jrx_array *a,
 	r->sort_sort = st.sort_seconds;
 	r->sort_merge = st.merge_seconds;
 	r->sort_key_bits = st.key_bits;
+	r->sort_prescanned = st.prescanned;
 	count_kinds(&res, r);
 	if (jrx_recover_stop(o, r, JRX_STOP_SORT))
 		goto out;
@@ -228,6 +243,7 @@ out:
 	if (r->spilled)		/* after the phases: counted in the total */
 		r->spill.close_seconds = jrx_now() - t;
 	jrx_sort_result_free(&res);
+	jrx_sort_prescan_free(pre);
 	free(seqs);
 	jrx_jindex_free(&ix);
 	jrx_journal_scan_free(&scan);

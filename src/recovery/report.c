@@ -163,8 +163,10 @@ void jrx_report_print_text(const struct jrx_report *r, FILE *f)
 			" recovering thread ran the others' share\n",
 			r->replay.threads, r->replay.workers);
 	if (r->sort_key_bits)
-		fprintf(f, "  sort: extract %.3f s, radix sort %.3f s, merge and"
-			" dedup %.3f s, %u-bit packed keys\n", r->sort_extract,
+		fprintf(f, "  sort: extract %.3f s%s, radix sort %.3f s, merge"
+			" and dedup %.3f s, %u-bit packed keys\n",
+			r->sort_extract, r->sort_prescanned ?
+			" (ranges found as the journal was read)" : "",
 			r->sort_sort, r->sort_merge, r->sort_key_bits);
 	fprintf(f, "  btree: %" PRIu64 " nodes read (%" PRIu64 " leaves, %.1f"
 		" MiB); %" PRIu64 " bsets appended in place, %" PRIu64 " nodes"
@@ -253,8 +255,9 @@ void jrx_report_print_json(const struct jrx_report *r, FILE *f)
 		r->keys_alloc, r->keys_accounting, r->accounting_skipped);
 	fprintf(f, "\"sort\":{\"extract_seconds\":%.6f,\"sort_seconds\":%.6f,"
 		"\"merge_seconds\":%.6f,"
-		"\"key_bits\":%u},\"replay_mode\":", r->sort_extract, r->sort_sort,
-		r->sort_merge, r->sort_key_bits);
+		"\"key_bits\":%u,\"prescanned\":%s},\"replay_mode\":",
+		r->sort_extract, r->sort_sort, r->sort_merge, r->sort_key_bits,
+		r->sort_prescanned ? "true" : "false");
 	jrx_json_str_or_null(f, r->replay_mode);
 	fputc(',', f);
 	if (r->replay.workers)

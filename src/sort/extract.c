@@ -75,44 +75,56 @@ static uint64_t woff_of(const struct jrx_jset *js, const void *k)
 	return (uint64_t)((const uint64_t *)k - (const uint64_t *)js);
 }
 
+uint64_t sort_scan_jset(const struct jrx_jset *js, struct sort_acc *a)
+{
+	const struct jrx_jset_entry *e;
+	const struct jrx_bkey *first = NULL, *last = NULL;
+	uint64_t n = 0;
+
+	jrx_for_each_jset_entry(e, js) {
+		unsigned gi;
+
+		if (e->type != JRX_JE_BTREE_KEYS ||
+		    jrx_je_keys(e) >= jrx_je_keys_end(e))
+			continue;
+		if (e->btree_id >= 8 || e->level >= JRX_BTREE_MAX_DEPTH) {
+			a->err = -1;
+			a->err_btree = e->btree_id;
+			a->err_level = e->level;
+			return UINT64_MAX;
+		}
+		gi = sort_gidx(e->level, e->btree_id);
+		if (!first)
+			first = jrx_je_keys(e);
+		n += scan_entry(e, &a->g[gi].keys, a->g[gi].f, &last);
+	}
+	if (n) {
+		/* entries follow each other: the keys span first .. last */
+		woff_add(a, woff_of(js, first), woff_of(js, last));
+		a->keys += n;
+	}
+	return n;
+}
+
 void sort_scan_jsets(const struct jrx_jindex *ix, size_t j0, size_t j1,
 		     struct sort_acc *a, uint32_t *kc)
 {
 	for (size_t j = j0; j < j1; j++) {
-		const struct jrx_jset *js = ix->v[j].j;
-		const struct jrx_jset_entry *e;
-		const struct jrx_bkey *first = NULL, *last = NULL;
-		uint64_t n = 0;
+		uint64_t n;
 
 		kc[j] = 0;
 		if (ix->v[j].blacklisted)
 			continue;
-		jrx_for_each_jset_entry(e, js) {
-			unsigned gi;
-
-			if (e->type != JRX_JE_BTREE_KEYS ||
-			    jrx_je_keys(e) >= jrx_je_keys_end(e))
-				continue;
-			if (e->btree_id >= 8 || e->level >= JRX_BTREE_MAX_DEPTH) {
-				a->err = -1;
-				a->err_jset = j;
-				a->err_btree = e->btree_id;
-				a->err_level = e->level;
-				return;
-			}
-			gi = sort_gidx(e->level, e->btree_id);
-			if (!first)
-				first = jrx_je_keys(e);
-			n += scan_entry(e, &a->g[gi].keys, a->g[gi].f, &last);
+		n = sort_scan_jset(ix->v[j].j, a);
+		if (n == UINT64_MAX) {
+			a->err_jset = j;
+			return;
 		}
 		kc[j] = (uint32_t)n;
 		if (!n)
 			continue;
-		/* entries follow each other: the keys span first .. last */
-		woff_add(a, woff_of(js, first), woff_of(js, last));
 		a->jmin = j < a->jmin ? j : a->jmin;
 		a->jmax = j > a->jmax ? j : a->jmax;
-		a->keys += n;
 	}
 }
 

@@ -103,6 +103,8 @@ struct sort_ctx {
 	struct jrx_pool *pool;		/* c->T workers (none when T == 1) */
 	struct mem mem;
 	/* scan */
+	const struct jrx_sort_prescan *prescan;	/* opts', or NULL */
+	bool prescanned;		/* the scan came from it */
 	struct sort_acc *acc;		/* per thread */
 	uint32_t *kc;			/* keys per jset */
 	size_t *jb;			/* T + 1 jset bounds */
@@ -278,9 +280,14 @@ static int scan(struct sort_ctx *c)
 	c->jb = mem_alloc(&c->mem, (c->T + 1) * sizeof(*c->jb));
 	if (!c->acc || !c->kc || !c->jb)
 		return -ENOMEM;
+	all = &c->acc[c->T];
+	if (c->prescan && sort_prescan_layout(c->prescan, ix, c->kc, all)) {
+		c->prescanned = true;
+		sort_layout_build(&c->L, all);
+		return 0;
+	}
 	split_jsets(ix, c->T, NULL, c->jb);
 	sort_phase(c, c->T, job_scan, c);
-	all = &c->acc[c->T];
 	sort_acc_init(all);
 	for (unsigned t = 0; t < c->T; t++) {
 		const struct sort_acc *a = &c->acc[t];
@@ -525,6 +532,7 @@ int sort_journal_algo(const struct jrx_jindex *ix, const struct jrx_sort_opts *o
 {
 	struct sort_ctx c = { .ix = ix, .algo = algo,
 			      .keep_all = o && o->keep_all,
+			      .prescan = o ? o->prescan : NULL,
 			      .chunk_bytes = o && o->chunk_bytes ?
 				o->chunk_bytes : CHUNK_BYTES };
 	unsigned T = o && o->threads ? o->threads : 1;
@@ -582,6 +590,7 @@ int sort_journal_algo(const struct jrx_jindex *ix, const struct jrx_sort_opts *o
 		st->keys_out = res->nr;
 		st->key_bits = c.L.bits;
 		st->key_words = c.L.words;
+		st->prescanned = c.prescanned;
 	}
 out:
 	if (st)

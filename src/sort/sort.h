@@ -29,6 +29,7 @@
 #include <stdint.h>
 #include "../journal/jkey.h"
 #include "../journal/jindex.h"
+#include "../journal/jlist.h"
 
 /* A range boundary the caller wants: a range may start at this key. */
 struct jrx_sort_split {
@@ -36,6 +37,34 @@ struct jrx_sort_split {
 	uint8_t btree_id;
 	struct jrx_bpos pos;
 };
+
+/*
+ * The sort's first pass done ahead, where the journal is read (jscan.h's
+ * parsed hook): the range of every field of the keys, gathered jset by
+ * jset while each jset's bytes are still in the cache, so the sort stage
+ * walks the jsets once, not twice.
+ *
+ * Any superset of the index's jsets may be given: replicas, jsets
+ * outside the replay range or blacklisted, a bisect's reads and then a
+ * full scan's.  The ranges then cover more keys than are sorted, which
+ * may widen the packed key (sort_int.h), never change the order.  The
+ * sort uses it only when every jset it sorts was counted by the parse
+ * (jindex.h: counted; the key counts come from there) and no jset given
+ * had an entry a sort key cannot hold; otherwise it makes its own pass,
+ * as without one (jrx_sort_stats.prescanned says which).
+ *
+ * Owner: whoever made it.  jrx_sort_prescan_add may be called from many
+ * threads at once (each call takes a free slot of its own); the sort
+ * reads it when no call is running.
+ */
+struct jrx_sort_prescan;
+
+/* A prescan with about one slot per thread that will add to it. */
+int  jrx_sort_prescan_new(struct jrx_sort_prescan **out, unsigned slots);
+/* The valid jsets of v[0, n) (state JRX_JSET_OK, bytes whole). */
+void jrx_sort_prescan_add(struct jrx_sort_prescan *ps,
+			  const struct jrx_jset_info *v, size_t n);
+void jrx_sort_prescan_free(struct jrx_sort_prescan *ps);
 
 struct jrx_sort_opts {
 	/*
@@ -65,6 +94,8 @@ struct jrx_sort_opts {
 	 * (sort.c).  Tests set it small.
 	 */
 	size_t chunk_bytes;
+	/* Optional: the first pass, done ahead (above). */
+	const struct jrx_sort_prescan *prescan;
 };
 
 struct jrx_sort_result {
@@ -83,6 +114,7 @@ struct jrx_sort_stats {
 	uint64_t keys_in;		/* keys extracted */
 	uint64_t keys_out;		/* after dedup */
 	unsigned key_bits;		/* bits of the packed sort key */
+	bool	 prescanned;		/* the layout came from opts.prescan */
 	/*
 	 * u64 words per packed key: 1 or 2 for common journals; 3 or 4 for
 	 * very wide ones (e.g. inodes over the whole u64 range with wide

@@ -182,9 +182,21 @@ size_t sort_lower_bound(const uint64_t *keys, size_t n, const uint64_t *v,
 
 /* ------------------------------------------------------------ extraction */
 
+/*
+ * Pass 1 over one jset: the ranges of its keys into *a (not jmin, jmax);
+ * returns its key count, or UINT64_MAX with a->err set at an entry
+ * naming a btree or level a sort key cannot hold.
+ */
+uint64_t sort_scan_jset(const struct jrx_jset *js, struct sort_acc *a);
+
 /* Pass 1 over ix->v[j0, j1): ranges into *a, key count per jset into kc. */
 void sort_scan_jsets(const struct jrx_jindex *ix, size_t j0, size_t j1,
 		     struct sort_acc *a, uint32_t *kc);
+
+/* Pass 1 from a prescan (prescan.c), or false to make it. */
+bool sort_prescan_layout(const struct jrx_sort_prescan *ps,
+			 const struct jrx_jindex *ix, uint32_t *kc,
+			 struct sort_acc *all);
 
 /*
  * Pass 2 over ix->v[j0, j1): the packed keys into out (in journal-read
