@@ -104,12 +104,17 @@ static int add_leaf(struct jrx_fs *fs, struct jrx_rplan *p, unsigned btree_id,
 	l->hi = hi;
 	/*
 	 * The rule write-back applies to a committed node (FORMAT.md 7.5).
-	 * The keys are summed only until they are past the room after the
-	 * tail: each sits in its jset, a cache miss, and a leaf that gains
-	 * millions of keys (the end of a growing btree) cannot fit anyway.
+	 * Each key sits in its jset, a cache miss, so the keys are summed
+	 * only when they might fit: not when even keys of the smallest size
+	 * (a bare struct jrx_bkey, which the journal's checks enforce) would
+	 * not, and only until they are past the node.
 	 */
-	for (size_t i = lo; i < hi && bytes <= fs->node_size; i++)
-		bytes += v[i].k->u64s * 8u;
+	if (jrx_bset_append_fits(tail, (uint64_t)(hi - lo) *
+				 sizeof(struct jrx_bkey), fs->node_size))
+		for (size_t i = lo; i < hi && bytes <= fs->node_size; i++)
+			bytes += v[i].k->u64s * 8u;
+	else
+		bytes = fs->node_size;	/* past any room */
 	l->append = jrx_bset_append_fits(tail, bytes, fs->node_size);
 	p->appends += l->append;
 	return 0;
