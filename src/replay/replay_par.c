@@ -369,8 +369,8 @@ static int unit_phase2(struct worker *w, struct jrx_runit *u)
 	const struct jrx_bkey *ptr = leaf_ptr(l);
 	const struct jrx_btree_ptr_val *pv = jrx_bkey_val(ptr);
 	size_t me = (size_t)(u - p->unit), end = l->first_unit + l->nr_units;
-	uint64_t total = 0, before = 0, prev_bytes = 0;
-	size_t nr = 0, k;
+	uint64_t total = 0, before = 0, prev_bytes = 0, pend;
+	size_t nr = 0, k, j, pj;
 	const struct jrx_bkey *prev = NULL;
 	struct jrx_node_meta m = { .btree_id = l->btree_id, .level = 0 };
 	int ret = 0;
@@ -400,24 +400,31 @@ static int unit_phase2(struct worker *w, struct jrx_runit *u)
 			ret = keep_piece(w, u, n);
 		goto freed;
 	}
+	/*
+	 * The pieces, walked along with the keys: j is the piece of key i
+	 * (whose bytes before are before) and piece j ends at end; pj is the
+	 * previous key's piece.  A division only here, not per key.
+	 */
+	j = jrx_layout_piece_of(before, total, k);
+	pj = prev ? jrx_layout_piece_of(before - prev_bytes, total, k) : SIZE_MAX;
+	pend = jrx_layout_end(total, k, j);
 	for (size_t i = 0; i < u->nr && !ret; i++) {
 		const struct jrx_bkey *key = u->keys[i];
-		size_t j = jrx_layout_piece_of(before, total, k);
 		struct cursor cu = { p, me, end, i };
 		const struct jrx_bkey *x, *last = NULL;
 		uint64_t b = before;
 		size_t cnt = 0;
 		struct jrx_bnode *n;
 
-		if (prev && jrx_layout_piece_of(before - prev_bytes, total, k) == j) {
+		while (j + 1 < k && pend <= before)
+			pend = jrx_layout_end(total, k, ++j);
+		if (prev && pj == j) {
 			prev = key;
-			prev_bytes = key->u64s * 8u;
-			before += prev_bytes;
+			before += key->u64s * 8u;
 			continue;	/* not the first key of its piece */
 		}
 		/* gather piece j: from this key while the keys stay in it */
-		while ((x = cursor_next(&cu)) &&
-		       jrx_layout_piece_of(b, total, k) == j) {
+		while ((x = cursor_next(&cu)) && (j + 1 == k || b < pend)) {
 			ret = grow_keys(&w->scratch, &w->cap, cnt + 1);
 			if (ret)
 				break;
@@ -436,9 +443,9 @@ static int unit_phase2(struct worker *w, struct jrx_runit *u)
 		if (!ret && !c->keep && !l->was_root)
 			ret = drop_piece(w, n);
 		w->st.pieces++;
+		pj = j;
 		prev = key;
-		prev_bytes = key->u64s * 8u;
-		before += prev_bytes;
+		before += key->u64s * 8u;
 	}
 freed:
 	if (!ret && me == l->first_unit)
