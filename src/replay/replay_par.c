@@ -402,8 +402,9 @@ static int unit_phase2(struct worker *w, struct jrx_runit *u)
 	}
 	/*
 	 * The pieces, walked along with the keys: j is the piece of key i
-	 * (whose bytes before are before) and piece j ends at end; pj is the
-	 * previous key's piece.  A division only here, not per key.
+	 * (the key bytes before it are before), piece j ends where the
+	 * running total reaches pend, and pj is the previous key's piece.
+	 * Divisions only here, not per key.
 	 */
 	j = jrx_layout_piece_of(before, total, k);
 	pj = prev ? jrx_layout_piece_of(before - prev_bytes, total, k) : SIZE_MAX;

@@ -2,11 +2,13 @@
  * prescan.c - the sort's first pass done ahead (sort.h: jrx_sort_prescan):
  * slots of field ranges that the journal reader's threads fill as each
  * bucket is parsed, and the layout the sort takes from them with the
- * index's key counts in place of its own pass (prescan_layout()).
+ * index's key counts in place of its own pass (sort_prescan_layout()).
  *
- * A call takes the first slot it can lock, starting at a rotating index,
- * so threads that add at the same time rarely wait on each other; the
- * slots are merged when the read is over.
+ * Owners: a call of jrx_sort_prescan_add takes the first slot it can
+ * lock, starting at a rotating index, so threads that add at the same
+ * time rarely wait on each other, and holds it while it scans; the sort
+ * merges the slots once no call is running (the read is over: the read
+ * engine's batch has returned, which orders every call before it).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -94,15 +96,15 @@ void jrx_sort_prescan_add(struct jrx_sort_prescan *ps,
 /*
  * The layout from the prescan and the index's counts: kc[j] for every
  * jset, the slots merged into *all with the key count and the jsets
- * holding keys as the sort's own pass would give them.  Returns false,
- * having changed nothing but kc, when the prescan cannot stand for that
- * pass (a jset not counted, an entry no key can hold, no keys).
+ * holding keys as the sort's own pass would give them.  Returns false
+ * (kc and *all then hold nothing the caller may use) when the prescan
+ * cannot stand for that pass: a jset not counted, an entry no sort key
+ * can hold, no keys, or fewer keys seen than the index holds.
  */
 bool sort_prescan_layout(const struct jrx_sort_prescan *ps,
 			 const struct jrx_jindex *ix, uint32_t *kc,
 			 struct sort_acc *all)
 {
-	struct jrx_sort_prescan *m = (struct jrx_sort_prescan *)ps;
 	uint64_t keys = 0, jmin = UINT64_MAX, jmax = 0;
 	bool ok = true;
 
@@ -124,11 +126,9 @@ bool sort_prescan_layout(const struct jrx_sort_prescan *ps,
 	if (!keys)
 		return false;
 	sort_acc_init(all);
-	for (unsigned i = 0; i < m->nr; i++) {
-		pthread_mutex_lock(&m->slot[i].lock);
-		ok = ok && !m->slot[i].bad;
-		sort_acc_merge(all, &m->slot[i].acc);
-		pthread_mutex_unlock(&m->slot[i].lock);
+	for (unsigned i = 0; i < ps->nr; i++) {
+		ok = ok && !ps->slot[i].bad;
+		sort_acc_merge(all, &ps->slot[i].acc);
 	}
 	/* the ranges may cover more jsets; the counts are the sorted ones' */
 	if (!ok || all->keys < keys)
