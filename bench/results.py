@@ -545,8 +545,11 @@ def recovery_tables(G, skipped, sizes, fscks=()):
         for fk in fscks:
             if fk.get("scenario") == "recovery" and fk["keys"] == n:
                 s += "\n" + fsck_sentence(fk, "the last recovery's copy") + "\n"
+        said = set()  # one sentence per mode: --append runs record it again
         for sk in skipped:
-            if sk.get("scenario", "recovery") == "recovery" and sk["keys"] == n:
+            if (sk.get("scenario", "recovery") == "recovery" and sk["keys"] == n
+                    and sk["mode"] not in said):
+                said.add(sk["mode"])
                 s += "\nThe %s recovery was not run: %s.\n" % (sk["mode"], sk["why"])
     return s
 
