@@ -1050,9 +1050,9 @@ static void check_bl_counts(const struct jrx_journal_scan *s)
 			continue;
 		jrx_for_each_jset_entry(e, x->j)
 			n += e->type == JRX_JE_BLACKLIST;
-		CHECK(x->bl_known && x->blacklists == n, "jset %" PRIu64
+		CHECK(x->counted && x->blacklists == n, "jset %" PRIu64
 		      ": %u blacklist entries counted (known: %d), %u there",
-		      x->seq, x->blacklists, x->bl_known, n);
+		      x->seq, x->blacklists, x->counted, n);
 		with += n > 0;
 	}
 	CHECK(with > 0, "no jset had a blacklist entry: the counts went"

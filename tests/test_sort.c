@@ -522,7 +522,7 @@ static void count_like_parse(struct jg *g)
 						      g->a->jset_magic, &why, &n));
 		in->keys = n.keys;
 		in->blacklists = n.blacklists;
-		in->bl_known = true;
+		in->counted = true;
 	}
 }
 

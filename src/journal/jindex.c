@@ -184,8 +184,8 @@ int jrx_jindex_build(struct jrx_jindex *ix, const struct jrx_sb *sb,
 		ix->v[ix->nr++] = (struct jrx_jindex_ent){
 			.seq = c->seq, .j = c->j, .dev = c->dev,
 			.offset = c->offset, .copies = 1,
-			.no_bl = c->bl_known && !c->blacklists,
-			.counted = c->bl_known && !c->compact, .keys = c->keys,
+			.counted = c->counted, .blacklists = c->blacklists,
+			.keys = c->keys,
 			.compact = c->compact, .hashed = c->hashed,
 			.hash = c->hash,
 			.bytes = c->bytes,
@@ -196,7 +196,7 @@ int jrx_jindex_build(struct jrx_jindex *ix, const struct jrx_sb *sb,
 	for (i = 0; i < ix->nr; i++) {
 		const struct jrx_jset_entry *e;
 
-		if (ix->v[i].no_bl)
+		if (ix->v[i].counted && !ix->v[i].blacklists)
 			continue;
 		jrx_for_each_jset_entry(e, ix->v[i].j) {
 			const struct jrx_blacklist_entry *b = (const void *)(e + 1);

@@ -32,12 +32,10 @@ struct jrx_jindex_ent {
 	uint64_t offset;
 	uint32_t copies;		/* identical copies found */
 	bool	 blacklisted;		/* in range but to be skipped */
-	bool	 no_bl;			/* j is known to carry no blacklist
-					   entry (its entries need no walk) */
-	/* counted: keys is the parse's count of the keys of j's btree_keys
-	 * entries (jlist.h: bl_known, set with the counts), and j holds
-	 * them (not a compact copy) */
+	/* counted: keys and blacklists are the parse's counts for j
+	 * (jlist.h); a compact copy's keys are counted but not in j */
 	bool	 counted;
+	uint32_t blacklists;
 	uint64_t keys;
 	/* j is a compact copy (jlist.h), with its jset's hash and size */
 	bool	 compact;

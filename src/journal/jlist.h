@@ -33,9 +33,10 @@ struct jrx_jset_info {
 	uint32_t bytes;		/* on-disk size */
 	uint32_t entries;
 	uint64_t keys;
-	/* bl_known: the parse counted the jset's blacklist entries, so one
-	 * with none needs no walk of its entries (the index's) */
-	bool	 bl_known;
+	/* counted: keys and blacklists are the parse's counts of the jset's
+	 * btree_keys keys and blacklist entries (the validator's walk), so
+	 * later stages need not walk its entries for them */
+	bool	 counted;
 	uint32_t blacklists;
 	const char *why;	/* for a bad jset: what failed */
 	const struct jrx_jset *j; /* the bytes (kept buffers), OK jsets only */

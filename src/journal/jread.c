@@ -55,7 +55,7 @@ int jrx_jread_bucket(const struct jrx_array *a, unsigned dev, uint64_t bucket,
 		info.j = j;
 		info.entries = n.entries;
 		info.keys = n.keys;
-		info.bl_known = true;
+		info.counted = true;
 		info.blacklists = n.blacklists;
 		ret = push(v, nr, cap, &info);
 		if (ret)

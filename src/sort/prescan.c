@@ -114,7 +114,7 @@ bool sort_prescan_layout(const struct jrx_sort_prescan *ps,
 		kc[j] = 0;
 		if (e->blacklisted)
 			continue;
-		if (!e->counted || e->keys > UINT32_MAX)
+		if (!e->counted || e->compact || e->keys > UINT32_MAX)
 			return false;
 		kc[j] = (uint32_t)e->keys;
 		keys += e->keys;
