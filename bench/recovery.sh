@@ -10,7 +10,8 @@
 # N` (plus --synth ARGS, e.g. "--distribution zipf"), then for each mode a
 # fresh sparse copy of that crashed array, the page cache dropped (as
 # root) so the journal is read from the disk, and `jrx recover --json`:
-# "ref" is --reference, "acc:T" the accelerated recovery with --threads T;
+# "ref" is --reference, "acc:T" the accelerated recovery with --threads T
+# ("acc:T:IO" also with --io=IO: uring, aio or pread);
 # with --baseline BIN, "base:MODE" runs MODE with the binary BIN instead
 # (an older build: before/after figures from one run on one array, the
 # modes interleaved as listed).
@@ -57,6 +58,7 @@ for n in $keys; do
     fi
     case "$m" in
       ref) args=(--reference) ;;
+      acc:*:*) t=${m#acc:}; args=(--threads "${t%%:*}" --io="${t#*:}") ;;
       acc:*) args=(--threads "${m#acc:}") ;;
       *) echo "bench/recovery.sh: unknown mode $m" >&2; exit 2 ;;
     esac

@@ -13,7 +13,7 @@ install(FILES ${PROJECT_SOURCE_DIR}/docs/man/jrx.8
 
 # `cpack -G DEB` in the build directory: jrx_VERSION_ARCH.deb for /usr,
 # stripped, its Depends computed by dpkg-shlibdeps from the binary
-# (liburing2, libhwloc15, libmimalloc2.0, libisal2, libxxhash0,
+# (liburing2, libaio1, libhwloc15, libmimalloc2.0, libisal2, libxxhash0,
 # libsqlite3-0, libblkid1, libc6 on Debian 12).
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME jrx)

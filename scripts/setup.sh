@@ -10,7 +10,7 @@
 set -euo pipefail
 PKGS=(
   build-essential cmake pkg-config git
-  liburing-dev libhwloc-dev libmimalloc-dev
+  liburing-dev libaio-dev libhwloc-dev libmimalloc-dev
   libbenchmark-dev libcmocka-dev
   libisal-dev libxxhash-dev
   libsqlite3-dev sqlite3

@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <libaio.h>
 #include <liburing.h>
 #include <xxhash.h>
 
@@ -122,10 +123,45 @@ bool th_uring_or_skip(const char *what)
 	return false;
 }
 
+static struct {
+	int	 probed;	/* 0 not yet, 1 available, -1 refused */
+	char	 why[128];
+} aio;
+
+bool th_aio_available(char *why, size_t len)
+{
+	if (!aio.probed) {
+		io_context_t ctx = 0;
+		int ret = io_setup(1, &ctx);
+
+		if (!ret)
+			io_destroy(ctx);
+		else
+			snprintf(aio.why, sizeof(aio.why), "io_setup: %s",
+				 strerror(-ret));
+		aio.probed = ret ? -1 : 1;
+	}
+	if (aio.probed < 0 && why && len)
+		snprintf(why, len, "%s", aio.why);
+	return aio.probed > 0;
+}
+
+bool th_aio_or_skip(const char *what)
+{
+	if (th_aio_available(NULL, 0))
+		return true;
+	uring.skipped++;	/* the one skip count */
+	print_message("[  SKIPPED ] %s: aio refused (%s)\n", what, aio.why);
+	return false;
+}
+
 enum jrx_io_backend th_io_backend(enum jrx_io_backend want, const char *what)
 {
-	return want == JRX_IO_URING && !th_uring_or_skip(what) ?
-		JRX_IO_PREAD : want;
+	if (want == JRX_IO_URING && !th_uring_or_skip(what))
+		return JRX_IO_PREAD;
+	if (want == JRX_IO_AIO && !th_aio_or_skip(what))
+		return JRX_IO_PREAD;
+	return want;
 }
 
 int th_exit_code(int failed)
@@ -141,7 +177,7 @@ int th_exit_code(int failed)
 #define TH_AUDIT_ARCH AUDIT_ARCH_AARCH64
 #endif
 
-int th_refuse_uring(void)
+int th_refuse_uring(bool also_aio)
 {
 	struct sock_filter f[] = {
 #ifdef TH_AUDIT_ARCH
@@ -153,10 +189,12 @@ int th_refuse_uring(void)
 #endif
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
 			 offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 2, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+			 also_aio ? __NR_io_setup : __NR_io_uring_setup, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 		BPF_STMT(BPF_RET | BPF_K,
 			 SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
 	struct sock_fprog prog = {
 		.len = (unsigned short)(sizeof(f) / sizeof(f[0])), .filter = f,

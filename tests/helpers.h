@@ -74,8 +74,12 @@ bool th_uring_available(char *why, size_t len);
  */
 bool th_uring_or_skip(const char *what);
 
-/* want, or pread where want is io_uring and the host refuses it (the
- * skip of the io_uring part `what` printed as by th_uring_or_skip). */
+/* The same for Linux AIO (io_setup probed once): "aio refused (why)". */
+bool th_aio_available(char *why, size_t len);
+bool th_aio_or_skip(const char *what);
+
+/* want, or pread where want is io_uring or aio and the host refuses it
+ * (the skip of the part `what` printed as by th_uring_or_skip). */
 enum jrx_io_backend th_io_backend(enum jrx_io_backend want, const char *what);
 
 /* A program's exit code from cmocka's failure count: the failures, else
@@ -83,11 +87,12 @@ enum jrx_io_backend th_io_backend(enum jrx_io_backend want, const char *what);
 int th_exit_code(int failed);
 
 /*
- * From now on io_uring_setup fails with EPERM in this process and the
- * programs it starts (a seccomp filter, as container hosts install);
- * 0 or -errno.  For tests/no_uring.c and test_jscan's fallback check.
+ * From now on io_uring_setup (and with also_aio io_setup too) fails with
+ * EPERM in this process and the programs it starts (a seccomp filter, as
+ * container hosts install); 0 or -errno.  For tests/no_uring.c and
+ * test_jscan's fallback checks.
  */
-int th_refuse_uring(void);
+int th_refuse_uring(bool also_aio);
 
 /* ------------------------------------------------------------ scratch files */
 

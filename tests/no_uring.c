@@ -21,7 +21,7 @@
 
 static void refuse_and_exec(char **argv)
 {
-	int ret = th_refuse_uring();
+	int ret = th_refuse_uring(false);
 
 	if (ret) {
 		fprintf(stderr, "no_uring: cannot install the seccomp filter: %s\n",

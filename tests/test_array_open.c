@@ -623,28 +623,29 @@ static void wq_done(void *ctx, int res)
 }
 
 /*
- * io/wq.h: more writes than the queue's depth all land where they were
- * aimed; crash injection counts them like pwrites (the first refused write
- * fails the queue and writes nothing, later ones neither); a read-only
- * device refuses them.
+ * io/wq.h, on kernel interface b: more writes than the queue's depth all
+ * land where they were aimed; crash injection counts them like pwrites
+ * (the first refused write fails the queue and writes nothing, later ones
+ * neither); a read-only device refuses them.
  */
-static void test_write_queue(void **state)
+static void write_queue_on(struct fx *f, enum jrx_io_backend b)
 {
-	struct fx *f = *state;
 	enum { NR = 100, BLK = 4096, BASE = 8u << 20 };
 	uint8_t *buf = jrx_alloc_aligned((size_t)NR * BLK), *got = malloc(BLK);
 	struct wq_count c = { 0 };
 	struct jrx_dev d, ro;
 	struct jrx_wq *q;
 
-	if (!th_uring_or_skip("write queue")) {
+	if (th_io_backend(b, b == JRX_IO_AIO ? "aio write queue" :
+			  "io_uring write queue") != b) {
 		free(buf);
 		free(got);
 		return;
 	}
 	assert_non_null(buf);
 	assert_jrx_ok(jrx_dev_open(&d, f->p[0], JRX_DEV_DIRECT));
-	assert_jrx_ok(jrx_wq_open(&q, 8));
+	assert_jrx_ok(jrx_wq_open(&q, 8, b));
+	assert_int_equal(jrx_wq_backend(q), b);
 	for (unsigned i = 0; i < NR; i++) {
 		memset(buf + (size_t)i * BLK, 1 + i, BLK);
 		assert_jrx_ok(jrx_wq_write(q, &d, buf + (size_t)i * BLK, BLK,
@@ -685,7 +686,7 @@ static void test_write_queue(void **state)
 
 	/* read-only: refused, nothing written */
 	assert_jrx_ok(jrx_dev_open(&ro, f->p[0], JRX_DEV_RDONLY));
-	assert_jrx_ok(jrx_wq_open(&q, 4));
+	assert_jrx_ok(jrx_wq_open(&q, 4, b));
 	c = (struct wq_count){ 0 };
 	assert_jrx_err(jrx_wq_write(q, &ro, buf, BLK, BASE, wq_done, &c),
 		       -JRX_ERR_READ_ONLY);
@@ -695,6 +696,16 @@ static void test_write_queue(void **state)
 	jrx_dev_close(&d);
 	free(buf);
 	free(got);
+}
+
+static void test_write_queue(void **state)
+{
+	write_queue_on(*state, JRX_IO_URING);
+}
+
+static void test_write_queue_aio(void **state)
+{
+	write_queue_on(*state, JRX_IO_AIO);
 }
 
 int main(void)
@@ -716,6 +727,7 @@ int main(void)
 		T(test_rdonly_writes_nothing),
 		T(test_format_bad_options),
 		T(test_write_queue),
+		T(test_write_queue_aio),
 	};
 #undef T
 

@@ -233,7 +233,9 @@ static void same_index(const char *label, const struct result *want,
 static uint64_t check_all(struct env *e, unsigned ndev, const char *what,
 			  bool *fell_back)
 {
-	static const enum jrx_io_backend backends[] = { JRX_IO_URING, JRX_IO_PREAD };
+	static const enum jrx_io_backend backends[] = {
+		JRX_IO_URING, JRX_IO_AIO, JRX_IO_PREAD,
+	};
 	struct result ref, got;
 	struct jrx_array a;
 	uint64_t bisect_buckets = 0;
@@ -242,10 +244,13 @@ static uint64_t check_all(struct env *e, unsigned ndev, const char *what,
 
 	assert_jrx_ok(jrx_array_open(&a, e->paths, ndev, JRX_OPEN_RDONLY));
 	read_reference(&a, &ref);
-	for (unsigned b = 0; b < 2; b++)
+	for (unsigned b = 0; b < 3; b++)
 		for (unsigned full = 0; full < 2; full++) {
 			if (backends[b] == JRX_IO_URING &&
 			    !th_uring_or_skip("the io_uring reader"))
+				continue;
+			if (backends[b] == JRX_IO_AIO &&
+			    !th_aio_or_skip("the aio reader"))
 				continue;
 			read_parallel(&a, backends[b], 1 + full, full, &got);
 			snprintf(label, sizeof(label), "%s, %s, %s (%s%s%s)", what,
@@ -413,10 +418,12 @@ static void test_read_error(void **state)
 		.ndev = 2, .replicas = 1, .jbuckets = 8, .sessions = 1,
 		.jsets = 20, .lag_max = 3,
 	};
-	static const enum jrx_io_backend backends[] = { JRX_IO_URING, JRX_IO_PREAD };
+	static const enum jrx_io_backend backends[] = {
+		JRX_IO_URING, JRX_IO_AIO, JRX_IO_PREAD,
+	};
 
 	make(e, &sh, 7);
-	for (unsigned b = 0; b < 2; b++)
+	for (unsigned b = 0; b < 3; b++)
 		for (unsigned full = 0; full < 2; full++) {
 			struct jrx_io_opts o = { .backend = backends[b] };
 			struct jrx_journal_scan s;
@@ -428,6 +435,9 @@ static void test_read_error(void **state)
 
 			if (backends[b] == JRX_IO_URING &&
 			    !th_uring_or_skip("the io_uring read error"))
+				continue;
+			if (backends[b] == JRX_IO_AIO &&
+			    !th_aio_or_skip("the aio read error"))
 				continue;
 			assert_jrx_ok(jrx_array_open(&a, e->paths, 2, JRX_OPEN_RDONLY));
 			/* the first journal bucket of device 1: every mode reads it */
@@ -445,26 +455,38 @@ static void test_read_error(void **state)
 		}
 }
 
-/* In a child: 0 if auto falls back and uring is refused, else a code. */
-static int fallback_child(struct env *e)
+/*
+ * In a child: 0 if auto falls back as it should once io_uring (and with
+ * also_aio, aio too) is refused, else a code.  The fallback names every
+ * refusal and the backend it ended on; the index it reads is the
+ * reference's; forcing a refused backend fails with its EPERM.
+ */
+static int fallback_child(struct env *e, bool also_aio)
 {
 	struct jrx_io_opts o = { .backend = JRX_IO_AUTO };
+	enum jrx_io_backend want = also_aio ? JRX_IO_PREAD : JRX_IO_AIO;
 	struct result ref, got;
 	struct jrx_io_engine *io;
 	struct jrx_io_info info;
 	struct jrx_array a;
 
-	if (th_refuse_uring())
+	if (th_refuse_uring(also_aio))
 		return 10;
 	if (jrx_array_open(&a, e->paths, 2, JRX_OPEN_RDONLY))
 		return 11;
 	if (jrx_io_open(&io, &a, &o))
 		return 12;
 	jrx_io_get_info(io, &info);
-	if (info.backend != JRX_IO_PREAD || !info.fallback ||
-	    !strstr(info.fallback, "Operation not permitted")) {
-		fprintf(stderr, "backend %s, fallback %s\n",
+	if (info.backend != want || !info.fallback ||
+	    !strstr(info.fallback, "io_uring unavailable (Operation not"
+		    " permitted)") ||
+	    (also_aio && !strstr(info.fallback, "aio unavailable (Operation"
+				 " not permitted)")) ||
+	    !strstr(info.fallback, want == JRX_IO_AIO ? "using aio" :
+		    "using pread")) {
+		fprintf(stderr, "backend %s (expected %s), fallback %s\n",
 			jrx_io_backend_name(info.backend),
+			jrx_io_backend_name(want),
 			info.fallback ? info.fallback : "(none)");
 		return 13;
 	}
@@ -494,6 +516,12 @@ static int fallback_child(struct env *e)
 	}
 	if (!strstr(jrx_diag(), "io_uring set-up failed"))
 		return 17;
+	o.backend = JRX_IO_AIO;
+	if (also_aio && (jrx_io_open(&io, &a, &o) != -EPERM ||
+			 !strstr(jrx_diag(), "aio set-up failed"))) {
+		fprintf(stderr, "forced aio did not fail with EPERM\n");
+		return 18;
+	}
 	jrx_array_close(&a);
 	return 0;
 }
@@ -505,20 +533,25 @@ static void test_forced_fallback(void **state)
 		.ndev = 2, .replicas = 2, .jbuckets = 8, .sessions = 1,
 		.jsets = 40, .lag_max = 5,
 	};
-	int status;
-	pid_t pid;
 
 	make(e, &sh, 3);
-	fflush(NULL);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0)
-		_exit(fallback_child(e));
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	if (WEXITSTATUS(status))
-		fail_msg("fallback check failed in the child with code %d",
-			 WEXITSTATUS(status));
+	for (int also_aio = 0; also_aio < 2; also_aio++) {
+		int status;
+		pid_t pid;
+
+		fflush(NULL);
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0)
+			_exit(fallback_child(e, also_aio));
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFEXITED(status));
+		if (WEXITSTATUS(status))
+			fail_msg("fallback check (io_uring%s refused) failed in"
+				 " the child with code %d",
+				 also_aio ? " and aio" : "",
+				 WEXITSTATUS(status));
+	}
 }
 
 int main(void)

@@ -120,7 +120,8 @@ static void assert_same_dump(const char *want, const char *got,
  * Every test runs twice: with the reference recovery, and with the
  * accelerated one, whose result is then held against the reference's
  * (dump_view() is the reference's dry run).  The accelerated runs go
- * round the io backends (pread for io_uring where the host refuses it),
+ * round the io backends (pread for io_uring or aio where the host refuses
+ * it),
  * thread counts, read modes, replay unit sizes and NUMA placement on and
  * off.
  */
@@ -130,15 +131,16 @@ static unsigned recoveries;
 static struct jrx_recover_opts mode(bool dry)
 {
 	static const enum jrx_io_backend io[] = {
-		JRX_IO_AUTO, JRX_IO_URING, JRX_IO_PREAD,
+		JRX_IO_AUTO, JRX_IO_URING, JRX_IO_AIO, JRX_IO_PREAD,
 	};
 	unsigned n = recoveries++;
 	struct jrx_recover_opts o = { .dry_run = dry, .reference = !accelerated };
 
 	if (accelerated) {
-		o.io = th_io_backend(io[n % 3],
+		o.io = th_io_backend(io[n % 4], io[n % 4] == JRX_IO_AIO ?
+				     "accelerated recoveries on aio" :
 				     "accelerated recoveries on io_uring");
-		o.threads = 1 + n % 4;
+		o.threads = 1 + (n / 4) % 4;	/* every pair in 16 */
 		o.full_scan = n % 5 == 4;
 		/* replay units of a few keys: leaves sliced between workers */
 		o.replay_unit = n % 2 ? 3 + n % 7 : 0;

@@ -286,9 +286,10 @@ static void test_shapes(void **state)
 }
 
 /*
- * Where io_uring is refused (seccomp, in a child process), the spilled
- * recovery writes its runs and nodes and reads its runs back one call at
- * a time: the same dump as the reference, a streamed leaf included.
+ * Where io_uring and aio are refused (seccomp, in a child process), the
+ * spilled recovery writes its runs and nodes and reads its runs back one
+ * call at a time: the same dump as the reference, a streamed leaf
+ * included.
  */
 static void test_no_uring(void **state)
 {
@@ -311,7 +312,7 @@ static void test_no_uring(void **state)
 			.memory_limit = small_limit(),
 		};
 		struct jrx_report r;
-		int ret = th_refuse_uring();
+		int ret = th_refuse_uring(true);
 
 		if (ret)
 			_exit(TH_EXIT_SKIP);

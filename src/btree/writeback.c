@@ -59,7 +59,7 @@ int jrx_fs_wb_begin(struct jrx_fs *fs, unsigned depth)
 			w->free[w->nfree++] = &w->slot[i];
 		w->depth = i + 1;
 	}
-	if (!ret && jrx_wq_open(&w->q, depth)) {
+	if (!ret && jrx_wq_open(&w->q, depth, JRX_IO_AUTO)) {
 		jrx_diag_clear();	/* io_uring refused: one at a time */
 		w->q = NULL;
 	}

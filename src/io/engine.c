@@ -2,9 +2,9 @@
  * engine.c - the read engine (engine.h): opening the devices with
  * O_DIRECT, its workers (util/pool.h: one ring each, set up on the
  * thread that uses it), handing batches to them as pool phases and
- * collecting the first error, the io_uring-to-pread fallback,
+ * collecting the first error, the io_uring-to-aio-to-pread fallback,
  * read arenas and read fault injection.  The backends' read loops are in
- * uring.c and pread_pool.c.
+ * uring.c, aio.c and pread_pool.c.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -28,6 +28,8 @@ int jrx_io_backend_parse(const char *s)
 		return JRX_IO_URING;
 	if (!strcmp(s, "pread"))
 		return JRX_IO_PREAD;
+	if (!strcmp(s, "aio"))
+		return JRX_IO_AIO;
 	return -1;
 }
 
@@ -36,6 +38,7 @@ const char *jrx_io_backend_name(enum jrx_io_backend b)
 	switch (b) {
 	case JRX_IO_URING:	return "io_uring";
 	case JRX_IO_PREAD:	return "pread";
+	case JRX_IO_AIO:	return "aio";
 	default:		return "auto";
 	}
 }
@@ -152,6 +155,8 @@ static void run_cmd(struct jrx_io_worker *w, enum jrx_io_cmd cmd)
 	} else if (cmd == JRX_IO_CMD_READ) {
 		if (uring(e))
 			jrx_uring_batch(w);
+		else if (e->backend == JRX_IO_AIO)
+			jrx_aio_batch(w);
 		else
 			jrx_pread_batch(w);
 	}
@@ -166,6 +171,8 @@ static int worker_start(void *arg, unsigned id, bool own_thread)
 	(void)own_thread;
 	w->e = e;
 	w->id = id;
+	if (e->backend == JRX_IO_AIO)
+		return jrx_aio_setup(w);
 	return uring(e) ? jrx_uring_setup(w) : 0;
 }
 
@@ -176,6 +183,8 @@ static void worker_stop(void *arg, unsigned id, bool own_thread)
 	(void)own_thread;
 	if (uring(e))
 		jrx_uring_teardown(&e->w[id]);
+	else if (e->backend == JRX_IO_AIO)
+		jrx_aio_teardown(&e->w[id]);
 }
 
 static void worker_batch(void *arg, unsigned id)
@@ -231,10 +240,32 @@ static void engine_free(struct jrx_io_engine *e)
 	free(e);
 }
 
-/* Errors that mean "io_uring is not allowed here", not "broken". */
-static bool uring_unavailable(int err)
+/*
+ * Errors that mean "this interface is not allowed here", not "broken";
+ * for aio also "the host's aio-max-nr is used up" (EAGAIN).
+ */
+static bool unavailable(enum jrx_io_backend b, int err)
 {
-	return err == -EPERM || err == -ENOSYS || err == -EACCES;
+	return err == -EPERM || err == -ENOSYS || err == -EACCES ||
+		(b == JRX_IO_AIO && err == -EAGAIN);
+}
+
+/*
+ * AUTO: the backend to try once b's set-up failed with err, and why, in
+ * the engine's fallback text ("io_uring unavailable (E); "); JRX_IO_AUTO
+ * if there is none to try.
+ */
+static enum jrx_io_backend fall_back(struct jrx_io_engine *e,
+				     enum jrx_io_backend b, int err)
+{
+	size_t n = strlen(e->fallback_buf);
+
+	if (b == JRX_IO_PREAD || !unavailable(b, err))
+		return JRX_IO_AUTO;
+	snprintf(e->fallback_buf + n, sizeof(e->fallback_buf) - n,
+		 "%s unavailable (%s); ", jrx_io_backend_name(b),
+		 strerror(-err));
+	return b == JRX_IO_URING ? JRX_IO_AIO : JRX_IO_PREAD;
 }
 
 int jrx_io_open(struct jrx_io_engine **out, const struct jrx_array *a,
@@ -266,18 +297,27 @@ int jrx_io_open(struct jrx_io_engine **out, const struct jrx_array *a,
 	if (ret)
 		goto err;
 
-	e->backend = o->backend == JRX_IO_PREAD ? JRX_IO_PREAD : JRX_IO_URING;
+	e->backend = o->backend == JRX_IO_AUTO ? JRX_IO_URING : o->backend;
 	e->depth = o->depth ? o->depth : 32;
 	e->threads = default_threads(e->backend, o->threads);
 	ret = start_workers(e);
-	if (ret && o->backend == JRX_IO_AUTO && uring_unavailable(ret)) {
-		snprintf(e->fallback_buf, sizeof(e->fallback_buf),
-			 "io_uring unavailable (%s): using pread",
-			 strerror(-ret));
-		e->fallback = e->fallback_buf;
-		e->backend = JRX_IO_PREAD;
+	while (ret && o->backend == JRX_IO_AUTO) {
+		enum jrx_io_backend next = fall_back(e, e->backend, ret);
+
+		if (next == JRX_IO_AUTO)
+			break;
+		e->backend = next;
 		e->threads = default_threads(e->backend, o->threads);
+		jrx_diag_clear();
 		ret = start_workers(e);
+	}
+	if (!ret && e->fallback_buf[0]) {
+		size_t n = strlen(e->fallback_buf);
+
+		/* "io_uring unavailable (E); using aio" */
+		snprintf(e->fallback_buf + n, sizeof(e->fallback_buf) - n,
+			 "using %s", jrx_io_backend_name(e->backend));
+		e->fallback = e->fallback_buf;
 	}
 	if (ret)
 		goto err;
@@ -302,7 +342,7 @@ void jrx_io_get_info(const struct jrx_io_engine *e, struct jrx_io_info *info)
 	info->backend = e->backend;
 	info->fallback = e->fallback;
 	info->threads = e->threads;
-	info->depth = uring(e) ? e->depth : 1;
+	info->depth = e->backend == JRX_IO_PREAD ? 1 : e->depth;
 	info->direct = e->direct;
 	for (unsigned i = 0; i < e->threads; i++) {
 		info->reads += e->w[i].reads;

@@ -4,15 +4,20 @@
  * once and hand each one to a callback the moment it lands, so reading and
  * CPU work (parsing, verifying) overlap.
  *
- * Two backends behind one interface:
+ * Three backends behind one interface:
  *   io_uring  one ring per worker, O_DIRECT, the devices registered as
  *             fixed files, the caller's arena registered as fixed buffers
  *             (READ_FIXED), up to `depth` reads in flight per ring;
+ *   aio       Linux native AIO (libaio): one context per worker, O_DIRECT,
+ *             up to `depth` reads in flight per context; for hosts that
+ *             refuse io_uring but not AIO (io_uring_disabled, container
+ *             seccomp profiles that block io_uring only);
  *   pread     a thread pool, each worker one blocking pread at a time
  *             (more workers than cores, since they mostly wait).
- * JRX_IO_AUTO picks io_uring and falls back to pread when ring set-up
- * fails with EPERM, ENOSYS or EACCES (io_uring disabled by the host,
- * seccomp, old kernel); the reason is kept for the report.
+ * JRX_IO_AUTO picks io_uring, then aio, then pread, moving on when set-up
+ * fails with EPERM, ENOSYS or EACCES (the interface disabled by the host,
+ * seccomp, old kernel; for aio also EAGAIN, the host's aio-max-nr used
+ * up); the reasons are kept for the report.
  *
  * Ownership: the engine and its workers belong to the thread that opened
  * it; one batch runs at a time (jrx_io_read() returns when every request
@@ -32,16 +37,18 @@ enum jrx_io_backend {
 	JRX_IO_AUTO,
 	JRX_IO_URING,
 	JRX_IO_PREAD,
+	JRX_IO_AIO,
 };
 
-/* "auto" | "uring" | "pread" -> backend; -1 if unknown. */
+/* "auto" | "uring" | "aio" | "pread" -> backend; -1 if unknown. */
 int jrx_io_backend_parse(const char *s);
 const char *jrx_io_backend_name(enum jrx_io_backend b);	/* "io_uring"... */
 
 struct jrx_io_opts {
 	enum jrx_io_backend backend;
 	unsigned threads;	/* workers; 0: one per online core (pread: 4x) */
-	unsigned depth;		/* reads in flight per io_uring; 0: 32 */
+	unsigned depth;		/* reads in flight per ring or aio context;
+				   0: 32 */
 };
 
 struct jrx_io_req {
@@ -70,7 +77,7 @@ int  jrx_io_open(struct jrx_io_engine **out, const struct jrx_array *a,
 void jrx_io_close(struct jrx_io_engine *e);
 
 struct jrx_io_info {
-	enum jrx_io_backend backend;	/* URING or PREAD */
+	enum jrx_io_backend backend;	/* URING, AIO or PREAD */
 	const char *fallback;		/* why AUTO fell back, or NULL */
 	unsigned threads, depth;
 	bool	 direct;		/* every device read with O_DIRECT */
@@ -97,7 +104,7 @@ void  jrx_io_arena_free(void *p, size_t len);
 
 /*
  * Fault injection for tests: every read of member dev overlapping
- * [off, off + len) fails with err (e.g. -EIO), in both backends.  len 0
+ * [off, off + len) fails with err (e.g. -EIO), in every backend.  len 0
  * disables.  Process-wide.
  */
 void jrx_io_inject_read_error(uint32_t dev, uint64_t off, uint64_t len,

@@ -1,6 +1,7 @@
 /*
  * engine_int.h - what engine.c (the worker pool and batch dispatch) shares
- * with its two backends, uring.c and pread_pool.c.  Not part of the API.
+ * with its three backends, uring.c, aio.c and pread_pool.c.  Not part of
+ * the API.
  *
  * Locking: the worker pool (util/pool.h) hands each batch to the workers
  * and its phase's return orders their results for the opener; e->lock
@@ -12,6 +13,7 @@
 #ifndef JRX_IO_ENGINE_INT_H
 #define JRX_IO_ENGINE_INT_H
 
+#include <libaio.h>
 #include <liburing.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -32,6 +34,9 @@ struct jrx_io_worker {
 	uint8_t	 *reg_state;		/* per chunk: 0 not yet, 1 in, 2 refused */
 	size_t	  cursor;		/* partitioned batches: next request */
 	uint64_t  fixed_reads;
+	/* aio backend */
+	io_context_t aio;
+	bool	  aio_ok;
 	/* stats */
 	uint64_t  reads, bytes;
 };
@@ -107,6 +112,11 @@ int  jrx_uring_setup(struct jrx_io_worker *w);
 void jrx_uring_teardown(struct jrx_io_worker *w);
 int  jrx_uring_set_arena(struct jrx_io_worker *w, void *base, size_t len);
 void jrx_uring_batch(struct jrx_io_worker *w);
+
+/* aio backend (aio.c) */
+int  jrx_aio_setup(struct jrx_io_worker *w);
+void jrx_aio_teardown(struct jrx_io_worker *w);
+void jrx_aio_batch(struct jrx_io_worker *w);
 
 /* pread backend (pread_pool.c) */
 void jrx_pread_batch(struct jrx_io_worker *w);

@@ -1,16 +1,21 @@
 /*
- * wq.c - a thread's write queue on its own io_uring (wq.h).
+ * wq.c - a thread's write queue (wq.h) on its own io_uring, or on its own
+ * Linux AIO context where io_uring is refused: the slots, batches, errors
+ * and callbacks are common; submit_batch() and get_completion() are the
+ * two places the kernel interfaces differ.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <libaio.h>
 #include "wq.h"
 #include "ring.h"
 #include "jrx/errors.h"
 #include "../util/diag.h"
 
 struct wq_slot {
+	struct iocb	 cb;		/* aio: the write */
 	const char	*name;		/* the device's or file's, for messages */
 	uint64_t	 off;
 	size_t		 len;
@@ -20,7 +25,10 @@ struct wq_slot {
 };
 
 struct jrx_wq {
+	enum jrx_io_backend backend;	/* JRX_IO_URING or JRX_IO_AIO */
 	struct io_uring	 ring;
+	io_context_t	 aio;
+	struct iocb	**cbs;		/* aio: the pending ones' writes */
 	unsigned	 depth, inflight;
 	unsigned	 batch, pending;	/* queued, not yet submitted */
 	struct wq_slot	*slot, *free;
@@ -28,21 +36,47 @@ struct jrx_wq {
 	int		 err;		/* first error; the queue stops */
 };
 
-int jrx_wq_open(struct jrx_wq **out, unsigned depth)
+static void wq_free(struct jrx_wq *q)
 {
-	struct jrx_wq *q = calloc(1, sizeof(*q));
+	free(q->slot);
+	free(q->pend);
+	free(q->cbs);
+	free(q);
+}
+
+/* q's kernel interface b: 0, or -errno as its set-up failed. */
+static int wq_setup(struct jrx_wq *q, enum jrx_io_backend b)
+{
 	int ret;
 
+	q->backend = b;
+	if (b == JRX_IO_URING)
+		return jrx_ring_init(&q->ring, q->depth);
+	memset(&q->aio, 0, sizeof(q->aio));
+	ret = io_setup((int)q->depth, &q->aio);		/* -errno */
+	if (ret)
+		return jrx_fail(ret, "aio set-up failed: %s", strerror(-ret));
+	return 0;
+}
+
+int jrx_wq_open(struct jrx_wq **out, unsigned depth, enum jrx_io_backend b)
+{
+	struct jrx_wq *q;
+	int ret;
+
+	if (b == JRX_IO_PREAD)
+		return jrx_fail(-ENOSYS, "no write queue with pread: one write"
+				" at a time");
+	q = calloc(1, sizeof(*q));
 	if (!q)
 		return jrx_fail(-ENOMEM, "allocating a write queue");
 	q->depth = depth ? depth : 32;
 	q->batch = q->depth >= 32 ? q->depth / 4 : 1;
 	q->slot = calloc(q->depth, sizeof(*q->slot));
 	q->pend = calloc(q->depth, sizeof(*q->pend));
-	if (!q->slot || !q->pend) {
-		free(q->slot);
-		free(q->pend);
-		free(q);
+	q->cbs = calloc(q->depth, sizeof(*q->cbs));
+	if (!q->slot || !q->pend || !q->cbs) {
+		wq_free(q);
 		return jrx_fail(-ENOMEM, "allocating a write queue of %u",
 				depth);
 	}
@@ -50,15 +84,72 @@ int jrx_wq_open(struct jrx_wq **out, unsigned depth)
 		q->slot[i].next_free = q->free;
 		q->free = &q->slot[i];
 	}
-	ret = jrx_ring_init(&q->ring, q->depth);
+	ret = wq_setup(q, b == JRX_IO_AIO ? JRX_IO_AIO : JRX_IO_URING);
+	if (ret && b == JRX_IO_AUTO &&
+	    (ret == -EPERM || ret == -ENOSYS || ret == -EACCES)) {
+		jrx_diag_clear();
+		ret = wq_setup(q, JRX_IO_AIO);
+	}
 	if (ret) {
-		free(q->slot);
-		free(q->pend);
-		free(q);
+		wq_free(q);
 		return ret;
 	}
 	*out = q;
 	return 0;
+}
+
+enum jrx_io_backend jrx_wq_backend(const struct jrx_wq *q)
+{
+	return q->backend;
+}
+
+/* One submission of the first n pending writes: how many the kernel took
+ * (they are in order), or -errno. */
+static int submit_batch(struct jrx_wq *q, unsigned n)
+{
+	if (q->backend == JRX_IO_URING)
+		return io_uring_submit(&q->ring);
+	for (unsigned i = 0; i < n; i++)
+		q->cbs[i] = &q->pend[i]->cb;
+	return io_submit(q->aio, (long)n, q->cbs);
+}
+
+/*
+ * One completion, waiting for it if wait: 1 with its slot and result, 0
+ * if there is none (not waiting), or -errno.
+ */
+static int get_completion(struct jrx_wq *q, bool wait, struct wq_slot **s,
+			  int *res)
+{
+	struct io_uring_cqe *cqe;
+	struct io_event ev;
+	int ret;
+
+	if (q->backend == JRX_IO_AIO) {
+		struct timespec zero = { 0, 0 };
+
+		do
+			ret = io_getevents(q->aio, wait ? 1 : 0, 1, &ev,
+					   wait ? NULL : &zero);
+		while (ret == -EINTR);
+		if (ret <= 0)
+			return ret;
+		*s = ev.data;
+		*res = (int)(long)ev.res;
+		return 1;
+	}
+	do
+		ret = wait ? io_uring_wait_cqe(&q->ring, &cqe) :
+			io_uring_peek_cqe(&q->ring, &cqe);
+	while (ret == -EINTR);
+	if (ret == -EAGAIN && !wait)
+		return 0;
+	if (ret)
+		return ret;
+	*s = io_uring_cqe_get_data(cqe);
+	*res = cqe->res;
+	io_uring_cqe_seen(&q->ring, cqe);
+	return 1;
 }
 
 /*
@@ -75,7 +166,7 @@ int jrx_wq_open(struct jrx_wq **out, unsigned depth)
 static int flush(struct jrx_wq *q)
 {
 	while (q->pending) {
-		int ret = io_uring_submit(&q->ring);
+		int ret = submit_batch(q, q->pending);
 		unsigned n;
 
 		if (ret == -EINTR)
@@ -110,29 +201,24 @@ static int flush(struct jrx_wq *q)
 /* Reap one completion (waiting for it if wait), run its callback. */
 static int reap(struct jrx_wq *q, bool wait)
 {
-	struct io_uring_cqe *cqe;
-	struct wq_slot *s;
-	int ret, res;
+	struct wq_slot *s = NULL;
+	int ret, res = 0;
 
 	if (wait)
 		flush(q);	/* a failed batch is no longer in flight */
 	if (wait && !q->inflight)
 		return q->err;
-	do
-		ret = wait ? io_uring_wait_cqe(&q->ring, &cqe) :
-			io_uring_peek_cqe(&q->ring, &cqe);
-	while (ret == -EINTR);
-	if (ret == -EAGAIN && !wait)
+	ret = get_completion(q, wait, &s, &res);
+	if (!ret && !wait)
 		return 0;
-	if (ret) {
+	if (ret <= 0) {
+		if (!ret)
+			ret = -EIO;
 		if (!q->err)
 			q->err = jrx_fail(ret, "waiting for a write: %s",
 					  strerror(-ret));
 		return ret;
 	}
-	s = io_uring_cqe_get_data(cqe);
-	res = cqe->res;
-	io_uring_cqe_seen(&q->ring, cqe);
 	if (!s->done)
 		return 1;	/* a write whose submit failed (below): counted */
 	q->inflight--;
@@ -172,9 +258,15 @@ static int queue(struct jrx_wq *q, int fd, const char *name, const void *buf,
 	q->free = s->next_free;
 	*s = (struct wq_slot){ .name = name, .off = off, .len = len,
 			       .done = done, .ctx = ctx };
-	sqe = io_uring_get_sqe(&q->ring);	/* depth slots: never NULL */
-	io_uring_prep_write(sqe, fd, buf, (unsigned)len, off);
-	io_uring_sqe_set_data(sqe, s);
+	if (q->backend == JRX_IO_URING) {
+		/* depth slots: never NULL */
+		sqe = io_uring_get_sqe(&q->ring);
+		io_uring_prep_write(sqe, fd, buf, (unsigned)len, off);
+		io_uring_sqe_set_data(sqe, s);
+	} else {
+		io_prep_pwrite(&s->cb, fd, (void *)buf, len, (long long)off);
+		s->cb.data = s;
+	}
 	q->inflight++;
 	q->pend[q->pending++] = s;
 	return q->pending >= q->batch ? flush(q) : 0;
@@ -225,8 +317,9 @@ void jrx_wq_close(struct jrx_wq *q)
 	if (!q)
 		return;
 	jrx_wq_drain(q);
-	io_uring_queue_exit(&q->ring);
-	free(q->slot);
-	free(q->pend);
-	free(q);
+	if (q->backend == JRX_IO_URING)
+		io_uring_queue_exit(&q->ring);
+	else
+		io_destroy(q->aio);	/* waits for anything still in flight */
+	wq_free(q);
 }

@@ -1,10 +1,13 @@
 /*
  * wq.h - a write queue: one thread's writes to member devices, up to
- * `depth` in flight on an io_uring of its own, so a thread whose work is
- * many small writes (the parallel replay's appended bsets) keeps the
- * device busy instead of waiting on each write.  Where io_uring is
- * refused (EPERM, ENOSYS, EACCES) the caller gets the error from
- * jrx_wq_open and writes with jrx_dev_pwrite instead.
+ * `depth` in flight on an io_uring of its own, or on a Linux AIO context
+ * of its own (libaio) where io_uring is refused, so a thread whose work
+ * is many small writes (the parallel replay's appended bsets) keeps the
+ * device busy instead of waiting on each write.  Where both are refused
+ * the caller gets the error from jrx_wq_open and writes with
+ * jrx_dev_pwrite instead.  AIO writes are asynchronous only with O_DIRECT
+ * (the kernel completes others before io_submit returns): correct either
+ * way.
  *
  * Writes are submitted in batches (a quarter of the depth, from a depth
  * of 32): a queued write may wait in the ring until its batch fills or
@@ -23,14 +26,23 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "device.h"
+#include "engine.h"
 
 struct jrx_wq;
 
 /* Called once a write has completed whole (res 0) or failed (res < 0). */
 typedef void (*jrx_wq_done_fn)(void *ctx, int res);
 
-/* A queue of up to depth writes in flight; -errno if io_uring is refused. */
-int  jrx_wq_open(struct jrx_wq **out, unsigned depth);
+/*
+ * A queue of up to depth writes in flight (0: 32) on the kernel interface
+ * b: JRX_IO_URING or JRX_IO_AIO, that one only (a recovery's writes take
+ * the interface its reads took); JRX_IO_AUTO io_uring, else AIO where
+ * io_uring set-up fails with EPERM, ENOSYS or EACCES.  -errno if refused
+ * (JRX_IO_PREAD: -ENOSYS).
+ */
+int  jrx_wq_open(struct jrx_wq **out, unsigned depth, enum jrx_io_backend b);
+/* The interface the queue writes with: JRX_IO_URING or JRX_IO_AIO. */
+enum jrx_io_backend jrx_wq_backend(const struct jrx_wq *q);
 /*
  * Queue a write of buf[0, len) at off of d (jrx_dev_write_permit() is
  * asked first, so crash injection and read-only devices behave as with

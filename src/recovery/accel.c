@@ -218,7 +218,7 @@ int jrx_recover_accelerated(struct jrx_array *a,
 	ro.unit_keys = o->replay_unit;
 	ro.progress = replay_progress;
 	ro.progress_ctx = r;
-	ro.write_depth = jrx_recover_write_depth(r);
+	jrx_recover_write_opts(r, &ro);
 	ret = jrx_jindex_seqs(&ix, &seqs);
 	if (!ret)
 		ret = jrx_replay_parallel(fs, seqs, res.v, res.nr, &ro,

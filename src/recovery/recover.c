@@ -157,10 +157,14 @@ uint64_t jrx_recover_note_index(struct jrx_report *r, const struct jrx_array *a,
 	return ix->max_seq ? ix->max_seq : a->sb.journal_seq;
 }
 
-unsigned jrx_recover_write_depth(const struct jrx_report *r)
+void jrx_recover_write_opts(const struct jrx_report *r,
+			    struct jrx_replay_opts *ro)
 {
-	return !strcmp(r->io_backend, jrx_io_backend_name(JRX_IO_URING)) ?
-		32 : 0;
+	int b = jrx_io_backend_parse(r->io_backend);
+
+	ro->write_io = b == JRX_IO_URING || b == JRX_IO_AIO ?
+		(enum jrx_io_backend)b : JRX_IO_PREAD;
+	ro->write_depth = ro->write_io == JRX_IO_PREAD ? 0 : 32;
 }
 
 void jrx_recover_note_replay(struct jrx_report *r, const struct jrx_fs *fs)

@@ -10,6 +10,7 @@
 #include "recover.h"
 #include "../journal/jindex.h"
 #include "../journal/jread.h"
+#include "../replay/replay.h"
 
 /*
  * Fill the report's header and decide whether there is anything to do:
@@ -35,10 +36,11 @@ uint64_t jrx_recover_note_index(struct jrx_report *r, const struct jrx_array *a,
 				const struct jrx_jindex *ix,
 				const struct jrx_journal_scan *s);
 
-/* Node writes a replay worker keeps in flight (jrx_replay_opts.
- * write_depth): queued on io_uring where the journal read could use it,
- * else 0 (one synchronous write at a time). */
-unsigned jrx_recover_write_depth(const struct jrx_report *r);
+/* The replay's writes (jrx_replay_opts.write_depth, write_io): queued
+ * on the kernel interface the journal read used (io_uring or aio), else
+ * 0 (pread: one synchronous write at a time). */
+void jrx_recover_write_opts(const struct jrx_report *r,
+			    struct jrx_replay_opts *ro);
 
 /* What replay did to fs, into the report. */
 void jrx_recover_note_replay(struct jrx_report *r, const struct jrx_fs *fs);

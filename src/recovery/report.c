@@ -151,13 +151,18 @@ void jrx_report_print_text(const struct jrx_report *r, FILE *f)
 			r->replay.appended_leaves, r->replay.open_seconds,
 			r->replay.plan_seconds, r->replay.leaves_seconds,
 			r->replay.install_seconds, r->replay.settle_seconds);
-	if (r->replay.workers && r->replay.appended_leaves && !r->dry_run)
-		fprintf(f, "  replay   appends: %s\n",
-			!r->replay.write_depth ? "one synchronous write at a time"
-			" per worker (no io_uring)" :
-			r->replay.queued_workers ? "up to 32 in flight per worker"
-			" (io_uring)" : "one at a time: io_uring refused for"
-			" writes");
+	if (r->replay.workers && r->replay.appended_leaves && !r->dry_run) {
+		if (!r->replay.write_depth)
+			fprintf(f, "  replay   appends: one synchronous write at"
+				" a time per worker (%s)\n", r->io_backend);
+		else if (r->replay.queued_workers)
+			fprintf(f, "  replay   appends: up to %u in flight per"
+				" worker (%s)\n", r->replay.write_depth,
+				r->io_backend);
+		else
+			fprintf(f, "  replay   appends: one at a time: %s refused"
+				" for writes\n", r->io_backend);
+	}
 	if (r->replay.threads < r->replay.workers)
 		fprintf(f, "  replay   %u of %u worker threads started: the"
 			" recovering thread ran the others' share\n",

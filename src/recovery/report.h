@@ -40,7 +40,7 @@ typedef void (*jrx_progress_fn)(void *ctx, unsigned phase, uint64_t done,
 
 struct jrx_report {
 	const char *mode;		/* "reference" | "accelerated" */
-	const char *io_backend;		/* "pread" | "io_uring" */
+	const char *io_backend;		/* "io_uring" | "aio" | "pread" */
 	const char *result;		/* "clean" | "recovered" | "dry_run" */
 	unsigned threads;
 	unsigned devices;

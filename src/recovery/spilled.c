@@ -617,7 +617,7 @@ int jrx_recover_spilled(struct jrx_array *a, const struct jrx_recover_opts *o,
 		ro.threads = x->threads;
 		ro.numa = o->numa;
 		ro.unit_keys = o->replay_unit;
-		ro.write_depth = jrx_recover_write_depth(r);
+		jrx_recover_write_opts(r, &ro);
 		ret = jrx_replay_begin(&rs, fs, seqs, sp.k, sp.nr, &ro, &r->replay,
 				       &r->accounting_skipped);
 		r->replay.open_seconds = open_seconds;

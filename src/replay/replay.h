@@ -39,6 +39,7 @@
 #include "placement.h"
 #include "replay_stats.h"
 #include "../btree/fs.h"
+#include "../io/engine.h"
 #include "../journal/jkey.h"
 
 struct jrx_replay_opts {
@@ -49,8 +50,11 @@ struct jrx_replay_opts {
 	unsigned unit_keys;		/* units of at most this many journal
 					   keys (0: from the balance) */
 	unsigned write_depth;		/* appended bsets in flight per worker
-					   on an io_uring of its own (io/wq.h);
-					   0: one synchronous write at a time */
+					   on a write queue of its own
+					   (io/wq.h); 0: one synchronous write
+					   at a time */
+	enum jrx_io_backend write_io;	/* the queues' kernel interface
+					   (jrx_wq_open; AUTO if 0) */
 	/* units done of all units, from worker 0's thread only; may be NULL */
 	void	(*progress)(void *ctx, uint64_t done, uint64_t total);
 	void	 *progress_ctx;

@@ -70,6 +70,7 @@ struct par {
 	atomic_int		 bind_errno;
 	unsigned		 threads;	/* the pool's started threads */
 	unsigned		 write_depth;	/* jrx_replay_opts */
+	enum jrx_io_backend	 write_io;	/* jrx_replay_opts */
 	int			 phase;		/* 1 or 2: set between pool phases */
 	struct worker		*w;
 };
@@ -179,14 +180,15 @@ static void unit_leaf_range(const struct par *c, const struct jrx_rleaf *l,
 }
 
 /* The worker's write queue, opened on first use by the thread that runs
- * its id (the ring is that thread's); NULL where io_uring is refused. */
+ * its id (the ring or aio context is that thread's); NULL where both are
+ * refused, or where the recovery reads with pread. */
 static struct jrx_wq *worker_wq(struct worker *w)
 {
 	struct par *c = w->c;
 
 	if (!w->wq_tried && c->write_depth && !c->keep) {
 		w->wq_tried = true;
-		if (jrx_wq_open(&w->wq, c->write_depth))
+		if (jrx_wq_open(&w->wq, c->write_depth, c->write_io))
 			w->wq = NULL;	/* refused: one write at a time */
 		w->st.queued_writes = w->wq != NULL;
 	}
@@ -784,6 +786,7 @@ int jrx_replay_window(struct jrx_replay_session *s, const struct jrx_jkey *v,
 	c->plan = &plan;
 	c->pl = &s->pl;
 	c->keep = fs->nowrite;
+	c->write_io = s->o.write_io;
 	c->write_depth = s->o.write_depth;
 	atomic_store(&c->units_done, 0);
 	for (unsigned g = 0; g < JRX_PLACE_MAX_GROUPS; g++) {

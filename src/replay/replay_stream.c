@@ -349,8 +349,8 @@ static void part_run(struct part *pt)
 	int ret;
 
 	if (s->o.write_depth && !s->fs->nowrite &&
-	    jrx_wq_open(&pt->q, s->o.write_depth)) {
-		pt->q = NULL;	/* io_uring refused: one write at a time */
+	    jrx_wq_open(&pt->q, s->o.write_depth, s->o.write_io)) {
+		pt->q = NULL;	/* refused: one write at a time */
 		jrx_diag_clear();
 	}
 	ret = part_walk(pt);

@@ -67,7 +67,7 @@ int jrx_spill_open(struct jrx_spill *sp, const char *dir, size_t buf_bytes)
 	sp->st.direct = sp->direct;
 	sp->st.tmpfs = !fstatfs(fd, &fs) && fs.f_type == TMPFS_MAGIC;
 	/* writes in flight where io_uring is allowed, else one at a time */
-	if (jrx_wq_open(&sp->wq, JRX_SPILL_WBUFS)) {
+	if (jrx_wq_open(&sp->wq, JRX_SPILL_WBUFS, JRX_IO_AUTO)) {
 		sp->wq = NULL;
 		jrx_diag_clear();
 	}
@@ -138,7 +138,7 @@ int jrx_spill_writer_start(struct jrx_spill_writer *w, struct jrx_spill *sp,
 	/* a run written on another thread: the queue moves (spill.h) */
 	if (sp->wq && !pthread_equal(sp->wq_owner, pthread_self())) {
 		jrx_wq_close(sp->wq);
-		if (jrx_wq_open(&sp->wq, JRX_SPILL_WBUFS)) {
+		if (jrx_wq_open(&sp->wq, JRX_SPILL_WBUFS, JRX_IO_AUTO)) {
 			sp->wq = NULL;	/* synchronous writes from here on */
 			jrx_diag_clear();
 		}
