@@ -4,7 +4,7 @@
 One JSON object per line in results.jsonl:
   {"bench":"machine", ...}                       what ran the benchmark
   {"bench":"recovery","keys":N,"rep":R,"mode":"reference"|"accelerated",
-   "threads":T,"io":"uring"|"pread","fresh":"copy","load_before":L,
+   "threads":T,"io":"uring"|"aio"|"pread","fresh":"copy","load_before":L,
    "load_after":L,"floor":FLOOR,"report":<jrx recover --json>}
   {"bench":"bigtree","keys":J,"base_keys":B,"distribution":"uniform"|"zipf",
    "synth":"ARGS","rep":R,"mode":...,"threads":T,"io":...,"fresh":"restore",

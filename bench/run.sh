@@ -7,7 +7,7 @@
 # writes the BENCHMARKS tables and gnuplot draws the plots.
 #
 #   bash bench/run.sh [--quick] [--sizes "1000000 10000000 50000000"]
-#                     [--threads "1 2 all"] [--io "uring pread"] [--reps 3]
+#                     [--threads "1 2 all"] [--io "uring aio pread"] [--reps 3]
 #                     [--bases "10000000 50000000 200000000"]
 #                     [--bigtree-keys 2000000] [--distributions "uniform zipf"]
 #                     [--bigtree-modes "ref acc:1 acc:all"] [--no-bigtree]
@@ -80,7 +80,7 @@
 # the most one recovery reads or writes) and a few hours.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-sizes=- threads="1 2 all" ios="uring pread" reps=3 out="" dir="" peer=1 micro=1
+sizes=- threads="1 2 all" ios="uring aio pread" reps=3 out="" dir="" peer=1 micro=1
 setup=1 quick=0 append=0 argv="" bigtree=1 bases=- bkeys=- dists=-
 for a in "$@"; do
   case "$a" in *[[:space:]]*|"") argv+=" \"$a\"" ;; *) argv+=" $a" ;; esac
