@@ -286,10 +286,10 @@ static void test_shapes(void **state)
 }
 
 /*
- * Where io_uring and aio are refused (seccomp, in a child process), the
- * spilled recovery writes its runs and nodes and reads its runs back one
- * call at a time: the same dump as the reference, a streamed leaf
- * included.
+ * Where io_uring is refused (seccomp, in a child process), the spilled
+ * recovery writes its runs and nodes and reads its runs back through aio,
+ * reading ahead; where aio is refused too, one call at a time.  Either
+ * way the same dump as the reference, a streamed leaf included.
  */
 static void test_no_uring(void **state)
 {
@@ -297,51 +297,59 @@ static void test_no_uring(void **state)
 	struct jrx_synth_opts so;
 	struct jrx_recover_opts ref = { .reference = true };
 	struct jrx_report rr;
-	char *want, *got;
-	int status;
-	pid_t pid;
 
 	re_synth_opts(&so, 1300000, JRX_SYNTH_HOT, 33);
-	re_make_geom(e, &so, &geom);
-	fflush(NULL);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (!pid) {
-		struct jrx_recover_opts o = {
-			.threads = 2, .scratch_dir = e->dir.path,
-			.memory_limit = small_limit(),
-		};
-		struct jrx_report r;
-		int ret = th_refuse_uring(true);
+	for (int also_aio = 0; also_aio < 2; also_aio++) {
+		const char *what = also_aio ? "spilled without io_uring or aio" :
+			"spilled without io_uring";
+		char *want, *got;
+		int status;
+		pid_t pid;
 
-		if (ret)
-			_exit(TH_EXIT_SKIP);
-		ret = th_recover(e->acc, &o, &r);
-		if (ret)
-			fprintf(stderr, "recovery without io_uring: %d\n", ret);
-		else if (!r.spilled || r.spill.read_ahead ||
-			 !r.replay.streamed_leaves)
-			fprintf(stderr, "recovery without io_uring: spilled %d,"
-				" read ahead %d, %llu leaves streamed (want 1,"
-				" 0, some)\n", r.spilled, r.spill.read_ahead,
-				(unsigned long long)r.replay.streamed_leaves);
-		_exit(ret ? 1 : !r.spilled || r.spill.read_ahead ||
-		      !r.replay.streamed_leaves ? 2 : 0);
+		re_make_geom(e, &so, &geom);
+		fflush(NULL);
+		pid = fork();
+		assert_true(pid >= 0);
+		if (!pid) {
+			struct jrx_recover_opts o = {
+				.threads = 2, .scratch_dir = e->dir.path,
+				.memory_limit = small_limit(),
+			};
+			struct jrx_report r;
+			int ret = th_refuse_uring(also_aio);
+
+			if (ret)
+				_exit(TH_EXIT_SKIP);
+			ret = th_recover(e->acc, &o, &r);
+			if (ret)
+				fprintf(stderr, "%s: recovery failed: %d\n", what,
+					ret);
+			else if (!r.spilled || r.spill.read_ahead == also_aio ||
+				 !r.replay.streamed_leaves)
+				fprintf(stderr, "%s: spilled %d, read ahead %d, %llu"
+					" leaves streamed (want 1, %d, some)\n",
+					what, r.spilled, r.spill.read_ahead,
+					(unsigned long long)r.replay.streamed_leaves,
+					!also_aio);
+			_exit(ret ? 1 : !r.spilled ||
+			      r.spill.read_ahead == also_aio ||
+			      !r.replay.streamed_leaves ? 2 : 0);
+		}
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFEXITED(status));
+		if (WEXITSTATUS(status) == TH_EXIT_SKIP)
+			skip();	/* no seccomp here: nothing to refuse with */
+		if (WEXITSTATUS(status))
+			fail_msg("%s: the recovery exited %d (see above)", what,
+				 WEXITSTATUS(status));
+		assert_jrx_ok(th_recover(e->ref, &ref, &rr));
+		want = dump_text(e->ref);
+		got = dump_text(e->acc);
+		expect_same_text(want, got, what);
+		th_assert_fsck_clean(e->acc, 2, what);
+		free(want);
+		free(got);
 	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	if (WEXITSTATUS(status) == TH_EXIT_SKIP)
-		skip();		/* no seccomp here: nothing to refuse with */
-	if (WEXITSTATUS(status))
-		fail_msg("the recovery without io_uring exited %d (see above)",
-			 WEXITSTATUS(status));
-	assert_jrx_ok(th_recover(e->ref, &ref, &rr));
-	want = dump_text(e->ref);
-	got = dump_text(e->acc);
-	expect_same_text(want, got, "spilled without io_uring");
-	th_assert_fsck_clean(e->acc, 2, "spilled without io_uring");
-	free(want);
-	free(got);
 }
 
 /* The second recovery's limit, taken after the crashed one. */

@@ -15,7 +15,8 @@
 #include "../util/diag.h"
 
 struct wq_slot {
-	struct iocb	 cb;		/* aio: the write */
+	struct iocb	 cb;		/* aio: the read or write */
+	bool		 read;
 	const char	*name;		/* the device's or file's, for messages */
 	uint64_t	 off;
 	size_t		 len;
@@ -153,13 +154,13 @@ static int get_completion(struct jrx_wq *q, bool wait, struct wq_slot **s,
 }
 
 /*
- * Submit the pending writes: one io_uring_enter for a batch of them, so
- * the block layer plugs them together and the device is notified once
- * (a notification is a VM exit on a virtio disk: 10-20 us each, the
- * biggest cost of an appended bset in the replay's profile).  A batch
- * that cannot be submitted fails whole, and the queue with it; its
- * slots are never reused, in case the kernel takes the entries later (a
- * completion then finds no callback).  Writes queued before the queue
+ * Submit the pending writes: one io_uring_enter (or io_submit) for a
+ * batch of them, so the block layer plugs them together and the device is
+ * notified once (a notification is a VM exit on a virtio disk: 10-20 us
+ * each, the biggest cost of an appended bset in the replay's profile).
+ * A batch that cannot be submitted fails whole, and the queue with it;
+ * its slots are never reused, in case the kernel takes the entries later
+ * (a completion then finds no callback).  Writes queued before the queue
  * failed (a write error, a refused permit) are still submitted: each was
  * accepted, as if it had been submitted at once.
  */
@@ -222,7 +223,12 @@ static int reap(struct jrx_wq *q, bool wait)
 	if (!s->done)
 		return 1;	/* a write whose submit failed (below): counted */
 	q->inflight--;
-	if (res >= 0 && (size_t)res == s->len)
+	if (s->read && res < 0)
+		res = jrx_fail(res, "%s: read error at offset %" PRIu64 ": %s",
+			       s->name, s->off, strerror(-res));
+	else if (s->read)
+		;		/* the bytes read, a short count included */
+	else if (res >= 0 && (size_t)res == s->len)
 		res = 0;
 	else if (res >= 0)
 		res = jrx_fail(-EIO, "%s: short write at offset %" PRIu64
@@ -231,7 +237,7 @@ static int reap(struct jrx_wq *q, bool wait)
 	else
 		res = jrx_fail(res, "%s: write error at offset %" PRIu64 ": %s",
 			       s->name, s->off, strerror(-res));
-	if (res && !q->err)
+	if (res < 0 && !q->err)
 		q->err = res;
 	s->done(s->ctx, res);
 	s->next_free = q->free;
@@ -239,10 +245,11 @@ static int reap(struct jrx_wq *q, bool wait)
 	return 1;
 }
 
-/* Queue the write once the caller allowed it (err 0). */
-static int queue(struct jrx_wq *q, int fd, const char *name, const void *buf,
-		 size_t len, uint64_t off, jrx_wq_done_fn done, void *ctx,
-		 int err)
+/* Queue the write (or with read, the read) once the caller allowed it
+ * (err 0). */
+static int queue(struct jrx_wq *q, bool read, int fd, const char *name,
+		 const void *buf, size_t len, uint64_t off,
+		 jrx_wq_done_fn done, void *ctx, int err)
 {
 	struct io_uring_sqe *sqe;
 	struct wq_slot *s;
@@ -256,15 +263,24 @@ static int queue(struct jrx_wq *q, int fd, const char *name, const void *buf,
 	}
 	s = q->free;
 	q->free = s->next_free;
-	*s = (struct wq_slot){ .name = name, .off = off, .len = len,
-			       .done = done, .ctx = ctx };
+	*s = (struct wq_slot){ .read = read, .name = name, .off = off,
+			       .len = len, .done = done, .ctx = ctx };
 	if (q->backend == JRX_IO_URING) {
 		/* depth slots: never NULL */
 		sqe = io_uring_get_sqe(&q->ring);
-		io_uring_prep_write(sqe, fd, buf, (unsigned)len, off);
+		if (read)
+			io_uring_prep_read(sqe, fd, (void *)buf, (unsigned)len,
+					   off);
+		else
+			io_uring_prep_write(sqe, fd, buf, (unsigned)len, off);
 		io_uring_sqe_set_data(sqe, s);
 	} else {
-		io_prep_pwrite(&s->cb, fd, (void *)buf, len, (long long)off);
+		if (read)
+			io_prep_pread(&s->cb, fd, (void *)buf, len,
+				      (long long)off);
+		else
+			io_prep_pwrite(&s->cb, fd, (void *)buf, len,
+				       (long long)off);
 		s->cb.data = s;
 	}
 	q->inflight++;
@@ -285,7 +301,7 @@ int jrx_wq_write(struct jrx_wq *q, struct jrx_dev *d, const void *buf,
 		 size_t len, uint64_t off, jrx_wq_done_fn done, void *ctx)
 {
 	make_room(q);
-	return queue(q, d->fd, d->path, buf, len, off, done, ctx,
+	return queue(q, false, d->fd, d->path, buf, len, off, done, ctx,
 		     q->err ? 0 : jrx_dev_write_permit(d, off));
 }
 
@@ -294,7 +310,24 @@ int jrx_wq_write_file(struct jrx_wq *q, int fd, const char *name,
 		      jrx_wq_done_fn done, void *ctx)
 {
 	make_room(q);
-	return queue(q, fd, name, buf, len, off, done, ctx, 0);
+	return queue(q, false, fd, name, buf, len, off, done, ctx, 0);
+}
+
+int jrx_wq_read_file(struct jrx_wq *q, int fd, const char *name, void *buf,
+		     size_t len, uint64_t off, jrx_wq_done_fn done, void *ctx)
+{
+	make_room(q);
+	return queue(q, true, fd, name, buf, len, off, done, ctx, 0);
+}
+
+int jrx_wq_submit(struct jrx_wq *q)
+{
+	return flush(q);
+}
+
+unsigned jrx_wq_inflight(const struct jrx_wq *q)
+{
+	return q->inflight;
 }
 
 int jrx_wq_reap(struct jrx_wq *q)

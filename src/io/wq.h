@@ -7,7 +7,8 @@
  * the caller gets the error from jrx_wq_open and writes with
  * jrx_dev_pwrite instead.  AIO writes are asynchronous only with O_DIRECT
  * (the kernel completes others before io_submit returns): correct either
- * way.
+ * way.  A queue also reads scratch files (the spill merge's read-ahead,
+ * jrx_wq_read_file), so that one thread's I/O has one mechanism.
  *
  * Writes are submitted in batches (a quarter of the depth, from a depth
  * of 32): a queued write may wait in the ring until its batch fills or
@@ -15,8 +16,9 @@
  * on the device.
  *
  * Ownership: a queue belongs to the thread that opened it; every call,
- * and every done callback (run from jrx_wq_write when it waits for room,
- * and from jrx_wq_drain), happens on that thread.  Buffers must stay
+ * and every done callback (run from jrx_wq_write and jrx_wq_read_file
+ * when they wait for room, and from jrx_wq_reap and jrx_wq_drain), happens
+ * on that thread.  Buffers must stay
  * valid until their callback ran; O_DIRECT rules (4096-aligned buffer,
  * offset and length) are the device's.
  */
@@ -30,7 +32,8 @@
 
 struct jrx_wq;
 
-/* Called once a write has completed whole (res 0) or failed (res < 0). */
+/* Called once a write has completed whole (res 0) or failed (res < 0);
+ * for a read, res is the bytes read or the error. */
 typedef void (*jrx_wq_done_fn)(void *ctx, int res);
 
 /*
@@ -60,6 +63,19 @@ int  jrx_wq_write(struct jrx_wq *q, struct jrx_dev *d, const void *buf,
 int  jrx_wq_write_file(struct jrx_wq *q, int fd, const char *name,
 		       const void *buf, size_t len, uint64_t off,
 		       jrx_wq_done_fn done, void *ctx);
+/*
+ * A read of buf[0, len) at off of such a file, in the same queue: done's
+ * res is the bytes read (a short count is the caller's to judge) or a
+ * negative error, which is also the queue's.  Queued like a write: call
+ * jrx_wq_submit to start it at once.
+ */
+int  jrx_wq_read_file(struct jrx_wq *q, int fd, const char *name, void *buf,
+		      size_t len, uint64_t off, jrx_wq_done_fn done,
+		      void *ctx);
+/* Hand everything queued to the kernel now; the first error, or 0. */
+int  jrx_wq_submit(struct jrx_wq *q);
+/* Reads and writes queued or in flight whose callback has not run. */
+unsigned jrx_wq_inflight(const struct jrx_wq *q);
 /* Wait for one write to complete (if any is in flight), its callback run;
  * the first error of the queue, or 0. */
 int  jrx_wq_reap(struct jrx_wq *q);

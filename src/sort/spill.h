@@ -26,7 +26,7 @@
  * fills the page cache nor reads back from it.  Owner: the calling
  * thread; nothing in it is shared, but for merges opened at a mark
  * (jrx_spill_merge_open_mark), which only read the file (pread and their
- * own ring) and may run on other threads while the owner waits.
+ * own read queue) and may run on other threads while the owner waits.
  */
 #ifndef JRX_SPILL_H
 #define JRX_SPILL_H
@@ -110,8 +110,9 @@ struct jrx_spill_stats {
 	unsigned merge_passes;		/* 1, plus the passes that made longer
 					   runs */
 	bool	 direct;		/* O_DIRECT */
-	bool	 read_ahead;		/* the merges read ahead (io_uring;
-					   refused: one pread at a time) */
+	bool	 read_ahead;		/* the merges read ahead (io_uring or
+					   aio; both refused: one pread at a
+					   time) */
 	bool	 tmpfs;			/* the scratch directory is tmpfs: the
 					   spilled bytes are in memory too */
 	double	 write_seconds, merge_seconds;
@@ -135,14 +136,15 @@ struct jrx_spill {
 	size_t	 read_bytes;		/* each reader's (default buf_bytes) */
 	/*
 	 * The writer's buffers: one is filled while the others are written
-	 * through wq (io/wq.h: io_uring, O_DIRECT), so the records of a run
-	 * are made while the disk writes the previous ones; without io_uring
-	 * (refused) one buffer and synchronous writes.  busy[i]: in flight.
+	 * through wq (io/wq.h: io_uring or aio, O_DIRECT), so the records of
+	 * a run are made while the disk writes the previous ones; where both
+	 * are refused, one buffer and synchronous writes.  busy[i]: in
+	 * flight.
 	 */
 	void	*wbuf[JRX_SPILL_WBUFS];
 	bool	 busy[JRX_SPILL_WBUFS];
 	unsigned nr_wbufs, cur;
-	/* an io_uring is single-issuer: wq belongs to the thread that
+	/* a queue is single-issuer: wq belongs to the thread that
 	 * opened it (wq_owner); a run begun on another thread (the journal
 	 * read's sink thread writes the runs, the recovering thread the
 	 * merge's reduce passes) opens it again there.  Between runs it is
@@ -217,7 +219,7 @@ int  jrx_spill_merge_mark(const struct jrx_spill_merge *m,
 void jrx_spill_mark_free(struct jrx_spill_mark *mk);
 /*
  * A merge opened at mk, its readers with read_bytes buffers, detached:
- * it belongs to the calling thread (its read-ahead ring, io/ring.h) and
+ * it belongs to the calling thread (its read-ahead queue, io/wq.h) and
  * keeps its statistics out of sp, so merges at marks can run on several
  * threads at once; it is closed with jrx_spill_merge_end(), which adds
  * its bytes read and seconds open to the caller's counters.

@@ -10,12 +10,13 @@
  * the file (struct jrx_spill_frec, the seq its reader's seq0 plus dseq)
  * and made whole (struct jrx_spill_rec) when the dedup holds one back.
  *
- * Read-ahead: where io_uring is allowed, each reader has two buffers and
- * keeps a read of its next area in flight in the other one while its
- * records in this one are merged, so the merge waits on the disk only
- * when it outruns it (without, one buffer and a pread when it runs dry).
- * The ring is the merge's and belongs to the thread that opened the merge
- * (io/ring.h: single issuer); every call on a merge comes from there.
+ * Read-ahead: where io_uring or aio is allowed, each reader has two
+ * buffers and keeps a read of its next area in flight in the other one
+ * while its records in this one are merged, so the merge waits on the
+ * disk only when it outruns it (without, one buffer and a pread when it
+ * runs dry).  The reads go through a queue of the merge's (io/wq.h), which
+ * belongs to the thread that opened the merge; every call on a merge
+ * comes from there.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -24,7 +25,7 @@
 #include <unistd.h>
 #include "spill_int.h"
 #include "../format/bkey.h"
-#include "../io/ring.h"
+#include "../io/wq.h"
 #include "../util/clock.h"
 #include "../util/diag.h"
 
@@ -58,10 +59,8 @@ struct jrx_spill_merge {
 	/* dedup: the record held back, and the one handed out */
 	uint64_t *held, *out;
 	bool	 have_held;
-	/* read-ahead (see the top): ring set up, reads in flight */
-	struct io_uring ring;
-	bool	 ring_ok;
-	unsigned inflight;
+	/* read-ahead (see the top): its queue, or NULL */
+	struct jrx_wq *q;
 	/* what it read and how long it was open: into sp->st at close, or,
 	 * detached (opened at a mark, maybe on another thread), to the
 	 * caller of jrx_spill_merge_end() */
@@ -92,55 +91,42 @@ static size_t rd_want(const struct reader *r)
 			~(uint64_t)(JRX_SPILL_ALIGN - 1));
 }
 
+/* A read ahead has landed: its reader takes the result. */
+static void rd_landed(void *ctx, int res)
+{
+	struct reader *r = ctx;
+
+	r->res = res;
+	r->landed = true;
+}
+
 /* Issue the read of r's next area into its other buffer. */
 static int rd_issue(struct jrx_spill_merge *m, struct reader *r)
 {
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&m->ring);
 	size_t want = rd_want(r);
 	int ret;
 
-	if (!sqe)	/* k entries, one read a reader: never */
-		return jrx_fail(-EBUSY, "reading ahead in the spill file in %s:"
-				" no room in the ring", m->sp->path);
-	io_uring_prep_read(sqe, m->sp->fd, r->mem[!r->cur] + CARRY,
-			   (unsigned)want, r->next);
-	io_uring_sqe_set_data(sqe, r);
-	do
-		ret = io_uring_submit(&m->ring);
-	while (ret == -EINTR);
-	if (ret < 0)
-		return jrx_fail(ret, "reading ahead in the spill file in %s at"
-				" offset %" PRIu64 ": %s", m->sp->path, r->next,
-				strerror(-ret));
 	r->ahead = true;
 	r->landed = false;
 	r->ahead_off = r->next;
+	ret = jrx_wq_read_file(m->q, m->sp->fd, m->sp->path,
+			       r->mem[!r->cur] + CARRY, want, r->next,
+			       rd_landed, r);
+	if (!ret)
+		ret = jrx_wq_submit(m->q);	/* in flight now */
+	if (ret)
+		return ret;
 	r->next += want;
 	if (r->next > r->end)
 		r->next = r->end;
-	m->inflight++;
 	return 0;
 }
 
-/* Wait for one completion and mark its reader's read landed. */
+/* Wait for one read ahead to land (its reader marked); 0 or the first
+ * error of the queue. */
 static int reap_one(struct jrx_spill_merge *m)
 {
-	struct io_uring_cqe *cqe;
-	struct reader *x;
-	int ret;
-
-	do
-		ret = io_uring_wait_cqe(&m->ring, &cqe);
-	while (ret == -EINTR);
-	if (ret)
-		return jrx_fail(ret, "waiting for a read of the spill file in"
-				" %s: %s", m->sp->path, strerror(-ret));
-	x = io_uring_cqe_get_data(cqe);
-	x->res = cqe->res;
-	x->landed = true;
-	io_uring_cqe_seen(&m->ring, cqe);
-	m->inflight--;
-	return 0;
+	return jrx_wq_reap(m->q);
 }
 
 /* Bring n new bytes read at off in after r's carried bytes. */
@@ -167,13 +153,13 @@ static int rd_took(struct jrx_spill_merge *m, struct reader *r, ssize_t n,
 static int rd_fill(struct jrx_spill_merge *m, struct reader *r)
 {
 	struct jrx_spill *sp = m->sp;
-	unsigned to = m->ring_ok ? !r->cur : r->cur;
+	unsigned to = m->q ? !r->cur : r->cur;
 	char *area = r->mem[to] + CARRY;
 	uint64_t off = 0;
 	ssize_t n = 0;
 	int ret;
 
-	if (m->ring_ok) {
+	if (m->q) {
 		if (!r->ahead && (ret = rd_issue(m, r)))
 			return ret;
 		while (!r->landed)
@@ -192,7 +178,7 @@ static int rd_fill(struct jrx_spill_merge *m, struct reader *r)
 		memmove(area - r->avail, r->p, r->avail);
 	r->p = area - r->avail;
 	r->cur = to;
-	if (!m->ring_ok) {
+	if (!m->q) {
 		off = r->next;
 		do
 			n = pread(sp->fd, area, rd_want(r), (off_t)off);
@@ -205,7 +191,7 @@ static int rd_fill(struct jrx_spill_merge *m, struct reader *r)
 	}
 	ret = rd_took(m, r, n, off);
 	/* the buffer left behind takes the next area meanwhile */
-	if (!ret && m->ring_ok && r->next < r->end)
+	if (!ret && m->q && r->next < r->end)
 		ret = rd_issue(m, r);
 	return ret;
 }
@@ -260,7 +246,7 @@ static int rd_open_at(struct jrx_spill_merge *m, struct reader *r,
 		      uint64_t seq0)
 {
 	uint64_t aligned = start & ~(uint64_t)(JRX_SPILL_ALIGN - 1);
-	unsigned nbuf = m->ring_ok ? 2 : 1;
+	unsigned nbuf = m->q ? 2 : 1;
 	int ret;
 
 	memset(r, 0, sizeof(*r));
@@ -424,13 +410,13 @@ static struct jrx_spill_merge *merge_new(struct jrx_spill *sp, size_t k,
 	m->out = malloc(JRX_SPILL_MAX_REC);
 	if (m->rd && !k)
 		m->rd[0].done = true;
-	/* a read in flight a reader; refused (or no room): one buffer each */
-	if (k && !jrx_ring_init(&m->ring, (unsigned)m->k))
-		m->ring_ok = true;
-	else
+	/* a read in flight a reader; refused: one buffer each */
+	if (k && jrx_wq_open(&m->q, (unsigned)m->k, JRX_IO_AUTO)) {
+		m->q = NULL;
 		jrx_diag_clear();
+	}
 	if (k && !detached)
-		sp->st.read_ahead = m->ring_ok;
+		sp->st.read_ahead = m->q != NULL;
 	if (m->rd && m->tree && m->held && m->out)
 		return m;
 	jrx_spill_merge_close(m);
@@ -603,13 +589,12 @@ int jrx_spill_merge_next(struct jrx_spill_merge *m,
 
 static void merge_free(struct jrx_spill_merge *m)
 {
-	if (m->ring_ok) {
+	if (m->q) {
 		/* the kernel may still write into the buffers */
-		while (m->inflight && !reap_one(m))
-			;
-		if (m->inflight)	/* waiting failed: keep the buffers */
+		jrx_wq_drain(m->q);
+		if (jrx_wq_inflight(m->q))	/* waiting failed: keep them */
 			return;
-		io_uring_queue_exit(&m->ring);
+		jrx_wq_close(m->q);
 	}
 	for (size_t i = 0; m->rd && i < m->k; i++) {
 		free(m->rd[i].mem[0]);
