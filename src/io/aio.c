@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "aio_ctx.h"
 #include "engine_int.h"
 #include "jrx/errors.h"
 #include "../util/diag.h"
@@ -19,8 +20,8 @@ int jrx_aio_setup(struct jrx_io_worker *w)
 {
 	int ret;
 
-	memset(&w->aio, 0, sizeof(w->aio));
-	ret = io_setup((int)w->e->depth, &w->aio);	/* -errno, libaio's way */
+	w->aio_nr = w->e->depth;
+	ret = jrx_aio_ctx_get(&w->aio, &w->aio_nr);
 	if (ret)
 		return jrx_fail(ret, "aio set-up failed: %s", strerror(-ret));
 	w->aio_ok = true;
@@ -29,8 +30,10 @@ int jrx_aio_setup(struct jrx_io_worker *w)
 
 void jrx_aio_teardown(struct jrx_io_worker *w)
 {
-	if (w->aio_ok)
-		io_destroy(w->aio);
+	if (w->aio_ok && w->aio_stuck)
+		io_destroy(w->aio);	/* waits for what is still in flight */
+	else if (w->aio_ok)
+		jrx_aio_ctx_put(w->aio, w->aio_nr);	/* for reuse */
 	w->aio_ok = false;
 }
 
@@ -208,6 +211,7 @@ void jrx_aio_batch(struct jrx_io_worker *w)
 		if (l.inflight && !reap(&l)) {
 			/* io_destroy (at tear-down) waits for what is in
 			 * flight; until then the slots stay the kernel's */
+			w->aio_stuck = true;
 			return;
 		}
 	}

@@ -36,7 +36,9 @@ struct jrx_io_worker {
 	uint64_t  fixed_reads;
 	/* aio backend */
 	io_context_t aio;
+	unsigned  aio_nr;		/* its size (aio_ctx.h) */
 	bool	  aio_ok;
+	bool	  aio_stuck;		/* reads left in flight: not reusable */
 	/* stats */
 	uint64_t  reads, bytes;
 };

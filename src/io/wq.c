@@ -10,6 +10,7 @@
 #include <string.h>
 #include <libaio.h>
 #include "wq.h"
+#include "aio_ctx.h"
 #include "ring.h"
 #include "jrx/errors.h"
 #include "../util/diag.h"
@@ -29,6 +30,7 @@ struct jrx_wq {
 	enum jrx_io_backend backend;	/* JRX_IO_URING or JRX_IO_AIO */
 	struct io_uring	 ring;
 	io_context_t	 aio;
+	unsigned	 aio_nr;	/* its size (aio_ctx.h) */
 	struct iocb	**cbs;		/* aio: the pending ones' writes */
 	unsigned	 depth, inflight;
 	unsigned	 batch, pending;	/* queued, not yet submitted */
@@ -53,8 +55,8 @@ static int wq_setup(struct jrx_wq *q, enum jrx_io_backend b)
 	q->backend = b;
 	if (b == JRX_IO_URING)
 		return jrx_ring_init(&q->ring, q->depth);
-	memset(&q->aio, 0, sizeof(q->aio));
-	ret = io_setup((int)q->depth, &q->aio);		/* -errno */
+	q->aio_nr = q->depth;
+	ret = jrx_aio_ctx_get(&q->aio, &q->aio_nr);
 	if (ret)
 		return jrx_fail(ret, "aio set-up failed: %s", strerror(-ret));
 	return 0;
@@ -352,7 +354,9 @@ void jrx_wq_close(struct jrx_wq *q)
 	jrx_wq_drain(q);
 	if (q->backend == JRX_IO_URING)
 		io_uring_queue_exit(&q->ring);
+	else if (q->inflight)
+		io_destroy(q->aio);	/* waits for what is still in flight */
 	else
-		io_destroy(q->aio);	/* waits for anything still in flight */
+		jrx_aio_ctx_put(q->aio, q->aio_nr);	/* for reuse */
 	wq_free(q);
 }
