@@ -75,16 +75,12 @@ static void refill(struct aloop *l)
 		size_t i = atomic_fetch_add(&e->next, 1);
 		struct jrx_io_req *r;
 		unsigned si;
-		int err;
 
 		if (i >= e->nr)
 			return;
 		r = &e->reqs[i];
-		err = jrx_io_injected(r->dev, r->off, r->len);
-		if (err) {
-			jrx_io_fail(e, jrx_io_read_error(e, r, r->off, err));
+		if (!jrx_io_admit(e, r))
 			return;
-		}
 		si = l->free_slots[--l->nr_free];
 		l->slots[si] = (struct aslot){ .req = r };
 		prep(l, si);
@@ -148,24 +144,16 @@ static bool reap(struct aloop *l)
 		struct aslot *s = l->events[i].data;
 		long res = (long)l->events[i].res;
 		unsigned si = (unsigned)(s - l->slots);
+		int got;
 
 		l->inflight--;
-		if (res <= 0) {
-			int err = res ? (int)res : -JRX_ERR_DEV_TRUNCATED;
-
-			jrx_io_fail(w->e, jrx_io_read_error(w->e, s->req,
-					s->req->off + s->done, err));
-			l->free_slots[l->nr_free++] = si;
-			continue;
-		}
-		s->done += (uint32_t)res;
-		w->bytes += (uint64_t)res;
-		if (s->done < s->req->len) {
+		got = jrx_io_completed(w, s->req, &s->done, res);
+		if (!got) {
 			prep(l, si);	/* short read: the rest */
 			continue;
 		}
-		w->reads++;
-		l->landed[l->nr_landed++] = s->req;
+		if (got > 0)
+			l->landed[l->nr_landed++] = s->req;
 		l->free_slots[l->nr_free++] = si;
 	}
 	return true;

@@ -142,6 +142,33 @@ static bool uring(const struct jrx_io_engine *e)
 	return e->backend == JRX_IO_URING;
 }
 
+bool jrx_io_admit(struct jrx_io_engine *e, const struct jrx_io_req *r)
+{
+	int err = jrx_io_injected(r->dev, r->off, r->len);
+
+	if (err)
+		jrx_io_fail(e, jrx_io_read_error(e, r, r->off, err));
+	return !err;
+}
+
+int jrx_io_completed(struct jrx_io_worker *w, struct jrx_io_req *r,
+		     uint32_t *done, long res)
+{
+	if (res <= 0) {
+		int err = res ? (int)res : -JRX_ERR_DEV_TRUNCATED;
+
+		jrx_io_fail(w->e, jrx_io_read_error(w->e, r, r->off + *done,
+						    err));
+		return -1;
+	}
+	*done += (uint32_t)res;
+	w->bytes += (uint64_t)res;
+	if (*done < r->len)
+		return 0;
+	w->reads++;
+	return 1;
+}
+
 static void run_cmd(struct jrx_io_worker *w, enum jrx_io_cmd cmd)
 {
 	struct jrx_io_engine *e = w->e;

@@ -109,6 +109,16 @@ int  jrx_io_injected(uint32_t dev, uint64_t off, uint64_t len);
 int  jrx_io_read_error(struct jrx_io_engine *e, const struct jrx_io_req *r,
 		       uint64_t at, int err);
 
+/* The batch failed (by injection) if r is not to be read; else true. */
+bool jrx_io_admit(struct jrx_io_engine *e, const struct jrx_io_req *r);
+/*
+ * A read of r came back with res (bytes, or -errno) after *done bytes:
+ * 1 once r is read whole, 0 if the rest is still to read, -1 if it
+ * failed (the batch failed, the error naming the device and offset).
+ */
+int  jrx_io_completed(struct jrx_io_worker *w, struct jrx_io_req *r,
+		      uint32_t *done, long res);
+
 /* io_uring backend (uring.c) */
 int  jrx_uring_setup(struct jrx_io_worker *w);
 void jrx_uring_teardown(struct jrx_io_worker *w);

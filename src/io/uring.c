@@ -160,15 +160,9 @@ static void refill(struct loop *l)
 	while (l->nr_free && !atomic_load(&e->failed)) {
 		struct jrx_io_req *r = next_request(l->w);
 		unsigned si;
-		int err;
 
-		if (!r)
+		if (!r || !jrx_io_admit(e, r))
 			return;
-		err = jrx_io_injected(r->dev, r->off, r->len);
-		if (err) {
-			jrx_io_fail(e, jrx_io_read_error(e, r, r->off, err));
-			return;
-		}
 		si = l->free_slots[--l->nr_free];
 		l->slots[si] = (struct slot){ .req = r };
 		prep(l, si);
@@ -186,25 +180,17 @@ static void reap(struct loop *l)
 		unsigned si = (unsigned)io_uring_cqe_get_data64(cqe);
 		struct slot *s = &l->slots[si];
 		int res = cqe->res;
+		int got;
 
 		seen++;
 		l->inflight--;
-		if (res <= 0) {
-			int err = res ? res : -JRX_ERR_DEV_TRUNCATED;
-
-			jrx_io_fail(w->e, jrx_io_read_error(w->e, s->req,
-					s->req->off + s->done, err));
-			l->free_slots[l->nr_free++] = si;
-			continue;
-		}
-		s->done += (uint32_t)res;
-		w->bytes += (uint64_t)res;
-		if (s->done < s->req->len) {
+		got = jrx_io_completed(w, s->req, &s->done, res);
+		if (!got) {
 			prep(l, si);	/* short read: the rest */
 			continue;
 		}
-		w->reads++;
-		l->landed[l->nr_landed++] = s->req;
+		if (got > 0)
+			l->landed[l->nr_landed++] = s->req;
 		l->free_slots[l->nr_free++] = si;
 	}
 	io_uring_cq_advance(&w->ring, seen);
