@@ -81,78 +81,94 @@ void th_assert_fsck_clean(const char *const *paths, unsigned n,
 
 /* ------------------------------------------------------------ io_uring */
 
-static struct {
+/* A kernel interface's probe, run once; the skips of the parts that need
+ * it, each "what" printed once. */
+struct iface {
+	const char *name;
 	int	 probed;	/* 0: not yet, 1: available, -1: refused */
 	char	 why[128];
-	unsigned skipped;	/* io_uring parts skipped */
+};
+
+static struct iface uring = { .name = "io_uring" }, aio = { .name = "aio" };
+
+static struct {
+	unsigned skipped;	/* io_uring or aio parts skipped */
 	char	 seen[16][128];	/* whats already printed */
 	unsigned nr_seen;
-} uring;
+} skips;
+
+/* probe's 0 or -errno, once: f available, or why not in f->why */
+static bool iface_available(struct iface *f, int (*probe)(void),
+			    const char *call, char *why, size_t len)
+{
+	if (!f->probed) {
+		int ret = probe();
+
+		if (ret)
+			snprintf(f->why, sizeof(f->why), "%s: %s", call,
+				 strerror(-ret));
+		f->probed = ret ? -1 : 1;
+	}
+	if (f->probed < 0 && why && len)
+		snprintf(why, len, "%s", f->why);
+	return f->probed > 0;
+}
+
+static bool iface_or_skip(struct iface *f, bool available, const char *what)
+{
+	if (available)
+		return true;
+	skips.skipped++;
+	for (unsigned i = 0; i < skips.nr_seen; i++)
+		if (!strcmp(skips.seen[i], what))
+			return false;
+	if (skips.nr_seen < sizeof(skips.seen) / sizeof(skips.seen[0]))
+		snprintf(skips.seen[skips.nr_seen++], sizeof(skips.seen[0]),
+			 "%s", what);
+	print_message("[  SKIPPED ] %s: %s refused (%s)\n", what, f->name,
+		      f->why);
+	return false;
+}
+
+static int probe_uring(void)
+{
+	struct io_uring ring;
+	int ret = io_uring_queue_init(4, &ring, 0);
+
+	if (!ret)
+		io_uring_queue_exit(&ring);
+	return ret;
+}
+
+static int probe_aio(void)
+{
+	io_context_t ctx = 0;
+	int ret = io_setup(1, &ctx);
+
+	if (!ret)
+		io_destroy(ctx);
+	return ret;
+}
 
 bool th_uring_available(char *why, size_t len)
 {
-	if (!uring.probed) {
-		struct io_uring ring;
-		int ret = io_uring_queue_init(4, &ring, 0);
-
-		if (!ret)
-			io_uring_queue_exit(&ring);
-		else
-			snprintf(uring.why, sizeof(uring.why),
-				 "io_uring_queue_init: %s", strerror(-ret));
-		uring.probed = ret ? -1 : 1;
-	}
-	if (uring.probed < 0 && why && len)
-		snprintf(why, len, "%s", uring.why);
-	return uring.probed > 0;
+	return iface_available(&uring, probe_uring, "io_uring_queue_init",
+			       why, len);
 }
 
 bool th_uring_or_skip(const char *what)
 {
-	if (th_uring_available(NULL, 0))
-		return true;
-	uring.skipped++;
-	for (unsigned i = 0; i < uring.nr_seen; i++)
-		if (!strcmp(uring.seen[i], what))
-			return false;
-	if (uring.nr_seen < sizeof(uring.seen) / sizeof(uring.seen[0]))
-		snprintf(uring.seen[uring.nr_seen++], sizeof(uring.seen[0]),
-			 "%s", what);
-	print_message("[  SKIPPED ] %s: io_uring refused (%s)\n", what,
-		      uring.why);
-	return false;
+	return iface_or_skip(&uring, th_uring_available(NULL, 0), what);
 }
-
-static struct {
-	int	 probed;	/* 0 not yet, 1 available, -1 refused */
-	char	 why[128];
-} aio;
 
 bool th_aio_available(char *why, size_t len)
 {
-	if (!aio.probed) {
-		io_context_t ctx = 0;
-		int ret = io_setup(1, &ctx);
-
-		if (!ret)
-			io_destroy(ctx);
-		else
-			snprintf(aio.why, sizeof(aio.why), "io_setup: %s",
-				 strerror(-ret));
-		aio.probed = ret ? -1 : 1;
-	}
-	if (aio.probed < 0 && why && len)
-		snprintf(why, len, "%s", aio.why);
-	return aio.probed > 0;
+	return iface_available(&aio, probe_aio, "io_setup", why, len);
 }
 
 bool th_aio_or_skip(const char *what)
 {
-	if (th_aio_available(NULL, 0))
-		return true;
-	uring.skipped++;	/* the one skip count */
-	print_message("[  SKIPPED ] %s: aio refused (%s)\n", what, aio.why);
-	return false;
+	return iface_or_skip(&aio, th_aio_available(NULL, 0), what);
 }
 
 enum jrx_io_backend th_io_backend(enum jrx_io_backend want, const char *what)
@@ -168,7 +184,7 @@ int th_exit_code(int failed)
 {
 	if (failed)
 		return failed;
-	return uring.skipped ? TH_EXIT_SKIP : 0;
+	return skips.skipped ? TH_EXIT_SKIP : 0;
 }
 
 #if defined(__x86_64__)

@@ -83,7 +83,7 @@ bool th_aio_or_skip(const char *what);
 enum jrx_io_backend th_io_backend(enum jrx_io_backend want, const char *what);
 
 /* A program's exit code from cmocka's failure count: the failures, else
- * TH_EXIT_SKIP if an io_uring part was skipped, else 0. */
+ * TH_EXIT_SKIP if an io_uring or aio part was skipped, else 0. */
 int th_exit_code(int failed);
 
 /*

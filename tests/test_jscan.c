@@ -246,11 +246,9 @@ static uint64_t check_all(struct env *e, unsigned ndev, const char *what,
 	read_reference(&a, &ref);
 	for (unsigned b = 0; b < 3; b++)
 		for (unsigned full = 0; full < 2; full++) {
-			if (backends[b] == JRX_IO_URING &&
-			    !th_uring_or_skip("the io_uring reader"))
-				continue;
-			if (backends[b] == JRX_IO_AIO &&
-			    !th_aio_or_skip("the aio reader"))
+			if (th_io_backend(backends[b], backends[b] == JRX_IO_AIO ?
+					  "the aio reader" : "the io_uring reader")
+			    != backends[b])
 				continue;
 			read_parallel(&a, backends[b], 1 + full, full, &got);
 			snprintf(label, sizeof(label), "%s, %s, %s (%s%s%s)", what,
@@ -433,11 +431,9 @@ static void test_read_error(void **state)
 			uint64_t off;
 			int ret;
 
-			if (backends[b] == JRX_IO_URING &&
-			    !th_uring_or_skip("the io_uring read error"))
-				continue;
-			if (backends[b] == JRX_IO_AIO &&
-			    !th_aio_or_skip("the aio read error"))
+			if (th_io_backend(backends[b], backends[b] == JRX_IO_AIO ?
+					  "the aio read error" :
+					  "the io_uring read error") != backends[b])
 				continue;
 			assert_jrx_ok(jrx_array_open(&a, e->paths, 2, JRX_OPEN_RDONLY));
 			/* the first journal bucket of device 1: every mode reads it */

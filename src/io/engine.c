@@ -267,11 +267,7 @@ static void engine_free(struct jrx_io_engine *e)
 	free(e);
 }
 
-/*
- * Errors that mean "this interface is not allowed here", not "broken";
- * for aio also "the host's aio-max-nr is used up" (EAGAIN).
- */
-static bool unavailable(enum jrx_io_backend b, int err)
+bool jrx_io_refused(enum jrx_io_backend b, int err)
 {
 	return err == -EPERM || err == -ENOSYS || err == -EACCES ||
 		(b == JRX_IO_AIO && err == -EAGAIN);
@@ -287,7 +283,7 @@ static enum jrx_io_backend fall_back(struct jrx_io_engine *e,
 {
 	size_t n = strlen(e->fallback_buf);
 
-	if (b == JRX_IO_PREAD || !unavailable(b, err))
+	if (b == JRX_IO_PREAD || !jrx_io_refused(b, err))
 		return JRX_IO_AUTO;
 	snprintf(e->fallback_buf + n, sizeof(e->fallback_buf) - n,
 		 "%s unavailable (%s); ", jrx_io_backend_name(b),

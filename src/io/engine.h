@@ -43,6 +43,12 @@ enum jrx_io_backend {
 /* "auto" | "uring" | "aio" | "pread" -> backend; -1 if unknown. */
 int jrx_io_backend_parse(const char *s);
 const char *jrx_io_backend_name(enum jrx_io_backend b);	/* "io_uring"... */
+/*
+ * Whether err from setting up b means "not allowed here" (EPERM, ENOSYS,
+ * EACCES; for aio also EAGAIN, the host's aio-max-nr used up) rather than
+ * "broken": AUTO then moves on to the next interface.
+ */
+bool jrx_io_refused(enum jrx_io_backend b, int err);
 
 struct jrx_io_opts {
 	enum jrx_io_backend backend;

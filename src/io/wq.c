@@ -88,8 +88,7 @@ int jrx_wq_open(struct jrx_wq **out, unsigned depth, enum jrx_io_backend b)
 		q->free = &q->slot[i];
 	}
 	ret = wq_setup(q, b == JRX_IO_AIO ? JRX_IO_AIO : JRX_IO_URING);
-	if (ret && b == JRX_IO_AUTO &&
-	    (ret == -EPERM || ret == -ENOSYS || ret == -EACCES)) {
+	if (ret && b == JRX_IO_AUTO && jrx_io_refused(JRX_IO_URING, ret)) {
 		jrx_diag_clear();
 		ret = wq_setup(q, JRX_IO_AIO);
 	}

@@ -40,8 +40,8 @@ typedef void (*jrx_wq_done_fn)(void *ctx, int res);
  * A queue of up to depth writes in flight (0: 32) on the kernel interface
  * b: JRX_IO_URING or JRX_IO_AIO, that one only (a recovery's writes take
  * the interface its reads took); JRX_IO_AUTO io_uring, else AIO where
- * io_uring set-up fails with EPERM, ENOSYS or EACCES.  -errno if refused
- * (JRX_IO_PREAD: -ENOSYS).
+ * io_uring is refused (jrx_io_refused).  -errno if refused (JRX_IO_PREAD:
+ * -ENOSYS).
  */
 int  jrx_wq_open(struct jrx_wq **out, unsigned depth, enum jrx_io_backend b);
 /* The interface the queue writes with: JRX_IO_URING or JRX_IO_AIO. */
