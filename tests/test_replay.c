@@ -8,7 +8,9 @@
  * topologies) working a contiguous key range; a crash at a random write
  * of the accelerated recovery, then another recovery, ends identical to
  * the reference; a second recovery changes nothing; thread starts
- * refused in every pool of the accelerated recovery change nothing either.
+ * refused in every pool of the accelerated recovery change nothing either;
+ * a bad leaf that the replay reads, ahead or not, fails the recovery
+ * naming it, and commits nothing.
  *
  * Every array is made once (jrx synth) and copied, so the reference and
  * the accelerated recovery start from the same bytes.
@@ -19,8 +21,10 @@
 #include "replay_env.h"
 #include "keydump.h"
 #include "btree/fs.h"
+#include "format/node.h"
 #include "fsck/fsck.h"
 #include "io/copy.h"
+#include "util/diag.h"
 #include "recovery/recover.h"
 #include "util/pool.h"
 #include "workload/synth.h"
@@ -40,6 +44,25 @@ static void make(struct env *e, const struct jrx_synth_opts *so)
 }
 
 /* ------------------------------------------------------------ checks */
+
+/* Workers with write queues read every leaf they read through it, ahead
+ * of its unit (replay_par.c); workers without (pread) none. */
+static void expect_read_ahead(const struct jrx_report *r, const char *what)
+{
+	uint64_t want = r->replay.queued_workers ? r->replay.leaves_read : 0;
+
+	if (r->replay.queued_workers &&
+	    r->replay.queued_workers != r->replay.workers)
+		fail_msg("%s: %u of %u workers opened a write queue", what,
+			 r->replay.queued_workers, r->replay.workers);
+	if (r->replay.leaves_read_ahead != want)
+		fail_msg("%s: %llu of %llu leaves read ahead (%u of %u"
+			 " workers with a queue, %s), want %llu", what,
+			 (unsigned long long)r->replay.leaves_read_ahead,
+			 (unsigned long long)r->replay.leaves_read,
+			 r->replay.queued_workers, r->replay.workers,
+			 r->io_backend, (unsigned long long)want);
+}
 
 /* ------------------------------------------------------------ tests */
 
@@ -87,6 +110,7 @@ static void test_shapes(void **state)
 		assert_true(r.replay.leaves > 0);
 		if (cases[i].unit && cases[i].unit < 40 && !r.replay.sliced_leaves)
 			fail_msg("%s: no leaf was sliced", what);
+		expect_read_ahead(&r, what);
 	}
 }
 
@@ -172,6 +196,7 @@ static void test_appends(void **state)
 		/* a leaf that gets an append is not read */
 		assert_int_equal(r.replay.leaves_read,
 				 r.replay.leaves - r.replay.appended_leaves);
+		expect_read_ahead(&r, what);
 		bound = 2 * r.bytes_read + 4096 * r.bsets_appended;
 		if (r.node_bytes_written > bound)
 			fail_msg("%s: the replay wrote %llu bytes; journal %llu"
@@ -401,6 +426,110 @@ static void test_failed_thread_starts(void **state)
 	}
 }
 
+/* The leaves of a btree (level 0), at most LEAVES of them. */
+#define LEAVES 256
+struct leaves {
+	uint32_t dev[LEAVES];
+	uint64_t sector[LEAVES];
+	unsigned n;
+};
+
+static int leaf_cb(void *ctx, const struct jrx_bnode *n)
+{
+	struct leaves *lv = ctx;
+
+	if (!n->level && lv->n < LEAVES) {
+		lv->dev[lv->n] = n->dev;
+		lv->sector[lv->n++] = n->sector;
+	}
+	return 0;
+}
+
+/* A byte of the first key of each leaf's first bset (put back by the
+ * same call again). */
+static void flip_leaves(struct env *e, const struct leaves *lv)
+{
+	for (unsigned i = 0; i < lv->n; i++)
+		th_flip_byte(e->acc[lv->dev[i]], lv->sector[i] * JRX_SECTOR_SIZE +
+			     sizeof(struct jrx_btree_node) +
+			     sizeof(struct jrx_bset) + 16);
+}
+
+/*
+ * Every extents leaf of the crashed state is bad (a byte of its first key
+ * flipped): the accelerated recovery, whether it reads the leaves it
+ * rewrites ahead through its write queue (io_uring, aio; 1 and 2
+ * workers) or one at a time (pread), fails with the same error naming a
+ * device and one of those leaves' offsets, and commits nothing: with the
+ * bytes put back, a recovery ends as the reference did.
+ */
+static void test_bad_leaf(void **state)
+{
+	static const struct {
+		enum jrx_io_backend io;
+		unsigned threads;
+	} cases[] = {
+		{ JRX_IO_URING, 2 }, { JRX_IO_AIO, 1 }, { JRX_IO_AIO, 2 },
+		{ JRX_IO_PREAD, 2 },
+	};
+	struct env *e = *state;
+	struct jrx_recover_opts ref = { .reference = true };
+	struct jrx_recover_opts acc = { .threads = 2 };
+	struct jrx_synth_opts so;
+	struct leaves lv = { .n = 0 };
+	struct jrx_report r;
+	char *want, *got;
+	int first = 0;
+
+	re_synth_opts(&so, 40000, JRX_SYNTH_UNIFORM, 91);
+	make(e, &so);
+	assert_jrx_ok(th_recover(e->ref, &ref, &r));
+	want = dump_text(e->ref);
+	th_walk_nodes(e->acc, JRX_BTREE_EXTENTS, leaf_cb, &lv);
+	assert_true(lv.n > 8);
+	flip_leaves(e, &lv);
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char what[64], msg[512], where[64];
+		struct jrx_recover_opts o = { .threads = cases[i].threads };
+		bool named = false;
+		int ret;
+
+		snprintf(what, sizeof(what), "%s, %u workers",
+			 jrx_io_backend_name(cases[i].io), cases[i].threads);
+		o.io = th_io_backend(cases[i].io, what);
+		ret = th_recover(e->acc, &o, &r);
+		snprintf(msg, sizeof(msg), "%s", jrx_diag());
+		if (ret >= 0)
+			fail_msg("%s: recovered (%s) with every extents leaf"
+				 " bad", what, r.result);
+		if (!first)
+			first = ret;
+		if (ret != first)
+			fail_msg("%s: failed with %s, the first case with %s"
+				 " (%s)", what, jrx_errname(ret),
+				 jrx_errname(first), msg);
+		for (unsigned l = 0; l < lv.n && !named; l++) {
+			snprintf(where, sizeof(where), "offset %llu",
+				 (unsigned long long)(lv.sector[l] *
+						      JRX_SECTOR_SIZE));
+			named = strstr(msg, e->acc[lv.dev[l]]) &&
+				strstr(msg, where);
+		}
+		if (!named)
+			fail_msg("%s: the error names no bad leaf (device and"
+				 " offset): %s", what, msg);
+	}
+	/* nothing was committed: with the leaves mended it recovers */
+	flip_leaves(e, &lv);
+	assert_jrx_ok(th_recover(e->acc, &acc, &r));
+	assert_string_equal(r.result, "recovered");
+	got = dump_text(e->acc);
+	expect_same_text(want, got, "after the failed recoveries");
+	free(got);
+	free(want);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -410,6 +539,7 @@ int main(void)
 		cmocka_unit_test(test_skew_spread),
 		cmocka_unit_test(test_crash_during_accelerated),
 		cmocka_unit_test(test_failed_thread_starts),
+		cmocka_unit_test(test_bad_leaf),
 	};
 
 	return th_exit_code(cmocka_run_group_tests(tests, re_setup, re_teardown));

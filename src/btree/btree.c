@@ -75,18 +75,15 @@ void jrx_fs_cache_free(struct jrx_fs *fs)
 	memset(fs->root, 0, sizeof(fs->root));
 }
 
-int jrx_fs_read_node(struct jrx_fs *fs, unsigned btree_id, unsigned level,
-		     const struct jrx_bkey *ptr, struct jrx_bnode **out)
+int jrx_fs_node_read_begin(struct jrx_fs *fs, unsigned btree_id,
+			   unsigned level, const struct jrx_bkey *ptr,
+			   struct jrx_node_read *rd)
 {
 	const struct jrx_btree_ptr_val *v = jrx_bkey_val(ptr);
-	struct jrx_bnode *n;
-	const char *why = NULL;
-	struct jrx_dev *d;
+	const char *why;
 	uint64_t off;
-	size_t len;
-	void *img;
-	int ret;
 
+	*rd = (struct jrx_node_read){ 0 };
 	if (v->dev >= fs->a->nr_devs)
 		return jrx_fail(-JRX_ERR_NODE_INVALID, "btree %s level %u: pointer"
 				" to device %u, array has %u", jrx_btree_name(btree_id),
@@ -104,31 +101,48 @@ int jrx_fs_read_node(struct jrx_fs *fs, unsigned btree_id, unsigned level,
 				" node is %u bytes)", fs->a->devs[v->dev].path,
 				jrx_btree_name(btree_id), level, off, v->blocks,
 				fs->node_size / JRX_BLOCK_SIZE, fs->node_size);
-	len = (size_t)v->blocks * JRX_BLOCK_SIZE;
-	d = fs->direct ? &fs->direct[v->dev] : &fs->a->devs[v->dev];
-	n = jrx_bnode_alloc();
-	img = jrx_blob_alloc(fs->node_size);
-	if (!n || !img) {
-		jrx_bnode_free(n);
-		jrx_blob_free(img);
+	rd->dev = fs->direct ? &fs->direct[v->dev] : &fs->a->devs[v->dev];
+	rd->off = off;
+	/* only the written part: the pointer says how long it is */
+	rd->len = (size_t)v->blocks * JRX_BLOCK_SIZE;
+	rd->img = jrx_blob_alloc(fs->node_size);
+	if (!rd->img)
 		return jrx_fail(-ENOMEM, "allocating to read a btree %s"
 				" level %u node (%u bytes)",
 				jrx_btree_name(btree_id), level, fs->node_size);
-	}
-	/* only the written part: the pointer says how long it is */
-	ret = jrx_dev_pread(d, img, len, off);
-	if (ret) {
-		jrx_blob_free(img);
-		jrx_bnode_free(n);
-		return ret;
+	return 0;
+}
+
+void jrx_fs_node_read_cancel(struct jrx_node_read *rd)
+{
+	jrx_blob_free(rd->img);
+	rd->img = NULL;
+}
+
+int jrx_fs_node_read_end(struct jrx_fs *fs, unsigned btree_id,
+			 unsigned level, const struct jrx_bkey *ptr,
+			 struct jrx_node_read *rd, struct jrx_bnode **out)
+{
+	const struct jrx_btree_ptr_val *v = jrx_bkey_val(ptr);
+	struct jrx_bnode *n = jrx_bnode_alloc();
+	const char *why = NULL;
+	int ret;
+
+	if (!n) {
+		jrx_fs_node_read_cancel(rd);
+		return jrx_fail(-ENOMEM, "allocating to read a btree %s"
+				" level %u node", jrx_btree_name(btree_id),
+				level);
 	}
 	jrx_fs_lock(fs);
 	fs->nodes_read++;
 	fs->leaves_read += !level;
-	fs->node_bytes_read += len;
+	fs->node_bytes_read += rd->len;
 	jrx_fs_unlock(fs);
-	ret = jrx_bnode_decode_adopt(n, img, fs->node_size, len,
+	/* the image is the node's from here, whatever the outcome */
+	ret = jrx_bnode_decode_adopt(n, rd->img, fs->node_size, rd->len,
 				     fs->a->node_magic, &fs->bl, &why);
+	rd->img = NULL;
 	if (!ret && (n->nonce != v->nonce || n->btree_id != btree_id ||
 		     n->level != level || !jrx_bpos_eq(n->min, v->min_key) ||
 		     !jrx_bpos_eq(n->max, ptr->p))) {
@@ -139,13 +153,29 @@ int jrx_fs_read_node(struct jrx_fs *fs, unsigned btree_id, unsigned level,
 	if (ret) {
 		jrx_bnode_free(n);
 		return jrx_fail(ret, "%s: btree %s level %u node at offset %" PRIu64
-				": %s", d->path, jrx_btree_name(btree_id), level,
-				off, why ? why : "");
+				": %s", rd->dev->path, jrx_btree_name(btree_id),
+				level, rd->off, why ? why : "");
 	}
 	n->dev = v->dev;
 	n->sector = v->sector;
 	*out = n;
 	return 0;
+}
+
+int jrx_fs_read_node(struct jrx_fs *fs, unsigned btree_id, unsigned level,
+		     const struct jrx_bkey *ptr, struct jrx_bnode **out)
+{
+	struct jrx_node_read rd;
+	int ret = jrx_fs_node_read_begin(fs, btree_id, level, ptr, &rd);
+
+	if (ret)
+		return ret;
+	ret = jrx_dev_pread(rd.dev, rd.img, rd.len, rd.off);
+	if (ret) {
+		jrx_fs_node_read_cancel(&rd);
+		return ret;
+	}
+	return jrx_fs_node_read_end(fs, btree_id, level, ptr, &rd, out);
 }
 
 int jrx_fs_get_node(struct jrx_fs *fs, unsigned btree_id, unsigned level,

@@ -6,9 +6,9 @@
  * free a node's old place, and install the results in place of the old
  * node (cache, root, parent pointers).
  *
- * Threads: jrx_fs_read_node, jrx_fs_append_bset, jrx_fs_write_piece(s)
- * and jrx_fs_free_node_loc may run on several threads at once inside a
- * parallel section (jrx_fs_parallel_begin/end): the store's lock then
+ * Threads: jrx_fs_read_node (and its halves), jrx_fs_append_bset,
+ * jrx_fs_write_piece(s) and jrx_fs_free_node_loc may run on several
+ * threads at once inside a parallel section (jrx_fs_parallel_begin/end): the store's lock then
  * guards the allocator, the accounting accumulator and the write
  * statistics, and nodes are read and written through the store's own
  * O_DIRECT descriptors (no page-cache copy, no inode lock between
@@ -32,6 +32,27 @@ void jrx_fs_parallel_end(struct jrx_fs *fs);
 /* Read and check the node ptr names (not cached: the caller owns it). */
 int  jrx_fs_read_node(struct jrx_fs *fs, unsigned btree_id, unsigned level,
 		      const struct jrx_bkey *ptr, struct jrx_bnode **out);
+/*
+ * jrx_fs_read_node in two halves, for a caller that reads the image
+ * itself, asynchronously (a write queue's read, io/wq.h): begin checks
+ * the pointer and allocates the image; the caller reads rd->len bytes at
+ * rd->off of rd->dev into rd->img, whole; end checks and decodes them
+ * into *out, taking the image whatever the outcome.  cancel frees the
+ * image of a read that failed or never ran.
+ */
+struct jrx_node_read {
+	struct jrx_dev	*dev;
+	uint64_t	 off;
+	size_t		 len;
+	void		*img;
+};
+int  jrx_fs_node_read_begin(struct jrx_fs *fs, unsigned btree_id,
+			    unsigned level, const struct jrx_bkey *ptr,
+			    struct jrx_node_read *rd);
+int  jrx_fs_node_read_end(struct jrx_fs *fs, unsigned btree_id,
+			  unsigned level, const struct jrx_bkey *ptr,
+			  struct jrx_node_read *rd, struct jrx_bnode **out);
+void jrx_fs_node_read_cancel(struct jrx_node_read *rd);
 /*
  * Read the children of parent (an interior node; those with want[i], or
  * all with want NULL) that are not cached, several at once, and cache

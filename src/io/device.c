@@ -210,12 +210,18 @@ static int absent(const struct jrx_dev *d, const char *what, uint64_t off)
 			d->path, what, off);
 }
 
+int jrx_dev_read_permit(const struct jrx_dev *d, uint64_t off)
+{
+	return d->absent ? absent(d, "read", off) : 0;
+}
+
 int jrx_dev_pread(struct jrx_dev *d, void *buf, size_t len, uint64_t off)
 {
 	size_t done = 0;
+	int ret = jrx_dev_read_permit(d, off);
 
-	if (d->absent)
-		return absent(d, "read", off);
+	if (ret)
+		return ret;
 
 	while (done < len) {
 		ssize_t r = pread(d->fd, (char *)buf + done, len - done,

@@ -46,6 +46,10 @@ int  jrx_dev_reopen(struct jrx_dev *out, const struct jrx_dev *d,
 void jrx_dev_close(struct jrx_dev *d);
 /* Reads exactly len bytes; a short read is -JRX_ERR_DEV_TRUNCATED. */
 int  jrx_dev_pread(struct jrx_dev *d, void *buf, size_t len, uint64_t off);
+/* Whether a read at off may be issued: not on a missing member.
+ * jrx_dev_pread asks it first; readers that issue their own reads
+ * (io/wq.h) must too. */
+int  jrx_dev_read_permit(const struct jrx_dev *d, uint64_t off);
 int  jrx_dev_pwrite(struct jrx_dev *d, const void *buf, size_t len, uint64_t off);
 /*
  * Whether a write at off may be issued: not on a read-only device, and

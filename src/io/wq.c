@@ -314,6 +314,14 @@ int jrx_wq_write_file(struct jrx_wq *q, int fd, const char *name,
 	return queue(q, false, fd, name, buf, len, off, done, ctx, 0);
 }
 
+int jrx_wq_read(struct jrx_wq *q, struct jrx_dev *d, void *buf, size_t len,
+		uint64_t off, jrx_wq_done_fn done, void *ctx)
+{
+	make_room(q);
+	return queue(q, true, d->fd, d->path, buf, len, off, done, ctx,
+		     q->err ? 0 : jrx_dev_read_permit(d, off));
+}
+
 int jrx_wq_read_file(struct jrx_wq *q, int fd, const char *name, void *buf,
 		     size_t len, uint64_t off, jrx_wq_done_fn done, void *ctx)
 {

@@ -7,8 +7,10 @@
  * the caller gets the error from jrx_wq_open and writes with
  * jrx_dev_pwrite instead.  AIO writes are asynchronous only with O_DIRECT
  * (the kernel completes others before io_submit returns): correct either
- * way.  A queue also reads scratch files (the spill merge's read-ahead,
- * jrx_wq_read_file), so that one thread's I/O has one mechanism.
+ * way.  A queue also reads: member devices (the parallel replay's leaf
+ * read-ahead, jrx_wq_read) and scratch files (the spill merge's
+ * read-ahead, jrx_wq_read_file), so that one thread's I/O has one
+ * mechanism.
  *
  * Writes are submitted in batches (a quarter of the depth, from a depth
  * of 32): a queued write may wait in the ring until its batch fills or
@@ -64,11 +66,14 @@ int  jrx_wq_write_file(struct jrx_wq *q, int fd, const char *name,
 		       const void *buf, size_t len, uint64_t off,
 		       jrx_wq_done_fn done, void *ctx);
 /*
- * A read of buf[0, len) at off of such a file, in the same queue: done's
- * res is the bytes read (a short count is the caller's to judge) or a
- * negative error, which is also the queue's.  Queued like a write: call
- * jrx_wq_submit to start it at once.
+ * A read of buf[0, len) at off of d (jrx_dev_read_permit() is asked
+ * first), in the same queue: done's res is the bytes read (a short count
+ * is the caller's to judge) or a negative error, which is also the
+ * queue's.  Queued like a write: call jrx_wq_submit to start it at once.
  */
+int  jrx_wq_read(struct jrx_wq *q, struct jrx_dev *d, void *buf, size_t len,
+		 uint64_t off, jrx_wq_done_fn done, void *ctx);
+/* The same for such a file (no permit asked). */
 int  jrx_wq_read_file(struct jrx_wq *q, int fd, const char *name, void *buf,
 		      size_t len, uint64_t off, jrx_wq_done_fn done,
 		      void *ctx);

@@ -204,12 +204,14 @@ static void print_replay_json(const struct jrx_replay_stats *st, FILE *f)
 	fprintf(f, ",\"bind_errno\":%d,\"leaves\":%" PRIu64 ",\"units\":%"
 		PRIu64 ",\"sliced_leaves\":%" PRIu64 ",\"pieces\":%" PRIu64
 		",\"open_seconds\":%.6f,\"plan_seconds\":%.6f,\"leaves_seconds\":%.6f,"
-		"\"install_seconds\":%.6f,\"settle_seconds\":%.6f,\"appended_leaves\":%" PRIu64 ",\"streamed_leaves\":%"
+		"\"install_seconds\":%.6f,\"settle_seconds\":%.6f,\"appended_leaves\":%" PRIu64
+		",\"leaves_read_ahead\":%" PRIu64 ",\"streamed_leaves\":%"
 		PRIu64 ",\"streamed_parts\":%" PRIu64 ",\"write_depth\""
 		":%u,\"queued_workers\":%u,\"per_worker\":[", st->bind_errno,
 		st->leaves, st->units, st->sliced_leaves, st->pieces,
 		st->open_seconds, st->plan_seconds, st->leaves_seconds, st->install_seconds,
-		st->settle_seconds, st->appended_leaves, st->streamed_leaves,
+		st->settle_seconds, st->appended_leaves, st->leaves_read_ahead,
+		st->streamed_leaves,
 		st->streamed_parts, st->write_depth,
 		st->queued_workers);
 	for (unsigned i = 0; i < st->workers && i < JRX_REPLAY_MAX_WORKERS; i++) {

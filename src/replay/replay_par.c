@@ -21,6 +21,7 @@
  *    the device before the next phase reads it and before install.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <mimalloc.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -40,6 +41,24 @@
 
 struct par;
 
+/*
+ * Phase 1's read-ahead: a worker with a write queue claims up to
+ * READ_AHEAD units before it works on the first, and queues the read of
+ * every claimed leaf it will have to read, so a leaf is on its way while
+ * the units before it are worked on (a 200 KiB O_DIRECT read waits about
+ * half a millisecond on this VM; 10 M journal keys read 525 leaves, which
+ * the workers spent 0.15-0.2 s waiting for).  Without a queue (pread, a
+ * dry run) a worker claims one unit at a time and reads as it goes.
+ */
+#define READ_AHEAD	8
+
+struct ahead {
+	size_t		 u;		/* a claimed unit */
+	bool		 reading;	/* its leaf's read in flight */
+	int		 res;		/* the read's bytes, or -errno */
+	struct jrx_node_read rd;	/* rd.img: a read was started */
+};
+
 struct worker {
 	struct par	 *c;
 	unsigned	  id;
@@ -52,6 +71,9 @@ struct worker {
 	bool		  wq_tried;
 	struct jrx_drops  drops;	/* pieces whose keys go once their
 					   queued writes landed */
+	struct ahead	  ahead[READ_AHEAD];	/* claimed units, a ring */
+	unsigned	  ah_first, ah_nr;
+	bool		  ah_end;	/* the group has no unit left */
 	struct jrx_replay_worker_stats st;
 };
 
@@ -228,12 +250,13 @@ static int keep_piece(struct worker *w, struct jrx_runit *u,
  * as one bset, and the leaf is read only when the result must stay in
  * memory (a root, or a dry run).
  */
-static int unit_append(struct worker *w, struct jrx_runit *u)
+static int unit_append(struct worker *w, struct jrx_runit *u,
+		       struct jrx_bnode *pre)
 {
 	struct par *c = w->c;
 	struct jrx_rleaf *l = &c->plan->leaf[u->leaf];
 	const struct jrx_bkey *ptr = leaf_ptr(l);
-	struct jrx_bnode *n = l->cached, *out = NULL;
+	struct jrx_bnode *n = l->cached ? l->cached : pre, *out = NULL;
 	const struct jrx_bkey **view = NULL;
 	size_t jn = u->hi - u->lo, nview = 0;
 	uint64_t bytes;
@@ -241,7 +264,7 @@ static int unit_append(struct worker *w, struct jrx_runit *u)
 
 	ret = grow_keys(&w->scratch, &w->cap, jn);
 	if (ret)
-		return ret;
+		goto out;
 	for (size_t i = 0; i < jn; i++)
 		w->scratch[i] = c->v[u->lo + i].k;
 	if (c->keep || l->was_root) {
@@ -275,13 +298,15 @@ out:
 	return ret;
 }
 
-static int unit_phase1(struct worker *w, struct jrx_runit *u)
+/* pre: the leaf, read ahead (the unit's from here), or NULL. */
+static int unit_phase1(struct worker *w, struct jrx_runit *u,
+		       struct jrx_bnode *pre)
 {
 	struct par *c = w->c;
 	struct jrx_rleaf *l = &c->plan->leaf[u->leaf];
 	const struct jrx_bkey *ptr = leaf_ptr(l);
 	const struct jrx_btree_ptr_val *pv = jrx_bkey_val(ptr);
-	struct jrx_bnode *n = l->cached;
+	struct jrx_bnode *n = l->cached ? l->cached : pre;
 	const struct jrx_bkey **keys;
 	struct jrx_node_meta m = {
 		.btree_id = l->btree_id, .level = 0,
@@ -293,7 +318,7 @@ static int unit_phase1(struct worker *w, struct jrx_runit *u)
 	int ret;
 
 	if (l->append)
-		return unit_append(w, u);
+		return unit_append(w, u, pre);
 	if (!n) {
 		ret = jrx_fs_read_node(c->fs, l->btree_id, 0, ptr, &n);
 		if (ret)
@@ -456,6 +481,125 @@ freed:
 	return ret;
 }
 
+/* ------------------------------------------------------- read-ahead */
+
+static bool needs_read(const struct par *c, const struct jrx_rleaf *l)
+{
+	return !l->cached && (!l->append || l->was_root || c->keep);
+}
+
+static void read_landed(void *ctx, int res)
+{
+	struct ahead *a = ctx;
+
+	a->res = res;
+	a->reading = false;
+}
+
+/*
+ * Claim units of the worker's group until READ_AHEAD are claimed (one
+ * without a queue) or none is left, and queue the read of each claimed
+ * leaf that must be read.  A read that cannot be started is left to the
+ * unit, which reads the leaf itself and reports what is wrong.
+ */
+static void fill_window(struct worker *w, atomic_size_t *next)
+{
+	struct par *c = w->c;
+	unsigned g = w->st.group;
+	struct jrx_wq *q = worker_wq(w);
+	unsigned want = q ? READ_AHEAD : 1;
+	bool queued = false;
+
+	while (w->ah_nr < want && !w->ah_end) {
+		size_t u = c->group_first[g] + atomic_fetch_add(next, 1);
+		struct ahead *a;
+		const struct jrx_rleaf *l;
+
+		if (u >= c->group_first[g + 1]) {
+			w->ah_end = true;
+			break;
+		}
+		a = &w->ahead[(w->ah_first + w->ah_nr++) % READ_AHEAD];
+		*a = (struct ahead){ .u = u };
+		l = &c->plan->leaf[c->plan->unit[u].leaf];
+		if (!q || !needs_read(c, l))
+			continue;
+		if (jrx_fs_node_read_begin(c->fs, l->btree_id, 0, leaf_ptr(l),
+					   &a->rd) ||
+		    jrx_dev_read_permit(a->rd.dev, a->rd.off)) {
+			jrx_fs_node_read_cancel(&a->rd);
+			jrx_diag_clear();
+			continue;
+		}
+		a->reading = true;
+		/* a refusal runs read_landed at once, with the error */
+		jrx_wq_read(q, a->rd.dev, a->rd.img, a->rd.len, a->rd.off,
+			    read_landed, a);
+		queued = true;
+	}
+	if (queued)
+		jrx_wq_submit(q);
+}
+
+/*
+ * The leaf of a claimed unit, once its read landed: *pre the node (NULL
+ * when no read was started: the unit reads it itself), or the read's
+ * error naming the device and offset.
+ */
+static int take_read(struct worker *w, struct ahead *a, struct jrx_bnode **pre)
+{
+	struct par *c = w->c;
+	const struct jrx_rleaf *l = &c->plan->leaf[c->plan->unit[a->u].leaf];
+	int ret;
+
+	*pre = NULL;
+	if (!a->rd.img)
+		return 0;
+	while (a->reading && !jrx_wq_reap(w->wq))
+		;
+	if (a->reading)
+		jrx_wq_drain(w->wq);	/* the queue failed: every callback */
+	if (a->reading)
+		return jrx_fail(-EIO, "%s: the read of a btree %s leaf at offset"
+				" %" PRIu64 " never completed",
+				a->rd.dev->path, jrx_btree_name(l->btree_id),
+				a->rd.off);
+	if (a->res >= 0 && (size_t)a->res != a->rd.len)
+		ret = jrx_fail(-JRX_ERR_DEV_TRUNCATED, "%s: device ends at offset"
+			       " %" PRIu64 ", wanted %zu bytes at %" PRIu64,
+			       a->rd.dev->path, a->rd.off + (uint64_t)a->res,
+			       a->rd.len, a->rd.off);
+	else if (a->res < 0)
+		ret = jrx_fail(a->res, "%s: read error at offset %" PRIu64
+			       " (a btree %s leaf): %s", a->rd.dev->path,
+			       a->rd.off, jrx_btree_name(l->btree_id),
+			       jrx_strerror(a->res));
+	else
+		ret = 0;
+	if (ret) {
+		jrx_fs_node_read_cancel(&a->rd);
+		return ret;
+	}
+	w->st.leaves_read++;
+	w->st.read_ahead++;
+	return jrx_fs_node_read_end(c->fs, l->btree_id, 0, leaf_ptr(l), &a->rd,
+				    pre);
+}
+
+/* After the queue closed: the images of claimed units never worked on.
+ * One whose read is still in flight (the queue broke) is left. */
+static void clear_window(struct worker *w)
+{
+	for (unsigned i = 0; i < w->ah_nr; i++) {
+		struct ahead *a = &w->ahead[(w->ah_first + i) % READ_AHEAD];
+
+		if (!a->reading)
+			jrx_fs_node_read_cancel(&a->rd);
+	}
+	w->ah_first = w->ah_nr = 0;
+	w->ah_end = false;
+}
+
 /* ---------------------------------------------------------------- workers */
 
 static void fail_worker(struct worker *w, int ret)
@@ -465,36 +609,60 @@ static void fail_worker(struct worker *w, int ret)
 	atomic_store(&w->c->stop, true);
 }
 
-static void run_phase(struct worker *w, int phase)
+static void run_phase1(struct worker *w)
+{
+	struct par *c = w->c;
+
+	while (!atomic_load(&c->stop)) {
+		struct ahead *a;
+		struct jrx_runit *x;
+		struct jrx_bnode *pre;
+		size_t done;
+		int ret;
+
+		fill_window(w, &c->next1[w->st.group]);
+		if (!w->ah_nr)
+			break;
+		a = &w->ahead[w->ah_first];
+		w->ah_first = (w->ah_first + 1) % READ_AHEAD;
+		w->ah_nr--;
+		x = &c->plan->unit[a->u];
+		ret = take_read(w, a, &pre);
+		if (!ret)
+			ret = unit_phase1(w, x, pre);
+		done = atomic_fetch_add(&c->units_done, 1) + 1;
+		if (!w->id && c->o->progress)
+			c->o->progress(c->o->progress_ctx, done,
+				       c->plan->nr_units);
+		w->st.units++;
+		w->st.weight += x->weight;
+		if (a->u < w->st.unit_lo)
+			w->st.unit_lo = a->u;
+		if (a->u > w->st.unit_hi)
+			w->st.unit_hi = a->u;
+		if (ret) {
+			fail_worker(w, ret);
+			break;
+		}
+	}
+}
+
+static void run_phase2(struct worker *w)
 {
 	struct par *c = w->c;
 	unsigned g = w->st.group;
-	atomic_size_t *next = phase == 1 ? &c->next1[g] : &c->next2[g];
 
 	while (!atomic_load(&c->stop)) {
-		size_t u = c->group_first[g] + atomic_fetch_add(next, 1);
+		size_t u = c->group_first[g] + atomic_fetch_add(&c->next2[g], 1);
 		struct jrx_runit *x;
 		int ret;
 
 		if (u >= c->group_first[g + 1])
 			break;
 		x = &c->plan->unit[u];
-		if (phase == 2 && c->plan->leaf[x->leaf].nr_units == 1)
+		if (c->plan->leaf[x->leaf].nr_units == 1)
 			continue;
-		ret = phase == 1 ? unit_phase1(w, x) : unit_phase2(w, x);
-		if (phase == 1) {
-			size_t done = atomic_fetch_add(&c->units_done, 1) + 1;
-
-			if (!w->id && c->o->progress)
-				c->o->progress(c->o->progress_ctx, done,
-					       c->plan->nr_units);
-			w->st.units++;
-			w->st.weight += x->weight;
-			if (u < w->st.unit_lo)
-				w->st.unit_lo = u;
-			if (u > w->st.unit_hi)
-				w->st.unit_hi = u;
-		}
+		ret = unit_phase2(w, x);
 		if (ret) {
 			fail_worker(w, ret);
 			break;
@@ -509,7 +677,10 @@ static void pool_phase(void *arg, unsigned id)
 	struct worker *w = &c->w[id];
 	double t = jrx_now();
 
-	run_phase(w, c->phase);
+	if (c->phase == 1)
+		run_phase1(w);
+	else
+		run_phase2(w);
 	if (w->wq) {
 		/* every write on the device before the barrier */
 		int ret = drain_drops(w);
@@ -520,6 +691,7 @@ static void pool_phase(void *arg, unsigned id)
 		if (ret && !w->ret)
 			fail_worker(w, ret);
 	}
+	clear_window(w);	/* after the close: no read in flight */
 	w->st.busy_seconds += jrx_now() - t;
 }
 
@@ -678,12 +850,13 @@ static int sequential_passes(struct jrx_fs *fs, const uint64_t *jset_seq,
 static void note_workers(struct jrx_replay_stats *st, const struct par *c,
 			 unsigned nw)
 {
-	st->leaves_read = st->appended_leaves = 0;
+	st->leaves_read = st->leaves_read_ahead = st->appended_leaves = 0;
 	st->queued_workers = 0;
 	for (unsigned i = 0; i < nw && i < JRX_REPLAY_MAX_WORKERS; i++) {
 		st->w[i] = c->w[i].st;
 		st->leaves_read += c->w[i].st.leaves_read;
 		st->appended_leaves += c->w[i].st.appended;
+		st->leaves_read_ahead += c->w[i].st.read_ahead;
 		st->queued_workers += c->w[i].st.queued_writes;
 	}
 }

@@ -16,6 +16,8 @@ struct jrx_replay_worker_stats {
 	int	 pu;			/* PU it was pinned to, -1: none */
 	uint64_t units, keys, leaves_read, pieces;
 	uint64_t appended;		/* leaves it appended a bset to */
+	uint64_t read_ahead;		/* of its leaves_read, read through its
+					   queue ahead of their units */
 	bool	 queued_writes;		/* its appends went through a write
 					   queue (io/wq.h), not one by one */
 	uint64_t weight;		/* the plan's estimate of its work */
@@ -34,6 +36,9 @@ struct jrx_replay_stats {
 	uint64_t interior_keys, alloc_keys, leaf_keys;
 	uint64_t leaves, units, sliced_leaves;
 	uint64_t leaves_read, pieces;
+	uint64_t leaves_read_ahead;	/* of those, read through a worker's
+					   queue while it worked on the units
+					   before (replay_par.c) */
 	uint64_t appended_leaves;	/* leaves that got one bset appended */
 	uint64_t streamed_leaves;	/* too many keys for a window: replayed
 					   from a spilled source, one by one */
