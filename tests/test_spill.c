@@ -29,6 +29,7 @@
 #include "journal/jindex.h"
 #include "journal/jscan.h"
 #include "sort/spill.h"
+#include "recovery/budget.h"
 #include "util/memory.h"
 
 /* Big enough for journals of 100 MB and more, small nodes (many leaves). */
@@ -550,9 +551,38 @@ static void test_binary_peak_rss(void **state)
 	free(json);
 }
 
+/*
+ * The in-memory sort's chunks (budget.h, jrx_budget_sort_chunk): whole
+ * runs only where 32 bytes a key beside the journal leave the replay a
+ * third of A, to the byte; chunks otherwise, never by a product that
+ * wrapped.
+ */
+static void test_sort_chunk_rule(void **state)
+{
+	struct jrx_budget b;
+	uint64_t room;
+
+	(void)state;
+	assert_jrx_ok(jrx_budget_plan(&b, jrx_rss_now() + (3ull << 30),
+				      1u << 20));
+	room = b.avail - b.avail / 3;
+	assert_true(jrx_budget_sort_chunk(&b, 0, room / 32) == SIZE_MAX);
+	assert_true(jrx_budget_sort_chunk(&b, room - room / 32 * 32,
+					  room / 32) == SIZE_MAX);
+	assert_int_equal(jrx_budget_sort_chunk(&b, 0, room / 32 + 1), 0);
+	assert_int_equal(jrx_budget_sort_chunk(&b, room - room / 32 * 32 + 1,
+					       room / 32), 0);
+	assert_true(jrx_budget_sort_chunk(&b, room / 2, room / 64) == SIZE_MAX);
+	assert_int_equal(jrx_budget_sort_chunk(&b, room / 2 + 32, room / 64), 0);
+	/* keys * 32 would wrap to a small number */
+	assert_int_equal(jrx_budget_sort_chunk(&b, 0, (UINT64_MAX >> 5) + 2), 0);
+	assert_int_equal(jrx_budget_sort_chunk(&b, UINT64_MAX, 1), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sort_chunk_rule),
 		cmocka_unit_test(test_runs_merge),
 		cmocka_unit_test(test_seq_span),
 		cmocka_unit_test(test_shapes),

@@ -121,6 +121,19 @@ static void replay_progress(void *ctx, uint64_t done, uint64_t total)
 	jrx_progress(ctx, JRX_PHASE_REPLAY, done, total);
 }
 
+/* The keys the sort will extract: the parse's counts, or for a jset it
+ * did not count, one a word of the jset (more than it can hold). */
+static uint64_t index_keys(const struct jrx_jindex *ix)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < ix->nr; i++)
+		if (!ix->v[i].blacklisted)
+			n += ix->v[i].counted ? ix->v[i].keys :
+				ix->v[i].bytes / 8;
+	return n;
+}
+
 int jrx_recover_accelerated(struct jrx_array *a,
 			    const struct jrx_recover_opts *o,
 			    struct jrx_report *r, struct jrx_fs *view)
@@ -190,6 +203,8 @@ int jrx_recover_accelerated(struct jrx_array *a,
 	t = jrx_phase_begin(r, JRX_PHASE_SORT);
 	so.threads = threads;
 	so.prescan = pre;
+	so.chunk_bytes = jrx_budget_sort_chunk(&budget, r->bytes_read,
+					       index_keys(&ix));
 	ret = jrx_sort_journal(&ix, &so, &res, &st);
 	jrx_phase_end(r, JRX_PHASE_SORT, t);
 	if (ret)
@@ -201,6 +216,7 @@ int jrx_recover_accelerated(struct jrx_array *a,
 	r->sort_merge = st.merge_seconds;
 	r->sort_key_bits = st.key_bits;
 	r->sort_prescanned = st.prescanned;
+	r->sort_runs = st.runs;
 	count_kinds(&res, r);
 	if (jrx_recover_stop(o, r, JRX_STOP_SORT))
 		goto out;

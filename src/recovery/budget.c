@@ -48,6 +48,16 @@ int jrx_budget_plan(struct jrx_budget *b, uint64_t limit, uint64_t bucket_size)
 	return 0;
 }
 
+size_t jrx_budget_sort_chunk(const struct jrx_budget *b,
+			     uint64_t journal_bytes, uint64_t keys)
+{
+	uint64_t room = b->avail - b->avail / 3;
+
+	if (keys > room / 32 || journal_bytes > room - keys * 32)
+		return 0;
+	return SIZE_MAX;
+}
+
 size_t jrx_budget_reader(const struct jrx_budget *b, size_t nr_runs,
 			 unsigned merges, size_t *max_runs)
 {

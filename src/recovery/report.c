@@ -262,9 +262,10 @@ void jrx_report_print_json(const struct jrx_report *r, FILE *f)
 		r->keys_alloc, r->keys_accounting, r->accounting_skipped);
 	fprintf(f, "\"sort\":{\"extract_seconds\":%.6f,\"sort_seconds\":%.6f,"
 		"\"merge_seconds\":%.6f,"
-		"\"key_bits\":%u,\"prescanned\":%s},\"replay_mode\":",
+		"\"key_bits\":%u,\"prescanned\":%s,\"runs\":%u},"
+		"\"replay_mode\":",
 		r->sort_extract, r->sort_sort, r->sort_merge, r->sort_key_bits,
-		r->sort_prescanned ? "true" : "false");
+		r->sort_prescanned ? "true" : "false", r->sort_runs);
 	jrx_json_str_or_null(f, r->replay_mode);
 	fputc(',', f);
 	if (r->replay.workers)

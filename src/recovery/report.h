@@ -74,6 +74,7 @@ struct jrx_report {
 	double	 sort_extract, sort_sort, sort_merge;
 	unsigned sort_key_bits;		/* packed sort key */
 	bool	 sort_prescanned;	/* its ranges from the journal read */
+	unsigned sort_runs;		/* runs merged (sort.h) */
 	const char *replay_mode;	/* "sequential" | "parallel" */
 	/* parallel replay (accelerated): placement, plan, workers */
 	struct jrx_replay_stats replay;

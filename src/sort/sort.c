@@ -8,9 +8,10 @@
  *   3. extract   T threads, jsets split by key count: thread t writes its
  *                run at runs[off_t ..) in journal-read order;
  *   4. sort      each thread radix-sorts its run: whole, with the scratch
- *                buffer at the same offsets, or, for a big journal, in C
- *                chunks, each then a run of its own, with a scratch of one
- *                chunk per thread;
+ *                buffer at the same offsets, or, for a big journal whose
+ *                caller has not the memory for whole runs (the recovery
+ *                asks recovery/budget.h), in C chunks, each then a run of
+ *                its own, with a scratch of one chunk per thread;
  *   5. merge     boundaries of nr_ranges key ranges (partition.c), each cut
  *                again into S sub-ranges by sampled splitters; the threads
  *                take sub-ranges in turn and merge each with dedup into the
@@ -338,7 +339,8 @@ static int alloc_runs(struct sort_ctx *c)
 					" threads)", sum - c->off[t]);
 	}
 	/* a big run in chunks, so the scratch is a chunk and not a run */
-	c->C = (unsigned)((most * W * 8 + c->chunk_bytes - 1) / c->chunk_bytes);
+	c->C = c->chunk_bytes == SIZE_MAX ? 1 :
+		(unsigned)((most * W * 8 + c->chunk_bytes - 1) / c->chunk_bytes);
 	if (c->C > MAX_CHUNKS)
 		c->C = MAX_CHUNKS;
 	if (c->C < 1 || (size_t)T * c->C > SORT_MAX_THREADS)
@@ -591,6 +593,7 @@ int sort_journal_algo(const struct jrx_jindex *ix, const struct jrx_sort_opts *o
 		st->key_bits = c.L.bits;
 		st->key_words = c.L.words;
 		st->prescanned = c.prescanned;
+		st->runs = c.K;
 	}
 out:
 	if (st)

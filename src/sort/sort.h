@@ -91,7 +91,9 @@ struct jrx_sort_opts {
 	 * bytes (0: 256 MiB), each a run of the merge, whose sub-ranges read
 	 * about an eighth of it each and give the pages back: a big journal
 	 * then peaks near the runs' bytes plus a chunk's, not twice the runs
-	 * (sort.c).  Tests set it small.
+	 * (sort.c).  SIZE_MAX: never cut, for a caller with the memory for
+	 * the runs twice over (a 2-way merge whose output is the scratch,
+	 * faster than a K-way one into fresh pages).  Tests set it small.
 	 */
 	size_t chunk_bytes;
 	/* Optional: the first pass, done ahead (above). */
@@ -115,6 +117,7 @@ struct jrx_sort_stats {
 	uint64_t keys_out;		/* after dedup */
 	unsigned key_bits;		/* bits of the packed sort key */
 	bool	 prescanned;		/* the layout came from opts.prescan */
+	unsigned runs;			/* runs merged: threads x chunks */
 	/*
 	 * u64 words per packed key: 1 or 2 for common journals; 3 or 4 for
 	 * very wide ones (e.g. inodes over the whole u64 range with wide
