@@ -8,7 +8,8 @@
  * newer backup or an older device is picked up and noted; a superblock
  * write interrupted between the backup and primary passes still opens;
  * opening read-only (array, and fs on top) writes nothing; and jrx_format
- * rejects bad options and too-small devices; the write queue (io/wq.h)
+ * rejects bad options and too-small devices; the write queue (io/wq.h,
+ * on io_uring, aio and pread helper threads)
  * lands every write, stops at an injected crash and refuses read-only
  * devices.
  *
@@ -623,19 +624,26 @@ static void wq_done(void *ctx, int res)
 	}
 }
 
+static void rd_done(void *ctx, int res)
+{
+	*(int *)ctx = res;
+}
+
 /*
- * io/wq.h, on kernel interface b: more writes than the queue's depth all
- * land where they were aimed; crash injection counts them like pwrites
+ * io/wq.h, on interface b: more writes than the queue's depth all land
+ * where they were aimed, and read back through the queue (a read past
+ * the device's end is short); crash injection counts them like pwrites
  * (the first refused write fails the queue and writes nothing, later ones
- * neither); a read-only device refuses them.
+ * neither); a read-only device refuses them, a missing member reads.
  */
 static void write_queue_on(struct fx *f, enum jrx_io_backend b)
 {
 	enum { NR = 100, BLK = 4096, BASE = 8u << 20 };
 	uint8_t *buf = jrx_alloc_aligned((size_t)NR * BLK), *got = malloc(BLK);
 	struct wq_count c = { 0 };
-	struct jrx_dev d, ro;
+	struct jrx_dev d, ro, gone;
 	struct jrx_wq *q;
+	int res[4];
 
 	if (th_io_backend(b, b == JRX_IO_AIO ? "aio write queue" :
 			  "io_uring write queue") != b) {
@@ -661,6 +669,25 @@ static void write_queue_on(struct fx *f, enum jrx_io_backend b)
 			fail_msg("write %u of %u: found byte %u at its offset,"
 				 " expected %u", i, NR, got[0], 1 + i);
 	}
+	memset(buf, 0, 4 * BLK);
+	for (unsigned i = 0; i < 3; i++) {
+		res[i] = -1;
+		assert_jrx_ok(jrx_wq_read(q, &d, buf + (size_t)i * BLK, BLK,
+					  BASE + (uint64_t)i * 2 * BLK, rd_done,
+					  &res[i]));
+	}
+	res[3] = -1;
+	assert_jrx_ok(jrx_wq_read(q, &d, buf + 3 * BLK, 2 * BLK, d.size - BLK,
+				  rd_done, &res[3]));
+	assert_jrx_ok(jrx_wq_drain(q));
+	for (unsigned i = 0; i < 3; i++) {
+		assert_int_equal(res[i], BLK);
+		if (buf[(size_t)i * BLK] != (uint8_t)(1 + i) ||
+		    buf[(size_t)i * BLK + BLK - 1] != (uint8_t)(1 + i))
+			fail_msg("read %u through the queue: byte %u, expected"
+				 " %u", i, buf[(size_t)i * BLK], 1 + i);
+	}
+	assert_int_equal(res[3], BLK);		/* the last block only */
 
 	/* a crash after 5 more writes: the 6th and later fail, write nothing */
 	memset(buf, 0xee, (size_t)NR * BLK);
@@ -694,6 +721,17 @@ static void write_queue_on(struct fx *f, enum jrx_io_backend b)
 	assert_int_equal(c.failed, 1);
 	jrx_wq_close(q);
 	jrx_dev_close(&ro);
+
+	/* a missing member (a degraded open): refused before it is issued */
+	assert_jrx_ok(jrx_dev_make_absent(&gone, 1));
+	assert_jrx_ok(jrx_wq_open(&q, 4, b));
+	res[0] = 1;
+	assert_jrx_err(jrx_wq_read(q, &gone, buf, BLK, BASE, rd_done, &res[0]),
+		       -JRX_ERR_DEV_MISSING);
+	assert_int_equal(res[0], -JRX_ERR_DEV_MISSING);
+	assert_contains(jrx_diag(), "member 1 (missing)");
+	jrx_wq_close(q);
+	jrx_dev_close(&gone);
 	jrx_dev_close(&d);
 	free(buf);
 	free(got);
@@ -702,6 +740,13 @@ static void write_queue_on(struct fx *f, enum jrx_io_backend b)
 static void test_write_queue(void **state)
 {
 	write_queue_on(*state, JRX_IO_URING);
+}
+
+/* The same on a queue's pread helper threads (a host that refuses both
+ * io_uring and aio). */
+static void test_write_queue_pread(void **state)
+{
+	write_queue_on(*state, JRX_IO_PREAD);
 }
 
 /* In a forked child: a block written through a new aio queue; 0 if it
@@ -777,6 +822,7 @@ int main(void)
 		T(test_format_bad_options),
 		T(test_write_queue),
 		T(test_write_queue_aio),
+		T(test_write_queue_pread),
 	};
 #undef T
 

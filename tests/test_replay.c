@@ -45,8 +45,9 @@ static void make(struct env *e, const struct jrx_synth_opts *so)
 
 /* ------------------------------------------------------------ checks */
 
-/* Workers with write queues read every leaf they read through it, ahead
- * of its unit (replay_par.c); workers without (pread) none. */
+/* Workers with write queues (io_uring, aio, pread helpers) read every
+ * leaf they read through it, ahead of its unit (replay_par.c); workers
+ * without (a queue that could not open) none. */
 static void expect_read_ahead(const struct jrx_report *r, const char *what)
 {
 	uint64_t want = r->replay.queued_workers ? r->replay.leaves_read : 0;
@@ -458,19 +459,22 @@ static void flip_leaves(struct env *e, const struct leaves *lv)
 /*
  * Every extents leaf of the crashed state is bad (a byte of its first key
  * flipped): the accelerated recovery, whether it reads the leaves it
- * rewrites ahead through its write queue (io_uring, aio; 1 and 2
- * workers) or one at a time (pread), fails with the same error naming a
- * device and one of those leaves' offsets, and commits nothing: with the
- * bytes put back, a recovery ends as the reference did.
+ * rewrites ahead through its write queue (io_uring, aio, pread helper
+ * threads; 1 and 2 workers) or one at a time (a dry run: no queue),
+ * fails with the same error naming a device and one of those leaves'
+ * offsets, and commits nothing: with the bytes put back, a recovery ends
+ * as the reference did.
  */
 static void test_bad_leaf(void **state)
 {
 	static const struct {
 		enum jrx_io_backend io;
 		unsigned threads;
+		bool dry;
 	} cases[] = {
-		{ JRX_IO_URING, 2 }, { JRX_IO_AIO, 1 }, { JRX_IO_AIO, 2 },
-		{ JRX_IO_PREAD, 2 },
+		{ JRX_IO_URING, 2, false }, { JRX_IO_AIO, 1, false },
+		{ JRX_IO_AIO, 2, false }, { JRX_IO_PREAD, 2, false },
+		{ JRX_IO_AUTO, 2, true },
 	};
 	struct env *e = *state;
 	struct jrx_recover_opts ref = { .reference = true };
@@ -491,12 +495,15 @@ static void test_bad_leaf(void **state)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char what[64], msg[512], where[64];
-		struct jrx_recover_opts o = { .threads = cases[i].threads };
+		struct jrx_recover_opts o = {
+			.threads = cases[i].threads, .dry_run = cases[i].dry,
+		};
 		bool named = false;
 		int ret;
 
-		snprintf(what, sizeof(what), "%s, %u workers",
-			 jrx_io_backend_name(cases[i].io), cases[i].threads);
+		snprintf(what, sizeof(what), "%s, %u workers%s",
+			 jrx_io_backend_name(cases[i].io), cases[i].threads,
+			 cases[i].dry ? ", dry run" : "");
 		o.io = th_io_backend(cases[i].io, what);
 		ret = th_recover(e->acc, &o, &r);
 		snprintf(msg, sizeof(msg), "%s", jrx_diag());

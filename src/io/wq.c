@@ -1,13 +1,24 @@
 /*
- * wq.c - a thread's write queue (wq.h) on its own io_uring, or on its own
- * Linux AIO context where io_uring is refused: the slots, batches, errors
- * and callbacks are common; submit_batch() and get_completion() are the
- * two places the kernel interfaces differ.
+ * wq.c - a thread's write queue (wq.h) on its own io_uring, on its own
+ * Linux AIO context where io_uring is refused, or, where both are, on
+ * helper threads of its own that issue each request with pread or
+ * pwrite: the slots, batches, errors and callbacks are common;
+ * submit_batch() and get_completion() are the two places the interfaces
+ * differ.
+ *
+ * The helper threads (JRX_IO_PREAD) share the queue's two lists under
+ * its lock: submitted requests (FIFO), taken by the first idle helper,
+ * and completed ones, taken by the owner.  A slot in flight belongs to
+ * the helper that took it, until it is on the completed list.  They are
+ * not the worker pool's (util/pool.h runs phases, not a queue): like
+ * btree/prefetch.c's readers they only wait in the kernel.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <libaio.h>
 #include "wq.h"
 #include "aio_ctx.h"
@@ -15,8 +26,13 @@
 #include "jrx/errors.h"
 #include "../util/diag.h"
 
+/* Helper threads of a pread queue: requests in flight at once. */
+#define WQ_HELPERS	4u
+
 struct wq_slot {
-	struct iocb	 cb;		/* aio: the read or write */
+	struct iocb	 cb;		/* aio and helpers: the read or write */
+	int		 res;		/* helpers: its result */
+	struct wq_slot	*link;		/* helpers: on the lists below */
 	bool		 read;
 	const char	*name;		/* the device's or file's, for messages */
 	uint64_t	 off;
@@ -37,6 +53,14 @@ struct jrx_wq {
 	struct wq_slot	*slot, *free;
 	struct wq_slot	**pend;		/* the pending ones, in ring order */
 	int		 err;		/* first error; the queue stops */
+	/* JRX_IO_PREAD: the helpers and their lists, under lock */
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 more, landed;
+	struct wq_slot	*todo, **todo_end;	/* submitted, oldest first */
+	struct wq_slot	*fin;			/* completed */
+	bool		 stop;
+	unsigned	 helpers;
+	pthread_t	 helper[WQ_HELPERS];
 };
 
 static void wq_free(struct jrx_wq *q)
@@ -47,7 +71,97 @@ static void wq_free(struct jrx_wq *q)
 	free(q);
 }
 
-/* q's kernel interface b: 0, or -errno as its set-up failed. */
+/* One request, whole: the bytes moved (a read stops at the end of the
+ * file), or -errno. */
+static int helper_io(const struct iocb *cb)
+{
+	bool rd = cb->aio_lio_opcode == IO_CMD_PREAD;
+	char *buf = cb->u.c.buf;
+	size_t len = cb->u.c.nbytes, done = 0;
+
+	while (done < len) {
+		ssize_t n = rd ?
+			pread(cb->aio_fildes, buf + done, len - done,
+			      (off_t)(cb->u.c.offset + (long long)done)) :
+			pwrite(cb->aio_fildes, buf + done, len - done,
+			       (off_t)(cb->u.c.offset + (long long)done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (!n)
+			break;
+		done += (size_t)n;
+	}
+	return (int)done;
+}
+
+static void *helper_main(void *arg)
+{
+	struct jrx_wq *q = arg;
+	struct wq_slot *s;
+
+	pthread_mutex_lock(&q->lock);
+	for (;;) {
+		while (!q->todo && !q->stop)
+			pthread_cond_wait(&q->more, &q->lock);
+		if (!q->todo)
+			break;		/* stopped, nothing left */
+		s = q->todo;
+		q->todo = s->link;
+		if (!q->todo)
+			q->todo_end = &q->todo;
+		pthread_mutex_unlock(&q->lock);
+		s->res = helper_io(&s->cb);
+		pthread_mutex_lock(&q->lock);
+		s->link = q->fin;
+		q->fin = s;
+		pthread_cond_signal(&q->landed);
+	}
+	pthread_mutex_unlock(&q->lock);
+	return NULL;
+}
+
+/* Stop and join the helpers (their lists are empty: the queue drained). */
+static void helpers_stop(struct jrx_wq *q)
+{
+	pthread_mutex_lock(&q->lock);
+	q->stop = true;
+	pthread_cond_broadcast(&q->more);
+	pthread_mutex_unlock(&q->lock);
+	for (unsigned i = 0; i < q->helpers; i++)
+		pthread_join(q->helper[i], NULL);
+	pthread_cond_destroy(&q->landed);
+	pthread_cond_destroy(&q->more);
+	pthread_mutex_destroy(&q->lock);
+	q->helpers = 0;
+}
+
+static int helpers_start(struct jrx_wq *q)
+{
+	unsigned n = q->depth < WQ_HELPERS ? q->depth : WQ_HELPERS;
+	int ret;
+
+	q->todo = NULL;
+	q->todo_end = &q->todo;
+	q->fin = NULL;
+	q->stop = false;
+	pthread_mutex_init(&q->lock, NULL);
+	pthread_cond_init(&q->more, NULL);
+	pthread_cond_init(&q->landed, NULL);
+	for (q->helpers = 0; q->helpers < n; q->helpers++) {
+		ret = pthread_create(&q->helper[q->helpers], NULL, helper_main, q);
+		if (ret) {
+			helpers_stop(q);
+			return jrx_fail(-ret, "starting a write queue's pread"
+					" threads: %s", strerror(ret));
+		}
+	}
+	return 0;
+}
+
+/* q's interface b: 0, or -errno as its set-up failed. */
 static int wq_setup(struct jrx_wq *q, enum jrx_io_backend b)
 {
 	int ret;
@@ -55,6 +169,8 @@ static int wq_setup(struct jrx_wq *q, enum jrx_io_backend b)
 	q->backend = b;
 	if (b == JRX_IO_URING)
 		return jrx_ring_init(&q->ring, q->depth);
+	if (b == JRX_IO_PREAD)
+		return helpers_start(q);
 	q->aio_nr = q->depth;
 	ret = jrx_aio_ctx_get(&q->aio, &q->aio_nr);
 	if (ret)
@@ -67,9 +183,6 @@ int jrx_wq_open(struct jrx_wq **out, unsigned depth, enum jrx_io_backend b)
 	struct jrx_wq *q;
 	int ret;
 
-	if (b == JRX_IO_PREAD)
-		return jrx_fail(-ENOSYS, "no write queue with pread: one write"
-				" at a time");
 	q = calloc(1, sizeof(*q));
 	if (!q)
 		return jrx_fail(-ENOMEM, "allocating a write queue");
@@ -87,7 +200,8 @@ int jrx_wq_open(struct jrx_wq **out, unsigned depth, enum jrx_io_backend b)
 		q->slot[i].next_free = q->free;
 		q->free = &q->slot[i];
 	}
-	ret = wq_setup(q, b == JRX_IO_AIO ? JRX_IO_AIO : JRX_IO_URING);
+	ret = wq_setup(q, b == JRX_IO_AIO || b == JRX_IO_PREAD ? b :
+		       JRX_IO_URING);
 	if (ret && b == JRX_IO_AUTO && jrx_io_refused(JRX_IO_URING, ret)) {
 		jrx_diag_clear();
 		ret = wq_setup(q, JRX_IO_AIO);
@@ -111,6 +225,20 @@ static int submit_batch(struct jrx_wq *q, unsigned n)
 {
 	if (q->backend == JRX_IO_URING)
 		return io_uring_submit(&q->ring);
+	if (q->backend == JRX_IO_PREAD) {
+		pthread_mutex_lock(&q->lock);
+		for (unsigned i = 0; i < n; i++) {
+			q->pend[i]->link = NULL;
+			*q->todo_end = q->pend[i];
+			q->todo_end = &q->pend[i]->link;
+		}
+		if (n > 1)
+			pthread_cond_broadcast(&q->more);
+		else
+			pthread_cond_signal(&q->more);
+		pthread_mutex_unlock(&q->lock);
+		return (int)n;
+	}
 	for (unsigned i = 0; i < n; i++)
 		q->cbs[i] = &q->pend[i]->cb;
 	return io_submit(q->aio, (long)n, q->cbs);
@@ -127,6 +255,18 @@ static int get_completion(struct jrx_wq *q, bool wait, struct wq_slot **s,
 	struct io_event ev;
 	int ret;
 
+	if (q->backend == JRX_IO_PREAD) {
+		pthread_mutex_lock(&q->lock);
+		while (wait && !q->fin)
+			pthread_cond_wait(&q->landed, &q->lock);
+		*s = q->fin;
+		if (*s) {
+			q->fin = (*s)->link;
+			*res = (*s)->res;
+		}
+		pthread_mutex_unlock(&q->lock);
+		return *s != NULL;
+	}
 	if (q->backend == JRX_IO_AIO) {
 		struct timespec zero = { 0, 0 };
 
@@ -276,6 +416,7 @@ static int queue(struct jrx_wq *q, bool read, int fd, const char *name,
 			io_uring_prep_write(sqe, fd, buf, (unsigned)len, off);
 		io_uring_sqe_set_data(sqe, s);
 	} else {
+		/* aio, and the helpers' description of the request */
 		if (read)
 			io_prep_pread(&s->cb, fd, (void *)buf, len,
 				      (long long)off);
@@ -361,6 +502,8 @@ void jrx_wq_close(struct jrx_wq *q)
 	jrx_wq_drain(q);
 	if (q->backend == JRX_IO_URING)
 		io_uring_queue_exit(&q->ring);
+	else if (q->backend == JRX_IO_PREAD)
+		helpers_stop(q);	/* drained: nothing in flight */
 	else if (q->inflight)
 		io_destroy(q->aio);	/* waits for what is still in flight */
 	else

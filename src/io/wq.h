@@ -3,9 +3,10 @@
  * `depth` in flight on an io_uring of its own, or on a Linux AIO context
  * of its own (libaio) where io_uring is refused, so a thread whose work
  * is many small writes (the parallel replay's appended bsets) keeps the
- * device busy instead of waiting on each write.  Where both are refused
- * the caller gets the error from jrx_wq_open and writes with
- * jrx_dev_pwrite instead.  AIO writes are asynchronous only with O_DIRECT
+ * device busy instead of waiting on each write.  Asked for pread (a
+ * recovery whose reads fell back to it: a host that refuses both), the
+ * queue runs on 4 helper threads of its own, each issuing one request
+ * at a time with pread or pwrite.  AIO writes are asynchronous only with O_DIRECT
  * (the kernel completes others before io_submit returns): correct either
  * way.  A queue also reads: member devices (the parallel replay's leaf
  * read-ahead, jrx_wq_read) and scratch files (the spill merge's
@@ -39,14 +40,16 @@ struct jrx_wq;
 typedef void (*jrx_wq_done_fn)(void *ctx, int res);
 
 /*
- * A queue of up to depth writes in flight (0: 32) on the kernel interface
- * b: JRX_IO_URING or JRX_IO_AIO, that one only (a recovery's writes take
- * the interface its reads took); JRX_IO_AUTO io_uring, else AIO where
- * io_uring is refused (jrx_io_refused).  -errno if refused (JRX_IO_PREAD:
- * -ENOSYS).
+ * A queue of up to depth writes in flight (0: 32) on the interface b:
+ * JRX_IO_URING, JRX_IO_AIO or JRX_IO_PREAD (min(depth, 4) helper
+ * threads), that one only (a recovery's writes take the interface its
+ * reads took); JRX_IO_AUTO io_uring, else AIO where io_uring is refused
+ * (jrx_io_refused), never helpers: a caller that gets the refusal
+ * writes with jrx_dev_pwrite instead.  -errno if refused.
  */
 int  jrx_wq_open(struct jrx_wq **out, unsigned depth, enum jrx_io_backend b);
-/* The interface the queue writes with: JRX_IO_URING or JRX_IO_AIO. */
+/* The interface the queue writes with: JRX_IO_URING, JRX_IO_AIO or
+ * JRX_IO_PREAD. */
 enum jrx_io_backend jrx_wq_backend(const struct jrx_wq *q);
 /*
  * Queue a write of buf[0, len) at off of d (jrx_dev_write_permit() is

@@ -164,7 +164,7 @@ void jrx_recover_write_opts(const struct jrx_report *r,
 
 	ro->write_io = b == JRX_IO_URING || b == JRX_IO_AIO ?
 		(enum jrx_io_backend)b : JRX_IO_PREAD;
-	ro->write_depth = ro->write_io == JRX_IO_PREAD ? 0 : 32;
+	ro->write_depth = 32;	/* pread: a queue on helper threads (wq.h) */
 }
 
 void jrx_recover_note_replay(struct jrx_report *r, const struct jrx_fs *fs)

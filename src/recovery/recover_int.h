@@ -37,8 +37,8 @@ uint64_t jrx_recover_note_index(struct jrx_report *r, const struct jrx_array *a,
 				const struct jrx_journal_scan *s);
 
 /* The replay's writes (jrx_replay_opts.write_depth, write_io): queued
- * on the kernel interface the journal read used (io_uring or aio), else
- * 0 (pread: one synchronous write at a time). */
+ * on the interface the journal read used: io_uring, aio, or pread (a
+ * queue on helper threads, io/wq.h). */
 void jrx_recover_write_opts(const struct jrx_report *r,
 			    struct jrx_replay_opts *ro);
 

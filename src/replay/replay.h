@@ -53,7 +53,7 @@ struct jrx_replay_opts {
 					   on a write queue of its own
 					   (io/wq.h); 0: one synchronous write
 					   at a time */
-	enum jrx_io_backend write_io;	/* the queues' kernel interface
+	enum jrx_io_backend write_io;	/* the queues' interface
 					   (jrx_wq_open; AUTO if 0) */
 	/* units done of all units, from worker 0's thread only; may be NULL */
 	void	(*progress)(void *ctx, uint64_t done, uint64_t total);

@@ -47,8 +47,8 @@ struct par;
  * every claimed leaf it will have to read, so a leaf is on its way while
  * the units before it are worked on (a 200 KiB O_DIRECT read waits about
  * half a millisecond on this VM; 10 M journal keys read 525 leaves, which
- * the workers spent 0.15-0.2 s waiting for).  Without a queue (pread, a
- * dry run) a worker claims one unit at a time and reads as it goes.
+ * the workers spent 0.15-0.2 s waiting for).  Without a queue (a dry
+ * run) a worker claims one unit at a time and reads as it goes.
  */
 #define READ_AHEAD	8
 
@@ -202,8 +202,8 @@ static void unit_leaf_range(const struct par *c, const struct jrx_rleaf *l,
 }
 
 /* The worker's write queue, opened on first use by the thread that runs
- * its id (the ring or aio context is that thread's); NULL where both are
- * refused, or where the recovery reads with pread. */
+ * its id (the ring, aio context or helpers are that thread's); NULL in a
+ * dry run, without a depth, or where it cannot be opened. */
 static struct jrx_wq *worker_wq(struct worker *w)
 {
 	struct par *c = w->c;
