@@ -248,13 +248,12 @@ static int start_workers(struct jrx_io_engine *e)
 	return ret;
 }
 
-static unsigned default_threads(enum jrx_io_backend b, unsigned asked)
+static unsigned default_threads(unsigned asked)
 {
 	unsigned n = asked ? asked : jrx_online_cpus();
 
-	/* pread workers mostly sleep in the kernel: more of them */
-	if (b == JRX_IO_PREAD && !asked)
-		n *= 4;
+	/* pread workers wait on helper threads of their own (pread_pool.c),
+	 * as the others wait on the kernel: one a core here too */
 	return n > 64 ? 64 : n;
 }
 
@@ -322,7 +321,7 @@ int jrx_io_open(struct jrx_io_engine **out, const struct jrx_array *a,
 
 	e->backend = o->backend == JRX_IO_AUTO ? JRX_IO_URING : o->backend;
 	e->depth = o->depth ? o->depth : 32;
-	e->threads = default_threads(e->backend, o->threads);
+	e->threads = default_threads(o->threads);
 	ret = start_workers(e);
 	while (ret && o->backend == JRX_IO_AUTO) {
 		enum jrx_io_backend next = fall_back(e, e->backend, ret);
@@ -330,7 +329,7 @@ int jrx_io_open(struct jrx_io_engine **out, const struct jrx_array *a,
 		if (next == JRX_IO_AUTO)
 			break;
 		e->backend = next;
-		e->threads = default_threads(e->backend, o->threads);
+		e->threads = default_threads(o->threads);
 		jrx_diag_clear();
 		ret = start_workers(e);
 	}

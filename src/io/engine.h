@@ -12,8 +12,10 @@
  *             up to `depth` reads in flight per context; for hosts that
  *             refuse io_uring but not AIO (io_uring_disabled, container
  *             seccomp profiles that block io_uring only);
- *   pread     a thread pool, each worker one blocking pread at a time
- *             (more workers than cores, since they mostly wait).
+ *   pread     each worker up to 8 reads queued on 4 helper threads of
+ *             its own that issue blocking preads (io/wq.h), for hosts
+ *             that refuse both; one pread at a time where the helpers
+ *             cannot start.
  * JRX_IO_AUTO picks io_uring, then aio, then pread, moving on when set-up
  * fails with EPERM, ENOSYS or EACCES (the interface disabled by the host,
  * seccomp, old kernel; for aio also EAGAIN, the host's aio-max-nr used
@@ -52,7 +54,7 @@ bool jrx_io_refused(enum jrx_io_backend b, int err);
 
 struct jrx_io_opts {
 	enum jrx_io_backend backend;
-	unsigned threads;	/* workers; 0: one per online core (pread: 4x) */
+	unsigned threads;	/* workers; 0: one per online core */
 	unsigned depth;		/* reads in flight per ring or aio context;
 				   0: 32 */
 };
