@@ -475,6 +475,11 @@ int jrx_wq_submit(struct jrx_wq *q)
 	return flush(q);
 }
 
+int jrx_wq_error(const struct jrx_wq *q)
+{
+	return q->err;
+}
+
 unsigned jrx_wq_inflight(const struct jrx_wq *q)
 {
 	return q->inflight;

@@ -82,6 +82,8 @@ int  jrx_wq_read_file(struct jrx_wq *q, int fd, const char *name, void *buf,
 		      void *ctx);
 /* Hand everything queued to the kernel now; the first error, or 0. */
 int  jrx_wq_submit(struct jrx_wq *q);
+/* The queue's first error, or 0 (nothing submitted, nothing waited). */
+int  jrx_wq_error(const struct jrx_wq *q);
 /* Reads and writes queued or in flight whose callback has not run. */
 unsigned jrx_wq_inflight(const struct jrx_wq *q);
 /* Wait for one write to complete (if any is in flight), its callback run;

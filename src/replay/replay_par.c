@@ -507,8 +507,15 @@ static void fill_window(struct worker *w, atomic_size_t *next)
 	struct par *c = w->c;
 	unsigned g = w->st.group;
 	struct jrx_wq *q = worker_wq(w);
-	unsigned want = q ? READ_AHEAD : 1;
+	unsigned want;
 	bool queued = false;
+
+	/* a queue that failed (a write) fails every read queued after: the
+	 * units then read their leaves themselves, and their writes report
+	 * the queue's error */
+	if (q && jrx_wq_error(q))
+		q = NULL;
+	want = q ? READ_AHEAD : 1;
 
 	while (w->ah_nr < want && !w->ah_end) {
 		size_t u = c->group_first[g] + atomic_fetch_add(next, 1);
