@@ -215,6 +215,17 @@ int jrx_dev_read_permit(const struct jrx_dev *d, uint64_t off)
 	return d->absent ? absent(d, "read", off) : 0;
 }
 
+int jrx_dev_read_failed(const struct jrx_dev *d, uint64_t off, size_t len,
+			size_t done, int err)
+{
+	if (err)
+		return jrx_fail(err, "%s: read error at offset %" PRIu64 ": %s",
+				d->path, off + done, jrx_strerror(err));
+	return jrx_fail(-JRX_ERR_DEV_TRUNCATED, "%s: device ends at offset %"
+			PRIu64 ", wanted %zu bytes at %" PRIu64, d->path,
+			off + done, len, off);
+}
+
 int jrx_dev_pread(struct jrx_dev *d, void *buf, size_t len, uint64_t off)
 {
 	size_t done = 0;
@@ -226,17 +237,11 @@ int jrx_dev_pread(struct jrx_dev *d, void *buf, size_t len, uint64_t off)
 	while (done < len) {
 		ssize_t r = pread(d->fd, (char *)buf + done, len - done,
 				  (off_t)(off + done));
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return jrx_fail(-errno, "%s: read error at offset %" PRIu64
-					": %s", d->path, off + done, strerror(errno));
-		}
-		if (r == 0)
-			return jrx_fail(-JRX_ERR_DEV_TRUNCATED,
-					"%s: device ends at offset %" PRIu64
-					", wanted %zu bytes at %" PRIu64,
-					d->path, off + done, len, off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return jrx_dev_read_failed(d, off, len, done,
+						   r ? -errno : 0);
 		done += (size_t)r;
 	}
 	return 0;

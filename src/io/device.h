@@ -46,6 +46,14 @@ int  jrx_dev_reopen(struct jrx_dev *out, const struct jrx_dev *d,
 void jrx_dev_close(struct jrx_dev *d);
 /* Reads exactly len bytes; a short read is -JRX_ERR_DEV_TRUNCATED. */
 int  jrx_dev_pread(struct jrx_dev *d, void *buf, size_t len, uint64_t off);
+/*
+ * The error of a read of len bytes at off that stopped after done bytes:
+ * err (-errno) named as a read error at off + done, or with err 0 the
+ * device's end (-JRX_ERR_DEV_TRUNCATED).  For readers that issue their
+ * own reads (io/wq.h) and word them as jrx_dev_pread does.
+ */
+int  jrx_dev_read_failed(const struct jrx_dev *d, uint64_t off, size_t len,
+			 size_t done, int err);
 /* Whether a read at off may be issued: not on a missing member.
  * jrx_dev_pread asks it first; readers that issue their own reads
  * (io/wq.h) must too. */

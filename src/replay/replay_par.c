@@ -571,19 +571,10 @@ static int take_read(struct worker *w, struct ahead *a, struct jrx_bnode **pre)
 				" %" PRIu64 " never completed",
 				a->rd.dev->path, jrx_btree_name(l->btree_id),
 				a->rd.off);
-	if (a->res >= 0 && (size_t)a->res != a->rd.len)
-		ret = jrx_fail(-JRX_ERR_DEV_TRUNCATED, "%s: device ends at offset"
-			       " %" PRIu64 ", wanted %zu bytes at %" PRIu64,
-			       a->rd.dev->path, a->rd.off + (uint64_t)a->res,
-			       a->rd.len, a->rd.off);
-	else if (a->res < 0)
-		ret = jrx_fail(a->res, "%s: read error at offset %" PRIu64
-			       " (a btree %s leaf): %s", a->rd.dev->path,
-			       a->rd.off, jrx_btree_name(l->btree_id),
-			       jrx_strerror(a->res));
-	else
-		ret = 0;
-	if (ret) {
+	if (a->res < 0 || (size_t)a->res != a->rd.len) {
+		ret = jrx_dev_read_failed(a->rd.dev, a->rd.off, a->rd.len,
+					  a->res < 0 ? 0 : (size_t)a->res,
+					  a->res < 0 ? a->res : 0);
 		jrx_fs_node_read_cancel(&a->rd);
 		return ret;
 	}
