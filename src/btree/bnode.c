@@ -406,14 +406,21 @@ bool jrx_bnode_append_fits(const struct jrx_bnode *n, size_t node_size)
 				    n->pend_u64s * 8, node_size);
 }
 
+/* Keys that lie end to end in memory (a run of one bset's keys, as most
+ * of a merged leaf is) go in one copy rather than one call per key. */
 static size_t put_keys(void *dst, struct jrx_bkey *const *v, size_t lo,
 		       size_t hi)
 {
 	char *p = dst;
 
-	for (size_t i = lo; i < hi; i++) {
-		memcpy(p, v[i], jrx_bkey_bytes(v[i]));
-		p += jrx_bkey_bytes(v[i]);
+	for (size_t i = lo; i < hi;) {
+		const char *src = (const char *)v[i];
+		size_t len = jrx_bkey_bytes(v[i]);
+
+		while (++i < hi && (const char *)v[i] == src + len)
+			len += jrx_bkey_bytes(v[i]);
+		memcpy(p, src, len);
+		p += len;
 	}
 	return (size_t)(p - (char *)dst);
 }
