@@ -11,7 +11,8 @@
  * rejects bad options and too-small devices; the write queue (io/wq.h,
  * on io_uring, aio and pread helper threads)
  * lands every write, stops at an injected crash and refuses read-only
- * devices.
+ * devices, and an automatic queue on a host refusing both kernel
+ * interfaces opens on the helpers.
  *
  * Devices are 64 MiB sparse files, bucket 256 KiB, node 64 KiB.
  */
@@ -802,6 +803,65 @@ static void test_write_queue_aio(void **state)
 	assert_int_equal(got[0], 0x5a);
 }
 
+/* In a forked child refusing io_uring and aio: a queue asked for either
+ * (JRX_IO_AUTO, as the spill and the write-back ask) opens on its helper
+ * threads and lands a write; 0 if so, else a code. */
+static int refused_child(const char *path)
+{
+	uint8_t *buf = jrx_alloc_aligned(4096);
+	struct wq_count c = { 0 };
+	struct jrx_dev d;
+	struct jrx_wq *q;
+
+	if (th_refuse_uring(true))
+		return TH_EXIT_SKIP;
+	if (!buf || jrx_dev_open(&d, path, JRX_DEV_DIRECT))
+		return 10;
+	memset(buf, 0x6b, 4096);
+	if (jrx_wq_open(&q, 8, JRX_IO_AUTO)) {
+		fprintf(stderr, "refused child: no queue: %s\n", jrx_diag());
+		return 11;
+	}
+	if (jrx_wq_backend(q) != JRX_IO_PREAD) {
+		fprintf(stderr, "refused child: the queue's interface is %d,"
+			" want %d (pread helpers)\n", (int)jrx_wq_backend(q),
+			(int)JRX_IO_PREAD);
+		return 12;
+	}
+	if (jrx_wq_write(q, &d, buf, 4096, 44u << 20, wq_done, &c) ||
+	    jrx_wq_drain(q) || c.ok != 1) {
+		fprintf(stderr, "refused child: %s\n", jrx_diag());
+		return 13;
+	}
+	jrx_wq_close(q);
+	jrx_dev_close(&d);
+	return 0;
+}
+
+static void test_write_queue_auto_refused(void **state)
+{
+	struct fx *f = *state;
+	uint8_t got[1];
+	int status;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid)
+		_exit(refused_child(f->p[0]));
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == TH_EXIT_SKIP)
+		skip();		/* no seccomp here: nothing to refuse with */
+	if (WEXITSTATUS(status))
+		fail_msg("with io_uring and aio refused, an automatic write"
+			 " queue failed with code %d (see above)",
+			 WEXITSTATUS(status));
+	th_file_pread(f->p[0], got, 1, 44u << 20);
+	assert_int_equal(got[0], 0x6b);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -823,6 +883,7 @@ int main(void)
 		T(test_write_queue),
 		T(test_write_queue_aio),
 		T(test_write_queue_pread),
+		T(test_write_queue_auto_refused),
 	};
 #undef T
 

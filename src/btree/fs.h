@@ -105,9 +105,9 @@ int  jrx_fs_replay_key(struct jrx_fs *fs, unsigned btree_id, unsigned level,
  * Write back every dirty node to free space and bring alloc and
  * accounting up to date (alloc keys of changed buckets, accounting deltas
  * with version = max_seq), repeating until nothing moves.  With depth,
- * up to depth node writes are in flight on an io_uring of this thread's
- * (writeback.c; where io_uring is refused, one at a time); 0: one at a
- * time, as the reference recovery writes.
+ * up to depth node writes are in flight on a write queue of this
+ * thread's (writeback.c; io/wq.h's JRX_IO_AUTO: io_uring, aio or its
+ * helpers); 0: one at a time, as the reference recovery writes.
  */
 int  jrx_fs_replay_settle(struct jrx_fs *fs, unsigned depth);
 /*

@@ -60,7 +60,7 @@ int jrx_fs_wb_begin(struct jrx_fs *fs, unsigned depth)
 		w->depth = i + 1;
 	}
 	if (!ret && jrx_wq_open(&w->q, depth, JRX_IO_AUTO)) {
-		jrx_diag_clear();	/* io_uring refused: one at a time */
+		jrx_diag_clear();	/* no queue opened: one at a time */
 		w->q = NULL;
 	}
 	fs->wbq = w;

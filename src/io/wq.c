@@ -205,6 +205,10 @@ int jrx_wq_open(struct jrx_wq **out, unsigned depth, enum jrx_io_backend b)
 	if (ret && b == JRX_IO_AUTO && jrx_io_refused(JRX_IO_URING, ret)) {
 		jrx_diag_clear();
 		ret = wq_setup(q, JRX_IO_AIO);
+		if (ret && jrx_io_refused(JRX_IO_AIO, ret)) {
+			jrx_diag_clear();
+			ret = wq_setup(q, JRX_IO_PREAD);
+		}
 	}
 	if (ret) {
 		wq_free(q);

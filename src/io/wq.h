@@ -6,7 +6,8 @@
  * device busy instead of waiting on each write.  Asked for pread (a
  * recovery whose reads fell back to it: a host that refuses both), the
  * queue runs on 4 helper threads of its own, each issuing one request
- * at a time with pread or pwrite.  AIO writes are asynchronous only with O_DIRECT
+ * at a time with pread or pwrite; so does a queue asked for either
+ * kernel interface (JRX_IO_AUTO) on a host that refuses both.  AIO writes are asynchronous only with O_DIRECT
  * (the kernel completes others before io_submit returns): correct either
  * way.  A queue also reads: member devices (the parallel replay's leaf
  * read-ahead, jrx_wq_read) and scratch files (the spill merge's
@@ -44,8 +45,9 @@ typedef void (*jrx_wq_done_fn)(void *ctx, int res);
  * JRX_IO_URING, JRX_IO_AIO or JRX_IO_PREAD (min(depth, 4) helper
  * threads), that one only (a recovery's writes take the interface its
  * reads took); JRX_IO_AUTO io_uring, else AIO where io_uring is refused
- * (jrx_io_refused), never helpers: a caller that gets the refusal
- * writes with jrx_dev_pwrite instead.  -errno if refused.
+ * (jrx_io_refused), else the helpers where AIO is refused too.  -errno
+ * if refused (the helpers could not start: a caller writes with
+ * jrx_dev_pwrite instead).
  */
 int  jrx_wq_open(struct jrx_wq **out, unsigned depth, enum jrx_io_backend b);
 /* The interface the queue writes with: JRX_IO_URING, JRX_IO_AIO or

@@ -66,8 +66,8 @@ int jrx_spill_open(struct jrx_spill *sp, const char *dir, size_t buf_bytes)
 	sp->fd = fd;
 	sp->st.direct = sp->direct;
 	sp->st.tmpfs = !fstatfs(fd, &fs) && fs.f_type == TMPFS_MAGIC;
-	/* writes in flight where io_uring or aio is allowed, else one at a
-	 * time */
+	/* writes in flight (io_uring, aio, or the queue's helpers where both
+	 * are refused); one at a time only where no queue opens */
 	if (jrx_wq_open(&sp->wq, JRX_SPILL_WBUFS, JRX_IO_AUTO)) {
 		sp->wq = NULL;
 		jrx_diag_clear();

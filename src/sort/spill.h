@@ -136,10 +136,10 @@ struct jrx_spill {
 	size_t	 read_bytes;		/* each reader's (default buf_bytes) */
 	/*
 	 * The writer's buffers: one is filled while the others are written
-	 * through wq (io/wq.h: io_uring or aio, O_DIRECT), so the records of
-	 * a run are made while the disk writes the previous ones; where both
-	 * are refused, one buffer and synchronous writes.  busy[i]: in
-	 * flight.
+	 * through wq (io/wq.h: io_uring, aio or its helper threads,
+	 * O_DIRECT), so the records of a run are made while the disk writes
+	 * the previous ones; where no queue opens, one buffer and synchronous
+	 * writes.  busy[i]: in flight.
 	 */
 	void	*wbuf[JRX_SPILL_WBUFS];
 	bool	 busy[JRX_SPILL_WBUFS];

@@ -410,7 +410,8 @@ static struct jrx_spill_merge *merge_new(struct jrx_spill *sp, size_t k,
 	m->out = malloc(JRX_SPILL_MAX_REC);
 	if (m->rd && !k)
 		m->rd[0].done = true;
-	/* a read in flight a reader; refused: one buffer each */
+	/* a read in flight a reader (io_uring, aio or the queue's helpers);
+	 * no queue: one buffer each */
 	if (k && jrx_wq_open(&m->q, (unsigned)m->k, JRX_IO_AUTO)) {
 		m->q = NULL;
 		jrx_diag_clear();
