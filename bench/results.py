@@ -145,7 +145,11 @@ def load(path):
             for line in f:
                 line = line.strip()
                 if line:
-                    out.append(json.loads(line))
+                    r = json.loads(line)
+                    # an older build's runs (bench/run.sh --baseline) are an
+                    # A/B for the log, not this build's figures
+                    if "baseline" not in r:
+                        out.append(r)
     return out
 
 

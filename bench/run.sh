@@ -11,6 +11,7 @@
 #                     [--bases "10000000 50000000 200000000"]
 #                     [--bigtree-keys 2000000] [--distributions "uniform zipf"]
 #                     [--bigtree-modes "ref acc:1 acc:all"] [--no-bigtree]
+#                     [--baseline BIN]
 #                     [--out DIR] [--dir SCRATCH] [--no-peer] [--no-micro] [--holes]
 #                     [--no-setup] [--append]
 #
@@ -43,7 +44,10 @@
 # repetition runs --bigtree-modes: "ref" the reference (skipped, recorded,
 # when its RSS, scaled by base keys, would not fit), "acc:T" the
 # accelerated recovery with T threads ("all": every core) and the first
-# backend of --io.  A 200 M-key base is tens of GB, too big for a copy per
+# backend of --io; with --baseline BIN, "base:acc:T" runs acc:T with the
+# binary BIN instead (an older build on the same array, interleaved as
+# listed: an A/B of one base); its records carry "baseline" (BIN's
+# `jrx --version` line) and results.py leaves them out of the tables.  A 200 M-key base is tens of GB, too big for a copy per
 # run, so these arrays are recovered in place, their crashed state
 # restored before every run (bench/lib.sh bench_restore_crash): each
 # device's reserved area (the bytes before first_bucket * bucket_size,
@@ -85,7 +89,7 @@ setup=1 quick=0 append=0 argv="" bigtree=1 bases=- bkeys=- dists=-
 for a in "$@"; do
   case "$a" in *[[:space:]]*|"") argv+=" \"$a\"" ;; *) argv+=" $a" ;; esac
 done
-bmodes="ref acc:1 acc:all"
+bmodes="ref acc:1 acc:all" baseline=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1; shift ;;
@@ -97,6 +101,7 @@ while [ $# -gt 0 ]; do
     --bigtree-keys) bkeys="$2"; shift 2 ;;
     --distributions) dists="$2"; shift 2 ;;
     --bigtree-modes) bmodes="$2"; shift 2 ;;
+    --baseline) baseline="$2"; shift 2 ;;
     --no-bigtree) bigtree=0; shift ;;
     --out) out="$2"; shift 2 ;;
     --dir) dir="$2"; shift 2 ;;
@@ -115,8 +120,11 @@ if [ $quick = 1 ]; then q() { echo "$1"; }; else q() { echo "$2"; }; fi
 [ "$bkeys" != - ] || bkeys=$(q 200000 2000000)
 [ "$dists" != - ] || dists=$(q "uniform" "uniform zipf")
 for m in $bmodes; do
-  case "$m" in ref|acc:all|acc:[1-9]|acc:[1-9][0-9]) ;;
-    *) echo "bench/run.sh: --bigtree-modes: unknown mode $m (ref, acc:T, acc:all)" >&2; exit 2 ;;
+  case "${m#base:}" in ref|acc:all|acc:[1-9]|acc:[1-9][0-9]) ;;
+    *) echo "bench/run.sh: --bigtree-modes: unknown mode $m (ref, acc:T, acc:all, base:acc:T)" >&2; exit 2 ;;
+  esac
+  case "$m" in base:ref) echo "bench/run.sh: --bigtree-modes: base:ref: the baseline runs accelerated modes only" >&2; exit 2 ;;
+    base:*) [ -x "$baseline" ] || { echo "bench/run.sh: --bigtree-modes $m needs --baseline BIN (an executable jrx)" >&2; exit 2; } ;;
   esac
 done
 for d in $dists; do
@@ -220,10 +228,17 @@ if [ $bigtree = 1 ]; then
             bench_run "$results" "$lab,\"rep\":$r,\"mode\":\"reference\",\"threads\":1,\"io\":\"pread\"" --reference
             lbl="reference"
           else
-            t=${m#acc:}
+            bl="" lbl=""
+            if [ "${m#base:}" != "$m" ]; then
+              bench_jrx="$baseline"
+              bl=",\"baseline\":\"$("$baseline" --version | head -1 | tr -d '"\\')\""
+              lbl="baseline "
+            fi
+            t=${m#base:}; t=${t#acc:}
             [ "$t" = all ] && t=$ncpu
-            bench_run "$results" "$lab,\"rep\":$r,\"mode\":\"accelerated\",\"threads\":$t,\"io\":\"$bio\"" --threads "$t" --io="$bio"
-            lbl="T=$t $bio"
+            bench_run "$results" "$lab,\"rep\":$r,\"mode\":\"accelerated\",\"threads\":$t,\"io\":\"$bio\"$bl" --threads "$t" --io="$bio"
+            bench_jrx=""
+            lbl+="T=$t $bio"
           fi
           ran=1
           python3 bench/results.py row "$report" "$(short "$b") $d $lbl" >&2
