@@ -47,8 +47,9 @@
 # backend of --io; with --baseline BIN, "base:acc:T" runs acc:T with the
 # binary BIN instead (an older build on the same array, interleaved as
 # listed: an A/B of one base); its records carry "baseline" (BIN's
-# `jrx --version` line) and results.py leaves them out of the tables.  A 200 M-key base is tens of GB, too big for a copy per
-# run, so these arrays are recovered in place, their crashed state
+# `jrx --version` line) and results.py leaves them out of the tables.
+# A 200 M-key base is tens of GB, too big for a copy per run, so these
+# arrays are recovered in place, their crashed state
 # restored before every run (bench/lib.sh bench_restore_crash): each
 # device's reserved area (the bytes before first_bucket * bucket_size,
 # both superblock copies; docs/FORMAT.md §3) is saved once after synth and

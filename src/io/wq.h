@@ -7,12 +7,12 @@
  * recovery whose reads fell back to it: a host that refuses both), the
  * queue runs on 4 helper threads of its own, each issuing one request
  * at a time with pread or pwrite; so does a queue asked for either
- * kernel interface (JRX_IO_AUTO) on a host that refuses both.  AIO writes are asynchronous only with O_DIRECT
- * (the kernel completes others before io_submit returns): correct either
- * way.  A queue also reads: member devices (the parallel replay's leaf
- * read-ahead, jrx_wq_read) and scratch files (the spill merge's
- * read-ahead, jrx_wq_read_file), so that one thread's I/O has one
- * mechanism.
+ * kernel interface (JRX_IO_AUTO) on a host that refuses both.  AIO
+ * writes are asynchronous only with O_DIRECT (the kernel completes
+ * others before io_submit returns): correct either way.  A queue also
+ * reads: member devices (the parallel replay's leaf read-ahead,
+ * jrx_wq_read) and scratch files (the spill merge's read-ahead,
+ * jrx_wq_read_file), so that one thread's I/O has one mechanism.
  *
  * Writes are submitted in batches (a quarter of the depth, from a depth
  * of 32): a queued write may wait in the ring until its batch fills or

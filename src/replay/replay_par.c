@@ -156,7 +156,7 @@ static const struct jrx_bkey *leaf_ptr(const struct jrx_rleaf *l)
  * The sorted journal keys point into jsets in journal order, so walking
  * them in key order is a cache miss a key: the walks below prefetch the
  * key MERGE_AHEAD places ahead (at 10 M keys on one thread this took the
- * merge from 12 % to 7 % of the recovery's samples).
+ * merge from 12 % to 6-7 % of the recovery's samples).
  */
 #define MERGE_AHEAD 16
 
@@ -166,7 +166,6 @@ static const struct jrx_bkey *leaf_ptr(const struct jrx_rleaf *l)
  * its position, a whiteout deletes it.  Returns the count; *bytes gets
  * the key bytes.
  */
-
 static size_t merge(struct jrx_bkey *const *lk, size_t ln,
 		    const struct jrx_jkey *jk, size_t jn,
 		    const struct jrx_bkey **out, uint64_t *bytes)
