@@ -750,9 +750,11 @@ static void test_write_queue_pread(void **state)
 	write_queue_on(*state, JRX_IO_PREAD);
 }
 
-/* In a forked child: a block written through a new aio queue; 0 if it
- * landed, else a code. */
-static int aio_child(const char *path)
+/* In a forked child: one block of byte at off written through a new
+ * queue asked for `ask`, which must have opened on `want`; 0 if it landed,
+ * else a code (what failed on stderr). */
+static int queue_child(const char *path, enum jrx_io_backend ask,
+		       enum jrx_io_backend want, uint8_t byte, uint64_t off)
 {
 	uint8_t *buf = jrx_alloc_aligned(4096);
 	struct wq_count c = { 0 };
@@ -761,13 +763,20 @@ static int aio_child(const char *path)
 
 	if (!buf || jrx_dev_open(&d, path, JRX_DEV_DIRECT))
 		return 10;
-	memset(buf, 0x5a, 4096);
-	if (jrx_wq_open(&q, 8, JRX_IO_AIO))
+	memset(buf, byte, 4096);
+	if (jrx_wq_open(&q, 8, ask)) {
+		fprintf(stderr, "queue child: no queue: %s\n", jrx_diag());
 		return 11;
-	if (jrx_wq_write(q, &d, buf, 4096, 40u << 20, wq_done, &c) ||
-	    jrx_wq_drain(q) || c.ok != 1) {
-		fprintf(stderr, "aio child: %s\n", jrx_diag());
+	}
+	if (jrx_wq_backend(q) != want) {
+		fprintf(stderr, "queue child: the queue's interface is %d,"
+			" want %d\n", (int)jrx_wq_backend(q), (int)want);
 		return 12;
+	}
+	if (jrx_wq_write(q, &d, buf, 4096, off, wq_done, &c) ||
+	    jrx_wq_drain(q) || c.ok != 1) {
+		fprintf(stderr, "queue child: %s\n", jrx_diag());
+		return 13;
 	}
 	jrx_wq_close(q);
 	jrx_dev_close(&d);
@@ -793,7 +802,8 @@ static void test_write_queue_aio(void **state)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (!pid)
-		_exit(aio_child(f->p[0]));
+		_exit(queue_child(f->p[0], JRX_IO_AIO, JRX_IO_AIO, 0x5a,
+				  40u << 20));
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
 	if (WEXITSTATUS(status))
@@ -805,37 +815,12 @@ static void test_write_queue_aio(void **state)
 
 /* In a forked child refusing io_uring and aio: a queue asked for either
  * (JRX_IO_AUTO, as the spill and the write-back ask) opens on its helper
- * threads and lands a write; 0 if so, else a code. */
+ * threads and lands a write. */
 static int refused_child(const char *path)
 {
-	uint8_t *buf = jrx_alloc_aligned(4096);
-	struct wq_count c = { 0 };
-	struct jrx_dev d;
-	struct jrx_wq *q;
-
 	if (th_refuse_uring(true))
 		return TH_EXIT_SKIP;
-	if (!buf || jrx_dev_open(&d, path, JRX_DEV_DIRECT))
-		return 10;
-	memset(buf, 0x6b, 4096);
-	if (jrx_wq_open(&q, 8, JRX_IO_AUTO)) {
-		fprintf(stderr, "refused child: no queue: %s\n", jrx_diag());
-		return 11;
-	}
-	if (jrx_wq_backend(q) != JRX_IO_PREAD) {
-		fprintf(stderr, "refused child: the queue's interface is %d,"
-			" want %d (pread helpers)\n", (int)jrx_wq_backend(q),
-			(int)JRX_IO_PREAD);
-		return 12;
-	}
-	if (jrx_wq_write(q, &d, buf, 4096, 44u << 20, wq_done, &c) ||
-	    jrx_wq_drain(q) || c.ok != 1) {
-		fprintf(stderr, "refused child: %s\n", jrx_diag());
-		return 13;
-	}
-	jrx_wq_close(q);
-	jrx_dev_close(&d);
-	return 0;
+	return queue_child(path, JRX_IO_AUTO, JRX_IO_PREAD, 0x6b, 44u << 20);
 }
 
 static void test_write_queue_auto_refused(void **state)
