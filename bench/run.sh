@@ -90,7 +90,7 @@ setup=1 quick=0 append=0 argv="" bigtree=1 bases=- bkeys=- dists=-
 for a in "$@"; do
   case "$a" in *[[:space:]]*|"") argv+=" \"$a\"" ;; *) argv+=" $a" ;; esac
 done
-bmodes="ref acc:1 acc:all" baseline=""
+bmodes="ref acc:1 acc:all" baseline="" baseline_ver=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1; shift ;;
@@ -128,6 +128,8 @@ for m in $bmodes; do
     base:*) [ -x "$baseline" ] || { echo "bench/run.sh: --bigtree-modes $m needs --baseline BIN (an executable jrx)" >&2; exit 2; } ;;
   esac
 done
+# the baseline's records name it by its version line, read once
+[ -z "$baseline" ] || baseline_ver=$("$baseline" --version | head -1 | tr -d '"\\')
 for d in $dists; do
   case "$d" in uniform|zipf|sequential|hot) ;;
     *) echo "bench/run.sh: --distributions: unknown distribution $d" >&2; exit 2 ;;
@@ -232,7 +234,7 @@ if [ $bigtree = 1 ]; then
             bl="" lbl=""
             if [ "${m#base:}" != "$m" ]; then
               bench_jrx="$baseline"
-              bl=",\"baseline\":\"$("$baseline" --version | head -1 | tr -d '"\\')\""
+              bl=",\"baseline\":\"$baseline_ver\""
               lbl="baseline "
             fi
             t=${m#base:}; t=${t#acc:}

@@ -175,11 +175,7 @@ static size_t merge(struct jrx_bkey *const *lk, size_t ln,
 
 	while (i < ln || j < jn) {
 		const struct jrx_bkey *k;
-		int c;
-
-		if (j + MERGE_AHEAD < jn)
-			__builtin_prefetch(jk[j + MERGE_AHEAD].k);
-		c = i == ln ? 1 : j == jn ? -1 :
+		int c = i == ln ? 1 : j == jn ? -1 :
 			jrx_bpos_cmp(lk[i]->p, jk[j].k->p);
 
 		if (c < 0) {
@@ -187,6 +183,9 @@ static size_t merge(struct jrx_bkey *const *lk, size_t ln,
 		} else {
 			if (!c)
 				i++;
+			/* once per journal key, not per leaf key */
+			if (j + MERGE_AHEAD < jn)
+				__builtin_prefetch(jk[j + MERGE_AHEAD].k);
 			k = jk[j++].k;
 			if (k->type == JRX_KEY_WHITEOUT)
 				continue;
