@@ -3,7 +3,8 @@
  * arrays: identical dumps of every btree (alloc and accounting included)
  * for uniform, zipf, sequential and hot-inode journals, one-btree mixes,
  * 1-4 workers and work units cut down to slices of a few keys; alloc
- * leaves recovery wrote and cuts again in a later round; skewed
+ * leaves recovery wrote and cuts again in a later round; a hot leaf cut
+ * into hundreds of pieces does not hold their images at once; skewed
  * journals spread over every worker, each NUMA group (synthetic hwloc
  * topologies) working a contiguous key range; a crash at a random write
  * of the accelerated recovery, then another recovery, ends identical to
@@ -224,6 +225,46 @@ static void test_appends(void **state)
 		}
 		free(want);
 	}
+}
+
+/*
+ * A hot inode's journal on one worker, its leaves not sliced: each is
+ * cut into many pieces in one go, and each piece's image goes once its
+ * write has landed.  The most node images held at once stays a small
+ * part of the bytes written (before, every piece of a leaf stayed until
+ * its last was written: at 10 M keys on one thread, 121 MiB at once).
+ */
+static void test_hot_leaf_pieces_dropped(void **state)
+{
+	struct env *e = *state;
+	struct jrx_recover_opts o = { .threads = 1, .replay_unit = 1u << 30 };
+	struct jrx_synth_opts so;
+	struct jrx_report r;
+	const char *what = "a hot inode's extents, one worker, no slices";
+
+	re_synth_opts(&so, 200000, JRX_SYNTH_HOT, 61);
+	so.base_keys = 1000;	/* a few leaves, each cut into many pieces */
+	memcpy(so.mix, (uint32_t[JRX_SYNTH_NR_BTREES]){ 1, 0, 0, 0 },
+	       sizeof(so.mix));
+	make(e, &so);
+	re_differential(e, o, what, &r);
+	assert_int_equal(r.replay.sliced_leaves, 0);
+	if (r.replay.pieces < 16 * r.replay.leaves)
+		fail_msg("%s: %llu pieces from %llu leaves: the shape has no"
+			 " leaf cut into many", what,
+			 (unsigned long long)r.replay.pieces,
+			 (unsigned long long)r.replay.leaves);
+	if (r.node_images_peak_bytes * 4 > r.node_bytes_written)
+		fail_msg("%s: %llu bytes of node images held at once, of %llu"
+			 " written (%llu pieces of %llu leaves): want at most a"
+			 " quarter", what,
+			 (unsigned long long)r.node_images_peak_bytes,
+			 (unsigned long long)r.node_bytes_written,
+			 (unsigned long long)r.replay.pieces,
+			 (unsigned long long)r.replay.leaves);
+	print_message("%s: %llu bytes of images at most, %llu written\n", what,
+		      (unsigned long long)r.node_images_peak_bytes,
+		      (unsigned long long)r.node_bytes_written);
 }
 
 /*
@@ -543,6 +584,7 @@ int main(void)
 		cmocka_unit_test(test_shapes),
 		cmocka_unit_test(test_alloc_leaves_cut_again),
 		cmocka_unit_test(test_appends),
+		cmocka_unit_test(test_hot_leaf_pieces_dropped),
 		cmocka_unit_test(test_skew_spread),
 		cmocka_unit_test(test_crash_during_accelerated),
 		cmocka_unit_test(test_failed_thread_starts),

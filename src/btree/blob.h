@@ -24,4 +24,13 @@ void  jrx_blob_free(void *p);
  */
 void  jrx_blob_use_heap(void *heap);
 
+/*
+ * The bytes of blobs allocated and not yet freed, process-wide, and the
+ * most there were at once since jrx_blob_peak_reset() (a recovery's
+ * report: how many node images it held at once).
+ */
+size_t jrx_blob_live_bytes(void);
+size_t jrx_blob_peak_bytes(void);
+void   jrx_blob_peak_reset(void);
+
 #endif

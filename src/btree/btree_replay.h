@@ -82,9 +82,26 @@ int  jrx_fs_write_piece(struct jrx_fs *fs, const struct jrx_node_meta *m,
 			const struct jrx_bkey *const *keys, size_t nr,
 			struct jrx_wq *q, struct jrx_bnode **out);
 /*
+ * A piece's taker: piece i of the k pieces being cut, handed over as
+ * soon as its write is queued (under jrx_fs_write_pieces()'s rule).  It
+ * owns the piece from then, also when it returns an error, which stops
+ * the cut.
+ */
+typedef int (*jrx_piece_fn)(void *ctx, struct jrx_bnode *piece, size_t i,
+			    size_t k);
+/*
  * Write keys[0, nr), the final keys of a node covering [m->min, m->max],
- * as the pieces of the layout rule.  *pieces gets a malloc'd array of
- * *k written nodes in key order.  With q (the calling thread's write
+ * as the pieces of the layout rule, each handed to take(ctx, ...) in key
+ * order as it is written: a node with many pieces never holds all their
+ * images at once unless its taker keeps them.  On an error the pieces
+ * taken so far are the taker's.
+ */
+int  jrx_fs_cut_pieces(struct jrx_fs *fs, const struct jrx_node_meta *m,
+		       const struct jrx_bkey *const *keys, size_t nr,
+		       struct jrx_wq *q, jrx_piece_fn take, void *ctx);
+/*
+ * jrx_fs_cut_pieces() into an array: *pieces gets a malloc'd array of
+ * the *k written nodes in key order.  With q (the calling thread's write
  * queue) the writes are queued, as jrx_fs_append_bset's: the pieces'
  * images must outlive them, so the caller drains q before it frees,
  * installs or changes a piece, or the commit syncs.

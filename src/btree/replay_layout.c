@@ -126,53 +126,88 @@ int jrx_fs_write_piece(struct jrx_fs *fs, const struct jrx_node_meta *m,
 	return write_piece(fs, m, keys, nr, q, out);
 }
 
-int jrx_fs_write_pieces(struct jrx_fs *fs, const struct jrx_node_meta *m,
-			const struct jrx_bkey *const *keys, size_t nr,
-			struct jrx_wq *q, struct jrx_bnode ***pieces, size_t *k)
+/*
+ * The keys are walked in key order, which for journal keys is a cache
+ * miss a key (they lie in their jsets in journal order): the walk that
+ * finds each piece's end prefetches this many keys ahead.
+ */
+#define CUT_AHEAD 16
+
+int jrx_fs_cut_pieces(struct jrx_fs *fs, const struct jrx_node_meta *m,
+		      const struct jrx_bkey *const *keys, size_t nr,
+		      struct jrx_wq *q, jrx_piece_fn take, void *ctx)
 {
 	uint64_t bytes = 0, before = 0;
 	size_t want, start = 0, got = 0, cur = 0;
-	struct jrx_bnode **v;
 	struct jrx_node_meta pm = *m;
 	int ret = 0;
 
 	for (size_t i = 0; i < nr; i++)
 		bytes += keys[i]->u64s * 8u;
 	want = jrx_layout_pieces(bytes, nr, fs->node_size);
-	v = calloc(want, sizeof(*v));
-	if (!v)
-		return jrx_fail(-ENOMEM, "allocating the list of %zu"
-				" pieces of a btree %s node", want,
-				jrx_btree_name(m->btree_id));
 	for (size_t i = 0; i <= nr && !ret; i++) {
 		size_t j = i < nr ? jrx_layout_piece_of(before, bytes, want) : want;
+		struct jrx_bnode *p;
 
+		if (i + CUT_AHEAD < nr)
+			__builtin_prefetch(keys[i + CUT_AHEAD]);
 		if (i < nr)
 			before += keys[i]->u64s * 8u;
 		if (j == cur)
 			continue;
 		/* keys[start, i) are piece cur */
 		pm.max = i < nr ? keys[i - 1]->p : m->max;
-		ret = write_piece(fs, &pm, keys + start, i - start, q,
-				  &v[got]);
+		ret = write_piece(fs, &pm, keys + start, i - start, q, &p);
+		if (!ret)
+			ret = take(ctx, p, got++, want);
 		if (ret)
 			break;
-		got++;
 		if (i < nr)
 			pm.min = jrx_bpos_successor(keys[i - 1]->p);
 		start = i;
 		cur = j;
 	}
+	return ret;
+}
+
+/* jrx_fs_write_pieces()'s taker: the pieces into one array. */
+struct piece_vec {
+	struct jrx_bnode **v;
+	size_t n;
+	struct jrx_bnode *stray;	/* a piece the list had no room for */
+};
+
+static int push_piece(void *ctx, struct jrx_bnode *p, size_t i, size_t k)
+{
+	struct piece_vec *pv = ctx;
+
+	if (!i && !(pv->v = calloc(k, sizeof(*pv->v)))) {
+		pv->stray = p;		/* freed once its write is drained */
+		return jrx_fail(-ENOMEM, "allocating the list of %zu pieces"
+				" of a btree node", k);
+	}
+	pv->v[pv->n++] = p;
+	return 0;
+}
+
+int jrx_fs_write_pieces(struct jrx_fs *fs, const struct jrx_node_meta *m,
+			const struct jrx_bkey *const *keys, size_t nr,
+			struct jrx_wq *q, struct jrx_bnode ***pieces, size_t *k)
+{
+	struct piece_vec pv = { 0 };
+	int ret = jrx_fs_cut_pieces(fs, m, keys, nr, q, push_piece, &pv);
+
 	if (ret) {
 		if (q)		/* the kernel may still read their images */
 			jrx_wq_drain(q);
-		while (got--)
-			jrx_bnode_free(v[got]);
-		free(v);
+		while (pv.n--)
+			jrx_bnode_free(pv.v[pv.n]);
+		jrx_bnode_free(pv.stray);
+		free(pv.v);
 		return ret;
 	}
-	*pieces = v;
-	*k = got;
+	*pieces = pv.v;
+	*k = pv.n;
 	return 0;
 }
 

@@ -24,6 +24,7 @@
 #include "recover_int.h"
 #include "jrx/errors.h"
 #include "../util/diag.h"
+#include "../btree/blob.h"
 #include "../journal/jscan.h"
 #include "../replay/replay.h"
 #include "../sort/sort.h"
@@ -173,6 +174,7 @@ int jrx_recover_accelerated(struct jrx_array *a,
 	r->memory_limit_default = budget.from_default;
 	r->memory_base_bytes = budget.base;
 	r->journal_in_memory_max_bytes = budget.journal_in_memory;
+	jrx_blob_peak_reset();
 	sx = (struct jrx_spilled){ .a = a, .b = &budget, .threads = threads,
 				   .scratch = o->scratch_dir, .r = r };
 	jrx_spilled_sink(&sx, &sink);
@@ -265,5 +267,6 @@ out:
 	jrx_journal_scan_free(&scan);
 	r->total_seconds += jrx_now() - t0;
 	r->peak_rss_bytes = jrx_peak_rss();
+	r->node_images_peak_bytes = jrx_blob_peak_bytes();
 	return ret > 0 ? 0 : ret;
 }

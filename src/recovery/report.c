@@ -62,9 +62,10 @@ static void print_memory_json(const struct jrx_report *r, FILE *f)
 		return;		/* the reference: no limit */
 	fprintf(f, "\"memory\":{\"limit_bytes\":%" PRIu64 ",\"limit_default\":"
 		"%s,\"base_bytes\":%" PRIu64 ",\"journal_in_memory_max_bytes\":%"
-		PRIu64 ",\"spilled\":%s", r->memory_limit_bytes,
-		r->memory_limit_default ? "true" : "false", r->memory_base_bytes,
-		r->journal_in_memory_max_bytes, r->spilled ? "true" : "false");
+		PRIu64 ",\"node_images_peak_bytes\":%" PRIu64 ",\"spilled\":%s",
+		r->memory_limit_bytes, r->memory_limit_default ? "true" : "false",
+		r->memory_base_bytes, r->journal_in_memory_max_bytes,
+		r->node_images_peak_bytes, r->spilled ? "true" : "false");
 	if (r->spilled) {
 		fprintf(f, ",\"spill\":{\"dir\":");
 		jrx_json_str(f, r->scratch_dir);

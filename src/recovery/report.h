@@ -9,9 +9,10 @@
  * replay,commit}, phase_starts{same names: CLOCK_MONOTONIC seconds},
  * total_seconds, peak_rss_bytes; more may be added.  The accelerated
  * recovery adds memory{limit_bytes, limit_default, base_bytes,
- * journal_in_memory_max_bytes, spilled, spill{dir, direct, runs, keys,
- * bytes_written, bytes_read, merge_passes, runs_merged, windows,
- * write_seconds, merge_seconds}} (spill only when spilled) and
+ * journal_in_memory_max_bytes, node_images_peak_bytes, spilled,
+ * spill{dir, direct, runs, keys, bytes_written, bytes_read, merge_passes,
+ * runs_merged, windows, write_seconds, merge_seconds}} (spill only when
+ * spilled) and
  * replay.streamed_leaves.
  */
 #ifndef JRX_REPORT_H
@@ -97,6 +98,7 @@ struct jrx_report {
 	bool	 memory_limit_default;	/* 70 % of MemAvailable */
 	uint64_t memory_base_bytes;	/* RSS when the recovery began */
 	uint64_t journal_in_memory_max_bytes; /* most journal read whole */
+	uint64_t node_images_peak_bytes; /* most node images held at once */
 	bool	 spilled;		/* the journal went through runs */
 	char	 scratch_dir[256];
 	struct jrx_spill_stats spill;

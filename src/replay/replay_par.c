@@ -309,6 +309,30 @@ out:
 	return ret;
 }
 
+/*
+ * A written piece of unit u's leaf (a jrx_piece_fn): kept in the unit,
+ * and its keys and image dropped once its write has landed, unless the
+ * replay keeps the nodes or the leaf was a root.
+ */
+struct taker {
+	struct worker	*w;
+	struct jrx_runit *u;
+};
+
+static int take_piece(void *ctx, struct jrx_bnode *n, size_t i, size_t k)
+{
+	struct taker *t = ctx;
+	struct par *c = t->w->c;
+	int ret = keep_piece(t->w, t->u, n);
+
+	(void)i;
+	(void)k;
+	if (!ret && !c->keep && !c->plan->leaf[t->u->leaf].was_root)
+		ret = drop_piece(t->w, n);
+	t->w->st.pieces++;
+	return ret;
+}
+
 /* pre: the leaf, read ahead (the unit's from here), or NULL. */
 static int unit_phase1(struct worker *w, struct jrx_runit *u,
 		       struct jrx_bnode *pre)
@@ -318,13 +342,11 @@ static int unit_phase1(struct worker *w, struct jrx_runit *u,
 	const struct jrx_bkey *ptr = leaf_ptr(l);
 	const struct jrx_btree_ptr_val *pv = jrx_bkey_val(ptr);
 	struct jrx_bnode *n = l->cached ? l->cached : pre;
-	const struct jrx_bkey **keys;
 	struct jrx_node_meta m = {
 		.btree_id = l->btree_id, .level = 0,
 		.min = pv->min_key, .max = ptr->p,
 	};
-	struct jrx_bnode **pieces;
-	size_t a, b, nr, k;
+	size_t a, b, nr;
 	uint64_t bytes;
 	int ret;
 
@@ -344,33 +366,23 @@ static int unit_phase1(struct worker *w, struct jrx_runit *u,
 		   w->scratch, &bytes);
 	w->st.keys += u->hi - u->lo;
 	if (l->nr_units > 1) {
-		/* a slice: cut with the other slices after the barrier */
-		keys = malloc((nr ? nr : 1) * sizeof(*keys));
-		if (!keys) {
-			ret = -ENOMEM;
-			goto out;
-		}
-		if (nr)
-			memcpy((void *)keys, w->scratch, nr * sizeof(*keys));
-		u->keys = keys;
+		/* a slice: cut with the other slices after the barrier.  The
+		 * merged keys stay where they are, the unit's from here (a
+		 * hot leaf's slice holds millions: a copy was fresh pages);
+		 * the worker's next merge grows a scratch of its own */
+		u->keys = w->scratch;
 		u->nr = nr;
+		w->scratch = NULL;
+		w->cap = 0;
 		u->bytes = bytes;
 		if (n != l->cached)
 			u->node = n;
 		return 0;
 	}
-	ret = jrx_fs_write_pieces(c->fs, &m, w->scratch, nr, worker_wq(w),
-				  &pieces, &k);
+	ret = jrx_fs_cut_pieces(c->fs, &m, w->scratch, nr, worker_wq(w),
+				take_piece, &(struct taker){ w, u });
 	if (!ret)
 		ret = jrx_fs_free_node_loc(c->fs, pv->dev, pv->sector);
-	if (!ret) {
-		u->pieces = pieces;
-		u->nr_pieces = u->cap_pieces = k;
-		w->st.pieces += k;
-		if (!c->keep && !l->was_root)
-			for (size_t j = 0; j < k && !ret; j++)
-				ret = drop_piece(w, pieces[j]);
-	}
 out:
 	if (n != l->cached)
 		jrx_bnode_free(n);
@@ -482,10 +494,7 @@ static int unit_phase2(struct worker *w, struct jrx_runit *u)
 		ret = jrx_fs_write_piece(c->fs, &m, w->scratch, cnt,
 					 worker_wq(w), &n);
 		if (!ret)
-			ret = keep_piece(w, u, n);
-		if (!ret && !c->keep && !l->was_root)
-			ret = drop_piece(w, n);
-		w->st.pieces++;
+			ret = take_piece(&(struct taker){ w, u }, n, 0, 0);
 		pj = j;
 		prev = key;
 		before += key->u64s * 8u;
