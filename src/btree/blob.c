@@ -30,10 +30,11 @@ static size_t usable(void *p)
 
 static void *counted(void *p)
 {
-	size_t len = p ? usable(p) : 0, now, peak;
+	size_t len, now, peak;
 
 	if (!p)
 		return NULL;
+	len = usable(p);
 	now = atomic_fetch_add_explicit(&live_bytes, len,
 					memory_order_relaxed) + len;
 	peak = atomic_load_explicit(&peak_bytes, memory_order_relaxed);
