@@ -82,23 +82,24 @@ int  jrx_fs_write_piece(struct jrx_fs *fs, const struct jrx_node_meta *m,
 			const struct jrx_bkey *const *keys, size_t nr,
 			struct jrx_wq *q, struct jrx_bnode **out);
 /*
- * A piece's taker: piece i of the k pieces being cut, handed over as
+ * A piece's taker: each piece of a cut, in key order, handed over as
  * soon as its write is queued (under jrx_fs_write_pieces()'s rule).  It
  * owns the piece from then, also when it returns an error, which stops
  * the cut.
  */
-typedef int (*jrx_piece_fn)(void *ctx, struct jrx_bnode *piece, size_t i,
-			    size_t k);
+typedef int (*jrx_piece_fn)(void *ctx, struct jrx_bnode *piece);
 /*
  * Write keys[0, nr), the final keys of a node covering [m->min, m->max],
- * as the pieces of the layout rule, each handed to take(ctx, ...) in key
- * order as it is written: a node with many pieces never holds all their
- * images at once unless its taker keeps them.  On an error the pieces
- * taken so far are the taker's.
+ * bytes of them in all (the sum of their u64s * 8, which the caller has
+ * from its merge), as the pieces of the layout rule, each handed to
+ * take(ctx, piece) as it is written: a node with many pieces never holds
+ * all their images at once unless its taker keeps them.  On an error the
+ * pieces taken so far are the taker's.
  */
 int  jrx_fs_cut_pieces(struct jrx_fs *fs, const struct jrx_node_meta *m,
 		       const struct jrx_bkey *const *keys, size_t nr,
-		       struct jrx_wq *q, jrx_piece_fn take, void *ctx);
+		       uint64_t bytes, struct jrx_wq *q, jrx_piece_fn take,
+		       void *ctx);
 /*
  * jrx_fs_cut_pieces() into an array: *pieces gets a malloc'd array of
  * the *k written nodes in key order.  With q (the calling thread's write

@@ -135,16 +135,15 @@ int jrx_fs_write_piece(struct jrx_fs *fs, const struct jrx_node_meta *m,
 
 int jrx_fs_cut_pieces(struct jrx_fs *fs, const struct jrx_node_meta *m,
 		      const struct jrx_bkey *const *keys, size_t nr,
-		      struct jrx_wq *q, jrx_piece_fn take, void *ctx)
+		      uint64_t bytes, struct jrx_wq *q, jrx_piece_fn take,
+		      void *ctx)
 {
-	uint64_t bytes = 0, before = 0;
-	size_t want, start = 0, got = 0, cur = 0;
+	uint64_t before = 0;
+	size_t want = jrx_layout_pieces(bytes, nr, fs->node_size);
+	size_t start = 0, cur = 0;
 	struct jrx_node_meta pm = *m;
 	int ret = 0;
 
-	for (size_t i = 0; i < nr; i++)
-		bytes += keys[i]->u64s * 8u;
-	want = jrx_layout_pieces(bytes, nr, fs->node_size);
 	for (size_t i = 0; i <= nr && !ret; i++) {
 		size_t j = i < nr ? jrx_layout_piece_of(before, bytes, want) : want;
 		struct jrx_bnode *p;
@@ -159,7 +158,7 @@ int jrx_fs_cut_pieces(struct jrx_fs *fs, const struct jrx_node_meta *m,
 		pm.max = i < nr ? keys[i - 1]->p : m->max;
 		ret = write_piece(fs, &pm, keys + start, i - start, q, &p);
 		if (!ret)
-			ret = take(ctx, p, got++, want);
+			ret = take(ctx, p);
 		if (ret)
 			break;
 		if (i < nr)
@@ -170,22 +169,17 @@ int jrx_fs_cut_pieces(struct jrx_fs *fs, const struct jrx_node_meta *m,
 	return ret;
 }
 
-/* jrx_fs_write_pieces()'s taker: the pieces into one array. */
+/* jrx_fs_write_pieces()'s taker: the pieces into an array of as many as
+ * the layout rule cuts. */
 struct piece_vec {
 	struct jrx_bnode **v;
 	size_t n;
-	struct jrx_bnode *stray;	/* a piece the list had no room for */
 };
 
-static int push_piece(void *ctx, struct jrx_bnode *p, size_t i, size_t k)
+static int push_piece(void *ctx, struct jrx_bnode *p)
 {
 	struct piece_vec *pv = ctx;
 
-	if (!i && !(pv->v = calloc(k, sizeof(*pv->v)))) {
-		pv->stray = p;		/* freed once its write is drained */
-		return jrx_fail(-ENOMEM, "allocating the list of %zu pieces"
-				" of a btree node", k);
-	}
 	pv->v[pv->n++] = p;
 	return 0;
 }
@@ -195,14 +189,24 @@ int jrx_fs_write_pieces(struct jrx_fs *fs, const struct jrx_node_meta *m,
 			struct jrx_wq *q, struct jrx_bnode ***pieces, size_t *k)
 {
 	struct piece_vec pv = { 0 };
-	int ret = jrx_fs_cut_pieces(fs, m, keys, nr, q, push_piece, &pv);
+	uint64_t bytes = 0;
+	size_t want;
+	int ret;
 
+	for (size_t i = 0; i < nr; i++)
+		bytes += keys[i]->u64s * 8u;
+	want = jrx_layout_pieces(bytes, nr, fs->node_size);
+	pv.v = calloc(want, sizeof(*pv.v));
+	if (!pv.v)
+		return jrx_fail(-ENOMEM, "allocating the list of %zu pieces of"
+				" a btree %s node", want,
+				jrx_btree_name(m->btree_id));
+	ret = jrx_fs_cut_pieces(fs, m, keys, nr, bytes, q, push_piece, &pv);
 	if (ret) {
 		if (q)		/* the kernel may still read their images */
 			jrx_wq_drain(q);
 		while (pv.n--)
 			jrx_bnode_free(pv.v[pv.n]);
-		jrx_bnode_free(pv.stray);
 		free(pv.v);
 		return ret;
 	}

@@ -319,14 +319,12 @@ struct taker {
 	struct jrx_runit *u;
 };
 
-static int take_piece(void *ctx, struct jrx_bnode *n, size_t i, size_t k)
+static int take_piece(void *ctx, struct jrx_bnode *n)
 {
 	struct taker *t = ctx;
 	struct par *c = t->w->c;
 	int ret = keep_piece(t->w, t->u, n);
 
-	(void)i;
-	(void)k;
 	if (!ret && !c->keep && !c->plan->leaf[t->u->leaf].was_root)
 		ret = drop_piece(t->w, n);
 	t->w->st.pieces++;
@@ -379,7 +377,7 @@ static int unit_phase1(struct worker *w, struct jrx_runit *u,
 			u->node = n;
 		return 0;
 	}
-	ret = jrx_fs_cut_pieces(c->fs, &m, w->scratch, nr, worker_wq(w),
+	ret = jrx_fs_cut_pieces(c->fs, &m, w->scratch, nr, bytes, worker_wq(w),
 				take_piece, &(struct taker){ w, u });
 	if (!ret)
 		ret = jrx_fs_free_node_loc(c->fs, pv->dev, pv->sector);
@@ -494,7 +492,7 @@ static int unit_phase2(struct worker *w, struct jrx_runit *u)
 		ret = jrx_fs_write_piece(c->fs, &m, w->scratch, cnt,
 					 worker_wq(w), &n);
 		if (!ret)
-			ret = take_piece(&(struct taker){ w, u }, n, 0, 0);
+			ret = take_piece(&(struct taker){ w, u }, n);
 		pj = j;
 		prev = key;
 		before += key->u64s * 8u;
