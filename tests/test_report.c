@@ -7,8 +7,10 @@
  * in REPORT.md, with the type that row gives; every row marked "always"
  * must be printed.  Rows typed "see CMD" are checked against CMD's table
  * (demo's recovery reports, journal's keys).  A few values must agree
- * across commands: what synth wrote is what recover read.
+ * across commands: what synth wrote is what recover read.  The per-phase
+ * CPU accounting (phase_cpu) is also checked on phases of known cost.
  */
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -16,11 +18,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include <json-c/json.h>
 #include "helpers.h"
+#include "recovery/report.h"
 
 #define MAX_ROWS	1024
 #define MAX_SECTIONS	16
@@ -323,7 +329,7 @@ static json_object *checked(const char *cmd, const char *out)
 	return v;
 }
 
-static int64_t get(json_object *v, const char *path)
+static json_object *member(json_object *v, const char *path)
 {
 	char buf[128], *save = NULL, *seg;
 
@@ -331,7 +337,17 @@ static int64_t get(json_object *v, const char *path)
 	for (seg = strtok_r(buf, ".", &save); seg; seg = strtok_r(NULL, ".", &save))
 		if (!json_object_object_get_ex(v, seg, &v))
 			fail_msg("no `%s` in the report", path);
-	return json_object_get_int64(v);
+	return v;
+}
+
+static int64_t get(json_object *v, const char *path)
+{
+	return json_object_get_int64(member(v, path));
+}
+
+static double getd(json_object *v, const char *path)
+{
+	return json_object_get_double(member(v, path));
 }
 
 static int setup(void **state)
@@ -426,6 +442,30 @@ static void test_make_and_recover(void **state)
 	assert_int_equal(get(rec, "journal.seq_last"),
 			 get(synth, "journal.seq_last"));
 	assert_int_equal(get(rec, "devices"), 2);
+	/* the phases' CPU: each no more than every core for the phase's
+	 * time (with a tick of slack: the kernel charges CPU by the tick) */
+	{
+		static const char *ph[] = { "superblock", "journal_read", "sort",
+					    "replay", "commit" };
+		long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+		for (size_t i = 0; i < sizeof(ph) / sizeof(ph[0]); i++) {
+			char a[64], b[64], w[64];
+			double u, sy, wall;
+
+			snprintf(a, sizeof(a), "phase_cpu.%s.user", ph[i]);
+			snprintf(b, sizeof(b), "phase_cpu.%s.sys", ph[i]);
+			snprintf(w, sizeof(w), "phases.%s", ph[i]);
+			u = getd(rec, a);
+			sy = getd(rec, b);
+			wall = getd(rec, w);
+			if (u < 0 || sy < 0 ||
+			    u + sy > wall * (double)(cores > 0 ? cores : 1) + 0.05)
+				fail_msg("recover --json: %s charged %.6f s user"
+					 " and %.6f s sys in %.6f s on %ld cores",
+					 ph[i], u, sy, wall, cores);
+		}
+	}
 	json_object_put(synth);
 	json_object_put(dry);
 	json_object_put(ref);
@@ -442,6 +482,63 @@ static void test_make_and_recover(void **state)
 	v = checked("fsck", "skip.json");
 	assert_true(json_object_get_boolean(json_object_object_get(v, "skipped")));
 	json_object_put(v);
+}
+
+/*
+ * phase_cpu: a phase that spins charges user time, one that touches fresh
+ * memory charges its page faults, one that sleeps charges neither; and a
+ * recovery's phases together use no more CPU than the process did.
+ */
+static void test_phase_cpu(void **state)
+{
+	enum { SPIN_MS = 60, SLEEP_MS = 60, PAGES = 4096 };
+	struct jrx_report r;
+	struct timespec ts = { 0, SLEEP_MS * 1000000L };
+	volatile uint64_t x = 0;
+	unsigned char *m;
+	double t, t0;
+	long page = sysconf(_SC_PAGESIZE);
+	const struct jrx_cpu *c;
+
+	(void)state;
+	jrx_report_init(&r, "accelerated");
+	t = jrx_phase_begin(&r, JRX_PHASE_SORT);
+	t0 = jrx_now();
+	while (jrx_now() - t0 < SPIN_MS / 1000.0)
+		x++;
+	jrx_phase_end(&r, JRX_PHASE_SORT, t);
+	c = &r.phase_cpu[JRX_PHASE_SORT];
+	if (c->user + c->sys < SPIN_MS / 2000.0)
+		fail_msg("a phase that spun %d ms is charged %.3f s user and"
+			 " %.3f s sys: want at least %.3f s", SPIN_MS, c->user,
+			 c->sys, SPIN_MS / 2000.0);
+
+	/* fresh anonymous pages, no huge pages: one fault a page */
+	m = mmap(NULL, PAGES * (size_t)page, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(m != MAP_FAILED);
+	madvise(m, PAGES * (size_t)page, MADV_NOHUGEPAGE);
+	t = jrx_phase_begin(&r, JRX_PHASE_REPLAY);
+	for (size_t i = 0; i < PAGES; i++)
+		m[i * (size_t)page] = 1;
+	jrx_phase_end(&r, JRX_PHASE_REPLAY, t);
+	munmap(m, PAGES * (size_t)page);
+	c = &r.phase_cpu[JRX_PHASE_REPLAY];
+	if (c->minflt < PAGES / 2)
+		fail_msg("a phase that touched %d fresh pages is charged %"
+			 PRIu64 " minor faults: want at least %d", PAGES,
+			 c->minflt, PAGES / 2);
+
+	t = jrx_phase_begin(&r, JRX_PHASE_COMMIT);
+	nanosleep(&ts, NULL);
+	jrx_phase_end(&r, JRX_PHASE_COMMIT, t);
+	c = &r.phase_cpu[JRX_PHASE_COMMIT];
+	if (r.phase[JRX_PHASE_COMMIT] < SLEEP_MS / 1000.0 ||
+	    c->user + c->sys > SLEEP_MS / 3000.0)
+		fail_msg("a phase that slept %d ms took %.3f s and is charged"
+			 " %.3f s user and %.3f s sys: want at most %.3f s",
+			 SLEEP_MS, r.phase[JRX_PHASE_COMMIT], c->user, c->sys,
+			 SLEEP_MS / 3000.0);
 }
 
 /* fsck's problems: a backup superblock copy zeroed; and an array that
@@ -515,6 +612,7 @@ static void test_demo(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_phase_cpu),
 		cmocka_unit_test(test_make_and_recover),
 		cmocka_unit_test(test_fsck_problems),
 		cmocka_unit_test(test_load_verify),

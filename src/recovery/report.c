@@ -35,13 +35,18 @@ double jrx_phase_begin(struct jrx_report *r, enum jrx_report_phase p)
 	double t = jrx_now();
 
 	r->phase_start[p] = t;
+	r->cpu_at[p] = jrx_cpu_now();
 	jrx_progress(r, p, 0, 1);
 	return t;
 }
 
 void jrx_phase_end(struct jrx_report *r, enum jrx_report_phase p, double t)
 {
+	struct jrx_cpu c = jrx_cpu_now(), *a = &r->cpu_at[p];
+
 	r->phase[p] = jrx_now() - t;
+	r->phase_cpu[p] = (struct jrx_cpu){ c.user - a->user, c.sys - a->sys,
+					    c.minflt - a->minflt };
 	jrx_progress(r, p, 1, 1);
 }
 
@@ -188,6 +193,11 @@ void jrx_report_print_text(const struct jrx_report *r, FILE *f)
 	for (unsigned i = 0; i < JRX_PHASE_NR; i++)
 		fprintf(f, " %s %.3f s%s", jrx_phase_names[i], r->phase[i],
 			i + 1 < JRX_PHASE_NR ? "," : "\n");
+	fprintf(f, "  cpu user/sys:");
+	for (unsigned i = 0; i < JRX_PHASE_NR; i++)
+		fprintf(f, " %s %.3f/%.3f s%s", jrx_phase_names[i],
+			r->phase_cpu[i].user, r->phase_cpu[i].sys,
+			i + 1 < JRX_PHASE_NR ? "," : "\n");
 	print_memory_text(r, f);
 	fprintf(f, "  total %.3f s, peak RSS %.1f MiB\n", r->total_seconds,
 		(double)r->peak_rss_bytes / (1 << 20));
@@ -286,6 +296,12 @@ void jrx_report_print_json(const struct jrx_report *r, FILE *f)
 	for (unsigned i = 0; i < JRX_PHASE_NR; i++)
 		fprintf(f, "\"%s\":%.6f%s", jrx_phase_names[i],
 			r->phase_start[i], i + 1 < JRX_PHASE_NR ? "," : "},");
+	fprintf(f, "\"phase_cpu\":{");
+	for (unsigned i = 0; i < JRX_PHASE_NR; i++)
+		fprintf(f, "\"%s\":{\"user\":%.6f,\"sys\":%.6f,\"minflt\":%"
+			PRIu64 "}%s", jrx_phase_names[i], r->phase_cpu[i].user,
+			r->phase_cpu[i].sys, r->phase_cpu[i].minflt,
+			i + 1 < JRX_PHASE_NR ? "," : "},");
 	print_memory_json(r, f);
 	fprintf(f, "\"total_seconds\":%.6f,\"peak_rss_bytes\":%" PRIu64 "}\n",
 		r->total_seconds, r->peak_rss_bytes);

@@ -7,6 +7,7 @@
  * mode, threads, io_backend, devices, journal{bytes_read,jsets,seq_first,
  * seq_last}, keys{read,after_dedup}, phases{superblock,journal_read,sort,
  * replay,commit}, phase_starts{same names: CLOCK_MONOTONIC seconds},
+ * phase_cpu{same names: {user,sys,minflt}},
  * total_seconds, peak_rss_bytes; more may be added.  The accelerated
  * recovery adds memory{limit_bytes, limit_default, base_bytes,
  * journal_in_memory_max_bytes, node_images_peak_bytes, spilled,
@@ -91,6 +92,10 @@ struct jrx_report {
 	 * clock of `perf record -k CLOCK_MONOTONIC`, so a profile can be cut
 	 * by phase (perf/phases.sh); 0 for a phase that did not run */
 	double	 phase_start[JRX_PHASE_NR];
+	/* what each phase cost the process (clock.h jrx_cpu_now): CPU
+	 * seconds in user and kernel mode and minor page faults, the end's
+	 * counters less the begin's (cpu_at: the begin's, kept until then) */
+	struct jrx_cpu phase_cpu[JRX_PHASE_NR], cpu_at[JRX_PHASE_NR];
 	double	 total_seconds;
 	uint64_t peak_rss_bytes;
 	/* memory limit (recovery/budget.h) and the spilled sort (accelerated) */
