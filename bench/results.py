@@ -541,6 +541,7 @@ def recovery_tables(G, skipped, sizes, fscks=()):
                 fmt(g.phase["journal_read"]), fmt(g.phase["sort"]), fmt(g.phase["replay"]),
                 fmt(g.phase["commit"]), fmt(g.total), fmt(g.lo), fmt(g.hi), g.xfloor_cell(),
                 g.keys_read / g.total / 1e6, g.rss / 2**20, sp, " | ".join(btree_cells(g))))
+        s += cpu_table(gs)
         loads = [x for g in gs for x in g.loads]
         if loads:
             s += ("\nLoad average (1 min) before and after the runs: %.2f–%.2f.\n"
@@ -748,6 +749,40 @@ def micro_table(path):
     s += ("\nRun %s; Debian's libbenchmark reports itself built as \"%s\" (it "
           "times the jrx code, built RelWithDebInfo).\n" % (
               ctx.get("date", ""), ctx.get("library_build_type", "")))
+    return s
+
+
+def cpu_table(gs):
+    """Where each configuration's median run spent its time (the report's
+    phase_cpu): CPU in user and kernel mode, by phase; empty when the runs
+    predate phase_cpu."""
+    gs = [g for g in gs if "phase_cpu" in median_run(g)]
+    if not gs:
+        return ""
+    s = ("\nWhere the time went, in the median run of each row (the report's "
+         "`phase_cpu`: CPU seconds of every jrx thread, io_uring's workers "
+         "included, in user / kernel mode; \"cores busy\" is their sum over the "
+         "wall time; \"faults\" are minor page faults, the first touch "
+         "of fresh memory).\n\n")
+    s += ("| recovery | threads | io | total | CPU user / sys | cores busy | journal_read "
+          "| sort | replay | commit | faults |\n")
+    s += "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+    for g in gs:
+        r0, m = g.runs[0], median_run(g)
+        pc = m["phase_cpu"]
+        u = sum(pc[p]["user"] for p in PHASES)
+        k = sum(pc[p]["sys"] for p in PHASES)
+
+        def cell(p):
+            return "%s: %.2f / %.2f" % (fmt(m["phases"][p], 2), pc[p]["user"], pc[p]["sys"])
+        s += "| %s | %d | %s | %s | %.2f / %.2f | %.2f | %s | %s | %s | %s | %s |\n" % (
+            r0["mode"], r0["threads"], io_label(g), fmt(m["total_seconds"]), u, k,
+            (u + k) / m["total_seconds"] if m["total_seconds"] > 0 else 0,
+            cell("journal_read"), cell("sort"), cell("replay"), cell("commit"),
+            human(sum(pc[p]["minflt"] for p in PHASES)))
+    s += ("\nEach phase cell is wall seconds: user / kernel CPU seconds. A phase whose "
+          "CPU is well under its wall time times its threads waited (on the disk, "
+          "its flush, or a lock).\n")
     return s
 
 

@@ -5,7 +5,8 @@
  * loaded through HWLOC_XMLFILE): groups per node in proportion to cores,
  * core-first PUs with wrap-around, fewer workers than nodes, CPU-less
  * nodes, --numa off, the cut of work units per group, the description
- * line, and binding on the real machine from worker threads.
+ * line, where a worker's I/O helpers go, and binding on the real machine
+ * from worker threads.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -215,6 +216,99 @@ static void test_four_nodes(void **state)
 			fail();
 		}
 	}
+	jrx_placement_free(&p);
+}
+
+/* Worker k's helper PUs must be the list `want` ("" and -ENOENT: none). */
+static void expect_helpers(const struct jrx_placement *p, const char *what,
+			   unsigned k, const char *want)
+{
+	char desc[64];
+	cpu_set_t cpus;
+	int ret = jrx_placement_helper_cpus(p, k, &cpus, desc, sizeof(desc));
+
+	if (!*want && ret == -ENOENT && !CPU_COUNT(&cpus))
+		return;
+	if (ret || strcmp(desc, want)) {
+		print_message("%s: worker %u's helpers on \"%s\" (%d), want \"%s\"\n"
+			      "  plan: %s\n", what, k, desc, ret, want, describe(p));
+		fail();
+	}
+	/* the set says what the list says */
+	for (int pu = 0; pu < 64; pu++) {
+		char one[8];
+		bool listed = false;
+
+		snprintf(one, sizeof(one), "%d", pu);
+		for (const char *s = desc; *s;) {
+			int a, b, n;
+
+			if (sscanf(s, "%d-%d%n", &a, &b, &n) == 2 ||
+			    (sscanf(s, "%d%n", &a, &n) == 1 && (b = a, 1)))
+				listed |= a <= pu && pu <= b;
+			else
+				break;
+			s += n;
+			s += *s == ',';
+		}
+		if (listed != (bool)CPU_ISSET(pu, &cpus)) {
+			print_message("%s: worker %u: PU %d %s the list \"%s\""
+				      " but %s the set\n", what, k, pu,
+				      listed ? "in" : "not in", desc,
+				      listed ? "not in" : "in");
+			fail();
+		}
+	}
+}
+
+/*
+ * The helpers of a worker go to the PUs of its node no worker holds,
+ * never to another node's; none when the workers hold every PU of the
+ * node, or without a topology (--numa off).
+ */
+static void test_helper_cpus(void **state)
+{
+	const char *topo = "numa:2 core:4 pu:1";	/* node g: PUs 4g..4g+3 */
+	struct jrx_placement p;
+
+	(void)state;
+	/* one worker (PU 0): the rest of node 0 */
+	init_synth(&p, topo, 1, JRX_NUMA_AUTO);
+	expect_helpers(&p, "2 nodes, 1 thread", 0, "1-3");
+	jrx_placement_free(&p);
+
+	/* one a node (PUs 0 and 4): the rest of each one's node */
+	init_synth(&p, topo, 2, JRX_NUMA_AUTO);
+	expect_helpers(&p, "2 nodes, 2 threads", 0, "1-3");
+	expect_helpers(&p, "2 nodes, 2 threads", 1, "5-7");
+	jrx_placement_free(&p);
+
+	/* three a node: the one PU left of each node */
+	init_synth(&p, topo, 6, JRX_NUMA_AUTO);
+	expect_helpers(&p, "2 nodes, 6 threads", 0, "3");
+	expect_helpers(&p, "2 nodes, 6 threads", 5, "7");
+	jrx_placement_free(&p);
+
+	/* every PU held: none */
+	init_synth(&p, topo, 8, JRX_NUMA_AUTO);
+	expect_helpers(&p, "2 nodes, 8 threads", 0, "");
+	expect_helpers(&p, "2 nodes, 8 threads", 7, "");
+	jrx_placement_free(&p);
+
+	/* 5 workers, 3 on node 0 (PUs 0-2) and 2 on node 1 (PUs 4-5) */
+	init_synth(&p, topo, 5, JRX_NUMA_AUTO);
+	expect_helpers(&p, "2 nodes, 5 threads", 0, "3");
+	expect_helpers(&p, "2 nodes, 5 threads", 4, "6-7");
+	jrx_placement_free(&p);
+
+	/* more workers than PUs (wrap-around): none either */
+	init_synth(&p, "numa:1 core:2 pu:1", 3, JRX_NUMA_AUTO);
+	expect_helpers(&p, "1 node, 2 PUs, 3 threads", 2, "");
+	jrx_placement_free(&p);
+
+	/* placement off: none, nothing said */
+	init_synth(&p, topo, 2, JRX_NUMA_OFF);
+	expect_helpers(&p, "--numa off", 0, "");
 	jrx_placement_free(&p);
 }
 
@@ -645,6 +739,7 @@ int main(void)
 		cmocka_unit_test(test_few_threads),
 		cmocka_unit_test(test_asymmetric),
 		cmocka_unit_test(test_off),
+		cmocka_unit_test(test_helper_cpus),
 		cmocka_unit_test(test_split),
 		cmocka_unit_test(test_this_machine),
 	};

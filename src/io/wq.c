@@ -178,6 +178,28 @@ static int wq_setup(struct jrx_wq *q, enum jrx_io_backend b)
 	return 0;
 }
 
+int jrx_wq_helper_cpus(struct jrx_wq *q, const cpu_set_t *cpus)
+{
+	int ret = 0;
+
+	if (q->backend == JRX_IO_AIO)
+		return -ENOENT;		/* no helpers */
+	if (q->backend == JRX_IO_URING) {
+		ret = io_uring_register_iowq_aff(&q->ring, sizeof(*cpus), cpus);
+		if (ret)
+			return jrx_fail(ret, "io_uring: setting its workers' CPUs:"
+					" %s", strerror(-ret));
+	}
+	if (q->backend == JRX_IO_PREAD)
+		for (unsigned i = 0; i < q->helpers && !ret; i++)
+			ret = -pthread_setaffinity_np(q->helper[i],
+						      sizeof(*cpus), cpus);
+	if (ret)
+		return jrx_fail(ret, "setting the write helpers' CPUs: %s",
+				strerror(-ret));
+	return 0;
+}
+
 int jrx_wq_open(struct jrx_wq **out, unsigned depth, enum jrx_io_backend b)
 {
 	struct jrx_wq *q;

@@ -29,6 +29,7 @@
 #ifndef JRX_IO_WQ_H
 #define JRX_IO_WQ_H
 
+#include <sched.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "device.h"
@@ -50,6 +51,18 @@ typedef void (*jrx_wq_done_fn)(void *ctx, int res);
  * jrx_dev_pwrite instead).
  */
 int  jrx_wq_open(struct jrx_wq **out, unsigned depth, enum jrx_io_backend b);
+/*
+ * Where the queue's helpers may run: io_uring's kernel workers (the
+ * writes a file system cannot start without blocking, such as O_DIRECT
+ * writes that allocate, go to them: IORING_REGISTER_IOWQ_AFF) or the
+ * helper threads (JRX_IO_PREAD); an AIO queue has none.  They otherwise
+ * take the opening thread's affinity or, for io_uring's, run where the
+ * scheduler wakes them, next to that thread: a thread pinned to one CPU
+ * then shares it with its own I/O while other CPUs idle.  0; -ENOENT for
+ * an AIO queue (no helpers); or -errno (the queue still works, its
+ * helpers where they were).
+ */
+int  jrx_wq_helper_cpus(struct jrx_wq *q, const cpu_set_t *cpus);
 /* The interface the queue writes with: JRX_IO_URING, JRX_IO_AIO or
  * JRX_IO_PREAD. */
 enum jrx_io_backend jrx_wq_backend(const struct jrx_wq *q);

@@ -231,9 +231,9 @@ static void print_replay_json(const struct jrx_replay_stats *st, FILE *f)
 		fprintf(f, "%s{\"group\":%u,\"pu\":%d,\"units\":%" PRIu64
 			",\"keys\":%" PRIu64 ",\"weight\":%" PRIu64
 			",\"unit_lo\":%" PRIu64 ",\"unit_hi\":%" PRIu64
-			",\"busy_seconds\":%.6f}", i ? "," : "", w->group, w->pu,
-			w->units, w->keys, w->weight, w->unit_lo, w->unit_hi,
-			w->busy_seconds);
+			",\"busy_seconds\":%.6f,\"helper_pus\":\"%s\"}", i ? "," : "",
+			w->group, w->pu, w->units, w->keys, w->weight, w->unit_lo,
+			w->unit_hi, w->busy_seconds, w->helper_pus);
 	}
 	fprintf(f, "],\"group_first\":[");
 	for (unsigned g = 0; g <= st->groups && g <= JRX_PLACE_MAX_GROUPS; g++)

@@ -415,6 +415,38 @@ int jrx_placement_enter(const struct jrx_placement *p, unsigned worker)
 	return 0;
 }
 
+int jrx_placement_helper_cpus(const struct jrx_placement *p, unsigned worker,
+			       cpu_set_t *cpus, char *desc, size_t len)
+{
+	hwloc_topology_t t = p->topo;
+	hwloc_obj_t node;
+	hwloc_bitmap_t set;
+	int pu;
+
+	CPU_ZERO(cpus);
+	if (desc && len)
+		desc[0] = 0;
+	if (!t || worker >= p->nr_workers || p->w[worker].os_node < 0)
+		return -ENOENT;
+	node = hwloc_get_numanode_obj_by_os_index(t, (unsigned)p->w[worker].os_node);
+	if (!node || !node->cpuset)
+		return -ENOENT;
+	set = hwloc_bitmap_dup(node->cpuset);
+	if (!set)
+		return -ENOMEM;
+	for (unsigned k = 0; k < p->nr_workers; k++)
+		if (p->w[k].pu >= 0)
+			hwloc_bitmap_clr(set, (unsigned)p->w[k].pu);
+	hwloc_bitmap_foreach_begin(pu, set)
+		if (pu < CPU_SETSIZE)
+			CPU_SET(pu, cpus);
+	hwloc_bitmap_foreach_end();
+	if (desc && len)
+		hwloc_bitmap_list_snprintf(desc, len, set);
+	hwloc_bitmap_free(set);
+	return CPU_COUNT(cpus) ? 0 : -ENOENT;
+}
+
 void jrx_placement_free(struct jrx_placement *p)
 {
 	if (p->topo)

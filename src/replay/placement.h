@@ -3,7 +3,9 @@
  * 4): one group of workers per NUMA node, each worker pinned to a PU of its
  * node with its memory policy set to that node, and the work units cut into
  * one contiguous key range per group, so a node's leaves, keys and new
- * nodes stay in its own memory.
+ * nodes stay in its own memory.  A worker's I/O helpers (io_uring's kernel
+ * workers, write helper threads) go to the PUs of its node that no worker
+ * is pinned to, if there are any (jrx_placement_helper_cpus).
  *
  * The plan comes from the hwloc topology.  hwloc honours HWLOC_SYNTHETIC
  * (e.g. "package:2 numa:1 core:2 pu:1", "numa:4 core:2 pu:2") and
@@ -31,6 +33,7 @@
 #ifndef JRX_REPLAY_PLACEMENT_H
 #define JRX_REPLAY_PLACEMENT_H
 
+#include <sched.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -120,6 +123,23 @@ int  jrx_placement_init(struct jrx_placement *p, unsigned threads,
  * runs unpinned (slower, never wrong) and the report says so.
  */
 int  jrx_placement_enter(const struct jrx_placement *p, unsigned worker);
+
+/*
+ * Where worker's I/O helpers should run (io/wq.h jrx_wq_helper_cpus):
+ * the PUs of its NUMA node that no worker is pinned to, so the kernel's
+ * share of the worker's writes (the file system's allocation, pinning
+ * the pages) runs on a core the replay leaves idle, next to the worker's
+ * memory, instead of taking turns with the worker on its own PU.  When
+ * workers hold every PU of the node there is none: the helpers stay with
+ * their worker (sent to the other workers' PUs, the pread helpers made
+ * a 10 M-key replay on 2 of 2 PUs slower, docs/bench/history.md).
+ * Computed for any plan with a topology (a synthetic one too); a caller
+ * applies it only when p->bind.  desc (may be NULL) gets the PUs as a
+ * list, e.g. "1" or "4-7".  0; -ENOENT when there are none (every PU of
+ * the node held, placement off, or the worker has no node); -ENOMEM.
+ */
+int  jrx_placement_helper_cpus(const struct jrx_placement *p, unsigned worker,
+			       cpu_set_t *cpus, char *desc, size_t len);
 
 /* Release the plan and the topology; *p is left empty.  Idempotent. */
 void jrx_placement_free(struct jrx_placement *p);

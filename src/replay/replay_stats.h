@@ -25,6 +25,9 @@ struct jrx_replay_worker_stats {
 					   took (units are in key order);
 					   unit_lo > unit_hi: none */
 	double	 busy_seconds;
+	char	 helper_pus[64];	/* PUs its write queue's helpers were
+					   given (placement.h), "": left where
+					   they were */
 };
 
 struct jrx_replay_stats {
