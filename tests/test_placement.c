@@ -268,46 +268,43 @@ static void expect_helpers(const struct jrx_placement *p, const char *what,
  */
 static void test_helper_cpus(void **state)
 {
-	const char *topo = "numa:2 core:4 pu:1";	/* node g: PUs 4g..4g+3 */
+	/* node g of the first: PUs 4g..4g+3 */
+	static const struct {
+		const char *topo;
+		unsigned threads, worker;
+		const char *want;
+	} cases[] = {
+		/* one worker (PU 0): the rest of node 0 */
+		{ "numa:2 core:4 pu:1", 1, 0, "1-3" },
+		/* one a node (PUs 0 and 4): the rest of each one's node */
+		{ "numa:2 core:4 pu:1", 2, 0, "1-3" },
+		{ "numa:2 core:4 pu:1", 2, 1, "5-7" },
+		/* three a node: the one PU left of each node */
+		{ "numa:2 core:4 pu:1", 6, 0, "3" },
+		{ "numa:2 core:4 pu:1", 6, 5, "7" },
+		/* 3 on node 0 (PUs 0-2), 2 on node 1 (PUs 4-5) */
+		{ "numa:2 core:4 pu:1", 5, 0, "3" },
+		{ "numa:2 core:4 pu:1", 5, 4, "6-7" },
+		/* every PU held: none */
+		{ "numa:2 core:4 pu:1", 8, 0, "" },
+		{ "numa:2 core:4 pu:1", 8, 7, "" },
+		/* more workers than PUs (wrap-around): none either */
+		{ "numa:1 core:2 pu:1", 3, 2, "" },
+	};
 	struct jrx_placement p;
+	char what[96];
 
 	(void)state;
-	/* one worker (PU 0): the rest of node 0 */
-	init_synth(&p, topo, 1, JRX_NUMA_AUTO);
-	expect_helpers(&p, "2 nodes, 1 thread", 0, "1-3");
-	jrx_placement_free(&p);
-
-	/* one a node (PUs 0 and 4): the rest of each one's node */
-	init_synth(&p, topo, 2, JRX_NUMA_AUTO);
-	expect_helpers(&p, "2 nodes, 2 threads", 0, "1-3");
-	expect_helpers(&p, "2 nodes, 2 threads", 1, "5-7");
-	jrx_placement_free(&p);
-
-	/* three a node: the one PU left of each node */
-	init_synth(&p, topo, 6, JRX_NUMA_AUTO);
-	expect_helpers(&p, "2 nodes, 6 threads", 0, "3");
-	expect_helpers(&p, "2 nodes, 6 threads", 5, "7");
-	jrx_placement_free(&p);
-
-	/* every PU held: none */
-	init_synth(&p, topo, 8, JRX_NUMA_AUTO);
-	expect_helpers(&p, "2 nodes, 8 threads", 0, "");
-	expect_helpers(&p, "2 nodes, 8 threads", 7, "");
-	jrx_placement_free(&p);
-
-	/* 5 workers, 3 on node 0 (PUs 0-2) and 2 on node 1 (PUs 4-5) */
-	init_synth(&p, topo, 5, JRX_NUMA_AUTO);
-	expect_helpers(&p, "2 nodes, 5 threads", 0, "3");
-	expect_helpers(&p, "2 nodes, 5 threads", 4, "6-7");
-	jrx_placement_free(&p);
-
-	/* more workers than PUs (wrap-around): none either */
-	init_synth(&p, "numa:1 core:2 pu:1", 3, JRX_NUMA_AUTO);
-	expect_helpers(&p, "1 node, 2 PUs, 3 threads", 2, "");
-	jrx_placement_free(&p);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(what, sizeof(what), "%s, %u threads", cases[i].topo,
+			 cases[i].threads);
+		init_synth(&p, cases[i].topo, cases[i].threads, JRX_NUMA_AUTO);
+		expect_helpers(&p, what, cases[i].worker, cases[i].want);
+		jrx_placement_free(&p);
+	}
 
 	/* placement off: none, nothing said */
-	init_synth(&p, topo, 2, JRX_NUMA_OFF);
+	init_synth(&p, "numa:2 core:4 pu:1", 2, JRX_NUMA_OFF);
 	expect_helpers(&p, "--numa off", 0, "");
 	jrx_placement_free(&p);
 }
