@@ -184,19 +184,15 @@ int jrx_wq_helper_cpus(struct jrx_wq *q, const cpu_set_t *cpus)
 
 	if (q->backend == JRX_IO_AIO)
 		return -ENOENT;		/* no helpers */
-	if (q->backend == JRX_IO_URING) {
+	if (q->backend == JRX_IO_URING)
 		ret = io_uring_register_iowq_aff(&q->ring, sizeof(*cpus), cpus);
-		if (ret)
-			return jrx_fail(ret, "io_uring: setting its workers' CPUs:"
-					" %s", strerror(-ret));
-	}
-	if (q->backend == JRX_IO_PREAD)
+	else
 		for (unsigned i = 0; i < q->helpers && !ret; i++)
 			ret = -pthread_setaffinity_np(q->helper[i],
 						      sizeof(*cpus), cpus);
 	if (ret)
-		return jrx_fail(ret, "setting the write helpers' CPUs: %s",
-				strerror(-ret));
+		return jrx_fail(ret, "setting the CPUs of a write queue's"
+				" helpers: %s", strerror(-ret));
 	return 0;
 }
 

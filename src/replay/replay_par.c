@@ -69,10 +69,9 @@ struct worker {
 	size_t		  cap;
 	struct jrx_wq	 *wq;		/* its writes in flight (this phase) */
 	bool		  wq_tried;
-	bool		  has_helper_cpus;	/* pinned: where the queue's
-						   helpers go (placement.h) */
-	cpu_set_t	  helper_cpus;
-	char		  helper_desc[64];
+	cpu_set_t	  helper_cpus;	/* pinned: where its queue's helpers
+					   go (placement.h); empty: nowhere */
+	char		  helper_desc[64];	/* the same as a list */
 	struct jrx_drops  drops;	/* pieces whose keys go once their
 					   queued writes landed */
 	struct ahead	  ahead[READ_AHEAD];	/* claimed units, a ring */
@@ -228,8 +227,9 @@ static struct jrx_wq *worker_wq(struct worker *w)
 		if (jrx_wq_open(&w->wq, c->write_depth, c->write_io))
 			w->wq = NULL;	/* refused: one write at a time */
 		w->st.queued_writes = w->wq != NULL;
-		/* its helpers off its own PU (best effort, like the pinning) */
-		if (w->wq && w->has_helper_cpus) {
+		/* its helpers off its own PU (best effort, like the
+		 * pinning); the report names them only once they are there */
+		if (w->wq && CPU_COUNT(&w->helper_cpus)) {
 			if (!jrx_wq_helper_cpus(w->wq, &w->helper_cpus))
 				snprintf(w->st.helper_pus, sizeof(w->st.helper_pus),
 					 "%s", w->helper_desc);
@@ -745,10 +745,9 @@ static int worker_start(void *arg, unsigned id, bool own_thread)
 	ret = jrx_placement_enter(c->pl, id);
 	if (ret)
 		atomic_store(&c->bind_errno, -ret);
-	else if (c->pl->bind)
-		w->has_helper_cpus = !jrx_placement_helper_cpus(c->pl, id,
-				&w->helper_cpus, w->helper_desc,
-				sizeof(w->helper_desc));
+	else if (c->pl->bind)	/* empty when there are none */
+		jrx_placement_helper_cpus(c->pl, id, &w->helper_cpus,
+					  w->helper_desc, sizeof(w->helper_desc));
 	w->heap = mi_heap_new();
 	jrx_blob_use_heap(w->heap);
 	return 0;
