@@ -493,21 +493,22 @@ static uint64_t json_u64(const char *json, const char *key)
 }
 
 /*
- * `jrx recover --memory-limit 28M --json` in a process of its own.  Under
- * a sanitizer the runtime's shadow memory and quarantine are resident
- * too: the limit is raised and only the release build's peak RSS is
- * held to it (the journal is then no longer 4x the limit).
+ * `jrx recover --memory-limit 28M --json` in a process of its own, on an
+ * array of btree node size node_size.  Under a sanitizer the runtime's
+ * shadow memory and quarantine are resident too: the limit is raised and
+ * only the release build's peak RSS is held to it (the journal is then
+ * no longer 4x the limit).
  */
 #ifdef JRX_TEST_SANITIZED
 #define BIN_LIMIT "96M"
 #else
 #define BIN_LIMIT "28M"
 #endif
-static void test_binary_peak_rss(void **state)
+static void binary_peak_rss(struct env *e, uint32_t node_size)
 {
-	struct env *e = *state;
 	struct jrx_synth_opts so;
 	struct jrx_recover_opts ref = { .reference = true };
+	struct th_geom g = geom;
 	struct jrx_report r;
 	char cmd[1200], out[256], *json = calloc(1, 1 << 20), *want, *got;
 	uint64_t limit, peak;
@@ -515,8 +516,9 @@ static void test_binary_peak_rss(void **state)
 	size_t n;
 
 	assert_non_null(json);
+	g.node_size = node_size;
 	re_synth_opts(&so, 1500000, JRX_SYNTH_ZIPF, 17);
-	re_make_geom(e, &so, &geom);
+	re_make_geom(e, &so, &g);
 	assert_jrx_ok(th_recover(e->ref, &ref, &r));
 	th_path(out, &e->dir, "report.json");
 	assert_true(cli_size(BIN_LIMIT, &limit));
@@ -535,8 +537,11 @@ static void test_binary_peak_rss(void **state)
 	peak = json_u64(json, "\"peak_rss_bytes\":");
 #ifndef JRX_TEST_SANITIZED
 	if (peak > limit)
-		fail_msg("peak RSS %llu bytes over the %llu-byte limit",
-			 (unsigned long long)peak, (unsigned long long)limit);
+		fail_msg("%u-byte nodes: peak RSS %llu bytes over the %llu-byte"
+			 " limit (%llu bytes of node images at most)", node_size,
+			 (unsigned long long)peak, (unsigned long long)limit,
+			 (unsigned long long)json_u64(json,
+				"\"node_images_peak_bytes\":"));
 	if (json_u64(json, "\"bytes_read\":") < 4 * limit)
 		fail_msg("the journal is not 4x the limit: %.300s", json);
 #else
@@ -548,6 +553,15 @@ static void test_binary_peak_rss(void **state)
 	free(want);
 	free(got);
 	free(json);
+}
+
+/* Small nodes (many leaves, big interior keys) and the default size:
+ * 256 KiB images, which the replay holds fewer of under a small limit
+ * (jrx_budget_images). */
+static void test_binary_peak_rss(void **state)
+{
+	binary_peak_rss(*state, 16u << 10);
+	binary_peak_rss(*state, 256u << 10);
 }
 
 /*
@@ -578,10 +592,49 @@ static void test_sort_chunk_rule(void **state)
 	assert_int_equal(jrx_budget_sort_chunk(&b, UINT64_MAX, 1), 0);
 }
 
+/*
+ * The replay's node images per worker (jrx_budget_images): a sixth of A
+ * shared by the workers, in whole nodes, at least 2; a product that
+ * would not fit in 32 bits is held at UINT32_MAX, not wrapped.
+ */
+static void test_images_rule(void **state)
+{
+	static const struct {
+		uint64_t avail;
+		uint32_t node_size;
+		unsigned threads, want;
+	} c[] = {
+		{ 15u << 20, 256u << 10, 2, 5 },	/* a 28 MiB limit */
+		{ 15u << 20, 16u << 10, 2, 80 },
+		{ 6u * (256u << 10) * 2, 256u << 10, 2, 2 },
+		{ 6u * (256u << 10) * 2 - 1, 256u << 10, 2, 2 },
+		{ 6u * (256u << 10) * 3, 256u << 10, 1, 3 },
+		{ 6u * (256u << 10) * 3 - 1, 256u << 10, 1, 2 },
+		{ 1u << 20, 256u << 10, 64, 2 },	/* none: the floor */
+		{ 1ull << 40, 4096, 1, 44739242 },
+		{ UINT64_MAX, 512, 1, UINT32_MAX },
+		{ 3u * 6 << 20, 1u << 20, 0, 3 },	/* no threads: one */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct jrx_budget b = { .avail = c[i].avail };
+		unsigned got = jrx_budget_images(&b, c[i].node_size,
+						 c[i].threads);
+
+		if (got != c[i].want)
+			fail_msg("case %zu: A %llu, %u-byte nodes, %u threads:"
+				 " %u images a worker, want %u", i,
+				 (unsigned long long)c[i].avail, c[i].node_size,
+				 c[i].threads, got, c[i].want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sort_chunk_rule),
+		cmocka_unit_test(test_images_rule),
 		cmocka_unit_test(test_runs_merge),
 		cmocka_unit_test(test_seq_span),
 		cmocka_unit_test(test_shapes),

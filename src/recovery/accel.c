@@ -237,6 +237,7 @@ int jrx_recover_accelerated(struct jrx_array *a,
 	ro.progress = replay_progress;
 	ro.progress_ctx = r;
 	jrx_recover_write_opts(r, &ro);
+	ro.images = jrx_budget_images(&budget, a->sb.btree_node_size, threads);
 	ret = jrx_jindex_seqs(&ix, &seqs);
 	if (!ret)
 		ret = jrx_replay_parallel(fs, seqs, res.v, res.nr, &ro,

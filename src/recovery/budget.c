@@ -78,6 +78,15 @@ size_t jrx_budget_reader(const struct jrx_budget *b, size_t nr_runs,
 	return per;
 }
 
+unsigned jrx_budget_images(const struct jrx_budget *b, uint32_t node_size,
+			   unsigned threads)
+{
+	uint64_t n = b->avail / 6 / (threads ? threads : 1) /
+		     (node_size ? node_size : 1);
+
+	return n < 2 ? 2 : n > UINT32_MAX ? UINT32_MAX : (unsigned)n;
+}
+
 size_t jrx_budget_window(const struct jrx_budget *b, uint64_t held)
 {
 	/* the window's records and their key list (~1.25x), beside the run

@@ -79,4 +79,14 @@ size_t jrx_budget_reader(const struct jrx_budget *b, size_t nr_runs,
  */
 size_t jrx_budget_window(const struct jrx_budget *b, uint64_t held);
 
+/*
+ * Node images each of threads replay workers may hold for its I/O
+ * (jrx_replay_opts.images: leaves read ahead, pieces whose writes have
+ * not landed), node_size bytes each: half the replay's third of A, at
+ * least 2.  A big limit gives more than a worker uses (the replay takes
+ * at most JRX_REPLAY_IMAGES_MAX).
+ */
+unsigned jrx_budget_images(const struct jrx_budget *b, uint32_t node_size,
+			   unsigned threads);
+
 #endif

@@ -163,8 +163,9 @@ void jrx_report_print_text(const struct jrx_report *r, FILE *f)
 				" a time per worker (%s)\n", r->io_backend);
 		else if (r->replay.queued_workers)
 			fprintf(f, "  replay   appends: up to %u in flight per"
-				" worker (%s)\n", r->replay.write_depth,
-				r->io_backend);
+				" worker (%s), %u node images each\n",
+				r->replay.write_depth, r->io_backend,
+				r->replay.images);
 		else
 			fprintf(f, "  replay   appends: one at a time: %s refused"
 				" for writes\n", r->io_backend);
@@ -218,12 +219,13 @@ static void print_replay_json(const struct jrx_replay_stats *st, FILE *f)
 		"\"install_seconds\":%.6f,\"settle_seconds\":%.6f,\"appended_leaves\":%" PRIu64
 		",\"leaves_read_ahead\":%" PRIu64 ",\"streamed_leaves\":%"
 		PRIu64 ",\"streamed_parts\":%" PRIu64 ",\"write_depth\""
-		":%u,\"queued_workers\":%u,\"per_worker\":[", st->bind_errno,
+		":%u,\"images_per_worker\":%u,\"queued_workers\":%u,"
+		"\"per_worker\":[", st->bind_errno,
 		st->leaves, st->units, st->sliced_leaves, st->pieces,
 		st->open_seconds, st->plan_seconds, st->leaves_seconds, st->install_seconds,
 		st->settle_seconds, st->appended_leaves, st->leaves_read_ahead,
 		st->streamed_leaves,
-		st->streamed_parts, st->write_depth,
+		st->streamed_parts, st->write_depth, st->images,
 		st->queued_workers);
 	for (unsigned i = 0; i < st->workers && i < JRX_REPLAY_MAX_WORKERS; i++) {
 		const struct jrx_replay_worker_stats *w = &st->w[i];

@@ -34,6 +34,8 @@ struct jrx_spilled {
 	struct jrx_spill	 sp;
 	bool			 open;		/* sp created (on the first batch) */
 	bool			 tuned;		/* malloc set for tight memory */
+	long			 decommit_was;	/* mimalloc's delay, put back
+						   by jrx_spilled_free */
 	double			 sort_seconds;	/* batches sorted in memory */
 	const struct jrx_report	*r;		/* progress, may be NULL */
 	uint64_t		 keys;		/* keys spilled */

@@ -46,11 +46,14 @@ int jrx_drops_add(struct jrx_drops *d, struct jrx_wq *q, struct jrx_bnode *n)
 		d->cap = nc;
 	}
 	d->v[d->n++] = n;
-	return d->n >= JRX_DROPS_BATCH ? jrx_drops_drain(d, q) : 0;
+	return d->n >= (d->batch ? d->batch : JRX_DROPS_BATCH) ?
+		jrx_drops_drain(d, q) : 0;
 }
 
 void jrx_drops_free(struct jrx_drops *d)
 {
+	size_t batch = d->batch;
+
 	free(d->v);
-	*d = (struct jrx_drops){ 0 };
+	*d = (struct jrx_drops){ .batch = batch };
 }

@@ -3,7 +3,8 @@
  * piece the replay keeps only as a pointer gives back its keys and image
  * once its write has landed: at once when it was written synchronously,
  * else at the write queue's next drain, which comes at the latest when
- * JRX_DROPS_BATCH pieces wait, so memory stays bounded.  Shared by a
+ * batch pieces wait (JRX_DROPS_BATCH unless the owner sets fewer: a
+ * memory limit's share of node images), so memory stays bounded.  Shared by a
  * window's workers (replay_par.c) and a streamed leaf's parts
  * (replay_stream.c).  Owner: the thread that owns the queue.
  */
@@ -19,6 +20,7 @@
 struct jrx_drops {
 	struct jrx_bnode **v;
 	size_t	 n, cap;
+	size_t	 batch;		/* drain when this many wait; 0: the default */
 };
 
 /* Drop what piece n holds in memory but its place, range and written

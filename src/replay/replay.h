@@ -42,6 +42,10 @@
 #include "../io/engine.h"
 #include "../journal/jkey.h"
 
+/* The most node images a worker holds for its I/O: 8 leaves read ahead
+ * and JRX_DROPS_BATCH (piece_drops.h) pieces waiting for their writes. */
+#define JRX_REPLAY_IMAGES_MAX	72u
+
 struct jrx_replay_opts {
 	unsigned threads;		/* workers; 0: one per online core */
 	enum jrx_numa_mode numa;
@@ -55,6 +59,14 @@ struct jrx_replay_opts {
 					   at a time */
 	enum jrx_io_backend write_io;	/* the queues' interface
 					   (jrx_wq_open; AUTO if 0) */
+	unsigned images;		/* node images a worker (or a streamed
+					   leaf's part) holds for its I/O:
+					   leaves read ahead, and written
+					   pieces whose writes have not landed;
+					   0 or more than
+					   JRX_REPLAY_IMAGES_MAX: that many.
+					   A memory limit sets fewer
+					   (recovery/budget.h) */
 	/* units done of all units, from worker 0's thread only; may be NULL */
 	void	(*progress)(void *ctx, uint64_t done, uint64_t total);
 	void	 *progress_ctx;

@@ -48,7 +48,9 @@ struct par;
  * the units before it are worked on (a 200 KiB O_DIRECT read waits about
  * half a millisecond on this VM; 10 M journal keys read 525 leaves, which
  * the workers spent 0.15-0.2 s waiting for).  Without a queue (a dry
- * run) a worker claims one unit at a time and reads as it goes.
+ * run) a worker claims one unit at a time and reads as it goes.  A
+ * memory limit's share of node images (jrx_replay_opts.images) can make
+ * it fewer: an eighth of the images, at least one.
  */
 #define READ_AHEAD	8
 
@@ -96,6 +98,8 @@ struct par {
 	unsigned		 threads;	/* the pool's started threads */
 	unsigned		 write_depth;	/* jrx_replay_opts */
 	enum jrx_io_backend	 write_io;	/* jrx_replay_opts */
+	unsigned		 read_ahead;	/* units claimed ahead, at most
+						   READ_AHEAD (images) */
 	int			 phase;		/* 1 or 2: set between pool phases */
 	struct worker		*w;
 };
@@ -549,7 +553,7 @@ static void fill_window(struct worker *w, atomic_size_t *next)
 	 * the queue's error */
 	if (q && jrx_wq_error(q))
 		q = NULL;
-	want = q ? READ_AHEAD : 1;
+	want = q ? c->read_ahead : 1;
 
 	while (w->ah_nr < want && !w->ah_end) {
 		size_t u = c->group_first[g] + atomic_fetch_add(next, 1);
@@ -778,6 +782,9 @@ static int run_workers(struct par *c, unsigned nw)
 		c->w[i].st.pu = c->pl->w[i].pu;
 		c->w[i].st.unit_lo = UINT64_MAX;
 		c->w[i].st.unit_hi = 0;
+		/* the images not read ahead, at least one */
+		c->w[i].drops.batch = c->o->images > c->read_ahead ?
+			c->o->images - c->read_ahead : 1;
 	}
 	ret = jrx_pool_start(&pool, &(struct jrx_pool_opts){
 		.workers = nw, .name = "replay", .ctx = c,
@@ -915,6 +922,8 @@ int jrx_replay_begin(struct jrx_replay_session **sp, struct jrx_fs *fs,
 		return -ENOMEM;
 	s->fs = fs;
 	s->o = o ? *o : defaults;
+	if (!s->o.images || s->o.images > JRX_REPLAY_IMAGES_MAX)
+		s->o.images = JRX_REPLAY_IMAGES_MAX;
 	s->st = st;
 	lo = jrx_replay_leaf_start(v, n);
 	ret = sequential_passes(fs, jset_seq, v, n, lo, st, skipped);
@@ -996,12 +1005,18 @@ int jrx_replay_window(struct jrx_replay_session *s, const struct jrx_jkey *v,
 	c->keep = fs->nowrite;
 	c->write_io = s->o.write_io;
 	c->write_depth = s->o.write_depth;
+	c->read_ahead = s->o.images / 8;
+	if (c->read_ahead < 1)
+		c->read_ahead = 1;
+	if (c->read_ahead > READ_AHEAD)
+		c->read_ahead = READ_AHEAD;
 	atomic_store(&c->units_done, 0);
 	for (unsigned g = 0; g < JRX_PLACE_MAX_GROUPS; g++) {
 		atomic_store(&c->next1[g], 0);	/* the cursors of a new plan */
 		atomic_store(&c->next2[g], 0);
 	}
 	st->write_depth = s->o.write_depth;
+	st->images = s->o.images;
 	ret = jrx_fs_parallel_begin(fs);
 	if (ret)
 		goto out;

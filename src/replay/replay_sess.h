@@ -13,7 +13,8 @@ struct par;
 
 struct jrx_replay_session {
 	struct jrx_fs		*fs;
-	struct jrx_replay_opts	 o;
+	struct jrx_replay_opts	 o;		/* o.images: 1 to
+						   JRX_REPLAY_IMAGES_MAX */
 	struct jrx_placement	 pl;
 	struct par		*c;		/* the workers' shared state */
 	unsigned		 nw;

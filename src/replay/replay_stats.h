@@ -48,6 +48,9 @@ struct jrx_replay_stats {
 	uint64_t streamed_parts;	/* their walks that wrote pieces, each
 					   on a thread of its own */
 	unsigned write_depth;		/* the option; 0: synchronous writes */
+	unsigned images;		/* node images a worker holds for its
+					   I/O (jrx_replay_opts.images, as
+					   used) */
 	unsigned queued_workers;	/* workers whose write queue opened */
 	uint64_t group_first[JRX_PLACE_MAX_GROUPS + 1];	/* units of group g:
 					   [group_first[g], group_first[g+1]) */

@@ -348,6 +348,7 @@ static void part_run(struct part *pt)
 	struct jrx_replay_session *s = pt->h->s;
 	int ret;
 
+	pt->drops.batch = s->o.images;
 	if (s->o.write_depth && !s->fs->nowrite &&
 	    jrx_wq_open(&pt->q, s->o.write_depth, s->o.write_io)) {
 		pt->q = NULL;	/* refused: one write at a time */

@@ -1,10 +1,12 @@
 /*
- * memory.c - MemAvailable and the current RSS (memory.h).
+ * memory.c - MemAvailable, the current RSS and the allocator's decommit
+ * delay (memory.h).
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <mimalloc.h>
 #include "memory.h"
 
 uint64_t jrx_mem_available(void)
@@ -34,4 +36,12 @@ uint64_t jrx_rss_now(void)
 		res = 0;
 	fclose(f);
 	return res * (uint64_t)(page > 0 ? page : 4096);
+}
+
+long jrx_mem_decommit_delay(long ms)
+{
+	long was = mi_option_get(mi_option_decommit_delay);
+
+	mi_option_set(mi_option_decommit_delay, ms);
+	return was;
 }
