@@ -129,8 +129,6 @@ static void sink_reset(void *ctx)
 	x->sort_seconds = 0;
 	batch_free(&x->pend[0]);
 	batch_free(&x->pend[1]);
-	if (x->tuned)
-		jrx_mem_decommit_delay(x->decommit_was);
 }
 
 /* The journal read's progress: buckets read and sunk of those to read. */
