@@ -30,6 +30,8 @@
 #include "journal/jscan.h"
 #include "sort/spill.h"
 #include "recovery/budget.h"
+#include "replay/replay.h"
+#include "replay/replay_int.h"
 #include "util/memory.h"
 
 /* Big enough for journals of 100 MB and more, small nodes (many leaves). */
@@ -630,11 +632,71 @@ static void test_images_rule(void **state)
 	}
 }
 
+/*
+ * The parts of a streamed leaf's second walk (jrx_replay_stream_parts):
+ * src 0, then the first source past each equal share, none past the
+ * start of the last piece.  A 50 M-key journal's leaf under
+ * `--memory-limit 195M --threads 8` had its last part start inside the
+ * last piece, and the part before it found no piece start to stop at
+ * ("a part of the leaf's keys ended early").
+ */
+static void test_stream_parts(void **state)
+{
+	static const struct {
+		uint64_t total;
+		size_t kp, nw, nsrc;
+		uint64_t at[16];
+		size_t want_n, want[8];
+	} c[] = {
+		/* a share each: the sources at or past 500 */
+		{ 1000, 8, 2, 10, { 0, 100, 200, 300, 400, 500, 600, 700, 800,
+				   900 }, 2, { 0, 5 } },
+		/* the next source past the share is in the last piece
+		 * (it starts past 1000 * 7 / 8 = 875): no second part */
+		{ 1000, 8, 2, 3, { 0, 300, 900 }, 1, { 0 } },
+		/* a source where the last piece starts: a part */
+		{ 1000, 8, 2, 2, { 0, 875 }, 2, { 0, 1 } },
+		{ 1000, 8, 2, 2, { 0, 876 }, 1, { 0 } },
+		/* fewer than 4 pieces a part: one */
+		{ 1000, 7, 2, 10, { 0, 100, 200, 300, 400, 500, 600, 700, 800,
+				   900 }, 1, { 0 } },
+		{ 1600, 16, 4, 16, { 0, 100, 200, 300, 400, 500, 600, 700, 800,
+				    900, 1000, 1100, 1200, 1300, 1400, 1500 },
+		  4, { 0, 4, 8, 12 } },
+		{ 1600, 16, 4, 2, { 0, 1550 }, 1, { 0 } },
+		/* fewer sources than workers: a part each */
+		{ 3000, 100, 8, 3, { 0, 1000, 2000 }, 3, { 0, 1, 2 } },
+		/* every source before the first share: one part */
+		{ 1000, 100, 3, 3, { 0, 10, 20 }, 1, { 0 } },
+		{ 1000, 100, 3, 0, { 0 }, 0, { 0 } },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct jrx_replay_source src[16] = { 0 };
+		size_t pick[8], n;
+
+		for (size_t j = 0; j < c[i].nsrc; j++)
+			src[j].at.before = c[i].at[j];
+		n = jrx_replay_stream_parts(src, c[i].nsrc, c[i].total,
+					    c[i].kp, c[i].nw, pick);
+		if (n != c[i].want_n)
+			fail_msg("case %zu: %zu parts, want %zu", i, n,
+				 c[i].want_n);
+		for (size_t j = 0; j < n; j++)
+			if (pick[j] != c[i].want[j])
+				fail_msg("case %zu: part %zu starts at source"
+					 " %zu, want %zu", i, j, pick[j],
+					 c[i].want[j]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sort_chunk_rule),
 		cmocka_unit_test(test_images_rule),
+		cmocka_unit_test(test_stream_parts),
 		cmocka_unit_test(test_runs_merge),
 		cmocka_unit_test(test_seq_span),
 		cmocka_unit_test(test_shapes),

@@ -75,4 +75,19 @@ int  jrx_replay_plan(struct jrx_fs *fs, const struct jrx_jkey *v, size_t lo,
 /* Frees the plan and whatever results its units still hold. */
 void jrx_replay_plan_free(struct jrx_rplan *p);
 
+/*
+ * The sources of a streamed leaf (replay.h, jrx_replay_stream_end) that
+ * start the parts of its second walk, into pick[] (room for min(nsrc,
+ * nw)); returns how many.  The first is src[0]; up to nw in all, one
+ * when the leaf has fewer than 4 pieces a part; each next the first
+ * source at or past an equal share of the total key bytes, none that
+ * starts past the bytes where the leaf's last piece (of kp) begins: a
+ * part walks on to the first piece that starts at or past the next
+ * part, and past that point there is none.
+ */
+struct jrx_replay_source;
+size_t jrx_replay_stream_parts(const struct jrx_replay_source *src,
+			       size_t nsrc, uint64_t total, size_t kp,
+			       size_t nw, size_t *pick);
+
 #endif

@@ -378,6 +378,31 @@ static void part_phase(void *arg, unsigned id)
 		part_run(&ps->pt[id]);
 }
 
+size_t jrx_replay_stream_parts(const struct jrx_replay_source *src,
+			       size_t nsrc, uint64_t total, size_t kp,
+			       size_t nw, size_t *pick)
+{
+	/* piece kp - 1 starts at the first key past this many bytes */
+	uint64_t last_start = kp > 1 ? jrx_layout_end(total, kp, kp - 2) : 0;
+	size_t n = nsrc < nw ? nsrc : nw, got = 0;
+
+	if (!nsrc)
+		return 0;
+	if (kp < 4 * n)
+		n = 1;
+	pick[got++] = 0;
+	for (size_t t = 1, i = 1; t < n; t++, i++) {
+		uint64_t share = total / n * t;
+
+		while (i < nsrc && src[i].at.before < share)
+			i++;
+		if (i == nsrc || src[i].at.before > last_start)
+			break;
+		pick[got++] = i;
+	}
+	return got;
+}
+
 void jrx_replay_stream_at(const struct jrx_replay_stream *h,
 			  struct jrx_replay_at *at)
 {
@@ -398,7 +423,7 @@ int jrx_replay_stream_end(struct jrx_replay_stream *h,
 	const struct jrx_btree_ptr_val *pv = jrx_bkey_val(ptr);
 	struct parts ps = { 0 };
 	struct jrx_bnode **pieces = NULL;
-	size_t np = 0, kp, nsrc_used;
+	size_t np = 0, kp, nsrc_used, *pick = NULL;
 	double t = jrx_now();
 	int ret = 0;
 
@@ -415,29 +440,21 @@ int jrx_replay_stream_end(struct jrx_replay_stream *h,
 				       " not start past part %zu", i, i - 1);
 	if (ret)
 		goto out;
-	/* a part a worker (one for a leaf of few pieces), each starting at
-	 * the first source past an equal share of the key bytes */
 	nsrc_used = nsrc < s->nw ? nsrc : s->nw;
-	if (kp < 4 * nsrc_used)
-		nsrc_used = 1;
 	ps.pt = calloc(nsrc_used, sizeof(*ps.pt));
-	if (!ps.pt) {
+	pick = calloc(nsrc_used, sizeof(*pick));
+	if (!ps.pt || !pick) {
 		ret = jrx_fail(-ENOMEM, "allocating %zu parts of a streamed leaf",
 			       nsrc_used);
 		goto out;
 	}
-	for (size_t t = 0, i = 0; t < nsrc_used; t++, i++) {
-		uint64_t share = h->total / nsrc_used * t;
-
-		while (i < nsrc && src[i].at.before < share)
-			i++;
-		if (i == nsrc)
-			break;
+	nsrc_used = jrx_replay_stream_parts(src, nsrc, h->total, kp, s->nw,
+					    pick);
+	for (size_t t = 0; t < nsrc_used; t++)
 		ps.pt[ps.n++] = (struct part){
-			.h = h, .src = &src[i], .kp = kp,
+			.h = h, .src = &src[pick[t]], .kp = kp,
 			.drop = !keep && !l->was_root,
 		};
-	}
 	for (size_t t = 0; t < ps.n; t++) {
 		ps.pt[t].last = t + 1 == ps.n;
 		ps.pt[t].until = t + 1 < ps.n ? ps.pt[t + 1].src->at.before :
@@ -508,6 +525,7 @@ out:
 		free(ps.pt[i].pieces);
 	}
 	free(ps.pt);
+	free(pick);
 	s->st->leaves_seconds += h->seconds + jrx_now() - t;
 	jrx_replay_stream_abort(h);
 	if (ret)
