@@ -52,8 +52,6 @@ int jrx_drops_add(struct jrx_drops *d, struct jrx_wq *q, struct jrx_bnode *n)
 
 void jrx_drops_free(struct jrx_drops *d)
 {
-	size_t batch = d->batch;
-
 	free(d->v);
-	*d = (struct jrx_drops){ .batch = batch };
+	*d = (struct jrx_drops){ 0 };
 }

@@ -782,9 +782,6 @@ static int run_workers(struct par *c, unsigned nw)
 		c->w[i].st.pu = c->pl->w[i].pu;
 		c->w[i].st.unit_lo = UINT64_MAX;
 		c->w[i].st.unit_hi = 0;
-		/* the images not read ahead, at least one */
-		c->w[i].drops.batch = c->o->images > c->read_ahead ?
-			c->o->images - c->read_ahead : 1;
 	}
 	ret = jrx_pool_start(&pool, &(struct jrx_pool_opts){
 		.workers = nw, .name = "replay", .ctx = c,
@@ -953,6 +950,16 @@ int jrx_replay_begin(struct jrx_replay_session **sp, struct jrx_fs *fs,
 		ret = -ENOMEM;
 		goto fail;
 	}
+	/* the images: an eighth read ahead (1 to READ_AHEAD), the rest
+	 * (at least one) pieces waiting for their writes */
+	s->c->read_ahead = s->o.images / 8;
+	if (s->c->read_ahead < 1)
+		s->c->read_ahead = 1;
+	if (s->c->read_ahead > READ_AHEAD)
+		s->c->read_ahead = READ_AHEAD;
+	for (unsigned i = 0; i < s->nw; i++)
+		s->c->w[i].drops.batch = s->o.images > s->c->read_ahead ?
+			s->o.images - s->c->read_ahead : 1;
 	*sp = s;
 	return 0;
 fail:
@@ -1005,11 +1012,6 @@ int jrx_replay_window(struct jrx_replay_session *s, const struct jrx_jkey *v,
 	c->keep = fs->nowrite;
 	c->write_io = s->o.write_io;
 	c->write_depth = s->o.write_depth;
-	c->read_ahead = s->o.images / 8;
-	if (c->read_ahead < 1)
-		c->read_ahead = 1;
-	if (c->read_ahead > READ_AHEAD)
-		c->read_ahead = READ_AHEAD;
 	atomic_store(&c->units_done, 0);
 	for (unsigned g = 0; g < JRX_PLACE_MAX_GROUPS; g++) {
 		atomic_store(&c->next1[g], 0);	/* the cursors of a new plan */
