@@ -24,6 +24,7 @@
 #include "recover_int.h"
 #include "jrx/errors.h"
 #include "../util/diag.h"
+#include "../util/memory.h"
 #include "../btree/blob.h"
 #include "../journal/jscan.h"
 #include "../replay/replay.h"
@@ -151,6 +152,7 @@ int jrx_recover_accelerated(struct jrx_array *a,
 	struct jrx_spilled sx = { 0 };
 	struct jrx_jscan_sink sink;
 	struct jrx_sort_prescan *pre = NULL;
+	struct jrx_mem_pages pages;
 	bool fs_open = false, dry;
 	unsigned threads;
 	uint64_t max_seq, *seqs = NULL;
@@ -161,6 +163,9 @@ int jrx_recover_accelerated(struct jrx_array *a,
 		o = &defaults;
 	dry = o->dry_run;
 	threads = o->threads ? o->threads : jrx_online_cpus();
+	/* node images in huge pages (until a batch spills), set before
+	 * anything is allocated from mimalloc */
+	jrx_mem_large_pages(&pages);
 	r->mode = "accelerated";
 	r->threads = threads;
 	r->io_backend = jrx_io_backend_name(o->io);
@@ -176,7 +181,8 @@ int jrx_recover_accelerated(struct jrx_array *a,
 	r->journal_in_memory_max_bytes = budget.journal_in_memory;
 	jrx_blob_peak_reset();
 	sx = (struct jrx_spilled){ .a = a, .b = &budget, .threads = threads,
-				   .scratch = o->scratch_dir, .r = r };
+				   .scratch = o->scratch_dir, .r = r,
+				   .pages = &pages };
 	jrx_spilled_sink(&sx, &sink);
 	/* the sort's first pass, made as the buckets are parsed */
 	ret = jrx_sort_prescan_new(&pre, threads);
@@ -259,6 +265,7 @@ out:
 		snprintf(r->scratch_dir, sizeof(r->scratch_dir), "%s", sx.sp.path);
 	t = jrx_now();
 	jrx_spilled_free(&sx);
+	jrx_mem_large_pages_end(&pages);
 	if (r->spilled)		/* after the phases: counted in the total */
 		r->spill.close_seconds = jrx_now() - t;
 	jrx_sort_result_free(&res);

@@ -59,9 +59,13 @@ static int sink_take(void *ctx, unsigned slot,
 		 * The replay workers' node images (mimalloc heaps, blob.h)
 		 * go back 1 ms after they are freed, not 25: at 25 ms 4-5 MB
 		 * of freed images were still resident in a 28 MiB recovery.
+		 * Nor are they in huge pages any more, which mimalloc never
+		 * decommits (jrx_mem_large_pages).
 		 */
 		(void)mallopt(M_MMAP_THRESHOLD, 256 << 10);
 		(void)mallopt(M_TRIM_THRESHOLD, 1 << 20);
+		if (x->pages)
+			jrx_mem_large_pages_end(x->pages);
 		x->decommit_was = jrx_mem_decommit_delay(1);
 		x->tuned = true;
 	}

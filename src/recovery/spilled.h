@@ -13,6 +13,7 @@
 #include "budget.h"
 #include "../journal/jscan.h"
 #include "../sort/spill.h"
+#include "../util/memory.h"
 
 /* A batch sorted by the sink's first stage, for its second to spill. */
 struct jrx_spilled_batch {
@@ -36,6 +37,9 @@ struct jrx_spilled {
 	bool			 tuned;		/* malloc set for tight memory */
 	long			 decommit_was;	/* mimalloc's delay, put back
 						   by jrx_spilled_free */
+	const struct jrx_mem_pages *pages;	/* mimalloc's page settings
+						   before the recovery, put
+						   back at the first batch */
 	double			 sort_seconds;	/* batches sorted in memory */
 	const struct jrx_report	*r;		/* progress, may be NULL */
 	uint64_t		 keys;		/* keys spilled */

@@ -38,6 +38,7 @@
 #include "../util/clock.h"
 #include "../util/pool.h"
 #include "../util/diag.h"
+#include "../util/memory.h"
 
 struct par;
 
@@ -119,6 +120,7 @@ static int grow_keys(const struct jrx_bkey ***v, size_t *cap, size_t need)
 	p = realloc((void *)*v, nc * sizeof(**v));
 	if (!p)
 		return -ENOMEM;
+	jrx_mem_advise_huge(p, nc * sizeof(**v));	/* a hot leaf's millions */
 	*v = p;
 	*cap = nc;
 	return 0;

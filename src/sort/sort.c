@@ -45,6 +45,7 @@
 #include "jrx/errors.h"
 #include "../util/clock.h"
 #include "../util/diag.h"
+#include "../util/memory.h"
 
 struct mem {
 	uint64_t cur, peak;
@@ -70,22 +71,11 @@ static void *mem_alloc(struct mem *m, size_t bytes)
  * several times where THP is "madvise" (the Debian default); the hint is
  * only advice, and plain malloc/free stay the allocator.
  */
-#define HUGE_MIN	(8u << 20)
-#define HUGE_PAGE	((uintptr_t)2 << 20)
-
 static void *mem_alloc_big(struct mem *m, size_t bytes)
 {
 	void *p = mem_alloc(m, bytes);
 
-#ifdef MADV_HUGEPAGE
-	if (p && bytes >= HUGE_MIN) {
-		uintptr_t a = ((uintptr_t)p + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
-		uintptr_t e = ((uintptr_t)p + bytes) & ~(HUGE_PAGE - 1);
-
-		if (e > a)
-			madvise((void *)a, e - a, MADV_HUGEPAGE);
-	}
-#endif
+	jrx_mem_advise_huge(p, bytes);
 	return p;
 }
 

@@ -1,10 +1,11 @@
 /*
- * memory.c - MemAvailable, the current RSS and the allocator's decommit
- * delay (memory.h).
+ * memory.c - MemAvailable, the current RSS, the allocator's decommit
+ * delay and the huge-page advice (memory.h).
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <mimalloc.h>
 #include "memory.h"
@@ -44,4 +45,38 @@ long jrx_mem_decommit_delay(long ms)
 
 	mi_option_set(mi_option_decommit_delay, ms);
 	return was;
+}
+
+void jrx_mem_large_pages(struct jrx_mem_pages *was)
+{
+	was->large = mi_option_get(mi_option_large_os_pages);
+	was->eager_delay = mi_option_get(mi_option_eager_commit_delay);
+	/* a thread's first segments are committed lazily, in 4 KiB pages,
+	 * unless the delay is 0 */
+	mi_option_set(mi_option_eager_commit_delay, 0);
+	mi_option_set(mi_option_large_os_pages, 1);
+}
+
+void jrx_mem_large_pages_end(const struct jrx_mem_pages *was)
+{
+	mi_option_set(mi_option_large_os_pages, was->large);
+	mi_option_set(mi_option_eager_commit_delay, was->eager_delay);
+}
+
+void jrx_mem_advise_huge(void *p, size_t bytes)
+{
+#ifdef MADV_HUGEPAGE
+	const uintptr_t huge = (uintptr_t)2 << 20;
+	uintptr_t a, e;
+
+	if (!p || bytes < JRX_MEM_HUGE_MIN)
+		return;
+	a = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+	e = ((uintptr_t)p + bytes) & ~(huge - 1);
+	if (e > a)
+		(void)madvise((void *)a, e - a, MADV_HUGEPAGE);
+#else
+	(void)p;
+	(void)bytes;
+#endif
 }
