@@ -32,6 +32,8 @@ long jrx_mem_decommit_delay(long ms);
  * first images then fault a few 2 MiB pages, not thousands of 4 KiB
  * ones.  For a recovery whose journal fits in its memory: the images
  * keep their peak resident, which the images budget already bounds.
+ * Only segments mapped after the call take huge pages: a recovery calls
+ * it at its start, before anything comes from mimalloc.
  * *was receives the settings it replaces, for jrx_mem_large_pages_end.
  */
 struct jrx_mem_pages {
