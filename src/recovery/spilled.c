@@ -60,13 +60,12 @@ static int sink_take(void *ctx, unsigned slot,
 		 * go back 1 ms after they are freed, not 25: at 25 ms 4-5 MB
 		 * of freed images were still resident in a 28 MiB recovery.
 		 * Nor are they in huge pages any more, which mimalloc never
-		 * decommits (jrx_mem_large_pages).
+		 * decommits (jrx_mem_tight).
 		 */
 		(void)mallopt(M_MMAP_THRESHOLD, 256 << 10);
 		(void)mallopt(M_TRIM_THRESHOLD, 1 << 20);
 		if (x->pages)
-			jrx_mem_large_pages_end(x->pages);
-		x->decommit_was = jrx_mem_decommit_delay(1);
+			jrx_mem_tight(x->pages);
 		x->tuned = true;
 	}
 	p->ix = (struct jrx_jindex){ 0 };
@@ -162,8 +161,6 @@ void jrx_spilled_free(struct jrx_spilled *x)
 	x->open = false;
 	batch_free(&x->pend[0]);
 	batch_free(&x->pend[1]);
-	if (x->tuned)
-		jrx_mem_decommit_delay(x->decommit_was);
 }
 
 /* ---------------------------------------------------------------- keys */

@@ -35,11 +35,10 @@ struct jrx_spilled {
 	struct jrx_spill	 sp;
 	bool			 open;		/* sp created (on the first batch) */
 	bool			 tuned;		/* malloc set for tight memory */
-	long			 decommit_was;	/* mimalloc's delay, put back
-						   by jrx_spilled_free */
-	const struct jrx_mem_pages *pages;	/* mimalloc's page settings
-						   before the recovery, put
-						   back at the first batch */
+	const struct jrx_mem_pages *pages;	/* mimalloc's settings before
+						   the recovery: made tight at
+						   the first batch (the
+						   recovery puts them back) */
 	double			 sort_seconds;	/* batches sorted in memory */
 	const struct jrx_report	*r;		/* progress, may be NULL */
 	uint64_t		 keys;		/* keys spilled */

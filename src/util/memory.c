@@ -1,6 +1,6 @@
 /*
- * memory.c - MemAvailable, the current RSS, the allocator's decommit
- * delay and the huge-page advice (memory.h).
+ * memory.c - MemAvailable, the current RSS, mimalloc's settings for a
+ * recovery and the huge-page advice (memory.h).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -39,28 +39,33 @@ uint64_t jrx_rss_now(void)
 	return res * (uint64_t)(page > 0 ? page : 4096);
 }
 
-long jrx_mem_decommit_delay(long ms)
-{
-	long was = mi_option_get(mi_option_decommit_delay);
-
-	mi_option_set(mi_option_decommit_delay, ms);
-	return was;
-}
-
 void jrx_mem_large_pages(struct jrx_mem_pages *was)
 {
 	was->large = mi_option_get(mi_option_large_os_pages);
 	was->eager_delay = mi_option_get(mi_option_eager_commit_delay);
+	was->decommit_delay = mi_option_get(mi_option_decommit_delay);
 	/* a thread's first segments are committed lazily, in 4 KiB pages,
 	 * unless the delay is 0 */
 	mi_option_set(mi_option_eager_commit_delay, 0);
 	mi_option_set(mi_option_large_os_pages, 1);
 }
 
-void jrx_mem_large_pages_end(const struct jrx_mem_pages *was)
+static void pages_back(const struct jrx_mem_pages *was)
 {
 	mi_option_set(mi_option_large_os_pages, was->large);
 	mi_option_set(mi_option_eager_commit_delay, was->eager_delay);
+}
+
+void jrx_mem_tight(const struct jrx_mem_pages *was)
+{
+	pages_back(was);
+	mi_option_set(mi_option_decommit_delay, 1);
+}
+
+void jrx_mem_large_pages_end(const struct jrx_mem_pages *was)
+{
+	pages_back(was);
+	mi_option_set(mi_option_decommit_delay, was->decommit_delay);
 }
 
 void jrx_mem_advise_huge(void *p, size_t bytes)

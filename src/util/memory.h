@@ -18,28 +18,29 @@ uint64_t jrx_mem_available(void);
 uint64_t jrx_rss_now(void);
 
 /*
- * Freed memory goes back to the kernel within ms milliseconds (mimalloc's
- * decommit delay, process-wide; its default is 25 ms); returns the delay
- * it replaces, for the caller to put back.  Only the replay workers'
- * node images come from mimalloc (btree/blob.h); malloc is libc's.
- */
-long jrx_mem_decommit_delay(long ms);
-
-/*
- * Node images (mimalloc, btree/blob.h) in transparent huge pages from
- * here on: mimalloc's OS memory is advised to them and committed when it
- * is mapped, and never decommitted until it is unmapped.  A worker's
- * first images then fault a few 2 MiB pages, not thousands of 4 KiB
- * ones.  For a recovery whose journal fits in its memory: the images
- * keep their peak resident, which the images budget already bounds.
- * Only segments mapped after the call take huge pages: a recovery calls
- * it at its start, before anything comes from mimalloc.
- * *was receives the settings it replaces, for jrx_mem_large_pages_end.
+ * mimalloc's settings (process-wide) for a recovery; only the replay
+ * workers' node images come from mimalloc (btree/blob.h), malloc is
+ * libc's.  A recovery saves them and starts roomy, goes tight if its
+ * journal spills, and puts them back at its end:
+ *
+ * jrx_mem_large_pages: node images in transparent huge pages from here
+ *   on: mimalloc's OS memory is advised to them and committed when it is
+ *   mapped, and never decommitted until it is unmapped.  A worker's first
+ *   images then fault a few 2 MiB pages, not thousands of 4 KiB ones;
+ *   the images keep their peak resident, which the images budget already
+ *   bounds.  Only segments mapped after the call take huge pages: a
+ *   recovery calls it at its start, before anything comes from mimalloc.
+ *   *was receives the settings it replaces.
+ * jrx_mem_tight: the page settings of *was again, and freed memory back
+ *   to the kernel within 1 ms (mimalloc's decommit delay; 25 ms by
+ *   default).
+ * jrx_mem_large_pages_end: every setting of *was again.
  */
 struct jrx_mem_pages {
-	long	large, eager_delay;	/* mimalloc's options */
+	long	large, eager_delay, decommit_delay;	/* mimalloc's options */
 };
 void jrx_mem_large_pages(struct jrx_mem_pages *was);
+void jrx_mem_tight(const struct jrx_mem_pages *was);
 void jrx_mem_large_pages_end(const struct jrx_mem_pages *was);
 
 /*
