@@ -510,6 +510,42 @@ static void test_rdonly_writes_nothing(void **state)
 	free(fs);
 }
 
+/* ------------------------------------------------------------ array sync */
+
+/* jrx_array_sync: every member at once; a member whose fdatasync fails (a
+ * pipe in place of its file: EINVAL) fails it, named, from whichever
+ * thread synced it, the calling thread's (member 0) or a helper's. */
+static void test_array_sync(void **state)
+{
+	struct fx *f = *state;
+
+	assert_jrx_ok(jrx_array_open(&f->a, f->paths, NDEV, 0));
+	assert_jrx_ok(jrx_array_sync(&f->a));
+	for (unsigned bad = 0; bad < NDEV; bad++) {
+		int pfd[2], real = f->a.devs[bad].fd;
+
+		assert_int_equal(pipe(pfd), 0);
+		f->a.devs[bad].fd = pfd[0];
+		jrx_diag_clear();
+		assert_jrx_err(jrx_array_sync(&f->a), -EINVAL);
+		if (!strstr(jrx_diag(), f->a.devs[bad].path) ||
+		    !strstr(jrx_diag(), "fdatasync"))
+			fail_msg("member %u's failed sync: message \"%s\" does"
+				 " not name %s and fdatasync", bad, jrx_diag(),
+				 f->a.devs[bad].path);
+		f->a.devs[bad].fd = real;
+		close(pfd[0]);
+		close(pfd[1]);
+	}
+	assert_jrx_ok(jrx_array_sync(&f->a));
+	jrx_array_close(&f->a);
+
+	/* read-only: nothing to sync, and no error */
+	assert_jrx_ok(jrx_array_open(&f->a, f->paths, NDEV, JRX_OPEN_RDONLY));
+	assert_jrx_ok(jrx_array_sync(&f->a));
+	jrx_array_close(&f->a);
+}
+
 /* ------------------------------------------------------------ format options */
 
 static void test_format_bad_options(void **state)
@@ -864,6 +900,7 @@ int main(void)
 		T(test_stale_device),
 		T(test_sb_write_interrupted),
 		T(test_rdonly_writes_nothing),
+		T(test_array_sync),
 		T(test_format_bad_options),
 		T(test_write_queue),
 		T(test_write_queue_aio),

@@ -209,8 +209,8 @@ int jrx_fs_shutdown(struct jrx_fs *fs)
 	} while (!ret && (any_dirty(fs) || !jrx_journal_open_empty(&fs->j)));
 	if (!ret)
 		jrx_fs_roots_to_sb(fs);
-	for (unsigned d = 0; !ret && d < fs->a->nr_devs; d++)
-		ret = jrx_dev_sync(&fs->a->devs[d]);
+	if (!ret)
+		ret = jrx_array_sync(fs->a);
 	/*
 	 * journal_seq: the open seq, one above the last jset, because the
 	 * last write-back appended bsets under it.  The durable seq would

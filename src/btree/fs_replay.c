@@ -112,8 +112,8 @@ int jrx_fs_replay_commit(struct jrx_fs *fs, uint64_t max_seq, unsigned pad)
 				JRX_SB_MAX_BLACKLIST);
 	}
 	/* every node reachable from the new roots is on disk first */
-	for (unsigned d = 0; !ret && d < fs->a->nr_devs; d++)
-		ret = jrx_dev_sync(&fs->a->devs[d]);
+	if (!ret)
+		ret = jrx_array_sync(fs->a);
 	if (!ret)
 		jrx_fs_roots_to_sb(fs);
 	if (!ret) {

@@ -242,8 +242,8 @@ static int rebuild_alloc(struct jrx_fsck *f, const struct jrx_fsck_result *first
 		ret = jrx_bulk_alloc_trees(a, &s.bt,
 					   (int64_t)first->keys[JRX_BTREE_INODES],
 					   0, &acct, &alloc);
-	for (unsigned d = 0; !ret && d < a->nr_devs; d++)
-		ret = jrx_dev_sync(&a->devs[d]);	/* nodes before the roots */
+	if (!ret)
+		ret = jrx_array_sync(a);	/* nodes before the roots */
 	if (!ret) {
 		a->sb.roots[JRX_BTREE_ACCOUNTING] = acct;
 		a->sb.roots[JRX_BTREE_ALLOC] = alloc;

@@ -323,8 +323,8 @@ static int move(struct sp_round *r, const struct fsck_space_ref *ref,
 	off = 0;
 	for (size_t i = 0; !ret && i < np; off += p[i].got, i++)
 		ret = copy_data(r, e->dev, e->sector + off, &p[i]);
-	for (unsigned d = 0; !ret && d < r->a->nr_devs; d++)
-		ret = jrx_dev_sync(&r->a->devs[d]);	/* data before the keys */
+	if (!ret)
+		ret = jrx_array_sync(r->a);	/* data before the keys */
 	if (ret) {
 		/* nothing points at the pieces: give them back */
 		for (size_t i = 0; i < np; i++)

@@ -657,8 +657,8 @@ int fsck_repair_topology(struct jrx_fsck *f, unsigned force, FILE *out)
 	for (unsigned id = 0; !ret && any && id < JRX_BTREE_NR; id++)
 		if (s->rebuild[id])
 			ret = rebuild(s, id, &roots[id], out);
-	for (unsigned d = 0; !ret && any && d < a->nr_devs; d++)
-		ret = jrx_dev_sync(&a->devs[d]);	/* nodes before the roots */
+	if (!ret && any)
+		ret = jrx_array_sync(a);	/* nodes before the roots */
 	if (!ret && any) {
 		for (unsigned id = 0; id < JRX_BTREE_NR; id++)
 			if (s->rebuild[id])

@@ -329,8 +329,8 @@ int jrx_array_write_sb(struct jrx_array *a)
 			jrx_sb_set_csum(sb);
 			ret = jrx_dev_pwrite(&a->devs[i], sb, JRX_SB_SIZE, off);
 		}
-		for (unsigned i = 0; i < a->nr_devs && !ret; i++)
-			ret = jrx_dev_sync(&a->devs[i]);
+		if (!ret)
+			ret = jrx_array_sync(a);
 	}
 	free(sb);
 	return ret;

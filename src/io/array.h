@@ -68,6 +68,13 @@ void jrx_array_close(struct jrx_array *a);
 int  jrx_array_write_sb(struct jrx_array *a);
 
 /*
+ * fdatasync every member that is open for writing, all at once (a thread
+ * per member past the first; array_sync.c).  0, or the first member's
+ * error in member order, its message naming the device.
+ */
+int  jrx_array_sync(struct jrx_array *a);
+
+/*
  * Read one superblock copy and validate it; why (len bytes, JRX_SB_WHY is
  * enough) says what was wrong, naming the field and its values.
  */
