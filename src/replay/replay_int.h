@@ -21,18 +21,26 @@ struct jrx_rleaf {
 	bool		  was_root;
 	uint8_t		  btree_id;
 	size_t		  lo, hi;	/* its journal keys: v[lo, hi) */
-	bool		  append;	/* they fit past its written tail: one
-					   bset appended, the leaf not read */
+	/*
+	 * Its keys might fit past its written tail: even keys of the
+	 * smallest size (a bare struct jrx_bkey) would.  Whether they do is
+	 * the worker's to find (jrx_rplan_append_fits), a cache miss a key
+	 * that the planner does not pay alone.  Such a leaf is one unit.
+	 */
+	bool		  may_append;
 	size_t		  first_unit, nr_units;	/* 1, or its slices */
 };
 
 /* A work unit: a whole leaf, or one slice of a leaf's journal keys (a
- * leaf that gets an append is never sliced). */
+ * leaf that may get an append is never sliced). */
 struct jrx_runit {
 	size_t		  leaf;		/* index in plan->leaf */
 	size_t		  lo, hi;	/* journal keys v[lo, hi) */
 	uint64_t	  weight;	/* balance estimate */
 	/* results, written by the one worker that takes the unit */
+	bool		  append;	/* its keys fit past the leaf's written
+					   tail: one bset appended, the leaf
+					   not read (set when claimed) */
 	struct jrx_bnode *node;		/* slice: its copy of the leaf */
 	const struct jrx_bkey **keys;	/* slice: merged keys (phase 1) */
 	size_t		  nr;
@@ -47,10 +55,17 @@ struct jrx_rplan {
 	struct jrx_runit *unit;
 	size_t		  nr_units;
 	uint64_t	  leaf_keys, sliced;
-	uint64_t	  appends;	/* leaves with append set */
 	size_t		  held;		/* hold_last: where the keys of the
 					   leaf held back start (else hi) */
 };
+
+/*
+ * Whether the journal keys v[l->lo, l->hi) of a leaf marked may_append
+ * fit past its written tail (FORMAT.md 7.5, the rule write-back applies
+ * to a committed node): their sizes summed, until they are past the node.
+ */
+bool jrx_rplan_append_fits(const struct jrx_fs *fs, const struct jrx_rleaf *l,
+			   const struct jrx_jkey *v);
 
 /*
  * Ranges of a key list in journal order (level descending, then btree id),

@@ -366,7 +366,7 @@ static int unit_phase1(struct worker *w, struct jrx_runit *u,
 	uint64_t bytes;
 	int ret;
 
-	if (l->append)
+	if (u->append)
 		return unit_append(w, u, pre);
 	if (!n) {
 		ret = jrx_fs_read_node(c->fs, l->btree_id, 0, ptr, &n);
@@ -523,9 +523,11 @@ freed:
 
 /* ------------------------------------------------------- read-ahead */
 
-static bool needs_read(const struct par *c, const struct jrx_rleaf *l)
+static bool needs_read(const struct par *c, const struct jrx_runit *x)
 {
-	return !l->cached && (!l->append || l->was_root || c->keep);
+	const struct jrx_rleaf *l = &c->plan->leaf[x->leaf];
+
+	return !l->cached && (!x->append || l->was_root || c->keep);
 }
 
 static void read_landed(void *ctx, int res)
@@ -560,6 +562,7 @@ static void fill_window(struct worker *w, atomic_size_t *next)
 	while (w->ah_nr < want && !w->ah_end) {
 		size_t u = c->group_first[g] + atomic_fetch_add(next, 1);
 		struct ahead *a;
+		struct jrx_runit *x;
 		const struct jrx_rleaf *l;
 
 		if (u >= c->group_first[g + 1]) {
@@ -568,8 +571,13 @@ static void fill_window(struct worker *w, atomic_size_t *next)
 		}
 		a = &w->ahead[(w->ah_first + w->ah_nr++) % READ_AHEAD];
 		*a = (struct ahead){ .u = u };
-		l = &c->plan->leaf[c->plan->unit[u].leaf];
-		if (!q || !needs_read(c, l))
+		x = &c->plan->unit[u];
+		l = &c->plan->leaf[x->leaf];
+		/* the first touch of its keys, here: the units claimed before
+		 * it are worked on while its read (if it needs one) is on
+		 * its way, and the append copies keys still in the cache */
+		x->append = jrx_rplan_append_fits(c->fs, l, c->v);
+		if (!q || !needs_read(c, x))
 			continue;
 		if (jrx_fs_node_read_begin(c->fs, l->btree_id, 0, leaf_ptr(l),
 					   &a->rd) ||

@@ -8,7 +8,9 @@
  * per key.
  *
  * A leaf whose journal keys fit past its written tail gets them appended
- * as one bset (FORMAT.md 7.5) and is not read.  A unit weighs its journal
+ * as one bset (FORMAT.md 7.5) and is not read; the plan marks the leaves
+ * whose keys might fit, the worker that claims one finds whether they do
+ * (jrx_rplan_append_fits).  A unit weighs its journal
  * keys plus a fixed cost for the leaf it reads and writes (much less for
  * an append).  A leaf whose keys alone weigh more than a unit is cut into
  * slices of consecutive keys, so a hot leaf (one inode, one btree, a zipf
@@ -29,6 +31,8 @@
 #define APPEND_COST(node_size)	((node_size) / 1024u)
 /* Units are never cut finer than this many keys. */
 #define MIN_UNIT	4096u
+/* The sum of a leaf's key sizes prefetches this many keys ahead. */
+#define SUM_AHEAD	16u
 
 /* First index in v[lo, hi) whose position is > p. */
 static size_t upper_bound(const struct jrx_jkey *v, size_t lo, size_t hi,
@@ -75,13 +79,33 @@ size_t jrx_replay_btree_end(const struct jrx_jkey *v, size_t lo, size_t hi)
 	return lo;
 }
 
-static int add_leaf(struct jrx_fs *fs, struct jrx_rplan *p, unsigned btree_id,
-		    const struct jrx_bkey *ptr, const struct jrx_jkey *v,
-		    size_t lo, size_t hi)
+/* Where an append to the leaf would start: the end of its written part. */
+static uint64_t leaf_tail(const struct jrx_rleaf *l)
 {
-	const struct jrx_btree_ptr_val *pv = jrx_bkey_val(ptr);
-	/* where an append would start: the end of the written part */
-	uint64_t tail = (uint64_t)pv->blocks * JRX_BLOCK_SIZE, bytes = 0;
+	const struct jrx_btree_ptr_val *pv =
+		jrx_bkey_val((const struct jrx_bkey *)l->ptr);
+
+	return (uint64_t)pv->blocks * JRX_BLOCK_SIZE;
+}
+
+bool jrx_rplan_append_fits(const struct jrx_fs *fs, const struct jrx_rleaf *l,
+			   const struct jrx_jkey *v)
+{
+	uint64_t bytes = 0;
+
+	if (!l->may_append)
+		return false;
+	for (size_t i = l->lo; i < l->hi && bytes <= fs->node_size; i++) {
+		if (i + SUM_AHEAD < l->hi)
+			__builtin_prefetch(v[i + SUM_AHEAD].k);
+		bytes += v[i].k->u64s * 8u;
+	}
+	return jrx_bset_append_fits(leaf_tail(l), bytes, fs->node_size);
+}
+
+static int add_leaf(struct jrx_fs *fs, struct jrx_rplan *p, unsigned btree_id,
+		    const struct jrx_bkey *ptr, size_t lo, size_t hi)
+{
 	struct jrx_rleaf *l;
 
 	if (p->nr_leaves == p->cap_leaves) {
@@ -104,19 +128,15 @@ static int add_leaf(struct jrx_fs *fs, struct jrx_rplan *p, unsigned btree_id,
 	l->hi = hi;
 	/*
 	 * The rule write-back applies to a committed node (FORMAT.md 7.5).
-	 * Each key sits in its jset, a cache miss, so the keys are summed
-	 * only when they might fit: not when even keys of the smallest size
-	 * (a bare struct jrx_bkey, which the journal's checks enforce) would
-	 * not, and only until they are past the node.
+	 * Each key sits in its jset, a cache miss, so here only the bound:
+	 * keys of the smallest size (a bare struct jrx_bkey, which the
+	 * journal's checks enforce).  The worker that claims the leaf sums
+	 * the sizes, in parallel with the others and just before its append
+	 * copies the same keys (replay_par.c).
 	 */
-	if (jrx_bset_append_fits(tail, (uint64_t)(hi - lo) *
-				 sizeof(struct jrx_bkey), fs->node_size))
-		for (size_t i = lo; i < hi && bytes <= fs->node_size; i++)
-			bytes += v[i].k->u64s * 8u;
-	else
-		bytes = fs->node_size;	/* past any room */
-	l->append = jrx_bset_append_fits(tail, bytes, fs->node_size);
-	p->appends += l->append;
+	l->may_append = jrx_bset_append_fits(leaf_tail(l), (uint64_t)(hi - lo) *
+					     sizeof(struct jrx_bkey),
+					     fs->node_size);
 	return 0;
 }
 
@@ -148,7 +168,7 @@ static int route(struct jrx_fs *fs, struct jrx_rplan *p, struct jrx_bnode *n,
 		if (end == lo)
 			continue;
 		if (n->level == 1) {
-			ret = add_leaf(fs, p, n->btree_id, ptr, v, lo, end);
+			ret = add_leaf(fs, p, n->btree_id, ptr, lo, end);
 		} else {
 			ret = jrx_fs_get_node(fs, n->btree_id, n->level - 1u,
 					      ptr, &c);
@@ -180,7 +200,7 @@ static int route_btree(struct jrx_fs *fs, struct jrx_rplan *p,
 		return route(fs, p, root, v, lo, hi);
 	/* the root is the only leaf */
 	jrx_fs_node_ptr(root, (struct jrx_bkey *)buf);
-	if (add_leaf(fs, p, btree_id, (struct jrx_bkey *)buf, v, lo, hi))
+	if (add_leaf(fs, p, btree_id, (struct jrx_bkey *)buf, lo, hi))
 		return -ENOMEM;
 	p->leaf[p->nr_leaves - 1].cached = root;
 	p->leaf[p->nr_leaves - 1].was_root = true;
@@ -195,7 +215,8 @@ static int cut_units(struct jrx_rplan *p, unsigned workers, unsigned per_worker,
 
 	for (size_t i = 0; i < p->nr_leaves; i++)
 		total += p->leaf[i].hi - p->leaf[i].lo +
-			(p->leaf[i].append ? APPEND_COST(node_size) : leaf_cost);
+			(p->leaf[i].may_append ? APPEND_COST(node_size) :
+			 leaf_cost);
 	unit = total / ((uint64_t)workers * per_worker);
 	if (unit < MIN_UNIT)
 		unit = MIN_UNIT;
@@ -204,7 +225,7 @@ static int cut_units(struct jrx_rplan *p, unsigned workers, unsigned per_worker,
 	for (size_t i = 0; i < p->nr_leaves; i++) {
 		uint64_t keys = p->leaf[i].hi - p->leaf[i].lo;
 
-		p->leaf[i].nr_units = keys > unit && !p->leaf[i].append ?
+		p->leaf[i].nr_units = keys > unit && !p->leaf[i].may_append ?
 			(size_t)((keys + unit - 1) / unit) : 1;
 		nr += p->leaf[i].nr_units;
 	}
@@ -225,7 +246,7 @@ static int cut_units(struct jrx_rplan *p, unsigned workers, unsigned per_worker,
 			x->lo = l->lo + keys * s / l->nr_units;
 			x->hi = l->lo + keys * (s + 1) / l->nr_units;
 			x->weight = x->hi - x->lo +
-				(l->append ? APPEND_COST(node_size) :
+				(l->may_append ? APPEND_COST(node_size) :
 				 l->nr_units > 1 ? leaf_cost / 2 : leaf_cost);
 		}
 	}
@@ -263,7 +284,6 @@ int jrx_replay_plan(struct jrx_fs *fs, const struct jrx_jkey *v, size_t lo,
 
 		p->held = l->lo;
 		p->leaf_keys -= l->hi - l->lo;
-		p->appends -= l->append;
 	}
 	if (!ret)
 		ret = cut_units(p, workers ? workers : 1,
