@@ -49,7 +49,7 @@ int jrx_array_sync(struct jrx_array *a)
 		job[i].started = !pthread_create(&job[i].th, NULL, sync_main,
 						 &job[i]);
 	if (n)
-		job[0].ret = jrx_dev_sync(job[0].d);
+		sync_main(&job[0]);
 	for (unsigned i = 1; i < n; i++) {
 		if (job[i].started)
 			pthread_join(job[i].th, NULL);
@@ -59,9 +59,7 @@ int jrx_array_sync(struct jrx_array *a)
 	/* the first failure in member order, with its own message */
 	while (first < n && !job[first].ret)
 		first++;
-	if (first == 0 && n && job[0].ret)
-		ret = job[0].ret;	/* its message is this thread's */
-	else if (first < n)
+	if (first < n)
 		ret = jrx_fail(job[first].ret, "%s", job[first].why);
 	return ret;
 }
