@@ -47,7 +47,10 @@
 #                        recorded one writes into allocated blocks); caches
 #                        dropped unless $bench_drop is 0; then the I/O
 #                        floor of its bytes (bench/results.py floor: dd
-#                        O_DIRECT in $dir); appends {LABEL...,"fresh":...,
+#                        O_DIRECT in $dir; its writes overwrite a file
+#                        written first when the recovery wrote into
+#                        allocated blocks: in place without holes, else
+#                        they go to a new file); appends {LABEL...,"fresh":...,
 #                        "load_before":L,"load_after":L,"floor":{...},
 #                        "report":REPORT} to OUT and sets $report and $floor
 #   bench_fsck OUT LABEL DEV...
@@ -168,7 +171,11 @@ bench_run() {
   load0=$(cut -d' ' -f1 /proc/loadavg)
   report=$("${bench_jrx:-$jrx}" recover "$@" --json "${devs[@]}")
   load1=$(cut -d' ' -f1 /proc/loadavg)
-  floor=$(python3 bench/results.py floor "$dir" "$report" "$bench_node_size")
+  # in place without holes: the recovery overwrote allocated blocks, so
+  # the floor's writes overwrite too
+  local ow=""
+  [ "$bench_fresh" = restore ] && [ "$bench_holes" != 1 ] && ow=overwrite
+  floor=$(python3 bench/results.py floor "$dir" "$report" "$bench_node_size" $ow)
   local restore=""
   [ "$bench_fresh" = restore ] && restore=",\"restore\":\"$([ "$bench_holes" = 1 ] && echo holes || echo blocks)\""
   echo "{$label,\"fresh\":\"$bench_fresh\"$restore,\"load_before\":$load0,\"load_after\":$load1,\"floor\":$floor,\"report\":$report}" >> "$out"

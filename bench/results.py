@@ -36,9 +36,12 @@ bytes it read (journal.bytes_read + btree.bytes_read) and wrote
 (btree.bytes_written), "estimated" when the report has no btree byte
 fields and they are nodes_read / nodes_written x node_size; the seconds of
 `dd oflag=direct conv=fsync` writing that many bytes (whole MiB) to a new
-file and of `dd iflag=direct` reading that many back after the page cache
-is dropped; "seconds" is their sum.  Lines written before these fields
-existed lack them; the tables show "—" there.
+file, or with "overwrite" true (the recovery ran in place, into allocated
+blocks) over a file of that size written before (untimed; conv=notrunc),
+and of `dd iflag=direct` reading that many back after the page cache is
+dropped; "seconds" is their sum.  Lines written before these fields
+existed lack them; the tables show "—" there (a line without "overwrite"
+wrote a new file).
 
 Subcommands (bench/run.sh calls them):
   machine DIR CMD             print the machine line (DIR: the scratch dir,
@@ -53,8 +56,11 @@ Subcommands (bench/run.sh calls them):
                               reference runs, else the recovery ones)
   row REPORT LABEL [BASE]     one progress line for a jrx report (with
                               BASE seconds: and its speedup over BASE)
-  floor DIR REPORT NODE_SIZE  measure the I/O floor of REPORT's bytes with dd
-                              in DIR (drops the page cache: root); print FLOOR
+  floor DIR REPORT NODE_SIZE [overwrite]
+                              measure the I/O floor of REPORT's bytes with dd
+                              in DIR (drops the page cache: root); print FLOOR;
+                              overwrite: its writes overwrite a file written
+                              first, for a recovery that ran in place
   floorrow FLOOR REPORT       one progress line: the floor and total/floor
   fsck FSCK_JSON RC           the fields of an fsck line from `jrx fsck -n
                               --json` output (a file) and its exit code
@@ -213,18 +219,26 @@ def timed_dd(*args):
     return time.monotonic() - t
 
 
-def floor(scratch, rep, node_size):
-    """dd O_DIRECT over the bytes one recovery read and wrote, in scratch."""
+def floor(scratch, rep, node_size, overwrite=False):
+    """dd O_DIRECT over the bytes one recovery read and wrote, in scratch.
+    overwrite: the recovery wrote into allocated blocks (in place, as on a
+    block device), so the timed writes overwrite a file written before
+    (untimed); else they go to a new file, allocating as the recovery's
+    writes into the holes of a sparse copy did."""
     rb, wb, est = io_bytes(rep, node_size)
     mib = 1 << 20
     rc, wc = -(-rb // mib), -(-wb // mib)
     f = os.path.join(scratch, "floor.dat")
     if os.path.exists(f):
         os.unlink(f)
-    # the writes first, to a new file (recovery's nodes go to holes); the
-    # same file, made as long as the reads need, is then read back cold
+    if overwrite and wc:
+        subprocess.run(["dd", "bs=1M", "status=none", "if=/dev/zero", "of=" + f,
+                        "count=%d" % wc, "oflag=direct", "conv=fsync"], check=True)
+        drop_page_cache()
+    # the writes first; the same file, made as long as the reads need, is
+    # then read back cold
     ws = timed_dd("if=/dev/zero", "of=" + f, "count=%d" % wc, "oflag=direct",
-                  "conv=fsync") if wc else 0.0
+                  "conv=notrunc,fsync" if overwrite else "conv=fsync") if wc else 0.0
     if rc > wc:
         subprocess.run(["dd", "bs=1M", "status=none", "if=/dev/zero", "of=" + f,
                         "seek=%d" % wc, "count=%d" % (rc - wc), "oflag=direct",
@@ -234,6 +248,7 @@ def floor(scratch, rep, node_size):
     if os.path.exists(f):
         os.unlink(f)
     out = {"read_bytes": rb, "write_bytes": wb, "estimated": est, "node_size": node_size,
+           "overwrite": overwrite,
            "read_seconds": round(rs, 6), "write_seconds": round(ws, 6),
            "seconds": round(rs + ws, 6), "cache_dropped": dropped}
     sc = scattered_floor(scratch, rep, wb, ws)
@@ -920,21 +935,30 @@ def render(results_path, micro_path, md_path, out_dir, quick=False):
                    relres, "one command" if len(cmds) == 1 else
                    "these commands, the later ones with `--append`",
                    "".join("    %s\n" % c for c in cmds)))
+    fresh = {r.get("fresh", "copy") for r in res if r.get("bench") == "recovery"}
+    where = ("on the crashed array itself, recovered in place with its crashed state "
+             "restored before every run as the big tree's are (its section says how), so "
+             "that the recovery writes into allocated blocks, as on a block device, "
+             "not into the holes of a sparse image" if fresh == {"restore"} else
+             "on a fresh sparse copy of the crashed array" if fresh == {"copy"} else
+             "some on a fresh sparse copy of the crashed array, some on the array "
+             "itself recovered in place (the big tree's section says how)")
     doc.append("Each run of the end-to-end tables is `jrx recover --json` (the reference "
-               "with `--reference`) on a fresh sparse copy of the same crashed array (`jrx synth --keys N`, default "
+               "with `--reference`) " + where + " (`jrx synth --keys N`, default "
                "mix: extents 70, inodes 10, dirents 15, xattrs 5; overwrite ratio 0.3; "
                "uniform; as many base keys as journal keys), after `echo 3 > "
                "/proc/sys/vm/drop_caches`. Times are seconds, medians over the "
                "repetitions; the min–max range shows how noisy the machine was. "
                "\"M keys/s\" is journal keys read over the whole recovery. Speedups "
-               "are ratios of medians taken in the same run. The big-tree scenario "
-               "recovers its arrays in place instead (its section says how).\n\n")
+               "are ratios of medians taken in the same run.\n\n")
     doc.append("\"x floor\" is each recovery's total time over its I/O floor, measured "
                "right after it in the same run on the same filesystem: the bytes it read "
                "(journal plus btree nodes) read back with `dd iflag=direct bs=1M` from a "
                "file written beforehand, the page cache dropped, plus the bytes it wrote "
-               "(btree nodes) written with `dd oflag=direct conv=fsync bs=1M` to a new "
-               "file; the median of the repetitions' ratios. It is the time sequential "
+               "(btree nodes) written with `dd oflag=direct conv=fsync bs=1M`: over a "
+               "file of that size written before (untimed, `conv=notrunc`) when the "
+               "recovery wrote into allocated blocks (in place), else to a new file; "
+               "the median of the repetitions' ratios. It is the time sequential "
                "1 MiB direct I/O needs for the same bytes, one after the other; a "
                "recovery that overlaps its reads and writes can be under 1x, one that "
                "reads nodes scattered over the disk is above it. \"≈\" marks byte counts "
@@ -1016,7 +1040,8 @@ def main(argv):
         print(row(json.loads(argv[2]), argv[3],
                   float(argv[4]) if len(argv) > 4 and argv[4] else None))
     elif cmd == "floor":
-        print(json.dumps(floor(argv[2], json.loads(argv[3]), int(argv[4]))))
+        print(json.dumps(floor(argv[2], json.loads(argv[3]), int(argv[4]),
+                               len(argv) > 5 and argv[5] == "overwrite")))
     elif cmd == "floorrow":
         print(floorrow(json.loads(argv[2]), json.loads(argv[3])))
     elif cmd == "fsck":

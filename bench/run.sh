@@ -13,6 +13,7 @@
 #                     [--bigtree-modes "ref acc:1 acc:all"] [--no-bigtree]
 #                     [--baseline BIN]
 #                     [--out DIR] [--dir SCRATCH] [--no-peer] [--no-micro] [--holes]
+#                     [--copy]
 #                     [--no-setup] [--append]
 #
 # Default: sizes 1 M, 10 M and 50 M journal keys, then the big tree
@@ -28,14 +29,19 @@
 # everything in it, and list every command that wrote it.
 #
 # For each size: one crashed array (`jrx format` + `jrx synth --keys N`,
-# default mix), then every run recovers a fresh sparse copy of it with the
-# page cache dropped: the reference (`--reference`) once per repetition
+# default mix), then every run recovers it in place with its crashed state
+# restored and the page cache dropped, as the big tree's arrays below are
+# (so the recovery writes into allocated blocks, as on a block device;
+# --copy recovers a fresh sparse copy per run instead, whose writes
+# allocate ext4 blocks in its holes, and --holes, below, punches an
+# in-place array's written ranges back into holes): the reference (`--reference`) once per repetition
 # unless its peak RSS, scaled from the smaller sizes, would not fit in 70%
 # of the available memory (the skip and its reason are recorded), and the
 # accelerated recovery for each thread count x io backend.  After the last
-# recovery of a size, `jrx fsck -n` checks its copy (the exit code is
-# recorded).  The RocksDB peer (bench/peer) loads the same array's journal
-# into a WAL, "crashes", and is timed reopening it.
+# recovery of a size, `jrx fsck -n` checks what it recovered (the exit
+# code is recorded).  The RocksDB peer (bench/peer) loads the same
+# (crashed) array's journal into a WAL, "crashes", and is timed reopening
+# it.
 #
 # Big tree, small journal: a fixed journal of --bigtree-keys keys (default
 # 2 M) over each base of --bases keys (`jrx synth --keys J --base-keys B`,
@@ -73,8 +79,10 @@
 # directory: the bytes its report says it read (journal.bytes_read +
 # btree.bytes_read) and wrote (btree.bytes_written; without those fields
 # nodes x btree node size, marked estimated) timed with dd O_DIRECT, 1 MiB
-# blocks (a new file written with oflag=direct conv=fsync, then read back
-# with iflag=direct after the page cache is dropped); each progress line
+# blocks (written with oflag=direct conv=fsync: over a file written before,
+# untimed, when the recovery wrote into allocated blocks, else to a new
+# file; then read back with iflag=direct after the page cache is dropped);
+# each progress line
 # and table gives the recovery's total as a multiple of it ("x floor").
 #
 # Needs root (drop_caches, packages) and, for the default sizes, about
@@ -86,7 +94,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sizes=- threads="1 2 all" ios="uring aio pread" reps=3 out="" dir="" peer=1 micro=1
-setup=1 quick=0 append=0 argv="" bigtree=1 bases=- bkeys=- dists=-
+setup=1 quick=0 append=0 argv="" bigtree=1 bases=- bkeys=- dists=- fresh=restore
 for a in "$@"; do
   case "$a" in *[[:space:]]*|"") argv+=" \"$a\"" ;; *) argv+=" $a" ;; esac
 done
@@ -108,6 +116,7 @@ while [ $# -gt 0 ]; do
     --dir) dir="$2"; shift 2 ;;
     --no-peer) peer=0; shift ;;
     --holes) export bench_holes=1; shift ;;
+    --copy) fresh=copy; shift ;;
     --no-micro) micro=0; shift ;;
     --no-setup) setup=0; shift ;;
     --append) append=1; shift ;;
@@ -164,8 +173,9 @@ short() { if [ $(($1 % 1000000)) = 0 ]; then echo "$(($1 / 1000000))M"; else ech
 
 for n in $sizes; do
   echo "== $n journal keys: synth" >&2
-  bench_fresh=copy
+  bench_fresh=$fresh
   bench_array "$n" "$(jsize_for "$n")" "$(dsize_for "$n")" ""
+  [ "$fresh" = copy ] || bench_save_crash
   for r in $(seq 1 "$reps"); do
     skip=$(python3 bench/results.py refskip "$results" "$n")
     if [ -z "$skip" ]; then
@@ -183,12 +193,18 @@ for n in $sizes; do
         python3 bench/results.py floorrow "$floor" "$report" >&2
       done
     done
-    # the last recovery's copy: checked after the last repetition
+    # the last recovery's array (its copy, or in place the array itself):
+    # checked after the last repetition
     if [ "$r" = "$reps" ] && [ -e "$dir/c0" ]; then
       bench_fsck "$results" "\"scenario\":\"recovery\",\"keys\":$n" "$dir/c0" "$dir/c1"
+    elif [ "$r" = "$reps" ] && [ "$fresh" = restore ] && [ -n "${report:-}" ]; then
+      bench_fsck "$results" "\"scenario\":\"recovery\",\"keys\":$n" "$dir/d0" "$dir/d1"
     fi
     rm -f "$dir/c0" "$dir/c1"
     if [ $peer = 1 ]; then
+      # in place, the last recovery left the array recovered: the peer
+      # reads the crashed one
+      [ "$fresh" = copy ] || bench_restore_crash
       # the peer only reads the crashed array; its WAL replay consumes
       # the WAL, so every repetition loads a fresh one
       rm -rf "$dir/rocksdb"
