@@ -13,7 +13,7 @@
 #                     [--bigtree-modes "ref acc:1 acc:all"] [--no-bigtree]
 #                     [--baseline BIN]
 #                     [--out DIR] [--dir SCRATCH] [--no-peer] [--no-micro] [--holes]
-#                     [--copy]
+#                     [--in-place]
 #                     [--no-setup] [--append]
 #
 # Default: sizes 1 M, 10 M and 50 M journal keys, then the big tree
@@ -29,12 +29,13 @@
 # everything in it, and list every command that wrote it.
 #
 # For each size: one crashed array (`jrx format` + `jrx synth --keys N`,
-# default mix), then every run recovers it in place with its crashed state
-# restored and the page cache dropped, as the big tree's arrays below are
-# (so the recovery writes into allocated blocks, as on a block device;
-# --copy recovers a fresh sparse copy per run instead, whose writes
-# allocate ext4 blocks in its holes, and --holes, below, punches an
-# in-place array's written ranges back into holes): the reference (`--reference`) once per repetition
+# default mix), then every run recovers a fresh sparse copy of it with the
+# page cache dropped (--in-place: the array itself, its crashed state
+# restored before every run as the big tree's arrays below are, so that
+# the recovery writes into allocated blocks as on a block device, not into
+# a copy's holes; but on this VM a copy also leaves the memory the
+# recovery gets freshly freed, and in place it has gone back to the host:
+# docs/bench/history.md, seventeenth session): the reference (`--reference`) once per repetition
 # unless its peak RSS, scaled from the smaller sizes, would not fit in 70%
 # of the available memory (the skip and its reason are recorded), and the
 # accelerated recovery for each thread count x io backend.  After the last
@@ -94,7 +95,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sizes=- threads="1 2 all" ios="uring aio pread" reps=3 out="" dir="" peer=1 micro=1
-setup=1 quick=0 append=0 argv="" bigtree=1 bases=- bkeys=- dists=- fresh=restore
+setup=1 quick=0 append=0 argv="" bigtree=1 bases=- bkeys=- dists=- fresh=copy
 for a in "$@"; do
   case "$a" in *[[:space:]]*|"") argv+=" \"$a\"" ;; *) argv+=" $a" ;; esac
 done
@@ -116,7 +117,7 @@ while [ $# -gt 0 ]; do
     --dir) dir="$2"; shift 2 ;;
     --no-peer) peer=0; shift ;;
     --holes) export bench_holes=1; shift ;;
-    --copy) fresh=copy; shift ;;
+    --in-place) fresh=restore; shift ;;
     --no-micro) micro=0; shift ;;
     --no-setup) setup=0; shift ;;
     --append) append=1; shift ;;
