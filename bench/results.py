@@ -950,14 +950,19 @@ def render(results_path, micro_path, md_path, out_dir, quick=False):
                "/proc/sys/vm/drop_caches`. Times are seconds, medians over the "
                "repetitions; the min–max range shows how noisy the machine was. "
                "\"M keys/s\" is journal keys read over the whole recovery. Speedups "
-               "are ratios of medians taken in the same run.\n\n")
+               "are ratios of medians taken in the same run." +
+               (" The big-tree scenario recovers its arrays in place instead (its "
+                "section says how)." if fresh == {"copy"} else "") + "\n\n")
     doc.append("\"x floor\" is each recovery's total time over its I/O floor, measured "
                "right after it in the same run on the same filesystem: the bytes it read "
                "(journal plus btree nodes) read back with `dd iflag=direct bs=1M` from a "
                "file written beforehand, the page cache dropped, plus the bytes it wrote "
-               "(btree nodes) written with `dd oflag=direct conv=fsync bs=1M`: over a "
-               "file of that size written before (untimed, `conv=notrunc`) when the "
-               "recovery wrote into allocated blocks (in place), else to a new file; "
+               "(btree nodes) written with `dd oflag=direct conv=fsync bs=1M` " + (
+                   "over a file of that size written before (untimed, `conv=notrunc`) "
+                   "where the recovery wrote into allocated blocks (in place: the floor's "
+                   "\"overwrite\" in the results), else to a new file"
+                   if any((r.get("floor") or {}).get("overwrite") for r in res) else
+                   "to a new file") + "; "
                "the median of the repetitions' ratios. It is the time sequential "
                "1 MiB direct I/O needs for the same bytes, one after the other; a "
                "recovery that overlaps its reads and writes can be under 1x, one that "
