@@ -231,9 +231,8 @@ def floor(scratch, rep, node_size, overwrite=False):
     f = os.path.join(scratch, "floor.dat")
     if os.path.exists(f):
         os.unlink(f)
-    if overwrite and wc:
-        subprocess.run(["dd", "bs=1M", "status=none", "if=/dev/zero", "of=" + f,
-                        "count=%d" % wc, "oflag=direct", "conv=fsync"], check=True)
+    if overwrite and wc:  # the file to overwrite, untimed
+        timed_dd("if=/dev/zero", "of=" + f, "count=%d" % wc, "oflag=direct", "conv=fsync")
         drop_page_cache()
     # the writes first; the same file, made as long as the reads need, is
     # then read back cold

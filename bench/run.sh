@@ -198,7 +198,7 @@ for n in $sizes; do
     # checked after the last repetition
     if [ "$r" = "$reps" ] && [ -e "$dir/c0" ]; then
       bench_fsck "$results" "\"scenario\":\"recovery\",\"keys\":$n" "$dir/c0" "$dir/c1"
-    elif [ "$r" = "$reps" ] && [ "$fresh" = restore ] && [ -n "${report:-}" ]; then
+    elif [ "$r" = "$reps" ] && [ "$fresh" = restore ]; then
       bench_fsck "$results" "\"scenario\":\"recovery\",\"keys\":$n" "$dir/d0" "$dir/d1"
     fi
     rm -f "$dir/c0" "$dir/c1"

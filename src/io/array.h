@@ -69,8 +69,9 @@ int  jrx_array_write_sb(struct jrx_array *a);
 
 /*
  * fdatasync every member that is open for writing, all at once (one
- * phase of the worker pool, a worker per member; array_sync.c).  0, or the first member's
- * error in member order, its message naming the device.
+ * phase of the worker pool, a worker per member; array_sync.c).  0, or
+ * the first member's error in member order, its message naming the
+ * device.
  */
 int  jrx_array_sync(struct jrx_array *a);
 
